@@ -1,0 +1,81 @@
+//! `grpc-message` percent-encoding (S8): UTF-8, with bytes outside 0x20-0x7E and `%`
+//! written as `%XX`. Decoding never fails.
+
+/// Percent-encodes a status message for the `grpc-message` header or trailer.
+pub fn encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for &b in message.as_bytes() {
+        if (0x20..=0x7E).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Decodes a `grpc-message` value. A `%` not followed by two hex digits is kept as is;
+/// bytes that are not valid UTF-8 after decoding become U+FFFD.
+pub fn decode(value: &[u8]) -> String {
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b == b'%' && i + 2 < value.len() {
+            if let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_outside_printable_ascii_and_percent() {
+        assert_eq!(encode("plain text"), "plain text");
+        assert_eq!(encode("100%"), "100%25");
+        assert_eq!(encode("a\nb\tc"), "a%0Ab%09c");
+        assert_eq!(encode("\u{1F600}"), "%F0%9F%98%80");
+        assert_eq!(encode("\u{7f}"), "%7F");
+    }
+
+    #[test]
+    fn decodes_leniently() {
+        assert_eq!(decode(b"a%0Ab"), "a\nb");
+        assert_eq!(decode(b"%f0%9f%98%80"), "\u{1F600}");
+        assert_eq!(decode(b"100%"), "100%");
+        assert_eq!(decode(b"%zz%4"), "%zz%4");
+        assert_eq!(decode(b"%FF"), "\u{FFFD}");
+        assert_eq!(decode(b"%"), "%");
+    }
+
+    #[test]
+    fn round_trips_unicode_and_whitespace() {
+        let msg = "\t\ttest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
+        assert_eq!(decode(encode(msg).as_bytes()), msg);
+    }
+}

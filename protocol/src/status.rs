@@ -1,0 +1,271 @@
+//! gRPC status codes and [`Status`], which owns how a status is written to and read from
+//! headers or trailers (`grpc-status`, `grpc-message`, `grpc-status-details-bin`).
+
+use crate::{metadata, percent};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use std::fmt;
+
+/// Header name of the status code.
+pub const GRPC_STATUS: &str = "grpc-status";
+/// Header name of the percent-encoded status message.
+pub const GRPC_MESSAGE: &str = "grpc-message";
+/// Header name of the serialized `google.rpc.Status`.
+pub const GRPC_STATUS_DETAILS_BIN: &str = "grpc-status-details-bin";
+
+/// A gRPC status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+#[allow(missing_docs)]
+pub enum Code {
+    Ok = 0,
+    Cancelled = 1,
+    Unknown = 2,
+    InvalidArgument = 3,
+    DeadlineExceeded = 4,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Aborted = 10,
+    OutOfRange = 11,
+    Unimplemented = 12,
+    Internal = 13,
+    Unavailable = 14,
+    DataLoss = 15,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    const ALL: [Self; 17] = [
+        Self::Ok,
+        Self::Cancelled,
+        Self::Unknown,
+        Self::InvalidArgument,
+        Self::DeadlineExceeded,
+        Self::NotFound,
+        Self::AlreadyExists,
+        Self::PermissionDenied,
+        Self::ResourceExhausted,
+        Self::FailedPrecondition,
+        Self::Aborted,
+        Self::OutOfRange,
+        Self::Unimplemented,
+        Self::Internal,
+        Self::Unavailable,
+        Self::DataLoss,
+        Self::Unauthenticated,
+    ];
+
+    /// The code for a number; numbers outside 0-16 are [`Code::Unknown`].
+    pub fn from_i32(n: i32) -> Self {
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+            .unwrap_or(Self::Unknown)
+    }
+
+    /// Parses a `grpc-status` value; anything but a decimal number is `None`.
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        let s = std::str::from_utf8(value).ok()?.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(s.parse::<i32>().map_or(Self::Unknown, Self::from_i32))
+    }
+
+    /// The number.
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+
+    /// The `grpc-status` header value.
+    pub fn header_value(self) -> HeaderValue {
+        const VALUES: [&str; 17] = [
+            "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+            "16",
+        ];
+        HeaderValue::from_static(VALUES[self as usize])
+    }
+
+    /// The canonical upper-case name, as in `grpc/status.h`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Cancelled => "CANCELLED",
+            Self::Unknown => "UNKNOWN",
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Self::NotFound => "NOT_FOUND",
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
+            Self::Aborted => "ABORTED",
+            Self::OutOfRange => "OUT_OF_RANGE",
+            Self::Unimplemented => "UNIMPLEMENTED",
+            Self::Internal => "INTERNAL",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::DataLoss => "DATA_LOSS",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+        }
+    }
+
+    /// The code for an HTTP status when a response carries no `grpc-status` (S6,
+    /// `http-grpc-status-mapping.md`).
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            200 => Self::Unknown,
+            400 => Self::Internal,
+            401 => Self::Unauthenticated,
+            403 => Self::PermissionDenied,
+            404 => Self::Unimplemented,
+            429 | 502..=504 => Self::Unavailable,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A gRPC status: code, message, and optional serialized `google.rpc.Status` details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The code.
+    pub code: Code,
+    /// Human-readable message (not yet percent-encoded).
+    pub message: String,
+    /// Serialized `google.rpc.Status`, empty when absent.
+    pub details: Bytes,
+}
+
+impl Status {
+    /// A status with a code and message and no details.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: Bytes::new(),
+        }
+    }
+
+    /// Writes `grpc-status`, `grpc-message` (when not empty) and
+    /// `grpc-status-details-bin` (when details are present) into `map`, replacing any
+    /// values there.
+    pub fn write_to(&self, map: &mut HeaderMap) {
+        map.insert(GRPC_STATUS, self.code.header_value());
+        if self.message.is_empty() {
+            map.remove(GRPC_MESSAGE);
+        } else if let Ok(v) = HeaderValue::from_str(&percent::encode(&self.message)) {
+            map.insert(GRPC_MESSAGE, v);
+        }
+        if self.details.is_empty() {
+            map.remove(GRPC_STATUS_DETAILS_BIN);
+        } else if let Ok(v) = HeaderValue::from_str(&metadata::encode_bin(&self.details)) {
+            map.insert(GRPC_STATUS_DETAILS_BIN, v);
+        }
+    }
+
+    /// The status as a fresh header map.
+    pub fn to_header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(3);
+        self.write_to(&mut map);
+        map
+    }
+
+    /// Reads a status from headers or trailers; `None` when there is no `grpc-status`.
+    /// An unparsable `grpc-status` reads as [`Code::Unknown`]; bad details are dropped.
+    pub fn from_header_map(map: &HeaderMap) -> Option<Self> {
+        let raw = map.get(GRPC_STATUS)?;
+        let code = Code::parse(raw.as_bytes()).unwrap_or(Code::Unknown);
+        let message = map
+            .get(GRPC_MESSAGE)
+            .map(|v| percent::decode(v.as_bytes()))
+            .unwrap_or_default();
+        let details = map
+            .get(GRPC_STATUS_DETAILS_BIN)
+            .and_then(|v| metadata::decode_bin(v.as_bytes()).ok())
+            .and_then(|mut v| if v.len() == 1 { v.pop() } else { None })
+            .unwrap_or_default();
+        Some(Self {
+            code,
+            message,
+            details,
+        })
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{}: {}", self.code, self.message)
+        }
+    }
+}
+
+impl std::error::Error for Status {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_clamp() {
+        for n in 0..=16 {
+            assert_eq!(Code::from_i32(n).as_i32(), n);
+            assert_eq!(
+                Code::parse(Code::from_i32(n).header_value().as_bytes()),
+                Some(Code::from_i32(n))
+            );
+        }
+        assert_eq!(Code::from_i32(17), Code::Unknown);
+        assert_eq!(Code::from_i32(-1), Code::Unknown);
+        assert_eq!(Code::parse(b"99999999999"), Some(Code::Unknown));
+        assert_eq!(Code::parse(b"abc"), None);
+        assert_eq!(Code::parse(b""), None);
+        assert_eq!(Code::parse(b" 5 "), Some(Code::NotFound));
+    }
+
+    #[test]
+    fn http_status_table() {
+        let table = [
+            (400, Code::Internal),
+            (401, Code::Unauthenticated),
+            (403, Code::PermissionDenied),
+            (404, Code::Unimplemented),
+            (429, Code::Unavailable),
+            (502, Code::Unavailable),
+            (503, Code::Unavailable),
+            (504, Code::Unavailable),
+            (500, Code::Unknown),
+            (418, Code::Unknown),
+            (200, Code::Unknown),
+        ];
+        for (http, code) in table {
+            assert_eq!(Code::from_http_status(http), code, "{http}");
+        }
+    }
+
+    #[test]
+    fn status_round_trips_through_headers() {
+        let status = Status {
+            code: Code::InvalidArgument,
+            message: "bad\r\n100% ☺".to_owned(),
+            details: Bytes::from_static(b"\x08\x03\x12\x01x"),
+        };
+        let map = status.to_header_map();
+        assert_eq!(map.get(GRPC_STATUS).unwrap(), "3");
+        assert_eq!(map.get(GRPC_MESSAGE).unwrap(), "bad%0D%0A100%25 %E2%98%BA");
+        assert_eq!(Status::from_header_map(&map), Some(status));
+        assert_eq!(Status::from_header_map(&HeaderMap::new()), None);
+        let ok = Status::new(Code::Ok, "");
+        assert_eq!(ok.to_header_map().len(), 1);
+    }
+}

@@ -1,0 +1,221 @@
+//! `grpc-web-text`: the body is base64 (standard alphabet, padded), rules R5, S3, K4.
+//!
+//! The decoder is incremental: it takes input split anywhere, decodes every complete
+//! 4-character group at once, and accepts a padded group anywhere (so several padded
+//! segments joined back to back decode as one stream). ASCII whitespace is skipped.
+//! The encoder writes each piece of output as its own padded segment, so a receiver can
+//! decode what it has without waiting for more.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::fmt;
+
+const INVALID: u8 = 0xFF;
+const PAD: u8 = 0xFE;
+const SPACE: u8 = 0xFD;
+
+const fn decode_table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t[b'=' as usize] = PAD;
+    t[b' ' as usize] = SPACE;
+    t[b'\t' as usize] = SPACE;
+    t[b'\n' as usize] = SPACE;
+    t[b'\r' as usize] = SPACE;
+    t[0x0c] = SPACE;
+    t
+}
+
+static TABLE: [u8; 256] = decode_table();
+
+/// Why a text body is not valid base64.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextError {
+    /// A byte outside the base64 alphabet (and not whitespace).
+    InvalidByte {
+        /// Offset of the byte in the whole stream.
+        offset: u64,
+        /// The byte.
+        byte: u8,
+    },
+    /// `=` where it cannot be: in the first two places of a group, or followed by data
+    /// inside the same group.
+    InvalidPadding {
+        /// Offset of the offending byte in the whole stream.
+        offset: u64,
+    },
+    /// The stream ended inside a 4-character group.
+    Incomplete {
+        /// Characters of the unfinished group.
+        leftover: u8,
+    },
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidByte { offset, byte } if byte.is_ascii_graphic() => write!(
+                f,
+                "invalid base64 in grpc-web-text body: '{}' at offset {offset}",
+                *byte as char
+            ),
+            Self::InvalidByte { offset, byte } => write!(
+                f,
+                "invalid base64 in grpc-web-text body: byte 0x{byte:02x} at offset {offset}"
+            ),
+            Self::InvalidPadding { offset } => write!(
+                f,
+                "invalid base64 padding in grpc-web-text body at offset {offset}"
+            ),
+            Self::Incomplete { leftover } => write!(
+                f,
+                "grpc-web-text body ends inside a base64 group ({leftover} of 4 characters); \
+                 the body must be padded base64"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// Incremental base64 decoder for `grpc-web-text` bodies.
+#[derive(Clone, Debug, Default)]
+pub struct Base64Decoder {
+    /// Sextets of the group in progress.
+    group: [u8; 4],
+    /// Characters (data or `=`) of the group in progress.
+    len: u8,
+    /// How many of them are `=`.
+    pad: u8,
+    /// Bytes consumed so far (for error offsets).
+    offset: u64,
+}
+
+impl Base64Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes `input`, appending whole bytes to `out`.
+    ///
+    /// Characters of an unfinished group are kept for the next call. After an error the
+    /// decoder must not be used again.
+    pub fn decode(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), TextError> {
+        out.reserve(input.len() / 4 * 3 + 3);
+        let mut i = 0;
+        while i < input.len() {
+            // Fast path: at a group boundary with four plain alphabet characters ahead.
+            if self.len == 0 && i + 4 <= input.len() {
+                let (a, b, c, d) = (
+                    TABLE[input[i] as usize],
+                    TABLE[input[i + 1] as usize],
+                    TABLE[input[i + 2] as usize],
+                    TABLE[input[i + 3] as usize],
+                );
+                if (a | b | c | d) < 64 {
+                    let n = (u32::from(a) << 18)
+                        | (u32::from(b) << 12)
+                        | (u32::from(c) << 6)
+                        | u32::from(d);
+                    let be = n.to_be_bytes();
+                    out.put_slice(&be[1..]);
+                    i += 4;
+                    continue;
+                }
+            }
+            let byte = input[i];
+            let offset = self.offset + i as u64;
+            i += 1;
+            match TABLE[byte as usize] {
+                SPACE => {}
+                INVALID => return Err(TextError::InvalidByte { offset, byte }),
+                PAD => {
+                    if self.len < 2 {
+                        return Err(TextError::InvalidPadding { offset });
+                    }
+                    self.pad += 1;
+                    self.push_sextet(0, out);
+                }
+                sextet => {
+                    if self.pad > 0 {
+                        return Err(TextError::InvalidPadding { offset });
+                    }
+                    self.push_sextet(sextet, out);
+                }
+            }
+        }
+        self.offset += input.len() as u64;
+        Ok(())
+    }
+
+    /// Call at end of input: an error if a group was left unfinished.
+    pub fn finish(&self) -> Result<(), TextError> {
+        if self.len == 0 {
+            Ok(())
+        } else {
+            Err(TextError::Incomplete { leftover: self.len })
+        }
+    }
+
+    /// True when no partial group is pending.
+    pub fn is_aligned(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push_sextet(&mut self, sextet: u8, out: &mut BytesMut) {
+        self.group[self.len as usize] = sextet;
+        self.len += 1;
+        if self.len == 4 {
+            let [a, b, c, d] = self.group;
+            let n =
+                (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+            let be = n.to_be_bytes();
+            let keep = 3 - self.pad as usize;
+            out.put_slice(&be[1..1 + keep]);
+            self.len = 0;
+            self.pad = 0;
+        }
+    }
+}
+
+/// Decodes a complete text body in one go.
+pub fn decode_all(input: &[u8]) -> Result<Bytes, TextError> {
+    let mut decoder = Base64Decoder::new();
+    let mut out = BytesMut::new();
+    decoder.decode(input, &mut out)?;
+    decoder.finish()?;
+    Ok(out.freeze())
+}
+
+/// Length of the padded base64 encoding of `len` bytes.
+pub const fn encoded_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
+/// Appends `data` to `out` as one padded base64 segment.
+pub fn encode_segment_into(data: &[u8], out: &mut BytesMut) {
+    let start = out.len();
+    out.resize(start + encoded_len(data.len()), 0);
+    let written = STANDARD
+        .encode_slice(data, &mut out[start..])
+        .expect("buffer sized by encoded_len");
+    debug_assert_eq!(written, encoded_len(data.len()));
+}
+
+/// `data` as one padded base64 segment.
+pub fn encode_segment(data: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(encoded_len(data.len()));
+    encode_segment_into(data, &mut out);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+use super::*;
+use crate::framing::tests_support::cut;
+use proptest::prelude::*;
+
+fn decode_chunks(chunks: &[&[u8]]) -> Result<Vec<u8>, TextError> {
+    let mut d = Base64Decoder::new();
+    let mut out = BytesMut::new();
+    for c in chunks {
+        d.decode(c, &mut out)?;
+    }
+    d.finish()?;
+    Ok(out.to_vec())
+}
+
+#[test]
+fn decodes_standard_vectors() {
+    let table: &[(&[u8], &[u8])] = &[
+        (b"", b""),
+        (b"Zg==", b"f"),
+        (b"Zm8=", b"fo"),
+        (b"Zm9v", b"foo"),
+        (b"Zm9vYg==", b"foob"),
+        (b"Zm9vYmE=", b"fooba"),
+        (b"Zm9vYmFy", b"foobar"),
+        (b"+/+/", &[0xfb, 0xff, 0xbf]),
+    ];
+    for (input, want) in table {
+        assert_eq!(decode_chunks(&[input]).unwrap(), *want, "{input:?}");
+    }
+}
+
+#[test]
+fn accepts_concatenated_padded_segments_and_whitespace() {
+    assert_eq!(decode_chunks(&[b"Zg==Zm8=Zm9v"]).unwrap(), b"ffofoo");
+    assert_eq!(decode_chunks(&[b"Zm\r\n9v\tYg= ="]).unwrap(), b"foob");
+    for split in 0..=12 {
+        let s = b"Zg==Zm8=Zm9v";
+        assert_eq!(
+            decode_chunks(&[&s[..split], &s[split..]]).unwrap(),
+            b"ffofoo"
+        );
+    }
+}
+
+#[test]
+fn rejects_bad_input_with_a_reason() {
+    assert_eq!(
+        decode_chunks(&[b"Zm9*"]),
+        Err(TextError::InvalidByte {
+            offset: 3,
+            byte: b'*'
+        })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Zm9v", b"-_"]),
+        Err(TextError::InvalidByte {
+            offset: 4,
+            byte: b'-'
+        })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Z==="]),
+        Err(TextError::InvalidPadding { offset: 1 })
+    );
+    assert_eq!(
+        decode_chunks(&[b"===="]),
+        Err(TextError::InvalidPadding { offset: 0 })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Zm=v"]),
+        Err(TextError::InvalidPadding { offset: 3 })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Zm9"]),
+        Err(TextError::Incomplete { leftover: 3 })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Zm9vY"]),
+        Err(TextError::Incomplete { leftover: 1 })
+    );
+    assert_eq!(
+        decode_chunks(&[b"Zm="]),
+        Err(TextError::Incomplete { leftover: 3 })
+    );
+    assert!(
+        TextError::Incomplete { leftover: 3 }
+            .to_string()
+            .contains("padded")
+    );
+    assert!(
+        TextError::InvalidByte { offset: 0, byte: 0 }
+            .to_string()
+            .contains("0x00")
+    );
+}
+
+#[test]
+fn encoder_writes_padded_segments() {
+    assert_eq!(&encode_segment(b"f")[..], b"Zg==");
+    assert_eq!(&encode_segment(b"foobar")[..], b"Zm9vYmFy");
+    assert_eq!(&encode_segment(b"")[..], b"");
+    let mut out = BytesMut::from(&b"Zg=="[..]);
+    encode_segment_into(b"fo", &mut out);
+    assert_eq!(&out[..], b"Zg==Zm8=");
+}
+
+proptest! {
+    #[test]
+    fn segments_round_trip_under_any_chunking(
+        segments in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..100), 0..6),
+        points in prop::collection::vec(0usize..1000, 0..20),
+    ) {
+        let mut wire = BytesMut::new();
+        for s in &segments {
+            encode_segment_into(s, &mut wire);
+        }
+        let want: Vec<u8> = segments.concat();
+        prop_assert_eq!(decode_chunks(&cut(&wire, points)).unwrap(), want);
+    }
+
+    #[test]
+    fn matches_reference_decoder(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        let ours = decode_all(&bytes).ok().map(|b| b.to_vec());
+        let reference = STANDARD.decode(&bytes).ok();
+        if let Some(r) = reference {
+            // Everything the strict reference accepts, we accept identically.
+            prop_assert_eq!(ours, Some(r));
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), points in prop::collection::vec(0usize..200, 0..10)) {
+        let _ = decode_chunks(&cut(&bytes, points));
+    }
+}
