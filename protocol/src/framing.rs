@@ -273,14 +273,14 @@ impl FrameDecoder {
             return Bytes::new();
         }
         // Fast path: the payload lies within the front chunk, so no copy.
-        if let Some(front) = self.chunks.front_mut() {
-            if front.len() >= len {
-                let out = front.split_to(len);
-                if front.is_empty() {
-                    self.chunks.pop_front();
-                }
-                return out;
+        if let Some(front) = self.chunks.front_mut()
+            && front.len() >= len
+        {
+            let out = front.split_to(len);
+            if front.is_empty() {
+                self.chunks.pop_front();
             }
+            return out;
         }
         self.buf.reserve(len);
         let mut remaining = len;

@@ -1,1 +1,64 @@
-//! grpcweb-proxy
+//! gRPC-Web for gRPC services: a tower layer for Rust servers, and a standalone proxy.
+//!
+//! Browsers cannot speak gRPC (they cannot read HTTP/2 trailers or control framing), so
+//! they speak gRPC-Web: the same messages, with the status moved into the body. This
+//! crate translates between the two.
+//!
+//! - In-process, like tonic-web: wrap any tonic/tower gRPC service in [`GrpcWebLayer`].
+//! - Standalone or as a sidecar: the `grpcweb-proxy` binary ([`Proxy`]) accepts gRPC-Web
+//!   over HTTP/1.1 and HTTP/2 (binary and text), answers CORS itself ([`CorsLayer`]), and
+//!   forwards native gRPC over HTTP/2 to a backend, streaming each message as it comes.
+//!   Native gRPC clients can use the same port.
+//!
+//! # Example: the layer in front of a tonic service
+//!
+//! ```no_run
+//! # async fn doc(routes: tonic::service::Routes) -> Result<(), Box<dyn std::error::Error>> {
+//! tonic::transport::Server::builder()
+//!     .accept_http1(true)
+//!     .layer(grpcweb_proxy::GrpcWebLayer::new())
+//!     .add_routes(routes)
+//!     .serve("127.0.0.1:50051".parse()?)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Example: the proxy
+//!
+//! ```no_run
+//! # async fn doc() -> Result<(), Box<dyn std::error::Error>> {
+//! use grpcweb_proxy::{Config, Proxy};
+//!
+//! let mut config = Config::default();
+//! config.backend.url = "http://127.0.0.1:50051".into();
+//! config.cors.allowed_origins = vec!["https://app.example.com".into()];
+//! let proxy = Proxy::bind(config).await?;
+//! println!("listening on {}", proxy.local_addr()?);
+//! proxy.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Limitations
+//!
+//! - Unary and server-streaming calls are what gRPC-Web defines. Client-streaming and
+//!   bidi calls pass over HTTP/2 as well, but the first request message is read before the
+//!   call is forwarded.
+//! - Compressed frames (flag 0x01) are forwarded as they are; the proxy asks backends for
+//!   `identity` unless the client said otherwise.
+//! - One backend per proxy, over HTTP/2 cleartext; TLS, routing and metrics come later.
+
+pub mod cli;
+pub mod config;
+pub mod cors;
+pub mod grpc_web;
+pub mod respond;
+pub mod server;
+pub mod upstream;
+
+pub use config::{BackendConfig, Config, ConfigError, LimitsConfig};
+pub use cors::{CorsConfig, CorsLayer};
+pub use grpc_web::{GrpcWebLayer, GrpcWebService};
+pub use server::{Proxy, StartError};
+
+/// A boxed error, as tower and hyper use.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,112 @@
+use std::sync::Arc;
+use std::time::Duration;
+use tower_layer::Layer;
+
+use super::GrpcWebService;
+
+/// Translates gRPC-Web to gRPC in front of any tower/tonic gRPC service.
+///
+/// Requests:
+/// - `application/grpc-web[+proto|+json|+codec]` and `application/grpc-web-text[...]`
+///   are translated: the body is base64-decoded (text), checked frame by frame (unknown
+///   flags, truncated frames and messages over [`max_message_size`] are refused before
+///   the inner service sees them), `content-type` becomes `application/grpc[+codec]`,
+///   `te: trailers` is added, `content-length` and hop-by-hop headers are removed,
+///   `grpc-accept-encoding` defaults to `identity`. All other metadata passes unchanged.
+/// - Native gRPC (`application/grpc...`) passes through untouched, so one port serves
+///   browsers and ordinary gRPC clients.
+/// - Anything else is refused (405 for a method other than POST, 415 for another content
+///   type), unless [`pass_through_other`] is set.
+///
+/// Responses (gRPC-Web only): status 200, content type `application/grpc-web+proto` (or
+/// `-text+proto`, or the request's codec); messages stream through as they arrive; HTTP/2
+/// trailers become the final 0x80 frame; a trailers-only response becomes a body of one
+/// trailer frame holding the status and all metadata; a backend that answers without
+/// gRPC gets a synthesized status (404 -> UNIMPLEMENTED, 503 -> UNAVAILABLE, ...).
+/// `grpc-timeout` is enforced: when it passes, the inner call or stream is dropped (which
+/// cancels it) and the client gets DEADLINE_EXCEEDED.
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn doc(routes: tonic::service::Routes) -> Result<(), Box<dyn std::error::Error>> {
+/// use grpcweb_proxy::GrpcWebLayer;
+///
+/// tonic::transport::Server::builder()
+///     .accept_http1(true) // browsers may use HTTP/1.1
+///     .layer(GrpcWebLayer::new())
+///     .add_routes(routes)
+///     .serve("127.0.0.1:50051".parse()?)
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// [`max_message_size`]: GrpcWebLayer::max_message_size
+/// [`pass_through_other`]: GrpcWebLayer::pass_through_other
+#[derive(Clone, Debug)]
+pub struct GrpcWebLayer {
+    config: Arc<WebConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct WebConfig {
+    pub(crate) max_message_size: usize,
+    pub(crate) max_timeout: Option<Duration>,
+    pub(crate) pass_through_other: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
+            max_timeout: None,
+            pass_through_other: false,
+        }
+    }
+}
+
+impl Default for GrpcWebLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GrpcWebLayer {
+    /// A layer with the defaults: 4 MiB messages, no timeout cap, other requests refused.
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(WebConfig::default()),
+        }
+    }
+
+    /// Largest request message accepted, in bytes (default 4 MiB). Larger ones get
+    /// RESOURCE_EXHAUSTED without reaching the inner service.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.config).max_message_size = bytes;
+        self
+    }
+
+    /// Caps every call's `grpc-timeout` (and gives calls without one this timeout).
+    #[must_use]
+    pub fn max_timeout(mut self, timeout: Option<Duration>) -> Self {
+        Arc::make_mut(&mut self.config).max_timeout = timeout;
+        self
+    }
+
+    /// Let requests that are neither gRPC-Web nor gRPC through to the inner service
+    /// untouched (for servers that mix gRPC with other routes). Default: refuse them.
+    #[must_use]
+    pub fn pass_through_other(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).pass_through_other = enabled;
+        self
+    }
+}
+
+impl<S> Layer<S> for GrpcWebLayer {
+    type Service = GrpcWebService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcWebService::new(inner, self.config.clone())
+    }
+}

@@ -1,0 +1,272 @@
+//! Request side: decode text bodies, validate framing, and forward frames as soon as they
+//! are whole.
+
+use bytes::{Bytes, BytesMut};
+use grpcweb_protocol::framing::{FrameDecoder, FrameError, HEADER_LEN, encode_header};
+use grpcweb_protocol::text::{Base64Decoder, TextError};
+use grpcweb_protocol::{Code, Mode, Status};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use crate::BoxError;
+
+/// Why a gRPC-Web request body was refused.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    /// `grpc-web-text` body that is not valid padded base64 (R5).
+    Text(TextError),
+    /// Bad frame: unknown flag, oversized, truncated (F1-F3).
+    Frame(FrameError),
+    /// The client's body stream failed.
+    Body(BoxError),
+}
+
+impl RequestError {
+    /// The status the client gets for this error.
+    pub(crate) fn status(&self) -> Status {
+        let code = match self {
+            Self::Frame(FrameError::TooLarge { .. }) => Code::ResourceExhausted,
+            Self::Body(_) => Code::Cancelled,
+            _ => Code::Internal,
+        };
+        Status::new(code, self.to_string())
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(e) => write!(f, "{e}"),
+            Self::Frame(FrameError::TooLarge { len, max }) => write!(
+                f,
+                "request message of {len} bytes is larger than the limit of {max} bytes"
+            ),
+            Self::Frame(e) => write!(f, "malformed gRPC-Web request: {e}"),
+            Self::Body(e) => write!(f, "request body failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Text(e) => Some(e),
+            Self::Frame(e) => Some(e),
+            Self::Body(e) => Some(&**e),
+        }
+    }
+}
+
+pin_project! {
+    /// The request body the inner service receives.
+    ///
+    /// For native gRPC it is the client's body untouched. For gRPC-Web it yields the
+    /// client's frames in binary form, each one as soon as it is complete and checked
+    /// (flag known, length within the limit). Binary payloads that arrive in one chunk are
+    /// forwarded without copying.
+    #[project = RequestBodyProj]
+    #[allow(missing_docs)]
+    pub enum RequestBody<B> {
+        /// Native gRPC or another request passed through.
+        Passthrough {
+            #[pin]
+            inner: B,
+        },
+        /// A gRPC-Web request being translated.
+        Web {
+            #[pin]
+            inner: WebRequestBody<B>,
+        },
+    }
+}
+
+impl<B> fmt::Debug for RequestBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Passthrough { .. } => f.write_str("RequestBody::Passthrough"),
+            Self::Web { .. } => f.write_str("RequestBody::Web"),
+        }
+    }
+}
+
+impl<B> RequestBody<B> {
+    pub(crate) fn passthrough(inner: B) -> Self {
+        Self::Passthrough { inner }
+    }
+
+    pub(crate) fn web(inner: WebRequestBody<B>) -> Self {
+        Self::Web { inner }
+    }
+}
+
+impl<B> Body for RequestBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project() {
+            RequestBodyProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
+            RequestBodyProj::Web { inner } => inner.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Passthrough { inner } => inner.is_end_stream(),
+            Self::Web { inner } => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Passthrough { inner } => inner.size_hint(),
+            Self::Web { .. } => SizeHint::default(),
+        }
+    }
+}
+
+pin_project! {
+    /// A gRPC-Web request body decoded and checked frame by frame.
+    #[project = WebRequestBodyProjection]
+    pub struct WebRequestBody<B> {
+        #[pin]
+        inner: B,
+        text: Option<Base64Decoder>,
+        frames: FrameDecoder,
+        ready: VecDeque<Bytes>,
+        scratch: BytesMut,
+        inner_done: bool,
+        failed: bool,
+    }
+}
+
+impl<B> WebRequestBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn new(inner: B, mode: Mode, max_message_size: usize) -> Self {
+        Self {
+            inner,
+            text: (mode == Mode::Text).then(Base64Decoder::new),
+            frames: FrameDecoder::new(max_message_size),
+            ready: VecDeque::new(),
+            scratch: BytesMut::new(),
+            inner_done: false,
+            failed: false,
+        }
+    }
+
+    /// Reads until the first frame is complete, or the body ends, so that a malformed
+    /// unary or server-streaming request is refused before the backend sees anything.
+    pub(crate) async fn prefetch(&mut self) -> Result<(), RequestError>
+    where
+        B: Unpin,
+    {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_prefetch(cx)).await
+    }
+
+    fn poll_prefetch(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), RequestError>> {
+        let mut this = self.project();
+        loop {
+            if !this.ready.is_empty() || *this.inner_done {
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(poll_inner(&mut this, cx)) {
+                Ok(()) => {}
+                Err(e) => {
+                    *this.failed = true;
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Polls the client body once and moves whatever frames completed into `ready`.
+fn poll_inner<B>(
+    this: &mut WebRequestBodyProjection<'_, B>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), RequestError>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    match ready!(this.inner.as_mut().poll_frame(cx)) {
+        None => {
+            *this.inner_done = true;
+            if let Some(text) = this.text.as_ref() {
+                text.finish().map_err(RequestError::Text)?;
+            }
+            this.frames.finish().map_err(RequestError::Frame)?;
+        }
+        Some(Err(e)) => return Poll::Ready(Err(RequestError::Body(e.into()))),
+        Some(Ok(frame)) => {
+            // Request trailers carry nothing for gRPC-Web; they are dropped.
+            if let Ok(data) = frame.into_data() {
+                let data = match this.text.as_mut() {
+                    Some(text) => {
+                        text.decode(&data, this.scratch)
+                            .map_err(RequestError::Text)?;
+                        this.scratch.split().freeze()
+                    }
+                    None => data,
+                };
+                this.frames.push(data);
+                while let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? {
+                    // Re-attach the header: the decoder hands out the payload alone.
+                    let mut header = BytesMut::with_capacity(HEADER_LEN);
+                    header.extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
+                    this.ready.push_back(header.freeze());
+                    if !frame.payload.is_empty() {
+                        this.ready.push_back(frame.payload);
+                    }
+                }
+            }
+        }
+    }
+    Poll::Ready(Ok(()))
+}
+
+impl<B> Body for WebRequestBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        loop {
+            if let Some(chunk) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            }
+            if *this.inner_done || *this.failed {
+                return Poll::Ready(None);
+            }
+            if let Err(e) = ready!(poll_inner(&mut this, cx)) {
+                *this.failed = true;
+                return Poll::Ready(Some(Err(Box::new(e))));
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ready.is_empty() && (self.inner_done || self.failed)
+    }
+}

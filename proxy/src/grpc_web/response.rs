@@ -1,0 +1,320 @@
+//! Response side: stream the backend's frames to the client as they come, turn HTTP/2
+//! trailers into the 0x80 trailer frame, base64 each chunk in text mode.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use grpcweb_protocol::framing::{FrameKind, HEADER_LEN, encode_header};
+use grpcweb_protocol::{Code, Mode, Status, text, trailers};
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::time::{Instant, Sleep};
+
+use crate::BoxError;
+use crate::respond;
+
+/// How many bytes of a non-gRPC backend body go into the synthesized `grpc-message`.
+const EXCERPT_LIMIT: usize = 256;
+
+pin_project! {
+    /// The response body the client receives.
+    ///
+    /// - `Passthrough`: native gRPC (or a non-gRPC request let through), untouched.
+    /// - `Web`: a translated gRPC-Web response. Each chunk of the backend's body is
+    ///   forwarded as soon as it arrives (binary: the same bytes, no copy; text: one padded
+    ///   base64 segment per chunk). The backend's trailers become one trailer frame, the
+    ///   last thing in the body. A backend stream that fails becomes a trailer frame with
+    ///   the matching status after the messages already sent. When the call's deadline
+    ///   passes first, the backend body is dropped (which resets the backend stream) and
+    ///   the body ends with DEADLINE_EXCEEDED.
+    /// - `Full`: a body the proxy wrote itself (errors, preflights).
+    ///
+    /// Dropping the body drops the backend's body, which cancels the backend stream.
+    #[project = ResponseBodyProj]
+    #[allow(missing_docs)]
+    pub enum ResponseBody<B> {
+        /// Forwarded untouched.
+        Passthrough {
+            #[pin]
+            inner: B,
+        },
+        /// Translated gRPC-Web.
+        Web {
+            #[pin]
+            inner: WebResponseBody<B>,
+        },
+        /// Written by the proxy.
+        Full {
+            data: Option<Bytes>,
+        },
+    }
+}
+
+impl<B> fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Passthrough { .. } => f.write_str("ResponseBody::Passthrough"),
+            Self::Web { .. } => f.write_str("ResponseBody::Web"),
+            Self::Full { data } => f
+                .debug_struct("ResponseBody::Full")
+                .field("data", data)
+                .finish(),
+        }
+    }
+}
+
+impl<B> Default for ResponseBody<B> {
+    fn default() -> Self {
+        Self::Full { data: None }
+    }
+}
+
+impl<B> ResponseBody<B> {
+    /// A body holding `data`, written by the proxy.
+    pub fn full(data: Bytes) -> Self {
+        Self::Full {
+            data: (!data.is_empty()).then_some(data),
+        }
+    }
+
+    /// An empty body.
+    pub fn empty() -> Self {
+        Self::Full { data: None }
+    }
+
+    pub(crate) fn passthrough(inner: B) -> Self {
+        Self::Passthrough { inner }
+    }
+
+    pub(crate) fn web(inner: WebResponseBody<B>) -> Self {
+        Self::Web { inner }
+    }
+}
+
+impl<B> Body for ResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project() {
+            ResponseBodyProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
+            ResponseBodyProj::Web { inner } => inner.poll_frame(cx).map(|f| f.map(Ok)),
+            ResponseBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Passthrough { inner } => inner.is_end_stream(),
+            Self::Web { inner } => inner.state == State::Done,
+            Self::Full { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Passthrough { inner } => inner.size_hint(),
+            Self::Web { .. } => SizeHint::default(),
+            Self::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Forwarding the backend's frames.
+    Streaming,
+    /// The backend answered without gRPC: collecting a short excerpt of its body for the
+    /// synthesized status.
+    Excerpt,
+    /// Trailer frame sent; nothing more.
+    Done,
+}
+
+pin_project! {
+    /// A backend response body translated to gRPC-Web.
+    pub struct WebResponseBody<B> {
+        #[pin]
+        inner: Option<B>,
+        #[pin]
+        deadline: Option<Sleep>,
+        mode: Mode,
+        state: State,
+        excerpt: BytesMut,
+        synth: Option<Status>,
+    }
+}
+
+impl<B> WebResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    /// Streams `inner` (a gRPC response body) as gRPC-Web.
+    pub(crate) fn streaming(inner: B, mode: Mode, deadline: Option<Instant>) -> Self {
+        Self {
+            inner: Some(inner),
+            deadline: deadline.map(tokio::time::sleep_until),
+            mode,
+            state: State::Streaming,
+            excerpt: BytesMut::new(),
+            synth: None,
+        }
+    }
+
+    /// Reads a short excerpt of a non-gRPC body, then ends with `status`, whose message
+    /// gets the excerpt appended.
+    pub(crate) fn synthesized(inner: B, mode: Mode, status: Status) -> Self {
+        Self {
+            inner: Some(inner),
+            deadline: None,
+            mode,
+            state: State::Excerpt,
+            excerpt: BytesMut::new(),
+            synth: Some(status),
+        }
+    }
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame<Bytes>>> {
+        let mut this = self.project();
+        if *this.state == State::Done {
+            return Poll::Ready(None);
+        }
+        if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
+            && deadline.poll(cx).is_ready()
+        {
+            this.inner.set(None);
+            *this.state = State::Done;
+            let status = Status::new(Code::DeadlineExceeded, "deadline exceeded");
+            return Poll::Ready(Some(Frame::data(trailer_frame(
+                *this.mode,
+                &status.to_header_map(),
+            ))));
+        }
+        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
+            *this.state = State::Done;
+            return Poll::Ready(None);
+        };
+        loop {
+            let polled = ready!(inner.as_mut().poll_frame(cx));
+            match (*this.state, polled) {
+                (State::Streaming, Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if data.is_empty() => {}
+                    Ok(data) => {
+                        return Poll::Ready(Some(Frame::data(match this.mode {
+                            Mode::Binary => data,
+                            Mode::Text => text::encode_segment(&data),
+                        })));
+                    }
+                    Err(frame) => {
+                        let Ok(mut trailers) = frame.into_trailers() else {
+                            continue;
+                        };
+                        if !trailers.contains_key(grpcweb_protocol::status::GRPC_STATUS) {
+                            Status::new(Code::Unknown, "backend trailers carry no grpc-status")
+                                .write_to(&mut trailers);
+                        }
+                        return Poll::Ready(Some(finish(
+                            this.inner, this.state, *this.mode, &trailers,
+                        )));
+                    }
+                },
+                (State::Streaming, Some(Err(e))) => {
+                    let status = respond::stream_error_status(&e.into());
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Streaming, None) => {
+                    let status =
+                        Status::new(Code::Unknown, "backend ended the stream without trailers");
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Excerpt, Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        let room = EXCERPT_LIMIT.saturating_sub(this.excerpt.len());
+                        this.excerpt.put_slice(&data[..room.min(data.len())]);
+                        if this.excerpt.len() < EXCERPT_LIMIT {
+                            continue;
+                        }
+                    } else {
+                        continue;
+                    }
+                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Excerpt, Some(Err(_)) | None) => {
+                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Done, _) => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+fn finish<B>(
+    mut inner: Pin<&mut Option<B>>,
+    state: &mut State,
+    mode: Mode,
+    trailers: &HeaderMap,
+) -> Frame<Bytes> {
+    inner.set(None);
+    *state = State::Done;
+    Frame::data(trailer_frame(mode, trailers))
+}
+
+fn excerpt_status(status: Option<Status>, excerpt: &BytesMut) -> Status {
+    let mut status = status.unwrap_or_else(|| Status::new(Code::Unknown, "backend failed"));
+    let text = String::from_utf8_lossy(excerpt);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !text.is_empty() {
+        status.message.push_str(": ");
+        status.message.push_str(&text);
+        if excerpt.len() >= EXCERPT_LIMIT {
+            status.message.push_str("...");
+        }
+    }
+    status
+}
+
+/// One complete trailer frame for `trailers`, base64-encoded in text mode.
+pub(crate) fn trailer_frame(mode: Mode, trailers: &HeaderMap) -> Bytes {
+    let len = trailers::estimate_len(trailers);
+    let mut frame = BytesMut::with_capacity(HEADER_LEN + len);
+    frame.put_slice(&encode_header(FrameKind::Trailers, len));
+    trailers::encode_into(trailers, &mut frame);
+    match mode {
+        Mode::Binary => frame.freeze(),
+        Mode::Text => text::encode_segment(&frame),
+    }
+}

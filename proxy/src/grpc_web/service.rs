@@ -1,0 +1,348 @@
+use bytes::Bytes;
+use grpcweb_protocol::content_type::RequestKind;
+use grpcweb_protocol::status::GRPC_STATUS;
+use grpcweb_protocol::{Code, ContentType, Status, timeout};
+use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::time::Instant;
+use tower::ServiceExt;
+use tower_service::Service;
+
+use super::layer::WebConfig;
+use super::request::{RequestBody, WebRequestBody};
+use super::response::{ResponseBody, WebResponseBody};
+use crate::{BoxError, respond};
+
+const GRPC_TIMEOUT: &str = "grpc-timeout";
+const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
+
+/// The service made by [`GrpcWebLayer`](super::GrpcWebLayer).
+///
+/// Its error type is [`Infallible`]: every failure, the inner service's included, becomes
+/// a gRPC status the client can read (see [`respond`](crate::respond)'s table).
+#[derive(Clone)]
+pub struct GrpcWebService<S> {
+    inner: S,
+    config: Arc<WebConfig>,
+}
+
+impl<S> fmt::Debug for GrpcWebService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrpcWebService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> GrpcWebService<S> {
+    pub(crate) fn new(inner: S, config: Arc<WebConfig>) -> Self {
+        Self { inner, config }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, B, ResB> Service<Request<B>> for GrpcWebService<S>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResB>>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Readiness is awaited per call on a clone, so that an inner error can still be
+        // answered with a status.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        let config = self.config.clone();
+        Box::pin(async move { Ok(handle(inner, &config, req).await) })
+    }
+}
+
+async fn handle<S, B, ResB>(
+    inner: S,
+    config: &WebConfig,
+    req: Request<B>,
+) -> Response<ResponseBody<ResB>>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes>,
+    ResB::Error: Into<BoxError>,
+{
+    let kind = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestKind::parse);
+    match kind {
+        Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => {
+            web_call(inner, config, req, ct).await
+        }
+        Some(RequestKind::Grpc(_)) if req.method() == Method::POST => native_call(inner, req).await,
+        _ if config.pass_through_other => {
+            let req = req.map(RequestBody::passthrough);
+            match inner.oneshot(req).await {
+                Ok(res) => res.map(ResponseBody::passthrough),
+                Err(e) => {
+                    let status = respond::call_error_status(&e.into());
+                    respond::refuse(StatusCode::BAD_GATEWAY, None, &status)
+                }
+            }
+        }
+        Some(_) => respond::refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            &Status::new(
+                Code::Unimplemented,
+                format!("method {} not allowed: gRPC-Web needs POST", req.method()),
+            ),
+        ),
+        None if req.method() != Method::POST => respond::refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            &Status::new(
+                Code::Unimplemented,
+                format!("method {} not allowed: gRPC-Web needs POST", req.method()),
+            ),
+        ),
+        None => {
+            let got = req
+                .headers()
+                .get(CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let message = match got {
+                Some(ct) => format!("unsupported content-type {ct:?}: expected application/grpc-web, application/grpc-web-text or application/grpc"),
+                None => "missing content-type: expected application/grpc-web, application/grpc-web-text or application/grpc".to_owned(),
+            };
+            respond::refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                &Status::new(Code::Internal, message),
+            )
+        }
+    }
+}
+
+async fn native_call<S, B, ResB>(inner: S, req: Request<B>) -> Response<ResponseBody<ResB>>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes>,
+{
+    match inner.oneshot(req.map(RequestBody::passthrough)).await {
+        Ok(res) => res.map(ResponseBody::passthrough),
+        Err(e) => respond::grpc_status(&respond::call_error_status(&e.into())),
+    }
+}
+
+async fn web_call<S, B, ResB>(
+    inner: S,
+    config: &WebConfig,
+    req: Request<B>,
+    ct: ContentType,
+) -> Response<ResponseBody<ResB>>
+where
+    S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes>,
+    ResB::Error: Into<BoxError>,
+{
+    let start = Instant::now();
+    let (mut parts, body) = req.into_parts();
+
+    let mut timeout = match parts.headers.get(GRPC_TIMEOUT) {
+        None => None,
+        Some(v) => match v
+            .to_str()
+            .map_err(|_| timeout::TimeoutError::BadDigits)
+            .and_then(timeout::parse)
+        {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let status = Status::new(
+                    Code::Internal,
+                    format!("{e}: {:?}", String::from_utf8_lossy(v.as_bytes())),
+                );
+                return respond::refuse(StatusCode::BAD_REQUEST, Some(&ct), &status);
+            }
+        },
+    };
+    if let Some(cap) = config.max_timeout
+        && timeout.is_none_or(|t| t > cap)
+    {
+        timeout = Some(cap);
+        if let Ok(v) = HeaderValue::from_str(&timeout::format(cap)) {
+            parts.headers.insert(GRPC_TIMEOUT, v);
+        }
+    }
+    let deadline = timeout.map(|t| start + t);
+
+    let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
+    let prefetch = body.prefetch();
+    let prefetched = match deadline {
+        Some(d) => tokio::time::timeout_at(d, prefetch).await.ok(),
+        None => Some(prefetch.await),
+    };
+    match prefetched {
+        None => return respond::web_status(&ct, &deadline_status()),
+        Some(Err(e)) => return respond::request_error(&ct, &e),
+        Some(Ok(())) => {}
+    }
+
+    rewrite_request_headers(&mut parts.headers, &ct);
+    let req = Request::from_parts(parts, RequestBody::web(body));
+    let call = inner.oneshot(req);
+    let result = match deadline {
+        Some(d) => match tokio::time::timeout_at(d, call).await {
+            Ok(r) => r,
+            Err(_) => return respond::web_status(&ct, &deadline_status()),
+        },
+        None => call.await,
+    };
+    match result {
+        Ok(res) => translate_response(res, &ct, deadline),
+        Err(e) => respond::web_status(&ct, &respond::call_error_status(&e.into())),
+    }
+}
+
+fn deadline_status() -> Status {
+    Status::new(Code::DeadlineExceeded, "deadline exceeded")
+}
+
+/// Headers that describe one connection, never forwarded (R2).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "host"
+    )
+}
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in `connection` are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    let hop: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n))
+        .cloned()
+        .collect();
+    for name in hop {
+        headers.remove(name);
+    }
+}
+
+fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
+    remove_hop_by_hop(headers);
+    headers.remove(CONTENT_LENGTH);
+    let upstream = HeaderValue::from_str(&ct.upstream_header())
+        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc"));
+    headers.insert(CONTENT_TYPE, upstream);
+    headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    if !headers.contains_key(GRPC_ACCEPT_ENCODING) {
+        headers.insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+}
+
+fn is_grpc_content_type(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.len() >= 16 && v[..16].eq_ignore_ascii_case(b"application/grpc")
+    })
+}
+
+fn translate_response<B>(
+    res: Response<B>,
+    ct: &ContentType,
+    deadline: Option<Instant>,
+) -> Response<ResponseBody<B>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (mut parts, body) = res.into_parts();
+    let content_type = respond::content_type_value(ct);
+
+    if parts.headers.contains_key(GRPC_STATUS) {
+        // Trailers-only (S5): every header is metadata of the status, so all of it goes
+        // into the trailer frame, where the client can read it even if CORS hides headers.
+        let mut trailers = std::mem::take(&mut parts.headers);
+        remove_hop_by_hop(&mut trailers);
+        for name in [CONTENT_TYPE, CONTENT_LENGTH, header::DATE] {
+            trailers.remove(name);
+        }
+        let mut res = Response::new(ResponseBody::full(super::response::trailer_frame(
+            ct.mode, &trailers,
+        )));
+        res.headers_mut().insert(CONTENT_TYPE, content_type);
+        return res;
+    }
+
+    if parts.status != StatusCode::OK || !is_grpc_content_type(&parts.headers) {
+        // Not a gRPC answer (S6): synthesize a status from the HTTP status and the body.
+        let code = if parts.status == StatusCode::OK {
+            Code::Unknown
+        } else {
+            Code::from_http_status(parts.status.as_u16())
+        };
+        let got = parts.headers.get(CONTENT_TYPE).map_or_else(
+            || "no content-type".to_owned(),
+            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        );
+        let status = Status::new(
+            code,
+            format!("backend answered HTTP {} ({got}), not gRPC", parts.status),
+        );
+        let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
+            body, ct.mode, status,
+        )));
+        res.headers_mut().insert(CONTENT_TYPE, content_type);
+        return res;
+    }
+
+    remove_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(CONTENT_TYPE, content_type);
+    Response::from_parts(
+        parts,
+        ResponseBody::web(WebResponseBody::streaming(body, ct.mode, deadline)),
+    )
+}

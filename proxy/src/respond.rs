@@ -1,0 +1,150 @@
+//! The one place where failures become what the client sees: an HTTP status, a
+//! `grpc-status` and a `grpc-message`.
+//!
+//! | failure | HTTP | grpc-status |
+//! |---|---|---|
+//! | wrong method | 405 | UNIMPLEMENTED (12) |
+//! | not gRPC or gRPC-Web content type | 415 | INTERNAL (13) |
+//! | malformed request body (bad base64, unknown flag, truncated frame), bad `grpc-timeout` | 400 | INTERNAL (13) |
+//! | request message over the limit | 200 | RESOURCE_EXHAUSTED (8) |
+//! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
+//! | backend unreachable, connection refused, connection lost before the response | 200 | UNAVAILABLE (14) |
+//! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
+//! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
+//! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
+//!
+//! gRPC outcomes use HTTP 200 with the status in a trailer frame (gRPC-Web) or in
+//! trailers-only headers (native gRPC). Requests the proxy cannot read at all get a 4xx
+//! with the status in the headers.
+
+use grpcweb_protocol::{Code, ContentType, Status};
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderValue, Response, StatusCode};
+
+use crate::BoxError;
+use crate::grpc_web::request::RequestError;
+use crate::grpc_web::response::{ResponseBody, trailer_frame};
+use crate::upstream::UpstreamError;
+
+/// A gRPC-Web response that carries only `status`: HTTP 200, the content type, and a
+/// body of one trailer frame.
+pub(crate) fn web_status<B>(ct: &ContentType, status: &Status) -> Response<ResponseBody<B>> {
+    let body = trailer_frame(ct.mode, &status.to_header_map());
+    let mut res = Response::new(ResponseBody::full(body));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, content_type_value(ct));
+    res
+}
+
+/// A native gRPC trailers-only response carrying `status`.
+pub(crate) fn grpc_status<B>(status: &Status) -> Response<ResponseBody<B>> {
+    let mut res = Response::new(ResponseBody::empty());
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    status.write_to(res.headers_mut());
+    res
+}
+
+/// A 4xx answer to a request the proxy refuses to read, with the status in headers.
+pub(crate) fn refuse<B>(
+    http: StatusCode,
+    ct: Option<&ContentType>,
+    status: &Status,
+) -> Response<ResponseBody<B>> {
+    let mut res = Response::new(ResponseBody::empty());
+    *res.status_mut() = http;
+    let headers = res.headers_mut();
+    if let Some(ct) = ct {
+        headers.insert(CONTENT_TYPE, content_type_value(ct));
+    }
+    if http == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+    }
+    status.write_to(headers);
+    res
+}
+
+/// The answer to a gRPC-Web request whose body could not be read.
+pub(crate) fn request_error<B>(ct: &ContentType, err: &RequestError) -> Response<ResponseBody<B>> {
+    let status = err.status();
+    match status.code {
+        Code::ResourceExhausted | Code::Cancelled => web_status(ct, &status),
+        _ => refuse(StatusCode::BAD_REQUEST, Some(ct), &status),
+    }
+}
+
+pub(crate) fn content_type_value(ct: &ContentType) -> HeaderValue {
+    HeaderValue::from_str(&ct.response_header())
+        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc-web+proto"))
+}
+
+/// The status for a call that failed before the backend's response headers arrived.
+pub(crate) fn call_error_status(err: &BoxError) -> Status {
+    if let Some(e) = find::<RequestError>(&**err) {
+        return e.status();
+    }
+    if let Some(reason) = h2_reason(&**err) {
+        return reset_status(reason, &**err);
+    }
+    if let Some(e) = find::<UpstreamError>(&**err) {
+        return Status::new(Code::Unavailable, e.to_string());
+    }
+    Status::new(
+        Code::Unavailable,
+        format!("backend call failed: {}", chain(&**err)),
+    )
+}
+
+/// The status for a backend response body that failed after some of it was sent (S7).
+pub(crate) fn stream_error_status(err: &BoxError) -> Status {
+    match h2_reason(&**err) {
+        Some(reason) => reset_status(reason, &**err),
+        None => Status::new(
+            Code::Internal,
+            format!("backend stream failed: {}", chain(&**err)),
+        ),
+    }
+}
+
+fn reset_status(reason: h2::Reason, err: &(dyn std::error::Error + 'static)) -> Status {
+    let code = match reason {
+        h2::Reason::CANCEL => Code::Cancelled,
+        h2::Reason::REFUSED_STREAM => Code::Unavailable,
+        h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+        _ => Code::Internal,
+    };
+    Status::new(code, format!("backend reset the stream: {}", chain(err)))
+}
+
+fn h2_reason(err: &(dyn std::error::Error + 'static)) -> Option<h2::Reason> {
+    find::<h2::Error>(err).and_then(h2::Error::reason)
+}
+
+/// The first error of type `E` in the source chain.
+fn find<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The messages of the source chain, joined, without repeats.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let msg = e.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = e.source();
+    }
+    out
+}
