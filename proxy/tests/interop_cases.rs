@@ -1,0 +1,394 @@
+//! The gRPC-Web interop cases (PROTOCOL.md "Interop protos") against the proxy in front
+//! of the tonic interop server and against the interop server with the layer in-process,
+//! over HTTP/1.1 and HTTP/2, in binary and text mode.
+
+mod support;
+
+use anyhow::{Context as _, ensure};
+use bytes::Bytes;
+use grpcweb_interop::pb;
+use grpcweb_test_support::{Code, HttpVersion, Mode, WebClient, within};
+use prost::Message as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use support::Target;
+
+const TEST_SERVICE: &str = "/grpc.testing.TestService/";
+
+type BoxedCase<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'a>>;
+type Case = for<'a> fn(&'a WebClient, SocketAddr, Mode) -> BoxedCase<'a>;
+
+/// Runs `case` for every target, HTTP version and mode; fails listing every combination
+/// that failed.
+async fn run_matrix(name: &str, case: Case) {
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (target_name, target) in Target::all().await {
+        for version in [HttpVersion::H1, HttpVersion::H2] {
+            let client = WebClient::new(version);
+            for mode in [Mode::Binary, Mode::Text] {
+                runs += 1;
+                let label = format!("{name} [{target_name}, {version:?}, {mode:?}]");
+                match within(Duration::from_secs(20), case(&client, target.addr(), mode)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => failures.push(format!("{label}: {e:#}")),
+                    Err(e) => failures.push(format!("{label}: {e:#}")),
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 8);
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn zeros(n: usize) -> pb::Payload {
+    pb::Payload {
+        r#type: 0,
+        body: vec![0; n],
+    }
+}
+
+fn empty_unary(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}EmptyCall"))
+            .mode(mode)
+            .message_proto(&pb::Empty {})
+            .send()
+            .await?;
+        ensure!(res.status == 200, "HTTP {}", res.status);
+        ensure!(
+            res.grpc_status() == Some(Code::Ok),
+            "status {:?}",
+            res.status()
+        );
+        let expected_ct = match mode {
+            Mode::Binary => "application/grpc-web+proto",
+            Mode::Text => "application/grpc-web-text+proto",
+        };
+        ensure!(
+            res.content_type() == Some(expected_ct),
+            "content-type {:?}",
+            res.content_type()
+        );
+        ensure!(
+            res.message_payloads() == [Bytes::new()],
+            "messages {:?}",
+            res.message_payloads()
+        );
+        ensure!(
+            res.http_trailers.is_none(),
+            "HTTP trailers sent to a gRPC-Web client"
+        );
+        Ok(())
+    })
+}
+
+fn large_unary(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let req = pb::SimpleRequest {
+            response_size: 314_159,
+            payload: Some(zeros(271_828)),
+            ..Default::default()
+        };
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}UnaryCall"))
+            .mode(mode)
+            .message_proto(&req)
+            .send()
+            .await?;
+        ensure!(
+            res.grpc_status() == Some(Code::Ok),
+            "status {:?}",
+            res.status()
+        );
+        let msgs: Vec<pb::SimpleResponse> = res.decode_messages()?;
+        ensure!(msgs.len() == 1, "{} messages", msgs.len());
+        let body = &msgs[0].payload.as_ref().context("no payload")?.body;
+        ensure!(
+            body.len() == 314_159 && body.iter().all(|&b| b == 0),
+            "payload of {} bytes",
+            body.len()
+        );
+        Ok(())
+    })
+}
+
+fn server_streaming(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let sizes = [31_415, 9, 2_653, 58_979];
+        let req = pb::StreamingOutputCallRequest {
+            response_parameters: sizes
+                .iter()
+                .map(|&size| pb::ResponseParameters {
+                    size,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}StreamingOutputCall"))
+            .mode(mode)
+            .message_proto(&req)
+            .send()
+            .await?;
+        ensure!(
+            res.grpc_status() == Some(Code::Ok),
+            "status {:?}",
+            res.status()
+        );
+        let msgs: Vec<pb::StreamingOutputCallResponse> = res.decode_messages()?;
+        let got: Vec<usize> = msgs
+            .iter()
+            .map(|m| m.payload.as_ref().map_or(0, |p| p.body.len()))
+            .collect();
+        ensure!(got == [31_415, 9, 2_653, 58_979], "sizes {got:?}");
+        Ok(())
+    })
+}
+
+fn custom_metadata(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let unary = pb::SimpleRequest {
+            response_size: 314_159,
+            payload: Some(zeros(271_828)),
+            ..Default::default()
+        };
+        let streaming = pb::StreamingOutputCallRequest {
+            response_parameters: vec![pb::ResponseParameters {
+                size: 314_159,
+                ..Default::default()
+            }],
+            payload: Some(zeros(271_828)),
+            ..Default::default()
+        };
+        for (method, body) in [
+            ("UnaryCall", unary.encode_to_vec()),
+            ("StreamingOutputCall", streaming.encode_to_vec()),
+        ] {
+            let res = client
+                .call(addr, &format!("{TEST_SERVICE}{method}"))
+                .mode(mode)
+                .header("x-grpc-test-echo-initial", "test_initial_metadata_value")
+                .header("x-grpc-test-echo-trailing-bin", "q6ur")
+                .message(body)
+                .send()
+                .await?;
+            ensure!(
+                res.grpc_status() == Some(Code::Ok),
+                "{method}: status {:?}",
+                res.status()
+            );
+            ensure!(
+                res.header("x-grpc-test-echo-initial") == Some("test_initial_metadata_value"),
+                "{method}: initial metadata {:?}",
+                res.header("x-grpc-test-echo-initial")
+            );
+            let trailers = res.trailers.as_ref().context("no trailer frame")?;
+            let bin = trailers
+                .get("x-grpc-test-echo-trailing-bin")
+                .context("trailing metadata missing")?;
+            let decoded = grpcweb_protocol::metadata::decode_bin(bin.as_bytes())?;
+            ensure!(
+                decoded == [Bytes::from_static(&[0xab, 0xab, 0xab])],
+                "{method}: trailing {bin:?}"
+            );
+            ensure!(res.message_payloads().len() == 1, "{method}: one message");
+        }
+        Ok(())
+    })
+}
+
+fn status_code_and_message(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let status = pb::EchoStatus {
+            code: 2,
+            message: "test status message".into(),
+        };
+        let unary = pb::SimpleRequest {
+            response_status: Some(status.clone()),
+            ..Default::default()
+        };
+        let streaming = pb::StreamingOutputCallRequest {
+            response_status: Some(status),
+            ..Default::default()
+        };
+        for (method, body) in [
+            ("UnaryCall", unary.encode_to_vec()),
+            ("StreamingOutputCall", streaming.encode_to_vec()),
+        ] {
+            let res = client
+                .call(addr, &format!("{TEST_SERVICE}{method}"))
+                .mode(mode)
+                .message(body)
+                .send()
+                .await?;
+            ensure!(res.status == 200, "{method}: HTTP {}", res.status);
+            ensure!(
+                res.grpc_status() == Some(Code::Unknown),
+                "{method}: {:?}",
+                res.status()
+            );
+            ensure!(
+                res.grpc_message().as_deref() == Some("test status message"),
+                "{method}: {:?}",
+                res.grpc_message()
+            );
+            ensure!(
+                res.trailers.is_some(),
+                "{method}: status must be in the body trailer frame"
+            );
+        }
+        Ok(())
+    })
+}
+
+fn special_status_message(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let text = "\t\ttest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
+        let req = pb::SimpleRequest {
+            response_status: Some(pb::EchoStatus {
+                code: 2,
+                message: text.into(),
+            }),
+            ..Default::default()
+        };
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}UnaryCall"))
+            .mode(mode)
+            .message_proto(&req)
+            .send()
+            .await?;
+        ensure!(
+            res.grpc_status() == Some(Code::Unknown),
+            "{:?}",
+            res.status()
+        );
+        ensure!(
+            res.grpc_message().as_deref() == Some(text),
+            "{:?}",
+            res.grpc_message()
+        );
+        Ok(())
+    })
+}
+
+fn unimplemented_method(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}UnimplementedCall"))
+            .mode(mode)
+            .message_proto(&pb::Empty {})
+            .send()
+            .await?;
+        ensure!(res.status == 200, "HTTP {}", res.status);
+        ensure!(
+            res.grpc_status() == Some(Code::Unimplemented),
+            "{:?}",
+            res.status()
+        );
+        Ok(())
+    })
+}
+
+fn unimplemented_service(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let res = client
+            .call(addr, "/grpc.testing.UnimplementedService/UnimplementedCall")
+            .mode(mode)
+            .message_proto(&pb::Empty {})
+            .send()
+            .await?;
+        ensure!(
+            res.grpc_status() == Some(Code::Unimplemented),
+            "{:?}",
+            res.status()
+        );
+        Ok(())
+    })
+}
+
+fn timeout_on_sleeping_server(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+    Box::pin(async move {
+        let req = pb::StreamingOutputCallRequest {
+            response_parameters: vec![pb::ResponseParameters {
+                size: 1,
+                interval_us: 5_000_000,
+                ..Default::default()
+            }],
+            payload: Some(zeros(27_182)),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let res = client
+            .call(addr, &format!("{TEST_SERVICE}StreamingOutputCall"))
+            .mode(mode)
+            .header("grpc-timeout", "100m")
+            .message_proto(&req)
+            .send()
+            .await?;
+        ensure!(
+            res.grpc_status() == Some(Code::DeadlineExceeded),
+            "{:?}",
+            res.status()
+        );
+        ensure!(
+            start.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            start.elapsed()
+        );
+        ensure!(res.message_payloads().is_empty());
+        Ok(())
+    })
+}
+
+#[tokio::test]
+async fn case_empty_unary() {
+    run_matrix("empty_unary", empty_unary).await;
+}
+
+#[tokio::test]
+async fn case_large_unary() {
+    run_matrix("large_unary", large_unary).await;
+}
+
+#[tokio::test]
+async fn case_server_streaming() {
+    run_matrix("server_streaming", server_streaming).await;
+}
+
+#[tokio::test]
+async fn case_custom_metadata() {
+    run_matrix("custom_metadata", custom_metadata).await;
+}
+
+#[tokio::test]
+async fn case_status_code_and_message() {
+    run_matrix("status_code_and_message", status_code_and_message).await;
+}
+
+#[tokio::test]
+async fn case_special_status_message() {
+    run_matrix("special_status_message", special_status_message).await;
+}
+
+#[tokio::test]
+async fn case_unimplemented_method() {
+    run_matrix("unimplemented_method", unimplemented_method).await;
+}
+
+#[tokio::test]
+async fn case_unimplemented_service() {
+    run_matrix("unimplemented_service", unimplemented_service).await;
+}
+
+#[tokio::test]
+async fn case_timeout_on_sleeping_server() {
+    run_matrix("timeout_on_sleeping_server", timeout_on_sleeping_server).await;
+}

@@ -1,0 +1,124 @@
+//! Starting the proxy and the interop backend in-process on free loopback ports.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use grpcweb_interop::{ServeOptions, serve};
+use grpcweb_proxy::{Config, Proxy};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A server task that stops when this is dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits until it has finished draining.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The tonic interop server, native gRPC only (`grpc_web: false`) or with our layer
+/// in-process (`grpc_web: true`).
+pub async fn interop_server(grpc_web: bool) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        serve(listener, ServeOptions { grpc_web }, shutdown)
+            .await
+            .expect("interop server failed");
+    });
+    Running {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// The proxy in front of `backend_url`, with `tweak` applied to the default config.
+pub async fn proxy(backend_url: &str, tweak: impl FnOnce(&mut Config)) -> Running {
+    let mut config = Config::default();
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.backend.url = backend_url.to_owned();
+    tweak(&mut config);
+    let proxy = Proxy::bind(config).await.expect("proxy start");
+    let addr = proxy.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        proxy
+            .serve(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("proxy failed");
+    });
+    Running {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// What a test talks to: our proxy in front of the interop server, or the interop
+/// server with the layer in-process.
+pub enum Target {
+    Proxy { _backend: Running, proxy: Running },
+    InProcess(Running),
+}
+
+impl Target {
+    pub async fn proxy() -> Self {
+        let backend = interop_server(false).await;
+        let proxy = proxy(&backend.url(), |_| {}).await;
+        Self::Proxy {
+            _backend: backend,
+            proxy,
+        }
+    }
+
+    pub async fn in_process() -> Self {
+        Self::InProcess(interop_server(true).await)
+    }
+
+    pub async fn all() -> Vec<(&'static str, Self)> {
+        vec![
+            ("proxy", Self::proxy().await),
+            ("in-process", Self::in_process().await),
+        ]
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Self::Proxy { proxy, .. } => proxy.addr,
+            Self::InProcess(r) => r.addr,
+        }
+    }
+}
