@@ -1,0 +1,222 @@
+//! The interop metadata echo, as a tower middleware around any gRPC service.
+//!
+//! `x-grpc-test-echo-initial` request values come back as response headers and
+//! `x-grpc-test-echo-trailing-bin` values as trailers. tonic lets a handler set headers but
+//! not trailers of a unary response (and of a streaming one only by ending it with an error
+//! status), so the echo is applied to the HTTP response, uniformly for every method:
+//!
+//! * ordinary response: the trailing values are added to the HEADERS frame that ends the
+//!   body, next to `grpc-status`;
+//! * trailers-only response (`grpc-status` already in the headers, as tonic sends for a
+//!   call that fails before any message): there is no separate trailers frame, so the
+//!   trailing values go into the headers, which in gRPC are the trailers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::header::{GetAll, HeaderName};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Request header whose values come back as response headers.
+pub const ECHO_INITIAL: HeaderName = HeaderName::from_static("x-grpc-test-echo-initial");
+/// Request header whose values come back as trailers.
+pub const ECHO_TRAILING_BIN: HeaderName = HeaderName::from_static("x-grpc-test-echo-trailing-bin");
+
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+
+/// Wraps a service in [`EchoMetadata`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EchoMetadataLayer;
+
+impl EchoMetadataLayer {
+    /// Creates the layer.
+    #[must_use]
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl<S> Layer<S> for EchoMetadataLayer {
+    type Service = EchoMetadata<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EchoMetadata { inner }
+    }
+}
+
+/// Echoes the interop test metadata of each request into its response.
+///
+/// * Every [`ECHO_INITIAL`] request value is appended to the response headers.
+/// * Every [`ECHO_TRAILING_BIN`] request value is appended to the trailers: to the HEADERS
+///   frame that ends the body, next to `grpc-status`; or, when the response is
+///   trailers-only (`grpc-status` already in the headers, as tonic answers a call that
+///   fails before any message), to the headers, which then are the trailers.
+///
+/// Values are copied as they arrived, so `-bin` values keep the client's base64 form.
+///
+/// It keeps the inner service's [`NamedService`] name, so it can be passed straight to
+/// tonic's `Server::add_service`.
+#[derive(Clone, Debug)]
+pub struct EchoMetadata<S> {
+    inner: S,
+}
+
+impl<S> EchoMetadata<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+
+    /// The wrapped service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: NamedService> NamedService for EchoMetadata<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EchoMetadata<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let echo = Echo {
+            initial: collect(request.headers().get_all(ECHO_INITIAL)),
+            trailing: collect(request.headers().get_all(ECHO_TRAILING_BIN)),
+        };
+        ResponseFuture {
+            inner: self.inner.call(request),
+            echo: Some(echo),
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`EchoMetadata`].
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        echo: Option<Echo>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<tonic::codegen::StdError>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let echo = this.echo.take().unwrap_or_default();
+        Poll::Ready(Ok(echo.apply(response)))
+    }
+}
+
+/// The values one request asked to have echoed.
+#[derive(Debug, Default)]
+struct Echo {
+    initial: Vec<HeaderValue>,
+    trailing: Vec<HeaderValue>,
+}
+
+impl Echo {
+    fn apply<B>(self, response: Response<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<tonic::codegen::StdError>,
+    {
+        let (mut parts, body) = response.into_parts();
+        extend(&mut parts.headers, &ECHO_INITIAL, self.initial);
+        if self.trailing.is_empty() {
+            return Response::from_parts(parts, Body::new(body));
+        }
+        if parts.headers.contains_key(GRPC_STATUS) {
+            extend(&mut parts.headers, &ECHO_TRAILING_BIN, self.trailing);
+            return Response::from_parts(parts, Body::new(body));
+        }
+        let body = EchoTrailers {
+            inner: body,
+            trailing: self.trailing,
+        };
+        Response::from_parts(parts, Body::new(body))
+    }
+}
+
+pin_project! {
+    /// A response body whose trailers get the echoed values added.
+    struct EchoTrailers<B> {
+        #[pin]
+        inner: B,
+        trailing: Vec<HeaderValue>,
+    }
+}
+
+impl<B: HttpBody> HttpBody for EchoTrailers<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = match ready!(this.inner.poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            other => return Poll::Ready(other),
+        };
+        match frame.into_trailers() {
+            Ok(mut trailers) => {
+                extend(
+                    &mut trailers,
+                    &ECHO_TRAILING_BIN,
+                    std::mem::take(this.trailing),
+                );
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+            Err(frame) => Poll::Ready(Some(Ok(frame))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn collect(values: GetAll<'_, HeaderValue>) -> Vec<HeaderValue> {
+    values.iter().cloned().collect()
+}
+
+fn extend(headers: &mut HeaderMap, name: &HeaderName, values: Vec<HeaderValue>) {
+    for value in values {
+        headers.append(name.clone(), value);
+    }
+}

@@ -1,0 +1,102 @@
+//! Serving the interop services on an already-bound listener.
+
+use std::fmt;
+use std::future::Future;
+
+use grpcweb_proxy::GrpcWebLayer;
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+use crate::echo::EchoMetadata;
+use crate::pb::test_service_server::TestServiceServer;
+use crate::service::TestServiceImpl;
+
+/// How [`serve`] serves.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Also accept gRPC-Web (binary and text) over HTTP/1.1 and HTTP/2, translated by
+    /// [`grpcweb_proxy::GrpcWebLayer`] in front of the services. Native gRPC keeps working
+    /// either way. When the layer translates, it also enforces `grpc-timeout` itself.
+    pub grpc_web: bool,
+}
+
+/// Why [`serve`] failed.
+pub struct ServeError {
+    kind: Kind,
+}
+
+enum Kind {
+    Transport(tonic::transport::Error),
+}
+
+/// The `TestService` with the metadata echo, ready for tonic's `Server::add_service`.
+pub fn test_service() -> EchoMetadata<TestServiceServer<TestServiceImpl>> {
+    EchoMetadata::new(TestServiceServer::new(TestServiceImpl))
+}
+
+/// Serves `grpc.testing.TestService` on `listener` until `shutdown` completes.
+///
+/// Connections speak HTTP/2 with prior knowledge (h2c); with [`ServeOptions::grpc_web`]
+/// HTTP/1.1 is accepted too. `UnimplementedService` is not registered, so tonic answers
+/// its calls, like any unknown path, with `UNIMPLEMENTED`. Accepted sockets get
+/// `TCP_NODELAY` so small streamed messages are not held back.
+///
+/// When `shutdown` completes the listener is closed at once and open connections are
+/// drained: calls in flight run to completion before this returns.
+///
+/// # Errors
+///
+/// Fails when the transport fails (tonic gives up on the listener).
+pub async fn serve<F>(
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: F,
+) -> Result<(), ServeError>
+where
+    F: Future<Output = ()>,
+{
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // The gRPC-Web layer goes outermost, so the metadata echo inside it sees native gRPC
+    // for both kinds of client.
+    let served = if options.grpc_web {
+        Server::builder()
+            .accept_http1(true)
+            .layer(GrpcWebLayer::new())
+            .add_service(test_service())
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    } else {
+        Server::builder()
+            .add_service(test_service())
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    };
+    served.map_err(|e| ServeError {
+        kind: Kind::Transport(e),
+    })
+}
+
+impl fmt::Debug for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Transport(e) => f.debug_tuple("ServeError::Transport").field(e).finish(),
+        }
+    }
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Transport(_) => f.write_str("interop server transport error"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Kind::Transport(e) => Some(e),
+        }
+    }
+}
