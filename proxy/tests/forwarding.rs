@@ -1,0 +1,252 @@
+//! What the backend receives (PROTOCOL R1-R3), and native gRPC passthrough on the same
+//! port (R4).
+
+mod support;
+
+use bytes::Bytes;
+use grpcweb_interop::pb;
+use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient, data_frame};
+
+const PATH: &str = "/grpc.testing.TestService/UnaryCall";
+
+async fn setup() -> (FakeBackend, support::Running) {
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"ok")]))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    (backend, proxy)
+}
+
+#[tokio::test]
+async fn upstream_request_is_clean_http2_grpc() {
+    let (backend, proxy) = setup().await;
+    for version in [HttpVersion::H1, HttpVersion::H2] {
+        for mode in [Mode::Binary, Mode::Text] {
+            let mut call = WebClient::new(version)
+                .call(proxy.addr, &format!("{PATH}?q=1"))
+                .mode(mode)
+                .header("x-grpc-web", "1")
+                .header("x-user-agent", "grpc-web-javascript/0.1")
+                .header("authorization", "Bearer t0k3n")
+                .header("x-trace-bin", "AAEC")
+                .header("grpc-timeout", "5S")
+                .header("x-forwarded-for", "10.1.2.3")
+                .message(b"hello");
+            if version == HttpVersion::H1 {
+                call = call
+                    .header("connection", "keep-alive, x-hop")
+                    .header("x-hop", "1")
+                    .header("keep-alive", "timeout=5");
+            }
+            let res = call.send().await.unwrap();
+            assert_eq!(res.grpc_status(), Some(Code::Ok), "{version:?} {mode:?}");
+        }
+    }
+    let requests = backend.requests();
+    assert_eq!(requests.len(), 4);
+    for (i, req) in requests.iter().enumerate() {
+        assert_eq!(req.method, http::Method::POST);
+        assert_eq!(
+            req.uri.path_and_query().unwrap().as_str(),
+            format!("{PATH}?q=1")
+        );
+        assert_eq!(
+            req.uri.authority().unwrap().as_str(),
+            backend.addr.to_string(),
+            "host becomes the backend's :authority"
+        );
+        assert_eq!(req.header("content-type"), Some("application/grpc"), "#{i}");
+        assert_eq!(req.header("te"), Some("trailers"));
+        assert_eq!(
+            req.header("grpc-accept-encoding"),
+            Some("identity"),
+            "default so frames stay readable"
+        );
+        assert!(
+            req.header("content-length").is_none(),
+            "#{i}: no content-length upstream"
+        );
+        for hop in [
+            "connection",
+            "keep-alive",
+            "x-hop",
+            "transfer-encoding",
+            "upgrade",
+            "host",
+        ] {
+            assert!(
+                req.header(hop).is_none(),
+                "#{i}: hop-by-hop {hop} forwarded"
+            );
+        }
+        assert_eq!(req.header("authorization"), Some("Bearer t0k3n"));
+        assert_eq!(
+            req.header("x-trace-bin"),
+            Some("AAEC"),
+            "-bin metadata unchanged"
+        );
+        assert_eq!(req.header("grpc-timeout"), Some("5S"));
+        assert_eq!(req.header("x-grpc-web"), Some("1"));
+        assert_eq!(req.header("x-user-agent"), Some("grpc-web-javascript/0.1"));
+        assert_eq!(req.header("x-forwarded-for"), Some("10.1.2.3, 127.0.0.1"));
+        assert_eq!(
+            req.messages().unwrap(),
+            [Bytes::from_static(b"hello")],
+            "#{i}: text decoded to binary frames"
+        );
+    }
+}
+
+#[tokio::test]
+async fn client_grpc_accept_encoding_is_kept() {
+    let (backend, proxy) = setup().await;
+    WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, PATH)
+        .header("grpc-accept-encoding", "gzip")
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        backend.requests()[0].header("grpc-accept-encoding"),
+        Some("gzip")
+    );
+}
+
+#[tokio::test]
+async fn codecs_map_to_grpc_content_types() {
+    let (backend, proxy) = setup().await;
+    let table = [
+        (
+            "application/grpc-web",
+            "application/grpc",
+            "application/grpc-web+proto",
+        ),
+        (
+            "application/grpc-web+proto",
+            "application/grpc",
+            "application/grpc-web+proto",
+        ),
+        (
+            "application/grpc-web+json",
+            "application/grpc+json",
+            "application/grpc-web+json",
+        ),
+        (
+            "application/grpc-web+thrift",
+            "application/grpc+thrift",
+            "application/grpc-web+thrift",
+        ),
+        (
+            "Application/GRPC-Web; charset=utf-8",
+            "application/grpc",
+            "application/grpc-web+proto",
+        ),
+    ];
+    let client = WebClient::new(HttpVersion::H1);
+    for (i, (sent, upstream, response)) in table.iter().enumerate() {
+        let res = client
+            .call(proxy.addr, PATH)
+            .content_type(sent)
+            .raw_body(data_frame(b"x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.content_type(), Some(*response), "{sent}");
+        assert_eq!(
+            backend.requests()[i].header("content-type"),
+            Some(*upstream),
+            "{sent}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn text_body_split_anywhere_with_padded_segments() {
+    let (backend, proxy) = setup().await;
+    // Two messages, each base64-encoded as its own padded segment, sent in odd pieces.
+    let body = [
+        grpcweb_protocol::text::encode_segment(&data_frame(b"first")),
+        grpcweb_protocol::text::encode_segment(&data_frame(b"second!")),
+    ]
+    .concat();
+    let res = WebClient::new(HttpVersion::H1)
+        .call(proxy.addr, "/grpc.testing.TestService/StreamingInputCall")
+        .mode(Mode::Text)
+        .raw_body(Bytes::from(body))
+        .split_body([1, 7, 13], std::time::Duration::from_millis(20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+    assert_eq!(
+        backend.requests()[0].messages().unwrap(),
+        [Bytes::from_static(b"first"), Bytes::from_static(b"second!")]
+    );
+}
+
+#[tokio::test]
+async fn native_grpc_passes_through_on_the_same_port() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    let mut client = pb::test_service_client::TestServiceClient::connect(proxy.url())
+        .await
+        .unwrap();
+    client.empty_call(pb::Empty {}).await.unwrap();
+    let req = pb::StreamingOutputCallRequest {
+        response_parameters: vec![
+            pb::ResponseParameters {
+                size: 3,
+                ..Default::default()
+            };
+            3
+        ],
+        ..Default::default()
+    };
+    let mut stream = client
+        .streaming_output_call(req)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut n = 0;
+    while let Some(msg) = stream.message().await.unwrap() {
+        assert_eq!(msg.payload.unwrap().body.len(), 3);
+        n += 1;
+    }
+    assert_eq!(n, 3);
+    let err = client
+        .unary_call(pb::SimpleRequest {
+            response_status: Some(pb::EchoStatus {
+                code: 9,
+                message: "native".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(err.message(), "native");
+
+    // And a browser on the same port at the same time.
+    let res = WebClient::new(HttpVersion::H1)
+        .call(proxy.addr, "/grpc.testing.TestService/EmptyCall")
+        .message(b"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+}
+
+#[tokio::test]
+async fn native_grpc_to_a_dead_backend_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let proxy = support::proxy(&dead, |_| {}).await;
+    let mut client = pb::test_service_client::TestServiceClient::connect(proxy.url())
+        .await
+        .unwrap();
+    let err = client.empty_call(pb::Empty {}).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert!(err.message().contains(&dead), "{}", err.message());
+}
