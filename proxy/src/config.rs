@@ -94,6 +94,8 @@ pub struct LimitsConfig {
     pub max_timeout: Option<Duration>,
     /// Time allowed for a client to send request headers (HTTP/1.1).
     pub header_read_timeout: Duration,
+    /// Time allowed for a client to send its request message.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -104,6 +106,7 @@ impl Default for LimitsConfig {
             max_concurrent_streams: 1000,
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -167,9 +167,13 @@ where
             };
         }
         if !allowed {
-            return CorsFuture::Ready {
-                res: Some(forbidden(&origin)),
-            };
+            let mut res = forbidden(&origin);
+            if req.version() < http::Version::HTTP_2 {
+                // The request body is left unread, so the connection cannot be reused.
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return CorsFuture::Ready { res: Some(res) };
         }
         let mut cors = HeaderMap::with_capacity(3);
         cors.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);

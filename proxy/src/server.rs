@@ -72,6 +72,7 @@ impl Proxy {
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_timeout(config.limits.max_timeout)
+            .body_read_timeout(config.limits.body_read_timeout)
             .layer(upstream);
         let service = CorsLayer::new(&config.cors)
             .map_err(StartError::Config)?

@@ -267,3 +267,31 @@ async fn trailer_frame_from_the_client_is_forwarded_as_a_frame_not_interpreted()
     assert_eq!(res.grpc_status(), Some(Code::Ok));
     assert_eq!(&backend.requests()[0].body[..], &body[..]);
 }
+
+#[tokio::test]
+async fn client_that_stops_sending_gets_408_not_a_hang() {
+    let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.body_read_timeout = Duration::from_millis(300)
+    })
+    .await;
+    for version in [HttpVersion::H1, HttpVersion::H2] {
+        let start = std::time::Instant::now();
+        // Half a frame, and the body stays open.
+        let res = WebClient::new(version)
+            .call(proxy.addr, PATH)
+            .raw_body(Bytes::from_static(&[0, 0, 0, 0, 9, 1, 2]))
+            .keep_body_open()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status, StatusCode::REQUEST_TIMEOUT, "{version:?}");
+        assert_eq!(
+            res.grpc_status(),
+            Some(Code::DeadlineExceeded),
+            "{version:?}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+    assert!(backend.requests().is_empty());
+}

@@ -53,6 +53,7 @@ pub(crate) struct WebConfig {
     pub(crate) max_message_size: usize,
     pub(crate) max_timeout: Option<Duration>,
     pub(crate) pass_through_other: bool,
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl Default for WebConfig {
@@ -61,6 +62,7 @@ impl Default for WebConfig {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
             max_timeout: None,
             pass_through_other: false,
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -91,6 +93,15 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn max_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).max_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send its request message (default 30 s). A client
+    /// that stops sending mid-request gets 408 with DEADLINE_EXCEEDED, and the call never
+    /// reaches the inner service.
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.config).body_read_timeout = timeout;
         self
     }
 

@@ -21,6 +21,11 @@ pub(crate) enum RequestError {
     Text(TextError),
     /// Bad frame: unknown flag, oversized, truncated (F1-F3).
     Frame(FrameError),
+    /// An HTTP/1.1 request body, read whole before forwarding, is over the limit.
+    BodyTooLarge {
+        /// The limit in force.
+        max: usize,
+    },
     /// The client's body stream failed.
     Body(BoxError),
 }
@@ -29,7 +34,9 @@ impl RequestError {
     /// The status the client gets for this error.
     pub(crate) fn status(&self) -> Status {
         let code = match self {
-            Self::Frame(FrameError::TooLarge { .. }) => Code::ResourceExhausted,
+            Self::Frame(FrameError::TooLarge { .. }) | Self::BodyTooLarge { .. } => {
+                Code::ResourceExhausted
+            }
             Self::Body(_) => Code::Cancelled,
             _ => Code::Internal,
         };
@@ -46,6 +53,9 @@ impl fmt::Display for RequestError {
                 "request message of {len} bytes is larger than the limit of {max} bytes"
             ),
             Self::Frame(e) => write!(f, "malformed gRPC-Web request: {e}"),
+            Self::BodyTooLarge { max } => {
+                write!(f, "request body is larger than the limit of {max} bytes")
+            }
             Self::Body(e) => write!(f, "request body failed: {e}"),
         }
     }
@@ -57,6 +67,7 @@ impl std::error::Error for RequestError {
             Self::Text(e) => Some(e),
             Self::Frame(e) => Some(e),
             Self::Body(e) => Some(&**e),
+            Self::BodyTooLarge { .. } => None,
         }
     }
 }
@@ -145,6 +156,7 @@ pin_project! {
         text: Option<Base64Decoder>,
         frames: FrameDecoder,
         ready: VecDeque<Bytes>,
+        ready_len: usize,
         scratch: BytesMut,
         inner_done: bool,
         failed: bool,
@@ -162,6 +174,7 @@ where
             text: (mode == Mode::Text).then(Base64Decoder::new),
             frames: FrameDecoder::new(max_message_size),
             ready: VecDeque::new(),
+            ready_len: 0,
             scratch: BytesMut::new(),
             inner_done: false,
             failed: false,
@@ -170,17 +183,36 @@ where
 
     /// Reads until the first frame is complete, or the body ends, so that a malformed
     /// unary or server-streaming request is refused before the backend sees anything.
-    pub(crate) async fn prefetch(&mut self) -> Result<(), RequestError>
+    ///
+    /// With `to_end` (for HTTP/1.1, where a request cannot stream alongside its response)
+    /// it reads the whole body, up to `max_body` bytes. Otherwise an answer sent before
+    /// the client's last bytes (such as the end of a chunked body) arrived would leave
+    /// the connection unusable, and a client that reuses it would fail.
+    pub(crate) async fn prefetch(&mut self, to_end: Option<usize>) -> Result<(), RequestError>
     where
         B: Unpin,
     {
-        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_prefetch(cx)).await
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_prefetch(cx, to_end)).await
     }
 
-    fn poll_prefetch(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), RequestError>> {
+    fn poll_prefetch(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        to_end: Option<usize>,
+    ) -> Poll<Result<(), RequestError>> {
         let mut this = self.project();
         loop {
-            if !this.ready.is_empty() || *this.inner_done {
+            if let Some(max) = to_end
+                && *this.ready_len > max
+            {
+                *this.failed = true;
+                return Poll::Ready(Err(RequestError::BodyTooLarge { max }));
+            }
+            let enough = match to_end {
+                Some(_) => *this.inner_done,
+                None => !this.ready.is_empty() || *this.inner_done,
+            };
+            if enough {
                 return Poll::Ready(Ok(()));
             }
             match ready!(poll_inner(&mut this, cx)) {
@@ -228,6 +260,7 @@ where
                     // Re-attach the header: the decoder hands out the payload alone.
                     let mut header = BytesMut::with_capacity(HEADER_LEN);
                     header.extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
+                    *this.ready_len += HEADER_LEN + frame.payload.len();
                     this.ready.push_back(header.freeze());
                     if !frame.payload.is_empty() {
                         this.ready.push_back(frame.payload);
@@ -254,6 +287,7 @@ where
         let mut this = self.project();
         loop {
             if let Some(chunk) = this.ready.pop_front() {
+                *this.ready_len -= chunk.len();
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
             if *this.inner_done || *this.failed {

@@ -3,7 +3,7 @@ use grpcweb_protocol::content_type::RequestKind;
 use grpcweb_protocol::status::GRPC_STATUS;
 use grpcweb_protocol::{Code, ContentType, Status, timeout};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 use std::convert::Infallible;
 use std::fmt;
@@ -47,6 +47,24 @@ impl<S> GrpcWebService<S> {
     }
 }
 
+fn method_not_allowed<B>(method: &Method) -> Response<ResponseBody<B>> {
+    let message = format!("method {method} not allowed: gRPC-Web needs POST");
+    unread(respond::refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        &Status::new(Code::Unimplemented, message),
+    ))
+}
+
+/// Marks a response sent before the request body was read to its end.
+#[derive(Clone, Copy, Debug)]
+struct BodyUnread;
+
+fn unread<B>(mut res: Response<B>) -> Response<B> {
+    res.extensions_mut().insert(BodyUnread);
+    res
+}
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 impl<S, B, ResB> Service<Request<B>> for GrpcWebService<S>
@@ -72,7 +90,17 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let inner = self.inner.clone();
         let config = self.config.clone();
-        Box::pin(async move { Ok(handle(inner, &config, req).await) })
+        Box::pin(async move {
+            let http1 = req.version() < Version::HTTP_2;
+            let mut res = handle(inner, &config, req).await;
+            if res.extensions_mut().remove::<BodyUnread>().is_some() && http1 {
+                // The rest of the request is still on the wire: the connection cannot
+                // carry another request, so say so rather than let the client reuse it.
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(res)
+        })
     }
 }
 
@@ -109,22 +137,8 @@ where
                 }
             }
         }
-        Some(_) => respond::refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            None,
-            &Status::new(
-                Code::Unimplemented,
-                format!("method {} not allowed: gRPC-Web needs POST", req.method()),
-            ),
-        ),
-        None if req.method() != Method::POST => respond::refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            None,
-            &Status::new(
-                Code::Unimplemented,
-                format!("method {} not allowed: gRPC-Web needs POST", req.method()),
-            ),
-        ),
+        Some(_) => method_not_allowed(req.method()),
+        None if req.method() != Method::POST => method_not_allowed(req.method()),
         None => {
             let got = req
                 .headers()
@@ -134,11 +148,11 @@ where
                 Some(ct) => format!("unsupported content-type {ct:?}: expected application/grpc-web, application/grpc-web-text or application/grpc"),
                 None => "missing content-type: expected application/grpc-web, application/grpc-web-text or application/grpc".to_owned(),
             };
-            respond::refuse(
+            unread(respond::refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 None,
                 &Status::new(Code::Internal, message),
-            )
+            ))
         }
     }
 }
@@ -185,7 +199,7 @@ where
                     Code::Internal,
                     format!("{e}: {:?}", String::from_utf8_lossy(v.as_bytes())),
                 );
-                return respond::refuse(StatusCode::BAD_REQUEST, Some(&ct), &status);
+                return unread(respond::refuse(StatusCode::BAD_REQUEST, Some(&ct), &status));
             }
         },
     };
@@ -200,15 +214,34 @@ where
     let deadline = timeout.map(|t| start + t);
 
     let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
-    let prefetch = body.prefetch();
-    let prefetched = match deadline {
-        Some(d) => tokio::time::timeout_at(d, prefetch).await.ok(),
-        None => Some(prefetch.await),
-    };
-    match prefetched {
-        None => return respond::web_status(&ct, &deadline_status()),
-        Some(Err(e)) => return respond::request_error(&ct, &e),
-        Some(Ok(())) => {}
+    // HTTP/1.1 cannot stream a request alongside its response: read it whole (one
+    // message, in gRPC-Web), with room for a few frames of slack.
+    let to_end = (parts.version < Version::HTTP_2)
+        .then(|| config.max_message_size.saturating_add(64 * 1024));
+    let prefetch = body.prefetch(to_end);
+    // A client that stops sending mid-request must not hold the call open forever.
+    let body_deadline = start + config.body_read_timeout;
+    let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
+    match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
+        Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {
+            return unread(respond::web_status(&ct, &deadline_status()));
+        }
+        Err(_) => {
+            let status = Status::new(
+                Code::DeadlineExceeded,
+                format!(
+                    "request body not received within {:?}",
+                    config.body_read_timeout
+                ),
+            );
+            return unread(respond::refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                Some(&ct),
+                &status,
+            ));
+        }
+        Ok(Err(e)) => return unread(respond::request_error(&ct, &e)),
+        Ok(Ok(())) => {}
     }
 
     rewrite_request_headers(&mut parts.headers, &ct);

@@ -1,0 +1,75 @@
+//! HTTP/1.1 connection reuse: a client may send the next call on the same connection as
+//! soon as it has read a response, so the proxy must never leave a connection unusable
+//! without saying so.
+
+mod support;
+
+use std::time::Duration;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+const HEAD: &str = "POST /grpc.testing.TestService/UnimplementedCall HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/grpc-web+proto\r\ntransfer-encoding: chunked\r\n\r\n";
+
+/// Reads until `n` complete responses (each ends with the trailer frame) have arrived or
+/// the connection closes; returns what was read.
+async fn read_responses(stream: &mut TcpStream, n: usize) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if text.matches("grpc-status:12").count() >= n {
+            return text;
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Err(_) => return text,
+            Ok(Ok(k)) => buf.extend_from_slice(&chunk[..k]),
+            Ok(Err(e)) => panic!("read failed: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn response_waits_for_the_end_of_a_chunked_body_so_the_connection_is_reused() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    for _ in 0..2 {
+        // The whole message first; the chunked terminator only 200 ms later, as a client
+        // that writes the body and ends it separately may do.
+        stream.write_all(HEAD.as_bytes()).await.unwrap();
+        stream
+            .write_all(b"5\r\n\x00\x00\x00\x00\x00\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stream.write_all(b"0\r\n\r\n").await.unwrap();
+        let text = read_responses(&mut stream, 1).await;
+        assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+        assert!(
+            text.contains("grpc-status:12"),
+            "UNIMPLEMENTED in the trailer frame: {text:?}"
+        );
+        assert!(
+            !text.to_ascii_lowercase().contains("connection: close"),
+            "{text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_request_with_unread_body_says_connection_close() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    let head = "POST /x HTTP/1.1\r\nhost: proxy\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 415"), "{text:?}");
+    assert!(text.contains("connection: close"), "{text:?}");
+}
