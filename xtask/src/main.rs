@@ -1,1 +1,136 @@
-fn main() {}
+//! Project tasks for the grpcweb workspace, run as `cargo xtask <task>` (an alias in
+//! `.cargo/config.toml`).
+//!
+//! - `cargo xtask test [rust|js] [--skip-lint]`: installs what is missing (the wasm32
+//!   target, rustfmt and clippy, js-tests' npm packages), then runs every check and test in
+//!   order and stops at the first failure. This is the command CI runs (`.ci/run`).
+//! - `cargo xtask demo`: builds and starts the interop server behind the proxy on
+//!   `127.0.0.1:8080` until Ctrl-C.
+//!
+//! Only `std` and `anyhow`: the tasks run external tools and report what they did, so a
+//! fresh checkout builds this crate in seconds.
+//!
+//! # Limitations
+//! Unix only (it runs `npm`, not `npm.cmd`). `demo` relies on Ctrl-C reaching the whole
+//! foreground process group, children included: std offers no portable signal handler.
+
+use std::env;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+mod demo;
+mod run;
+mod test;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  test [rust|js] [--skip-lint]
+        install what is missing, then run every check and test in order, stopping at
+        the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, js-tests.
+        `rust` runs only the Rust steps, `js` only the js-tests (after building the
+        binaries); --skip-lint skips fmt, clippy and doc.
+  demo  build and start interop-server behind grpcweb-proxy on 127.0.0.1:8080,
+        until Ctrl-C
+  help  print this text
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Task {
+    Help,
+    Test(test::Options),
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = parse(&args).and_then(|task| match task {
+        Task::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Task::Test(options) => test::run(&options),
+        Task::Demo => demo::run(),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Task> {
+    let Some((task, rest)) = args.split_first() else {
+        return Ok(Task::Help);
+    };
+    match task.as_str() {
+        "help" | "-h" | "--help" => Ok(Task::Help),
+        "test" => {
+            let mut options = test::Options::default();
+            for arg in rest {
+                match arg.as_str() {
+                    "--skip-lint" => options.skip_lint = true,
+                    "rust" => options.part = test::Part::Rust,
+                    "js" => options.part = test::Part::Js,
+                    other => bail!("unknown argument to `test`: {other:?}\n\n{USAGE}"),
+                }
+            }
+            Ok(Task::Test(options))
+        }
+        "demo" => match rest.first() {
+            None => Ok(Task::Demo),
+            Some(other) => bail!("`demo` takes no arguments, got {other:?}\n\n{USAGE}"),
+        },
+        other => bail!("unknown task {other:?}\n\n{USAGE}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test::{Options, Part};
+
+    fn parse_strs(args: &[&str]) -> Result<Task> {
+        parse(&args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn no_args_prints_usage() {
+        assert_eq!(parse_strs(&[]).unwrap(), Task::Help);
+        assert_eq!(parse_strs(&["--help"]).unwrap(), Task::Help);
+    }
+
+    #[test]
+    fn test_options() {
+        assert_eq!(
+            parse_strs(&["test"]).unwrap(),
+            Task::Test(Options::default())
+        );
+        assert_eq!(
+            parse_strs(&["test", "js", "--skip-lint"]).unwrap(),
+            Task::Test(Options {
+                part: Part::Js,
+                skip_lint: true
+            })
+        );
+        assert_eq!(
+            parse_strs(&["test", "rust"]).unwrap(),
+            Task::Test(Options {
+                part: Part::Rust,
+                skip_lint: false
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_input() {
+        assert!(parse_strs(&["tset"]).is_err());
+        assert!(parse_strs(&["test", "--fast"]).is_err());
+        assert!(parse_strs(&["demo", "x"]).is_err());
+    }
+}

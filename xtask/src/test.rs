@@ -1,0 +1,257 @@
+//! `cargo xtask test`: install what is missing, then run every check and test in order,
+//! stopping at the first failure.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::run::{cargo, has_tool, probe, run as run_cmd, target_dir, workspace_root};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Which part of the suite to run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Everything.
+    #[default]
+    All,
+    /// Setup for Rust, lints, the wasm32 check and `cargo test`.
+    Rust,
+    /// Setup for npm, building the binaries and js-tests.
+    Js,
+}
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) part: Part,
+    /// Skip fmt, clippy and doc (for quick local runs; CI runs them).
+    pub(crate) skip_lint: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Setup,
+    Fmt,
+    Clippy,
+    Doc,
+    Wasm,
+    CargoTest,
+    JsTests,
+}
+
+/// Runs the steps that `options` select.
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let root = workspace_root();
+    let steps = plan(options);
+    let started = Instant::now();
+    for (i, step) in steps.iter().enumerate() {
+        let (n, total, title) = (i + 1, steps.len(), step.title());
+        println!("\n==> [{n}/{total}] {title}");
+        let step_started = Instant::now();
+        step.run(&root, options).with_context(|| {
+            format!(
+                "step {n}/{total} ({title}) failed after {}",
+                secs(step_started.elapsed())
+            )
+        })?;
+        println!(
+            "<== [{n}/{total}] {title}: ok in {}",
+            secs(step_started.elapsed())
+        );
+    }
+    println!(
+        "\nxtask: all {} steps passed in {}",
+        steps.len(),
+        secs(started.elapsed())
+    );
+    Ok(())
+}
+
+fn plan(options: &Options) -> Vec<Step> {
+    let rust = options.part != Part::Js;
+    let js = options.part != Part::Rust;
+    let lint = rust && !options.skip_lint;
+    [
+        (Step::Setup, true),
+        (Step::Fmt, lint),
+        (Step::Clippy, lint),
+        (Step::Doc, lint),
+        (Step::Wasm, rust),
+        (Step::CargoTest, rust),
+        (Step::JsTests, js),
+    ]
+    .into_iter()
+    .filter_map(|(step, wanted)| wanted.then_some(step))
+    .collect()
+}
+
+impl Step {
+    fn title(self) -> &'static str {
+        match self {
+            Step::Setup => "setup: toolchain components and npm packages",
+            Step::Fmt => "cargo fmt --check",
+            Step::Clippy => "cargo clippy (warnings denied)",
+            Step::Doc => "cargo doc (warnings denied)",
+            Step::Wasm => "grpcweb-protocol builds for wasm32",
+            Step::CargoTest => "cargo test",
+            Step::JsTests => "js-tests against the proxy and interop-server",
+        }
+    }
+
+    fn run(self, root: &Path, options: &Options) -> Result<()> {
+        match self {
+            Step::Setup => setup(root, options),
+            Step::Fmt => run_cmd(cargo().current_dir(root).args(["fmt", "--all", "--check"])),
+            Step::Clippy => run_cmd(cargo().current_dir(root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])),
+            Step::Doc => run_cmd(
+                cargo()
+                    .current_dir(root)
+                    .env("RUSTDOCFLAGS", "-D warnings")
+                    .args(["doc", "--workspace", "--no-deps"]),
+            ),
+            Step::Wasm => run_cmd(cargo().current_dir(root).args([
+                "check",
+                "-p",
+                "grpcweb-protocol",
+                "--target",
+                WASM_TARGET,
+            ])),
+            Step::CargoTest => run_cmd(cargo().current_dir(root).args(["test", "--workspace"])),
+            Step::JsTests => {
+                build_bins(root)?;
+                let bin_dir = target_dir(root).join("debug");
+                run_cmd(
+                    Command::new("npm")
+                        .current_dir(root.join("js-tests"))
+                        .env("GRPCWEB_BIN_DIR", &bin_dir)
+                        .arg("test"),
+                )
+            }
+        }
+    }
+}
+
+/// Builds the binaries that js-tests and the demo start.
+pub(crate) fn build_bins(root: &Path) -> Result<()> {
+    run_cmd(cargo().current_dir(root).args([
+        "build",
+        "-p",
+        "grpcweb-proxy",
+        "-p",
+        "grpcweb-interop",
+        "--bins",
+    ]))
+}
+
+fn setup(root: &Path, options: &Options) -> Result<()> {
+    if options.part != Part::Js {
+        setup_rust(!options.skip_lint)?;
+    }
+    if options.part != Part::Rust {
+        setup_js(&root.join("js-tests"))?;
+    }
+    Ok(())
+}
+
+fn setup_rust(lint: bool) -> Result<()> {
+    if !has_tool("rustup") {
+        // A toolchain without rustup (a distro package, say) must bring these itself.
+        println!("rustup not found: assuming {WASM_TARGET}, rustfmt and clippy are installed");
+        return Ok(());
+    }
+    let installed = probe(Command::new("rustup").args(["target", "list", "--installed"]))
+        .context("`rustup target list --installed` failed")?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        println!("rust target {WASM_TARGET}: installed");
+    } else {
+        run_cmd(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    if lint {
+        for (component, subcommand) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+            if probe(cargo().args([subcommand, "--version"])).is_some() {
+                println!("rust component {component}: installed");
+            } else {
+                run_cmd(Command::new("rustup").args(["component", "add", component]))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn setup_js(js_dir: &Path) -> Result<()> {
+    for tool in ["node", "npm"] {
+        if !has_tool(tool) {
+            bail!("`{tool}` not found on PATH: js-tests need Node.js 20 or newer with npm");
+        }
+    }
+    match npm_ci_reason(js_dir) {
+        Some(reason) => {
+            println!("npm packages: {reason}");
+            run_cmd(Command::new("npm").current_dir(js_dir).arg("ci"))
+        }
+        None => {
+            println!("npm packages: up to date");
+            Ok(())
+        }
+    }
+}
+
+/// Why js-tests needs `npm ci`, or `None` when node_modules matches package-lock.json.
+/// npm writes `node_modules/.package-lock.json` at the end of every install.
+fn npm_ci_reason(js_dir: &Path) -> Option<&'static str> {
+    let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+    if !js_dir.join("node_modules").is_dir() {
+        return Some("node_modules is missing");
+    }
+    let Some(installed) = modified(&js_dir.join("node_modules/.package-lock.json")) else {
+        return Some("node_modules/.package-lock.json is missing");
+    };
+    match modified(&js_dir.join("package-lock.json")) {
+        Some(wanted) if wanted > installed => Some("package-lock.json is newer than node_modules"),
+        _ => None,
+    }
+}
+
+fn secs(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans() {
+        use Step::*;
+        assert_eq!(
+            plan(&Options::default()),
+            [Setup, Fmt, Clippy, Doc, Wasm, CargoTest, JsTests]
+        );
+        let quick = Options {
+            part: Part::All,
+            skip_lint: true,
+        };
+        assert_eq!(plan(&quick), [Setup, Wasm, CargoTest, JsTests]);
+        let js = Options {
+            part: Part::Js,
+            skip_lint: false,
+        };
+        assert_eq!(plan(&js), [Setup, JsTests]);
+        let rust = Options {
+            part: Part::Rust,
+            skip_lint: true,
+        };
+        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest]);
+    }
+}
