@@ -74,6 +74,20 @@ mod tests {
         assert_eq!(decode(b"%"), "%");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_string_round_trips_as_a_header_value(message in proptest::prelude::any::<String>()) {
+            let encoded = encode(&message);
+            proptest::prop_assert!(http::HeaderValue::from_str(&encoded).is_ok());
+            proptest::prop_assert_eq!(decode(encoded.as_bytes()), message);
+        }
+
+        #[test]
+        fn decoding_never_fails(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let _ = decode(&bytes);
+        }
+    }
+
     #[test]
     fn round_trips_unicode_and_whitespace() {
         let msg = "\t\ttest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";

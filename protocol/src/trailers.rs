@@ -166,4 +166,26 @@ mod tests {
         assert!(parse(b"").unwrap().is_empty());
         assert!(encode(&HeaderMap::new()).is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_inverts_encode(
+            entries in proptest::collection::vec(("[a-z0-9-]{1,12}", "[ -~\\t\u{80}-\u{ff}]{0,20}"), 0..8),
+        ) {
+            let mut map = HeaderMap::new();
+            for (name, value) in &entries {
+                // HTTP/2 field values never start or end with whitespace (RFC 9113
+                // 8.2.1), and parse trims it, so only trimmed values round-trip.
+                let value: Vec<u8> = value.chars().map(|c| c as u8).collect();
+                let value = trim(&value);
+                map.append(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_bytes(value).unwrap(),
+                );
+            }
+            let block = encode(&map);
+            proptest::prop_assert_eq!(block.len(), estimate_len(&map));
+            proptest::prop_assert_eq!(parse(&block).unwrap(), map);
+        }
+    }
 }

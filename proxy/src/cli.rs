@@ -19,12 +19,12 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The gRPC backend, as http://host:port (HTTP/2 cleartext, prior knowledge).
+    /// The gRPC backend, as `http://host:port` (HTTP/2 cleartext, prior knowledge).
     #[arg(long, value_name = "URL")]
     pub backend: String,
 
     /// A browser origin allowed to call (repeatable): an exact origin such as
-    /// https://app.example.com, a pattern such as https://*.example.com, or * for any.
+    /// `https://app.example.com`, a pattern such as `https://*.example.com`, or `*` for any.
     /// Pages served from the proxy's own host are always allowed.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
