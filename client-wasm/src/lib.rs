@@ -1,0 +1,1 @@
+//! grpcweb-client: the browser runtime (work in progress).

@@ -1,0 +1,1 @@
+//! protoc-gen-grpcweb-ts: generates TypeScript from .proto files (work in progress).
