@@ -250,3 +250,31 @@ async fn native_grpc_to_a_dead_backend_is_unavailable() {
     assert_eq!(err.code(), tonic::Code::Unavailable);
     assert!(err.message().contains(&dead), "{}", err.message());
 }
+
+#[tokio::test]
+async fn accept_text_turns_a_binary_request_into_a_text_reply() {
+    let (backend, proxy) = setup().await;
+    let res = WebClient::new(HttpVersion::H1)
+        .call(proxy.addr, PATH)
+        .header("accept", "application/grpc-web-text")
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.content_type(), Some("application/grpc-web-text+proto"));
+    assert_eq!(
+        res.message_payloads(),
+        [Bytes::from_static(b"ok")],
+        "decoded from base64"
+    );
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+    assert!(
+        res.raw_body
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+    );
+    assert_eq!(
+        backend.requests()[0].messages().unwrap(),
+        [Bytes::from_static(b"x")]
+    );
+}

@@ -1,7 +1,7 @@
 use bytes::Bytes;
 use grpcweb_protocol::content_type::RequestKind;
 use grpcweb_protocol::status::GRPC_STATUS;
-use grpcweb_protocol::{Code, ContentType, Status, timeout};
+use grpcweb_protocol::{Code, ContentType, Mode, Status, timeout};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
@@ -185,6 +185,8 @@ where
 {
     let start = Instant::now();
     let (mut parts, body) = req.into_parts();
+    // The reply is text when the request was, or when `Accept` asks for text (S1).
+    let reply = response_content_type(&ct, &parts.headers);
 
     let mut timeout = match parts.headers.get(GRPC_TIMEOUT) {
         None => None,
@@ -199,7 +201,11 @@ where
                     Code::Internal,
                     format!("{e}: {:?}", String::from_utf8_lossy(v.as_bytes())),
                 );
-                return unread(respond::refuse(StatusCode::BAD_REQUEST, Some(&ct), &status));
+                return unread(respond::refuse(
+                    StatusCode::BAD_REQUEST,
+                    Some(&reply),
+                    &status,
+                ));
             }
         },
     };
@@ -224,7 +230,7 @@ where
     let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
     match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
         Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {
-            return unread(respond::web_status(&ct, &deadline_status()));
+            return unread(respond::web_status(&reply, &deadline_status()));
         }
         Err(_) => {
             let status = Status::new(
@@ -236,11 +242,11 @@ where
             );
             return unread(respond::refuse(
                 StatusCode::REQUEST_TIMEOUT,
-                Some(&ct),
+                Some(&reply),
                 &status,
             ));
         }
-        Ok(Err(e)) => return unread(respond::request_error(&ct, &e)),
+        Ok(Err(e)) => return unread(respond::request_error(&reply, &e)),
         Ok(Ok(())) => {}
     }
 
@@ -250,13 +256,37 @@ where
     let result = match deadline {
         Some(d) => match tokio::time::timeout_at(d, call).await {
             Ok(r) => r,
-            Err(_) => return respond::web_status(&ct, &deadline_status()),
+            Err(_) => return respond::web_status(&reply, &deadline_status()),
         },
         None => call.await,
     };
     match result {
-        Ok(res) => translate_response(res, &ct, deadline),
-        Err(e) => respond::web_status(&ct, &respond::call_error_status(&e.into())),
+        Ok(res) => translate_response(res, &reply, deadline),
+        Err(e) => respond::web_status(&reply, &respond::call_error_status(&e.into())),
+    }
+}
+
+fn response_content_type(ct: &ContentType, headers: &HeaderMap) -> ContentType {
+    let wants_text = headers.get_all(header::ACCEPT).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',').any(|item| {
+                matches!(
+                    ContentType::parse(item),
+                    Some(ContentType {
+                        mode: Mode::Text,
+                        ..
+                    })
+                )
+            })
+        })
+    });
+    if wants_text {
+        ContentType {
+            mode: Mode::Text,
+            codec: ct.codec.clone(),
+        }
+    } else {
+        ct.clone()
     }
 }
 
