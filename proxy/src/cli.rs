@@ -38,6 +38,10 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = parse_size)]
     pub max_message_size: usize,
 
+    /// Most client connections at once; further clients wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
+
     /// Cap on every call's deadline, in milliseconds; calls without a deadline get it.
     #[arg(long, value_name = "MS")]
     pub max_timeout_ms: Option<u64>,
@@ -60,6 +64,7 @@ impl Args {
             limits: LimitsConfig {
                 max_message_size: self.max_message_size,
                 max_timeout: self.max_timeout_ms.map(Duration::from_millis),
+                max_connections: self.max_connections,
                 ..LimitsConfig::default()
             },
         }

@@ -88,6 +88,8 @@ pub struct LimitsConfig {
     pub max_message_size: usize,
     /// Largest request header block, in bytes (default 16 KiB).
     pub max_header_size: u32,
+    /// Most client connections at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
     /// Most concurrent streams per HTTP/2 client connection.
     pub max_concurrent_streams: u32,
     /// Cap on every call's deadline; also the deadline of calls that set none.
@@ -103,6 +105,7 @@ impl Default for LimitsConfig {
         Self {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
             max_header_size: 16 * 1024,
+            max_connections: 10_000,
             max_concurrent_streams: 1000,
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
@@ -118,6 +121,9 @@ impl Config {
         self.cors.validate()?;
         if self.limits.max_message_size == 0 {
             return Err(ConfigError::new("max-message-size", "must be at least 1"));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::new("max-connections", "must be at least 1"));
         }
         if u32::try_from(self.limits.max_message_size).is_err() {
             return Err(ConfigError::new("max-message-size", "must fit in 32 bits"));

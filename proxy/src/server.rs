@@ -8,8 +8,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
@@ -95,8 +97,17 @@ impl Proxy {
             .keep_alive_timeout(Duration::from_secs(10));
 
         let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(config.limits.max_connections));
         tokio::pin!(shutdown);
         loop {
+            // At the connection limit, stop accepting until a connection ends.
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(conn) => conn,
@@ -121,6 +132,7 @@ impl Proxy {
                 .into_owned();
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }

@@ -278,3 +278,41 @@ async fn accept_text_turns_a_binary_request_into_a_text_reply() {
         [Bytes::from_static(b"x")]
     );
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_a_free_slot() {
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"ok")]))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| c.limits.max_connections = 1).await;
+    let first = WebClient::new(HttpVersion::H2);
+    let res = first
+        .call(proxy.addr, PATH)
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+    // The first client keeps its connection open: a second one is not served...
+    let second = WebClient::new(HttpVersion::H2);
+    let waiting = second
+        .call(proxy.addr, PATH)
+        .message(b"y")
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(
+        waiting.is_err(),
+        "second connection served beyond the limit"
+    );
+    // ...until the first goes away.
+    drop(first);
+    let res = grpcweb_test_support::within(
+        std::time::Duration::from_secs(5),
+        second.call(proxy.addr, PATH).message(b"z").send(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+}
