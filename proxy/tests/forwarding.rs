@@ -316,3 +316,56 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
     .unwrap();
     assert_eq!(res.grpc_status(), Some(Code::Ok));
 }
+
+#[tokio::test]
+async fn calls_share_one_multiplexed_backend_connection() {
+    let reply = Reply::ok(vec![Bytes::from_static(b"ok")])
+        .with_interval(std::time::Duration::from_millis(50));
+    let backend = FakeBackend::start(reply).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    // Warm up so the one connection exists, then 20 calls at once from 20 clients.
+    WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, PATH)
+        .message(b"w")
+        .send()
+        .await
+        .unwrap();
+    let calls = (0..20).map(|i| {
+        let version = if i % 2 == 0 {
+            HttpVersion::H1
+        } else {
+            HttpVersion::H2
+        };
+        async move {
+            WebClient::new(version)
+                .call(proxy.addr, PATH)
+                .message(b"x")
+                .send()
+                .await
+        }
+    });
+    for res in futures_join_all(calls).await {
+        assert_eq!(res.unwrap().grpc_status(), Some(Code::Ok));
+    }
+    assert_eq!(backend.requests().len(), 21);
+    assert_eq!(
+        backend.connections(),
+        1,
+        "every call multiplexed on one HTTP/2 connection"
+    );
+}
+
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
