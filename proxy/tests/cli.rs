@@ -1,5 +1,7 @@
 //! The `grpcweb-proxy` binary: flags, the `listening on` line, a real call, clean exit.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use grpcweb_test_support::{Code, HttpVersion, WebClient, within};

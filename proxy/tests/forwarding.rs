@@ -1,6 +1,8 @@
 //! What the backend receives (PROTOCOL R1-R3), and native gRPC passthrough on the same
 //! port (R4).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use bytes::Bytes;
@@ -355,11 +357,9 @@ async fn calls_share_one_multiplexed_backend_connection() {
     );
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();

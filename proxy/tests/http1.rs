@@ -2,6 +2,8 @@
 //! soon as it has read a response, so the proxy must never leave a connection unusable
 //! without saying so.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! of the tonic interop server and against the interop server with the layer in-process,
 //! over HTTP/1.1 and HTTP/2, in binary and text mode.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use anyhow::{Context as _, ensure};

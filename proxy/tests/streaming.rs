@@ -2,6 +2,8 @@
 //! a message the backend sends 300 ms before the next one reaches the client before the
 //! next one is sent.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use grpcweb_interop::pb;

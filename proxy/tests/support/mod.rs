@@ -65,8 +65,10 @@ pub async fn interop_server(grpc_web: bool) -> Running {
 
 /// The proxy in front of `backend_url`, with `tweak` applied to the default config.
 pub async fn proxy(backend_url: &str, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config::default();
-    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut config = Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    };
     config.backend.url = backend_url.to_owned();
     tweak(&mut config);
     let proxy = Proxy::bind(config).await.expect("proxy start");
