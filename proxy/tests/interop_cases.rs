@@ -350,47 +350,28 @@ fn timeout_on_sleeping_server(client: &WebClient, addr: SocketAddr, mode: Mode) 
     })
 }
 
-#[tokio::test]
-async fn case_empty_unary() {
-    run_matrix("empty_unary", empty_unary).await;
+/// One `#[tokio::test]` per case, each running the whole matrix.
+macro_rules! cases {
+    ($($case:ident),* $(,)?) => {
+        mod case {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run_matrix(stringify!($case), super::$case).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn case_large_unary() {
-    run_matrix("large_unary", large_unary).await;
-}
-
-#[tokio::test]
-async fn case_server_streaming() {
-    run_matrix("server_streaming", server_streaming).await;
-}
-
-#[tokio::test]
-async fn case_custom_metadata() {
-    run_matrix("custom_metadata", custom_metadata).await;
-}
-
-#[tokio::test]
-async fn case_status_code_and_message() {
-    run_matrix("status_code_and_message", status_code_and_message).await;
-}
-
-#[tokio::test]
-async fn case_special_status_message() {
-    run_matrix("special_status_message", special_status_message).await;
-}
-
-#[tokio::test]
-async fn case_unimplemented_method() {
-    run_matrix("unimplemented_method", unimplemented_method).await;
-}
-
-#[tokio::test]
-async fn case_unimplemented_service() {
-    run_matrix("unimplemented_service", unimplemented_service).await;
-}
-
-#[tokio::test]
-async fn case_timeout_on_sleeping_server() {
-    run_matrix("timeout_on_sleeping_server", timeout_on_sleeping_server).await;
-}
+cases!(
+    empty_unary,
+    large_unary,
+    server_streaming,
+    custom_metadata,
+    status_code_and_message,
+    special_status_message,
+    unimplemented_method,
+    unimplemented_service,
+    timeout_on_sleeping_server,
+);
