@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use http::header::{GetAll, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 use pin_project_lite::pin_project;
 use tonic::body::Body;
 use tonic::server::NamedService;
@@ -29,8 +29,6 @@ use tower_service::Service;
 pub const ECHO_INITIAL: HeaderName = HeaderName::from_static("x-grpc-test-echo-initial");
 /// Request header whose values come back as trailers.
 pub const ECHO_TRAILING_BIN: HeaderName = HeaderName::from_static("x-grpc-test-echo-trailing-bin");
-
-const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// Wraps a service in [`EchoMetadata`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -152,62 +150,9 @@ impl Echo {
     {
         let (mut parts, body) = response.into_parts();
         extend(&mut parts.headers, &ECHO_INITIAL, self.initial);
-        if self.trailing.is_empty() {
-            return Response::from_parts(parts, Body::new(body));
-        }
-        if parts.headers.contains_key(GRPC_STATUS) {
-            extend(&mut parts.headers, &ECHO_TRAILING_BIN, self.trailing);
-            return Response::from_parts(parts, Body::new(body));
-        }
-        let body = EchoTrailers {
-            inner: body,
-            trailing: self.trailing,
-        };
-        Response::from_parts(parts, Body::new(body))
-    }
-}
-
-pin_project! {
-    /// A response body whose trailers get the echoed values added.
-    struct EchoTrailers<B> {
-        #[pin]
-        inner: B,
-        trailing: Vec<HeaderValue>,
-    }
-}
-
-impl<B: HttpBody> HttpBody for EchoTrailers<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = match ready!(this.inner.poll_frame(cx)) {
-            Some(Ok(frame)) => frame,
-            other => return Poll::Ready(other),
-        };
-        match frame.into_trailers() {
-            Ok(mut trailers) => {
-                extend(
-                    &mut trailers,
-                    &ECHO_TRAILING_BIN,
-                    std::mem::take(this.trailing),
-                );
-                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
-            }
-            Err(frame) => Poll::Ready(Some(Ok(frame))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let mut trailing = HeaderMap::new();
+        extend(&mut trailing, &ECHO_TRAILING_BIN, self.trailing);
+        crate::trailers::add_trailers(Response::from_parts(parts, body), trailing)
     }
 }
 

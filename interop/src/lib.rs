@@ -56,6 +56,7 @@
 mod echo;
 mod server;
 mod service;
+pub mod trailers;
 
 pub use echo::{ECHO_INITIAL, ECHO_TRAILING_BIN, EchoMetadata, EchoMetadataLayer, ResponseFuture};
 pub use server::{ServeError, ServeOptions, serve, test_service};
