@@ -42,6 +42,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_connections: usize,
 
+    /// Let HTTP/2 clients stream request messages (client-streaming and bidi calls). By
+    /// default a gRPC-Web call carries exactly one request message, and a body with none or
+    /// several is refused with UNIMPLEMENTED.
+    #[arg(long)]
+    pub allow_request_streaming: bool,
+
     /// Cap on every call's deadline, in milliseconds; calls without a deadline get it.
     #[arg(long, value_name = "MS")]
     pub max_timeout_ms: Option<u64>,
@@ -67,6 +73,7 @@ impl Args {
                 max_connections: self.max_connections,
                 ..LimitsConfig::default()
             },
+            allow_request_streaming: self.allow_request_streaming,
         }
     }
 }

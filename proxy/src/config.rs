@@ -20,6 +20,9 @@ pub struct Config {
     pub cors: CorsConfig,
     /// Size and time limits.
     pub limits: LimitsConfig,
+    /// Let HTTP/2 gRPC-Web clients stream request messages (client-streaming and bidi
+    /// calls). Off: every call carries exactly one request message.
+    pub allow_request_streaming: bool,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             backend: BackendConfig::default(),
             cors: CorsConfig::default(),
             limits: LimitsConfig::default(),
+            allow_request_streaming: false,
         }
     }
 }

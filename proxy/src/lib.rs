@@ -40,9 +40,10 @@
 //!
 //! # Limitations
 //!
-//! - Unary and server-streaming calls are what gRPC-Web defines. Client-streaming and
-//!   bidi calls pass over HTTP/2 as well, but the first request message is read before the
-//!   call is forwarded.
+//! - Unary and server-streaming calls are what gRPC-Web defines: one request message per
+//!   call, read whole and checked before forwarding. Client-streaming and bidi calls over
+//!   HTTP/2 can be let through with `allow_request_streaming` (the first message is read
+//!   before the call is forwarded); over HTTP/1.1 they cannot work.
 //! - Compressed frames (flag 0x01) are forwarded as they are; the proxy asks backends for
 //!   `identity` unless the client said otherwise.
 //! - One backend per proxy, over HTTP/2 cleartext; TLS, routing and metrics come later.

@@ -113,7 +113,11 @@ fn reset_status(reason: h2::Reason, err: &(dyn std::error::Error + 'static)) -> 
         h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
         _ => Code::Internal,
     };
-    Status::new(code, format!("backend reset the stream: {}", chain(err)))
+    let who = match find::<h2::Error>(err) {
+        Some(e) if !e.is_remote() => "stream to the backend reset",
+        _ => "backend reset the stream",
+    };
+    Status::new(code, format!("{who}: {}", chain(err)))
 }
 
 fn h2_reason(err: &(dyn std::error::Error + 'static)) -> Option<h2::Reason> {

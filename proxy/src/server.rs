@@ -75,6 +75,7 @@ impl Proxy {
             .max_message_size(config.limits.max_message_size)
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
+            .allow_request_streaming(config.allow_request_streaming)
             .layer(upstream);
         let service = CorsLayer::new(&config.cors)
             .map_err(StartError::Config)?

@@ -254,20 +254,69 @@ async fn malformed_grpc_timeout() {
 }
 
 #[tokio::test]
-async fn trailer_frame_from_the_client_is_forwarded_as_a_frame_not_interpreted() {
-    // A 0x80 frame in a request is not ours to interpret; it is a valid flag, so it goes
-    // to the backend, which decides.
+async fn trailer_frame_in_a_request_is_malformed() {
+    check(
+        "request trailers",
+        |c, a| {
+            let body = [data_frame(b"a"), frame(FrameKind::Trailers, b"x:y\r\n")].concat();
+            c.call(a, PATH).raw_body(Bytes::from(body))
+        },
+        bad_request("trailer frame"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_carries_exactly_one_message() {
+    let unimplemented = |n: &'static str| Expect {
+        http: StatusCode::OK,
+        code: Code::Unimplemented,
+        message_contains: n,
+    };
+    check(
+        "no message",
+        |c, a| c.call(a, PATH).raw_body(Bytes::new()),
+        unimplemented("sent 0"),
+    )
+    .await;
+    check(
+        "two messages",
+        |c, a| {
+            c.call(a, PATH)
+                .raw_body(Bytes::from([data_frame(b"a"), data_frame(b"b")].concat()))
+        },
+        unimplemented("sent 2"),
+    )
+    .await;
+    check(
+        "two messages, text",
+        |c, a| c.call(a, PATH).mode(Mode::Text).message(b"a").message(b"b"),
+        unimplemented("sent 2"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_streaming_when_allowed_passes_every_message_over_http2() {
     let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
-    let proxy = support::proxy(&backend.url(), |_| {}).await;
-    let body = [data_frame(b"a"), frame(FrameKind::Trailers, b"x:y\r\n")].concat();
+    let proxy = support::proxy(&backend.url(), |c| c.allow_request_streaming = true).await;
+    let body = Bytes::from([data_frame(b"a"), data_frame(b"b"), data_frame(b"c")].concat());
     let res = WebClient::new(HttpVersion::H2)
         .call(proxy.addr, PATH)
-        .raw_body(Bytes::from(body.clone()))
+        .raw_body(body)
         .send()
         .await
         .unwrap();
     assert_eq!(res.grpc_status(), Some(Code::Ok));
-    assert_eq!(&backend.requests()[0].body[..], &body[..]);
+    let got = backend.requests()[0].messages().unwrap();
+    assert_eq!(
+        got,
+        [
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+            Bytes::from_static(b"c")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -296,4 +345,40 @@ async fn client_that_stops_sending_gets_408_not_a_hang() {
         assert!(start.elapsed() < Duration::from_secs(3));
     }
     assert!(backend.requests().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_later_message_in_a_streamed_request_is_resource_exhausted() {
+    let backend = FakeBackend::start(Reply::hang()).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.allow_request_streaming = true;
+        c.limits.max_message_size = 1024;
+    })
+    .await;
+    // The first message is forwarded at once; the second claims more than the limit.
+    let first = data_frame(b"fine");
+    let body = Bytes::from([&first[..], &[0, 0, 0, 0x10, 0]].concat());
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, PATH)
+        .raw_body(body)
+        .split_body([first.len()], Duration::from_millis(200))
+        .keep_body_open()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.grpc_status(),
+        Some(Code::ResourceExhausted),
+        "{:?}",
+        res.status()
+    );
+    assert!(
+        res.grpc_message().unwrap().contains("4096 bytes"),
+        "{:?}",
+        res.grpc_message()
+    );
+    let cancel = grpcweb_test_support::within(Duration::from_secs(5), backend.cancelled())
+        .await
+        .unwrap();
+    assert_eq!(cancel.path, PATH, "the backend stream is reset");
 }

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+mod conformance;
 mod demo;
 mod run;
 mod test;
@@ -29,7 +30,8 @@ usage: cargo xtask <task> [options]
 tasks:
   test [rust|js] [--skip-lint]
         install what is missing, then run every check and test in order, stopping at
-        the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, js-tests.
+        the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
+        connectrpc conformance suite (server side), js-tests.
         `rust` runs only the Rust steps, `js` only the js-tests (after building the
         binaries); --skip-lint skips fmt, clippy and doc.
   demo  build and start interop-server behind grpcweb-proxy on 127.0.0.1:8080,

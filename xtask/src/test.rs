@@ -40,6 +40,7 @@ enum Step {
     Doc,
     Wasm,
     CargoTest,
+    Conformance,
     JsTests,
 }
 
@@ -82,6 +83,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::Doc, lint),
         (Step::Wasm, rust),
         (Step::CargoTest, rust),
+        (Step::Conformance, rust),
         (Step::JsTests, js),
     ]
     .into_iter()
@@ -98,6 +100,7 @@ impl Step {
             Step::Doc => "cargo doc (warnings denied)",
             Step::Wasm => "grpcweb-protocol builds for wasm32",
             Step::CargoTest => "cargo test",
+            Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
             Step::JsTests => "js-tests against the proxy and interop-server",
         }
     }
@@ -128,6 +131,7 @@ impl Step {
                 WASM_TARGET,
             ])),
             Step::CargoTest => run_cmd(cargo().current_dir(root).args(["test", "--workspace"])),
+            Step::Conformance => crate::conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
                 let bin_dir = target_dir(root).join("debug");
@@ -157,6 +161,8 @@ pub(crate) fn build_bins(root: &Path) -> Result<()> {
 fn setup(root: &Path, options: &Options) -> Result<()> {
     if options.part != Part::Js {
         setup_rust(!options.skip_lint)?;
+        // Before any build: grpcweb-conformance compiles the suite's protos.
+        crate::conformance::setup(root)?;
     }
     if options.part != Part::Rust {
         setup_js(&root.join("js-tests"))?;
@@ -236,13 +242,22 @@ mod tests {
         use Step::*;
         assert_eq!(
             plan(&Options::default()),
-            [Setup, Fmt, Clippy, Doc, Wasm, CargoTest, JsTests]
+            [
+                Setup,
+                Fmt,
+                Clippy,
+                Doc,
+                Wasm,
+                CargoTest,
+                Conformance,
+                JsTests
+            ]
         );
         let quick = Options {
             part: Part::All,
             skip_lint: true,
         };
-        assert_eq!(plan(&quick), [Setup, Wasm, CargoTest, JsTests]);
+        assert_eq!(plan(&quick), [Setup, Wasm, CargoTest, Conformance, JsTests]);
         let js = Options {
             part: Part::Js,
             skip_lint: false,
@@ -252,6 +267,6 @@ mod tests {
             part: Part::Rust,
             skip_lint: true,
         };
-        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest]);
+        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest, Conformance]);
     }
 }

@@ -54,6 +54,7 @@ pub(crate) struct WebConfig {
     pub(crate) max_timeout: Option<Duration>,
     pub(crate) pass_through_other: bool,
     pub(crate) body_read_timeout: Duration,
+    pub(crate) allow_request_streaming: bool,
 }
 
 impl Default for WebConfig {
@@ -63,6 +64,7 @@ impl Default for WebConfig {
             max_timeout: None,
             pass_through_other: false,
             body_read_timeout: Duration::from_secs(30),
+            allow_request_streaming: false,
         }
     }
 }
@@ -102,6 +104,17 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).body_read_timeout = timeout;
+        self
+    }
+
+    /// Let clients stream request messages (client-streaming calls, and bidi calls over
+    /// HTTP/2), a gRPC-Web extension. Off by default: gRPC-Web calls are unary or
+    /// server-streaming and send exactly one message, so each request body is read whole
+    /// and a body with none or several is refused with UNIMPLEMENTED before the backend
+    /// sees it. With streaming on, the call is forwarded once its first message is in.
+    #[must_use]
+    pub fn allow_request_streaming(mut self, enabled: bool) -> Self {
+        Arc::make_mut(&mut self.config).allow_request_streaming = enabled;
         self
     }
 

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
 use crate::BoxError;
@@ -71,6 +72,9 @@ impl std::error::Error for RequestError {
         }
     }
 }
+
+/// The status of a request body that failed mid-call, shared with the response side.
+pub(crate) type Failure = Arc<OnceLock<Status>>;
 
 pin_project! {
     /// The request body the inner service receives.
@@ -157,9 +161,12 @@ pin_project! {
         frames: FrameDecoder,
         ready: VecDeque<Bytes>,
         ready_len: usize,
+        data_frames: usize,
+        trailer_frames: usize,
         scratch: BytesMut,
         inner_done: bool,
         failed: bool,
+        failure: Failure,
     }
 }
 
@@ -175,24 +182,34 @@ where
             frames: FrameDecoder::new(max_message_size),
             ready: VecDeque::new(),
             ready_len: 0,
+            data_frames: 0,
+            trailer_frames: 0,
             scratch: BytesMut::new(),
             inner_done: false,
             failed: false,
+            failure: Failure::default(),
         }
     }
 
     /// Reads until the first frame is complete, or the body ends, so that a malformed
     /// unary or server-streaming request is refused before the backend sees anything.
     ///
-    /// With `to_end` (for HTTP/1.1, where a request cannot stream alongside its response)
-    /// it reads the whole body, up to `max_body` bytes. Otherwise an answer sent before
-    /// the client's last bytes (such as the end of a chunked body) arrived would leave
-    /// the connection unusable, and a client that reuses it would fail.
+    /// With `to_end = Some(max)` it reads the whole body, up to `max` bytes.
     pub(crate) async fn prefetch(&mut self, to_end: Option<usize>) -> Result<(), RequestError>
     where
         B: Unpin,
     {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_prefetch(cx, to_end)).await
+    }
+
+    /// Where this body records why it failed after the call was forwarded.
+    pub(crate) fn failure(&self) -> Failure {
+        self.failure.clone()
+    }
+
+    /// Frames read so far: (messages, trailer frames).
+    pub(crate) fn frames_read(&self) -> (usize, usize) {
+        (self.data_frames, self.trailer_frames)
     }
 
     fn poll_prefetch(
@@ -261,6 +278,11 @@ where
                     let mut header = BytesMut::with_capacity(HEADER_LEN);
                     header.extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
                     *this.ready_len += HEADER_LEN + frame.payload.len();
+                    if frame.kind.is_trailers() {
+                        *this.trailer_frames += 1;
+                    } else {
+                        *this.data_frames += 1;
+                    }
                     this.ready.push_back(header.freeze());
                     if !frame.payload.is_empty() {
                         this.ready.push_back(frame.payload);
@@ -295,6 +317,9 @@ where
             }
             if let Err(e) = ready!(poll_inner(&mut this, cx)) {
                 *this.failed = true;
+                // The backend stream is reset because of this; whoever reports the
+                // call's outcome reports this status, not the reset.
+                let _ = this.failure.set(e.status());
                 return Poll::Ready(Some(Err(Box::new(e))));
             }
         }

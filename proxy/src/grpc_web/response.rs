@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::time::{Instant, Sleep};
 
+use super::request::Failure;
 use crate::BoxError;
 use crate::respond;
 
@@ -153,6 +154,7 @@ pin_project! {
         state: State,
         excerpt: BytesMut,
         synth: Option<Status>,
+        failure: Option<Failure>,
     }
 }
 
@@ -162,7 +164,14 @@ where
     B::Error: Into<BoxError>,
 {
     /// Streams `inner` (a gRPC response body) as gRPC-Web.
-    pub(crate) fn streaming(inner: B, mode: Mode, deadline: Option<Instant>) -> Self {
+    /// A failure of the request body, recorded in `failure`, takes precedence over the
+    /// backend stream error it causes.
+    pub(crate) fn streaming(
+        inner: B,
+        mode: Mode,
+        deadline: Option<Instant>,
+        failure: Option<Failure>,
+    ) -> Self {
         Self {
             inner: Some(inner),
             deadline: deadline.map(tokio::time::sleep_until),
@@ -170,6 +179,7 @@ where
             state: State::Streaming,
             excerpt: BytesMut::new(),
             synth: None,
+            failure,
         }
     }
 
@@ -183,6 +193,7 @@ where
             state: State::Excerpt,
             excerpt: BytesMut::new(),
             synth: Some(status),
+            failure: None,
         }
     }
 
@@ -231,7 +242,10 @@ where
                     }
                 },
                 (State::Streaming, Some(Err(e))) => {
-                    let status = respond::stream_error_status(&e.into());
+                    let status = match this.failure.as_ref().and_then(|f| f.get()) {
+                        Some(status) => status.clone(),
+                        None => respond::stream_error_status(&e.into()),
+                    };
                     return Poll::Ready(Some(finish(
                         this.inner,
                         this.state,

@@ -220,9 +220,13 @@ where
     let deadline = timeout.map(|t| start + t);
 
     let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
-    // HTTP/1.1 cannot stream a request alongside its response: read it whole (one
-    // message, in gRPC-Web), with room for a few frames of slack.
-    let to_end = (parts.version < Version::HTTP_2)
+    // A gRPC-Web call (unary or server streaming) sends exactly one message, so the body
+    // is read whole and checked before the backend sees it. (Reading it whole also keeps
+    // HTTP/1.1 connections reusable: an answer sent before the client's last bytes, such
+    // as the end of a chunked body, would leave the connection unusable.) With request
+    // streaming allowed, any number of messages may come, and the call is forwarded once
+    // the first is in.
+    let to_end = (!config.allow_request_streaming)
         .then(|| config.max_message_size.saturating_add(64 * 1024));
     let prefetch = body.prefetch(to_end);
     // A client that stops sending mid-request must not hold the call open forever.
@@ -249,7 +253,27 @@ where
         Ok(Err(e)) => return unread(respond::request_error(&reply, &e)),
         Ok(Ok(())) => {}
     }
+    if !config.allow_request_streaming {
+        match body.frames_read() {
+            (_, trailers) if trailers > 0 => {
+                let status = Status::new(
+                    Code::Internal,
+                    "malformed gRPC-Web request: a request carries no trailer frame",
+                );
+                return respond::refuse(StatusCode::BAD_REQUEST, Some(&reply), &status);
+            }
+            (1, _) => {}
+            (n, _) => {
+                let status = Status::new(
+                    Code::Unimplemented,
+                    format!("a gRPC-Web call sends exactly one request message, this one sent {n}"),
+                );
+                return respond::web_status(&reply, &status);
+            }
+        }
+    }
 
+    let failure = body.failure();
     rewrite_request_headers(&mut parts.headers, &ct);
     let req = Request::from_parts(parts, RequestBody::web(body));
     let call = inner.oneshot(req);
@@ -261,8 +285,14 @@ where
         None => call.await,
     };
     match result {
-        Ok(res) => translate_response(res, &reply, deadline),
-        Err(e) => respond::web_status(&reply, &respond::call_error_status(&e.into())),
+        Ok(res) => translate_response(res, &reply, deadline, failure),
+        Err(e) => {
+            let status = match failure.get() {
+                Some(status) => status.clone(),
+                None => respond::call_error_status(&e.into()),
+            };
+            respond::web_status(&reply, &status)
+        }
     }
 }
 
@@ -356,6 +386,7 @@ fn translate_response<B>(
     res: Response<B>,
     ct: &ContentType,
     deadline: Option<Instant>,
+    failure: super::request::Failure,
 ) -> Response<ResponseBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -406,6 +437,11 @@ where
     parts.headers.insert(CONTENT_TYPE, content_type);
     Response::from_parts(
         parts,
-        ResponseBody::web(WebResponseBody::streaming(body, ct.mode, deadline)),
+        ResponseBody::web(WebResponseBody::streaming(
+            body,
+            ct.mode,
+            deadline,
+            Some(failure),
+        )),
     )
 }
