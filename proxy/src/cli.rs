@@ -1,27 +1,46 @@
-//! Command-line flags, parsed into [`Config`].
+//! Command-line flags, parsed into [`Config`] on top of the optional config file.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{BackendConfig, Config, LimitsConfig};
-use crate::cors::CorsConfig;
+use crate::config::{BackendConfig, Config, ConfigError, LogFormat, parse_size};
 
 /// grpcweb-proxy: lets browsers call gRPC services.
 ///
 /// Accepts gRPC-Web (binary and text, HTTP/1.1 and HTTP/2 cleartext on the same port) and
 /// forwards it as gRPC over HTTP/2 to a backend. Native gRPC clients can use the same port.
+/// Flags cover the single-backend case; a config file (--config) can say everything, and
+/// flags given next to it override its values.
 #[derive(Debug, Parser)]
 #[command(name = "grpcweb-proxy", version)]
 pub struct Args {
-    /// Address to listen on. Port 0 picks a free port; the chosen address is printed as
-    /// `listening on ADDR`.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// A TOML config file (see docs/config.md for every key).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
-    /// The gRPC backend, as `http://host:port` (HTTP/2 cleartext, prior knowledge).
+    /// Check the configuration (file and flags), print the verdict, and exit.
+    #[arg(long)]
+    pub check_config: bool,
+
+    /// Address to listen on [default: 127.0.0.1:8080]. Port 0 picks a free port; the
+    /// chosen address is printed as `listening on ADDR`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Serve /metrics (Prometheus), /healthz and /readyz on this address. Off when not given.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+
+    /// Log format [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+
+    /// The gRPC backend, as `http://host:port` (HTTP/2 cleartext, prior knowledge). Every
+    /// call goes there. For several backends and routes, use a config file.
     #[arg(long, value_name = "URL")]
-    pub backend: String,
+    pub backend: Option<String>,
 
     /// A browser origin allowed to call (repeatable): an exact origin such as
     /// `https://app.example.com`, a pattern such as `https://*.example.com`, or `*` for any.
@@ -33,16 +52,17 @@ pub struct Args {
     #[arg(long)]
     pub allow_credentials: bool,
 
-    /// Largest request message accepted, in bytes (suffixes KiB and MiB allowed).
-    /// Larger messages get RESOURCE_EXHAUSTED and never reach the backend.
-    #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = parse_size)]
-    pub max_message_size: usize,
+    /// Largest request message accepted, in bytes (suffixes KiB and MiB allowed)
+    /// [default: 4MiB]. Larger messages get RESOURCE_EXHAUSTED and never reach the backend.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_message_size: Option<usize>,
 
-    /// Most client connections at once; further clients wait until one closes.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub max_connections: usize,
+    /// Most client connections at once [default: 10000]; further clients wait until one
+    /// closes.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 
-    /// Let HTTP/2 clients stream request messages (client-streaming and bidi calls). By
+    /// Let clients stream request messages (client-streaming, and bidi over HTTP/2). By
     /// default a gRPC-Web call carries exactly one request message, and a body with none or
     /// several is refused with UNIMPLEMENTED.
     #[arg(long)]
@@ -53,63 +73,69 @@ pub struct Args {
     pub max_timeout_ms: Option<u64>,
 }
 
-impl Args {
-    /// The configuration these flags describe (not yet validated).
-    pub fn into_config(self) -> Config {
-        Config {
-            listen: self.listen,
-            backend: BackendConfig {
-                url: self.backend,
-                ..BackendConfig::default()
-            },
-            cors: CorsConfig {
-                allowed_origins: self.allowed_origins,
-                allow_credentials: self.allow_credentials,
-                ..CorsConfig::default()
-            },
-            limits: LimitsConfig {
-                max_message_size: self.max_message_size,
-                max_timeout: self.max_timeout_ms.map(Duration::from_millis),
-                max_connections: self.max_connections,
-                ..LimitsConfig::default()
-            },
-            allow_request_streaming: self.allow_request_streaming,
-        }
-    }
+/// `--log-format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
-/// Parses `123`, `64KiB`, `4MiB` (also `K`, `KB`, `M`, `MB`, all binary multiples).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size in bytes"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use KiB or MiB)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))
+impl Args {
+    /// The configuration the file (if any) and the flags describe, not yet validated.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new("config", format!("cannot read {}: {e}", path.display()))
+                })?;
+                Config::from_toml(&text).map_err(|e| {
+                    ConfigError::new(format!("{} ({})", e.key(), path.display()), e.to_string())
+                })?
+            }
+            None => Config::default(),
+        };
+        if let Some(url) = self.backend {
+            if !config.backends.is_empty() {
+                return Err(ConfigError::new(
+                    "backend",
+                    "--backend cannot be combined with [[backends]] in the config file",
+                ));
+            }
+            config.backends.push(BackendConfig::new("default", url));
+        }
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = self.admin_listen {
+            config.admin_listen = Some(v);
+        }
+        if let Some(v) = self.log_format {
+            config.log_format = match v {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            };
+        }
+        config.cors.allowed_origins.extend(self.allowed_origins);
+        config.cors.allow_credentials |= self.allow_credentials;
+        if let Some(v) = self.max_message_size {
+            config.limits.max_message_size = v;
+        }
+        if let Some(v) = self.max_connections {
+            config.limits.max_connections = v;
+        }
+        config.allow_request_streaming |= self.allow_request_streaming;
+        if let Some(ms) = self.max_timeout_ms {
+            config.limits.max_timeout = Some(Duration::from_millis(ms));
+        }
+        Ok(config)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("123"), Ok(123));
-        assert_eq!(parse_size("64KiB"), Ok(65536));
-        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
-        assert_eq!(parse_size("4m"), Ok(4 << 20));
-        assert!(parse_size("4GiB").is_err());
-        assert!(parse_size("MiB").is_err());
-        assert!(parse_size("-1").is_err());
-    }
 
     #[test]
     fn flags_fill_the_config() {
@@ -123,20 +149,28 @@ mod tests {
             "https://*.b.example",
             "--max-message-size",
             "1KiB",
+            "--log-format",
+            "json",
         ])
         .unwrap();
-        let config = args.into_config();
+        let config = args.into_config().unwrap();
         assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
-        assert_eq!(config.backend.url, "http://127.0.0.1:9000");
+        assert_eq!(config.backends[0].endpoints, ["http://127.0.0.1:9000"]);
         assert_eq!(
             config.cors.allowed_origins,
             ["https://a.example", "https://*.b.example"]
         );
         assert_eq!(config.limits.max_message_size, 1024);
+        assert_eq!(config.log_format, LogFormat::Json);
         config.validate().unwrap();
-        assert!(
-            Args::try_parse_from(["grpcweb-proxy"]).is_err(),
-            "--backend is required"
+        let none = Args::try_parse_from(["grpcweb-proxy"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(
+            none.validate().unwrap_err().key(),
+            "backends",
+            "a backend is required"
         );
     }
 }

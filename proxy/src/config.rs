@@ -1,5 +1,11 @@
 //! Configuration: plain structs with public fields and defaults, one per subsystem.
-//! The CLI fills them; [`Config::validate`] checks them before anything starts.
+//!
+//! The TOML file ([`Config::from_toml`], `--config FILE`) and the command-line flags fill
+//! the same [`Config`]; [`Config::validate`] checks it before anything starts, and every
+//! error names the key at fault. The file layout is documented in `docs/config.md`.
+
+mod duration;
+mod file;
 
 use http::Uri;
 use http::uri::{Authority, Scheme};
@@ -9,19 +15,29 @@ use std::time::Duration;
 
 use crate::cors::CorsConfig;
 
+pub use duration::{parse_duration, parse_size};
+
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Address to listen on (HTTP/1.1 and h2c on the same port).
     pub listen: SocketAddr,
-    /// The gRPC backend.
-    pub backend: BackendConfig,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`; off when `None`.
+    pub admin_listen: Option<SocketAddr>,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// The gRPC servers calls go to.
+    pub backends: Vec<BackendConfig>,
+    /// Which service goes to which backend. Empty with one backend: everything goes there.
+    pub routes: Vec<RouteConfig>,
     /// Browser cross-origin policy.
     pub cors: CorsConfig,
     /// Size and time limits.
     pub limits: LimitsConfig,
-    /// Let HTTP/2 gRPC-Web clients stream request messages (client-streaming and bidi
-    /// calls). Off: every call carries exactly one request message.
+    /// What the backend learns about the client.
+    pub forwarding: ForwardingConfig,
+    /// Let gRPC-Web clients stream request messages (client-streaming, and bidi over
+    /// HTTP/2). Off: every call carries exactly one request message.
     pub allow_request_streaming: bool,
 }
 
@@ -29,59 +45,131 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            backend: BackendConfig::default(),
+            admin_listen: None,
+            log_format: LogFormat::Text,
+            backends: Vec::new(),
+            routes: Vec::new(),
             cors: CorsConfig::default(),
             limits: LimitsConfig::default(),
+            forwarding: ForwardingConfig::default(),
             allow_request_streaming: false,
         }
     }
 }
 
-/// The gRPC server the proxy forwards to.
-#[derive(Clone, Debug)]
-pub struct BackendConfig {
-    /// `http://host:port`: HTTP/2 cleartext with prior knowledge.
-    pub url: String,
-    /// How long to wait for a TCP connection.
-    pub connect_timeout: Duration,
-    /// Append the client address to `x-forwarded-for`.
-    pub forwarded_for: bool,
-}
-
-impl Default for BackendConfig {
-    fn default() -> Self {
+impl Config {
+    /// The default configuration with one backend at `url` that gets every call.
+    pub fn with_backend(url: impl Into<String>) -> Self {
         Self {
-            url: "http://127.0.0.1:50051".to_owned(),
-            connect_timeout: Duration::from_secs(5),
-            forwarded_for: true,
+            backends: vec![BackendConfig::new("default", url)],
+            ..Self::default()
         }
     }
 }
 
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One gRPC server (or a set of replicas of it).
+#[derive(Clone, Debug)]
+pub struct BackendConfig {
+    /// Name that routes refer to.
+    pub name: String,
+    /// `http://host:port` URLs (HTTP/2 cleartext, prior knowledge); calls are balanced
+    /// over them, skipping endpoints that fail.
+    pub endpoints: Vec<String>,
+    /// How long to wait for a TCP connection.
+    pub connect_timeout: Duration,
+    /// How often to probe each endpoint (a TCP connect); `None` turns probing off.
+    pub health_check_interval: Option<Duration>,
+}
+
 impl BackendConfig {
-    pub(crate) fn scheme_and_authority(&self) -> Result<(Scheme, Authority), ConfigError> {
-        let bad = |why: &str| ConfigError::new("backend", format!("{:?}: {why}", self.url));
-        let uri: Uri = self.url.parse().map_err(|_| bad("not a URL"))?;
-        let scheme = uri
-            .scheme()
-            .cloned()
-            .ok_or_else(|| bad("missing scheme, expected http://host:port"))?;
-        if scheme != Scheme::HTTP {
-            return Err(bad(
-                "only http:// (HTTP/2 cleartext) backends are supported",
-            ));
+    /// A backend with one endpoint and default timeouts.
+    pub fn new(name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            endpoints: vec![endpoint.into()],
+            connect_timeout: Duration::from_secs(5),
+            health_check_interval: Some(Duration::from_secs(5)),
         }
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| bad("missing host"))?;
-        if authority.port_u16().is_none() {
-            return Err(bad("missing port"));
+    }
+}
+
+/// A parsed endpoint URL.
+#[derive(Clone, Debug)]
+pub(crate) struct EndpointUrl {
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
+}
+
+pub(crate) fn parse_endpoint(url: &str) -> Result<EndpointUrl, String> {
+    let uri: Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
+    let scheme = uri
+        .scheme()
+        .cloned()
+        .ok_or_else(|| format!("{url:?}: missing scheme, expected http://host:port"))?;
+    if scheme != Scheme::HTTP {
+        return Err(format!(
+            "{url:?}: only http:// (HTTP/2 cleartext) backends are supported"
+        ));
+    }
+    let authority = uri
+        .authority()
+        .cloned()
+        .ok_or_else(|| format!("{url:?}: missing host"))?;
+    if authority.port_u16().is_none() {
+        return Err(format!("{url:?}: missing port"));
+    }
+    if uri.path() != "/" && !uri.path().is_empty() {
+        return Err(format!("{url:?}: a backend URL has no path"));
+    }
+    Ok(EndpointUrl { scheme, authority })
+}
+
+/// Which calls a route takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteMatch {
+    /// One service, by full name (`acme.users.v1.UserService`).
+    Service(String),
+    /// Every service in a package or its sub-packages (`acme.billing`).
+    Package(String),
+    /// Every call (the single-backend case).
+    All,
+}
+
+/// Sends the calls that `matches` takes to `backend`.
+#[derive(Clone, Debug)]
+pub struct RouteConfig {
+    /// Which calls.
+    pub matches: RouteMatch,
+    /// The backend's name.
+    pub backend: String,
+}
+
+/// What the backend learns about the client.
+#[derive(Clone, Debug)]
+pub struct ForwardingConfig {
+    /// Tell the backend the client's address in `x-forwarded-for`.
+    pub forwarded_for: bool,
+    /// Keep the `x-forwarded-for` the client sent, appending to it. Off (the default): a
+    /// client cannot claim another address; the header is replaced.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ForwardingConfig {
+    fn default() -> Self {
+        Self {
+            forwarded_for: true,
+            trust_forwarded_for: false,
         }
-        if uri.path() != "/" && !uri.path().is_empty() {
-            return Err(bad("a backend URL has no path"));
-        }
-        Ok((scheme, authority))
     }
 }
 
@@ -102,6 +190,8 @@ pub struct LimitsConfig {
     pub header_read_timeout: Duration,
     /// Time allowed for a client to send its request message.
     pub body_read_timeout: Duration,
+    /// How long calls in flight may run on after shutdown starts.
+    pub drain_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -114,6 +204,7 @@ impl Default for LimitsConfig {
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -121,39 +212,118 @@ impl Default for LimitsConfig {
 impl Config {
     /// Checks every field; the first problem found names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.backend.scheme_and_authority()?;
+        if self.backends.is_empty() {
+            return Err(ConfigError::new(
+                "backends",
+                "no backend configured: give --backend URL or a [[backends]] table",
+            ));
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let key = format!("backends[{i}]");
+            if b.name.is_empty() {
+                return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+            }
+            if self.backends[..i].iter().any(|o| o.name == b.name) {
+                return Err(ConfigError::new(
+                    format!("{key}.name"),
+                    format!("{:?} is used twice", b.name),
+                ));
+            }
+            if b.endpoints.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.endpoints"),
+                    "needs at least one http://host:port",
+                ));
+            }
+            for (j, e) in b.endpoints.iter().enumerate() {
+                parse_endpoint(e)
+                    .map_err(|m| ConfigError::new(format!("{key}.endpoints[{j}]"), m))?;
+            }
+        }
+        if self.routes.is_empty() && self.backends.len() > 1 {
+            return Err(ConfigError::new(
+                "routes",
+                "several backends need [[routes]] saying which services go where",
+            ));
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            if !self.backends.iter().any(|b| b.name == r.backend) {
+                return Err(ConfigError::new(
+                    format!("{key}.backend"),
+                    format!("no backend named {:?}", r.backend),
+                ));
+            }
+            match &r.matches {
+                RouteMatch::Service(name) | RouteMatch::Package(name) if !is_dotted_name(name) => {
+                    return Err(ConfigError::new(
+                        key,
+                        format!("{name:?} is not a protobuf name (letters, digits, _ and dots)"),
+                    ));
+                }
+                _ => {}
+            }
+            if self.routes[..i].iter().any(|o| o.matches == r.matches) {
+                return Err(ConfigError::new(
+                    key,
+                    "the same match appears in an earlier route",
+                ));
+            }
+        }
         self.cors.validate()?;
-        if self.limits.max_message_size == 0 {
-            return Err(ConfigError::new("max-message-size", "must be at least 1"));
+        let limits = &self.limits;
+        if limits.max_message_size == 0 || u32::try_from(limits.max_message_size).is_err() {
+            return Err(ConfigError::new(
+                "limits.max_message_size",
+                "must be between 1 byte and 4 GiB",
+            ));
         }
-        if self.limits.max_connections == 0 {
-            return Err(ConfigError::new("max-connections", "must be at least 1"));
+        if limits.max_connections == 0 {
+            return Err(ConfigError::new(
+                "limits.max_connections",
+                "must be at least 1",
+            ));
         }
-        if u32::try_from(self.limits.max_message_size).is_err() {
-            return Err(ConfigError::new("max-message-size", "must fit in 32 bits"));
+        if limits.max_concurrent_streams == 0 {
+            return Err(ConfigError::new(
+                "limits.max_concurrent_streams",
+                "must be at least 1",
+            ));
+        }
+        if self.admin_listen == Some(self.listen) && self.listen.port() != 0 {
+            return Err(ConfigError::new("admin_listen", "must differ from listen"));
         }
         Ok(())
     }
 }
 
+fn is_dotted_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !part.as_bytes()[0].is_ascii_digit()
+        })
+}
+
 /// An invalid configuration value: which key, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
-    key: &'static str,
+    key: String,
     message: String,
 }
 
 impl ConfigError {
-    pub(crate) fn new(key: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            key,
+            key: key.into(),
             message: message.into(),
         }
     }
 
-    /// The configuration key at fault.
+    /// The configuration key at fault (`backends[1].endpoints[0]`, `cors.allowed_origins`).
     pub fn key(&self) -> &str {
-        self.key
+        &self.key
     }
 }
 
@@ -166,39 +336,4 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn backend(url: &str) -> Result<(), ConfigError> {
-        BackendConfig {
-            url: url.to_owned(),
-            ..BackendConfig::default()
-        }
-        .scheme_and_authority()
-        .map(|_| ())
-    }
-
-    #[test]
-    fn backend_urls() {
-        assert!(backend("http://127.0.0.1:50051").is_ok());
-        assert!(backend("http://backend.svc:9000/").is_ok());
-        for bad in [
-            "127.0.0.1:50051",
-            "https://x:1",
-            "http://x",
-            "http://x:1/path",
-            "not a url",
-        ] {
-            let err = backend(bad).unwrap_err();
-            assert_eq!(err.key(), "backend", "{bad}");
-        }
-    }
-
-    #[test]
-    fn default_config_is_valid() {
-        Config::default().validate().unwrap();
-        let mut c = Config::default();
-        c.limits.max_message_size = 0;
-        assert_eq!(c.validate().unwrap_err().key(), "max-message-size");
-    }
-}
+mod tests;

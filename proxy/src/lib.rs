@@ -29,8 +29,7 @@
 //! # async fn doc() -> Result<(), Box<dyn std::error::Error>> {
 //! use grpcweb_proxy::{Config, Proxy};
 //!
-//! let mut config = Config::default();
-//! config.backend.url = "http://127.0.0.1:50051".into();
+//! let mut config = Config::with_backend("http://127.0.0.1:50051");
 //! config.cors.allowed_origins = vec!["https://app.example.com".into()];
 //! let proxy = Proxy::bind(config).await?;
 //! println!("listening on {}", proxy.local_addr()?);
@@ -46,17 +45,23 @@
 //!   before the call is forwarded); over HTTP/1.1 they cannot work.
 //! - Compressed frames (flag 0x01) are forwarded as they are; the proxy asks backends for
 //!   `identity` unless the client said otherwise.
-//! - One backend per proxy, over HTTP/2 cleartext; TLS, routing and metrics come later.
+//! - Backends are reached over HTTP/2 cleartext; TLS is not there yet.
 
+mod admin;
 pub mod cli;
 pub mod config;
 pub mod cors;
 pub mod grpc_web;
+pub mod metrics;
 pub mod respond;
+pub mod router;
 pub mod server;
 pub mod upstream;
 
-pub use config::{BackendConfig, Config, ConfigError, LimitsConfig};
+pub use config::{
+    BackendConfig, Config, ConfigError, ForwardingConfig, LimitsConfig, LogFormat, RouteConfig,
+    RouteMatch,
+};
 pub use cors::{CorsConfig, CorsLayer};
 pub use grpc_web::{GrpcWebLayer, GrpcWebService};
 pub use server::{Proxy, StartError};

@@ -8,6 +8,7 @@
 //! | malformed request body (bad base64, unknown flag, truncated frame), bad `grpc-timeout` | 400 | INTERNAL (13) |
 //! | request message over the limit | 200 | RESOURCE_EXHAUSTED (8) |
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
+//! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost before the response | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
@@ -24,13 +25,14 @@ use http::{HeaderValue, Response, StatusCode};
 use crate::BoxError;
 use crate::grpc_web::request::RequestError;
 use crate::grpc_web::response::{ResponseBody, trailer_frame};
+use crate::router::RouteError;
 use crate::upstream::UpstreamError;
 
 /// A gRPC-Web response that carries only `status`: HTTP 200, the content type, and a
 /// body of one trailer frame.
 pub(crate) fn web_status<B>(ct: &ContentType, status: &Status) -> Response<ResponseBody<B>> {
     let body = trailer_frame(ct.mode, &status.to_header_map());
-    let mut res = Response::new(ResponseBody::full(body));
+    let mut res = Response::new(ResponseBody::status_frame(body, status.code));
     res.headers_mut()
         .insert(CONTENT_TYPE, content_type_value(ct));
     res
@@ -82,6 +84,9 @@ pub(crate) fn content_type_value(ct: &ContentType) -> HeaderValue {
 pub(crate) fn call_error_status(err: &BoxError) -> Status {
     if let Some(e) = find::<RequestError>(&**err) {
         return e.status();
+    }
+    if let Some(RouteError::NoRoute { .. }) = find::<RouteError>(&**err) {
+        return Status::new(Code::Unimplemented, err.to_string());
     }
     if let Some(reason) = h2_reason(&**err) {
         return reset_status(reason, &**err);

@@ -1,5 +1,7 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
-//! layers, forward to the backend.
+//! layers, route to the backends; and the admin listener beside it.
+
+mod observe;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -9,24 +11,30 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
+use crate::admin::{self, AdminState};
 use crate::config::{Config, ConfigError};
 use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
-use crate::upstream::{PeerAddr, Upstream};
+use crate::metrics::{CallRecord, Metrics};
+use crate::router::Router;
+use crate::upstream::PeerAddr;
+use observe::{CountingBody, ObservedBody};
 
-/// How long in-flight calls may run on after shutdown starts.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The request body type the proxy's stack sees.
+type ClientBody = CountingBody<Incoming>;
 
 /// A bound, configured proxy, ready to serve.
 #[derive(Debug)]
 pub struct Proxy {
     listener: TcpListener,
+    admin: Option<TcpListener>,
     config: Config,
 }
 
@@ -35,7 +43,7 @@ pub struct Proxy {
 pub enum StartError {
     /// The configuration is invalid.
     Config(ConfigError),
-    /// The listen address could not be bound.
+    /// A listen address could not be bound.
     Bind(SocketAddr, io::Error),
 }
 
@@ -51,13 +59,25 @@ impl std::fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 impl Proxy {
-    /// Validates `config` and binds its listen address.
+    /// Validates `config` and binds its listen addresses.
     pub async fn bind(config: Config) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartError::Bind(config.listen, e))?;
-        Ok(Self { listener, config })
+        let admin = match config.admin_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| StartError::Bind(addr, e))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            admin,
+            config,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -65,37 +85,44 @@ impl Proxy {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and lets in-flight calls
-    /// finish (for up to 30 s).
+    /// The bound admin address, when there is an admin listener.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes; then `/readyz` turns 503, the listener closes
+    /// (new connections are refused), and calls in flight may finish for up to the drain
+    /// timeout before the connections are closed.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-        let Self { listener, config } = self;
-        let upstream =
-            Upstream::<RequestBody<Incoming>>::new(&config.backend).map_err(StartError::Config)?;
+        let Self {
+            listener,
+            admin,
+            config,
+        } = self;
+        let router = Router::<RequestBody<ClientBody>>::new(&config).map_err(StartError::Config)?;
+        let metrics = Arc::new(Metrics::new());
+        let admin_state = Arc::new(AdminState {
+            metrics: metrics.clone(),
+            backends: router.backends().cloned().collect(),
+            draining: AtomicBool::new(false),
+        });
+        let mut tasks: Vec<_> = router
+            .backends()
+            .map(|b| tokio::spawn(b.clone().probe_forever()))
+            .collect();
+        if let Some(admin) = admin {
+            tasks.push(tokio::spawn(admin::serve(admin, admin_state.clone())));
+        }
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)
-            .layer(upstream);
+            .layer(router);
         let service = CorsLayer::new(&config.cors)
             .map_err(StartError::Config)?
             .layer(web);
-
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.limits.header_read_timeout)
-            .max_buf_size((config.limits.max_header_size as usize).max(8192) * 4);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(config.limits.max_concurrent_streams)
-            .max_header_list_size(config.limits.max_header_size)
-            .initial_stream_window_size(1 << 20)
-            .initial_connection_window_size(4 << 20)
-            .keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(10));
+        let builder = connection_builder(&config);
 
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(config.limits.max_connections));
@@ -123,29 +150,64 @@ impl Proxy {
             };
             let _ = stream.set_nodelay(true);
             let service = service.clone();
-            let hyper_service =
-                hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                    req.extensions_mut().insert(PeerAddr(peer));
-                    service.clone().oneshot(req)
-                });
+            let metrics = metrics.clone();
+            let connection = metrics.connection();
+            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let mut record = CallRecord::start(&metrics, &req, Some(peer));
+                let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
+                req.extensions_mut().insert(PeerAddr(peer));
+                let call = service.clone().oneshot(req);
+                async move {
+                    let res = call.await?;
+                    record.response(&res);
+                    Ok::<_, std::convert::Infallible>(
+                        res.map(|body| ObservedBody::new(body, record)),
+                    )
+                }
+            });
             let conn = builder
                 .serve_connection(TokioIo::new(stream), hyper_service)
                 .into_owned();
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
                 let _slot = slot;
+                let _connection = connection;
                 if let Err(e) = conn.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
         }
+        admin_state.draining.store(true, Ordering::Relaxed);
         drop(listener);
+        let drain_timeout = config.limits.drain_timeout;
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-                tracing::warn!("in-flight calls still running after {DRAIN_TIMEOUT:?}; stopping");
+            () = tokio::time::sleep(drain_timeout) => {
+                tracing::warn!("calls still in flight after {drain_timeout:?}; closing their connections");
             }
+        }
+        for task in tasks {
+            task.abort();
         }
         Ok(())
     }
+}
+
+fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.limits.header_read_timeout)
+        .max_buf_size((config.limits.max_header_size as usize).max(8192) * 4);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.limits.max_concurrent_streams)
+        .max_header_list_size(config.limits.max_header_size)
+        .initial_stream_window_size(1 << 20)
+        .initial_connection_window_size(4 << 20)
+        .keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10));
+    builder
 }

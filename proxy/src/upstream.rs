@@ -1,6 +1,9 @@
-//! Forwarding to the backend: HTTP/2 (h2c) over one shared, multiplexed connection.
+//! Forwarding to backends: HTTP/2 (h2c) over shared, multiplexed connections, balanced
+//! over each backend's endpoints.
 
-use http::uri::{Authority, PathAndQuery, Scheme};
+mod endpoints;
+
+use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body;
 use hyper::body::Incoming;
@@ -17,16 +20,18 @@ use std::time::Duration;
 use tower_service::Service;
 
 use crate::BoxError;
-use crate::config::BackendConfig;
+use crate::config::{BackendConfig, ConfigError, ForwardingConfig};
+
+pub use endpoints::{Backend, EndpointHealth};
 
 /// The client's address, put in request extensions by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// A failed call to the backend, naming the backend.
+/// A failed call to a backend, naming the backend and endpoint.
 #[derive(Debug)]
 pub struct UpstreamError {
-    backend: Arc<str>,
+    endpoint: String,
     connect: bool,
     source: hyper_util::client::legacy::Error,
 }
@@ -42,9 +47,9 @@ impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let root = crate::respond::chain(&self.source);
         if self.connect {
-            write!(f, "backend {} unreachable: {root}", self.backend)
+            write!(f, "backend {} unreachable: {root}", self.endpoint)
         } else {
-            write!(f, "backend {} failed: {root}", self.backend)
+            write!(f, "backend {} failed: {root}", self.endpoint)
         }
     }
 }
@@ -57,26 +62,22 @@ impl std::error::Error for UpstreamError {
 
 /// A tower service that sends each request to one backend over HTTP/2.
 ///
-/// Requests keep their path and headers; the URI gets the backend's scheme and authority
-/// (so `host` becomes `:authority`), and the client address is appended to
-/// `x-forwarded-for` when enabled. Connections are shared and multiplexed; a failed
-/// connection is replaced on the next call.
+/// Requests keep their path and headers; the URI gets the chosen endpoint's scheme and
+/// authority (so `host` becomes `:authority`), and the client address goes into
+/// `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
+/// skipped for a while (1 s, doubling up to 30 s) and until a probe or call succeeds.
 pub struct Upstream<B> {
     client: Client<HttpConnector, B>,
-    scheme: Scheme,
-    authority: Authority,
-    name: Arc<str>,
-    forwarded_for: bool,
+    backend: Arc<Backend>,
+    forwarding: ForwardingConfig,
 }
 
 impl<B> Clone for Upstream<B> {
     fn clone(&self) -> Self {
         Self {
             client: self.client.clone(),
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
-            name: self.name.clone(),
-            forwarded_for: self.forwarded_for,
+            backend: self.backend.clone(),
+            forwarding: self.forwarding.clone(),
         }
     }
 }
@@ -84,7 +85,7 @@ impl<B> Clone for Upstream<B> {
 impl<B> fmt::Debug for Upstream<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Upstream")
-            .field("backend", &self.name)
+            .field("backend", &self.backend.name())
             .finish_non_exhaustive()
     }
 }
@@ -95,9 +96,9 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    /// A client for `config.url` (`http://host:port`, HTTP/2 cleartext).
-    pub fn new(config: &BackendConfig) -> Result<Self, crate::config::ConfigError> {
-        let (scheme, authority) = config.scheme_and_authority()?;
+    /// A client for `config`'s endpoints.
+    pub fn new(config: &BackendConfig, forwarding: &ForwardingConfig) -> Result<Self, ConfigError> {
+        let backend = Arc::new(Backend::new(config)?);
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(config.connect_timeout));
@@ -113,11 +114,14 @@ where
             .build(connector);
         Ok(Self {
             client,
-            scheme,
-            authority,
-            name: Arc::from(config.url.as_str()),
-            forwarded_for: config.forwarded_for,
+            backend,
+            forwarding: forwarding.clone(),
         })
+    }
+
+    /// The backend's endpoints and their health.
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.backend
     }
 }
 
@@ -136,14 +140,15 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let endpoint = self.backend.pick();
         let path = req
             .uri()
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
+            .scheme(endpoint.url.scheme.clone())
+            .authority(endpoint.url.authority.clone())
             .path_and_query(path)
             .build();
         if let Ok(built) = uri {
@@ -151,28 +156,42 @@ where
         }
         *req.version_mut() = Version::HTTP_2;
         req.headers_mut().remove(http::header::HOST);
-        if self.forwarded_for
-            && let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied()
-        {
-            append_forwarded_for(req.headers_mut(), addr);
+        if self.forwarding.forwarded_for {
+            if let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied() {
+                set_forwarded_for(req.headers_mut(), addr, self.forwarding.trust_forwarded_for);
+            }
+        } else if !self.forwarding.trust_forwarded_for {
+            req.headers_mut().remove(XFF);
         }
         let fut = self.client.request(req);
-        let name = self.name.clone();
         Box::pin(async move {
-            fut.await.map_err(|source| UpstreamError {
-                backend: name,
-                connect: source.is_connect(),
-                source,
-            })
+            match fut.await {
+                Ok(res) => {
+                    endpoint.health.succeeded();
+                    Ok(res)
+                }
+                Err(source) => {
+                    let connect = source.is_connect();
+                    if connect {
+                        endpoint.health.failed();
+                    }
+                    Err(UpstreamError {
+                        endpoint: endpoint.display.clone(),
+                        connect,
+                        source,
+                    })
+                }
+            }
         })
     }
 }
 
-fn append_forwarded_for(headers: &mut http::HeaderMap, addr: SocketAddr) {
-    const XFF: &str = "x-forwarded-for";
+const XFF: &str = "x-forwarded-for";
+
+fn set_forwarded_for(headers: &mut http::HeaderMap, addr: SocketAddr, trust_client: bool) {
     let ip = addr.ip().to_string();
     let value = match headers.get(XFF).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
+        Some(prev) if trust_client && !prev.trim().is_empty() => format!("{prev}, {ip}"),
         _ => ip,
     };
     if let Ok(v) = HeaderValue::from_str(&value) {

@@ -72,9 +72,16 @@ fn invalid_config_fails_at_start_naming_the_key() {
 async fn serves_a_call_and_exits_cleanly_on_sigterm() {
     let backend = support::interop_server(false).await;
     let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--backend", &backend.url()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--backend",
+            &backend.url(),
+            "--log-format",
+            "json",
+        ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -106,13 +113,76 @@ async fn serves_a_call_and_exits_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(term.success());
-    let status = within(
+    let out = within(
         Duration::from_secs(10),
-        tokio::task::spawn_blocking(move || child.wait()),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
     )
     .await
     .unwrap()
     .unwrap()
     .unwrap();
-    assert!(status.success(), "exit status {status:?}");
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    // One JSON access-log line for the call.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let access: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(r#""target":"grpcweb::access""#))
+        .collect();
+    assert_eq!(access.len(), 1, "{logs}");
+    for field in [
+        r#""path":"/grpc.testing.TestService/EmptyCall""#,
+        r#""grpc_status":"OK""#,
+        r#""mode":"grpc-web""#,
+        r#""http_version":"HTTP/1.1""#,
+        r#""peer":"127.0.0.1:"#,
+        r#""bytes_in":5"#,
+    ] {
+        assert!(access[0].contains(field), "{field} not in {}", access[0]);
+    }
+}
+
+#[test]
+fn check_config_validates_the_file_and_exits() {
+    let dir = std::env::temp_dir().join(format!("grpcweb-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "listen = \"127.0.0.1:0\"\n[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--check-config", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n[[routes]]\nservice = \"x.Y\"\nbackend = \"b\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("routes[0].backend") && err.contains("no backend named \"b\""),
+        "{err}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["--check-config", "--config"])
+        .arg(dir.join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

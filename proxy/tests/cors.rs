@@ -224,7 +224,7 @@ async fn wildcard_origin_allows_any_but_not_with_credentials() {
         Some("https://any.where")
     );
 
-    let mut config = grpcweb_proxy::Config::default();
+    let mut config = grpcweb_proxy::Config::with_backend("http://127.0.0.1:1");
     config.cors.allowed_origins = vec!["*".into()];
     config.cors.allow_credentials = true;
     let err = config.validate().unwrap_err();

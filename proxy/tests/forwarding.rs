@@ -90,7 +90,11 @@ async fn upstream_request_is_clean_http2_grpc() {
         assert_eq!(req.header("grpc-timeout"), Some("5S"));
         assert_eq!(req.header("x-grpc-web"), Some("1"));
         assert_eq!(req.header("x-user-agent"), Some("grpc-web-javascript/0.1"));
-        assert_eq!(req.header("x-forwarded-for"), Some("10.1.2.3, 127.0.0.1"));
+        assert_eq!(
+            req.header("x-forwarded-for"),
+            Some("127.0.0.1"),
+            "a client cannot claim another address"
+        );
         assert_eq!(
             req.messages().unwrap(),
             [Bytes::from_static(b"hello")],
@@ -370,4 +374,37 @@ where
         out.push(h.await.expect("task"));
     }
     out
+}
+
+#[tokio::test]
+async fn forwarded_for_from_clients_is_kept_only_when_trusted() {
+    let cases = [
+        ((true, true), Some("10.1.2.3, 127.0.0.1")),
+        ((true, false), Some("127.0.0.1")),
+        ((false, true), Some("10.1.2.3")),
+        ((false, false), None),
+    ];
+    for ((forwarded_for, trust), want) in cases {
+        let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+        let proxy = support::proxy(&backend.url(), |c| {
+            c.forwarding.forwarded_for = forwarded_for;
+            c.forwarding.trust_forwarded_for = trust;
+        })
+        .await;
+        WebClient::new(HttpVersion::H1)
+            .call(proxy.addr, PATH)
+            .header("x-forwarded-for", "10.1.2.3")
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        let got = backend.requests()[0]
+            .header("x-forwarded-for")
+            .map(str::to_owned);
+        assert_eq!(
+            got.as_deref(),
+            want,
+            "forwarded_for={forwarded_for} trust={trust}"
+        );
+    }
 }

@@ -45,9 +45,8 @@ pub async fn start(message_limit: usize, allow_request_streaming: bool) -> anyho
 
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..Config::default()
+        ..Config::with_backend(format!("http://{backend}"))
     };
-    config.backend.url = format!("http://{backend}");
     config.allow_request_streaming = allow_request_streaming;
     if message_limit > 0 {
         config.limits.max_message_size = message_limit;

@@ -40,6 +40,7 @@ pin_project! {
         Passthrough {
             #[pin]
             inner: B,
+            code: Option<Code>,
         },
         /// Translated gRPC-Web.
         Web {
@@ -49,6 +50,7 @@ pin_project! {
         /// Written by the proxy.
         Full {
             data: Option<Bytes>,
+            code: Option<Code>,
         },
     }
 }
@@ -58,9 +60,10 @@ impl<B> fmt::Debug for ResponseBody<B> {
         match self {
             Self::Passthrough { .. } => f.write_str("ResponseBody::Passthrough"),
             Self::Web { .. } => f.write_str("ResponseBody::Web"),
-            Self::Full { data } => f
+            Self::Full { data, code } => f
                 .debug_struct("ResponseBody::Full")
                 .field("data", data)
+                .field("code", code)
                 .finish(),
         }
     }
@@ -68,7 +71,7 @@ impl<B> fmt::Debug for ResponseBody<B> {
 
 impl<B> Default for ResponseBody<B> {
     fn default() -> Self {
-        Self::Full { data: None }
+        Self::empty()
     }
 }
 
@@ -77,16 +80,37 @@ impl<B> ResponseBody<B> {
     pub fn full(data: Bytes) -> Self {
         Self::Full {
             data: (!data.is_empty()).then_some(data),
+            code: None,
+        }
+    }
+
+    /// A body holding `data`, a trailer frame with status `code`.
+    pub(crate) fn status_frame(data: Bytes, code: Code) -> Self {
+        Self::Full {
+            data: Some(data),
+            code: Some(code),
         }
     }
 
     /// An empty body.
     pub fn empty() -> Self {
-        Self::Full { data: None }
+        Self::Full {
+            data: None,
+            code: None,
+        }
     }
 
     pub(crate) fn passthrough(inner: B) -> Self {
-        Self::Passthrough { inner }
+        Self::Passthrough { inner, code: None }
+    }
+
+    /// The gRPC status this body carries (or carried) in its trailers or trailer frame,
+    /// once known. A status in the response headers (trailers-only) is not seen here.
+    pub fn grpc_status(&self) -> Option<Code> {
+        match self {
+            Self::Passthrough { code, .. } | Self::Full { code, .. } => *code,
+            Self::Web { inner } => inner.code,
+        }
     }
 
     pub(crate) fn web(inner: WebResponseBody<B>) -> Self {
@@ -107,25 +131,37 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
-            ResponseBodyProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
+            ResponseBodyProj::Passthrough { inner, code } => {
+                let frame = ready!(inner.poll_frame(cx));
+                if let Some(Ok(trailers)) =
+                    frame.as_ref().map(|f| f.as_ref().map(Frame::trailers_ref))
+                {
+                    *code = trailers
+                        .and_then(|t| t.get(grpcweb_protocol::status::GRPC_STATUS))
+                        .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
             ResponseBodyProj::Web { inner } => inner.poll_frame(cx).map(|f| f.map(Ok)),
-            ResponseBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            ResponseBodyProj::Full { data, .. } => {
+                Poll::Ready(data.take().map(|d| Ok(Frame::data(d))))
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Self::Passthrough { inner } => inner.is_end_stream(),
+            Self::Passthrough { inner, .. } => inner.is_end_stream(),
             Self::Web { inner } => inner.state == State::Done,
-            Self::Full { data } => data.is_none(),
+            Self::Full { data, .. } => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Self::Passthrough { inner } => inner.size_hint(),
+            Self::Passthrough { inner, .. } => inner.size_hint(),
             Self::Web { .. } => SizeHint::default(),
-            Self::Full { data } => {
+            Self::Full { data, .. } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
@@ -155,6 +191,7 @@ pin_project! {
         excerpt: BytesMut,
         synth: Option<Status>,
         failure: Option<Failure>,
+        code: Option<Code>,
     }
 }
 
@@ -180,6 +217,7 @@ where
             excerpt: BytesMut::new(),
             synth: None,
             failure,
+            code: None,
         }
     }
 
@@ -194,6 +232,7 @@ where
             excerpt: BytesMut::new(),
             synth: Some(status),
             failure: None,
+            code: None,
         }
     }
 
@@ -207,6 +246,7 @@ where
         {
             this.inner.set(None);
             *this.state = State::Done;
+            *this.code = Some(Code::DeadlineExceeded);
             let status = Status::new(Code::DeadlineExceeded, "deadline exceeded");
             return Poll::Ready(Some(Frame::data(trailer_frame(
                 *this.mode,
@@ -237,7 +277,7 @@ where
                                 .write_to(&mut trailers);
                         }
                         return Poll::Ready(Some(finish(
-                            this.inner, this.state, *this.mode, &trailers,
+                            this.inner, this.state, this.code, *this.mode, &trailers,
                         )));
                     }
                 },
@@ -249,6 +289,7 @@ where
                     return Poll::Ready(Some(finish(
                         this.inner,
                         this.state,
+                        this.code,
                         *this.mode,
                         &status.to_header_map(),
                     )));
@@ -259,6 +300,7 @@ where
                     return Poll::Ready(Some(finish(
                         this.inner,
                         this.state,
+                        this.code,
                         *this.mode,
                         &status.to_header_map(),
                     )));
@@ -277,6 +319,7 @@ where
                     return Poll::Ready(Some(finish(
                         this.inner,
                         this.state,
+                        this.code,
                         *this.mode,
                         &status.to_header_map(),
                     )));
@@ -286,6 +329,7 @@ where
                     return Poll::Ready(Some(finish(
                         this.inner,
                         this.state,
+                        this.code,
                         *this.mode,
                         &status.to_header_map(),
                     )));
@@ -299,11 +343,15 @@ where
 fn finish<B>(
     mut inner: Pin<&mut Option<B>>,
     state: &mut State,
+    code: &mut Option<Code>,
     mode: Mode,
     trailers: &HeaderMap,
 ) -> Frame<Bytes> {
     inner.set(None);
     *state = State::Done;
+    *code = trailers
+        .get(grpcweb_protocol::status::GRPC_STATUS)
+        .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
     Frame::data(trailer_frame(mode, trailers))
 }
 

@@ -403,9 +403,11 @@ where
         for name in [CONTENT_TYPE, CONTENT_LENGTH, header::DATE] {
             trailers.remove(name);
         }
-        let mut res = Response::new(ResponseBody::full(super::response::trailer_frame(
-            ct.mode, &trailers,
-        )));
+        let code = trailers.get(GRPC_STATUS).map_or(Code::Unknown, |v| {
+            Code::parse(v.as_bytes()).unwrap_or(Code::Unknown)
+        });
+        let frame = super::response::trailer_frame(ct.mode, &trailers);
+        let mut res = Response::new(ResponseBody::status_frame(frame, code));
         res.headers_mut().insert(CONTENT_TYPE, content_type);
         return res;
     }

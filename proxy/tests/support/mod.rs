@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 /// A server task that stops when this is dropped.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The proxy's admin listener, when configured.
+    pub admin: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -58,6 +60,7 @@ pub async fn interop_server(grpc_web: bool) -> Running {
     });
     Running {
         addr,
+        admin: None,
         stop: Some(stop),
         task: Some(task),
     }
@@ -67,12 +70,19 @@ pub async fn interop_server(grpc_web: bool) -> Running {
 pub async fn proxy(backend_url: &str, tweak: impl FnOnce(&mut Config)) -> Running {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..Config::default()
+        ..Config::with_backend(backend_url)
     };
-    config.backend.url = backend_url.to_owned();
+    // No TCP probes unless a test asks: tests count the backend's connections.
+    config.backends[0].health_check_interval = None;
     tweak(&mut config);
+    start_proxy(config).await
+}
+
+/// The proxy with exactly `config` (its listen address should be port 0).
+pub async fn start_proxy(config: Config) -> Running {
     let proxy = Proxy::bind(config).await.expect("proxy start");
     let addr = proxy.local_addr().expect("addr");
+    let admin = proxy.admin_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         proxy
@@ -84,6 +94,7 @@ pub async fn proxy(backend_url: &str, tweak: impl FnOnce(&mut Config)) -> Runnin
     });
     Running {
         addr,
+        admin,
         stop: Some(stop),
         task: Some(task),
     }

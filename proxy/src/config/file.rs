@@ -1,0 +1,222 @@
+//! The TOML configuration file. Every key is optional; unknown keys are errors.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use super::{
+    BackendConfig, Config, ConfigError, ForwardingConfig, LimitsConfig, LogFormat, RouteConfig,
+    RouteMatch, parse_duration, parse_size,
+};
+use crate::cors::CorsConfig;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    log_format: Option<String>,
+    allow_request_streaming: Option<bool>,
+    #[serde(default)]
+    backends: Vec<FileBackend>,
+    #[serde(default)]
+    routes: Vec<FileRoute>,
+    cors: Option<FileCors>,
+    limits: Option<FileLimits>,
+    forwarding: Option<FileForwarding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBackend {
+    name: String,
+    endpoints: Vec<String>,
+    connect_timeout: Option<String>,
+    /// `"off"` or a duration.
+    health_check_interval: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    service: Option<String>,
+    package: Option<String>,
+    #[serde(default)]
+    all: bool,
+    backend: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCors {
+    allowed_origins: Option<Vec<String>>,
+    allow_credentials: Option<bool>,
+    allowed_headers: Option<Vec<String>>,
+    max_age: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_message_size: Option<String>,
+    max_header_size: Option<String>,
+    max_connections: Option<usize>,
+    max_concurrent_streams: Option<u32>,
+    max_timeout: Option<String>,
+    header_read_timeout: Option<String>,
+    body_read_timeout: Option<String>,
+    drain_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileForwarding {
+    forwarded_for: Option<bool>,
+    trust_forwarded_for: Option<bool>,
+}
+
+impl Config {
+    /// Reads a TOML configuration (`docs/config.md` lists every key). The result is not yet
+    /// validated: flags may still change it.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_owned();
+            let key = e.span().map_or_else(
+                || "config file".to_owned(),
+                |span| {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("config file line {line}")
+                },
+            );
+            ConfigError::new(key, message)
+        })?;
+        let mut config = Self::default();
+        if let Some(v) = file.listen {
+            config.listen = addr("listen", &v)?;
+        }
+        if let Some(v) = file.admin_listen {
+            config.admin_listen = Some(addr("admin_listen", &v)?);
+        }
+        if let Some(v) = file.log_format {
+            config.log_format = log_format(&v)?;
+        }
+        if let Some(v) = file.allow_request_streaming {
+            config.allow_request_streaming = v;
+        }
+        for (i, b) in file.backends.into_iter().enumerate() {
+            let key = format!("backends[{i}]");
+            let mut backend = BackendConfig::new(b.name, String::new());
+            backend.endpoints = b.endpoints;
+            if let Some(v) = b.connect_timeout {
+                backend.connect_timeout = duration(&format!("{key}.connect_timeout"), &v)?;
+            }
+            if let Some(v) = b.health_check_interval {
+                backend.health_check_interval = match v.as_str() {
+                    "off" => None,
+                    v => Some(duration(&format!("{key}.health_check_interval"), v)?),
+                };
+            }
+            config.backends.push(backend);
+        }
+        for (i, r) in file.routes.into_iter().enumerate() {
+            let matches = match (r.service, r.package, r.all) {
+                (Some(s), None, false) => RouteMatch::Service(s),
+                (None, Some(p), false) => RouteMatch::Package(p),
+                (None, None, true) => RouteMatch::All,
+                _ => {
+                    return Err(ConfigError::new(
+                        format!("routes[{i}]"),
+                        "give exactly one of service = \"pkg.Service\", package = \"pkg\" or all = true",
+                    ));
+                }
+            };
+            config.routes.push(RouteConfig {
+                matches,
+                backend: r.backend,
+            });
+        }
+        if let Some(c) = file.cors {
+            apply_cors(&mut config.cors, c)?;
+        }
+        if let Some(l) = file.limits {
+            apply_limits(&mut config.limits, l)?;
+        }
+        if let Some(f) = file.forwarding {
+            let d = ForwardingConfig::default();
+            config.forwarding = ForwardingConfig {
+                forwarded_for: f.forwarded_for.unwrap_or(d.forwarded_for),
+                trust_forwarded_for: f.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
+            };
+        }
+        Ok(config)
+    }
+}
+
+fn apply_cors(cors: &mut CorsConfig, c: FileCors) -> Result<(), ConfigError> {
+    if let Some(v) = c.allowed_origins {
+        cors.allowed_origins = v;
+    }
+    if let Some(v) = c.allow_credentials {
+        cors.allow_credentials = v;
+    }
+    if c.allowed_headers.is_some() {
+        cors.allowed_headers = c.allowed_headers;
+    }
+    if let Some(v) = c.max_age {
+        cors.max_age = duration("cors.max_age", &v)?;
+    }
+    Ok(())
+}
+
+fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigError> {
+    if let Some(v) = l.max_message_size {
+        limits.max_message_size = size("limits.max_message_size", &v)?;
+    }
+    if let Some(v) = l.max_header_size {
+        let n = size("limits.max_header_size", &v)?;
+        limits.max_header_size = u32::try_from(n)
+            .map_err(|_| ConfigError::new("limits.max_header_size", "too large"))?;
+    }
+    if let Some(v) = l.max_connections {
+        limits.max_connections = v;
+    }
+    if let Some(v) = l.max_concurrent_streams {
+        limits.max_concurrent_streams = v;
+    }
+    if let Some(v) = l.max_timeout {
+        limits.max_timeout = Some(duration("limits.max_timeout", &v)?);
+    }
+    if let Some(v) = l.header_read_timeout {
+        limits.header_read_timeout = duration("limits.header_read_timeout", &v)?;
+    }
+    if let Some(v) = l.body_read_timeout {
+        limits.body_read_timeout = duration("limits.body_read_timeout", &v)?;
+    }
+    if let Some(v) = l.drain_timeout {
+        limits.drain_timeout = duration("limits.drain_timeout", &v)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {
+    v.parse()
+        .map_err(|_| ConfigError::new(key, format!("{v:?} is not an address like 127.0.0.1:8080")))
+}
+
+pub(crate) fn log_format(v: &str) -> Result<LogFormat, ConfigError> {
+    match v {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(ConfigError::new(
+            "log_format",
+            format!("{v:?}: expected \"text\" or \"json\""),
+        )),
+    }
+}
+
+fn duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
+    parse_duration(v).map_err(|m| ConfigError::new(key, m))
+}
+
+fn size(key: &str, v: &str) -> Result<usize, ConfigError> {
+    parse_size(v).map_err(|m| ConfigError::new(key, m))
+}

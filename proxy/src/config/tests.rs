@@ -1,0 +1,168 @@
+use super::*;
+
+fn valid(text: &str) -> Config {
+    let config = Config::from_toml(text).unwrap();
+    config.validate().unwrap();
+    config
+}
+
+fn invalid_key(text: &str) -> String {
+    match Config::from_toml(text) {
+        Err(e) => e.key().to_owned(),
+        Ok(c) => c.validate().unwrap_err().key().to_owned(),
+    }
+}
+
+#[test]
+fn full_file_fills_every_field() {
+    let c = valid(
+        r#"
+        listen = "0.0.0.0:8443"
+        admin_listen = "127.0.0.1:9901"
+        log_format = "json"
+        allow_request_streaming = true
+
+        [[backends]]
+        name = "users"
+        endpoints = ["http://10.0.0.1:50051", "http://10.0.0.2:50051"]
+        connect_timeout = "2s"
+        health_check_interval = "off"
+
+        [[backends]]
+        name = "billing"
+        endpoints = ["http://billing:9000"]
+
+        [[routes]]
+        service = "acme.users.v1.UserService"
+        backend = "users"
+
+        [[routes]]
+        package = "acme.billing"
+        backend = "billing"
+
+        [cors]
+        allowed_origins = ["https://app.example.com", "https://*.example.org"]
+        allow_credentials = true
+        max_age = "10m"
+
+        [limits]
+        max_message_size = "1MiB"
+        max_header_size = "32KiB"
+        max_connections = 500
+        max_concurrent_streams = 64
+        max_timeout = "30s"
+        header_read_timeout = "5s"
+        body_read_timeout = "10s"
+        drain_timeout = "20s"
+
+        [forwarding]
+        forwarded_for = true
+        trust_forwarded_for = true
+        "#,
+    );
+    assert_eq!(c.listen, "0.0.0.0:8443".parse().unwrap());
+    assert_eq!(c.admin_listen, Some("127.0.0.1:9901".parse().unwrap()));
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert!(c.allow_request_streaming);
+    assert_eq!(c.backends.len(), 2);
+    assert_eq!(c.backends[0].endpoints.len(), 2);
+    assert_eq!(c.backends[0].connect_timeout, Duration::from_secs(2));
+    assert_eq!(c.backends[0].health_check_interval, None);
+    assert_eq!(
+        c.backends[1].health_check_interval,
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        c.routes[0].matches,
+        RouteMatch::Service("acme.users.v1.UserService".into())
+    );
+    assert_eq!(
+        c.routes[1].matches,
+        RouteMatch::Package("acme.billing".into())
+    );
+    assert!(c.cors.allow_credentials);
+    assert_eq!(c.cors.max_age, Duration::from_secs(600));
+    assert_eq!(c.limits.max_message_size, 1 << 20);
+    assert_eq!(c.limits.max_header_size, 32 * 1024);
+    assert_eq!(c.limits.max_connections, 500);
+    assert_eq!(c.limits.max_concurrent_streams, 64);
+    assert_eq!(c.limits.max_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(c.limits.drain_timeout, Duration::from_secs(20));
+    assert!(c.forwarding.trust_forwarded_for);
+}
+
+#[test]
+fn one_backend_needs_no_routes() {
+    let c = valid("[[backends]]\nname = \"only\"\nendpoints = [\"http://127.0.0.1:1\"]\n");
+    assert!(c.routes.is_empty());
+}
+
+#[test]
+fn errors_name_the_key() {
+    let b = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let cases = [
+        ("listen = \"nowhere\"\n".to_owned() + b, "listen"),
+        ("log_format = \"xml\"\n".to_owned() + b, "log_format"),
+        (String::new(), "backends"),
+        (
+            "[[backends]]\nname = \"a\"\nendpoints = [\"https://x:1\"]\n".to_owned(),
+            "backends[0].endpoints[0]",
+        ),
+        (
+            "[[backends]]\nname = \"a\"\nendpoints = []\n".to_owned(),
+            "backends[0].endpoints",
+        ),
+        (format!("{b}{b}"), "backends[1].name"),
+        (
+            format!("{b}[[backends]]\nname = \"b\"\nendpoints = [\"http://127.0.0.1:2\"]\n"),
+            "routes",
+        ),
+        (
+            format!("{b}[[routes]]\nservice = \"x.Y\"\nbackend = \"nope\"\n"),
+            "routes[0].backend",
+        ),
+        (
+            format!("{b}[[routes]]\nservice = \"x..Y\"\nbackend = \"a\"\n"),
+            "routes[0]",
+        ),
+        (
+            format!("{b}[[routes]]\nservice = \"x.Y\"\npackage = \"x\"\nbackend = \"a\"\n"),
+            "routes[0]",
+        ),
+        (
+            format!("{b}[cors]\nallowed_origins = [\"example.com\"]\n"),
+            "allowed-origin",
+        ),
+        (
+            format!("{b}[limits]\nmax_message_size = \"lots\"\n"),
+            "limits.max_message_size",
+        ),
+        (
+            format!("{b}[limits]\nmax_timeout = \"1 day\"\n"),
+            "limits.max_timeout",
+        ),
+        (
+            format!("{b}[limits]\nmax_connections = 0\n"),
+            "limits.max_connections",
+        ),
+    ];
+    for (text, key) in cases {
+        assert_eq!(invalid_key(&text), key, "{text}");
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_toml_are_errors_with_a_line() {
+    let err = Config::from_toml("listen = \"127.0.0.1:1\"\nlisten_on = 3\n").unwrap_err();
+    assert_eq!(err.key(), "config file line 2");
+    assert!(err.to_string().contains("listen_on"), "{err}");
+    let err = Config::from_toml("[[backends]\n").unwrap_err();
+    assert!(err.key().starts_with("config file"), "{err}");
+}
+
+#[test]
+fn with_backend_is_valid() {
+    Config::with_backend("http://127.0.0.1:50051")
+        .validate()
+        .unwrap();
+}

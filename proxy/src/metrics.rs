@@ -1,0 +1,303 @@
+//! Prometheus metrics and the per-call record behind them and the access log.
+
+use grpcweb_protocol::Code;
+use grpcweb_protocol::content_type::RequestKind;
+use http::{HeaderMap, Request, Version};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::upstream::Backend;
+
+/// Distinct (service, method) label pairs kept; later ones count as `other`, so a client
+/// inventing paths cannot grow the metrics without bound.
+const MAX_METHODS: usize = 1000;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: String,
+    method: String,
+    code: String,
+    mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    backend: String,
+    endpoint: String,
+}
+
+type HistogramFamily = Family<ServiceLabels, Histogram, fn() -> Histogram>;
+
+/// The proxy's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    duration: HistogramFamily,
+    in_flight: Gauge,
+    connections: Gauge,
+    bytes_in: Counter,
+    bytes_out: Counter,
+    endpoint_healthy: Family<EndpointLabels, Gauge>,
+    methods: Mutex<HashSet<(String, String)>>,
+}
+
+fn duration_histogram() -> Histogram {
+    // 0.5 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("grpcweb");
+        let calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "calls",
+            "Finished calls by service, method, gRPC status and mode",
+            calls.clone(),
+        );
+        let duration: HistogramFamily = Family::new_with_constructor(duration_histogram);
+        registry.register(
+            "call_duration_seconds",
+            "Call duration, request start to response end",
+            duration.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "in_flight_calls",
+            "Calls (unary and streams) in progress",
+            in_flight.clone(),
+        );
+        let connections = Gauge::default();
+        registry.register(
+            "client_connections",
+            "Open client connections",
+            connections.clone(),
+        );
+        let bytes_in = Counter::default();
+        registry.register(
+            "request_bytes",
+            "Request body bytes received from clients",
+            bytes_in.clone(),
+        );
+        let bytes_out = Counter::default();
+        registry.register(
+            "response_bytes",
+            "Response body bytes sent to clients",
+            bytes_out.clone(),
+        );
+        let endpoint_healthy = Family::<EndpointLabels, Gauge>::default();
+        registry.register(
+            "backend_endpoint_healthy",
+            "1 when the backend endpoint is reachable",
+            endpoint_healthy.clone(),
+        );
+        Self {
+            registry,
+            calls,
+            duration,
+            in_flight,
+            connections,
+            bytes_in,
+            bytes_out,
+            endpoint_healthy,
+            methods: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Counts an opened client connection until the guard drops.
+    pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.inc();
+        ConnectionGuard(self.clone())
+    }
+
+    /// The text exposition of every metric, with backend health read now.
+    pub fn encode<'a>(&self, backends: impl Iterator<Item = &'a Arc<Backend>>) -> String {
+        for backend in backends {
+            for (endpoint, health) in backend.endpoints() {
+                let labels = EndpointLabels {
+                    backend: backend.name().to_owned(),
+                    endpoint: endpoint.to_owned(),
+                };
+                self.endpoint_healthy
+                    .get_or_create(&labels)
+                    .set(i64::from(health.is_healthy()));
+            }
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    fn labels(&self, service: &str, method: &str) -> (String, String) {
+        let Ok(mut seen) = self.methods.lock() else {
+            return ("other".into(), "other".into());
+        };
+        let key = (service.to_owned(), method.to_owned());
+        if seen.contains(&key) || seen.len() < MAX_METHODS {
+            seen.insert(key.clone());
+            key
+        } else {
+            ("other".into(), "other".into())
+        }
+    }
+}
+
+/// Decrements the connection gauge when dropped.
+#[derive(Debug)]
+pub struct ConnectionGuard(Arc<Metrics>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.dec();
+    }
+}
+
+/// One call, from request to the end of its response: feeds the metrics and writes the
+/// access-log line when it is finished or dropped.
+#[derive(Debug)]
+pub(crate) struct CallRecord {
+    metrics: Arc<Metrics>,
+    start: Instant,
+    path: String,
+    service: String,
+    method: String,
+    mode: &'static str,
+    version: Version,
+    peer: Option<SocketAddr>,
+    pub(crate) bytes_in: Arc<AtomicU64>,
+    pub(crate) bytes_out: u64,
+    header_code: Option<Code>,
+    http_status: u16,
+    done: bool,
+}
+
+impl CallRecord {
+    pub(crate) fn start<B>(
+        metrics: &Arc<Metrics>,
+        req: &Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> Self {
+        let path = req.uri().path().to_owned();
+        let (service, method) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+            Some((s, m)) => metrics.labels(s, m),
+            None => ("other".to_owned(), "other".to_owned()),
+        };
+        metrics.in_flight.inc();
+        Self {
+            metrics: metrics.clone(),
+            start: Instant::now(),
+            path,
+            service,
+            method,
+            mode: mode(req.headers()),
+            version: req.version(),
+            peer,
+            bytes_in: Arc::new(AtomicU64::new(0)),
+            bytes_out: 0,
+            header_code: None,
+            http_status: 0,
+            done: false,
+        }
+    }
+
+    /// Notes the response head: HTTP status and a status in the headers (trailers-only).
+    pub(crate) fn response<B>(&mut self, res: &http::Response<B>) {
+        self.http_status = res.status().as_u16();
+        self.header_code = res
+            .headers()
+            .get(grpcweb_protocol::status::GRPC_STATUS)
+            .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
+    }
+
+    /// Records the finished call. `body_code` is the status from the body, if it ended;
+    /// `None` and not `completed` means the client went away first.
+    pub(crate) fn finish(&mut self, body_code: Option<Code>, completed: bool) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let metrics = &self.metrics;
+        metrics.in_flight.dec();
+        let code = match (self.header_code.or(body_code), completed) {
+            (Some(code), _) => code.name(),
+            (None, false) => "CLIENT_GONE",
+            (None, true) => "NONE",
+        };
+        let elapsed = self.start.elapsed();
+        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        metrics.bytes_in.inc_by(bytes_in);
+        metrics.bytes_out.inc_by(self.bytes_out);
+        metrics
+            .calls
+            .get_or_create(&CallLabels {
+                service: self.service.clone(),
+                method: self.method.clone(),
+                code: code.to_owned(),
+                mode: self.mode.to_owned(),
+            })
+            .inc();
+        metrics
+            .duration
+            .get_or_create(&ServiceLabels {
+                service: self.service.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        tracing::info!(
+            target: "grpcweb::access",
+            path = %self.path,
+            grpc_status = code,
+            http_status = self.http_status,
+            http_version = ?self.version,
+            mode = self.mode,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            bytes_in,
+            bytes_out = self.bytes_out,
+            peer = %self.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+        );
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        self.finish(None, false);
+    }
+}
+
+fn mode(headers: &HeaderMap) -> &'static str {
+    let kind = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestKind::parse);
+    match kind {
+        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => {
+            "grpc-web-text"
+        }
+        Some(RequestKind::GrpcWeb(_)) => "grpc-web",
+        Some(RequestKind::Grpc(_)) => "grpc",
+        None => "other",
+    }
+}

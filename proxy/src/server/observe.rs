@@ -1,0 +1,113 @@
+//! Wrappers that feed [`CallRecord`]: bytes in, bytes out, and the final status.
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+
+use crate::BoxError;
+use crate::grpc_web::ResponseBody;
+use crate::metrics::CallRecord;
+
+/// A request body that counts its bytes.
+#[derive(Debug)]
+pub(crate) struct CountingBody<B> {
+    inner: B,
+    count: Arc<AtomicU64>,
+}
+
+impl<B> CountingBody<B> {
+    pub(crate) fn new(inner: B, count: Arc<AtomicU64>) -> Self {
+        Self { inner, count }
+    }
+}
+
+impl<B: Body<Data = Bytes> + Unpin> Body for CountingBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+            self.count
+                .fetch_add(data.map_or(0, |d| d.len() as u64), Ordering::Relaxed);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// A response body that records the call when it ends (or is dropped, when the client
+    /// goes away first).
+    #[derive(Debug)]
+    pub(crate) struct ObservedBody<B> {
+        #[pin]
+        inner: ResponseBody<B>,
+        record: CallRecord,
+    }
+}
+
+impl<B> ObservedBody<B> {
+    pub(crate) fn new(inner: ResponseBody<B>, mut record: CallRecord) -> Self
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        // An empty body is never polled: the call is complete as it is sent.
+        if inner.is_end_stream() {
+            record.finish(inner.grpc_status(), true);
+        }
+        Self { inner, record }
+    }
+}
+
+impl<B> Body for ObservedBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                this.record.bytes_out += f.data_ref().map_or(0, |d| d.len() as u64);
+                // Servers stop polling once the body says it has ended.
+                if this.inner.is_end_stream() {
+                    this.record.finish(this.inner.grpc_status(), true);
+                }
+            }
+            Some(Err(_)) => this.record.finish(this.inner.grpc_status(), false),
+            None => this.record.finish(this.inner.grpc_status(), true),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

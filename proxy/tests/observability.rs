@@ -1,0 +1,180 @@
+//! The admin listener: `/healthz`, `/readyz` flipping with backend health, and
+//! Prometheus metrics that count the calls made.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient, within};
+use http::{Method, StatusCode};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+async fn get(addr: SocketAddr, path: &str) -> (StatusCode, String) {
+    let res = WebClient::new(HttpVersion::H1)
+        .call(addr, path)
+        .method(Method::GET)
+        .content_type("")
+        .send()
+        .await
+        .unwrap();
+    (
+        res.status,
+        String::from_utf8_lossy(&res.raw_body).into_owned(),
+    )
+}
+
+fn admin_config(c: &mut grpcweb_proxy::Config) {
+    c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_service_method_code_and_mode() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), admin_config).await;
+    let admin = proxy.admin.unwrap();
+    let client = WebClient::new(HttpVersion::H2);
+    for mode in [Mode::Binary, Mode::Binary, Mode::Text] {
+        let res = client
+            .call(proxy.addr, "/grpc.testing.TestService/EmptyCall")
+            .mode(mode)
+            .message(b"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.grpc_status(), Some(Code::Ok));
+    }
+    let res = client
+        .call(proxy.addr, "/grpc.testing.TestService/UnimplementedCall")
+        .message(b"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
+
+    let (status, text) = get(admin, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        r#"grpcweb_calls_total{service="grpc.testing.TestService",method="EmptyCall",code="OK",mode="grpc-web"} 2"#,
+        r#"grpcweb_calls_total{service="grpc.testing.TestService",method="EmptyCall",code="OK",mode="grpc-web-text"} 1"#,
+        r#"grpcweb_calls_total{service="grpc.testing.TestService",method="UnimplementedCall",code="UNIMPLEMENTED",mode="grpc-web"} 1"#,
+        "grpcweb_in_flight_calls 0",
+        r#"grpcweb_call_duration_seconds_count{service="grpc.testing.TestService"} 4"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    let request_bytes = metric(&text, "grpcweb_request_bytes_total");
+    assert!(
+        request_bytes >= 20.0,
+        "4 calls of one 5-byte frame, text mode larger: {request_bytes}"
+    );
+    assert!(metric(&text, "grpcweb_response_bytes_total") > 0.0);
+    assert!(
+        text.contains(&format!(
+            "grpcweb_backend_endpoint_healthy{{backend=\"default\",endpoint=\"{}\"}} 1",
+            backend.url()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("grpcweb_client_connections"), "{text}");
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_is_recorded_and_not_left_in_flight() {
+    let backend = FakeBackend::start(Reply::forever("tick", Duration::from_millis(20)))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), admin_config).await;
+    let admin = proxy.admin.unwrap();
+    let client = WebClient::new(HttpVersion::H2);
+    let mut stream = client
+        .call(proxy.addr, "/x.Svc/Stream")
+        .message(b"x")
+        .send_streaming()
+        .await
+        .unwrap();
+    stream.next_message().await.unwrap();
+    let (_, text) = get(admin, "/metrics").await;
+    assert!(
+        text.lines().any(|l| l == "grpcweb_in_flight_calls 1"),
+        "{text}"
+    );
+    drop(stream);
+    within(Duration::from_secs(5), backend.cancelled())
+        .await
+        .unwrap();
+    let mut last = String::new();
+    for _ in 0..50 {
+        let (_, text) = get(admin, "/metrics").await;
+        if text.contains(r#"code="CLIENT_GONE""#)
+            && text.lines().any(|l| l == "grpcweb_in_flight_calls 0")
+        {
+            return;
+        }
+        last = text;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("call not recorded as CLIENT_GONE:\n{last}");
+}
+
+#[tokio::test]
+async fn healthz_is_alive_and_readyz_follows_the_backend() {
+    let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let url = backend.url();
+    let proxy = support::proxy(&url, |c| {
+        admin_config(c);
+        c.backends[0].health_check_interval = Some(Duration::from_millis(50));
+    })
+    .await;
+    let admin = proxy.admin.unwrap();
+    assert_eq!(
+        get(admin, "/healthz").await,
+        (StatusCode::OK, "ok\n".to_owned())
+    );
+    assert_eq!(get(admin, "/readyz").await.0, StatusCode::OK);
+    assert_eq!(get(admin, "/nope").await.0, StatusCode::NOT_FOUND);
+
+    drop(backend);
+    let mut readyz = (StatusCode::OK, String::new());
+    for _ in 0..100 {
+        readyz = get(admin, "/readyz").await;
+        if readyz.0 == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        readyz.0,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "readiness never flipped"
+    );
+    assert!(
+        readyz.1.contains("backend default has no healthy endpoint"),
+        "{}",
+        readyz.1
+    );
+    assert_eq!(
+        get(admin, "/healthz").await.0,
+        StatusCode::OK,
+        "still alive"
+    );
+    let (_, text) = get(admin, "/metrics").await;
+    assert!(
+        text.contains(&format!(
+            "grpcweb_backend_endpoint_healthy{{backend=\"default\",endpoint=\"{url}\"}} 0"
+        )),
+        "{text}"
+    );
+}

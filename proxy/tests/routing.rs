@@ -1,0 +1,170 @@
+//! Routing by service to several backends, UNIMPLEMENTED for unrouted services, and
+//! balancing with failover over a backend's endpoints.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use bytes::Bytes;
+use grpcweb_proxy::{BackendConfig, Config, RouteConfig, RouteMatch};
+use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Reply, WebClient};
+use std::net::SocketAddr;
+
+fn listen_any() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn backend(name: &str, urls: &[String]) -> BackendConfig {
+    let mut b = BackendConfig::new(name, urls[0].clone());
+    b.endpoints = urls.to_vec();
+    b.health_check_interval = None;
+    b
+}
+
+#[tokio::test]
+async fn services_go_to_their_backends_and_the_rest_is_unimplemented() {
+    let users = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"users")]))
+        .await
+        .unwrap();
+    let billing = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"billing")]))
+        .await
+        .unwrap();
+    let mut config = Config {
+        listen: listen_any(),
+        ..Config::default()
+    };
+    config.backends = vec![
+        backend("users", &[users.url()]),
+        backend("billing", &[billing.url()]),
+    ];
+    config.routes = vec![
+        RouteConfig {
+            matches: RouteMatch::Package("acme".into()),
+            backend: "billing".into(),
+        },
+        RouteConfig {
+            matches: RouteMatch::Service("acme.users.v1.Users".into()),
+            backend: "users".into(),
+        },
+    ];
+    let proxy = support::start_proxy(config).await;
+    let client = WebClient::new(HttpVersion::H2);
+    let table = [
+        ("/acme.users.v1.Users/Get", Some("users")),
+        ("/acme.billing.v1.Invoices/List", Some("billing")),
+        ("/acme.Top/Call", Some("billing")),
+        ("/acmex.Svc/Call", None),
+        ("/other.Svc/Call", None),
+        ("/not-grpc", None),
+    ];
+    for (path, want) in table {
+        let res = client
+            .call(proxy.addr, path)
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        match want {
+            Some(body) => {
+                assert_eq!(res.grpc_status(), Some(Code::Ok), "{path}");
+                assert_eq!(res.message_payloads(), [Bytes::from(body)], "{path}");
+            }
+            None => {
+                assert_eq!(
+                    res.grpc_status(),
+                    Some(Code::Unimplemented),
+                    "{path}: {:?}",
+                    res.status()
+                );
+                assert!(res.grpc_message().unwrap().contains("no route"), "{path}");
+            }
+        }
+    }
+    assert_eq!(users.requests().len(), 1);
+    assert_eq!(billing.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn unrouted_native_grpc_is_unimplemented_too() {
+    let only = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let mut config = Config {
+        listen: listen_any(),
+        ..Config::default()
+    };
+    config.backends = vec![backend("only", &[only.url()])];
+    config.routes = vec![RouteConfig {
+        matches: RouteMatch::Service("grpc.testing.TestService".into()),
+        backend: "only".into(),
+    }];
+    let proxy = support::start_proxy(config).await;
+    let mut client =
+        grpcweb_interop::pb::unimplemented_service_client::UnimplementedServiceClient::connect(
+            proxy.url(),
+        )
+        .await
+        .unwrap();
+    let err = client
+        .unimplemented_call(grpcweb_interop::pb::Empty {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unimplemented);
+    assert!(
+        err.message().contains("grpc.testing.UnimplementedService"),
+        "{}",
+        err.message()
+    );
+    assert!(only.requests().is_empty());
+    assert_eq!(only.connections(), 0);
+}
+
+#[tokio::test]
+async fn calls_take_turns_and_skip_an_endpoint_that_died() {
+    let a = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"a")]))
+        .await
+        .unwrap();
+    let b = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"b")]))
+        .await
+        .unwrap();
+    let mut config = Config {
+        listen: listen_any(),
+        ..Config::default()
+    };
+    config.backends = vec![backend("pair", &[a.url(), b.url()])];
+    let proxy = support::start_proxy(config).await;
+    let client = WebClient::new(HttpVersion::H1);
+    for _ in 0..4 {
+        let res = client
+            .call(proxy.addr, "/x.Svc/M")
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.grpc_status(), Some(Code::Ok));
+    }
+    assert_eq!(
+        (a.requests().len(), b.requests().len()),
+        (2, 2),
+        "round robin"
+    );
+
+    drop(a);
+    let mut failures = 0;
+    for _ in 0..10 {
+        let res = client
+            .call(proxy.addr, "/x.Svc/M")
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        match res.grpc_status() {
+            Some(Code::Ok) => assert_eq!(res.message_payloads(), [Bytes::from_static(b"b")]),
+            Some(Code::Unavailable) => failures += 1,
+            other => panic!("unexpected {other:?}: {:?}", res.status()),
+        }
+    }
+    assert!(
+        failures <= 1,
+        "the dead endpoint is skipped after its first failure, got {failures} failures"
+    );
+    assert!(b.requests().len() >= 11);
+}
