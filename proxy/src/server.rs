@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
@@ -100,6 +101,7 @@ impl Proxy {
             config,
         } = self;
         let router = Router::<RequestBody<ClientBody>>::new(&config).map_err(StartError::Config)?;
+        let stop_calls = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let admin_state = Arc::new(AdminState {
             metrics: metrics.clone(),
@@ -118,6 +120,7 @@ impl Proxy {
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)
+            .shutdown_signal(stop_calls.clone())
             .layer(router);
         let service = CorsLayer::new(&config.cors)
             .map_err(StartError::Config)?
@@ -180,10 +183,16 @@ impl Proxy {
         admin_state.draining.store(true, Ordering::Relaxed);
         drop(listener);
         let drain_timeout = config.limits.drain_timeout;
+        let drained = graceful.shutdown();
+        tokio::pin!(drained);
         tokio::select! {
-            () = graceful.shutdown() => {}
+            () = &mut drained => {}
             () = tokio::time::sleep(drain_timeout) => {
-                tracing::warn!("calls still in flight after {drain_timeout:?}; closing their connections");
+                // End what is left with UNAVAILABLE, and give the connections a moment
+                // to deliver that before they are closed.
+                tracing::warn!("calls still in flight after {drain_timeout:?}: ending them with UNAVAILABLE");
+                stop_calls.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
             }
         }
         for task in tasks {

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 
 use super::GrpcWebService;
@@ -55,6 +56,7 @@ pub(crate) struct WebConfig {
     pub(crate) pass_through_other: bool,
     pub(crate) body_read_timeout: Duration,
     pub(crate) allow_request_streaming: bool,
+    pub(crate) shutdown: Option<CancellationToken>,
 }
 
 impl Default for WebConfig {
@@ -65,6 +67,7 @@ impl Default for WebConfig {
             pass_through_other: false,
             body_read_timeout: Duration::from_secs(30),
             allow_request_streaming: false,
+            shutdown: None,
         }
     }
 }
@@ -115,6 +118,14 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn allow_request_streaming(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.config).allow_request_streaming = enabled;
+        self
+    }
+
+    /// When `token` is cancelled, calls still streaming end at once with UNAVAILABLE (a
+    /// trailer frame for gRPC-Web, trailers for native gRPC), as at the end of a drain.
+    #[must_use]
+    pub fn shutdown_signal(mut self, token: CancellationToken) -> Self {
+        Arc::make_mut(&mut self.config).shutdown = Some(token);
         self
     }
 

@@ -11,6 +11,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::request::Failure;
 use crate::BoxError;
@@ -41,6 +42,9 @@ pin_project! {
             #[pin]
             inner: B,
             code: Option<Code>,
+            #[pin]
+            shutdown: Option<WaitForCancellationFutureOwned>,
+            ended: bool,
         },
         /// Translated gRPC-Web.
         Web {
@@ -100,8 +104,13 @@ impl<B> ResponseBody<B> {
         }
     }
 
-    pub(crate) fn passthrough(inner: B) -> Self {
-        Self::Passthrough { inner, code: None }
+    pub(crate) fn passthrough(inner: B, shutdown: Option<&CancellationToken>) -> Self {
+        Self::Passthrough {
+            inner,
+            code: None,
+            shutdown: shutdown.map(|t| t.clone().cancelled_owned()),
+            ended: false,
+        }
     }
 
     /// The gRPC status this body carries (or carried) in its trailers or trailer frame,
@@ -131,7 +140,26 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
-            ResponseBodyProj::Passthrough { inner, code } => {
+            ResponseBodyProj::Passthrough {
+                inner,
+                code,
+                mut shutdown,
+                ended,
+            } => {
+                if *ended {
+                    return Poll::Ready(None);
+                }
+                if let Some(signal) = shutdown.as_mut().as_pin_mut()
+                    && signal.poll(cx).is_ready()
+                {
+                    // The drain timeout passed: end the native call with a status
+                    // rather than a cut connection.
+                    *ended = true;
+                    *code = Some(Code::Unavailable);
+                    return Poll::Ready(Some(Ok(Frame::trailers(
+                        shutdown_status().to_header_map(),
+                    ))));
+                }
                 let frame = ready!(inner.poll_frame(cx));
                 if let Some(Ok(trailers)) =
                     frame.as_ref().map(|f| f.as_ref().map(Frame::trailers_ref))
@@ -151,7 +179,7 @@ where
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Self::Passthrough { inner, .. } => inner.is_end_stream(),
+            Self::Passthrough { inner, ended, .. } => *ended || inner.is_end_stream(),
             Self::Web { inner } => inner.state == State::Done,
             Self::Full { data, .. } => data.is_none(),
         }
@@ -186,6 +214,8 @@ pin_project! {
         inner: Option<B>,
         #[pin]
         deadline: Option<Sleep>,
+        #[pin]
+        shutdown: Option<WaitForCancellationFutureOwned>,
         mode: Mode,
         state: State,
         excerpt: BytesMut,
@@ -208,10 +238,12 @@ where
         mode: Mode,
         deadline: Option<Instant>,
         failure: Option<Failure>,
+        shutdown: Option<&CancellationToken>,
     ) -> Self {
         Self {
             inner: Some(inner),
             deadline: deadline.map(tokio::time::sleep_until),
+            shutdown: shutdown.map(|t| t.clone().cancelled_owned()),
             mode,
             state: State::Streaming,
             excerpt: BytesMut::new(),
@@ -227,6 +259,7 @@ where
         Self {
             inner: Some(inner),
             deadline: None,
+            shutdown: None,
             mode,
             state: State::Excerpt,
             excerpt: BytesMut::new(),
@@ -251,6 +284,18 @@ where
             return Poll::Ready(Some(Frame::data(trailer_frame(
                 *this.mode,
                 &status.to_header_map(),
+            ))));
+        }
+        if let Some(signal) = this.shutdown.as_mut().as_pin_mut()
+            && signal.poll(cx).is_ready()
+        {
+            // The drain timeout passed: end the call with a status the client can read.
+            this.inner.set(None);
+            *this.state = State::Done;
+            *this.code = Some(Code::Unavailable);
+            return Poll::Ready(Some(Frame::data(trailer_frame(
+                *this.mode,
+                &shutdown_status().to_header_map(),
             ))));
         }
         let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
@@ -379,4 +424,11 @@ pub(crate) fn trailer_frame(mode: Mode, trailers: &HeaderMap) -> Bytes {
         Mode::Binary => frame.freeze(),
         Mode::Text => text::encode_segment(&frame),
     }
+}
+
+fn shutdown_status() -> Status {
+    Status::new(
+        Code::Unavailable,
+        "proxy shutting down: the call outlived the drain timeout",
+    )
 }

@@ -126,11 +126,13 @@ where
         Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => {
             web_call(inner, config, req, ct).await
         }
-        Some(RequestKind::Grpc(_)) if req.method() == Method::POST => native_call(inner, req).await,
+        Some(RequestKind::Grpc(_)) if req.method() == Method::POST => {
+            native_call(inner, config, req).await
+        }
         _ if config.pass_through_other => {
             let req = req.map(RequestBody::passthrough);
             match inner.oneshot(req).await {
-                Ok(res) => res.map(ResponseBody::passthrough),
+                Ok(res) => res.map(|b| ResponseBody::passthrough(b, config.shutdown.as_ref())),
                 Err(e) => {
                     let status = respond::call_error_status(&e.into());
                     respond::refuse(StatusCode::BAD_GATEWAY, None, &status)
@@ -157,14 +159,18 @@ where
     }
 }
 
-async fn native_call<S, B, ResB>(inner: S, req: Request<B>) -> Response<ResponseBody<ResB>>
+async fn native_call<S, B, ResB>(
+    inner: S,
+    config: &WebConfig,
+    req: Request<B>,
+) -> Response<ResponseBody<ResB>>
 where
     S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
     S::Error: Into<BoxError>,
     ResB: Body<Data = Bytes>,
 {
     match inner.oneshot(req.map(RequestBody::passthrough)).await {
-        Ok(res) => res.map(ResponseBody::passthrough),
+        Ok(res) => res.map(|b| ResponseBody::passthrough(b, config.shutdown.as_ref())),
         Err(e) => respond::grpc_status(&respond::call_error_status(&e.into())),
     }
 }
@@ -285,7 +291,7 @@ where
         None => call.await,
     };
     match result {
-        Ok(res) => translate_response(res, &reply, deadline, failure),
+        Ok(res) => translate_response(res, &reply, deadline, failure, config.shutdown.as_ref()),
         Err(e) => {
             let status = match failure.get() {
                 Some(status) => status.clone(),
@@ -387,6 +393,7 @@ fn translate_response<B>(
     ct: &ContentType,
     deadline: Option<Instant>,
     failure: super::request::Failure,
+    shutdown: Option<&tokio_util::sync::CancellationToken>,
 ) -> Response<ResponseBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -444,6 +451,7 @@ where
             ct.mode,
             deadline,
             Some(failure),
+            shutdown,
         )),
     )
 }

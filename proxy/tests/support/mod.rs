@@ -22,6 +22,20 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
+    /// Starts shutting the server down without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the server task has finished (after [`Running::begin_stop`]).
+    pub async fn stopped(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
     /// Stops the server and waits until it has finished draining.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -1,0 +1,153 @@
+//! Graceful shutdown: new connections are refused, calls in flight finish within the
+//! drain timeout, and calls that outlive it end with UNAVAILABLE, not a cut connection.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use bytes::Bytes;
+use grpcweb_interop::pb;
+use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Reply, WebClient, within};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn a_stream_in_flight_at_shutdown_completes_and_new_connections_are_refused() {
+    let reply = Reply::ok(vec![
+        Bytes::from_static(b"1"),
+        Bytes::from_static(b"2"),
+        Bytes::from_static(b"3"),
+    ])
+    .with_interval(Duration::from_millis(200));
+    let backend = FakeBackend::start(reply).await.unwrap();
+    let mut proxy = support::proxy(&backend.url(), |c| {
+        c.limits.drain_timeout = Duration::from_secs(5)
+    })
+    .await;
+    let addr = proxy.addr;
+    let client = WebClient::new(HttpVersion::H2);
+    let mut stream = client
+        .call(addr, "/x.Svc/Stream")
+        .message(b"x")
+        .send_streaming()
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.next_message().await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+
+    proxy.begin_stop();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed at once"
+    );
+
+    let res = within(Duration::from_secs(5), stream.finish())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok), "{:?}", res.status());
+    assert_eq!(
+        res.message_payloads(),
+        [
+            Bytes::from_static(b"1"),
+            Bytes::from_static(b"2"),
+            Bytes::from_static(b"3")
+        ]
+    );
+    within(Duration::from_secs(5), proxy.stopped())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn streams_that_outlive_the_drain_end_with_unavailable() {
+    for version in [HttpVersion::H1, HttpVersion::H2] {
+        let backend = FakeBackend::start(Reply::forever("tick", Duration::from_millis(50)))
+            .await
+            .unwrap();
+        let mut proxy = support::proxy(&backend.url(), |c| {
+            c.limits.drain_timeout = Duration::from_millis(300)
+        })
+        .await;
+        let client = WebClient::new(version);
+        let mut stream = client
+            .call(proxy.addr, "/x.Svc/Stream")
+            .message(b"x")
+            .send_streaming()
+            .await
+            .unwrap();
+        stream.next_message().await.unwrap();
+        let start = Instant::now();
+        proxy.begin_stop();
+        let res = within(Duration::from_secs(5), stream.finish())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            res.grpc_status(),
+            Some(Code::Unavailable),
+            "{version:?}: {:?}",
+            res.status()
+        );
+        assert!(res.grpc_message().unwrap().contains("shutting down"));
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(290) && took < Duration::from_secs(2),
+            "{version:?}: {took:?}"
+        );
+        within(Duration::from_secs(5), proxy.stopped())
+            .await
+            .unwrap();
+        within(Duration::from_secs(5), backend.cancelled())
+            .await
+            .expect("backend stream cancelled");
+    }
+}
+
+#[tokio::test]
+async fn native_grpc_streams_that_outlive_the_drain_end_with_unavailable() {
+    let backend = support::interop_server(false).await;
+    let mut proxy = support::proxy(&backend.url(), |c| {
+        c.limits.drain_timeout = Duration::from_millis(300)
+    })
+    .await;
+    let mut client = pb::test_service_client::TestServiceClient::connect(proxy.url())
+        .await
+        .unwrap();
+    let req = pb::StreamingOutputCallRequest {
+        response_parameters: vec![
+            pb::ResponseParameters {
+                size: 1,
+                interval_us: 100_000,
+                ..Default::default()
+            };
+            100
+        ],
+        ..Default::default()
+    };
+    let mut stream = client
+        .streaming_output_call(req)
+        .await
+        .unwrap()
+        .into_inner();
+    stream.message().await.unwrap().unwrap();
+    proxy.begin_stop();
+    let err = within(Duration::from_secs(5), async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("stream ended OK; expected UNAVAILABLE"),
+                Err(status) => return status,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("shutting down"), "{err:?}");
+    within(Duration::from_secs(5), proxy.stopped())
+        .await
+        .unwrap();
+}
