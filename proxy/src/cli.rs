@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{BackendConfig, Config, ConfigError, LogFormat, parse_size};
+use crate::tls::TlsConfig;
 
 /// grpcweb-proxy: lets browsers call gRPC services.
 ///
@@ -36,6 +37,19 @@ pub struct Args {
     /// Log format [default: text].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormatArg>,
+
+    /// Serve TLS with this PEM certificate chain (needs --tls-key). ALPN offers h2 and
+    /// http/1.1; the files are reloaded when they change.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this PEM CA bundle (mTLS).
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 
     /// The gRPC backend, as `http://host:port` (HTTP/2 cleartext, prior knowledge). Every
     /// call goes there. For several backends and routes, use a config file.
@@ -104,6 +118,33 @@ impl Args {
                 ));
             }
             config.backends.push(BackendConfig::new("default", url));
+        }
+        match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => {
+                let mut tls = config
+                    .tls
+                    .take()
+                    .unwrap_or_else(|| TlsConfig::new(&cert, &key));
+                tls.cert = cert;
+                tls.key = key;
+                config.tls = Some(tls);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "tls",
+                    "--tls-cert and --tls-key go together",
+                ));
+            }
+        }
+        if let Some(ca) = self.tls_client_ca {
+            let tls = config.tls.as_mut().ok_or_else(|| {
+                ConfigError::new(
+                    "tls.client_ca",
+                    "--tls-client-ca needs --tls-cert and --tls-key",
+                )
+            })?;
+            tls.client_ca = Some(ca);
         }
         if let Some(v) = self.listen {
             config.listen = v;

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::cors::CorsConfig;
+use crate::tls::{BackendTlsConfig, TlsConfig};
 
 pub use duration::{parse_duration, parse_size};
 
@@ -26,6 +27,8 @@ pub struct Config {
     pub admin_listen: Option<SocketAddr>,
     /// Log line format.
     pub log_format: LogFormat,
+    /// TLS on the listener; plain HTTP (HTTP/1.1 and h2c) when `None`.
+    pub tls: Option<TlsConfig>,
     /// The gRPC servers calls go to.
     pub backends: Vec<BackendConfig>,
     /// Which service goes to which backend. Empty with one backend: everything goes there.
@@ -47,6 +50,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: None,
             log_format: LogFormat::Text,
+            tls: None,
             backends: Vec::new(),
             routes: Vec::new(),
             cors: CorsConfig::default(),
@@ -89,6 +93,8 @@ pub struct BackendConfig {
     pub connect_timeout: Duration,
     /// How often to probe each endpoint (a TCP connect); `None` turns probing off.
     pub health_check_interval: Option<Duration>,
+    /// TLS for `https://` endpoints.
+    pub tls: BackendTlsConfig,
 }
 
 impl BackendConfig {
@@ -99,6 +105,7 @@ impl BackendConfig {
             endpoints: vec![endpoint.into()],
             connect_timeout: Duration::from_secs(5),
             health_check_interval: Some(Duration::from_secs(5)),
+            tls: BackendTlsConfig::default(),
         }
     }
 }
@@ -116,9 +123,9 @@ pub(crate) fn parse_endpoint(url: &str) -> Result<EndpointUrl, String> {
         .scheme()
         .cloned()
         .ok_or_else(|| format!("{url:?}: missing scheme, expected http://host:port"))?;
-    if scheme != Scheme::HTTP {
+    if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
         return Err(format!(
-            "{url:?}: only http:// (HTTP/2 cleartext) backends are supported"
+            "{url:?}: expected http:// (HTTP/2 cleartext) or https://"
         ));
     }
     let authority = uri
@@ -236,8 +243,17 @@ impl Config {
                 ));
             }
             for (j, e) in b.endpoints.iter().enumerate() {
-                parse_endpoint(e)
+                let url = parse_endpoint(e)
                     .map_err(|m| ConfigError::new(format!("{key}.endpoints[{j}]"), m))?;
+                if url.scheme == Scheme::HTTPS && b.tls.ca.is_none() {
+                    return Err(ConfigError::new(
+                        format!("{key}.ca"),
+                        "https:// endpoints need a CA bundle to verify the backend",
+                    ));
+                }
+            }
+            if b.tls.ca.is_some() {
+                crate::tls::client_config(&b.name, &b.tls)?;
             }
         }
         if self.routes.is_empty() && self.backends.len() > 1 {
@@ -271,6 +287,9 @@ impl Config {
             }
         }
         self.cors.validate()?;
+        if let Some(tls) = &self.tls {
+            crate::tls::server_config(tls)?;
+        }
         let limits = &self.limits;
         if limits.max_message_size == 0 || u32::try_from(limits.max_message_size).is_err() {
             return Err(ConfigError::new(

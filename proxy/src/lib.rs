@@ -45,7 +45,6 @@
 //!   before the call is forwarded); over HTTP/1.1 they cannot work.
 //! - Compressed frames (flag 0x01) are forwarded as they are; the proxy asks backends for
 //!   `identity` unless the client said otherwise.
-//! - Backends are reached over HTTP/2 cleartext; TLS is not there yet.
 
 mod admin;
 pub mod cli;
@@ -56,6 +55,7 @@ pub mod metrics;
 pub mod respond;
 pub mod router;
 pub mod server;
+pub mod tls;
 pub mod upstream;
 
 pub use config::{

@@ -112,6 +112,14 @@ impl Proxy {
             .backends()
             .map(|b| tokio::spawn(b.clone().probe_forever()))
             .collect();
+        let tls = match &config.tls {
+            Some(tls) => {
+                let reloading = crate::tls::Reloading::new(tls).map_err(StartError::Config)?;
+                tasks.push(tokio::spawn(reloading.clone().watch()));
+                Some(reloading)
+            }
+            None => None,
+        };
         if let Some(admin) = admin {
             tasks.push(tokio::spawn(admin::serve(admin, admin_state.clone())));
         }
@@ -168,14 +176,39 @@ impl Proxy {
                     )
                 }
             });
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), hyper_service)
-                .into_owned();
-            let conn = graceful.watch(conn);
+            let watcher = graceful.watcher();
+            let builder = builder.clone();
+            let acceptor = tls.as_ref().map(|t| t.acceptor());
+            let handshake_timeout = config.limits.header_read_timeout;
             tokio::spawn(async move {
                 let _slot = slot;
                 let _connection = connection;
-                if let Err(e) = conn.await {
+                let result = match acceptor {
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
+                        watcher.watch(conn.into_owned()).await
+                    }
+                    Some(acceptor) => {
+                        let tls_stream =
+                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                        let conn =
+                            builder.serve_connection(TokioIo::new(tls_stream), hyper_service);
+                        watcher.watch(conn.into_owned()).await
+                    }
+                };
+                if let Err(e) = result {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });

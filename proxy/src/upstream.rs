@@ -7,6 +7,7 @@ use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body;
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -67,7 +68,7 @@ impl std::error::Error for UpstreamError {
 /// `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
 /// skipped for a while (1 s, doubling up to 30 s) and until a probe or call succeeds.
 pub struct Upstream<B> {
-    client: Client<HttpConnector, B>,
+    client: Client<HttpsConnector<HttpConnector>, B>,
     backend: Arc<Backend>,
     forwarding: ForwardingConfig,
 }
@@ -99,9 +100,37 @@ where
     /// A client for `config`'s endpoints.
     pub fn new(config: &BackendConfig, forwarding: &ForwardingConfig) -> Result<Self, ConfigError> {
         let backend = Arc::new(Backend::new(config)?);
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.enforce_http(false);
+        // TLS is used for https:// endpoints only; http:// ones stay cleartext (h2c).
+        let tls = match config.tls.ca {
+            Some(_) => crate::tls::client_config(&config.name, &config.tls)?,
+            None => rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ConfigError::new(format!("backends.{}", config.name), e.to_string()))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        };
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        let builder = match &config.tls.server_name {
+            Some(name) => {
+                let name = rustls_pki_types::ServerName::try_from(name.clone()).map_err(|e| {
+                    ConfigError::new(
+                        format!("backends.{}.server_name", config.name),
+                        e.to_string(),
+                    )
+                })?;
+                builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+            }
+            None => builder,
+        };
+        let connector = builder.enable_http2().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())

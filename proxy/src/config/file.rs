@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use super::{
     BackendConfig, Config, ConfigError, ForwardingConfig, LimitsConfig, LogFormat, RouteConfig,
@@ -23,6 +24,16 @@ struct File {
     cors: Option<FileCors>,
     limits: Option<FileLimits>,
     forwarding: Option<FileForwarding>,
+    tls: Option<FileTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: PathBuf,
+    key: PathBuf,
+    client_ca: Option<PathBuf>,
+    reload_interval: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +44,10 @@ struct FileBackend {
     connect_timeout: Option<String>,
     /// `"off"` or a duration.
     health_check_interval: Option<String>,
+    ca: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    server_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +130,18 @@ impl Config {
                     v => Some(duration(&format!("{key}.health_check_interval"), v)?),
                 };
             }
+            backend.tls.ca = b.ca;
+            backend.tls.server_name = b.server_name;
+            backend.tls.client_cert = match (b.client_cert, b.client_key) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError::new(
+                        format!("{key}.client_cert"),
+                        "client_cert and client_key go together",
+                    ));
+                }
+            };
             config.backends.push(backend);
         }
         for (i, r) in file.routes.into_iter().enumerate() {
@@ -139,6 +166,14 @@ impl Config {
         }
         if let Some(l) = file.limits {
             apply_limits(&mut config.limits, l)?;
+        }
+        if let Some(t) = file.tls {
+            let mut tls = crate::tls::TlsConfig::new(t.cert, t.key);
+            tls.client_ca = t.client_ca;
+            if let Some(v) = t.reload_interval {
+                tls.reload_interval = duration("tls.reload_interval", &v)?;
+            }
+            config.tls = Some(tls);
         }
         if let Some(f) = file.forwarding {
             let d = ForwardingConfig::default();

@@ -105,8 +105,20 @@ fn errors_name_the_key() {
         ("log_format = \"xml\"\n".to_owned() + b, "log_format"),
         (String::new(), "backends"),
         (
-            "[[backends]]\nname = \"a\"\nendpoints = [\"https://x:1\"]\n".to_owned(),
+            "[[backends]]\nname = \"a\"\nendpoints = [\"ftp://x:1\"]\n".to_owned(),
             "backends[0].endpoints[0]",
+        ),
+        (
+            "[[backends]]\nname = \"a\"\nendpoints = [\"https://x:1\"]\n".to_owned(),
+            "backends[0].ca",
+        ),
+        (
+            "[[backends]]\nname = \"a\"\nendpoints = [\"https://x:1\"]\nca = \"/nonexistent/ca.pem\"\n".to_owned(),
+            "backends.a.ca",
+        ),
+        (
+            format!("{b}[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n"),
+            "tls.cert",
         ),
         (
             "[[backends]]\nname = \"a\"\nendpoints = []\n".to_owned(),
