@@ -300,6 +300,62 @@ impl FrameDecoder {
     }
 }
 
+/// Checks frame boundaries in a stream without keeping any of it: for forwarding frames
+/// untouched while still enforcing the flag and length rules (F1, F3).
+#[derive(Clone, Debug)]
+pub struct FrameScanner {
+    max_len: usize,
+    header: [u8; HEADER_LEN],
+    have: usize,
+    remaining: usize,
+}
+
+impl FrameScanner {
+    /// A scanner that refuses payloads longer than `max_len` bytes.
+    pub fn new(max_len: usize) -> Self {
+        Self {
+            max_len,
+            header: [0; HEADER_LEN],
+            have: 0,
+            remaining: 0,
+        }
+    }
+
+    /// Walks `chunk`, which continues the stream where the last one ended.
+    pub fn scan(&mut self, mut chunk: &[u8]) -> Result<(), FrameError> {
+        while !chunk.is_empty() {
+            if self.remaining > 0 {
+                let n = self.remaining.min(chunk.len());
+                self.remaining -= n;
+                chunk = &chunk[n..];
+                continue;
+            }
+            let n = (HEADER_LEN - self.have).min(chunk.len());
+            self.header[self.have..self.have + n].copy_from_slice(&chunk[..n]);
+            self.have += n;
+            chunk = &chunk[n..];
+            if self.have == HEADER_LEN {
+                let header = FrameHeader::parse(self.header, self.max_len)?;
+                self.have = 0;
+                self.remaining = header.len;
+            }
+        }
+        Ok(())
+    }
+
+    /// Call at end of stream: an error if a frame was left unfinished.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        if self.remaining > 0 || self.have > 0 {
+            Err(FrameError::Truncated {
+                have: self.have,
+                need: None,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -169,6 +169,12 @@ pub struct ForwardingConfig {
     /// Keep the `x-forwarded-for` the client sent, appending to it. Off (the default): a
     /// client cannot claim another address; the header is replaced.
     pub trust_forwarded_for: bool,
+    /// Request headers never sent to backends (lower-case names).
+    pub remove_headers: Vec<String>,
+    /// When set, the only request metadata sent to backends, besides what gRPC itself
+    /// needs (`content-type`, `te`, `grpc-timeout`, `grpc-encoding`,
+    /// `grpc-accept-encoding`) and `x-forwarded-for`.
+    pub allow_headers: Option<Vec<String>>,
 }
 
 impl Default for ForwardingConfig {
@@ -176,6 +182,8 @@ impl Default for ForwardingConfig {
         Self {
             forwarded_for: true,
             trust_forwarded_for: false,
+            remove_headers: Vec::new(),
+            allow_headers: None,
         }
     }
 }
@@ -185,6 +193,8 @@ impl Default for ForwardingConfig {
 pub struct LimitsConfig {
     /// Largest request message, in bytes (default 4 MiB).
     pub max_message_size: usize,
+    /// Largest response message passed to clients; no limit when `None` (the default).
+    pub max_response_message_size: Option<usize>,
     /// Largest request header block, in bytes (default 16 KiB).
     pub max_header_size: u32,
     /// Most client connections at once; further clients wait in the listen backlog.
@@ -205,6 +215,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
+            max_response_message_size: None,
             max_header_size: 16 * 1024,
             max_connections: 10_000,
             max_concurrent_streams: 1000,
@@ -284,6 +295,26 @@ impl Config {
                     key,
                     "the same match appears in an earlier route",
                 ));
+            }
+        }
+        let lists = [
+            (
+                "forwarding.remove_headers",
+                Some(&self.forwarding.remove_headers),
+            ),
+            (
+                "forwarding.allow_headers",
+                self.forwarding.allow_headers.as_ref(),
+            ),
+        ];
+        for (key, list) in lists {
+            for name in list.into_iter().flatten() {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ConfigError::new(
+                        key,
+                        format!("{name:?} is not a header name"),
+                    ));
+                }
             }
         }
         self.cors.validate()?;

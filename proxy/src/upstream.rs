@@ -185,6 +185,7 @@ where
         }
         *req.version_mut() = Version::HTTP_2;
         req.headers_mut().remove(http::header::HOST);
+        filter_headers(req.headers_mut(), &self.forwarding);
         if self.forwarding.forwarded_for {
             if let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied() {
                 set_forwarded_for(req.headers_mut(), addr, self.forwarding.trust_forwarded_for);
@@ -225,5 +226,35 @@ fn set_forwarded_for(headers: &mut http::HeaderMap, addr: SocketAddr, trust_clie
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert(XFF, v);
+    }
+}
+
+/// Headers gRPC itself needs; never filtered out.
+const PROTOCOL_HEADERS: [&str; 5] = [
+    "content-type",
+    "te",
+    "grpc-timeout",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+];
+
+fn filter_headers(headers: &mut http::HeaderMap, forwarding: &ForwardingConfig) {
+    for name in &forwarding.remove_headers {
+        if !PROTOCOL_HEADERS.contains(&name.as_str()) {
+            headers.remove(name.as_str());
+        }
+    }
+    if let Some(allow) = &forwarding.allow_headers {
+        let drop: Vec<http::HeaderName> = headers
+            .keys()
+            .filter(|n| {
+                let n = n.as_str();
+                !PROTOCOL_HEADERS.contains(&n) && n != XFF && !allow.iter().any(|a| a == n)
+            })
+            .cloned()
+            .collect();
+        for name in drop {
+            headers.remove(name);
+        }
     }
 }

@@ -429,3 +429,60 @@ async fn backend_that_goes_away_gives_unavailable() {
         res.status()
     );
 }
+
+#[tokio::test]
+async fn response_messages_over_the_limit_end_the_call() {
+    let big = Bytes::from(vec![7u8; 2000]);
+    let reply =
+        Reply::ok(vec![Bytes::from_static(b"small"), big]).with_interval(Duration::from_millis(50));
+    let backend = FakeBackend::start(reply).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.max_response_message_size = Some(1024)
+    })
+    .await;
+    for (version, mode) in combos() {
+        let res = WebClient::new(version)
+            .call(proxy.addr, PATH)
+            .mode(mode)
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        let label = format!("{version:?} {mode:?}");
+        assert_eq!(res.message_payloads(), msgs(&["small"]), "{label}");
+        assert_eq!(
+            res.grpc_status(),
+            Some(Code::ResourceExhausted),
+            "{label}: {:?}",
+            res.status()
+        );
+        assert!(
+            res.grpc_message().unwrap().contains("2000 bytes"),
+            "{label}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_from_the_backend_are_internal_when_checked() {
+    let reply = Reply::ok(vec![Bytes::from_static(&[0x42, 0, 0, 0, 1, 9])]).with_raw_messages();
+    let backend = FakeBackend::start(reply).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.max_response_message_size = Some(1024)
+    })
+    .await;
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, PATH)
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.grpc_status(),
+        Some(Code::Internal),
+        "{:?}",
+        res.status()
+    );
+    assert!(res.grpc_message().unwrap().contains("flag 0x42"));
+    assert!(res.message_payloads().is_empty());
+}

@@ -408,3 +408,49 @@ async fn forwarded_for_from_clients_is_kept_only_when_trusted() {
         );
     }
 }
+
+#[tokio::test]
+async fn header_deny_and_allow_lists() {
+    let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.forwarding.remove_headers = vec!["cookie".into(), "te".into()];
+    })
+    .await;
+    let send = |addr| {
+        WebClient::new(HttpVersion::H2)
+            .call(addr, PATH)
+            .header("cookie", "session=1")
+            .header("authorization", "Bearer t")
+            .header("x-tenant", "acme")
+            .header("grpc-timeout", "5S")
+            .message(b"x")
+            .send()
+    };
+    send(proxy.addr).await.unwrap();
+    let req = &backend.requests()[0];
+    assert_eq!(req.header("cookie"), None, "denied");
+    assert_eq!(req.header("authorization"), Some("Bearer t"));
+    assert_eq!(
+        req.header("te"),
+        Some("trailers"),
+        "protocol headers cannot be removed"
+    );
+
+    let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.forwarding.allow_headers = Some(vec!["authorization".into()])
+    })
+    .await;
+    send(proxy.addr).await.unwrap();
+    let req = &backend.requests()[0];
+    assert_eq!(req.header("authorization"), Some("Bearer t"), "allowed");
+    assert_eq!(req.header("x-tenant"), None, "not on the allow list");
+    assert_eq!(req.header("cookie"), None);
+    assert_eq!(
+        req.header("grpc-timeout"),
+        Some("5S"),
+        "protocol headers always pass"
+    );
+    assert_eq!(req.header("content-type"), Some("application/grpc"));
+    assert_eq!(req.header("x-forwarded-for"), Some("127.0.0.1"));
+}

@@ -137,7 +137,40 @@ fn kind() -> impl Strategy<Value = FrameKind> {
     ]
 }
 
+#[test]
+fn scanner_checks_flags_and_lengths_across_chunks() {
+    let wire = [
+        &encode_frame(FrameKind::Data, b"abc")[..],
+        &encode_frame(FrameKind::Trailers, b"x:y")[..],
+    ]
+    .concat();
+    for split in 0..=wire.len() {
+        let mut s = FrameScanner::new(3);
+        s.scan(&wire[..split]).unwrap();
+        s.scan(&wire[split..]).unwrap();
+        s.finish().unwrap();
+    }
+    let mut s = FrameScanner::new(2);
+    assert_eq!(s.scan(&wire), Err(FrameError::TooLarge { len: 3, max: 2 }));
+    let mut s = FrameScanner::new(10);
+    assert_eq!(
+        s.scan(&[0x42, 0, 0, 0, 0]),
+        Err(FrameError::UnknownFlag(0x42))
+    );
+    let mut s = FrameScanner::new(10);
+    s.scan(&[0, 0, 0, 0, 4, 1]).unwrap();
+    assert!(s.finish().is_err());
+}
+
 proptest! {
+    #[test]
+    fn scanner_agrees_with_decoder(bytes in prop::collection::vec(any::<u8>(), 0..200), points in prop::collection::vec(0usize..200, 0..10)) {
+        let decoded = decode_all(&cut(&bytes, points.clone()), 64).map(|_| ());
+        let mut scanner = FrameScanner::new(64);
+        let scanned = cut(&bytes, points).iter().try_for_each(|c| scanner.scan(c)).and_then(|()| scanner.finish());
+        prop_assert_eq!(decoded.is_ok(), scanned.is_ok());
+    }
+
     #[test]
     fn round_trip_under_any_chunking(
         frames in prop::collection::vec((kind(), prop::collection::vec(any::<u8>(), 0..300)), 0..8),

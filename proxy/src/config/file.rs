@@ -73,6 +73,7 @@ struct FileCors {
 #[serde(deny_unknown_fields)]
 struct FileLimits {
     max_message_size: Option<String>,
+    max_response_message_size: Option<String>,
     max_header_size: Option<String>,
     max_connections: Option<usize>,
     max_concurrent_streams: Option<u32>,
@@ -87,6 +88,8 @@ struct FileLimits {
 struct FileForwarding {
     forwarded_for: Option<bool>,
     trust_forwarded_for: Option<bool>,
+    remove_headers: Option<Vec<String>>,
+    allow_headers: Option<Vec<String>>,
 }
 
 impl Config {
@@ -180,6 +183,15 @@ impl Config {
             config.forwarding = ForwardingConfig {
                 forwarded_for: f.forwarded_for.unwrap_or(d.forwarded_for),
                 trust_forwarded_for: f.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
+                remove_headers: f
+                    .remove_headers
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect(),
+                allow_headers: f
+                    .allow_headers
+                    .map(|l| l.iter().map(|h| h.to_ascii_lowercase()).collect()),
             };
         }
         Ok(config)
@@ -205,6 +217,9 @@ fn apply_cors(cors: &mut CorsConfig, c: FileCors) -> Result<(), ConfigError> {
 fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigError> {
     if let Some(v) = l.max_message_size {
         limits.max_message_size = size("limits.max_message_size", &v)?;
+    }
+    if let Some(v) = l.max_response_message_size {
+        limits.max_response_message_size = Some(size("limits.max_response_message_size", &v)?);
     }
     if let Some(v) = l.max_header_size {
         let n = size("limits.max_header_size", &v)?;

@@ -57,6 +57,7 @@ pub(crate) struct WebConfig {
     pub(crate) body_read_timeout: Duration,
     pub(crate) allow_request_streaming: bool,
     pub(crate) shutdown: Option<CancellationToken>,
+    pub(crate) max_response_message_size: Option<usize>,
 }
 
 impl Default for WebConfig {
@@ -68,6 +69,7 @@ impl Default for WebConfig {
             body_read_timeout: Duration::from_secs(30),
             allow_request_streaming: false,
             shutdown: None,
+            max_response_message_size: None,
         }
     }
 }
@@ -91,6 +93,15 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.config).max_message_size = bytes;
+        self
+    }
+
+    /// Largest response message passed to the client (default: no limit). Frames are
+    /// checked as they stream through; a larger one ends the call with
+    /// RESOURCE_EXHAUSTED and cancels the backend stream.
+    #[must_use]
+    pub fn max_response_message_size(mut self, bytes: Option<usize>) -> Self {
+        Arc::make_mut(&mut self.config).max_response_message_size = bytes;
         self
     }
 

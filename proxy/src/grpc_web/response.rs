@@ -2,7 +2,7 @@
 //! trailers into the 0x80 trailer frame, base64 each chunk in text mode.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use grpcweb_protocol::framing::{FrameKind, HEADER_LEN, encode_header};
+use grpcweb_protocol::framing::{FrameError, FrameKind, FrameScanner, HEADER_LEN, encode_header};
 use grpcweb_protocol::{Code, Mode, Status, text, trailers};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
@@ -220,9 +220,23 @@ pin_project! {
         state: State,
         excerpt: BytesMut,
         synth: Option<Status>,
-        failure: Option<Failure>,
+                failure: Option<Failure>,
         code: Option<Code>,
+        scanner: Option<FrameScanner>,
     }
+}
+
+/// What a streamed response is held to.
+#[derive(Debug, Default)]
+pub(crate) struct StreamOptions<'a> {
+    /// The call's deadline.
+    pub(crate) deadline: Option<Instant>,
+    /// Where the request body records a failure that outranks the backend's error.
+    pub(crate) failure: Option<Failure>,
+    /// Cancelled at the end of a drain.
+    pub(crate) shutdown: Option<&'a CancellationToken>,
+    /// Largest response message; frames are checked as they pass when set.
+    pub(crate) max_message: Option<usize>,
 }
 
 impl<B> WebResponseBody<B>
@@ -233,23 +247,18 @@ where
     /// Streams `inner` (a gRPC response body) as gRPC-Web.
     /// A failure of the request body, recorded in `failure`, takes precedence over the
     /// backend stream error it causes.
-    pub(crate) fn streaming(
-        inner: B,
-        mode: Mode,
-        deadline: Option<Instant>,
-        failure: Option<Failure>,
-        shutdown: Option<&CancellationToken>,
-    ) -> Self {
+    pub(crate) fn streaming(inner: B, mode: Mode, options: StreamOptions<'_>) -> Self {
         Self {
             inner: Some(inner),
-            deadline: deadline.map(tokio::time::sleep_until),
-            shutdown: shutdown.map(|t| t.clone().cancelled_owned()),
+            deadline: options.deadline.map(tokio::time::sleep_until),
+            shutdown: options.shutdown.map(|t| t.clone().cancelled_owned()),
             mode,
             state: State::Streaming,
             excerpt: BytesMut::new(),
             synth: None,
-            failure,
+            failure: options.failure,
             code: None,
+            scanner: options.max_message.map(FrameScanner::new),
         }
     }
 
@@ -266,6 +275,7 @@ where
             synth: Some(status),
             failure: None,
             code: None,
+            scanner: None,
         }
     }
 
@@ -308,6 +318,27 @@ where
                 (State::Streaming, Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) if data.is_empty() => {}
                     Ok(data) => {
+                        if let Some(Err(e)) = this.scanner.as_mut().map(|s| s.scan(&data)) {
+                            let status = match e {
+                                FrameError::TooLarge { len, max } => Status::new(
+                                    Code::ResourceExhausted,
+                                    format!(
+                                        "response message of {len} bytes is larger than the limit of {max} bytes"
+                                    ),
+                                ),
+                                e => Status::new(
+                                    Code::Internal,
+                                    format!("backend sent a malformed response: {e}"),
+                                ),
+                            };
+                            return Poll::Ready(Some(finish(
+                                this.inner,
+                                this.state,
+                                this.code,
+                                *this.mode,
+                                &status.to_header_map(),
+                            )));
+                        }
                         return Poll::Ready(Some(Frame::data(match this.mode {
                             Mode::Binary => data,
                             Mode::Text => text::encode_segment(&data),

@@ -17,7 +17,7 @@ use tower_service::Service;
 
 use super::layer::WebConfig;
 use super::request::{RequestBody, WebRequestBody};
-use super::response::{ResponseBody, WebResponseBody};
+use super::response::{ResponseBody, StreamOptions, WebResponseBody};
 use crate::{BoxError, respond};
 
 const GRPC_TIMEOUT: &str = "grpc-timeout";
@@ -291,7 +291,14 @@ where
         None => call.await,
     };
     match result {
-        Ok(res) => translate_response(res, &reply, deadline, failure, config.shutdown.as_ref()),
+        Ok(res) => translate_response(
+            res,
+            &reply,
+            deadline,
+            failure,
+            config.shutdown.as_ref(),
+            config.max_response_message_size,
+        ),
         Err(e) => {
             let status = match failure.get() {
                 Some(status) => status.clone(),
@@ -394,6 +401,7 @@ fn translate_response<B>(
     deadline: Option<Instant>,
     failure: super::request::Failure,
     shutdown: Option<&tokio_util::sync::CancellationToken>,
+    max_message: Option<usize>,
 ) -> Response<ResponseBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -449,9 +457,12 @@ where
         ResponseBody::web(WebResponseBody::streaming(
             body,
             ct.mode,
-            deadline,
-            Some(failure),
-            shutdown,
+            StreamOptions {
+                deadline,
+                failure: Some(failure),
+                shutdown,
+                max_message,
+            },
         )),
     )
 }
