@@ -207,6 +207,9 @@ pub struct LimitsConfig {
     pub header_read_timeout: Duration,
     /// Time allowed for a client to send its request message.
     pub body_read_timeout: Duration,
+    /// How long a connection may stay open with no call in progress (a live stream is
+    /// never idle).
+    pub idle_timeout: Duration,
     /// How long calls in flight may run on after shutdown starts.
     pub drain_timeout: Duration,
 }
@@ -222,6 +225,7 @@ impl Default for LimitsConfig {
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
             drain_timeout: Duration::from_secs(30),
         }
     }

@@ -1,12 +1,12 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
 //! layers, route to the backends; and the admin listener beside it.
 
+mod connection;
 mod observe;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -26,6 +26,7 @@ use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
 use crate::upstream::PeerAddr;
+use connection::{Activity, Connections};
 use observe::{CountingBody, ObservedBody};
 
 /// The request body type the proxy's stack sees.
@@ -136,7 +137,7 @@ impl Proxy {
             .layer(web);
         let builder = connection_builder(&config);
 
-        let graceful = GracefulShutdown::new();
+        let connections = Connections::new();
         let slots = Arc::new(Semaphore::new(config.limits.max_connections));
         tokio::pin!(shutdown);
         loop {
@@ -164,7 +165,10 @@ impl Proxy {
             let service = service.clone();
             let metrics = metrics.clone();
             let connection = metrics.connection();
+            let activity = Activity::new();
+            let calls = activity.clone();
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+                let call_guard = calls.begin();
                 let mut record = CallRecord::start(&metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(PeerAddr(peer));
@@ -173,12 +177,13 @@ impl Proxy {
                     let res = call.await?;
                     record.response(&res);
                     Ok::<_, std::convert::Infallible>(
-                        res.map(|body| ObservedBody::new(body, record)),
+                        res.map(|body| ObservedBody::new(body, record, call_guard)),
                     )
                 }
             });
-            let watcher = graceful.watcher();
+            let connections = connections.clone();
             let builder = builder.clone();
+            let idle_timeout = config.limits.idle_timeout;
             let acceptor = tls.as_ref().map(|t| t.acceptor());
             let handshake_timeout = config.limits.header_read_timeout;
             tokio::spawn(async move {
@@ -186,8 +191,15 @@ impl Proxy {
                 let _connection = connection;
                 let result = match acceptor {
                     None => {
-                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
-                        watcher.watch(conn.into_owned()).await
+                        connections
+                            .serve(
+                                &builder,
+                                TokioIo::new(stream),
+                                hyper_service,
+                                activity,
+                                idle_timeout,
+                            )
+                            .await
                     }
                     Some(acceptor) => {
                         let tls_stream =
@@ -204,9 +216,15 @@ impl Proxy {
                                     return;
                                 }
                             };
-                        let conn =
-                            builder.serve_connection(TokioIo::new(tls_stream), hyper_service);
-                        watcher.watch(conn.into_owned()).await
+                        connections
+                            .serve(
+                                &builder,
+                                TokioIo::new(tls_stream),
+                                hyper_service,
+                                activity,
+                                idle_timeout,
+                            )
+                            .await
                     }
                 };
                 if let Err(e) = result {
@@ -217,7 +235,8 @@ impl Proxy {
         admin_state.draining.store(true, Ordering::Relaxed);
         drop(listener);
         let drain_timeout = config.limits.drain_timeout;
-        let drained = graceful.shutdown();
+        connections.drain();
+        let drained = connections.closed();
         tokio::pin!(drained);
         tokio::select! {
             () = &mut drained => {}

@@ -75,3 +75,33 @@ async fn refused_request_with_unread_body_says_connection_close() {
     assert!(text.starts_with("http/1.1 415"), "{text:?}");
     assert!(text.contains("connection: close"), "{text:?}");
 }
+
+#[tokio::test]
+async fn idle_keep_alive_connections_close_after_the_header_read_timeout() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.header_read_timeout = Duration::from_millis(300)
+    })
+    .await;
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream.write_all(HEAD.as_bytes()).await.unwrap();
+    stream
+        .write_all(b"5\r\n\x00\x00\x00\x00\x00\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_responses(&mut stream, 1).await;
+    assert!(text.contains("grpc-status:12"), "{text:?}");
+    // Now idle: the proxy closes the connection once the timeout passes.
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("connection left open")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "expected EOF");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+}

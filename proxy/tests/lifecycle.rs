@@ -151,3 +151,49 @@ async fn native_grpc_streams_that_outlive_the_drain_end_with_unavailable() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn idle_connections_close_but_live_streams_do_not() {
+    let reply =
+        Reply::ok(vec![Bytes::from_static(b"a"); 6]).with_interval(Duration::from_millis(150));
+    let backend = FakeBackend::start(reply).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.idle_timeout = Duration::from_millis(300)
+    })
+    .await;
+
+    // A raw HTTP/2 connection: its driver ends when the proxy closes the connection.
+    let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    let driver = tokio::spawn(conn);
+    // A stream that lasts ~900 ms, three times the idle timeout, completes.
+    let req = http::Request::post(format!("http://{}/x.Svc/Stream", proxy.addr))
+        .header("content-type", "application/grpc-web+proto")
+        .body(http_body_util::Full::new(grpcweb_test_support::data_frame(
+            b"x",
+        )))
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(
+        body.windows(15).any(|w| w == b"grpc-status:0\r\n"),
+        "{body:?}"
+    );
+    let finished = Instant::now();
+    // Then idle: closed after about the idle timeout.
+    within(Duration::from_secs(5), driver)
+        .await
+        .expect("idle connection left open")
+        .unwrap()
+        .unwrap();
+    let idle = finished.elapsed();
+    assert!(idle >= Duration::from_millis(250), "closed after {idle:?}");
+}

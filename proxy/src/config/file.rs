@@ -81,6 +81,7 @@ struct FileLimits {
     header_read_timeout: Option<String>,
     body_read_timeout: Option<String>,
     drain_timeout: Option<String>,
+    idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +241,9 @@ fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigEr
     }
     if let Some(v) = l.body_read_timeout {
         limits.body_read_timeout = duration("limits.body_read_timeout", &v)?;
+    }
+    if let Some(v) = l.idle_timeout {
+        limits.idle_timeout = duration("limits.idle_timeout", &v)?;
     }
     if let Some(v) = l.drain_timeout {
         limits.drain_timeout = duration("limits.drain_timeout", &v)?;

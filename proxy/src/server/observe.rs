@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
+use super::connection::CallGuard;
 use crate::BoxError;
 use crate::grpc_web::ResponseBody;
 use crate::metrics::CallRecord;
@@ -55,14 +56,15 @@ pin_project! {
     /// goes away first).
     #[derive(Debug)]
     pub(crate) struct ObservedBody<B> {
-        #[pin]
+                #[pin]
         inner: ResponseBody<B>,
         record: CallRecord,
+        call: CallGuard,
     }
 }
 
 impl<B> ObservedBody<B> {
-    pub(crate) fn new(inner: ResponseBody<B>, mut record: CallRecord) -> Self
+    pub(crate) fn new(inner: ResponseBody<B>, mut record: CallRecord, call: CallGuard) -> Self
     where
         B: Body<Data = Bytes>,
         B::Error: Into<BoxError>,
@@ -71,7 +73,11 @@ impl<B> ObservedBody<B> {
         if inner.is_end_stream() {
             record.finish(inner.grpc_status(), true);
         }
-        Self { inner, record }
+        Self {
+            inner,
+            record,
+            call,
+        }
     }
 }
 
