@@ -93,8 +93,24 @@ pub struct BackendConfig {
     pub connect_timeout: Duration,
     /// How often to probe each endpoint (a TCP connect); `None` turns probing off.
     pub health_check_interval: Option<Duration>,
+    /// What a probe checks.
+    pub health_check: HealthCheck,
     /// TLS for `https://` endpoints.
     pub tls: BackendTlsConfig,
+}
+
+/// What a backend probe checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// That a TCP connection opens.
+    #[default]
+    Tcp,
+    /// That `grpc.health.v1.Health/Check` answers SERVING for `service` ("" for the
+    /// whole server).
+    Grpc {
+        /// The service name to ask about.
+        service: String,
+    },
 }
 
 impl BackendConfig {
@@ -105,6 +121,7 @@ impl BackendConfig {
             endpoints: vec![endpoint.into()],
             connect_timeout: Duration::from_secs(5),
             health_check_interval: Some(Duration::from_secs(5)),
+            health_check: HealthCheck::Tcp,
             tls: BackendTlsConfig::default(),
         }
     }

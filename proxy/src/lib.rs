@@ -59,8 +59,8 @@ pub mod tls;
 pub mod upstream;
 
 pub use config::{
-    BackendConfig, Config, ConfigError, ForwardingConfig, LimitsConfig, LogFormat, RouteConfig,
-    RouteMatch,
+    BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
+    RouteConfig, RouteMatch,
 };
 pub use cors::{CorsConfig, CorsLayer};
 pub use grpc_web::{GrpcWebLayer, GrpcWebService};

@@ -2,6 +2,7 @@
 //! over each backend's endpoints.
 
 mod endpoints;
+mod health;
 
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, Uri, Version};
@@ -21,7 +22,8 @@ use std::time::Duration;
 use tower_service::Service;
 
 use crate::BoxError;
-use crate::config::{BackendConfig, ConfigError, ForwardingConfig};
+use crate::config::{BackendConfig, ConfigError, ForwardingConfig, HealthCheck};
+use health::Probe;
 
 pub use endpoints::{Backend, EndpointHealth};
 
@@ -99,7 +101,6 @@ where
 {
     /// A client for `config`'s endpoints.
     pub fn new(config: &BackendConfig, forwarding: &ForwardingConfig) -> Result<Self, ConfigError> {
-        let backend = Arc::new(Backend::new(config)?);
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
@@ -131,6 +132,19 @@ where
             None => builder,
         };
         let connector = builder.enable_http2().wrap_connector(http);
+        let probe = match &config.health_check {
+            HealthCheck::Tcp => Probe::Tcp,
+            HealthCheck::Grpc { service } => Probe::Grpc {
+                service: service.clone(),
+                client: Box::new(
+                    Client::builder(TokioExecutor::new())
+                        .http2_only(true)
+                        .timer(TokioTimer::new())
+                        .build(connector.clone()),
+                ),
+            },
+        };
+        let backend = Arc::new(Backend::new(config, probe)?);
         let client = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())

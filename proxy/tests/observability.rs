@@ -178,3 +178,54 @@ async fn healthz_is_alive_and_readyz_follows_the_backend() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn grpc_health_checks_drive_readiness() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let serving = Arc::new(AtomicBool::new(true));
+    let flag = serving.clone();
+    let backend = FakeBackend::start(move |req: &grpcweb_test_support::RecordedRequest| {
+        assert_eq!(req.path(), "/grpc.health.v1.Health/Check");
+        let status: &'static [u8] = if flag.load(Ordering::Relaxed) {
+            &[0x08, 0x01]
+        } else {
+            &[0x08, 0x02]
+        };
+        Reply::ok(vec![bytes::Bytes::from_static(status)])
+    })
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        admin_config(c);
+        c.backends[0].health_check_interval = Some(Duration::from_millis(50));
+        c.backends[0].health_check = grpcweb_proxy::HealthCheck::Grpc {
+            service: "acme.Users".into(),
+        };
+    })
+    .await;
+    let admin = proxy.admin.unwrap();
+    let wait_for = |want: StatusCode| async move {
+        for _ in 0..100 {
+            if get(admin, "/readyz").await.0 == want {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    };
+    assert!(wait_for(StatusCode::OK).await);
+    let probe = &backend.requests()[0];
+    assert_eq!(
+        probe.messages().unwrap()[0].as_ref(),
+        b"\x0a\x0aacme.Users",
+        "HealthCheckRequest.service"
+    );
+    serving.store(false, Ordering::Relaxed);
+    assert!(
+        wait_for(StatusCode::SERVICE_UNAVAILABLE).await,
+        "NOT_SERVING must make the proxy unready"
+    );
+    serving.store(true, Ordering::Relaxed);
+    assert!(wait_for(StatusCode::OK).await, "and SERVING ready again");
+}

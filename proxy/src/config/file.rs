@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{
-    BackendConfig, Config, ConfigError, ForwardingConfig, LimitsConfig, LogFormat, RouteConfig,
-    RouteMatch, parse_duration, parse_size,
+    BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
+    RouteConfig, RouteMatch, parse_duration, parse_size,
 };
 use crate::cors::CorsConfig;
 
@@ -44,6 +44,8 @@ struct FileBackend {
     connect_timeout: Option<String>,
     /// `"off"` or a duration.
     health_check_interval: Option<String>,
+    health_check: Option<String>,
+    health_check_service: Option<String>,
     ca: Option<PathBuf>,
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
@@ -134,6 +136,24 @@ impl Config {
                     v => Some(duration(&format!("{key}.health_check_interval"), v)?),
                 };
             }
+            backend.health_check = match (b.health_check.as_deref(), b.health_check_service) {
+                (None | Some("tcp"), None) => HealthCheck::Tcp,
+                (Some("grpc"), service) => HealthCheck::Grpc {
+                    service: service.unwrap_or_default(),
+                },
+                (Some("tcp") | None, Some(_)) => {
+                    return Err(ConfigError::new(
+                        format!("{key}.health_check_service"),
+                        "needs health_check = \"grpc\"",
+                    ));
+                }
+                (Some(other), _) => {
+                    return Err(ConfigError::new(
+                        format!("{key}.health_check"),
+                        format!("{other:?}: expected \"tcp\" or \"grpc\""),
+                    ));
+                }
+            };
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;
             backend.tls.client_cert = match (b.client_cert, b.client_key) {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
+use super::health::Probe;
 use crate::config::{BackendConfig, ConfigError, EndpointUrl, parse_endpoint};
 
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -20,6 +21,7 @@ pub struct Backend {
     next: AtomicUsize,
     connect_timeout: Duration,
     probe_interval: Option<Duration>,
+    probe: Probe,
 }
 
 #[derive(Debug)]
@@ -70,7 +72,7 @@ impl EndpointHealth {
 }
 
 impl Backend {
-    pub(crate) fn new(config: &BackendConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &BackendConfig, probe: Probe) -> Result<Self, ConfigError> {
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
         for (i, url) in config.endpoints.iter().enumerate() {
             let parsed = parse_endpoint(url).map_err(|m| {
@@ -94,6 +96,7 @@ impl Backend {
             next: AtomicUsize::new(0),
             connect_timeout: config.connect_timeout,
             probe_interval: config.health_check_interval,
+            probe,
         })
     }
 
@@ -127,21 +130,19 @@ impl Backend {
             .clone()
     }
 
-    /// Probes every endpoint with a TCP connect each interval, forever. Does nothing when
-    /// probing is off.
+    /// Probes every endpoint each interval (a TCP connect, or the gRPC health service),
+    /// forever. Does nothing when probing is off.
     pub async fn probe_forever(self: Arc<Self>) {
         let Some(interval) = self.probe_interval else {
             return;
         };
         loop {
             for endpoint in &self.endpoints {
-                let target = endpoint.url.authority.as_str().to_owned();
-                let connect = tokio::net::TcpStream::connect(target);
-                match tokio::time::timeout(self.connect_timeout, connect).await {
-                    Ok(Ok(_)) => endpoint.health.succeeded(),
-                    _ => {
+                match self.probe.check(endpoint, self.connect_timeout).await {
+                    Ok(()) => endpoint.health.succeeded(),
+                    Err(why) => {
                         if endpoint.health.is_healthy() {
-                            tracing::warn!(backend = %self.name, endpoint = %endpoint.display, "backend endpoint unreachable");
+                            tracing::warn!(backend = %self.name, endpoint = %endpoint.display, %why, "backend endpoint unhealthy");
                         }
                         endpoint.health.failed();
                     }
