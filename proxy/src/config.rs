@@ -95,6 +95,9 @@ pub struct BackendConfig {
     pub health_check_interval: Option<Duration>,
     /// What a probe checks.
     pub health_check: HealthCheck,
+    /// Re-resolve endpoint host names this often, using every address as an endpoint
+    /// (for Kubernetes headless services). `None`: names are resolved at each connect.
+    pub dns_refresh_interval: Option<Duration>,
     /// TLS for `https://` endpoints.
     pub tls: BackendTlsConfig,
 }
@@ -122,6 +125,7 @@ impl BackendConfig {
             connect_timeout: Duration::from_secs(5),
             health_check_interval: Some(Duration::from_secs(5)),
             health_check: HealthCheck::Tcp,
+            dns_refresh_interval: None,
             tls: BackendTlsConfig::default(),
         }
     }
@@ -286,6 +290,13 @@ impl Config {
             }
             if b.tls.ca.is_some() {
                 crate::tls::client_config(&b.name, &b.tls)?;
+            }
+            let https = b.endpoints.iter().any(|e| e.starts_with("https://"));
+            if b.dns_refresh_interval.is_some() && https && b.tls.server_name.is_none() {
+                return Err(ConfigError::new(
+                    format!("{key}.server_name"),
+                    "dns_refresh_interval with https:// endpoints connects to addresses, so it needs server_name",
+                ));
             }
         }
         if self.routes.is_empty() && self.backends.len() > 1 {

@@ -135,14 +135,14 @@ impl Metrics {
     /// The text exposition of every metric, with backend health read now.
     pub fn encode<'a>(&self, backends: impl Iterator<Item = &'a Arc<Backend>>) -> String {
         for backend in backends {
-            for (endpoint, health) in backend.endpoints() {
+            for (endpoint, healthy) in backend.endpoints() {
                 let labels = EndpointLabels {
                     backend: backend.name().to_owned(),
-                    endpoint: endpoint.to_owned(),
+                    endpoint,
                 };
                 self.endpoint_healthy
                     .get_or_create(&labels)
-                    .set(i64::from(health.is_healthy()));
+                    .set(i64::from(healthy));
             }
         }
         let mut out = String::new();

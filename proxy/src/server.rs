@@ -111,7 +111,12 @@ impl Proxy {
         });
         let mut tasks: Vec<_> = router
             .backends()
-            .map(|b| tokio::spawn(b.clone().probe_forever()))
+            .flat_map(|b| {
+                [
+                    tokio::spawn(b.clone().probe_forever()),
+                    tokio::spawn(b.clone().refresh_dns_forever()),
+                ]
+            })
             .collect();
         let tls = match &config.tls {
             Some(tls) => {

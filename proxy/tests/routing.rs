@@ -168,3 +168,57 @@ async fn calls_take_turns_and_skip_an_endpoint_that_died() {
     );
     assert!(b.requests().len() >= 11);
 }
+
+#[tokio::test]
+async fn host_names_are_re_resolved_into_endpoints() {
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"ok")]))
+        .await
+        .unwrap();
+    let url = format!("http://localhost:{}", backend.addr.port());
+    let mut config = Config {
+        listen: listen_any(),
+        admin_listen: Some(listen_any()),
+        ..Config::default()
+    };
+    let mut b = self::backend("named", std::slice::from_ref(&url));
+    b.dns_refresh_interval = Some(std::time::Duration::from_millis(50));
+    config.backends = vec![b];
+    let proxy = support::start_proxy(config).await;
+    let admin = proxy.admin.unwrap();
+    let want = format!("endpoint=\"{url} (127.0.0.1)\"");
+    let mut text = String::new();
+    for _ in 0..100 {
+        let res = WebClient::new(HttpVersion::H1)
+            .call(admin, "/metrics")
+            .method(http::Method::GET)
+            .content_type("")
+            .send()
+            .await
+            .unwrap();
+        text = String::from_utf8_lossy(&res.raw_body).into_owned();
+        if text.contains(&want) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        text.contains(&want),
+        "resolved endpoint not listed:\n{text}"
+    );
+    // Calls reach the resolved address (a name that also resolves to an address nobody
+    // listens on costs at most one failed call per such address).
+    let client = WebClient::new(HttpVersion::H2);
+    let mut ok = 0;
+    for _ in 0..6 {
+        let res = client
+            .call(proxy.addr, "/x.Svc/M")
+            .message(b"x")
+            .send()
+            .await
+            .unwrap();
+        if res.grpc_status() == Some(Code::Ok) {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 4, "{ok} of 6 calls succeeded");
+}

@@ -46,6 +46,7 @@ struct FileBackend {
     health_check_interval: Option<String>,
     health_check: Option<String>,
     health_check_service: Option<String>,
+    dns_refresh_interval: Option<String>,
     ca: Option<PathBuf>,
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
@@ -154,6 +155,10 @@ impl Config {
                     ));
                 }
             };
+            if let Some(v) = b.dns_refresh_interval {
+                backend.dns_refresh_interval =
+                    Some(duration(&format!("{key}.dns_refresh_interval"), &v)?);
+            }
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;
             backend.tls.client_cert = match (b.client_cert, b.client_key) {

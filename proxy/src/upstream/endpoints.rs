@@ -2,8 +2,8 @@
 //! backoff, and probes that bring them back.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -17,7 +17,12 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct Backend {
     name: String,
-    endpoints: Vec<Arc<Endpoint>>,
+    /// The endpoints as configured: URL and how it was written.
+    configured: Vec<(EndpointUrl, String)>,
+    /// The endpoints in use: the configured ones, or what their names resolve to when
+    /// DNS refresh is on. Swapped whole; never empty.
+    endpoints: RwLock<Arc<[Arc<Endpoint>]>>,
+    dns_refresh: Option<Duration>,
     next: AtomicUsize,
     connect_timeout: Duration,
     probe_interval: Option<Duration>,
@@ -74,10 +79,12 @@ impl EndpointHealth {
 impl Backend {
     pub(crate) fn new(config: &BackendConfig, probe: Probe) -> Result<Self, ConfigError> {
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
+        let mut configured = Vec::with_capacity(config.endpoints.len());
         for (i, url) in config.endpoints.iter().enumerate() {
             let parsed = parse_endpoint(url).map_err(|m| {
                 ConfigError::new(format!("backends.{}.endpoints[{i}]", config.name), m)
             })?;
+            configured.push((parsed.clone(), url.clone()));
             endpoints.push(Arc::new(Endpoint {
                 url: parsed,
                 display: url.clone(),
@@ -92,7 +99,9 @@ impl Backend {
         }
         Ok(Self {
             name: config.name.clone(),
-            endpoints,
+            configured,
+            endpoints: RwLock::new(endpoints.into()),
+            dns_refresh: config.dns_refresh_interval,
             next: AtomicUsize::new(0),
             connect_timeout: config.connect_timeout,
             probe_interval: config.health_check_interval,
@@ -105,28 +114,37 @@ impl Backend {
         &self.name
     }
 
-    /// Each endpoint's URL and health.
-    pub fn endpoints(&self) -> impl Iterator<Item = (&str, &EndpointHealth)> {
-        self.endpoints
+    fn snapshot(&self) -> Arc<[Arc<Endpoint>]> {
+        match self.endpoints.read() {
+            Ok(list) => list.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Each endpoint in use (URL, and the address it resolved to) and whether it is healthy.
+    pub fn endpoints(&self) -> Vec<(String, bool)> {
+        self.snapshot()
             .iter()
-            .map(|e| (e.display.as_str(), &e.health))
+            .map(|e| (e.display.clone(), e.health.is_healthy()))
+            .collect()
     }
 
     /// True when at least one endpoint is healthy.
     pub fn is_ready(&self) -> bool {
-        self.endpoints.iter().any(|e| e.health.is_healthy())
+        self.snapshot().iter().any(|e| e.health.is_healthy())
     }
 
     /// The next endpoint in turn that is available; if none is, the next in turn anyway
     /// (the call then fails with UNAVAILABLE naming it).
     pub(crate) fn pick(&self) -> Arc<Endpoint> {
-        let n = self.endpoints.len();
+        let endpoints = self.snapshot();
+        let n = endpoints.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         (0..n)
-            .map(|i| &self.endpoints[(start + i) % n])
+            .map(|i| &endpoints[(start + i) % n])
             .find(|e| e.health.available(now))
-            .unwrap_or(&self.endpoints[start % n])
+            .unwrap_or(&endpoints[start % n])
             .clone()
     }
 
@@ -137,7 +155,7 @@ impl Backend {
             return;
         };
         loop {
-            for endpoint in &self.endpoints {
+            for endpoint in self.snapshot().iter() {
                 match self.probe.check(endpoint, self.connect_timeout).await {
                     Ok(()) => endpoint.health.succeeded(),
                     Err(why) => {
@@ -149,6 +167,76 @@ impl Backend {
                 }
             }
             tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// Re-resolves host names each interval, forever (a Kubernetes headless service gives
+    /// one address per pod): every address becomes an endpoint, known ones keep their
+    /// health, and a failed lookup keeps what was there. Does nothing when DNS refresh is
+    /// off (names are then resolved at each connect).
+    pub async fn refresh_dns_forever(self: Arc<Self>) {
+        let Some(interval) = self.dns_refresh else {
+            return;
+        };
+        loop {
+            self.refresh_dns().await;
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    async fn refresh_dns(&self) {
+        let current = self.snapshot();
+        let mut next: Vec<Arc<Endpoint>> = Vec::new();
+        for (url, written) in &self.configured {
+            let host = url
+                .authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let port = url.authority.port_u16().unwrap_or(80);
+            if host.parse::<std::net::IpAddr>().is_ok() {
+                next.extend(current.iter().filter(|e| &e.display == written).cloned());
+                continue;
+            }
+            let addrs = match tokio::net::lookup_host((host, port)).await {
+                Ok(addrs) => addrs.collect::<Vec<_>>(),
+                Err(e) => {
+                    tracing::warn!(backend = %self.name, endpoint = %written, error = %e, "DNS lookup failed; keeping the known addresses");
+                    Vec::new()
+                }
+            };
+            if addrs.is_empty() {
+                next.extend(
+                    current
+                        .iter()
+                        .filter(|e| e.display.starts_with(written.as_str()))
+                        .cloned(),
+                );
+                continue;
+            }
+            for addr in addrs {
+                let display = format!("{written} ({})", addr.ip());
+                if let Some(known) = current.iter().find(|e| e.display == display) {
+                    next.push(known.clone());
+                    continue;
+                }
+                let Ok(authority) = http::uri::Authority::try_from(addr.to_string()) else {
+                    continue;
+                };
+                next.push(Arc::new(Endpoint {
+                    url: EndpointUrl {
+                        scheme: url.scheme.clone(),
+                        authority,
+                    },
+                    display,
+                    health: EndpointHealth::default(),
+                }));
+            }
+        }
+        if !next.is_empty()
+            && let Ok(mut list) = self.endpoints.write()
+        {
+            *list = next.into();
         }
     }
 }
