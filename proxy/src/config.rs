@@ -180,6 +180,9 @@ pub struct RouteConfig {
     pub matches: RouteMatch,
     /// The backend's name.
     pub backend: String,
+    /// Longest a call on this route may last, streams included (off when `None`): the
+    /// call's deadline is capped, and calls without one get it.
+    pub max_duration: Option<Duration>,
 }
 
 /// What the backend learns about the client.

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tower_service::Service;
 
 use crate::BoxError;
@@ -51,7 +52,8 @@ impl std::error::Error for RouteError {
 /// Sends each call to the backend its route names.
 pub struct Router<B> {
     /// Most specific first: exact services, then packages (longest first), then all.
-    routes: Arc<[(RouteMatch, usize)]>,
+    /// Each with its backend's index and its max call duration.
+    routes: Arc<[(RouteMatch, usize, Option<Duration>)]>,
     upstreams: Vec<Upstream<B>>,
 }
 
@@ -87,7 +89,7 @@ where
         let index = |name: &str| config.backends.iter().position(|b| b.name == name);
         let mut routes = Vec::new();
         if config.routes.is_empty() {
-            routes.push((RouteMatch::All, 0));
+            routes.push((RouteMatch::All, 0, None));
         }
         for (i, route) in config.routes.iter().enumerate() {
             let backend = index(&route.backend).ok_or_else(|| {
@@ -96,9 +98,9 @@ where
                     format!("no backend named {:?}", route.backend),
                 )
             })?;
-            routes.push((route.matches.clone(), backend));
+            routes.push((route.matches.clone(), backend, route.max_duration));
         }
-        routes.sort_by_key(|(m, _)| match m {
+        routes.sort_by_key(|(m, _, _)| match m {
             RouteMatch::Service(_) => (0, 0),
             RouteMatch::Package(p) => (1, usize::MAX - p.len()),
             RouteMatch::All => (2, 0),
@@ -114,25 +116,39 @@ where
         self.upstreams.iter().map(Upstream::backend)
     }
 
-    fn route(&self, path: &str) -> Result<usize, RouteError> {
-        let service = service_of(path);
-        self.routes
-            .iter()
-            .find(|(m, _)| match (m, service) {
-                (RouteMatch::All, _) => true,
-                (RouteMatch::Service(s), Some(service)) => s == service,
-                (RouteMatch::Package(p), Some(service)) => {
-                    service.len() > p.len()
-                        && service.starts_with(p.as_str())
-                        && service.as_bytes()[p.len()] == b'.'
-                }
-                _ => false,
-            })
-            .map(|(_, i)| *i)
-            .ok_or_else(|| RouteError::NoRoute {
-                service: service.unwrap_or(path).to_owned(),
-            })
+    /// The max call duration of each path's route: for
+    /// [`GrpcWebLayer::route_timeouts`](crate::GrpcWebLayer::route_timeouts).
+    pub fn max_durations(&self) -> impl Fn(&str) -> Option<Duration> + Send + Sync + 'static {
+        let routes = self.routes.clone();
+        move |path| find(&routes, path).ok().and_then(|(_, d)| d)
     }
+
+    fn route(&self, path: &str) -> Result<usize, RouteError> {
+        find(&self.routes, path).map(|(i, _)| i)
+    }
+}
+
+fn find(
+    routes: &[(RouteMatch, usize, Option<Duration>)],
+    path: &str,
+) -> Result<(usize, Option<Duration>), RouteError> {
+    let service = service_of(path);
+    routes
+        .iter()
+        .find(|(m, _, _)| match (m, service) {
+            (RouteMatch::All, _) => true,
+            (RouteMatch::Service(s), Some(service)) => s == service,
+            (RouteMatch::Package(p), Some(service)) => {
+                service.len() > p.len()
+                    && service.starts_with(p.as_str())
+                    && service.as_bytes()[p.len()] == b'.'
+            }
+            _ => false,
+        })
+        .map(|(_, i, d)| (*i, *d))
+        .ok_or_else(|| RouteError::NoRoute {
+            service: service.unwrap_or(path).to_owned(),
+        })
 }
 
 /// `pkg.Service` from `/pkg.Service/Method`.

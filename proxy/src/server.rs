@@ -136,6 +136,7 @@ impl Proxy {
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
+            .route_timeouts(router.max_durations())
             .layer(router);
         let service = CorsLayer::new(&config.cors)
             .map_err(StartError::Config)?

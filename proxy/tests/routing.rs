@@ -41,10 +41,12 @@ async fn services_go_to_their_backends_and_the_rest_is_unimplemented() {
         RouteConfig {
             matches: RouteMatch::Package("acme".into()),
             backend: "billing".into(),
+            max_duration: None,
         },
         RouteConfig {
             matches: RouteMatch::Service("acme.users.v1.Users".into()),
             backend: "users".into(),
+            max_duration: None,
         },
     ];
     let proxy = support::start_proxy(config).await;
@@ -95,6 +97,7 @@ async fn unrouted_native_grpc_is_unimplemented_too() {
     config.routes = vec![RouteConfig {
         matches: RouteMatch::Service("grpc.testing.TestService".into()),
         backend: "only".into(),
+        max_duration: None,
     }];
     let proxy = support::start_proxy(config).await;
     let mut client =
@@ -221,4 +224,67 @@ async fn host_names_are_re_resolved_into_endpoints() {
         }
     }
     assert!(ok >= 4, "{ok} of 6 calls succeeded");
+}
+
+#[tokio::test]
+async fn a_route_can_cap_how_long_calls_last() {
+    let slow = FakeBackend::start(Reply::forever("tick", std::time::Duration::from_millis(50)))
+        .await
+        .unwrap();
+    let mut config = Config {
+        listen: listen_any(),
+        ..Config::default()
+    };
+    config.backends = vec![backend("slow", &[slow.url()])];
+    config.routes = vec![
+        RouteConfig {
+            matches: RouteMatch::Service("feed.Ticker".into()),
+            backend: "slow".into(),
+            max_duration: Some(std::time::Duration::from_millis(300)),
+        },
+        RouteConfig {
+            matches: RouteMatch::All,
+            backend: "slow".into(),
+            max_duration: None,
+        },
+    ];
+    let proxy = support::start_proxy(config).await;
+    let client = WebClient::new(HttpVersion::H2);
+    let start = std::time::Instant::now();
+    let res = client
+        .call(proxy.addr, "/feed.Ticker/Watch")
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.grpc_status(),
+        Some(Code::DeadlineExceeded),
+        "{:?}",
+        res.status()
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(290) && took < std::time::Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert!(
+        res.message_payloads().len() >= 3,
+        "messages flowed until the cap"
+    );
+    assert_eq!(
+        slow.requests()[0].header("grpc-timeout"),
+        Some("300000u"),
+        "the cap is forwarded"
+    );
+
+    // Another route is not capped: the stream is still going after the first one's cap.
+    let mut stream = client
+        .call(proxy.addr, "/other.Svc/Watch")
+        .message(b"x")
+        .send_streaming()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(stream.next_message().await.unwrap().is_some());
 }

@@ -61,6 +61,7 @@ struct FileRoute {
     #[serde(default)]
     all: bool,
     backend: String,
+    max_duration: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,9 +186,14 @@ impl Config {
                     ));
                 }
             };
+            let max_duration = match r.max_duration {
+                Some(v) => Some(duration(&format!("routes[{i}].max_duration"), &v)?),
+                None => None,
+            };
             config.routes.push(RouteConfig {
                 matches,
                 backend: r.backend,
+                max_duration,
             });
         }
         if let Some(c) = file.cors {

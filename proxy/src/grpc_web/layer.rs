@@ -49,10 +49,23 @@ pub struct GrpcWebLayer {
     config: Arc<WebConfig>,
 }
 
+/// A per-path deadline cap.
+#[derive(Clone)]
+pub(crate) struct RouteTimeouts(pub(crate) Arc<TimeoutFn>);
+
+type TimeoutFn = dyn Fn(&str) -> Option<Duration> + Send + Sync;
+
+impl std::fmt::Debug for RouteTimeouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouteTimeouts")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct WebConfig {
     pub(crate) max_message_size: usize,
     pub(crate) max_timeout: Option<Duration>,
+    pub(crate) route_timeouts: Option<RouteTimeouts>,
     pub(crate) pass_through_other: bool,
     pub(crate) body_read_timeout: Duration,
     pub(crate) allow_request_streaming: bool,
@@ -65,6 +78,7 @@ impl Default for WebConfig {
         Self {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
             max_timeout: None,
+            route_timeouts: None,
             pass_through_other: false,
             body_read_timeout: Duration::from_secs(30),
             allow_request_streaming: false,
@@ -118,6 +132,17 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).body_read_timeout = timeout;
+        self
+    }
+
+    /// Caps each call's deadline by its route: `limit(path)` gives the cap (or `None`),
+    /// on top of [`max_timeout`](Self::max_timeout).
+    #[must_use]
+    pub fn route_timeouts(
+        mut self,
+        limit: impl Fn(&str) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.config).route_timeouts = Some(RouteTimeouts(Arc::new(limit)));
         self
     }
 

@@ -215,7 +215,15 @@ where
             }
         },
     };
-    if let Some(cap) = config.max_timeout
+    let route_cap = config
+        .route_timeouts
+        .as_ref()
+        .and_then(|t| (t.0)(parts.uri.path()));
+    let cap = match (config.max_timeout, route_cap) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(cap) = cap
         && timeout.is_none_or(|t| t > cap)
     {
         timeout = Some(cap);
