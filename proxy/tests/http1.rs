@@ -105,3 +105,23 @@ async fn idle_keep_alive_connections_close_after_the_header_read_timeout() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn refused_request_with_a_small_body_keeps_the_connection() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    for _ in 0..2 {
+        // A wrong verb with a body: read whole and answered 405, connection kept.
+        let req = "PUT /grpc.testing.TestService/EmptyCall HTTP/1.1\r\nhost: proxy\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: 5\r\n\r\n\x00\x00\x00\x00\x00";
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+        assert!(text.starts_with("http/1.1 405"), "{text:?}");
+        assert!(!text.contains("connection: close"), "{text:?}");
+    }
+}

@@ -202,6 +202,11 @@ where
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_prefetch(cx, to_end)).await
     }
 
+    /// The client's body, for reading what is left of it after a refusal.
+    pub(crate) fn into_inner(self) -> B {
+        self.inner
+    }
+
     /// Where this body records why it failed after the call was forwarded.
     pub(crate) fn failure(&self) -> Failure {
         self.failure.clone()

@@ -5,12 +5,14 @@ use grpcweb_protocol::{Code, ContentType, Mode, Status, timeout};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
+use http_body_util::BodyExt as _;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
@@ -49,11 +51,11 @@ impl<S> GrpcWebService<S> {
 
 fn method_not_allowed<B>(method: &Method) -> Response<ResponseBody<B>> {
     let message = format!("method {method} not allowed: gRPC-Web needs POST");
-    unread(respond::refuse(
+    respond::refuse(
         StatusCode::METHOD_NOT_ALLOWED,
         None,
         &Status::new(Code::Unimplemented, message),
-    ))
+    )
 }
 
 /// Marks a response sent before the request body was read to its end.
@@ -139,8 +141,14 @@ where
                 }
             }
         }
-        Some(_) => method_not_allowed(req.method()),
-        None if req.method() != Method::POST => method_not_allowed(req.method()),
+        Some(_) => {
+            let res = method_not_allowed(req.method());
+            settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
+        }
+        None if req.method() != Method::POST => {
+            let res = method_not_allowed(req.method());
+            settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
+        }
         None => {
             let got = req
                 .headers()
@@ -150,13 +158,45 @@ where
                 Some(ct) => format!("unsupported content-type {ct:?}: expected application/grpc-web, application/grpc-web-text or application/grpc"),
                 None => "missing content-type: expected application/grpc-web, application/grpc-web-text or application/grpc".to_owned(),
             };
-            unread(respond::refuse(
+            let res = respond::refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 None,
                 &Status::new(Code::Internal, message),
-            ))
+            );
+            settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
         }
     }
+}
+
+/// Most a refused request's body is read (and dropped) so that its HTTP/1.1 connection
+/// stays usable; a larger or slower one gets `connection: close` instead.
+const DRAIN_LIMIT: usize = 64 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// Finishes reading a refused HTTP/1.1 request before it is answered: a client still
+/// writing its body to a connection the proxy has closed sees a broken pipe instead of the
+/// answer. HTTP/2 needs none of this (the stream is simply reset).
+async fn settle<B, R>(version: Version, mut body: B, limit: usize, res: Response<R>) -> Response<R>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    if version >= Version::HTTP_2 {
+        return res;
+    }
+    let drained = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return false };
+            read += frame.data_ref().map_or(0, Bytes::len);
+            if read > limit {
+                return false;
+            }
+        }
+        true
+    })
+    .await
+    .unwrap_or(false);
+    if drained { res } else { unread(res) }
 }
 
 async fn native_call<S, B, ResB>(
@@ -233,6 +273,7 @@ where
     }
     let deadline = timeout.map(|t| start + t);
 
+    let version = parts.version;
     let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
     // A gRPC-Web call (unary or server streaming) sends exactly one message, so the body
     // is read whole and checked before the backend sees it. (Reading it whole also keeps
@@ -264,7 +305,13 @@ where
                 &status,
             ));
         }
-        Ok(Err(e)) => return unread(respond::request_error(&reply, &e)),
+        Ok(Err(e)) => {
+            // A message over the limit is refused from its header; the rest of it is still
+            // coming, so read (and drop) up to a message's worth before answering.
+            let res = respond::request_error(&reply, &e);
+            let limit = config.max_message_size.saturating_add(DRAIN_LIMIT);
+            return settle(version, body.into_inner(), limit, res).await;
+        }
         Ok(Ok(())) => {}
     }
     if !config.allow_request_streaming {
