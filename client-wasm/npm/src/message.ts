@@ -1,5 +1,6 @@
 // The contract between generated message code (`*_pb.ts`) and its users.
-// Filled in by the codegen work; generated code imports from the package entry point only.
+// Generated code imports from the package entry point only; the codec in ./codec
+// implements these interfaces from the field tables that generated code declares.
 
 /** JSON as produced by `toJson` (proto3 JSON mapping). */
 export type JsonValue = number | string | boolean | null | JsonObject | JsonValue[];
@@ -33,6 +34,65 @@ export interface MessageType<T> {
   fromJson(json: JsonValue, options?: JsonReadOptions): T;
   equals(a: T, b: T): boolean;
   clone(message: T): T;
+  /** The field table, in declaration order (reflection; used by the codec). */
+  readonly fields: readonly FieldInfo[];
+}
+
+/** Scalar field types, numbered as in descriptor.proto's FieldDescriptorProto.Type. */
+export type ScalarTypeId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 12 | 13 | 15 | 16 | 17 | 18;
+
+/** How a 64-bit integer field is represented in TS: 0 bigint, 1 string, 2 number. */
+export type LongRepr = 0 | 1 | 2;
+
+/** One field of a message, as generated code declares it. */
+export interface FieldInfo {
+  /** Field number. */
+  readonly no: number;
+  /** Property name in the TS type. */
+  readonly name: string;
+  /** The name in the .proto file. */
+  readonly proto: string;
+  /** The proto3 JSON name. */
+  readonly json: string;
+  /** Scalar, enum, message, or map (the value kind is then given by T, E or M). */
+  readonly kind: "scalar" | "enum" | "message" | "map";
+  /** Scalar type of a scalar field or of a map value. */
+  readonly T?: ScalarTypeId;
+  /** 64-bit integer representation of T. */
+  readonly L?: LongRepr;
+  /** The enum of an enum field or map value. */
+  readonly E?: () => EnumType;
+  /** The message of a message field or map value. */
+  readonly M?: () => MessageType<any>;
+  /** Map key scalar type. */
+  readonly K?: ScalarTypeId;
+  /** Repeated field. */
+  readonly repeated?: boolean;
+  /** Repeated scalars are written packed. */
+  readonly packed?: boolean;
+  /** Explicit presence: the property is absent when the field is unset. */
+  readonly opt?: boolean;
+  /** Property name of the oneof this field belongs to. */
+  readonly oneof?: string;
+  /** Group (delimited) encoding of a message field. */
+  readonly delimited?: boolean;
+  /** proto2 `required` (editions LEGACY_REQUIRED): explicit presence; not checked. */
+  readonly req?: boolean;
+  /** Strings are not UTF-8 validated when decoding (proto2, or editions utf8_validation NONE). */
+  readonly noUtf8Check?: boolean;
+  /** proto2 `[default = ...]` as protoc spells it (C-escaped bytes, enum value names, inf/nan); read by `getField`. */
+  readonly def?: string;
+}
+
+/** An enum: its fully-qualified name, its values, and whether it is closed. */
+export interface EnumType {
+  readonly typeName: string;
+  /** Number -> name; the first name wins for aliases. */
+  readonly names: ReadonlyMap<number, string>;
+  /** Name -> number, aliases included. */
+  readonly numbers: ReadonlyMap<string, number>;
+  /** Closed enums (proto2) keep unknown numbers in the unknown fields instead. */
+  readonly closed: boolean;
 }
 
 export interface JsonWriteOptions {

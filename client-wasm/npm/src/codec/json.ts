@@ -1,0 +1,260 @@
+// The proto3 JSON mapping, driven by the generated field tables. Well-known types with a
+// special JSON form are in ./wkt.ts.
+
+import type {
+  EnumType, FieldInfo, JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId,
+} from "../message.js";
+import { base64Decode, base64Encode } from "./base64.js";
+import { fieldsByJsonName, longFrom, setMapEntry } from "./fields.js";
+import { wktFromJson, wktToJson } from "./wkt.js";
+import { ProtobufError } from "./wire.js";
+
+type Obj = Record<string, any>;
+
+/** Writes a message as proto3 JSON. */
+export function toJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions = {}): JsonValue {
+  const wkt = wktToJson(type, msg, opts);
+  if (wkt !== undefined) return wkt;
+  const out: JsonObject = {};
+  for (const f of type.fields) {
+    const key = opts.useProtoFieldName ? f.proto : f.json;
+    if (f.oneof !== undefined) {
+      const o = msg[f.oneof];
+      if (o?.case === f.name) out[key] = valueToJson(f, o.value, opts);
+      continue;
+    }
+    const v = msg[f.name];
+    if (v === undefined) continue;
+    if (f.kind === "map") {
+      const keys = Object.keys(v);
+      if (keys.length === 0 && !opts.emitDefaults) continue;
+      const m: JsonObject = {};
+      for (const k of keys) setMapEntry(m, k, valueToJson(f, v[k], opts));
+      out[key] = m;
+    } else if (f.repeated) {
+      if (v.length === 0 && !opts.emitDefaults) continue;
+      out[key] = (v as any[]).map((x) => valueToJson(f, x, opts));
+    } else {
+      const implicit = !f.opt && !f.req && f.kind !== "message";
+      if (implicit && !opts.emitDefaults && isDefault(f, v)) continue;
+      out[key] = valueToJson(f, v, opts);
+    }
+  }
+  return out;
+}
+
+function isDefault(f: FieldInfo, v: any): boolean {
+  if (v instanceof Uint8Array) return v.length === 0;
+  if (typeof v === "bigint") return v === BigInt(0);
+  if (f.T !== undefined && typeof v === "string" && f.T !== 9) return v === "0";
+  // -0 is not the default: it is written, like protobuf-es and protoc's C++ runtime do.
+  return (v === 0 && !Object.is(v, -0)) || v === "" || v === false;
+}
+
+/** One value (a singular field, a list element or a map value) as JSON. */
+export function valueToJson(f: FieldInfo, v: any, opts: JsonWriteOptions): JsonValue {
+  if (f.M !== undefined) return toJson(f.M(), v, opts);
+  if (f.E !== undefined) return enumToJson(f.E(), v);
+  return scalarToJson(f.T as ScalarTypeId, v);
+}
+
+/** An enum value as JSON: its name, or its number when unknown; NullValue is null. */
+export function enumToJson(e: EnumType, v: number): JsonValue {
+  if (e.typeName === "google.protobuf.NullValue") return null;
+  return e.names.get(v) ?? v;
+}
+
+/** A scalar as JSON: 64-bit integers as strings, bytes as base64, NaN and infinities as strings. */
+export function scalarToJson(t: ScalarTypeId, v: any): JsonValue {
+  switch (t) {
+    case 1: case 2:
+      if (Number.isNaN(v)) return "NaN";
+      if (v === Infinity) return "Infinity";
+      if (v === -Infinity) return "-Infinity";
+      return v;
+    case 3: case 4: case 6: case 16: case 18:
+      return String(v);
+    case 12:
+      return base64Encode(v);
+    default:
+      return v;
+  }
+}
+
+/** Parses proto3 JSON into a message; throws ProtobufError naming the field on bad input. */
+export function fromJson<T>(type: MessageType<T>, json: JsonValue, opts: JsonReadOptions = {}): T {
+  const msg = type.create() as Obj;
+  mergeJson(type, msg, json, opts);
+  return msg as T;
+}
+
+function mergeJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: JsonReadOptions): void {
+  if (wktFromJson(type, msg, json, opts)) return;
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new ProtobufError(`${type.typeName}: expected a JSON object, got ${describe(json)}`);
+  }
+  const byName = fieldsByJsonName(type);
+  const seenOneofs = new Set<string>();
+  const seen = new Set<number>();
+  for (const key of Object.keys(json)) {
+    const f = byName.get(key);
+    const v = json[key] as JsonValue;
+    if (f === undefined) {
+      if (opts.ignoreUnknownFields) continue;
+      throw new ProtobufError(`${type.typeName}: unknown field ${JSON.stringify(key)}`);
+    }
+    if (seen.has(f.no)) throw new ProtobufError(`${type.typeName}.${f.proto}: given twice (as JSON name and .proto name)`);
+    seen.add(f.no);
+    try {
+      readJsonField(msg, f, v, opts, seenOneofs);
+    } catch (e) {
+      if (e instanceof ProtobufError && !e.message.startsWith(type.typeName)) {
+        throw new ProtobufError(`${type.typeName}.${f.proto}: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+}
+
+function readJsonField(msg: Obj, f: FieldInfo, v: JsonValue, opts: JsonReadOptions, seenOneofs: Set<string>): void {
+  const nullable = f.M?.().typeName === "google.protobuf.Value" || f.E?.().typeName === "google.protobuf.NullValue";
+  if (v === null && !(nullable && !f.repeated && f.kind !== "map")) {
+    // null means "default": leave the field as create() made it.
+    return;
+  }
+  if (f.kind === "map") {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ProtobufError(`expected an object, got ${describe(v)}`);
+    const m = msg[f.name] as Obj;
+    for (const k of Object.keys(v)) {
+      const mk = parseMapKey(f.K as ScalarTypeId, k);
+      const value = valueFromJson(f, v[k] as JsonValue, opts);
+      if (value !== undefined) setMapEntry(m, mk, value);
+    }
+    return;
+  }
+  if (f.repeated) {
+    if (!Array.isArray(v)) throw new ProtobufError(`expected an array, got ${describe(v)}`);
+    const list = msg[f.name] as any[];
+    for (const item of v) {
+      const value = valueFromJson(f, item, opts);
+      if (value !== undefined) list.push(value);
+    }
+    return;
+  }
+  const value = valueFromJson(f, v, opts);
+  if (value === undefined) return;
+  if (f.oneof !== undefined) {
+    if (seenOneofs.has(f.oneof)) throw new ProtobufError(`more than one field set in oneof ${f.oneof}`);
+    seenOneofs.add(f.oneof);
+    msg[f.oneof] = { case: f.name, value };
+  } else {
+    msg[f.name] = value;
+  }
+}
+
+function parseMapKey(k: ScalarTypeId, key: string): string {
+  if (k === 9) return key;
+  if (k === 8) {
+    if (key !== "true" && key !== "false") throw new ProtobufError(`invalid bool map key ${JSON.stringify(key)}`);
+    return key;
+  }
+  return String(scalarFromJson(k, key, 1));
+}
+
+/** Parses one value; `undefined` means "skip it" (an unknown enum name when ignoring unknowns). */
+export function valueFromJson(f: FieldInfo, v: JsonValue, opts: JsonReadOptions): any {
+  if (f.M !== undefined) {
+    const type = f.M();
+    const msg = type.create() as Obj;
+    mergeJson(type, msg, v, opts);
+    return msg;
+  }
+  if (f.E !== undefined) {
+    const e = f.E();
+    if (e.typeName === "google.protobuf.NullValue" && v === null) return 0;
+    if (typeof v === "string") {
+      const n = e.numbers.get(v);
+      if (n !== undefined) return n;
+      if (opts.ignoreUnknownFields) return undefined;
+      throw new ProtobufError(`unknown value ${JSON.stringify(v)} for enum ${e.typeName}`);
+    }
+    if (typeof v === "number" && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) {
+      if (e.closed && !e.names.has(v)) {
+        if (opts.ignoreUnknownFields) return undefined;
+        throw new ProtobufError(`unknown value ${v} for closed enum ${e.typeName}`);
+      }
+      return v;
+    }
+    throw new ProtobufError(`invalid enum value ${describe(v)}`);
+  }
+  return scalarFromJson(f.T as ScalarTypeId, v, f.L);
+}
+
+const INT_RE = /^-?[0-9]+$/;
+
+function parseInteger(v: JsonValue): bigint {
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) throw new ProtobufError(`not an integer: ${v}`);
+    return BigInt(v);
+  }
+  if (typeof v === "string") {
+    const s = v.trim() === v ? v : "";
+    if (INT_RE.test(s)) return BigInt(s);
+    // Exponent or fraction notation for integral values ("1e3", "5.0").
+    const n = s === "" ? NaN : Number(s);
+    if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) return BigInt(n);
+    throw new ProtobufError(`not an integer: ${JSON.stringify(v)}`);
+  }
+  throw new ProtobufError(`expected an integer, got ${describe(v)}`);
+}
+
+function checkRange(n: bigint, min: bigint, max: bigint, what: string): bigint {
+  if (n < min || n > max) throw new ProtobufError(`${n} is out of range for ${what}`);
+  return n;
+}
+
+/** Parses a scalar from proto3 JSON (numbers or strings for numeric types). */
+export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | undefined): any {
+  const I32 = BigInt(2) ** BigInt(31);
+  const I64 = BigInt(2) ** BigInt(63);
+  switch (t) {
+    case 1: case 2: {
+      let n: number;
+      if (typeof v === "number") n = v;
+      else if (v === "NaN") return NaN;
+      else if (v === "Infinity") return Infinity;
+      else if (v === "-Infinity") return -Infinity;
+      else if (typeof v === "string" && v.trim() !== "" && v.trim() === v) n = Number(v);
+      else throw new ProtobufError(`expected a number, got ${describe(v)}`);
+      if (Number.isNaN(n)) throw new ProtobufError(`not a number: ${JSON.stringify(v)}`);
+      if (!Number.isFinite(n)) throw new ProtobufError(`number out of range: ${JSON.stringify(v)}`);
+      if (t === 2 && Math.abs(n) > 3.4028234663852886e38) throw new ProtobufError(`${n} is out of range for float`);
+      return t === 2 ? Math.fround(n) : n;
+    }
+    case 5: case 15: case 17:
+      return Number(checkRange(parseInteger(v), -I32, I32 - BigInt(1), "int32"));
+    case 7: case 13:
+      return Number(checkRange(parseInteger(v), BigInt(0), BigInt(2) * I32 - BigInt(1), "uint32"));
+    case 3: case 16: case 18:
+      return longFrom(checkRange(parseInteger(v), -I64, I64 - BigInt(1), "int64"), L);
+    case 4: case 6:
+      return longFrom(checkRange(parseInteger(v), BigInt(0), BigInt(2) * I64 - BigInt(1), "uint64"), L);
+    case 8:
+      if (typeof v === "boolean") return v;
+      throw new ProtobufError(`expected a boolean, got ${describe(v)}`);
+    case 9:
+      if (typeof v === "string") return v;
+      throw new ProtobufError(`expected a string, got ${describe(v)}`);
+    case 12:
+      if (typeof v === "string") return base64Decode(v);
+      throw new ProtobufError(`expected a base64 string, got ${describe(v)}`);
+  }
+}
+
+/** A short description of a JSON value for error messages. */
+export function describe(v: JsonValue): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

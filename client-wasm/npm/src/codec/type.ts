@@ -1,0 +1,73 @@
+// The factory generated code calls for each message, plus a simple type registry.
+
+import { Code } from "../code.js";
+import { RpcError } from "../error.js";
+import type { MethodDescriptor, MethodKind } from "../transport.js";
+import type { FieldInfo, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, PartialMessage, TypeRegistry } from "../message.js";
+import { fromBinary, toBinary } from "./binary.js";
+import { clone, create, equals } from "./fields.js";
+import { fromJson, toJson } from "./json.js";
+
+/**
+ * Builds the codec object of a message from its field table. The table is a thunk so
+ * that messages can refer to each other (and to themselves) in any order.
+ */
+export function messageType<T extends object>(typeName: string, fields: () => FieldInfo[]): MessageType<T> {
+  let table: readonly FieldInfo[] | undefined;
+  const type: MessageType<T> = {
+    typeName,
+    get fields(): readonly FieldInfo[] {
+      return (table ??= fields());
+    },
+    create: (init?: PartialMessage<T>): T => create(type, init as Record<string, any> | undefined) as T,
+    toBinary: (message: T): Uint8Array => toBinary(type, message as Record<string, any>),
+    fromBinary: (bytes: Uint8Array): T => fromBinary(type, bytes),
+    toJson: (message: T, options?: JsonWriteOptions): JsonValue => toJson(type, message as Record<string, any>, options),
+    fromJson: (json: JsonValue, options?: JsonReadOptions): T => fromJson(type, json, options),
+    equals: (a: T, b: T): boolean => equals(type, a as Record<string, any>, b as Record<string, any>),
+    clone: (message: T): T => clone(type, message as Record<string, any>) as T,
+  };
+  return type;
+}
+
+/** A TypeRegistry over the given message types (for Any in JSON). */
+export function createRegistry(...types: ReadonlyArray<MessageType<any>>): TypeRegistry {
+  const byName = new Map<string, MessageType<unknown>>(types.map((t) => [t.typeName, t]));
+  return { findMessage: (typeName) => byName.get(typeName) };
+}
+
+/**
+ * The error generated client-streaming and bidi methods fail with when the transport
+ * cannot stream requests (gRPC-Web transports cannot): an RpcError with UNIMPLEMENTED.
+ */
+export function unsupportedMethod(methodPath: string, kind: string): RpcError {
+  return new RpcError(
+    Code.UNIMPLEMENTED,
+    `${kind} method ${methodPath} needs a transport that can stream requests; this one cannot`,
+  );
+}
+
+/** Builds the descriptor of one RPC method (generated `*_grpcweb.ts` files call this). */
+export function methodDescriptor<I, O>(
+  service: string,
+  name: string,
+  kind: MethodKind,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): MethodDescriptor<I, O> {
+  const method: MethodDescriptor<I, O> = {
+    service,
+    name,
+    path: `/${service}/${name}`,
+    kind,
+    encode: (message: I): Uint8Array => input.toBinary(message),
+    decode: (bytes: Uint8Array): O => output.fromBinary(bytes),
+  };
+  return deprecated === true ? { ...method, deprecated } : method;
+}
+
+/** Turns a stream of partial requests into complete messages (for streaming calls). */
+export async function* createInputs<I>(type: MessageType<I>, inputs: AsyncIterable<PartialMessage<I>>): AsyncIterable<I> {
+  for await (const input of inputs) yield type.create(input);
+}

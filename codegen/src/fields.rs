@@ -1,0 +1,209 @@
+//! One field's TS type and field-table entries.
+
+use prost_types::FieldDescriptorProto;
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::field_options::JsType;
+
+use crate::Error;
+use crate::editions::{Features, Presence};
+use crate::index::{TypeKind, is_proto2, module_path};
+use crate::messages::FileGen;
+use crate::options::Int64;
+use crate::printer::relative_import;
+
+/// Resolved TS facts about one field.
+#[derive(Debug)]
+pub(crate) struct FieldType {
+    /// TS type of one value (the element type of a list, the value type of a map).
+    pub(crate) ts: String,
+    /// Field-table entries besides no, name, proto, json and kind.
+    pub(crate) table: Vec<String>,
+    /// "scalar", "enum", "message" or "map".
+    pub(crate) kind: &'static str,
+}
+
+/// The resolved editions features of a field (`fq` is `pkg.Msg.field`), or `None` for
+/// proto2 and proto3 files.
+pub(crate) fn features(g: &FileGen<'_>, fq: &str) -> Option<Features> {
+    if g.ctx.editions.is_editions_file(g.file.name()) {
+        g.ctx.editions.field(fq)
+    } else {
+        None
+    }
+}
+
+/// Whether a repeated field is written packed.
+pub(crate) fn packed(g: &FileGen<'_>, f: &FieldDescriptorProto, fq: &str) -> bool {
+    let packable = !matches!(
+        f.r#type(),
+        Type::String | Type::Bytes | Type::Message | Type::Group
+    );
+    if let Some(features) = features(g, fq) {
+        return packable && features.packed;
+    }
+    let explicit = f.options.as_ref().and_then(|o| o.packed);
+    packable && explicit.unwrap_or(!is_proto2(g.file))
+}
+
+/// Whether a singular scalar or enum field tracks presence.
+pub(crate) fn explicit_presence(g: &FileGen<'_>, f: &FieldDescriptorProto, fq: &str) -> bool {
+    if let Some(features) = features(g, fq) {
+        return features.presence != Presence::Implicit;
+    }
+    f.proto3_optional == Some(true) || (is_proto2(g.file) && f.label() == Label::Optional)
+}
+
+/// Whether a field is proto2 `required` (or editions `LEGACY_REQUIRED`).
+pub(crate) fn required(g: &FileGen<'_>, f: &FieldDescriptorProto, fq: &str) -> bool {
+    f.label() == Label::Required
+        || features(g, fq).is_some_and(|x| x.presence == Presence::LegacyRequired)
+}
+
+fn scalar(t: Type) -> Option<(u8, &'static str)> {
+    Some(match t {
+        Type::Double => (1, "number"),
+        Type::Float => (2, "number"),
+        Type::Int64 => (3, "long"),
+        Type::Uint64 => (4, "long"),
+        Type::Int32 => (5, "number"),
+        Type::Fixed64 => (6, "long"),
+        Type::Fixed32 => (7, "number"),
+        Type::Bool => (8, "boolean"),
+        Type::String => (9, "string"),
+        Type::Bytes => (12, "Uint8Array"),
+        Type::Uint32 => (13, "number"),
+        Type::Sfixed32 => (15, "number"),
+        Type::Sfixed64 => (16, "long"),
+        Type::Sint32 => (17, "number"),
+        Type::Sint64 => (18, "long"),
+        Type::Group | Type::Message | Type::Enum => return None,
+    })
+}
+
+/// The representation of a 64-bit field: `jstype` wins over the plugin option. Files in
+/// google/protobuf always use bigint so the runtime's well-known-type helpers agree.
+fn int64_of(g: &FileGen<'_>, f: &FieldDescriptorProto) -> Int64 {
+    if g.file.package() == "google.protobuf" {
+        return Int64::BigInt;
+    }
+    match f
+        .options
+        .as_ref()
+        .and_then(|o| o.jstype)
+        .map(JsType::try_from)
+    {
+        Some(Ok(JsType::JsString)) => Int64::String,
+        Some(Ok(JsType::JsNumber)) => Int64::Number,
+        Some(Ok(JsType::JsNormal)) => Int64::BigInt,
+        _ => g.ctx.options.int64,
+    }
+}
+
+fn scalar_entry(
+    g: &FileGen<'_>,
+    f: &FieldDescriptorProto,
+    t: Type,
+    table: &mut Vec<String>,
+    ctx: &str,
+) -> Result<String, Error> {
+    let (id, ts) = scalar(t).ok_or_else(|| Error::new(format!("{ctx}: not a scalar")))?;
+    table.push(format!("T: {id}"));
+    if ts == "long" {
+        let repr = int64_of(g, f);
+        if repr != Int64::BigInt {
+            table.push(format!("L: {}", repr.repr()));
+        }
+        return Ok(repr.ts_type().to_owned());
+    }
+    let verify = match features(g, ctx) {
+        Some(features) => features.utf8_verify,
+        None => !is_proto2(g.file),
+    };
+    if t == Type::String && !verify {
+        table.push("noUtf8Check: true".to_owned());
+    }
+    Ok(ts.to_owned())
+}
+
+/// Resolves a message or enum type name to its local TS name (importing it when it
+/// lives in another file); enums also give the name of their reflection const.
+fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, TypeKind), Error> {
+    let entry = g.ctx.index.get(type_name, ctx)?.clone();
+    if entry.file == g.file.name() {
+        return Ok((entry.ts_name, entry.kind));
+    }
+    let module = relative_import(
+        &g.out_path,
+        &module_path(&entry.file, "_pb"),
+        g.ctx.options.import_extension.suffix(),
+    );
+    let alias = g.imports.import(&module, &entry.ts_name);
+    if matches!(entry.kind, TypeKind::Enum) {
+        let info = format!("{}$", entry.ts_name);
+        if g.imports
+            .import_as(&module, &info, &format!("{alias}$"))
+            .is_none()
+        {
+            return Err(Error::new(format!(
+                "{ctx}: cannot import enum {type_name} without a name clash"
+            )));
+        }
+    }
+    Ok((alias, entry.kind))
+}
+
+fn value_entry(
+    g: &mut FileGen<'_>,
+    f: &FieldDescriptorProto,
+    table: &mut Vec<String>,
+    ctx: &str,
+) -> Result<(String, &'static str), Error> {
+    match f.r#type() {
+        Type::Enum => {
+            let (name, _) = type_ref(g, f.type_name(), ctx)?;
+            table.push(format!("E: () => {name}$"));
+            Ok((name, "enum"))
+        }
+        Type::Message | Type::Group => {
+            let (name, _) = type_ref(g, f.type_name(), ctx)?;
+            table.push(format!("M: () => {name}"));
+            let delimited = features(g, ctx).is_some_and(|x| x.delimited);
+            if f.r#type() == Type::Group || delimited {
+                table.push("delimited: true".to_owned());
+            }
+            Ok((name, "message"))
+        }
+        t => Ok((scalar_entry(g, f, t, table, ctx)?, "scalar")),
+    }
+}
+
+/// Resolves the TS type and table entries of a field.
+pub(crate) fn field_type(
+    g: &mut FileGen<'_>,
+    f: &FieldDescriptorProto,
+    ctx: &str,
+) -> Result<FieldType, Error> {
+    let mut table = Vec::new();
+    if f.r#type() == Type::Message && f.label() == Label::Repeated {
+        let entry = g.ctx.index.get(f.type_name(), ctx)?.clone();
+        if let TypeKind::Message {
+            map_entry: Some(kv),
+        } = entry.kind
+        {
+            let (key, value) = *kv;
+            let (k, _) = scalar(key.r#type())
+                .ok_or_else(|| Error::new(format!("{ctx}: map key must be a scalar")))?;
+            table.push(format!("K: {k}"));
+            let (ts, _) = value_entry(g, &value, &mut table, ctx)?;
+            // Map values are always length-prefixed, whatever message_encoding says.
+            table.retain(|e| e != "delimited: true");
+            return Ok(FieldType {
+                ts,
+                table,
+                kind: "map",
+            });
+        }
+    }
+    let (ts, kind) = value_entry(g, f, &mut table, ctx)?;
+    Ok(FieldType { ts, table, kind })
+}

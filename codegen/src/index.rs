@@ -1,0 +1,144 @@
+//! Indexes of the request: every message and enum by fully-qualified name, and the
+//! comments of one file by source path.
+
+use std::collections::HashMap;
+
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+};
+
+use crate::Error;
+use crate::names::escape_type_name;
+
+/// What a fully-qualified type name refers to.
+#[derive(Debug, Clone)]
+pub(crate) enum TypeKind {
+    /// A message; map entries carry their key and value fields.
+    Message {
+        map_entry: Option<Box<(FieldDescriptorProto, FieldDescriptorProto)>>,
+    },
+    /// An enum.
+    Enum,
+}
+
+/// One message or enum of the request.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeEntry {
+    /// The .proto file that declares it.
+    pub(crate) file: String,
+    /// Its exported TS name (`Outer_Inner`, escaped).
+    pub(crate) ts_name: String,
+    pub(crate) kind: TypeKind,
+}
+
+/// Every type of every file in the request, by fully-qualified name with a leading dot.
+#[derive(Debug, Default)]
+pub(crate) struct TypeIndex {
+    types: HashMap<String, TypeEntry>,
+}
+
+/// Whether a file's enums are closed and its strings unchecked (proto2 semantics).
+pub(crate) fn is_proto2(file: &FileDescriptorProto) -> bool {
+    matches!(file.syntax.as_deref(), None | Some("" | "proto2"))
+}
+
+impl TypeIndex {
+    /// Indexes all files.
+    pub(crate) fn build(files: &[FileDescriptorProto]) -> Self {
+        let mut index = TypeIndex::default();
+        for file in files {
+            let name = file.name();
+            let prefix = match file.package() {
+                "" => String::new(),
+                p => format!(".{p}"),
+            };
+            for e in &file.enum_type {
+                index.add_enum(name, &prefix, "", e);
+            }
+            for m in &file.message_type {
+                index.add_message(name, &prefix, "", m);
+            }
+        }
+        index
+    }
+
+    fn add_enum(&mut self, file: &str, prefix: &str, ts_prefix: &str, e: &EnumDescriptorProto) {
+        self.types.insert(
+            format!("{prefix}.{}", e.name()),
+            TypeEntry {
+                file: file.to_owned(),
+                ts_name: escape_type_name(&format!("{ts_prefix}{}", e.name())),
+                kind: TypeKind::Enum,
+            },
+        );
+    }
+
+    fn add_message(&mut self, file: &str, prefix: &str, ts_prefix: &str, m: &DescriptorProto) {
+        let fq = format!("{prefix}.{}", m.name());
+        let ts_local = format!("{ts_prefix}{}", m.name());
+        let map_entry = if m.options.as_ref().and_then(|o| o.map_entry) == Some(true) {
+            let key = m.field.iter().find(|f| f.number() == 1).cloned();
+            let value = m.field.iter().find(|f| f.number() == 2).cloned();
+            key.zip(value).map(Box::new)
+        } else {
+            None
+        };
+        let nested_prefix = format!("{ts_local}_");
+        for e in &m.enum_type {
+            self.add_enum(file, &fq, &nested_prefix, e);
+        }
+        for n in &m.nested_type {
+            self.add_message(file, &fq, &nested_prefix, n);
+        }
+        self.types.insert(
+            fq,
+            TypeEntry {
+                file: file.to_owned(),
+                ts_name: escape_type_name(&ts_local),
+                kind: TypeKind::Message { map_entry },
+            },
+        );
+    }
+
+    /// Looks up a type name as it appears in a field or method (`.pkg.Name`).
+    pub(crate) fn get(&self, type_name: &str, context: &str) -> Result<&TypeEntry, Error> {
+        self.types
+            .get(type_name)
+            .ok_or_else(|| Error::new(format!("{context}: unknown type {type_name}")))
+    }
+}
+
+/// The comments of one file, by source path (see `SourceCodeInfo.Location.path`).
+#[derive(Debug, Default)]
+pub(crate) struct Comments {
+    by_path: HashMap<Vec<i32>, String>,
+}
+
+impl Comments {
+    /// Collects leading comments (trailing ones when there is no leading comment).
+    pub(crate) fn of(file: &FileDescriptorProto) -> Self {
+        let mut by_path = HashMap::new();
+        if let Some(info) = &file.source_code_info {
+            for loc in &info.location {
+                let text = match (&loc.leading_comments, &loc.trailing_comments) {
+                    (Some(l), _) if !l.trim().is_empty() => l.clone(),
+                    (_, Some(t)) if !t.trim().is_empty() => t.clone(),
+                    _ => continue,
+                };
+                by_path.entry(loc.path.clone()).or_insert(text);
+            }
+        }
+        Comments { by_path }
+    }
+
+    /// The comment at `path`, or "".
+    pub(crate) fn get(&self, path: &[i32]) -> &str {
+        self.by_path.get(path).map_or("", String::as_str)
+    }
+}
+
+/// The generated module path (no extension) for a .proto file and a suffix.
+pub(crate) fn module_path(proto: &str, suffix: &str) -> String {
+    let stem = proto.strip_suffix(".proto").unwrap_or(proto);
+    format!("{stem}{suffix}")
+}

@@ -1,0 +1,328 @@
+//! `<name>_pb.ts`: message interfaces, enums and the field tables the runtime codec reads.
+
+use std::collections::{HashMap, HashSet};
+
+use prost_types::field_descriptor_proto::Label;
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
+
+use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
+use crate::index::{Comments, is_proto2, module_path};
+use crate::names::{escape_type_name, is_identifier, json_name, property_name, string_literal};
+use crate::printer::{Imports, Printer};
+use crate::{Context, Error};
+
+// Source paths (descriptor.proto field numbers) used to find comments.
+const FILE_MESSAGE: i32 = 4;
+const FILE_ENUM: i32 = 5;
+const MESSAGE_FIELD: i32 = 2;
+const MESSAGE_NESTED: i32 = 3;
+const MESSAGE_ENUM: i32 = 4;
+const MESSAGE_ONEOF: i32 = 8;
+const ENUM_VALUE: i32 = 2;
+
+pub(crate) struct FileGen<'a> {
+    pub(crate) ctx: &'a Context<'a>,
+    pub(crate) file: &'a FileDescriptorProto,
+    pub(crate) out_path: String,
+    pub(crate) imports: Imports,
+    comments: Comments,
+    body: Printer,
+}
+
+/// Generates the `_pb.ts` file of `file`.
+pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
+    let mut g = FileGen {
+        ctx,
+        file,
+        out_path: module_path(file.name(), "_pb"),
+        comments: Comments::of(file),
+        imports: Imports::default(),
+        body: Printer::default(),
+    };
+    declare_names(&mut g.imports, "", &file.message_type, &file.enum_type);
+    let scope = file.package().to_owned();
+    for (i, e) in file.enum_type.iter().enumerate() {
+        g.enum_(e, "", &scope, &[FILE_ENUM, i as i32]);
+    }
+    for (i, m) in file.message_type.iter().enumerate() {
+        g.message(m, "", &scope, &[FILE_MESSAGE, i as i32])?;
+    }
+    let mut p = Printer::default();
+    crate::preamble::header(&mut p, ctx, file);
+    g.imports.print(&mut p);
+    p.line(0, "");
+    Ok(p.finish() + &g.body.finish())
+}
+
+fn declare_names(
+    imports: &mut Imports,
+    prefix: &str,
+    messages: &[DescriptorProto],
+    enums: &[EnumDescriptorProto],
+) {
+    for e in enums {
+        let name = escape_type_name(&format!("{prefix}{}", e.name()));
+        imports.declare(&format!("{name}$"));
+        imports.declare(&name);
+    }
+    for m in messages {
+        let local = format!("{prefix}{}", m.name());
+        imports.declare(&escape_type_name(&local));
+        declare_names(imports, &format!("{local}_"), &m.nested_type, &m.enum_type);
+    }
+}
+
+fn path_with(path: &[i32], more: &[i32]) -> Vec<i32> {
+    let mut p = path.to_vec();
+    p.extend_from_slice(more);
+    p
+}
+
+fn qualify(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scope}.{name}")
+    }
+}
+
+fn property_key(name: &str) -> String {
+    if is_identifier(name) {
+        name.to_owned()
+    } else {
+        string_literal(name)
+    }
+}
+
+/// `name`, or `name$`, `name$$`... when already used.
+fn unique(used: &mut HashSet<String>, name: String) -> String {
+    let mut name = name;
+    while used.contains(&name) {
+        name.push('$');
+    }
+    used.insert(name.clone());
+    name
+}
+
+fn wrap_union(ts: &str) -> String {
+    if ts.contains(' ') {
+        format!("({ts})")
+    } else {
+        ts.to_owned()
+    }
+}
+
+impl FileGen<'_> {
+    fn enum_(&mut self, e: &EnumDescriptorProto, prefix: &str, scope: &str, path: &[i32]) {
+        let name = escape_type_name(&format!("{prefix}{}", e.name()));
+        let fq = qualify(scope, e.name());
+        let comment = self.comments.get(path).to_owned();
+        let deprecated = e.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+        self.body.doc(0, &comment, deprecated);
+        self.body.line(0, &format!("export enum {name} {{"));
+        let mut pairs = Vec::new();
+        for (i, v) in e.value.iter().enumerate() {
+            let c = self
+                .comments
+                .get(&path_with(path, &[ENUM_VALUE, i as i32]))
+                .to_owned();
+            let dep = v.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+            self.body.doc(1, &c, dep);
+            self.body
+                .line(1, &format!("{} = {},", property_key(v.name()), v.number()));
+            pairs.push(format!("[{}, {}]", v.number(), string_literal(v.name())));
+        }
+        self.body.line(0, "}");
+        let enum_type = self.imports.runtime("enumType");
+        let enum_ty = self.imports.runtime_type("EnumType");
+        let closed = match self.ctx.editions.enum_(&fq) {
+            Some(features) if self.ctx.editions.is_editions_file(self.file.name()) => {
+                features.closed_enum
+            }
+            _ => is_proto2(self.file),
+        };
+        let closed = if closed { ", true" } else { "" };
+        self.body
+            .line(0, &format!("/** Reflection info of the enum {fq}. */"));
+        self.body.line(
+            0,
+            &format!(
+                "export const {name}$: {enum_ty} = /*@__PURE__*/ {enum_type}({}, [{}]{closed});",
+                string_literal(&fq),
+                pairs.join(", ")
+            ),
+        );
+        self.body.line(0, "");
+    }
+
+    fn message(
+        &mut self,
+        m: &DescriptorProto,
+        prefix: &str,
+        scope: &str,
+        path: &[i32],
+    ) -> Result<(), Error> {
+        if m.options.as_ref().and_then(|o| o.map_entry) == Some(true) {
+            return Ok(());
+        }
+        let local = format!("{prefix}{}", m.name());
+        let name = escape_type_name(&local);
+        let fq = qualify(scope, m.name());
+        let comment = self.comments.get(path).to_owned();
+        let deprecated = m.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+        self.body.doc(0, &comment, deprecated);
+        self.body.line(0, &format!("export interface {name} {{"));
+        let mut table = Vec::new();
+        let mut oneof_props: HashMap<i32, String> = HashMap::new();
+        // Property names in use: proto2 allows `foo_bar` next to `fooBar`.
+        let mut used = HashSet::new();
+        for (i, f) in m.field.iter().enumerate() {
+            let ctx_name = format!("{fq}.{}", f.name());
+            let ft = field_type(self, f, &ctx_name)?;
+            let oneof = f.oneof_index.filter(|_| f.proto3_optional != Some(true));
+            let prop = match oneof {
+                // A oneof member's name is its `case`, not a property of the message.
+                Some(_) => property_name(f.name()),
+                None => unique(&mut used, property_name(f.name())),
+            };
+            let json = f.json_name.clone().unwrap_or_else(|| json_name(f.name()));
+            let mut entry = vec![
+                format!("no: {}", f.number()),
+                format!("name: {}", string_literal(&prop)),
+                format!("proto: {}", string_literal(f.name())),
+                format!("json: {}", string_literal(&json)),
+                format!("kind: \"{}\"", ft.kind),
+            ];
+            entry.extend(ft.table.iter().cloned());
+            let repeated = f.label() == Label::Repeated && ft.kind != "map";
+            if repeated {
+                entry.push("repeated: true".to_owned());
+                if packed(self, f, &ctx_name) {
+                    entry.push("packed: true".to_owned());
+                }
+            }
+            if let Some(o) = oneof {
+                let decl = m.oneof_decl.get(o as usize).ok_or_else(|| {
+                    Error::new(format!("{ctx_name}: oneof_index {o} out of range"))
+                })?;
+                let first = !oneof_props.contains_key(&o);
+                let oprop = oneof_props
+                    .entry(o)
+                    .or_insert_with(|| unique(&mut used, property_name(decl.name())))
+                    .clone();
+                entry.push(format!("oneof: {}", string_literal(&oprop)));
+                table.push(entry);
+                if first {
+                    self.oneof(m, o, &oprop, path, &fq)?;
+                }
+                continue;
+            }
+            let required = required(self, f, &ctx_name);
+            let opt = !required
+                && !repeated
+                && ft.kind != "message"
+                && ft.kind != "map"
+                && explicit_presence(self, f, &ctx_name);
+            if required {
+                entry.push("req: true".to_owned());
+            } else if opt {
+                entry.push("opt: true".to_owned());
+            }
+            if let Some(d) = &f.default_value {
+                entry.push(format!("def: {}", string_literal(d)));
+            }
+            let fdoc = self
+                .comments
+                .get(&path_with(path, &[MESSAGE_FIELD, i as i32]))
+                .to_owned();
+            let fdep = f.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+            self.body.doc(1, &fdoc, fdep);
+            let optional = (ft.kind == "message" && !repeated) || required || opt;
+            let ty = if ft.kind == "map" {
+                format!("{{ [key: string]: {} }}", ft.ts)
+            } else if repeated {
+                format!("{}[]", wrap_union(&ft.ts))
+            } else {
+                ft.ts.clone()
+            };
+            let q = if optional { "?" } else { "" };
+            self.body
+                .line(1, &format!("{}{q}: {ty};", property_key(&prop)));
+            table.push(entry);
+        }
+        self.body.line(
+            1,
+            "/** Fields this schema does not know, kept as raw bytes. */",
+        );
+        self.body.line(1, "$unknown?: Uint8Array;");
+        self.body.line(0, "}");
+        self.body.line(0, "");
+        let message_type = self.imports.runtime("messageType");
+        let mt = self.imports.runtime_type("MessageType");
+        self.body.line(
+            0,
+            &format!("/** Codec and reflection info of the message {fq}. */"),
+        );
+        self.body.line(
+            0,
+            &format!(
+                "export const {name}: {mt}<{name}> = /*@__PURE__*/ {message_type}<{name}>({}, () => [",
+                string_literal(&fq)
+            ),
+        );
+        for entry in table {
+            self.body.line(1, &format!("{{ {} }},", entry.join(", ")));
+        }
+        self.body.line(0, "]);");
+        self.body.line(0, "");
+        let nested_prefix = format!("{local}_");
+        for (i, e) in m.enum_type.iter().enumerate() {
+            self.enum_(
+                e,
+                &nested_prefix,
+                &fq,
+                &path_with(path, &[MESSAGE_ENUM, i as i32]),
+            );
+        }
+        for (i, n) in m.nested_type.iter().enumerate() {
+            let npath = path_with(path, &[MESSAGE_NESTED, i as i32]);
+            self.message(n, &nested_prefix, &fq, &npath)?;
+        }
+        Ok(())
+    }
+
+    /// Prints a oneof as a discriminated union property.
+    fn oneof(
+        &mut self,
+        m: &DescriptorProto,
+        index: i32,
+        prop: &str,
+        path: &[i32],
+        fq: &str,
+    ) -> Result<(), Error> {
+        let comment = self
+            .comments
+            .get(&path_with(path, &[MESSAGE_ONEOF, index]))
+            .to_owned();
+        self.body.doc(1, &comment, false);
+        self.body.line(1, &format!("{}:", property_key(prop)));
+        for (i, f) in m.field.iter().enumerate() {
+            if f.oneof_index != Some(index) || f.proto3_optional == Some(true) {
+                continue;
+            }
+            let FieldType { ts, .. } = field_type(self, f, &format!("{fq}.{}", f.name()))?;
+            let fdoc = self
+                .comments
+                .get(&path_with(path, &[MESSAGE_FIELD, i as i32]))
+                .to_owned();
+            let fdep = f.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+            self.body.doc(2, &fdoc, fdep);
+            let case = string_literal(&property_name(f.name()));
+            self.body
+                .line(2, &format!("| {{ case: {case}; value: {ts} }}"));
+        }
+        self.body
+            .line(2, "| { case: undefined; value?: undefined };");
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! TypeScript names: camelCase conversions and escaping of keywords and clashes.
+
+/// Words that cannot name a TS type or a top-level binding, plus the names generated
+/// code imports from the runtime and the globals it uses. A clashing name gets a `$`
+/// suffix (`$` cannot occur in .proto identifiers, so the result is unique).
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    // ECMAScript and TypeScript keywords.
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "as",
+    "implements",
+    "interface",
+    "let",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "static",
+    "yield",
+    "await",
+    "async",
+    "type",
+    "of",
+    "declare",
+    "module",
+    "namespace",
+    "abstract",
+    "readonly",
+    "keyof",
+    "infer",
+    "is",
+    "asserts",
+    "satisfies",
+    "unique",
+    "global",
+    "require",
+    "arguments",
+    "eval",
+    // Built-in type names.
+    "any",
+    "boolean",
+    "number",
+    "string",
+    "symbol",
+    "bigint",
+    "never",
+    "unknown",
+    "object",
+    "undefined",
+    // Globals that generated code refers to.
+    "Object",
+    "Array",
+    "Uint8Array",
+    "Promise",
+    "AsyncIterable",
+    "Record",
+    "BigInt",
+    "Number",
+    "String",
+    "Boolean",
+    "Symbol",
+    "Error",
+    "Date",
+    "Map",
+    "JSON",
+    "Math",
+    // Names imported from the runtime.
+    "messageType",
+    "enumType",
+    "methodDescriptor",
+    "unsupportedMethod",
+    "createInputs",
+    "MessageType",
+    "EnumType",
+    "FieldInfo",
+    "PartialMessage",
+    "Transport",
+    "CallOptions",
+    "MethodDescriptor",
+];
+
+/// Property names that would misbehave on plain objects, or clash with `$unknown`.
+const RESERVED_PROPERTY_NAMES: &[&str] = &[
+    "__proto__",
+    "constructor",
+    "toString",
+    "toJSON",
+    "valueOf",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+];
+
+/// Escapes a type or top-level binding name.
+pub(crate) fn escape_type_name(name: &str) -> String {
+    if RESERVED_TYPE_NAMES.contains(&name) {
+        format!("{name}$")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Escapes an object property or class member name.
+pub(crate) fn escape_property(name: &str) -> String {
+    if RESERVED_PROPERTY_NAMES.contains(&name) {
+        format!("{name}$")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// protoc's JSON name: underscores removed, the letter after each one upper-cased.
+pub(crate) fn json_name(proto_name: &str) -> String {
+    let mut out = String::with_capacity(proto_name.len());
+    let mut upper = false;
+    for c in proto_name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// lowerCamelCase of a field or method name (`UnaryCall` -> `unaryCall`,
+/// `response_size` -> `responseSize`).
+pub(crate) fn lower_camel(name: &str) -> String {
+    let camel = json_name(name);
+    let mut chars = camel.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => camel,
+    }
+}
+
+/// A field's property name in the generated interface.
+pub(crate) fn property_name(proto_name: &str) -> String {
+    escape_property(&lower_camel(proto_name))
+}
+
+/// A TS string literal (double quotes, JSON escaping).
+pub(crate) fn string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `name` can be written as a bare property key in an object literal or type.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_cases() {
+        assert_eq!(json_name("response_size"), "responseSize");
+        assert_eq!(json_name("field_name_1"), "fieldName1");
+        assert_eq!(json_name("_leading"), "Leading");
+        assert_eq!(json_name("a__b"), "aB");
+        assert_eq!(lower_camel("UnaryCall"), "unaryCall");
+        assert_eq!(lower_camel("FullDuplexCall"), "fullDuplexCall");
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_type_name("Object"), "Object$");
+        assert_eq!(escape_type_name("interface"), "interface$");
+        assert_eq!(escape_type_name("Simple"), "Simple");
+        assert_eq!(property_name("constructor"), "constructor$");
+        assert_eq!(property_name("to_string"), "toString$");
+        assert_eq!(property_name("default"), "default");
+        assert_eq!(string_literal("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
+    }
+}

@@ -1,0 +1,151 @@
+//! Plugin options (the `--grpcweb-ts_opt` / buf `opt:` values), parsed into [`Options`].
+
+use std::fmt;
+
+/// How 64-bit integer fields are represented in TypeScript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Int64 {
+    /// `bigint` (exact; the default).
+    #[default]
+    BigInt,
+    /// Decimal `string` (exact, JSON-friendly).
+    String,
+    /// `number` (loses precision above 2^53).
+    Number,
+}
+
+impl Int64 {
+    /// The value of `FieldInfo.L` in the generated field table.
+    pub(crate) fn repr(self) -> u8 {
+        match self {
+            Int64::BigInt => 0,
+            Int64::String => 1,
+            Int64::Number => 2,
+        }
+    }
+
+    /// The TypeScript type.
+    pub(crate) fn ts_type(self) -> &'static str {
+        match self {
+            Int64::BigInt => "bigint",
+            Int64::String => "string",
+            Int64::Number => "number",
+        }
+    }
+}
+
+/// The extension written in relative imports between generated files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportExtension {
+    /// `./foo_pb.js` (the default; works with Node ESM and bundlers).
+    #[default]
+    Js,
+    /// `./foo_pb.ts` (Deno, or `allowImportingTsExtensions`).
+    Ts,
+    /// `./foo_pb` (bundlers only).
+    None,
+}
+
+impl ImportExtension {
+    pub(crate) fn suffix(self) -> &'static str {
+        match self {
+            ImportExtension::Js => ".js",
+            ImportExtension::Ts => ".ts",
+            ImportExtension::None => "",
+        }
+    }
+}
+
+/// Parsed plugin options. Every key is documented in the crate docs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `int64=bigint|string|number`: default representation of 64-bit integers
+    /// (a field's `jstype` option overrides it).
+    pub int64: Int64,
+    /// `import_extension=js|ts|none`.
+    pub import_extension: ImportExtension,
+}
+
+/// A bad plugin parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionError(String);
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+impl Options {
+    /// Parses a comma-separated `key=value` list; unknown keys and values are errors.
+    pub fn parse(parameter: &str) -> Result<Self, OptionError> {
+        let mut options = Options::default();
+        for item in parameter
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+            let bad = |expected: &str| {
+                OptionError(format!(
+                    "invalid value {value:?} for option {key:?}: expected {expected}"
+                ))
+            };
+            match key.trim() {
+                "int64" => {
+                    options.int64 = match value.trim() {
+                        "bigint" => Int64::BigInt,
+                        "string" => Int64::String,
+                        "number" => Int64::Number,
+                        _ => return Err(bad("bigint, string or number")),
+                    }
+                }
+                "import_extension" => {
+                    options.import_extension = match value.trim() {
+                        "js" | ".js" => ImportExtension::Js,
+                        "ts" | ".ts" => ImportExtension::Ts,
+                        "none" | "" => ImportExtension::None,
+                        _ => return Err(bad("js, ts or none")),
+                    }
+                }
+                other => {
+                    return Err(OptionError(format!(
+                        "unknown option {other:?} (known: int64, import_extension)"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_keys() {
+        assert_eq!(Options::parse(""), Ok(Options::default()));
+        let o = Options::parse("int64=string, import_extension=none").expect("valid");
+        assert_eq!(o.int64, Int64::String);
+        assert_eq!(o.import_extension, ImportExtension::None);
+        let o = Options::parse("import_extension=ts,int64=number").expect("valid");
+        assert_eq!(
+            (o.int64, o.import_extension),
+            (Int64::Number, ImportExtension::Ts)
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_values() {
+        let e = Options::parse("target=js").expect_err("unknown key");
+        assert!(e.to_string().contains("\"target\""), "{e}");
+        let e = Options::parse("int64=long").expect_err("bad value");
+        assert!(
+            e.to_string().contains("int64") && e.to_string().contains("long"),
+            "{e}"
+        );
+    }
+}

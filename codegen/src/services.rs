@@ -1,0 +1,152 @@
+//! `<name>_grpcweb.ts`: method descriptors and a typed client class per service.
+
+use prost_types::{FileDescriptorProto, MethodDescriptorProto};
+
+use crate::index::{Comments, module_path};
+use crate::names::{escape_property, escape_type_name, lower_camel, string_literal};
+use crate::printer::{Imports, Printer, relative_import};
+use crate::{Context, Error};
+
+const FILE_SERVICE: i32 = 6;
+const SERVICE_METHOD: i32 = 2;
+
+fn kind(m: &MethodDescriptorProto) -> &'static str {
+    match (m.client_streaming(), m.server_streaming()) {
+        (false, false) => "unary",
+        (false, true) => "server_streaming",
+        (true, false) => "client_streaming",
+        (true, true) => "bidi_streaming",
+    }
+}
+
+fn deprecated(m: &MethodDescriptorProto) -> bool {
+    m.options.as_ref().and_then(|o| o.deprecated) == Some(true)
+}
+
+/// Generates the `_grpcweb.ts` file of `file`, or `None` when it has no services.
+pub(crate) fn generate(
+    ctx: &Context<'_>,
+    file: &FileDescriptorProto,
+) -> Result<Option<String>, Error> {
+    if file.service.is_empty() {
+        return Ok(None);
+    }
+    let out_path = module_path(file.name(), "_grpcweb");
+    let comments = Comments::of(file);
+    let mut imports = Imports::default();
+    for s in &file.service {
+        let name = escape_type_name(s.name());
+        imports.declare(&name);
+        imports.declare(&escape_type_name(&format!("{}Client", s.name())));
+    }
+    let mut body = Printer::default();
+    let ext = ctx.options.import_extension.suffix();
+    for (si, s) in file.service.iter().enumerate() {
+        let name = escape_type_name(s.name());
+        let fq = match file.package() {
+            "" => s.name().to_owned(),
+            p => format!("{p}.{}", s.name()),
+        };
+        let mut resolve = |type_name: &str, what: &str| -> Result<String, Error> {
+            let entry = ctx.index.get(type_name, &format!("{fq}: {what}"))?;
+            let module = relative_import(&out_path, &module_path(&entry.file, "_pb"), ext);
+            Ok(imports.import(&module, &entry.ts_name))
+        };
+        let mut methods = Vec::new();
+        for m in &s.method {
+            let input = resolve(m.input_type(), m.name())?;
+            let output = resolve(m.output_type(), m.name())?;
+            methods.push((m, escape_property(&lower_camel(m.name())), input, output));
+        }
+        let service_doc = comments.get(&[FILE_SERVICE, si as i32]).to_owned();
+        let service_dep = s.options.as_ref().and_then(|o| o.deprecated) == Some(true);
+        let method_descriptor = imports.runtime("methodDescriptor");
+        body.doc(0, &service_doc, service_dep);
+        body.line(0, &format!("export const {name} = {{"));
+        body.line(1, &format!("typeName: {},", string_literal(&fq)));
+        body.line(1, "methods: {");
+        for (mi, (m, method, input, output)) in methods.iter().enumerate() {
+            let doc = comments
+                .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
+                .to_owned();
+            body.doc(2, &doc, deprecated(m));
+            let dep = if deprecated(m) { ", true" } else { "" };
+            body.line(
+                2,
+                &format!(
+                    "{method}: /*@__PURE__*/ {method_descriptor}({}, {}, \"{}\", {input}, {output}{dep}),",
+                    string_literal(&fq),
+                    string_literal(m.name()),
+                    kind(m)
+                ),
+            );
+        }
+        body.line(1, "},");
+        body.line(0, "} as const;");
+        body.line(0, "");
+        let transport = imports.runtime_type("Transport");
+        let call_options = imports.runtime_type("CallOptions");
+        let partial = imports.runtime_type("PartialMessage");
+        let mut client_doc = format!("Client of the service {fq}.");
+        if !service_doc.trim().is_empty() {
+            client_doc = format!("{}\n\n{client_doc}", service_doc.trim_end());
+        }
+        body.doc(0, &client_doc, service_dep);
+        let client = escape_type_name(&format!("{}Client", s.name()));
+        body.line(0, &format!("export class {client} {{"));
+        body.line(1, &format!("readonly #transport: {transport};"));
+        body.line(0, "");
+        body.line(1, &format!("constructor(transport: {transport}) {{"));
+        body.line(2, "this.#transport = transport;");
+        body.line(1, "}");
+        for (mi, (m, method, input, output)) in methods.iter().enumerate() {
+            body.line(0, "");
+            let doc = comments
+                .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
+                .to_owned();
+            body.doc(1, &doc, deprecated(m));
+            let desc = format!("{name}.methods.{method}");
+            match kind(m) {
+                "unary" => {
+                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): Promise<{output}> {{"));
+                    body.line(2, &format!("return this.#transport.unary({desc}, {input}.create(request), options);"));
+                }
+                "server_streaming" => {
+                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): AsyncIterable<{output}> {{"));
+                    body.line(2, &format!("return this.#transport.serverStream({desc}, {input}.create(request), options);"));
+                }
+                "client_streaming" => {
+                    let unsupported = imports.runtime("unsupportedMethod");
+                    let inputs = imports.runtime("createInputs");
+                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): Promise<{output}> {{"));
+                    body.line(2, "const transport = this.#transport;");
+                    body.line(2, "if (transport.clientStream === undefined) {");
+                    body.line(3, &format!("return Promise.reject({unsupported}({desc}.path, \"client_streaming\"));"));
+                    body.line(2, "}");
+                    body.line(2, &format!("return transport.clientStream({desc}, {inputs}({input}, requests), options);"));
+                }
+                _ => {
+                    let unsupported = imports.runtime("unsupportedMethod");
+                    let inputs = imports.runtime("createInputs");
+                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): AsyncIterable<{output}> {{"));
+                    body.line(2, "const transport = this.#transport;");
+                    body.line(2, "if (transport.bidiStream === undefined) {");
+                    body.line(
+                        3,
+                        &format!("throw {unsupported}({desc}.path, \"bidi_streaming\");"),
+                    );
+                    body.line(2, "}");
+                    body.line(2, &format!("return transport.bidiStream({desc}, {inputs}({input}, requests), options);"));
+                }
+            }
+            body.line(1, "}");
+        }
+        body.line(0, "}");
+        body.line(0, "");
+    }
+    let mut p = Printer::default();
+    crate::preamble::header(&mut p, ctx, file);
+    imports.print(&mut p);
+    p.line(0, "");
+    Ok(Some(p.finish() + &body.finish()))
+}

@@ -1,0 +1,115 @@
+//! Golden tests: generate TypeScript for fixture protos (compiled in-process with protox)
+//! and compare with the checked-in files under `tests/golden/<case>[,<options>]/`.
+//! `UPDATE_GOLDEN=1 cargo test -p protoc-gen-grpcweb-ts --test golden` rewrites them
+//! (and then fails, so a blessed run is never mistaken for a passing one).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use prost_types::compiler::CodeGeneratorRequest;
+
+/// Case directory name (options after the first comma) -> protos, relative to `protos/`.
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "interop",
+        &[
+            "grpc/testing/test.proto",
+            "grpc/testing/messages.proto",
+            "grpc/testing/empty.proto",
+        ],
+    ),
+    ("all_types", &["codegen/all_types.proto"]),
+    (
+        "all_types,int64=string,import_extension=none",
+        &["codegen/all_types.proto"],
+    ),
+    (
+        "all_types,int64=number,import_extension=ts",
+        &["codegen/all_types.proto"],
+    ),
+    ("proto2", &["codegen/proto2.proto"]),
+    (
+        "names",
+        &[
+            "codegen/names.proto",
+            "codegen/other/types.proto",
+            "codegen/clash.proto",
+        ],
+    ),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn request(files: &[&str], parameter: &str) -> CodeGeneratorRequest {
+    let mut compiler = protox::Compiler::new([root().join("protos")]).expect("protox compiler");
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(files).expect("fixture protos compile");
+    CodeGeneratorRequest {
+        file_to_generate: files.iter().map(|f| (*f).to_owned()).collect(),
+        parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
+        proto_file: compiler.file_descriptor_set().file,
+        compiler_version: None,
+    }
+}
+
+fn existing_files(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            existing_files(&path, base, out);
+        } else if path.extension().is_some_and(|e| e == "ts") {
+            let rel = path.strip_prefix(base).expect("under base");
+            out.insert(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[test]
+fn golden_files_match() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut problems = Vec::new();
+    for (case, files) in CASES {
+        let parameter = case.split_once(',').map_or("", |(_, o)| o);
+        let response = protoc_gen_grpcweb_ts::generate(&request(files, parameter));
+        assert_eq!(response.error, None, "case {case}");
+        let dir = root().join("codegen/tests/golden").join(case);
+        let mut stale = BTreeSet::new();
+        existing_files(&dir, &dir, &mut stale);
+        for file in &response.file {
+            let name = file.name.clone().expect("file name");
+            let content = file.content.clone().expect("file content");
+            stale.remove(&name);
+            let path = dir.join(&name);
+            let expected = fs::read_to_string(&path).unwrap_or_default();
+            if expected != content {
+                if update {
+                    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                    fs::write(&path, &content).expect("write golden");
+                }
+                problems.push(format!("{case}/{name} differs"));
+            }
+        }
+        for name in stale {
+            if update {
+                fs::remove_file(dir.join(&name)).expect("remove stale golden");
+            }
+            problems.push(format!("{case}/{name} is no longer generated"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\n{}",
+        problems.join("\n"),
+        if update {
+            "goldens rewritten: review the diff and run again"
+        } else {
+            "run with UPDATE_GOLDEN=1 to rewrite, then review the diff"
+        }
+    );
+}
