@@ -4,8 +4,9 @@
 //! - `cargo xtask test [rust|js] [--skip-lint]`: installs what is missing (the wasm32
 //!   target, rustfmt and clippy, js-tests' npm packages), then runs every check and test in
 //!   order and stops at the first failure. This is the command CI runs (`.ci/run`).
-//! - `cargo xtask demo`: builds and starts the interop server behind the proxy on
-//!   `127.0.0.1:8080` until Ctrl-C.
+//! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
+//!   missing, builds, starts the demo backend, the proxy and the demo page (on another
+//!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
 //!
 //! Only `std` and `anyhow`: the tasks run external tools and report what they did, so a
 //! fresh checkout builds this crate in seconds.
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+mod client_wasm;
 mod conformance;
 mod demo;
 mod run;
@@ -34,8 +36,12 @@ tasks:
         connectrpc conformance suite (server side), js-tests.
         `rust` runs only the Rust steps, `js` only the js-tests (after building the
         binaries); --skip-lint skips fmt, clippy and doc.
-  demo  build and start interop-server behind grpcweb-proxy on 127.0.0.1:8080,
-        until Ctrl-C
+  demo [--page-port N] [--proxy-port N] [--no-build]
+        install what is missing, build, start demo-server behind grpcweb-proxy
+        (default port 8081) and the demo page (default port 8080; a taken default
+        falls back to a free port, 0 always picks one), print
+        `Demo: http://127.0.0.1:PORT/`, run until Ctrl-C. --no-build skips setup
+        and the Rust and runtime builds (the page is still generated and bundled).
   help  print this text
 ";
 
@@ -44,7 +50,7 @@ tasks:
 enum Task {
     Help,
     Test(test::Options),
-    Demo,
+    Demo(demo::Options),
 }
 
 fn main() -> ExitCode {
@@ -55,7 +61,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Task::Test(options) => test::run(&options),
-        Task::Demo => demo::run(),
+        Task::Demo(options) => demo::run(&options),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,10 +90,27 @@ fn parse(args: &[String]) -> Result<Task> {
             }
             Ok(Task::Test(options))
         }
-        "demo" => match rest.first() {
-            None => Ok(Task::Demo),
-            Some(other) => bail!("`demo` takes no arguments, got {other:?}\n\n{USAGE}"),
-        },
+        "demo" => {
+            let mut options = demo::Options::default();
+            let mut args = rest.iter();
+            while let Some(arg) = args.next() {
+                let port = |value: Option<&String>| -> Result<u16> {
+                    let Some(value) = value else {
+                        bail!("{arg} needs a port number\n\n{USAGE}");
+                    };
+                    value
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("{arg}: not a port number: {value:?}"))
+                };
+                match arg.as_str() {
+                    "--page-port" => options.page_port = port(args.next())?,
+                    "--proxy-port" => options.proxy_port = port(args.next())?,
+                    "--no-build" => options.build = false,
+                    other => bail!("unknown argument to `demo`: {other:?}\n\n{USAGE}"),
+                }
+            }
+            Ok(Task::Demo(options))
+        }
         other => bail!("unknown task {other:?}\n\n{USAGE}"),
     }
 }
@@ -134,5 +157,31 @@ mod tests {
         assert!(parse_strs(&["tset"]).is_err());
         assert!(parse_strs(&["test", "--fast"]).is_err());
         assert!(parse_strs(&["demo", "x"]).is_err());
+        assert!(parse_strs(&["demo", "--page-port"]).is_err());
+        assert!(parse_strs(&["demo", "--proxy-port", "http"]).is_err());
+    }
+
+    #[test]
+    fn demo_options() {
+        assert_eq!(
+            parse_strs(&["demo"]).unwrap(),
+            Task::Demo(demo::Options::default())
+        );
+        assert_eq!(
+            parse_strs(&[
+                "demo",
+                "--page-port",
+                "0",
+                "--no-build",
+                "--proxy-port",
+                "9001"
+            ])
+            .unwrap(),
+            Task::Demo(demo::Options {
+                page_port: 0,
+                proxy_port: 9001,
+                build: false,
+            })
+        );
     }
 }

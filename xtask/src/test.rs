@@ -98,7 +98,7 @@ impl Step {
             Step::Fmt => "cargo fmt --check",
             Step::Clippy => "cargo clippy (warnings denied)",
             Step::Doc => "cargo doc (warnings denied)",
-            Step::Wasm => "grpcweb-protocol builds for wasm32",
+            Step::Wasm => "grpcweb-protocol and grpcweb-client build for wasm32",
             Step::CargoTest => "cargo test",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
             Step::JsTests => "js-tests against the proxy and interop-server",
@@ -123,17 +123,21 @@ impl Step {
                     .env("RUSTDOCFLAGS", "-D warnings")
                     .args(["doc", "--workspace", "--no-deps"]),
             ),
-            Step::Wasm => run_cmd(cargo().current_dir(root).args([
-                "check",
-                "-p",
-                "grpcweb-protocol",
-                "--target",
-                WASM_TARGET,
-            ])),
+            Step::Wasm => {
+                run_cmd(cargo().current_dir(root).args([
+                    "check",
+                    "-p",
+                    "grpcweb-protocol",
+                    "--target",
+                    WASM_TARGET,
+                ]))?;
+                crate::client_wasm::check_wasm(root)
+            }
             Step::CargoTest => run_cmd(cargo().current_dir(root).args(["test", "--workspace"])),
             Step::Conformance => crate::conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
+                crate::client_wasm::build_npm_package(root)?;
                 let bin_dir = target_dir(root).join("debug");
                 run_cmd(
                     Command::new("npm")
@@ -165,9 +169,22 @@ fn setup(root: &Path, options: &Options) -> Result<()> {
         crate::conformance::setup(root)?;
     }
     if options.part != Part::Rust {
+        setup_protoc()?;
+        crate::client_wasm::setup_wasm_bindgen(root)?;
+        crate::client_wasm::setup_chromium()?;
         setup_js(&root.join("js-tests"))?;
     }
     Ok(())
+}
+
+/// js-tests run protoc-gen-grpcweb-ts under real protoc: Debian's protobuf-compiler.
+fn setup_protoc() -> Result<()> {
+    if has_tool("protoc") {
+        println!("protoc: installed");
+        return Ok(());
+    }
+    run_cmd(Command::new("apt-get").arg("update"))?;
+    run_cmd(Command::new("apt-get").args(["install", "-y", "protobuf-compiler"]))
 }
 
 fn setup_rust(lint: bool) -> Result<()> {

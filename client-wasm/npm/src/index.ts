@@ -1,0 +1,21 @@
+// grpcweb-client: the gRPC-Web runtime (wasm core + this TypeScript layer). Generated code
+// imports from this entry point only.
+
+export { createGrpcWebTransport, type FetchLike, type GrpcWebTransportOptions } from "./grpc-web.js";
+export { Code } from "./code.js";
+export { RpcError, type ErrorDetail } from "./error.js";
+export {
+  applyInterceptors,
+  type CallRequest,
+  type CallResponse,
+  type Interceptor,
+  type Next,
+  type StreamResponse,
+  type UnaryResponse,
+} from "./interceptor.js";
+export { encodeBinaryHeader, decodeBinaryHeader, loadWasm, type WasmSource } from "./wasm.js";
+export { clientStreamCall, bidiStreamCall } from "./streaming.js";
+export * from "./transport.js";
+export * from "./message.js";
+// The codec (./codec, the codegen work) when present: the build writes this module.
+export * from "./codec-exports.js";

@@ -1,0 +1,37 @@
+// Loads the wasm core once. By default the module comes from ./wasm/inline.js (base64,
+// written by the build), so the package works unbundled in Node and browsers and in any
+// bundler without asset configuration. Apps that would rather serve the .wasm file
+// (a third smaller over the wire) pass it to `loadWasm` before the first call; the
+// inlined copy is then never imported (bundlers that split chunks leave it out).
+
+import init, { Transport, encodeBinaryHeader, decodeBinaryHeader } from "./wasm/grpcweb_client.js";
+
+export { Transport as WasmTransport, encodeBinaryHeader, decodeBinaryHeader };
+export type { Call as WasmCall } from "./wasm/grpcweb_client.js";
+
+/** Where the wasm module comes from: a URL to fetch, a fetch Response, bytes, or a compiled module. */
+export type WasmSource = URL | string | Response | BufferSource | WebAssembly.Module;
+
+let ready: Promise<void> | undefined;
+
+/**
+ * Instantiates the wasm core (once; later calls return the same promise). Calls do this
+ * themselves with the inlined module; call it first to start early or to use `source`
+ * (e.g. `new URL("grpcweb-client/grpcweb_client_bg.wasm", import.meta.url)` in a bundler).
+ */
+export function loadWasm(source?: WasmSource): Promise<void> {
+  ready ??= (async () => {
+    const module = source ?? decodeBase64((await import("./wasm/inline.js")).wasmBase64);
+    await init({ module_or_path: module });
+  })();
+  return ready;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    out[i] = raw.charCodeAt(i);
+  }
+  return out;
+}

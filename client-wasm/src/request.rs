@@ -1,0 +1,170 @@
+//! What goes on the wire for a request: headers (content type, `grpc-timeout`, user
+//! metadata with `-bin` values base64-encoded) and the framed body.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use grpcweb_protocol::framing::{FrameKind, encode_frame};
+use grpcweb_protocol::{metadata, text, timeout};
+
+use crate::error::RpcError;
+use grpcweb_protocol::Code;
+
+/// Binary (`application/grpc-web+proto`) or text (`application/grpc-web-text`, base64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Binary frames.
+    Binary,
+    /// Base64-encoded frames.
+    Text,
+}
+
+impl Format {
+    /// `"binary"` or `"text"`; anything else is an error.
+    pub fn parse(name: &str) -> Result<Self, RpcError> {
+        match name {
+            "binary" => Ok(Self::Binary),
+            "text" => Ok(Self::Text),
+            other => Err(RpcError::new(
+                Code::InvalidArgument,
+                format!("unknown format \"{other}\": expected \"binary\" or \"text\""),
+            )),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Binary => "application/grpc-web+proto",
+            Self::Text => "application/grpc-web-text",
+        }
+    }
+}
+
+/// One metadata value as the caller gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataValue {
+    /// Sent as is (for `-bin` keys the caller already encoded it).
+    Text(String),
+    /// Bytes: only valid for `-bin` keys, sent as unpadded base64 (S9).
+    Binary(Vec<u8>),
+}
+
+/// The request headers, in order: protocol headers first, then the caller's metadata.
+pub fn headers(
+    format: Format,
+    timeout: Option<Duration>,
+    user: Vec<(String, MetadataValue)>,
+) -> Result<Vec<(String, String)>, RpcError> {
+    let mut out = Vec::with_capacity(user.len() + 4);
+    for (name, value) in user {
+        let name = name.to_ascii_lowercase();
+        if matches!(
+            name.as_str(),
+            "content-type" | "grpc-timeout" | "x-grpc-web"
+        ) {
+            // The transport owns these; a caller's copy would contradict the body.
+            continue;
+        }
+        let value = match value {
+            MetadataValue::Text(s) => s,
+            MetadataValue::Binary(bytes) if metadata::is_bin_name(&name) => {
+                metadata::encode_bin(&bytes)
+            }
+            MetadataValue::Binary(_) => {
+                return Err(RpcError::new(
+                    Code::InvalidArgument,
+                    format!("metadata \"{name}\" has a binary value but does not end in \"-bin\""),
+                ));
+            }
+        };
+        out.push((name, value));
+    }
+    out.push(("content-type".to_owned(), format.content_type().to_owned()));
+    if format == Format::Text {
+        out.push(("accept".to_owned(), format.content_type().to_owned()));
+    }
+    out.push(("x-grpc-web".to_owned(), "1".to_owned()));
+    if let Some(t) = timeout {
+        out.push(("grpc-timeout".to_owned(), timeout::format(t)));
+    }
+    Ok(out)
+}
+
+/// The request body: one data frame, base64-encoded in text mode.
+pub fn body(format: Format, message: &[u8]) -> Bytes {
+    let frame = encode_frame(FrameKind::Data, message);
+    match format {
+        Format::Binary => frame,
+        Format::Text => text::encode_segment(&frame),
+    }
+}
+
+/// A `timeoutMs` value from JS as a duration: `None` for absent, NaN or infinite;
+/// negative values count as an already expired deadline.
+pub fn timeout_from_ms(ms: Option<f64>) -> Option<Duration> {
+    let ms = ms.filter(|m| m.is_finite())?;
+    Some(Duration::from_micros((ms.max(0.0) * 1000.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_headers() {
+        let h = headers(
+            Format::Text,
+            Some(Duration::from_millis(1500)),
+            vec![
+                ("X-Custom".into(), MetadataValue::Text("v".into())),
+                (
+                    "trace-bin".into(),
+                    MetadataValue::Binary(vec![0xab, 0xab, 0xab, 0x01]),
+                ),
+                ("content-type".into(), MetadataValue::Text("nope".into())),
+            ],
+        )
+        .unwrap();
+        let get = |n: &str| h.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(get("x-custom"), Some("v"));
+        assert_eq!(get("trace-bin"), Some("q6urAQ"));
+        assert_eq!(get("content-type"), Some("application/grpc-web-text"));
+        assert_eq!(get("accept"), Some("application/grpc-web-text"));
+        assert_eq!(
+            get("grpc-timeout"),
+            Some(timeout::format(Duration::from_millis(1500)).as_str())
+        );
+        assert_eq!(h.iter().filter(|(k, _)| k == "content-type").count(), 1);
+    }
+
+    #[test]
+    fn binary_value_needs_bin_suffix() {
+        let err = headers(
+            Format::Binary,
+            None,
+            vec![("x".into(), MetadataValue::Binary(vec![1]))],
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+    }
+
+    #[test]
+    fn frames_body() {
+        assert_eq!(&body(Format::Binary, b"hi")[..], b"\x00\x00\x00\x00\x02hi");
+        assert_eq!(&body(Format::Text, b"hi")[..], b"AAAAAAJoaQ==");
+        assert_eq!(&body(Format::Binary, b"")[..], b"\x00\x00\x00\x00\x00");
+    }
+
+    #[test]
+    fn parses_format_and_timeout() {
+        assert_eq!(Format::parse("text").unwrap(), Format::Text);
+        assert!(Format::parse("json").is_err());
+        assert_eq!(timeout_from_ms(None), None);
+        assert_eq!(timeout_from_ms(Some(f64::NAN)), None);
+        assert_eq!(timeout_from_ms(Some(-5.0)), Some(Duration::ZERO));
+        assert_eq!(
+            timeout_from_ms(Some(2.5)),
+            Some(Duration::from_micros(2500))
+        );
+    }
+}

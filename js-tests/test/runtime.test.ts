@@ -1,0 +1,137 @@
+// The wasm runtime (npm package grpcweb-client) in Node: every interop case and the
+// runtime cases (streaming, deadlines, abort, errors, odd responses), in binary and text,
+// against grpcweb-proxy + interop-server and a scripted server.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { create } from "@bufbuild/protobuf";
+import { createGrpcWebTransport, Code, RpcError } from "grpcweb-client";
+
+import { StreamingOutputCallRequestSchema } from "../gen/grpc/testing/messages_pb.js";
+
+import { closedUrl } from "./support/closed-port.js";
+import { startServer, type Server } from "./support/processes.js";
+import { allCases, streamingOutputCall, type CaseContext, type Format } from "./support/runtime-cases.js";
+import { startScriptedServer, type ScriptedServer } from "./support/scripted-server.js";
+
+const TEST_TIMEOUT_MS = 30_000;
+const FORMATS: readonly Format[] = ["binary", "text"];
+
+describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () => {
+  let backend: Server | undefined;
+  let proxy: Server | undefined;
+  let scripted: ScriptedServer | undefined;
+  let closed = "";
+
+  before(async () => {
+    backend = await startServer("interop-server", ["--port", "0"]);
+    proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", `http://${backend.addr}`]);
+    scripted = await startScriptedServer();
+    closed = await closedUrl();
+  });
+
+  after(async () => {
+    await scripted?.stop();
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  it("loadWasm(bytes of the shipped .wasm file) instead of the inlined copy", { timeout: TEST_TIMEOUT_MS }, async () => {
+    assert.ok(proxy !== undefined, "proxy not started");
+    // A fresh process: the wasm module is loaded once per process.
+    const script = `
+      import { readFile } from "node:fs/promises";
+      import { createGrpcWebTransport, loadWasm } from "grpcweb-client";
+      const file = new URL(import.meta.resolve("grpcweb-client/grpcweb_client_bg.wasm"));
+      await loadWasm(await readFile(file));
+      const transport = createGrpcWebTransport({ baseUrl: process.argv[1] });
+      const method = { service: "grpc.testing.TestService", name: "EmptyCall", kind: "unary",
+        path: "/grpc.testing.TestService/EmptyCall", encode: () => new Uint8Array(0), decode: (b) => b.length };
+      console.log("empty response bytes: " + (await transport.unary(method, {})));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--input-type=module", "-e", script, `http://${proxy.addr}`],
+      { cwd: fileURLToPath(new URL("../../", import.meta.url)) },
+    );
+    assert.equal(stdout.trim(), "empty response bytes: 0");
+  });
+
+  for (const format of FORMATS) {
+    describe(format, () => {
+      const ctx = (): CaseContext => {
+        assert.ok(proxy !== undefined && scripted !== undefined, "servers not started");
+        return { proxyUrl: `http://${proxy.addr}`, scriptedUrl: scripted.baseUrl, closedUrl: closed, format };
+      };
+      for (const c of allCases) {
+        it(c.name, { timeout: TEST_TIMEOUT_MS }, () => c.run(ctx()));
+      }
+    });
+  }
+});
+
+describe("abort mid-stream reaches the proxy, which cancels the backend call", () => {
+  let backend: Server | undefined;
+  let proxy: Server | undefined;
+  let admin = "";
+
+  before(async () => {
+    backend = await startServer("interop-server", ["--port", "0"]);
+    admin = new URL(await closedUrl()).host; // a free port for the proxy's /metrics
+    proxy = await startServer("grpcweb-proxy", [
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      `http://${backend.addr}`,
+      "--admin-listen",
+      admin,
+    ]);
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  for (const format of FORMATS) {
+    it(format, { timeout: TEST_TIMEOUT_MS }, async () => {
+      assert.ok(proxy !== undefined, "proxy not started");
+      const metrics = async (): Promise<string> => (await fetch(`http://${admin}/metrics`)).text();
+      const inFlight = (text: string): number => Number(/^grpcweb_in_flight_calls (\d+)/m.exec(text)?.[1] ?? NaN);
+      const controller = new AbortController();
+      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format });
+      const stream = transport.serverStream(
+        streamingOutputCall,
+        create(StreamingOutputCallRequestSchema, {
+          responseParameters: Array.from({ length: 50 }, () => ({ size: 1, intervalUs: 100_000 })),
+        }),
+        { signal: controller.signal },
+      );
+      let during = NaN;
+      const err = await (async () => {
+        for await (const _ of stream) {
+          during = inFlight(await metrics());
+          controller.abort();
+        }
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof RpcError && err.code === Code.CANCELLED, `expected CANCELLED, got ${String(err)}`);
+      assert.equal(during, 1, "the call was in flight at the proxy");
+      let text = await metrics();
+      for (let i = 0; i < 40 && inFlight(text) !== 0; i++) {
+        await new Promise((done) => setTimeout(done, 50));
+        text = await metrics();
+      }
+      assert.equal(inFlight(text), 0, `the proxy still has the call in flight:\n${text}`);
+      // The proxy saw the client go away and ended the call (it resets the backend stream, D2).
+      const mode = format === "text" ? "grpc-web-text" : "grpc-web";
+      const ended = new RegExp(`grpcweb_calls_total\\{[^}]*method="StreamingOutputCall",code="(CLIENT_GONE|CANCELLED)",mode="${mode}"\\} 1`);
+      assert.match(text, ended, text);
+    });
+  }
+});
