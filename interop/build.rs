@@ -1,13 +1,16 @@
-//! Compiles `protos/grpc/testing/*.proto` in-process with protox (no system `protoc`), then
-//! generates prost messages plus tonic client and server code into `OUT_DIR`.
+//! Compiles `protos/grpc/testing/*.proto` and the demo's protos in-process with protox (no
+//! system `protoc`), then generates prost messages plus tonic client and server code into
+//! `OUT_DIR`.
 
 use std::path::PathBuf;
 
-/// The interop protos, relative to the `protos/` include root.
-const PROTOS: [&str; 3] = [
+/// The interop protos and the demo's, relative to the `protos/` include root.
+const PROTOS: [&str; 5] = [
     "grpc/testing/empty.proto",
     "grpc/testing/messages.proto",
     "grpc/testing/test.proto",
+    "examples/demo.proto",
+    "google/rpc/error_details.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

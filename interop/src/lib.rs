@@ -12,7 +12,10 @@
 //! * [`EchoMetadata`]: the `x-grpc-test-echo-initial` / `x-grpc-test-echo-trailing-bin`
 //!   echo, as a tower middleware;
 //! * [`serve`]: all of it on an already-bound listener, optionally behind the gRPC-Web
-//!   layer; and the `interop-server` binary around it.
+//!   layer; and the `interop-server` binary around it;
+//! * [`DemoServiceImpl`] and [`serve_demo`]: `grpcweb.demo.v1.DemoService`, the backend of
+//!   `cargo xtask demo` (messages in [`demo_pb`], error details in [`rpc_pb`]), and the
+//!   `demo-server` binary around it.
 //!
 //! # Example
 //!
@@ -53,11 +56,16 @@
 //! * No TLS, and only the interop cases listed above; the xDS, load-balancing and
 //!   reconnect services of the upstream suite are not included.
 
+mod demo;
 mod echo;
 mod server;
 mod service;
 pub mod trailers;
 
+pub use demo::{
+    CALL_NUMBER_HEADER, DemoServiceImpl, ERROR_DOMAIN, MAX_SLEEP_MS, MAX_TICK_INTERVAL_MS,
+    MAX_TICKS, TickStream, demo_service, serve_demo,
+};
 pub use echo::{ECHO_INITIAL, ECHO_TRAILING_BIN, EchoMetadata, EchoMetadataLayer, ResponseFuture};
 pub use server::{ServeError, ServeOptions, serve, test_service};
 pub use service::{ResponseStream, TestServiceImpl};
@@ -68,4 +76,18 @@ pub use service::{ResponseStream, TestServiceImpl};
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod pb {
     tonic::include_proto!("grpc.testing");
+}
+
+/// Generated code for `grpcweb.demo.v1` (`protos/examples/demo.proto`): messages, and the
+/// tonic client (`demo_service_client`) and server (`demo_service_server`).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod demo_pb {
+    tonic::include_proto!("grpcweb.demo.v1");
+}
+
+/// Generated code for the `google.rpc` error details the demo sends (`BadRequest`,
+/// `ErrorInfo`; `protos/google/rpc/error_details.proto`).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod rpc_pb {
+    tonic::include_proto!("google.rpc");
 }
