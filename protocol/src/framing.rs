@@ -308,6 +308,7 @@ pub struct FrameScanner {
     header: [u8; HEADER_LEN],
     have: usize,
     remaining: usize,
+    messages: u64,
 }
 
 impl FrameScanner {
@@ -318,6 +319,7 @@ impl FrameScanner {
             header: [0; HEADER_LEN],
             have: 0,
             remaining: 0,
+            messages: 0,
         }
     }
 
@@ -338,9 +340,17 @@ impl FrameScanner {
                 let header = FrameHeader::parse(self.header, self.max_len)?;
                 self.have = 0;
                 self.remaining = header.len;
+                if !header.kind.is_trailers() {
+                    self.messages += 1;
+                }
             }
         }
         Ok(())
+    }
+
+    /// Data frames (messages) whose header has been seen.
+    pub fn messages(&self) -> u64 {
+        self.messages
     }
 
     /// Call at end of stream: an error if a frame was left unfinished.

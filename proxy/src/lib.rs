@@ -63,7 +63,7 @@ pub use config::{
     RouteConfig, RouteMatch,
 };
 pub use cors::{CorsConfig, CorsLayer};
-pub use grpc_web::{GrpcWebLayer, GrpcWebService};
+pub use grpc_web::{GrpcWebLayer, GrpcWebService, MessageCounts};
 pub use server::{Proxy, StartError};
 
 /// A boxed error, as tower and hyper use.

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::grpc_web::MessageCounts;
 use crate::upstream::Backend;
 
 /// Distinct (service, method) label pairs kept; later ones count as `other`, so a client
@@ -35,6 +36,11 @@ struct ServiceLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabels {
+    backend: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndpointLabels {
     backend: String,
     endpoint: String,
@@ -52,6 +58,9 @@ pub struct Metrics {
     connections: Gauge,
     bytes_in: Counter,
     bytes_out: Counter,
+    messages_in: Counter,
+    messages_out: Counter,
+    backend_connections: Family<BackendLabels, Gauge>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
     methods: Mutex<HashSet<(String, String)>>,
 }
@@ -107,6 +116,24 @@ impl Metrics {
             "Response body bytes sent to clients",
             bytes_out.clone(),
         );
+        let messages_in = Counter::default();
+        registry.register(
+            "request_messages",
+            "gRPC-Web request messages received from clients",
+            messages_in.clone(),
+        );
+        let messages_out = Counter::default();
+        registry.register(
+            "response_messages",
+            "gRPC-Web response messages sent to clients",
+            messages_out.clone(),
+        );
+        let backend_connections = Family::<BackendLabels, Gauge>::default();
+        registry.register(
+            "backend_connections",
+            "Open connections to each backend",
+            backend_connections.clone(),
+        );
         let endpoint_healthy = Family::<EndpointLabels, Gauge>::default();
         registry.register(
             "backend_endpoint_healthy",
@@ -121,6 +148,9 @@ impl Metrics {
             connections,
             bytes_in,
             bytes_out,
+            messages_in,
+            messages_out,
+            backend_connections,
             endpoint_healthy,
             methods: Mutex::new(HashSet::new()),
         }
@@ -135,6 +165,12 @@ impl Metrics {
     /// The text exposition of every metric, with backend health read now.
     pub fn encode<'a>(&self, backends: impl Iterator<Item = &'a Arc<Backend>>) -> String {
         for backend in backends {
+            let labels = BackendLabels {
+                backend: backend.name().to_owned(),
+            };
+            self.backend_connections
+                .get_or_create(&labels)
+                .set(backend.connections());
             for (endpoint, healthy) in backend.endpoints() {
                 let labels = EndpointLabels {
                     backend: backend.name().to_owned(),
@@ -189,6 +225,7 @@ pub(crate) struct CallRecord {
     version: Version,
     peer: Option<SocketAddr>,
     pub(crate) bytes_in: Arc<AtomicU64>,
+    pub(crate) messages: MessageCounts,
     pub(crate) bytes_out: u64,
     header_code: Option<Code>,
     http_status: u16,
@@ -217,6 +254,7 @@ impl CallRecord {
             version: req.version(),
             peer,
             bytes_in: Arc::new(AtomicU64::new(0)),
+            messages: MessageCounts::new(),
             bytes_out: 0,
             header_code: None,
             http_status: 0,
@@ -251,6 +289,8 @@ impl CallRecord {
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
         metrics.bytes_in.inc_by(bytes_in);
         metrics.bytes_out.inc_by(self.bytes_out);
+        metrics.messages_in.inc_by(self.messages.requests());
+        metrics.messages_out.inc_by(self.messages.responses());
         metrics
             .calls
             .get_or_create(&CallLabels {

@@ -178,6 +178,7 @@ impl Proxy {
                 let mut record = CallRecord::start(&metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(PeerAddr(peer));
+                req.extensions_mut().insert(record.messages.clone());
                 let call = service.clone().oneshot(req);
                 async move {
                     let res = call.await?;

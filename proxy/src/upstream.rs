@@ -1,6 +1,7 @@
 //! Forwarding to backends: HTTP/2 (h2c) over shared, multiplexed connections, balanced
 //! over each backend's endpoints.
 
+mod counting;
 mod endpoints;
 mod health;
 
@@ -23,6 +24,7 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::config::{BackendConfig, ConfigError, ForwardingConfig, HealthCheck};
+use counting::CountingConnector;
 use health::Probe;
 
 pub use endpoints::{Backend, EndpointHealth};
@@ -70,7 +72,7 @@ impl std::error::Error for UpstreamError {
 /// `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
 /// skipped for a while (1 s, doubling up to 30 s) and until a probe or call succeeds.
 pub struct Upstream<B> {
-    client: Client<HttpsConnector<HttpConnector>, B>,
+    client: Client<CountingConnector<HttpsConnector<HttpConnector>>, B>,
     backend: Arc<Backend>,
     forwarding: ForwardingConfig,
 }
@@ -144,7 +146,12 @@ where
                 ),
             },
         };
-        let backend = Arc::new(Backend::new(config, probe)?);
+        let open = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let backend = Arc::new(Backend::new(config, probe, open.clone())?);
+        let connector = CountingConnector {
+            inner: connector,
+            open,
+        };
         let client = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())

@@ -59,6 +59,9 @@ async fn metrics_count_calls_by_service_method_code_and_mode() {
         r#"grpcweb_calls_total{service="grpc.testing.TestService",method="EmptyCall",code="OK",mode="grpc-web-text"} 1"#,
         r#"grpcweb_calls_total{service="grpc.testing.TestService",method="UnimplementedCall",code="UNIMPLEMENTED",mode="grpc-web"} 1"#,
         "grpcweb_in_flight_calls 0",
+        "grpcweb_request_messages_total 4",
+        "grpcweb_response_messages_total 3",
+        r#"grpcweb_backend_connections{backend="default"} 1"#,
         r#"grpcweb_call_duration_seconds_count{service="grpc.testing.TestService"} 4"#,
     ] {
         assert!(

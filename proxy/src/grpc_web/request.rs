@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
+use super::MessageCounts;
 use crate::BoxError;
 
 /// Why a gRPC-Web request body was refused.
@@ -166,7 +167,9 @@ pin_project! {
         scratch: BytesMut,
         inner_done: bool,
         failed: bool,
-        failure: Failure,
+                failure: Failure,
+        counts: Option<MessageCounts>,
+
     }
 }
 
@@ -188,6 +191,7 @@ where
             inner_done: false,
             failed: false,
             failure: Failure::default(),
+            counts: None,
         }
     }
 
@@ -205,6 +209,11 @@ where
     /// The client's body, for reading what is left of it after a refusal.
     pub(crate) fn into_inner(self) -> B {
         self.inner
+    }
+
+    /// Counts request messages into `counts` as they are read.
+    pub(crate) fn count_into(&mut self, counts: Option<MessageCounts>) {
+        self.counts = counts;
     }
 
     /// Where this body records why it failed after the call was forwarded.
@@ -287,6 +296,9 @@ where
                         *this.trailer_frames += 1;
                     } else {
                         *this.data_frames += 1;
+                        if let Some(counts) = this.counts.as_ref() {
+                            counts.add_request();
+                        }
                     }
                     this.ready.push_back(header.freeze());
                     if !frame.payload.is_empty() {

@@ -13,6 +13,7 @@ use std::task::{Context, Poll, ready};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use super::MessageCounts;
 use super::request::Failure;
 use crate::BoxError;
 use crate::respond;
@@ -222,7 +223,8 @@ pin_project! {
         synth: Option<Status>,
                 failure: Option<Failure>,
         code: Option<Code>,
-        scanner: Option<FrameScanner>,
+                scanner: Option<FrameScanner>,
+        counts: Option<MessageCounts>,
     }
 }
 
@@ -237,6 +239,8 @@ pub(crate) struct StreamOptions<'a> {
     pub(crate) shutdown: Option<&'a CancellationToken>,
     /// Largest response message; frames are checked as they pass when set.
     pub(crate) max_message: Option<usize>,
+    /// Where to count the response messages.
+    pub(crate) counts: Option<MessageCounts>,
 }
 
 impl<B> WebResponseBody<B>
@@ -258,7 +262,13 @@ where
             synth: None,
             failure: options.failure,
             code: None,
-            scanner: options.max_message.map(FrameScanner::new),
+            // Frames are walked when there is a limit to enforce or messages to count.
+            scanner: match (options.max_message, &options.counts) {
+                (Some(max), _) => Some(FrameScanner::new(max)),
+                (None, Some(_)) => Some(FrameScanner::new(u32::MAX as usize)),
+                (None, None) => None,
+            },
+            counts: options.counts,
         }
     }
 
@@ -276,6 +286,7 @@ where
             failure: None,
             code: None,
             scanner: None,
+            counts: None,
         }
     }
 
@@ -318,7 +329,15 @@ where
                 (State::Streaming, Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) if data.is_empty() => {}
                     Ok(data) => {
-                        if let Some(Err(e)) = this.scanner.as_mut().map(|s| s.scan(&data)) {
+                        let scanned = this.scanner.as_mut().map(|s| {
+                            let before = s.messages();
+                            let result = s.scan(&data);
+                            if let Some(counts) = this.counts.as_ref() {
+                                counts.add_responses(s.messages() - before);
+                            }
+                            result
+                        });
+                        if let Some(Err(e)) = scanned {
                             let status = match e {
                                 FrameError::TooLarge { len, max } => Status::new(
                                     Code::ResourceExhausted,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
 
+use super::MessageCounts;
 use super::layer::WebConfig;
 use super::request::{RequestBody, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions, WebResponseBody};
@@ -274,7 +275,9 @@ where
     let deadline = timeout.map(|t| start + t);
 
     let version = parts.version;
+    let counts = parts.extensions.get::<MessageCounts>().cloned();
     let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
+    body.count_into(counts.clone());
     // A gRPC-Web call (unary or server streaming) sends exactly one message, so the body
     // is read whole and checked before the backend sees it. (Reading it whole also keeps
     // HTTP/1.1 connections reusable: an answer sent before the client's last bytes, such
@@ -346,14 +349,16 @@ where
         None => call.await,
     };
     match result {
-        Ok(res) => translate_response(
-            res,
-            &reply,
-            deadline,
-            failure,
-            config.shutdown.as_ref(),
-            config.max_response_message_size,
-        ),
+        Ok(res) => {
+            let options = StreamOptions {
+                deadline,
+                failure: Some(failure),
+                shutdown: config.shutdown.as_ref(),
+                max_message: config.max_response_message_size,
+                counts,
+            };
+            translate_response(res, &reply, options)
+        }
         Err(e) => {
             let status = match failure.get() {
                 Some(status) => status.clone(),
@@ -453,10 +458,7 @@ fn is_grpc_content_type(headers: &HeaderMap) -> bool {
 fn translate_response<B>(
     res: Response<B>,
     ct: &ContentType,
-    deadline: Option<Instant>,
-    failure: super::request::Failure,
-    shutdown: Option<&tokio_util::sync::CancellationToken>,
-    max_message: Option<usize>,
+    options: StreamOptions<'_>,
 ) -> Response<ResponseBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -509,15 +511,6 @@ where
     parts.headers.insert(CONTENT_TYPE, content_type);
     Response::from_parts(
         parts,
-        ResponseBody::web(WebResponseBody::streaming(
-            body,
-            ct.mode,
-            StreamOptions {
-                deadline,
-                failure: Some(failure),
-                shutdown,
-                max_message,
-            },
-        )),
+        ResponseBody::web(WebResponseBody::streaming(body, ct.mode, options)),
     )
 }

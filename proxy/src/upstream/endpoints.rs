@@ -2,7 +2,7 @@
 //! backoff, and probes that bring them back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -23,6 +23,8 @@ pub struct Backend {
     /// DNS refresh is on. Swapped whole; never empty.
     endpoints: RwLock<Arc<[Arc<Endpoint>]>>,
     dns_refresh: Option<Duration>,
+    /// Connections to the backend open now (the connector counts them).
+    open: Arc<AtomicI64>,
     next: AtomicUsize,
     connect_timeout: Duration,
     probe_interval: Option<Duration>,
@@ -77,7 +79,11 @@ impl EndpointHealth {
 }
 
 impl Backend {
-    pub(crate) fn new(config: &BackendConfig, probe: Probe) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        config: &BackendConfig,
+        probe: Probe,
+        open: Arc<AtomicI64>,
+    ) -> Result<Self, ConfigError> {
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
         let mut configured = Vec::with_capacity(config.endpoints.len());
         for (i, url) in config.endpoints.iter().enumerate() {
@@ -102,6 +108,7 @@ impl Backend {
             configured,
             endpoints: RwLock::new(endpoints.into()),
             dns_refresh: config.dns_refresh_interval,
+            open,
             next: AtomicUsize::new(0),
             connect_timeout: config.connect_timeout,
             probe_interval: config.health_check_interval,
@@ -127,6 +134,11 @@ impl Backend {
             .iter()
             .map(|e| (e.display.clone(), e.health.is_healthy()))
             .collect()
+    }
+
+    /// Connections to the backend open now.
+    pub fn connections(&self) -> i64 {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// True when at least one endpoint is healthy.
