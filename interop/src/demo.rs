@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use prost::Message as _;
+use prost_types::Any;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -57,24 +58,18 @@ pub struct DemoServiceImpl {
     echo_calls: AtomicU64,
 }
 
-/// `google.rpc.Status`, only to encode `grpc-status-details-bin`.
+/// `google.rpc.Status`: what `grpc-status-details-bin` carries.
 #[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
+pub struct RpcStatus {
+    /// The gRPC status code.
     #[prost(int32, tag = "1")]
-    code: i32,
+    pub code: i32,
+    /// The status message.
     #[prost(string, tag = "2")]
-    message: String,
+    pub message: String,
+    /// Typed details (`google.rpc.BadRequest`, `ErrorInfo`, ...).
     #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Any {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
+    pub details: Vec<Any>,
 }
 
 /// The demo service, ready for tonic's `Server::add_service`.

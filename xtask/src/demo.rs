@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::run::{cargo, display, has_tool, probe, run as run_cmd, target_dir, workspace_root};
+use crate::run::{cargo, display, has_tool, run as run_cmd, target_dir, workspace_root};
 
 mod site;
 
@@ -26,7 +26,6 @@ pub(crate) const DEFAULT_PAGE_PORT: u16 = 8080;
 pub(crate) const DEFAULT_PROXY_PORT: u16 = 8081;
 /// The protos the page's client is generated from, relative to `protos/`.
 const PROTOS: [&str; 2] = ["examples/demo.proto", "google/rpc/error_details.proto"];
-const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// How long a binary may take to print its `listening on ADDR` line.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -122,23 +121,9 @@ fn setup(root: &Path) -> Result<()> {
             bail!("`{tool}` not found on PATH: the demo page needs Node.js 20 or newer with npm");
         }
     }
-    if has_tool("rustup") {
-        let installed = probe(Command::new("rustup").args(["target", "list", "--installed"]))
-            .context("`rustup target list --installed` failed")?;
-        if installed.lines().any(|line| line.trim() == WASM_TARGET) {
-            println!("rust target {WASM_TARGET}: installed");
-        } else {
-            run_cmd(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-        }
-    }
+    crate::test::setup_rust(false)?;
     crate::client_wasm::setup_wasm_bindgen(root)?;
-    if has_tool("protoc") {
-        println!("protoc: installed");
-        Ok(())
-    } else {
-        run_cmd(Command::new("apt-get").arg("update"))?;
-        run_cmd(Command::new("apt-get").args(["install", "-y", "protobuf-compiler"]))
-    }
+    crate::test::setup_protoc()
 }
 
 /// Generates the page's client with protoc-gen-grpcweb-ts into examples/web/gen and bundles

@@ -178,7 +178,7 @@ fn setup(root: &Path, options: &Options) -> Result<()> {
 }
 
 /// js-tests run protoc-gen-grpcweb-ts under real protoc: Debian's protobuf-compiler.
-fn setup_protoc() -> Result<()> {
+pub(crate) fn setup_protoc() -> Result<()> {
     if has_tool("protoc") {
         println!("protoc: installed");
         return Ok(());
@@ -187,7 +187,7 @@ fn setup_protoc() -> Result<()> {
     run_cmd(Command::new("apt-get").args(["install", "-y", "protobuf-compiler"]))
 }
 
-fn setup_rust(lint: bool) -> Result<()> {
+pub(crate) fn setup_rust(lint: bool) -> Result<()> {
     if !has_tool("rustup") {
         // A toolchain without rustup (a distro package, say) must bring these itself.
         println!("rustup not found: assuming {WASM_TARGET}, rustfmt and clippy are installed");

@@ -13,6 +13,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
+use grpcweb_interop::RpcStatus;
+
 use crate::pb::conformance_payload::RequestInfo;
 use crate::pb::conformance_service_server::ConformanceService;
 use crate::pb::unary_response_definition::Response as UnaryOutcome;
@@ -325,17 +327,6 @@ fn any(type_name: &str, message: &impl prost::Message) -> Any {
         type_url: format!("{TYPE_PREFIX}{type_name}"),
         value: message.encode_to_vec(),
     }
-}
-
-/// `google.rpc.Status`, for `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
 }
 
 fn error_status(error: &pb::Error, echo: Option<&RequestInfo>, metadata: HeaderMap) -> Status {
