@@ -4,9 +4,11 @@
 //! See [`GrpcWebLayer`] for what happens to each request and response.
 
 mod layer;
+mod refuse;
 pub(crate) mod request;
 pub(crate) mod response;
 mod service;
+mod translate;
 
 pub use layer::GrpcWebLayer;
 pub use request::{RequestBody, WebRequestBody};
@@ -47,6 +49,3 @@ impl MessageCounts {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

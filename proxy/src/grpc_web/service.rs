@@ -1,30 +1,28 @@
 use bytes::Bytes;
 use grpcweb_protocol::content_type::RequestKind;
-use grpcweb_protocol::status::GRPC_STATUS;
 use grpcweb_protocol::{Code, ContentType, Mode, Status, timeout};
-use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
+use http::header::{self, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
-use http_body_util::BodyExt as _;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
 
 use super::MessageCounts;
 use super::layer::WebConfig;
+use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
 use super::request::{RequestBody, WebRequestBody};
-use super::response::{ResponseBody, StreamOptions, WebResponseBody};
+use super::response::{ResponseBody, StreamOptions};
+use super::translate::{rewrite_request_headers, translate_response};
 use crate::{BoxError, respond};
 
 const GRPC_TIMEOUT: &str = "grpc-timeout";
-const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
 
 /// The service made by [`GrpcWebLayer`](super::GrpcWebLayer).
 ///
@@ -48,24 +46,6 @@ impl<S> GrpcWebService<S> {
     pub(crate) fn new(inner: S, config: Arc<WebConfig>) -> Self {
         Self { inner, config }
     }
-}
-
-fn method_not_allowed<B>(method: &Method) -> Response<ResponseBody<B>> {
-    let message = format!("method {method} not allowed: gRPC-Web needs POST");
-    respond::refuse(
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-        &Status::new(Code::Unimplemented, message),
-    )
-}
-
-/// Marks a response sent before the request body was read to its end.
-#[derive(Clone, Copy, Debug)]
-struct BodyUnread;
-
-fn unread<B>(mut res: Response<B>) -> Response<B> {
-    res.extensions_mut().insert(BodyUnread);
-    res
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -167,37 +147,6 @@ where
             settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
         }
     }
-}
-
-/// Most a refused request's body is read (and dropped) so that its HTTP/1.1 connection
-/// stays usable; a larger or slower one gets `connection: close` instead.
-const DRAIN_LIMIT: usize = 64 * 1024;
-const DRAIN_TIME: Duration = Duration::from_secs(1);
-
-/// Finishes reading a refused HTTP/1.1 request before it is answered: a client still
-/// writing its body to a connection the proxy has closed sees a broken pipe instead of the
-/// answer. HTTP/2 needs none of this (the stream is simply reset).
-async fn settle<B, R>(version: Version, mut body: B, limit: usize, res: Response<R>) -> Response<R>
-where
-    B: Body<Data = Bytes> + Unpin,
-{
-    if version >= Version::HTTP_2 {
-        return res;
-    }
-    let drained = tokio::time::timeout(DRAIN_TIME, async {
-        let mut read = 0usize;
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return false };
-            read += frame.data_ref().map_or(0, Bytes::len);
-            if read > limit {
-                return false;
-            }
-        }
-        true
-    })
-    .await
-    .unwrap_or(false);
-    if drained { res } else { unread(res) }
 }
 
 async fn native_call<S, B, ResB>(
@@ -395,122 +344,4 @@ fn response_content_type(ct: &ContentType, headers: &HeaderMap) -> ContentType {
 
 fn deadline_status() -> Status {
     Status::new(Code::DeadlineExceeded, "deadline exceeded")
-}
-
-/// Headers that describe one connection, never forwarded (R2).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "transfer-encoding"
-            | "upgrade"
-            | "te"
-            | "trailer"
-            | "proxy-connection"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "host"
-    )
-}
-
-fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Headers named in `connection` are hop-by-hop too.
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    let hop: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_hop_by_hop(n))
-        .cloned()
-        .collect();
-    for name in hop {
-        headers.remove(name);
-    }
-}
-
-fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
-    remove_hop_by_hop(headers);
-    headers.remove(CONTENT_LENGTH);
-    let upstream = HeaderValue::from_str(&ct.upstream_header())
-        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc"));
-    headers.insert(CONTENT_TYPE, upstream);
-    headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    if !headers.contains_key(GRPC_ACCEPT_ENCODING) {
-        headers.insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    }
-}
-
-fn is_grpc_content_type(headers: &HeaderMap) -> bool {
-    headers.get(CONTENT_TYPE).is_some_and(|v| {
-        let v = v.as_bytes();
-        v.len() >= 16 && v[..16].eq_ignore_ascii_case(b"application/grpc")
-    })
-}
-
-fn translate_response<B>(
-    res: Response<B>,
-    ct: &ContentType,
-    options: StreamOptions<'_>,
-) -> Response<ResponseBody<B>>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    let (mut parts, body) = res.into_parts();
-    let content_type = respond::content_type_value(ct);
-
-    if parts.headers.contains_key(GRPC_STATUS) {
-        // Trailers-only (S5): every header is metadata of the status, so all of it goes
-        // into the trailer frame, where the client can read it even if CORS hides headers.
-        let mut trailers = std::mem::take(&mut parts.headers);
-        remove_hop_by_hop(&mut trailers);
-        for name in [CONTENT_TYPE, CONTENT_LENGTH, header::DATE] {
-            trailers.remove(name);
-        }
-        let code = trailers.get(GRPC_STATUS).map_or(Code::Unknown, |v| {
-            Code::parse(v.as_bytes()).unwrap_or(Code::Unknown)
-        });
-        let frame = super::response::trailer_frame(ct.mode, &trailers);
-        let mut res = Response::new(ResponseBody::status_frame(frame, code));
-        res.headers_mut().insert(CONTENT_TYPE, content_type);
-        return res;
-    }
-
-    if parts.status != StatusCode::OK || !is_grpc_content_type(&parts.headers) {
-        // Not a gRPC answer (S6): synthesize a status from the HTTP status and the body.
-        let code = if parts.status == StatusCode::OK {
-            Code::Unknown
-        } else {
-            Code::from_http_status(parts.status.as_u16())
-        };
-        let got = parts.headers.get(CONTENT_TYPE).map_or_else(
-            || "no content-type".to_owned(),
-            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        );
-        let status = Status::new(
-            code,
-            format!("backend answered HTTP {} ({got}), not gRPC", parts.status),
-        );
-        let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
-            body, ct.mode, status,
-        )));
-        res.headers_mut().insert(CONTENT_TYPE, content_type);
-        return res;
-    }
-
-    remove_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(CONTENT_LENGTH);
-    parts.headers.insert(CONTENT_TYPE, content_type);
-    Response::from_parts(
-        parts,
-        ResponseBody::web(WebResponseBody::streaming(body, ct.mode, options)),
-    )
 }

@@ -1,0 +1,310 @@
+//! [`WebResponseBody`]: a backend's gRPC response streamed as gRPC-Web.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use grpcweb_protocol::framing::{FrameError, FrameScanner};
+use grpcweb_protocol::{Code, Mode, Status, text};
+use http::HeaderMap;
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use super::trailer_frame;
+use crate::BoxError;
+use crate::grpc_web::MessageCounts;
+use crate::grpc_web::request::Failure;
+use crate::respond;
+
+/// How many bytes of a non-gRPC backend body go into the synthesized `grpc-message`.
+const EXCERPT_LIMIT: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Forwarding the backend's frames.
+    Streaming,
+    /// The backend answered without gRPC: collecting a short excerpt of its body for the
+    /// synthesized status.
+    Excerpt,
+    /// Trailer frame sent; nothing more.
+    Done,
+}
+
+pin_project! {
+    /// A backend response body translated to gRPC-Web.
+    pub struct WebResponseBody<B> {
+        #[pin]
+        inner: Option<B>,
+        #[pin]
+        deadline: Option<Sleep>,
+        #[pin]
+        shutdown: Option<WaitForCancellationFutureOwned>,
+        mode: Mode,
+        state: State,
+        excerpt: BytesMut,
+        synth: Option<Status>,
+                failure: Option<Failure>,
+        code: Option<Code>,
+                scanner: Option<FrameScanner>,
+        counts: Option<MessageCounts>,
+    }
+}
+
+/// What a streamed response is held to.
+#[derive(Debug, Default)]
+pub(crate) struct StreamOptions<'a> {
+    /// The call's deadline.
+    pub(crate) deadline: Option<Instant>,
+    /// Where the request body records a failure that outranks the backend's error.
+    pub(crate) failure: Option<Failure>,
+    /// Cancelled at the end of a drain.
+    pub(crate) shutdown: Option<&'a CancellationToken>,
+    /// Largest response message; frames are checked as they pass when set.
+    pub(crate) max_message: Option<usize>,
+    /// Where to count the response messages.
+    pub(crate) counts: Option<MessageCounts>,
+}
+
+impl<B> WebResponseBody<B> {
+    /// True once the trailer frame has been produced.
+    pub(super) fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The status of the trailer frame, once produced.
+    pub(super) fn code(&self) -> Option<Code> {
+        self.code
+    }
+}
+
+impl<B> WebResponseBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    /// Streams `inner` (a gRPC response body) as gRPC-Web.
+    /// A failure of the request body, recorded in `failure`, takes precedence over the
+    /// backend stream error it causes.
+    pub(crate) fn streaming(inner: B, mode: Mode, options: StreamOptions<'_>) -> Self {
+        Self {
+            inner: Some(inner),
+            deadline: options.deadline.map(tokio::time::sleep_until),
+            shutdown: options.shutdown.map(|t| t.clone().cancelled_owned()),
+            mode,
+            state: State::Streaming,
+            excerpt: BytesMut::new(),
+            synth: None,
+            failure: options.failure,
+            code: None,
+            // Frames are walked when there is a limit to enforce or messages to count.
+            scanner: match (options.max_message, &options.counts) {
+                (Some(max), _) => Some(FrameScanner::new(max)),
+                (None, Some(_)) => Some(FrameScanner::new(u32::MAX as usize)),
+                (None, None) => None,
+            },
+            counts: options.counts,
+        }
+    }
+
+    /// Reads a short excerpt of a non-gRPC body, then ends with `status`, whose message
+    /// gets the excerpt appended.
+    pub(crate) fn synthesized(inner: B, mode: Mode, status: Status) -> Self {
+        Self {
+            inner: Some(inner),
+            deadline: None,
+            shutdown: None,
+            mode,
+            state: State::Excerpt,
+            excerpt: BytesMut::new(),
+            synth: Some(status),
+            failure: None,
+            code: None,
+            scanner: None,
+            counts: None,
+        }
+    }
+
+    pub(super) fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Frame<Bytes>>> {
+        let mut this = self.project();
+        if *this.state == State::Done {
+            return Poll::Ready(None);
+        }
+        if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
+            && deadline.poll(cx).is_ready()
+        {
+            this.inner.set(None);
+            *this.state = State::Done;
+            *this.code = Some(Code::DeadlineExceeded);
+            let status = Status::new(Code::DeadlineExceeded, "deadline exceeded");
+            return Poll::Ready(Some(Frame::data(trailer_frame(
+                *this.mode,
+                &status.to_header_map(),
+            ))));
+        }
+        if let Some(signal) = this.shutdown.as_mut().as_pin_mut()
+            && signal.poll(cx).is_ready()
+        {
+            // The drain timeout passed: end the call with a status the client can read.
+            this.inner.set(None);
+            *this.state = State::Done;
+            *this.code = Some(Code::Unavailable);
+            return Poll::Ready(Some(Frame::data(trailer_frame(
+                *this.mode,
+                &shutdown_status().to_header_map(),
+            ))));
+        }
+        let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
+            *this.state = State::Done;
+            return Poll::Ready(None);
+        };
+        loop {
+            let polled = ready!(inner.as_mut().poll_frame(cx));
+            match (*this.state, polled) {
+                (State::Streaming, Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if data.is_empty() => {}
+                    Ok(data) => {
+                        let scanned = this.scanner.as_mut().map(|s| {
+                            let before = s.messages();
+                            let result = s.scan(&data);
+                            if let Some(counts) = this.counts.as_ref() {
+                                counts.add_responses(s.messages() - before);
+                            }
+                            result
+                        });
+                        if let Some(Err(e)) = scanned {
+                            let status = match e {
+                                FrameError::TooLarge { len, max } => Status::new(
+                                    Code::ResourceExhausted,
+                                    format!(
+                                        "response message of {len} bytes is larger than the limit of {max} bytes"
+                                    ),
+                                ),
+                                e => Status::new(
+                                    Code::Internal,
+                                    format!("backend sent a malformed response: {e}"),
+                                ),
+                            };
+                            return Poll::Ready(Some(finish(
+                                this.inner,
+                                this.state,
+                                this.code,
+                                *this.mode,
+                                &status.to_header_map(),
+                            )));
+                        }
+                        return Poll::Ready(Some(Frame::data(match this.mode {
+                            Mode::Binary => data,
+                            Mode::Text => text::encode_segment(&data),
+                        })));
+                    }
+                    Err(frame) => {
+                        let Ok(mut trailers) = frame.into_trailers() else {
+                            continue;
+                        };
+                        if !trailers.contains_key(grpcweb_protocol::status::GRPC_STATUS) {
+                            Status::new(Code::Unknown, "backend trailers carry no grpc-status")
+                                .write_to(&mut trailers);
+                        }
+                        return Poll::Ready(Some(finish(
+                            this.inner, this.state, this.code, *this.mode, &trailers,
+                        )));
+                    }
+                },
+                (State::Streaming, Some(Err(e))) => {
+                    let status = match this.failure.as_ref().and_then(|f| f.get()) {
+                        Some(status) => status.clone(),
+                        None => respond::stream_error_status(&e.into()),
+                    };
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        this.code,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Streaming, None) => {
+                    let status =
+                        Status::new(Code::Unknown, "backend ended the stream without trailers");
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        this.code,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Excerpt, Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        let room = EXCERPT_LIMIT.saturating_sub(this.excerpt.len());
+                        this.excerpt.put_slice(&data[..room.min(data.len())]);
+                        if this.excerpt.len() < EXCERPT_LIMIT {
+                            continue;
+                        }
+                    } else {
+                        continue;
+                    }
+                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        this.code,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Excerpt, Some(Err(_)) | None) => {
+                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    return Poll::Ready(Some(finish(
+                        this.inner,
+                        this.state,
+                        this.code,
+                        *this.mode,
+                        &status.to_header_map(),
+                    )));
+                }
+                (State::Done, _) => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+fn finish<B>(
+    mut inner: Pin<&mut Option<B>>,
+    state: &mut State,
+    code: &mut Option<Code>,
+    mode: Mode,
+    trailers: &HeaderMap,
+) -> Frame<Bytes> {
+    inner.set(None);
+    *state = State::Done;
+    *code = trailers
+        .get(grpcweb_protocol::status::GRPC_STATUS)
+        .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
+    Frame::data(trailer_frame(mode, trailers))
+}
+
+fn excerpt_status(status: Option<Status>, excerpt: &BytesMut) -> Status {
+    let mut status = status.unwrap_or_else(|| Status::new(Code::Unknown, "backend failed"));
+    let text = String::from_utf8_lossy(excerpt);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !text.is_empty() {
+        status.message.push_str(": ");
+        status.message.push_str(&text);
+        if excerpt.len() >= EXCERPT_LIMIT {
+            status.message.push_str("...");
+        }
+    }
+    status
+}
+
+pub(super) fn shutdown_status() -> Status {
+    Status::new(
+        Code::Unavailable,
+        "proxy shutting down: the call outlived the drain timeout",
+    )
+}

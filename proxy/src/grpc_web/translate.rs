@@ -1,0 +1,132 @@
+//! Translation of headers: the request toward the backend (R2), the response back to a
+//! gRPC-Web client (S1, S4-S6).
+
+use bytes::Bytes;
+use grpcweb_protocol::status::GRPC_STATUS;
+use grpcweb_protocol::{Code, ContentType, Status};
+use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http_body::Body;
+
+use super::response::{ResponseBody, StreamOptions, WebResponseBody};
+use crate::{BoxError, respond};
+
+const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
+
+/// Headers that describe one connection, never forwarded (R2).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "host"
+    )
+}
+
+pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in `connection` are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    let hop: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n))
+        .cloned()
+        .collect();
+    for name in hop {
+        headers.remove(name);
+    }
+}
+
+pub(super) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
+    remove_hop_by_hop(headers);
+    headers.remove(CONTENT_LENGTH);
+    let upstream = HeaderValue::from_str(&ct.upstream_header())
+        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc"));
+    headers.insert(CONTENT_TYPE, upstream);
+    headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    if !headers.contains_key(GRPC_ACCEPT_ENCODING) {
+        headers.insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+}
+
+fn is_grpc_content_type(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.len() >= 16 && v[..16].eq_ignore_ascii_case(b"application/grpc")
+    })
+}
+
+pub(super) fn translate_response<B>(
+    res: Response<B>,
+    ct: &ContentType,
+    options: StreamOptions<'_>,
+) -> Response<ResponseBody<B>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let (mut parts, body) = res.into_parts();
+    let content_type = respond::content_type_value(ct);
+
+    if parts.headers.contains_key(GRPC_STATUS) {
+        // Trailers-only (S5): every header is metadata of the status, so all of it goes
+        // into the trailer frame, where the client can read it even if CORS hides headers.
+        let mut trailers = std::mem::take(&mut parts.headers);
+        remove_hop_by_hop(&mut trailers);
+        for name in [CONTENT_TYPE, CONTENT_LENGTH, header::DATE] {
+            trailers.remove(name);
+        }
+        let code = trailers.get(GRPC_STATUS).map_or(Code::Unknown, |v| {
+            Code::parse(v.as_bytes()).unwrap_or(Code::Unknown)
+        });
+        let frame = super::response::trailer_frame(ct.mode, &trailers);
+        let mut res = Response::new(ResponseBody::status_frame(frame, code));
+        res.headers_mut().insert(CONTENT_TYPE, content_type);
+        return res;
+    }
+
+    if parts.status != StatusCode::OK || !is_grpc_content_type(&parts.headers) {
+        // Not a gRPC answer (S6): synthesize a status from the HTTP status and the body.
+        let code = if parts.status == StatusCode::OK {
+            Code::Unknown
+        } else {
+            Code::from_http_status(parts.status.as_u16())
+        };
+        let got = parts.headers.get(CONTENT_TYPE).map_or_else(
+            || "no content-type".to_owned(),
+            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        );
+        let status = Status::new(
+            code,
+            format!("backend answered HTTP {} ({got}), not gRPC", parts.status),
+        );
+        let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
+            body, ct.mode, status,
+        )));
+        res.headers_mut().insert(CONTENT_TYPE, content_type);
+        return res;
+    }
+
+    remove_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(CONTENT_TYPE, content_type);
+    Response::from_parts(
+        parts,
+        ResponseBody::web(WebResponseBody::streaming(body, ct.mode, options)),
+    )
+}
