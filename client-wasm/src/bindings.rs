@@ -51,21 +51,25 @@ impl Transport {
         credentials: Option<String>,
     ) -> Result<Transport, JsValue> {
         let format = Format::parse(format).map_err(to_js)?;
-        let credentials =
-            credentials.map(|c| RequestCredentials::from_js_value(&JsValue::from_str(&c)));
-        let credentials = match credentials {
-            Some(None) => {
+        let credentials = match credentials.as_deref() {
+            None => None,
+            Some("omit") => Some(RequestCredentials::Omit),
+            Some("same-origin") => Some(RequestCredentials::SameOrigin),
+            Some("include") => Some(RequestCredentials::Include),
+            Some(_) => {
                 return Err(to_js(RpcError::new(
                     Code::InvalidArgument,
                     "credentials must be \"omit\", \"same-origin\" or \"include\"",
                 )));
             }
-            Some(Some(c)) => Some(c),
-            None => None,
         };
+        let mut base_url = base_url;
+        while base_url.ends_with('/') {
+            base_url.pop();
+        }
         Ok(Self {
             fetch,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url,
             format,
             credentials,
         })
@@ -89,7 +93,7 @@ impl Transport {
             request::headers(self.format, timeout, read_metadata(&metadata)).map_err(to_js)?;
         let spec = CallSpec {
             fetch: self.fetch.clone(),
-            url: format!("{}{path}", self.base_url),
+            url: [self.base_url.as_str(), path].concat(),
             headers,
             body: request::body(self.format, message),
             timeout,
@@ -172,14 +176,18 @@ fn to_js(e: RpcError) -> JsValue {
 /// `-bin` metadata: bytes as unpadded standard base64 (S9).
 #[wasm_bindgen(js_name = encodeBinaryHeader)]
 pub fn encode_binary_header(value: &[u8]) -> String {
-    grpcweb_protocol::metadata::encode_bin(value)
+    grpcweb_protocol::metadata::encode_bin_compact(value)
 }
 
 /// Decodes a `-bin` metadata value (padded or not; several comma-separated values are
 /// concatenated). Throws on invalid base64.
 #[wasm_bindgen(js_name = decodeBinaryHeader)]
 pub fn decode_binary_header(value: &str) -> Result<Uint8Array, JsValue> {
-    let parts = grpcweb_protocol::metadata::decode_bin(value.as_bytes())
-        .map_err(|e| to_js(RpcError::new(Code::InvalidArgument, e.to_string())))?;
+    let parts = grpcweb_protocol::metadata::decode_bin_compact(value.as_bytes()).map_err(|_| {
+        to_js(RpcError::new(
+            Code::InvalidArgument,
+            "binary metadata value is not valid base64",
+        ))
+    })?;
     Ok(Uint8Array::from(&parts.concat()[..]))
 }

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::metadata::Metadata;
 use grpcweb_protocol::{Code, Status};
-use http::HeaderMap;
 
 /// A failed call: the status (code, message, raw `grpc-status-details-bin`) and the
 /// metadata (trailers, or response headers when there were none) that came with it.
@@ -15,17 +15,17 @@ pub struct RpcError(Box<Inner>);
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Inner {
     status: Status,
-    metadata: HeaderMap,
+    metadata: Metadata,
 }
 
 impl RpcError {
     /// An error with no metadata.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self::with_metadata(Status::new(code, message), HeaderMap::new())
+        Self::with_metadata(Status::new(code, message), Metadata::new())
     }
 
     /// An error from a received status and the trailers (or headers) that carried it.
-    pub fn with_metadata(status: Status, metadata: HeaderMap) -> Self {
+    pub fn with_metadata(status: Status, metadata: Metadata) -> Self {
         Self(Box::new(Inner { status, metadata }))
     }
 
@@ -45,7 +45,7 @@ impl RpcError {
     }
 
     /// Trailers of the failed call (response headers for trailers-only or HTTP errors).
-    pub fn metadata(&self) -> &HeaderMap {
+    pub fn metadata(&self) -> &Metadata {
         &self.0.metadata
     }
 }

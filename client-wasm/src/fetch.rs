@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use grpcweb_protocol::Code;
-use http::{HeaderMap, HeaderName, HeaderValue};
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -23,7 +22,8 @@ use web_sys::{
 };
 
 use crate::error::RpcError;
-use crate::response::{Event, ResponseDecoder};
+use crate::metadata::Metadata;
+use crate::response::{Event, ResponseDecoder, push_decimal};
 
 #[wasm_bindgen]
 extern "C" {
@@ -71,9 +71,9 @@ pub(crate) struct Call {
     on_header: Option<Function>,
     on_trailer: Option<Function>,
     /// HTTP status and headers, once the response arrived (for Rust callers).
-    response_headers: RefCell<Option<(u16, HeaderMap)>>,
+    response_headers: RefCell<Option<(u16, Metadata)>>,
     /// Trailers, once the call ended with a status (for Rust callers).
-    trailers: RefCell<Option<HeaderMap>>,
+    trailers: RefCell<Option<Metadata>>,
 }
 
 impl Call {
@@ -152,13 +152,13 @@ impl Call {
 
     /// The HTTP status and headers, once the first `next` got the response.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
-    pub(crate) fn response_headers(&self) -> Option<(u16, HeaderMap)> {
+    pub(crate) fn response_headers(&self) -> Option<(u16, Metadata)> {
         self.response_headers.borrow().clone()
     }
 
     /// The trailers, once the call ended with a status.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
-    pub(crate) fn trailers(&self) -> Option<HeaderMap> {
+    pub(crate) fn trailers(&self) -> Option<Metadata> {
         self.trailers.borrow().clone()
     }
 
@@ -251,7 +251,7 @@ impl Call {
 
     fn end(
         &self,
-        trailers: &HeaderMap,
+        trailers: &Metadata,
         result: Result<(), RpcError>,
     ) -> Result<Option<Bytes>, RpcError> {
         if let Some(cb) = &self.on_trailer {
@@ -272,10 +272,10 @@ impl Call {
     fn cut_short(&self, code: Code) -> RpcError {
         let message = match (code, self.timeout) {
             (Code::DeadlineExceeded, Some(t)) => {
-                format!(
-                    "deadline of {} ms exceeded",
-                    t.as_secs() * 1000 + u64::from(t.subsec_millis())
-                )
+                let mut m = String::from("deadline of ");
+                push_decimal(&mut m, t.as_secs() * 1000 + u64::from(t.subsec_millis()));
+                m.push_str(" ms exceeded");
+                m
             }
             _ => "call cancelled".to_owned(),
         };
@@ -331,7 +331,7 @@ pub(crate) fn js_error(code: Code, e: &JsValue) -> RpcError {
                         .map(|c| String::from(c.message()))
                 });
             match cause {
-                Some(cause) => format!("{}: {cause}", String::from(err.message())),
+                Some(cause) => [String::from(err.message()), cause].join(": "),
                 None => String::from(err.message()),
             }
         })
@@ -340,26 +340,29 @@ pub(crate) fn js_error(code: Code, e: &JsValue) -> RpcError {
     RpcError::new(code, text)
 }
 
-fn header_map(headers: &Headers) -> HeaderMap {
-    let mut map = HeaderMap::new();
+fn header_map(headers: &Headers) -> Metadata {
+    let mut map = Metadata::new();
     for entry in headers.entries().into_iter().flatten() {
         let pair: Array = entry.unchecked_into();
-        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
-            continue;
-        };
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            map.append(n, v);
+        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+            map.append(&name, value);
         }
     }
     map
 }
 
-pub(crate) fn js_headers(map: &HeaderMap) -> Headers {
+/// As a JS `Headers`; values that are not visible ASCII (which `Headers` would reject or
+/// misread) are left out.
+pub(crate) fn js_headers(map: &Metadata) -> Headers {
     let out =
         Headers::new().unwrap_or_else(|_| JsValue::from(js_sys::Object::new()).unchecked_into());
-    for (name, value) in map {
-        if let Ok(v) = value.to_str() {
-            drop(out.append(name.as_str(), v));
+    for (name, value) in map.iter() {
+        if value
+            .iter()
+            .all(|&b| b == b'\t' || (b' '..0x7f).contains(&b))
+            && let Ok(v) = std::str::from_utf8(value)
+        {
+            drop(out.append(name, v));
         }
     }
     out

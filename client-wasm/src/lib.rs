@@ -7,7 +7,8 @@
 //!   headers (`grpc-timeout`, `-bin` metadata) and the framed body, [`response`] is the
 //!   state machine that turns the HTTP status, headers and body chunks into messages and
 //!   one final status (PROTOCOL K1-K4, S6), [`details`] decodes
-//!   `grpc-status-details-bin`, and [`RpcError`] is the one error type;
+//!   `grpc-status-details-bin`, [`RpcError`] is the one error type and [`Metadata`] the
+//!   list of response headers or trailers that comes with results and errors;
 //! - on `wasm32` only, a `fetch` driver (streaming `ReadableStream` reads, deadline timer,
 //!   `AbortSignal`) and the wasm-bindgen API in `bindings`, which the npm package
 //!   `grpcweb-client` wraps in TypeScript (`createGrpcWebTransport`);
@@ -21,12 +22,12 @@
 //! The response state machine, fed a trailers-only response:
 //!
 //! ```
+//! use grpcweb_client::Metadata;
 //! use grpcweb_client::response::{Event, ResponseDecoder};
 //! use grpcweb_protocol::Code;
-//! use http::{HeaderMap, HeaderValue};
 //!
-//! let mut headers = HeaderMap::new();
-//! headers.insert("grpc-status", HeaderValue::from_static("12"));
+//! let mut headers = Metadata::new();
+//! headers.append("grpc-status", "12");
 //! let mut decoder = ResponseDecoder::new(true);
 //! decoder.on_headers(200, &headers).unwrap();
 //! let Event::End { result, .. } = decoder.finish().unwrap() else { unreachable!() };
@@ -44,11 +45,13 @@
 //! - The tower service hands messages to tonic through a one-slot channel; when tonic
 //!   drops the response body, the fetch is aborted once the next message arrives, not
 //!   before.
-//! - Size: about 52 KB of gzip-compressed wasm today (68 KB inlined as base64), most of
-//!   it `http::HeaderMap`, core formatting and the allocator (see the crate README).
+//! - Size: about 34 KB of gzip-compressed wasm today (inlined gzip-compressed), most of
+//!   it the call state machine with the js-sys futures machinery and std's panic
+//!   formatting (see the crate README).
 
 pub mod details;
 pub mod error;
+pub mod metadata;
 pub mod request;
 pub mod response;
 
@@ -60,3 +63,14 @@ mod fetch;
 pub mod service;
 
 pub use error::RpcError;
+
+// Single-threaded wasm only (talc's constructor checks it); see the `talc-allocator`
+// feature in Cargo.toml.
+#[cfg(all(
+    target_arch = "wasm32",
+    not(target_feature = "atomics"),
+    feature = "talc-allocator"
+))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+pub use metadata::Metadata;

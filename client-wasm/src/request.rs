@@ -27,7 +27,12 @@ impl Format {
             "text" => Ok(Self::Text),
             other => Err(RpcError::new(
                 Code::InvalidArgument,
-                format!("unknown format \"{other}\": expected \"binary\" or \"text\""),
+                [
+                    "unknown format \"",
+                    other,
+                    "\": expected \"binary\" or \"text\"",
+                ]
+                .concat(),
             )),
         }
     }
@@ -68,12 +73,17 @@ pub fn headers(
         let value = match value {
             MetadataValue::Text(s) => s,
             MetadataValue::Binary(bytes) if metadata::is_bin_name(&name) => {
-                metadata::encode_bin(&bytes)
+                metadata::encode_bin_compact(&bytes)
             }
             MetadataValue::Binary(_) => {
                 return Err(RpcError::new(
                     Code::InvalidArgument,
-                    format!("metadata \"{name}\" has a binary value but does not end in \"-bin\""),
+                    [
+                        "metadata \"",
+                        &name,
+                        "\" has a binary value but does not end in \"-bin\"",
+                    ]
+                    .concat(),
                 ));
             }
         };
@@ -85,7 +95,7 @@ pub fn headers(
     }
     out.push(("x-grpc-web".to_owned(), "1".to_owned()));
     if let Some(t) = timeout {
-        out.push(("grpc-timeout".to_owned(), timeout::format(t)));
+        out.push(("grpc-timeout".to_owned(), timeout::format_compact(t)));
     }
     Ok(out)
 }
@@ -95,7 +105,11 @@ pub fn body(format: Format, message: &[u8]) -> Bytes {
     let frame = encode_frame(FrameKind::Data, message);
     match format {
         Format::Binary => frame,
-        Format::Text => text::encode_segment(&frame),
+        Format::Text => {
+            let mut out = Vec::new();
+            text::encode_compact(&frame, true, &mut out);
+            Bytes::from(out)
+        }
     }
 }
 

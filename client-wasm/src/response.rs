@@ -5,11 +5,12 @@
 
 use bytes::{Bytes, BytesMut};
 use grpcweb_protocol::framing::FrameError;
-use grpcweb_protocol::text::Base64Decoder;
+use grpcweb_protocol::text::{Base64Decoder, TextError};
+use grpcweb_protocol::trailers::TrailerError;
 use grpcweb_protocol::{Code, ContentType, FrameDecoder, FrameKind, Mode, Status, trailers};
-use http::HeaderMap;
 
 use crate::error::RpcError;
+use crate::metadata::Metadata;
 
 /// Largest message accepted (F3).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -24,7 +25,7 @@ pub enum Event {
     /// The call is over: trailers for the caller, then OK or the error.
     End {
         /// Trailers from the trailer frame, or the headers of a trailers-only response.
-        trailers: HeaderMap,
+        trailers: Metadata,
         /// `Ok` for status OK (with the unary rules applied), else the error.
         result: Result<(), RpcError>,
     },
@@ -37,7 +38,7 @@ pub struct ResponseDecoder {
     text: Option<Base64Decoder>,
     frames: FrameDecoder,
     /// Status and headers of a trailers-only response, used when the body has no trailers.
-    header_status: Option<(Status, HeaderMap)>,
+    header_status: Option<(Status, Metadata)>,
     messages: usize,
     scratch: BytesMut,
 }
@@ -58,21 +59,22 @@ impl ResponseDecoder {
     /// Takes the HTTP status and response headers. An `Err` ends the call: a non-200
     /// status (grpc-status from the headers, else the S6 table), or a 200 that is not
     /// gRPC-Web.
-    pub fn on_headers(&mut self, http_status: u16, headers: &HeaderMap) -> Result<(), RpcError> {
-        let status = Status::from_header_map(headers);
+    pub fn on_headers(&mut self, http_status: u16, headers: &Metadata) -> Result<(), RpcError> {
+        let status = headers.status();
         if http_status != 200 {
             let status = match status {
                 Some(s) if s.code != Code::Ok => s,
-                _ => Status::new(
-                    Code::from_http_status(http_status),
-                    format!("HTTP status {http_status}"),
-                ),
+                _ => {
+                    let mut message = String::from("HTTP status ");
+                    push_decimal(&mut message, u64::from(http_status));
+                    Status::new(Code::from_http_status(http_status), message)
+                }
             };
             return Err(RpcError::with_metadata(status, headers.clone()));
         }
-        let content_type = headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+        let raw_content_type = headers.get("content-type");
+        let content_type = raw_content_type
+            .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(ContentType::parse);
         match (content_type, status) {
             (Some(ct), status) => {
@@ -88,14 +90,11 @@ impl ResponseDecoder {
                 Ok(())
             }
             (None, None) => {
-                let found = headers
-                    .get(http::header::CONTENT_TYPE)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .unwrap_or_else(|| "none".to_owned());
+                let found = raw_content_type.map_or("none".into(), String::from_utf8_lossy);
                 Err(RpcError::with_metadata(
                     Status::new(
                         Code::Unknown,
-                        format!("unexpected response content-type: {found}"),
+                        ["unexpected response content-type: ", &found].concat(),
                     ),
                     headers.clone(),
                 ))
@@ -108,9 +107,8 @@ impl ResponseDecoder {
         match &mut self.text {
             None => self.frames.push(chunk),
             Some(text) => {
-                text.decode(&chunk, &mut self.scratch).map_err(|e| {
-                    RpcError::new(Code::Internal, format!("invalid text body: {e}"))
-                })?;
+                text.decode(&chunk, &mut self.scratch)
+                    .map_err(|e| text_error(&e))?;
                 self.frames.push(self.scratch.split().freeze());
             }
         }
@@ -135,11 +133,11 @@ impl ResponseDecoder {
                 Ok(Some(Event::Message(frame.payload)))
             }
             FrameKind::Trailers => {
-                let map = trailers::parse(&frame.payload).map_err(|e| {
-                    RpcError::new(Code::Internal, format!("invalid trailer frame: {e}"))
-                })?;
-                let status = Status::from_header_map(&map);
-                Ok(Some(self.end(status, map)))
+                let entries = trailers::entries(&frame.payload)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| trailer_error(&e))?;
+                let status = Status::from_entries(entries.iter().copied());
+                Ok(Some(self.end(status, entries.into_iter().collect())))
             }
             _ => Err(RpcError::new(
                 Code::Internal,
@@ -152,17 +150,16 @@ impl ResponseDecoder {
     /// headers, else the call fails.
     pub fn finish(&mut self) -> Result<Event, RpcError> {
         if let Some(text) = &self.text {
-            text.finish()
-                .map_err(|e| RpcError::new(Code::Internal, format!("invalid text body: {e}")))?;
+            text.finish().map_err(|e| text_error(&e))?;
         }
         self.frames.finish().map_err(frame_error)?;
         match self.header_status.take() {
             Some((status, headers)) => Ok(self.end(Some(status), headers)),
-            None => Ok(self.end(None, HeaderMap::new())),
+            None => Ok(self.end(None, Metadata::new())),
         }
     }
 
-    fn end(&self, status: Option<Status>, trailers: HeaderMap) -> Event {
+    fn end(&self, status: Option<Status>, trailers: Metadata) -> Event {
         let result = match status {
             None => Err(Status::new(Code::Unknown, "response has no grpc-status")),
             Some(s) if s.code != Code::Ok => Err(s),
@@ -178,11 +175,73 @@ impl ResponseDecoder {
 }
 
 fn frame_error(e: FrameError) -> RpcError {
+    // Written by hand: `FrameError`'s `Display` would pull `core::fmt` into the wasm.
+    let mut m = String::new();
     let code = match e {
-        FrameError::TooLarge { .. } => Code::ResourceExhausted,
-        _ => Code::Internal,
+        FrameError::TooLarge { len, max } => {
+            m.push_str("message of ");
+            push_decimal(&mut m, len as u64);
+            m.push_str(" bytes is larger than the limit of ");
+            push_decimal(&mut m, max as u64);
+            m.push_str(" bytes");
+            Code::ResourceExhausted
+        }
+        FrameError::Truncated { have, need } => {
+            m.push_str("stream ended inside a frame: ");
+            push_decimal(&mut m, have as u64);
+            m.push_str(" of ");
+            push_decimal(&mut m, need.unwrap_or(5) as u64);
+            m.push_str(" bytes (header included)");
+            Code::Internal
+        }
+        FrameError::UnknownFlag(flag) => {
+            m.push_str("invalid gRPC-Web frame flag ");
+            push_decimal(&mut m, u64::from(flag));
+            Code::Internal
+        }
+        _ => {
+            m.push_str("invalid gRPC-Web frame");
+            Code::Internal
+        }
     };
-    RpcError::new(code, e.to_string())
+    RpcError::new(code, m)
+}
+
+// Static messages: the protocol errors' `Display` would pull `core::fmt` into the wasm
+// for what is a diagnostic of a broken server.
+fn text_error(e: &TextError) -> RpcError {
+    let message = match e {
+        TextError::InvalidPadding { .. } => "invalid text body: invalid base64 padding",
+        TextError::Incomplete { .. } => "invalid text body: base64 ended inside a group",
+        _ => "invalid text body: invalid base64",
+    };
+    RpcError::new(Code::Internal, message)
+}
+
+fn trailer_error(e: &TrailerError) -> RpcError {
+    let message = match e {
+        TrailerError::MissingColon { .. } => "invalid trailer frame: a line has no ':'",
+        TrailerError::InvalidName { .. } => "invalid trailer frame: invalid name",
+        _ => "invalid trailer frame: invalid value",
+    };
+    RpcError::new(Code::Internal, message)
+}
+
+/// Appends `n` in decimal, without `core::fmt`.
+pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
 }
 
 #[cfg(test)]

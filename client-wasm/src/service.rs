@@ -102,7 +102,7 @@ impl GrpcWebClient {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let call = Call::start(CallSpec {
             fetch: self.fetch,
-            url: format!("{}{path}", self.base_url),
+            url: [self.base_url.as_str(), path].concat(),
             headers: request::headers(self.format, timeout, user)?,
             body: match self.format {
                 Format::Binary => body,
@@ -117,7 +117,10 @@ impl GrpcWebClient {
         })?;
         // Wait for the response (and maybe the first message) so headers are real.
         let first = call.clone().next().await;
-        let mut headers = call.response_headers().map(|(_, h)| h).unwrap_or_default();
+        let mut headers = call
+            .response_headers()
+            .map(|(_, h)| h.to_header_map())
+            .unwrap_or_default();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/grpc"),
@@ -128,7 +131,9 @@ impl GrpcWebClient {
                 drop(tx.try_send(data_frame(&message)));
                 wasm_bindgen_futures::spawn_local(pump(call, tx));
             }
-            Ok(None) => drop(tx.try_send(Frame::trailers(call.trailers().unwrap_or_default()))),
+            Ok(None) => drop(tx.try_send(Frame::trailers(
+                call.trailers().unwrap_or_default().to_header_map(),
+            ))),
             Err(e) => drop(tx.try_send(Frame::trailers(error_trailers(&e)))),
         }
         let mut response = Response::new(ResponseBody { rx });
@@ -172,7 +177,10 @@ async fn pump(call: Rc<Call>, mut tx: mpsc::Sender<Frame<Bytes>>) {
     loop {
         let (frame, last) = match call.clone().next().await {
             Ok(Some(message)) => (data_frame(&message), false),
-            Ok(None) => (Frame::trailers(call.trailers().unwrap_or_default()), true),
+            Ok(None) => (
+                Frame::trailers(call.trailers().unwrap_or_default().to_header_map()),
+                true,
+            ),
             Err(e) => (Frame::trailers(error_trailers(&e)), true),
         };
         let sent = match poll_fn(|cx| tx.poll_ready(cx)).await {
@@ -198,7 +206,7 @@ fn data_frame(message: &[u8]) -> Frame<Bytes> {
 }
 
 fn error_trailers(e: &RpcError) -> HeaderMap {
-    let mut map = e.metadata().clone();
+    let mut map = e.metadata().to_header_map();
     e.status().write_to(&mut map);
     map
 }

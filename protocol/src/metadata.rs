@@ -51,6 +51,57 @@ pub fn encode_bin(value: &[u8]) -> String {
     ENGINE.encode(value)
 }
 
+/// The same as [`decode_bin`] (same values accepted, same result), written without the
+/// `base64` crate's engine, for callers that count code size (the wasm runtime).
+pub fn decode_bin_compact(value: &[u8]) -> Result<Vec<Bytes>, BinValueError> {
+    value
+        .split(|&b| b == b',')
+        .map(|part| decode_part(part.trim_ascii()).map(Bytes::from))
+        .collect()
+}
+
+/// The same as [`encode_bin`]: unpadded base64, written without the `base64` crate's
+/// engine, for callers that count code size (the wasm runtime).
+pub fn encode_bin_compact(value: &[u8]) -> String {
+    let mut out = Vec::new();
+    crate::text::encode_compact(value, false, &mut out);
+    // The base64 alphabet is ASCII.
+    out.into_iter().map(char::from).collect()
+}
+
+/// One base64 value, padded or not, trailing bits allowed (as `ENGINE` decodes).
+fn decode_part(part: &[u8]) -> Result<Vec<u8>, BinValueError> {
+    let data = part
+        .strip_suffix(b"==")
+        .or_else(|| part.strip_suffix(b"="))
+        .unwrap_or(part);
+    let pad = part.len() - data.len();
+    // Padding only after a short last group, and never past the group's end.
+    let rem = data.len() % 4;
+    if rem == 1 || (pad > 0 && (rem == 0 || rem + pad > 4)) {
+        return Err(BinValueError);
+    }
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in data {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return Err(BinValueError),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +123,48 @@ mod tests {
         assert_eq!(decode_bin(b"").unwrap(), vec![Bytes::new()]);
         assert_eq!(decode_bin(b"A"), Err(BinValueError));
         assert_eq!(decode_bin(b"!!!!"), Err(BinValueError));
+    }
+
+    #[test]
+    fn compact_matches_engine_on_examples() {
+        for v in [
+            &b"AQI="[..],
+            b"AQI",
+            b"AQI=, AwQ",
+            b"",
+            b"A",
+            b"!!!!",
+            b"AQ==",
+            b"AQ=",
+            b"AQI==",
+            b"AQID=",
+            b"====",
+            b"A===",
+            b"QQ=x",
+            b"AQ=I",
+            b" AQI ,",
+            b"AQJ",
+        ] {
+            assert_eq!(decode_bin_compact(v), decode_bin(v), "{v:?}");
+        }
+        assert_eq!(encode_bin_compact(&[1, 2]), "AQI");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compact_decoder_agrees_with_engine(value in "[AQIw/+=, !]{0,12}") {
+            proptest::prop_assert_eq!(decode_bin_compact(value.as_bytes()), decode_bin(value.as_bytes()));
+        }
+
+        #[test]
+        fn compact_encoder_agrees_with_engine(value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            proptest::prop_assert_eq!(encode_bin_compact(&value), encode_bin(&value));
+            let mut padded = Vec::new();
+            crate::text::encode_compact(&value, true, &mut padded);
+            proptest::prop_assert_eq!(&padded[..], &crate::text::encode_segment(&value)[..]);
+            let back = decode_bin_compact(&padded).unwrap();
+            proptest::prop_assert_eq!(&back[0][..], &value[..]);
+        }
     }
 
     #[test]

@@ -182,21 +182,67 @@ impl Status {
     /// An unparsable `grpc-status` reads as [`Code::Unknown`]; bad details are dropped.
     pub fn from_header_map(map: &HeaderMap) -> Option<Self> {
         let raw = map.get(GRPC_STATUS)?;
-        let code = Code::parse(raw.as_bytes()).unwrap_or(Code::Unknown);
-        let message = map
-            .get(GRPC_MESSAGE)
-            .map(|v| percent::decode(v.as_bytes()))
-            .unwrap_or_default();
         let details = map
             .get(GRPC_STATUS_DETAILS_BIN)
-            .and_then(|v| metadata::decode_bin(v.as_bytes()).ok())
+            .and_then(|v| metadata::decode_bin(v.as_bytes()).ok());
+        Some(Self::from_values(
+            raw.as_bytes(),
+            map.get(GRPC_MESSAGE).map(HeaderValue::as_bytes),
+            details,
+        ))
+    }
+
+    /// Reads a status from `(name, value)` pairs, such as [`crate::trailers::entries`]
+    /// yields or a client's own header list, without an `http::HeaderMap`. Names match
+    /// ASCII case-insensitively and the first value of each name counts, so the result
+    /// is what [`Status::from_header_map`] returns for the same entries: `None` when
+    /// there is no `grpc-status`, an unparsable one reads as [`Code::Unknown`], bad
+    /// details are dropped.
+    ///
+    /// ```
+    /// use grpcweb_protocol::{Code, Status};
+    ///
+    /// let entries = [("Grpc-Status", &b"5"[..]), ("grpc-message", &b"no%20such"[..])];
+    /// let status = Status::from_entries(entries).unwrap();
+    /// assert_eq!((status.code, status.message.as_str()), (Code::NotFound, "no such"));
+    /// assert_eq!(Status::from_entries([("x", &b"1"[..])]), None);
+    /// ```
+    pub fn from_entries<'a, I>(entries: I) -> Option<Self>
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    {
+        let (mut status, mut message, mut details) = (None, None, None);
+        for (name, value) in entries {
+            let slot = if name.eq_ignore_ascii_case(GRPC_STATUS) {
+                &mut status
+            } else if name.eq_ignore_ascii_case(GRPC_MESSAGE) {
+                &mut message
+            } else if name.eq_ignore_ascii_case(GRPC_STATUS_DETAILS_BIN) {
+                &mut details
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        let details = details.and_then(|v| metadata::decode_bin_compact(v).ok());
+        Some(Self::from_values(status?, message, details))
+    }
+
+    /// The status from the raw `grpc-status` and `grpc-message` values and the decoded
+    /// `grpc-status-details-bin` values (kept only when there is exactly one).
+    fn from_values(status: &[u8], message: Option<&[u8]>, details: Option<Vec<Bytes>>) -> Self {
+        let code = Code::parse(status).unwrap_or(Code::Unknown);
+        let message = message.map(percent::decode).unwrap_or_default();
+        let details = details
             .and_then(|mut v| if v.len() == 1 { v.pop() } else { None })
             .unwrap_or_default();
-        Some(Self {
+        Self {
             code,
             message,
             details,
-        })
+        }
     }
 }
 
@@ -234,6 +280,33 @@ mod tests {
     }
 
     #[test]
+    fn from_entries_takes_first_value_of_each_name_in_any_case() {
+        let entries = [
+            ("x-other", &b"1"[..]),
+            ("GRPC-STATUS", &b"abc"[..]),
+            ("grpc-status", &b"3"[..]),
+            ("Grpc-Message", &b"a%20b"[..]),
+            ("grpc-message", &b"second"[..]),
+            ("grpc-status-details-bin", &b"CAMSAXg"[..]),
+        ];
+        let status = Status::from_entries(entries).unwrap();
+        assert_eq!(status.code, Code::Unknown);
+        assert_eq!(status.message, "a b");
+        assert_eq!(&status.details[..], b"\x08\x03\x12\x01x");
+        let bad_details = [
+            ("grpc-status", &b"0"[..]),
+            ("grpc-status-details-bin", &b"!"[..]),
+        ];
+        assert!(
+            Status::from_entries(bad_details)
+                .unwrap()
+                .details
+                .is_empty()
+        );
+        assert_eq!(Status::from_entries([]), None);
+    }
+
+    #[test]
     fn http_status_table() {
         let table = [
             (400, Code::Internal),
@@ -263,8 +336,13 @@ mod tests {
         let map = status.to_header_map();
         assert_eq!(map.get(GRPC_STATUS).unwrap(), "3");
         assert_eq!(map.get(GRPC_MESSAGE).unwrap(), "bad%0D%0A100%25 %E2%98%BA");
-        assert_eq!(Status::from_header_map(&map), Some(status));
+        assert_eq!(Status::from_header_map(&map), Some(status.clone()));
         assert_eq!(Status::from_header_map(&HeaderMap::new()), None);
+        let entries: Vec<_> = map
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        assert_eq!(Status::from_entries(entries), Some(status));
         let ok = Status::new(Code::Ok, "");
         assert_eq!(ok.to_header_map().len(), 1);
     }

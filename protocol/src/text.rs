@@ -217,5 +217,34 @@ pub fn encode_segment(data: &[u8]) -> Bytes {
     out.freeze()
 }
 
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Appends `data` to `out` as standard-alphabet base64, padded (one segment, as
+/// [`encode_segment`] writes it) or unpadded (as [`crate::metadata::encode_bin`]).
+///
+/// A compact encoder without the `base64` crate's engine and its panicking paths, for
+/// callers that count code size (the wasm runtime); [`encode_segment_into`] is faster
+/// for large bodies.
+///
+/// ```
+/// let mut out = Vec::new();
+/// grpcweb_protocol::text::encode_compact(b"hi", true, &mut out);
+/// assert_eq!(out, b"aGk=");
+/// ```
+pub fn encode_compact(data: &[u8], padded: bool, out: &mut Vec<u8>) {
+    out.reserve(encoded_len(data.len()));
+    for chunk in data.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]);
+            } else if padded {
+                out.push(b'=');
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -69,6 +69,44 @@ pub fn format(d: Duration) -> String {
     format!("{MAX}H")
 }
 
+/// The same as [`format()`], written without `core::fmt` or 128-bit arithmetic, for
+/// callers that count code size (the wasm runtime).
+pub fn format_compact(d: Duration) -> String {
+    const MAX: u64 = 99_999_999;
+    let (secs, nanos) = (d.as_secs(), u64::from(d.subsec_nanos()));
+    let sub_second = [(1, 'n'), (1_000, 'u'), (1_000_000, 'm')]
+        .into_iter()
+        .find_map(|(per, unit)| {
+            let n = secs
+                .checked_mul(1_000_000_000 / per)?
+                .checked_add(nanos.div_ceil(per))?;
+            (n <= MAX).then_some((n, unit))
+        });
+    let (n, unit) = sub_second
+        .or_else(|| {
+            [(1, 'S'), (60, 'M'), (3600, 'H')]
+                .into_iter()
+                .find_map(|(per, unit)| {
+                    let n = (secs / per).saturating_add(u64::from(secs % per != 0 || nanos != 0));
+                    (n <= MAX).then_some((n, unit))
+                })
+        })
+        .unwrap_or((MAX, 'H'));
+    let mut digits = [0u8; 20];
+    let (mut i, mut rest) = (digits.len(), n);
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out: String = digits[i..].iter().map(|&b| char::from(b)).collect();
+    out.push(unit);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +129,32 @@ mod tests {
         }
         assert_eq!(parse("10x"), Err(TimeoutError::BadUnit));
         assert_eq!(parse("10s"), Err(TimeoutError::BadUnit));
+    }
+
+    #[test]
+    fn compact_format_matches_format() {
+        let edges = [
+            Duration::ZERO,
+            Duration::MAX,
+            Duration::from_nanos(99_999_999),
+            Duration::from_nanos(100_000_000),
+            Duration::from_secs(99_999_999),
+            Duration::new(99_999_999, 1),
+            Duration::from_secs(99_999_999 * 60),
+            Duration::new(99_999_999 * 3600, 1),
+            Duration::from_secs(u64::from(u32::MAX) + 1),
+        ];
+        for d in edges {
+            assert_eq!(format_compact(d), format(d), "{d:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compact_format_agrees(secs in 0u64..u64::MAX, nanos in 0u32..1_000_000_000, shift in 0u32..64) {
+            let d = Duration::new(secs >> shift, nanos);
+            proptest::prop_assert_eq!(format_compact(d), format(d));
+        }
     }
 
     #[test]

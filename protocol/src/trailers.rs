@@ -92,6 +92,96 @@ pub fn parse(block: &[u8]) -> Result<HeaderMap, TrailerError> {
     Ok(map)
 }
 
+/// Iterates over the entries of a trailer block without building a [`HeaderMap`]: each
+/// item is `(name, value)` borrowed from `block`, in order, duplicates kept.
+///
+/// The block is read exactly as [`parse`] reads it and the same entries are accepted or
+/// rejected (with the same [`TrailerError`]), but names keep the letter case they had on
+/// the wire: compare them with [`str::eq_ignore_ascii_case`] or lower-case them. This is
+/// the light path for clients (the wasm runtime) that need no `http` header types.
+/// After an error the iterator ends.
+///
+/// ```
+/// let block = b"Grpc-Status: 0\r\nx-a:1\r\n";
+/// let entries: Vec<_> = grpcweb_protocol::trailers::entries(block)
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(entries, [("Grpc-Status", &b"0"[..]), ("x-a", &b"1"[..])]);
+/// ```
+pub fn entries(block: &[u8]) -> Entries<'_> {
+    Entries {
+        lines: block.split(is_newline as fn(&u8) -> bool),
+        line_no: 0,
+        failed: false,
+    }
+}
+
+/// The iterator returned by [`entries`].
+#[derive(Clone, Debug)]
+pub struct Entries<'a> {
+    lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
+    line_no: usize,
+    failed: bool,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<(&'a str, &'a [u8]), TrailerError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            let line = self.lines.next()?;
+            let line_no = self.line_no;
+            self.line_no += 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let entry = parse_entry(line, line_no);
+            self.failed = entry.is_err();
+            return Some(entry);
+        }
+    }
+}
+
+/// One non-blank line, validated as `HeaderName::from_bytes` and
+/// `HeaderValue::from_bytes` would.
+fn parse_entry(line: &[u8], line_no: usize) -> Result<(&str, &[u8]), TrailerError> {
+    let colon = line
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(TrailerError::MissingColon { line: line_no })?;
+    let name = trim(&line[..colon]);
+    let value = trim(&line[colon + 1..]);
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.iter().all(|&b| is_token(b)) {
+        return Err(TrailerError::InvalidName { line: line_no });
+    }
+    if !value
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+    {
+        return Err(TrailerError::InvalidValue { line: line_no });
+    }
+    // Token bytes are ASCII.
+    let name =
+        std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line: line_no })?;
+    Ok((name, value))
+}
+
+fn is_newline(b: &u8) -> bool {
+    *b == b'\n'
+}
+
+/// The longest name `HeaderName` accepts.
+const MAX_NAME_LEN: usize = (1 << 16) - 1;
+
+/// An RFC 9110 `tchar`: the bytes a header name may hold.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
@@ -167,6 +257,38 @@ mod tests {
         assert!(encode(&HeaderMap::new()).is_empty());
     }
 
+    #[test]
+    fn entries_keep_order_case_and_duplicates() {
+        let block = b"\r\nGrpc-Status: 0\r\nx-a:1\nx-a: 2 \r\n\r\nx-url:http://h:1/p";
+        let got: Vec<_> = entries(block).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            got,
+            [
+                ("Grpc-Status", &b"0"[..]),
+                ("x-a", &b"1"[..]),
+                ("x-a", &b"2"[..]),
+                ("x-url", &b"http://h:1/p"[..]),
+            ]
+        );
+        assert_eq!(entries(b"").count(), 0);
+    }
+
+    #[test]
+    fn entries_reject_like_parse_and_stop() {
+        let mut it = entries(b"ok:1\r\nbad name:1\r\nx:2");
+        assert_eq!(it.next(), Some(Ok(("ok", &b"1"[..]))));
+        assert_eq!(it.next(), Some(Err(TrailerError::InvalidName { line: 1 })));
+        assert_eq!(it.next(), None);
+        assert_eq!(
+            entries(b"x:a\x00b").next(),
+            Some(Err(TrailerError::InvalidValue { line: 0 }))
+        );
+        assert_eq!(
+            entries(b"grpc-status 0").next(),
+            Some(Err(TrailerError::MissingColon { line: 0 }))
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_inverts_encode(
@@ -186,6 +308,29 @@ mod tests {
             let block = encode(&map);
             proptest::prop_assert_eq!(block.len(), estimate_len(&map));
             proptest::prop_assert_eq!(parse(&block).unwrap(), map);
+        }
+
+        #[test]
+        fn entries_agree_with_parse(block in proptest::collection::vec(
+            proptest::sample::select(b"aZ0-_ :\r\n\t\x00\x7f\xc3(@".to_vec()), 0..40)) {
+            let from_entries: Result<Vec<(String, Vec<u8>)>, TrailerError> = entries(&block)
+                .map(|e| e.map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec())))
+                .collect();
+            match (parse(&block), from_entries) {
+                (Ok(map), Ok(list)) => {
+                    let map: Vec<(String, Vec<u8>)> = map
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                        .collect();
+                    // HeaderMap groups duplicates by name; compare as multisets.
+                    let (mut a, mut b) = (map, list);
+                    a.sort();
+                    b.sort();
+                    proptest::prop_assert_eq!(a, b);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b),
+                (a, b) => proptest::prop_assert!(false, "parse {:?} vs entries {:?}", a, b),
+            }
         }
     }
 }

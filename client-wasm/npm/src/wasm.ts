@@ -1,5 +1,5 @@
-// Loads the wasm core once. By default the module comes from ./wasm/inline.js (base64,
-// written by the build), so the package works unbundled in Node and browsers and in any
+// Loads the wasm core once. By default the module comes from ./wasm/inline.js (gzip then
+// base64, written by the build; inflated here with the standard DecompressionStream), so the package works unbundled in Node and browsers and in any
 // bundler without asset configuration. Apps that would rather serve the .wasm file
 // (a third smaller over the wire) pass it to `loadWasm` before the first call; the
 // inlined copy is then never imported (bundlers that split chunks leave it out).
@@ -21,10 +21,16 @@ let ready: Promise<void> | undefined;
  */
 export function loadWasm(source?: WasmSource): Promise<void> {
   ready ??= (async () => {
-    const module = source ?? decodeBase64((await import("./wasm/inline.js")).wasmBase64);
+    const module = source ?? (await inflate(decodeBase64((await import("./wasm/inline.js")).wasmGzipBase64)));
     await init({ module_or_path: module });
   })();
   return ready;
+}
+
+/** Gunzips the inlined module (DecompressionStream: Node 18+, every current browser). */
+function inflate(gz: Uint8Array): Promise<ArrayBuffer> {
+  const stream = new Blob([gz as BufferSource]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).arrayBuffer();
 }
 
 function decodeBase64(text: string): Uint8Array {

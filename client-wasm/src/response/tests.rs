@@ -1,12 +1,11 @@
 use super::*;
 use grpcweb_protocol::framing::encode_frame;
 use grpcweb_protocol::text::encode_segment;
-use http::HeaderValue;
 
-fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
+fn headers(pairs: &[(&'static str, &'static str)]) -> Metadata {
+    let mut map = Metadata::new();
     for (k, v) in pairs {
-        map.append(*k, HeaderValue::from_static(v));
+        map.append(k, *v);
     }
     map
 }
@@ -16,12 +15,12 @@ const TEXT: &[(&str, &str)] = &[("content-type", "application/grpc-web-text+prot
 
 struct Outcome {
     messages: Vec<Bytes>,
-    trailers: Option<HeaderMap>,
+    trailers: Option<Metadata>,
     result: Result<(), RpcError>,
 }
 
 /// Feeds `body` in chunks of `chunk` bytes and collects what comes out.
-fn run(unary: bool, status: u16, hdrs: &HeaderMap, body: &[u8], chunk: usize) -> Outcome {
+fn run(unary: bool, status: u16, hdrs: &Metadata, body: &[u8], chunk: usize) -> Outcome {
     let mut d = ResponseDecoder::new(unary);
     let mut messages = Vec::new();
     if let Err(e) = d.on_headers(status, hdrs) {
@@ -105,8 +104,12 @@ fn stream_in_every_chunking() {
         assert_eq!(o.result, Ok(()), "chunk {chunk}");
         assert_eq!(o.messages, [&b"one"[..], b"", b"three"], "chunk {chunk}");
         let t = o.trailers.unwrap();
-        let xt: Vec<_> = t.get_all("x-t").iter().collect();
-        assert_eq!(xt, ["a", "b"]);
+        let xt: Vec<_> = t
+            .iter()
+            .filter(|(n, _)| *n == "x-t")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(xt, [&b"a"[..], b"b"]);
     }
 }
 
@@ -133,7 +136,7 @@ fn in_body_error_status_with_percent_message() {
     let e = o.result.unwrap_err();
     assert_eq!(e.code(), Code::Unknown);
     assert_eq!(e.message(), "a b\u{1F608}");
-    assert_eq!(e.metadata().get("grpc-status").unwrap(), "2");
+    assert_eq!(e.metadata().get_str("grpc-status").unwrap(), "2");
 }
 
 #[test]
@@ -146,13 +149,13 @@ fn trailers_only_in_headers() {
     let o = run(true, 200, &h, b"", 1);
     let e = o.result.unwrap_err();
     assert_eq!((e.code(), e.message()), (Code::Unimplemented, "nope"));
-    assert_eq!(o.trailers.unwrap().get("x-a").unwrap(), "1");
+    assert_eq!(o.trailers.unwrap().get_str("x-a").unwrap(), "1");
 }
 
 #[test]
 fn body_trailers_win_over_header_status() {
     let mut h = headers(BINARY);
-    h.insert("grpc-status", HeaderValue::from_static("13"));
+    h.append("grpc-status", "13");
     let o = run(false, 200, &h, &body(&[b"m"], b"grpc-status: 0"), 4);
     assert_eq!(o.result, Ok(()));
 }
@@ -271,5 +274,41 @@ fn truncated_and_invalid_bodies() {
     assert_eq!(
         code(&run(false, 200, &headers(BINARY), &compressed, 64)),
         Code::Internal
+    );
+}
+
+#[test]
+fn messages_are_written_without_fmt() {
+    let mut s = String::new();
+    for n in [0, 7, 10, 4_194_305, u64::MAX] {
+        s.clear();
+        push_decimal(&mut s, n);
+        assert_eq!(s, n.to_string());
+    }
+    let e = frame_error(FrameError::TooLarge {
+        len: 5_000_000,
+        max: MAX_MESSAGE_BYTES,
+    });
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert_eq!(
+        e.message(),
+        "message of 5000000 bytes is larger than the limit of 4194304 bytes"
+    );
+    let o = run(false, 200, &headers(BINARY), &body(&[], b"bad line"), 3);
+    let e = o.result.unwrap_err();
+    assert_eq!(e.code(), Code::Internal);
+    assert_eq!(e.message(), "invalid trailer frame: a line has no ':'");
+    let o = run(false, 503, &headers(&[]), b"", 1);
+    assert_eq!(o.result.unwrap_err().message(), "HTTP status 503");
+    let o = run(
+        false,
+        200,
+        &headers(&[("content-type", "text/html")]),
+        b"",
+        1,
+    );
+    assert_eq!(
+        o.result.unwrap_err().message(),
+        "unexpected response content-type: text/html"
     );
 }
