@@ -1,5 +1,7 @@
-//! The connectrpc conformance suite, server side: `connectconformance --mode server`
+//! The connectrpc conformance suite. Server side: `connectconformance --mode server`
 //! against `conformance-server` (our proxy in front of a tonic `ConformanceService`).
+//! Client side: `connectconformance --mode client` against the Node program in
+//! `interop/conformance/client/` (our generated TypeScript over the wasm runtime).
 //!
 //! The runner is a Go program (`go install`) and the suite's protos come with its Go
 //! module, both at the version pinned in `interop/conformance/CONFORMANCE_VERSION`.
@@ -87,6 +89,111 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         run_cmd(&mut cmd)?;
     }
     Ok(())
+}
+
+/// The client side: generates the suite's TypeScript with `protoc-gen-grpcweb-ts` (under
+/// protoc, with the well-known types it imports), builds the Node client under test
+/// (`interop/conformance/client/`) and runs `client-config.yaml` against it: with the
+/// suite's reference servers (`--mode client`), then with `conformance-server`, our proxy
+/// (`--mode both`).
+///
+/// Needs protoc, Node with npm and the `grpcweb-client` npm package built
+/// (`client-wasm/npm/dist`): built here when missing, `cargo xtask test` builds it just
+/// before (js-tests).
+pub(crate) fn run_client(root: &Path) -> Result<()> {
+    run_cmd(
+        cargo()
+            .current_dir(root)
+            .args(["build", "-p", "protoc-gen-grpcweb-ts"]),
+    )?;
+    if !root.join("client-wasm/npm/dist/index.js").is_file() {
+        crate::client_wasm::build_npm_package(root)?;
+    }
+    let client = dir(root).join("client");
+    let gen_dir = client.join("gen");
+    if gen_dir.exists() {
+        std::fs::remove_dir_all(&gen_dir)
+            .with_context(|| format!("removing {}", gen_dir.display()))?;
+    }
+    std::fs::create_dir_all(&gen_dir).with_context(|| format!("creating {}", gen_dir.display()))?;
+    let protos = module_dir(root)?.join("proto");
+    let plugin = target_dir(root).join("debug").join("protoc-gen-grpcweb-ts");
+    let mut protoc = Command::new("protoc");
+    protoc
+        .current_dir(&client)
+        .arg(format!(
+            "--plugin=protoc-gen-grpcweb-ts={}",
+            plugin.display()
+        ))
+        .arg("--grpcweb-ts_out=gen")
+        .arg("-I")
+        .arg(&protos)
+        // Debian's protobuf-compiler keeps google/protobuf/*.proto here; protoc also
+        // knows its own include dir, this makes it explicit.
+        .args(["-I", "/usr/include"]);
+    for name in ["client_compat", "config", "service"] {
+        protoc.arg(
+            protos
+                .join("connectrpc/conformance/v1")
+                .join(format!("{name}.proto")),
+        );
+    }
+    run_cmd(&mut protoc)?;
+    crate::test::setup_js(&client)?;
+    run_cmd(
+        Command::new("npm")
+            .current_dir(&client)
+            .args(["run", "build"]),
+    )?;
+    let node_client = |cmd: &mut Command| {
+        cmd.args(["--", "node", "--enable-source-maps"])
+            .arg(client.join("dist/src/main.js"));
+    };
+    // Against the suite's reference servers (connect-go, and grpc-go behind a gRPC-Web
+    // wrapper), then against ours: `--mode both` runs the cases that need no reference
+    // server with our client talking to `conformance-server` (the proxy).
+    let mut cmd = client_runner(root, "client")?;
+    node_client(&mut cmd);
+    run_cmd(&mut cmd)?;
+    run_cmd(
+        cargo()
+            .current_dir(root)
+            .args(["build", "-p", "grpcweb-conformance", "--bins"]),
+    )?;
+    let mut cmd = client_runner(root, "both")?;
+    node_client(&mut cmd);
+    cmd.arg("----")
+        .arg(target_dir(root).join("debug").join("conformance-server"));
+    run_cmd(&mut cmd)
+}
+
+/// `connectconformance --mode <mode>` with the client config and known-failing list.
+fn client_runner(root: &Path, mode: &str) -> Result<Command> {
+    let mut cmd = Command::new(runner_path()?);
+    cmd.current_dir(dir(root).join("client"))
+        .args(["--mode", mode, "--conf"])
+        .arg(dir(root).join("client-config.yaml"))
+        .arg("--known-failing")
+        .arg(format!(
+            "@{}",
+            dir(root).join("client-known-failing.txt").display()
+        ));
+    Ok(cmd)
+}
+
+/// The suite's Go module in the module cache (downloaded by [`setup`]).
+fn module_dir(root: &Path) -> Result<PathBuf> {
+    let version = version(root)?;
+    let cache = probe(Command::new("go").args(["env", "GOMODCACHE"]))
+        .context("`go env GOMODCACHE` failed")?;
+    let path = PathBuf::from(cache.trim()).join(format!("{MODULE}@{version}"));
+    if !path.is_dir() {
+        bail!(
+            "{} is missing: run `go mod download {MODULE}@{version}` (cargo xtask test does)",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 fn runner_path() -> Result<PathBuf> {

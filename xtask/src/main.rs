@@ -33,9 +33,10 @@ tasks:
   test [rust|js] [--skip-lint]
         install what is missing, then run every check and test in order, stopping at
         the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
-        connectrpc conformance suite (server side), js-tests.
-        `rust` runs only the Rust steps, `js` only the js-tests (after building the
-        binaries); --skip-lint skips fmt, clippy and doc.
+        connectrpc conformance suite (server side), js-tests, the conformance suite
+        (client side). `rust` runs only the Rust steps, `js` only js-tests and the
+        client side (after building the binaries); --skip-lint skips fmt, clippy
+        and doc.
   demo [--page-port N] [--proxy-port N] [--no-build]
         install what is missing, build, start demo-server behind grpcweb-proxy
         (default port 8081) and the demo page (default port 8080; a taken default

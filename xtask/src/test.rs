@@ -42,6 +42,7 @@ enum Step {
     CargoTest,
     Conformance,
     JsTests,
+    ConformanceClient,
 }
 
 /// Runs the steps that `options` select.
@@ -85,6 +86,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::CargoTest, rust),
         (Step::Conformance, rust),
         (Step::JsTests, js),
+        (Step::ConformanceClient, js),
     ]
     .into_iter()
     .filter_map(|(step, wanted)| wanted.then_some(step))
@@ -102,6 +104,9 @@ impl Step {
             Step::CargoTest => "cargo test",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
             Step::JsTests => "js-tests against the proxy and interop-server",
+            Step::ConformanceClient => {
+                "connectrpc conformance suite, client side (generated TypeScript + wasm runtime under test)"
+            }
         }
     }
 
@@ -146,6 +151,7 @@ impl Step {
                         .arg("test"),
                 )
             }
+            Step::ConformanceClient => crate::conformance::run_client(root),
         }
     }
 }
@@ -165,9 +171,10 @@ pub(crate) fn build_bins(root: &Path) -> Result<()> {
 fn setup(root: &Path, options: &Options) -> Result<()> {
     if options.part != Part::Js {
         setup_rust(!options.skip_lint)?;
-        // Before any build: grpcweb-conformance compiles the suite's protos.
-        crate::conformance::setup(root)?;
     }
+    // Before any build: grpcweb-conformance compiles the suite's protos, and the js part
+    // runs the runner against the client under test.
+    crate::conformance::setup(root)?;
     if options.part != Part::Rust {
         setup_protoc()?;
         crate::client_wasm::setup_wasm_bindgen(root)?;
@@ -212,7 +219,8 @@ pub(crate) fn setup_rust(lint: bool) -> Result<()> {
     Ok(())
 }
 
-fn setup_js(js_dir: &Path) -> Result<()> {
+/// Runs `npm ci` in `js_dir` (js-tests, the conformance client) unless node_modules is current.
+pub(crate) fn setup_js(js_dir: &Path) -> Result<()> {
     for tool in ["node", "npm"] {
         if !has_tool(tool) {
             bail!("`{tool}` not found on PATH: js-tests need Node.js 20 or newer with npm");
@@ -267,19 +275,30 @@ mod tests {
                 Wasm,
                 CargoTest,
                 Conformance,
-                JsTests
+                JsTests,
+                ConformanceClient
             ]
         );
         let quick = Options {
             part: Part::All,
             skip_lint: true,
         };
-        assert_eq!(plan(&quick), [Setup, Wasm, CargoTest, Conformance, JsTests]);
+        assert_eq!(
+            plan(&quick),
+            [
+                Setup,
+                Wasm,
+                CargoTest,
+                Conformance,
+                JsTests,
+                ConformanceClient
+            ]
+        );
         let js = Options {
             part: Part::Js,
             skip_lint: false,
         };
-        assert_eq!(plan(&js), [Setup, JsTests]);
+        assert_eq!(plan(&js), [Setup, JsTests, ConformanceClient]);
         let rust = Options {
             part: Part::Rust,
             skip_lint: true,
