@@ -201,15 +201,18 @@ fn listening_addr(line: &str) -> Option<&str> {
 /// Ctrl-C goes to the whole foreground process group, so the children get their own
 /// SIGINT and xtask ends without running this; std has no signal handler to do better.
 #[derive(Debug, Default)]
-struct Children {
+pub(crate) struct Children {
     running: Vec<(String, Child)>,
+    /// Environment variables given to every child started after they are set.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Children {
     /// Starts `bin_dir/name args` and returns the address from its `listening on` line.
     /// Its later stdout lines are echoed with a `[name]` prefix; stderr is inherited.
-    fn start(&mut self, bin_dir: &Path, name: &str, args: &[&str]) -> Result<String> {
+    pub(crate) fn start(&mut self, bin_dir: &Path, name: &str, args: &[&str]) -> Result<String> {
         let mut cmd = Command::new(bin_dir.join(name));
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -250,6 +253,14 @@ impl Children {
 
     /// Returns when the user presses Enter (if stdin is a terminal) or a child exits
     /// cleanly (it got Ctrl-C); fails as soon as a child fails.
+    /// The process id of the child started as `name`.
+    pub(crate) fn pid(&self, name: &str) -> Option<u32> {
+        self.running
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+    }
+
     fn wait_for_stop(&mut self) -> Result<()> {
         let (stop_tx, stop_rx) = mpsc::channel();
         if io::stdin().is_terminal() {

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
+mod bench;
 mod client_wasm;
 mod conformance;
 mod demo;
@@ -43,6 +44,9 @@ tasks:
         falls back to a free port, 0 always picks one), print
         `Demo: http://127.0.0.1:PORT/`, run until Ctrl-C. --no-build skips setup
         and the Rust and runtime builds (the page is still generated and bundled).
+  bench build release binaries and measure unary calls with h2load: direct, through
+        the proxy as native gRPC, as gRPC-Web binary and text; writes BENCHMARKS.md
+        (a benchmark, not a test; run it on an otherwise idle machine)
   help  print this text
 ";
 
@@ -52,6 +56,7 @@ enum Task {
     Help,
     Test(test::Options),
     Demo(demo::Options),
+    Bench,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         }
         Task::Test(options) => test::run(&options),
         Task::Demo(options) => demo::run(&options),
+        Task::Bench => bench::run(),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,6 +97,7 @@ fn parse(args: &[String]) -> Result<Task> {
             }
             Ok(Task::Test(options))
         }
+        "bench" if rest.is_empty() => Ok(Task::Bench),
         "demo" => {
             let mut options = demo::Options::default();
             let mut args = rest.iter();
