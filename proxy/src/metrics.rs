@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::grpc_web::MessageCounts;
@@ -62,7 +62,8 @@ pub struct Metrics {
     messages_out: Counter,
     backend_connections: Family<BackendLabels, Gauge>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
-    methods: Mutex<HashSet<(String, String)>>,
+    /// `service/method` pairs with labels of their own.
+    methods: RwLock<HashSet<String>>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -152,7 +153,7 @@ impl Metrics {
             messages_out,
             backend_connections,
             endpoint_healthy,
-            methods: Mutex::new(HashSet::new()),
+            methods: RwLock::new(HashSet::new()),
         }
     }
 
@@ -188,14 +189,23 @@ impl Metrics {
         out
     }
 
+    /// The (service, method) labels of a call to `service/method`: the names themselves
+    /// while fewer than [`MAX_METHODS`] pairs have been seen, else `other`. Known pairs take
+    /// only a shared lock.
     fn labels(&self, service: &str, method: &str) -> (String, String) {
-        let Ok(mut seen) = self.methods.lock() else {
-            return ("other".into(), "other".into());
-        };
-        let key = (service.to_owned(), method.to_owned());
-        if seen.contains(&key) || seen.len() < MAX_METHODS {
-            seen.insert(key.clone());
-            key
+        let key = format!("{service}/{method}");
+        let known = self.methods.read().is_ok_and(|seen| seen.contains(&key));
+        let admitted = known
+            || self.methods.write().is_ok_and(|mut seen| {
+                if seen.len() < MAX_METHODS {
+                    seen.insert(key);
+                    true
+                } else {
+                    false
+                }
+            });
+        if admitted {
+            (service.to_owned(), method.to_owned())
         } else {
             ("other".into(), "other".into())
         }

@@ -1,0 +1,141 @@
+//! [`Config::validate`]: every check, each error naming its key.
+
+use http::uri::Scheme;
+
+use super::{Config, ConfigError, RouteMatch, parse_endpoint};
+
+impl Config {
+    /// Checks every field; the first problem found names its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.backends.is_empty() {
+            return Err(ConfigError::new(
+                "backends",
+                "no backend configured: give --backend URL or a [[backends]] table",
+            ));
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let key = format!("backends[{i}]");
+            if b.name.is_empty() {
+                return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
+            }
+            if self.backends[..i].iter().any(|o| o.name == b.name) {
+                return Err(ConfigError::new(
+                    format!("{key}.name"),
+                    format!("{:?} is used twice", b.name),
+                ));
+            }
+            if b.endpoints.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.endpoints"),
+                    "needs at least one http://host:port",
+                ));
+            }
+            for (j, e) in b.endpoints.iter().enumerate() {
+                let url = parse_endpoint(e)
+                    .map_err(|m| ConfigError::new(format!("{key}.endpoints[{j}]"), m))?;
+                if url.scheme == Scheme::HTTPS && b.tls.ca.is_none() {
+                    return Err(ConfigError::new(
+                        format!("{key}.ca"),
+                        "https:// endpoints need a CA bundle to verify the backend",
+                    ));
+                }
+            }
+            if b.tls.ca.is_some() {
+                crate::tls::client_config(&b.name, &b.tls)?;
+            }
+            let https = b.endpoints.iter().any(|e| e.starts_with("https://"));
+            if b.dns_refresh_interval.is_some() && https && b.tls.server_name.is_none() {
+                return Err(ConfigError::new(
+                    format!("{key}.server_name"),
+                    "dns_refresh_interval with https:// endpoints connects to addresses, so it needs server_name",
+                ));
+            }
+        }
+        if self.routes.is_empty() && self.backends.len() > 1 {
+            return Err(ConfigError::new(
+                "routes",
+                "several backends need [[routes]] saying which services go where",
+            ));
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            let key = format!("routes[{i}]");
+            if !self.backends.iter().any(|b| b.name == r.backend) {
+                return Err(ConfigError::new(
+                    format!("{key}.backend"),
+                    format!("no backend named {:?}", r.backend),
+                ));
+            }
+            match &r.matches {
+                RouteMatch::Service(name) | RouteMatch::Package(name) if !is_dotted_name(name) => {
+                    return Err(ConfigError::new(
+                        key,
+                        format!("{name:?} is not a protobuf name (letters, digits, _ and dots)"),
+                    ));
+                }
+                _ => {}
+            }
+            if self.routes[..i].iter().any(|o| o.matches == r.matches) {
+                return Err(ConfigError::new(
+                    key,
+                    "the same match appears in an earlier route",
+                ));
+            }
+        }
+        let lists = [
+            (
+                "forwarding.remove_headers",
+                Some(&self.forwarding.remove_headers),
+            ),
+            (
+                "forwarding.allow_headers",
+                self.forwarding.allow_headers.as_ref(),
+            ),
+        ];
+        for (key, list) in lists {
+            for name in list.into_iter().flatten() {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ConfigError::new(
+                        key,
+                        format!("{name:?} is not a header name"),
+                    ));
+                }
+            }
+        }
+        self.cors.validate()?;
+        if let Some(tls) = &self.tls {
+            crate::tls::server_config(tls)?;
+        }
+        let limits = &self.limits;
+        if limits.max_message_size == 0 || u32::try_from(limits.max_message_size).is_err() {
+            return Err(ConfigError::new(
+                "limits.max_message_size",
+                "must be between 1 byte and 4 GiB",
+            ));
+        }
+        if limits.max_connections == 0 {
+            return Err(ConfigError::new(
+                "limits.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if limits.max_concurrent_streams == 0 {
+            return Err(ConfigError::new(
+                "limits.max_concurrent_streams",
+                "must be at least 1",
+            ));
+        }
+        if self.admin_listen == Some(self.listen) && self.listen.port() != 0 {
+            return Err(ConfigError::new("admin_listen", "must differ from listen"));
+        }
+        Ok(())
+    }
+}
+
+fn is_dotted_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !part.as_bytes()[0].is_ascii_digit()
+        })
+}
