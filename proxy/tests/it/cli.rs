@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use grpcweb_test_support::{Code, HttpVersion, WebClient, within};
 use std::io::{BufRead as _, BufReader};

@@ -1,6 +1,6 @@
 //! Golden tests: generate TypeScript for fixture protos (compiled in-process with protox)
 //! and compare with the checked-in files under `tests/golden/<case>[,<options>]/`.
-//! `UPDATE_GOLDEN=1 cargo test -p protoc-gen-grpcweb-ts --test golden` rewrites them
+//! `UPDATE_GOLDEN=1 cargo test -p protoc-gen-grpcweb-ts --test it golden` rewrites them
 //! (and then fails, so a blessed run is never mistaken for a passing one).
 
 use std::collections::BTreeSet;

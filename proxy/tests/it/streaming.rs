@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-mod support;
+use crate::support;
 
 use grpcweb_interop::pb;
 use grpcweb_test_support::{Code, HttpVersion, Mode, WebClient, within};
