@@ -3,7 +3,8 @@
 use std::fmt;
 use std::future::Future;
 
-use grpcweb_proxy::GrpcWebLayer;
+use grpcweb_proxy::config::ConfigError;
+use grpcweb_proxy::{CorsConfig, CorsLayer, GrpcWebLayer};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
@@ -19,6 +20,10 @@ pub struct ServeOptions {
     /// [`grpcweb_proxy::GrpcWebLayer`] in front of the services. Native gRPC keeps working
     /// either way. When the layer translates, it also enforces `grpc-timeout` itself.
     pub grpc_web: bool,
+    /// Browser origins allowed to call the gRPC-Web endpoint cross-origin (the proxy's
+    /// CORS rules, answered in-process). Empty: only same-origin and non-browser callers.
+    /// Used only with [`ServeOptions::grpc_web`].
+    pub allowed_origins: Vec<String>,
 }
 
 /// Why [`serve`] failed.
@@ -28,6 +33,7 @@ pub struct ServeError {
 
 enum Kind {
     Transport(tonic::transport::Error),
+    Cors(ConfigError),
 }
 
 /// The `TestService` with the metadata echo, ready for tonic's `Server::add_service`.
@@ -47,7 +53,8 @@ pub fn test_service() -> EchoMetadata<TestServiceServer<TestServiceImpl>> {
 ///
 /// # Errors
 ///
-/// Fails when the transport fails (tonic gives up on the listener).
+/// Fails when an allowed origin is not a valid pattern, or when the transport fails
+/// (tonic gives up on the listener).
 pub async fn serve<F>(
     listener: TcpListener,
     options: ServeOptions,
@@ -60,8 +67,16 @@ where
     // The gRPC-Web layer goes outermost, so the metadata echo inside it sees native gRPC
     // for both kinds of client.
     let served = if options.grpc_web {
+        let cors = CorsLayer::new(&CorsConfig {
+            allowed_origins: options.allowed_origins,
+            ..CorsConfig::default()
+        })
+        .map_err(|e| ServeError {
+            kind: Kind::Cors(e),
+        })?;
         Server::builder()
             .accept_http1(true)
+            .layer(cors)
             .layer(GrpcWebLayer::new())
             .add_service(test_service())
             .serve_with_incoming_shutdown(incoming, shutdown)
@@ -81,6 +96,7 @@ impl fmt::Debug for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Transport(e) => f.debug_tuple("ServeError::Transport").field(e).finish(),
+            Kind::Cors(e) => f.debug_tuple("ServeError::Cors").field(e).finish(),
         }
     }
 }
@@ -89,6 +105,7 @@ impl fmt::Display for ServeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Transport(_) => f.write_str("interop server transport error"),
+            Kind::Cors(_) => f.write_str("invalid allowed origin"),
         }
     }
 }
@@ -97,6 +114,7 @@ impl std::error::Error for ServeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             Kind::Transport(e) => Some(e),
+            Kind::Cors(e) => Some(e),
         }
     }
 }

@@ -28,6 +28,10 @@ struct Args {
     /// Also accept gRPC-Web over HTTP/1.1 and HTTP/2.
     #[arg(long)]
     grpc_web: bool,
+    /// With --grpc-web: a browser origin allowed to call cross-origin (repeatable; exact,
+    /// `https://*.example.com`, or `*`).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
 }
 
 #[tokio::main]
@@ -44,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
 
     let options = ServeOptions {
         grpc_web: args.grpc_web,
+        allowed_origins: args.allowed_origins,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = serve(listener, options, async {

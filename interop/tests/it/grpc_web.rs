@@ -31,12 +31,19 @@ struct WebServer {
 
 impl WebServer {
     async fn start() -> Self {
+        Self::start_with(ServeOptions {
+            grpc_web: true,
+            ..ServeOptions::default()
+        })
+        .await
+    }
+
+    async fn start_with(options: ServeOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let options = ServeOptions { grpc_web: true };
         let task = tokio::spawn(serve(listener, options, async {
             let _ = stopped.await;
         }));
@@ -329,4 +336,70 @@ async fn timeout_on_sleeping_server() {
         assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}");
     }
     server.stop().await;
+}
+
+/// A preflight for a gRPC-Web call from `origin`: the status and the allowed origin.
+async fn preflight(addr: SocketAddr, origin: &str) -> (u16, Option<String>) {
+    let request = Request::builder()
+        .method("OPTIONS")
+        .uri(format!("http://{addr}/grpc.testing.TestService/EmptyCall"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,x-grpc-web")
+        .body(Full::new(Bytes::new()))
+        .expect("valid request");
+    let mode = Mode {
+        http2: false,
+        text: false,
+    };
+    let response = tokio::time::timeout(Duration::from_secs(20), client(mode).request(request))
+        .await
+        .expect("answered in time")
+        .expect("HTTP exchange");
+    let allowed = response
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (response.status().as_u16(), allowed)
+}
+
+#[tokio::test]
+async fn cors_for_the_allowed_origins_only() {
+    let server = WebServer::start_with(ServeOptions {
+        grpc_web: true,
+        allowed_origins: vec!["http://app.example".to_owned()],
+    })
+    .await;
+    assert_eq!(
+        preflight(server.addr, "http://app.example").await,
+        (204, Some("http://app.example".to_owned()))
+    );
+    assert_eq!(
+        preflight(server.addr, "http://evil.example").await,
+        (403, None)
+    );
+    // Calls without an Origin (not from a browser) are not affected.
+    let mode = Mode {
+        http2: true,
+        text: false,
+    };
+    let res = call(server.addr, mode, "EmptyCall", &Empty {}, &[]).await;
+    assert_eq!(res.status(), "0");
+    server.stop().await;
+}
+
+#[test]
+fn an_invalid_allowed_origin_is_an_error() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let result = runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let options = ServeOptions {
+            grpc_web: true,
+            allowed_origins: vec!["not an origin".to_owned()],
+        };
+        serve(listener, options, std::future::pending()).await
+    });
+    let err = result.expect_err("an invalid origin is refused");
+    assert_eq!(err.to_string(), "invalid allowed origin");
 }

@@ -68,7 +68,10 @@ pub async fn interop_server(grpc_web: bool) -> Running {
         let shutdown = async {
             let _ = stopped.await;
         };
-        serve(listener, ServeOptions { grpc_web }, shutdown)
+        serve(listener, ServeOptions {
+                grpc_web,
+                ..ServeOptions::default()
+            }, shutdown)
             .await
             .expect("interop server failed");
     });
