@@ -33,6 +33,7 @@ const fn decode_table() -> [u8; 256] {
 }
 
 static TABLE: [u8; 256] = decode_table();
+const TABLE_CONST: [u8; 256] = decode_table();
 
 /// Why a text body is not valid base64.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,22 +113,12 @@ impl Base64Decoder {
         out.reserve(input.len() / 4 * 3 + 3);
         let mut i = 0;
         while i < input.len() {
-            // Fast path: at a group boundary with four plain alphabet characters ahead.
+            // Fast path: at a group boundary, decode the run of whole groups of plain
+            // alphabet characters ahead straight into the output.
             if self.len == 0 && i + 4 <= input.len() {
-                let (a, b, c, d) = (
-                    TABLE[input[i] as usize],
-                    TABLE[input[i + 1] as usize],
-                    TABLE[input[i + 2] as usize],
-                    TABLE[input[i + 3] as usize],
-                );
-                if (a | b | c | d) < 64 {
-                    let n = (u32::from(a) << 18)
-                        | (u32::from(b) << 12)
-                        | (u32::from(c) << 6)
-                        | u32::from(d);
-                    let be = n.to_be_bytes();
-                    out.put_slice(&be[1..]);
-                    i += 4;
+                let done = decode_groups(&input[i..], out);
+                if done > 0 {
+                    i += done;
                     continue;
                 }
             }
@@ -185,6 +176,55 @@ impl Base64Decoder {
         }
     }
 }
+
+/// Decodes whole 4-character groups of plain alphabet characters from the start of
+/// `input` into `out`, stopping before the first group that holds anything else (padding,
+/// whitespace, an invalid byte) or is incomplete. Returns the input bytes consumed.
+fn decode_groups(input: &[u8], out: &mut BytesMut) -> usize {
+    let groups = input.len() / 4;
+    let start = out.len();
+    out.resize(start + groups * 3, 0);
+    let mut decoded = 0;
+    for (src, dst) in input.chunks_exact(4).zip(out[start..].chunks_exact_mut(3)) {
+        // Each character's sextet already in place; anything else sets the top bit.
+        let n = SHIFTED[0][src[0] as usize]
+            | SHIFTED[1][src[1] as usize]
+            | SHIFTED[2][src[2] as usize]
+            | SHIFTED[3][src[3] as usize];
+        if n & BAD != 0 {
+            break;
+        }
+        let be = n.to_be_bytes();
+        dst.copy_from_slice(&be[1..]);
+        decoded += 1;
+    }
+    out.truncate(start + decoded * 3);
+    decoded * 4
+}
+
+/// Marks a character that is not a plain alphabet character in [`SHIFTED`].
+const BAD: u32 = 1 << 31;
+
+/// [`TABLE`] with each sextet shifted to its place in a group's 24 bits (one table per
+/// position in the group), so a group decodes with four lookups and three ORs.
+const fn shifted_tables() -> [[u32; 256]; 4] {
+    let mut t = [[BAD; 256]; 4];
+    let mut c = 0;
+    while c < 256 {
+        let v = TABLE_CONST[c];
+        if v < 64 {
+            let mut pos = 0;
+            while pos < 4 {
+                t[pos][c] = (v as u32) << (18 - 6 * pos);
+                pos += 1;
+            }
+        }
+        c += 1;
+    }
+    t
+}
+
+static SHIFTED: [[u32; 256]; 4] = shifted_tables();
 
 /// Decodes a complete text body in one go.
 pub fn decode_all(input: &[u8]) -> Result<Bytes, TextError> {
