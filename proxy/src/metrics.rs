@@ -9,10 +9,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use crate::grpc_web::MessageCounts;
@@ -62,8 +62,69 @@ pub struct Metrics {
     messages_out: Counter,
     backend_connections: Family<BackendLabels, Gauge>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
-    /// `service/method` pairs with labels of their own.
-    methods: RwLock<HashSet<String>>,
+    /// Each `/service/method` path with labels of its own, and its metric handles.
+    methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
+    /// Where calls to other paths count.
+    other: Arc<MethodMetrics>,
+}
+
+/// The metric handles of one (service, method) label pair, looked up once and kept, so a
+/// finished call costs a few atomic increments rather than label hashing and allocation.
+#[derive(Debug)]
+struct MethodMetrics {
+    /// `/service/method`.
+    path: String,
+    service: String,
+    method: String,
+    duration: Histogram,
+    /// Finished calls, by status ([`CODE_LABELS`]) and mode ([`MODE_LABELS`]).
+    calls: [OnceLock<Counter>; CODE_LABELS * MODE_LABELS],
+}
+
+/// The 17 gRPC codes, then `CLIENT_GONE` and `NONE`.
+const CODE_LABELS: usize = 19;
+const CLIENT_GONE: usize = 17;
+const NO_STATUS: usize = 18;
+const MODE_LABELS: usize = 4;
+const MODE_NAMES: [&str; MODE_LABELS] = ["grpc-web", "grpc-web-text", "grpc", "other"];
+
+impl MethodMetrics {
+    fn new(metrics_duration: &HistogramFamily, service: String, method: String) -> Self {
+        let duration = metrics_duration
+            .get_or_create(&ServiceLabels {
+                service: service.clone(),
+            })
+            .clone();
+        Self {
+            path: format!("/{service}/{method}"),
+            service,
+            method,
+            duration,
+            calls: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn calls(&self, family: &Family<CallLabels, Counter>, code: usize, mode: usize) -> &Counter {
+        self.calls[code * MODE_LABELS + mode].get_or_init(|| {
+            let code = match code {
+                CLIENT_GONE => "CLIENT_GONE",
+                NO_STATUS => "NONE",
+                n => Code::from_i32(n as i32).name(),
+            };
+            family
+                .get_or_create(&CallLabels {
+                    service: self.service.clone(),
+                    method: self.method.clone(),
+                    code: code.to_owned(),
+                    mode: MODE_NAMES[mode].to_owned(),
+                })
+                .clone()
+        })
+    }
 }
 
 fn duration_histogram() -> Histogram {
@@ -141,6 +202,11 @@ impl Metrics {
             "1 when the backend endpoint is reachable",
             endpoint_healthy.clone(),
         );
+        let other = Arc::new(MethodMetrics::new(
+            &duration,
+            "other".to_owned(),
+            "other".to_owned(),
+        ));
         Self {
             registry,
             calls,
@@ -153,7 +219,8 @@ impl Metrics {
             messages_out,
             backend_connections,
             endpoint_healthy,
-            methods: RwLock::new(HashSet::new()),
+            methods: RwLock::new(HashMap::new()),
+            other,
         }
     }
 
@@ -189,26 +256,32 @@ impl Metrics {
         out
     }
 
-    /// The (service, method) labels of a call to `service/method`: the names themselves
-    /// while fewer than [`MAX_METHODS`] pairs have been seen, else `other`. Known pairs take
-    /// only a shared lock.
-    fn labels(&self, service: &str, method: &str) -> (String, String) {
-        let key = format!("{service}/{method}");
-        let known = self.methods.read().is_ok_and(|seen| seen.contains(&key));
-        let admitted = known
-            || self.methods.write().is_ok_and(|mut seen| {
-                if seen.len() < MAX_METHODS {
-                    seen.insert(key);
-                    true
-                } else {
-                    false
-                }
-            });
-        if admitted {
-            (service.to_owned(), method.to_owned())
-        } else {
-            ("other".into(), "other".into())
+    /// The metrics of a call to `path`: those of its (service, method) pair while fewer
+    /// than [`MAX_METHODS`] pairs have been seen, else `other`. Known paths take only a
+    /// shared lock and allocate nothing.
+    fn method(&self, path: &str) -> Arc<MethodMetrics> {
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return self.other.clone();
+        };
+        if let Some(known) = self.methods.read().ok().and_then(|m| m.get(path).cloned()) {
+            return known;
         }
+        let Ok(mut methods) = self.methods.write() else {
+            return self.other.clone();
+        };
+        if let Some(known) = methods.get(path) {
+            return known.clone();
+        }
+        if methods.len() >= MAX_METHODS {
+            return self.other.clone();
+        }
+        let entry = Arc::new(MethodMetrics::new(
+            &self.duration,
+            service.to_owned(),
+            method.to_owned(),
+        ));
+        methods.insert(path.to_owned(), entry.clone());
+        entry
     }
 }
 
@@ -228,10 +301,10 @@ impl Drop for ConnectionGuard {
 pub(crate) struct CallRecord {
     metrics: Arc<Metrics>,
     start: Instant,
-    path: String,
-    service: String,
-    method: String,
-    mode: &'static str,
+    labels: Arc<MethodMetrics>,
+    /// The path, when it is not the one `labels` was made for (calls counted as `other`).
+    path: Option<String>,
+    mode: usize,
     version: Version,
     peer: Option<SocketAddr>,
     pub(crate) bytes_in: Arc<AtomicU64>,
@@ -248,18 +321,15 @@ impl CallRecord {
         req: &Request<B>,
         peer: Option<SocketAddr>,
     ) -> Self {
-        let path = req.uri().path().to_owned();
-        let (service, method) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
-            Some((s, m)) => metrics.labels(s, m),
-            None => ("other".to_owned(), "other".to_owned()),
-        };
+        let path = req.uri().path();
+        let labels = metrics.method(path);
+        let own_path = Arc::ptr_eq(&labels, &metrics.other).then(|| path.to_owned());
         metrics.in_flight.inc();
         Self {
             metrics: metrics.clone(),
             start: Instant::now(),
-            path,
-            service,
-            method,
+            labels,
+            path: own_path,
             mode: mode(req.headers()),
             version: req.version(),
             peer,
@@ -291,9 +361,9 @@ impl CallRecord {
         let metrics = &self.metrics;
         metrics.in_flight.dec();
         let code = match (self.header_code.or(body_code), completed) {
-            (Some(code), _) => code.name(),
-            (None, false) => "CLIENT_GONE",
-            (None, true) => "NONE",
+            (Some(code), _) => code.as_i32() as usize,
+            (None, false) => CLIENT_GONE,
+            (None, true) => NO_STATUS,
         };
         let elapsed = self.start.elapsed();
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
@@ -301,28 +371,19 @@ impl CallRecord {
         metrics.bytes_out.inc_by(self.bytes_out);
         metrics.messages_in.inc_by(self.messages.requests());
         metrics.messages_out.inc_by(self.messages.responses());
-        metrics
-            .calls
-            .get_or_create(&CallLabels {
-                service: self.service.clone(),
-                method: self.method.clone(),
-                code: code.to_owned(),
-                mode: self.mode.to_owned(),
-            })
-            .inc();
-        metrics
-            .duration
-            .get_or_create(&ServiceLabels {
-                service: self.service.clone(),
-            })
-            .observe(elapsed.as_secs_f64());
+        self.labels.calls(&metrics.calls, code, self.mode).inc();
+        self.labels.duration.observe(elapsed.as_secs_f64());
         tracing::info!(
             target: "grpcweb::access",
-            path = %self.path,
-            grpc_status = code,
+            path = %self.path.as_deref().unwrap_or_else(|| self.labels.path()),
+            grpc_status = match code {
+                CLIENT_GONE => "CLIENT_GONE",
+                NO_STATUS => "NONE",
+                n => Code::from_i32(n as i32).name(),
+            },
             http_status = self.http_status,
             http_version = ?self.version,
-            mode = self.mode,
+            mode = MODE_NAMES[self.mode],
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             bytes_in,
             bytes_out = self.bytes_out,
@@ -337,17 +398,16 @@ impl Drop for CallRecord {
     }
 }
 
-fn mode(headers: &HeaderMap) -> &'static str {
+/// The index in [`MODE_NAMES`] of a request's mode.
+fn mode(headers: &HeaderMap) -> usize {
     let kind = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(RequestKind::parse);
     match kind {
-        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => {
-            "grpc-web-text"
-        }
-        Some(RequestKind::GrpcWeb(_)) => "grpc-web",
-        Some(RequestKind::Grpc(_)) => "grpc",
-        None => "other",
+        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => 1,
+        Some(RequestKind::GrpcWeb(_)) => 0,
+        Some(RequestKind::Grpc(_)) => 2,
+        None => 3,
     }
 }

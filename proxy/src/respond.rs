@@ -18,7 +18,8 @@
 //! trailers-only headers (native gRPC). Requests the proxy cannot read at all get a 4xx
 //! with the status in the headers.
 
-use grpcweb_protocol::{Code, ContentType, Status};
+use grpcweb_protocol::content_type::Codec;
+use grpcweb_protocol::{Code, ContentType, Mode, Status};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Response, StatusCode};
 
@@ -76,8 +77,13 @@ pub(crate) fn request_error<B>(ct: &ContentType, err: &RequestError) -> Response
 }
 
 pub(crate) fn content_type_value(ct: &ContentType) -> HeaderValue {
-    HeaderValue::from_str(&ct.response_header())
-        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc-web+proto"))
+    // The common cases without building the value.
+    match (ct.mode, &ct.codec) {
+        (Mode::Binary, Codec::Proto) => HeaderValue::from_static("application/grpc-web+proto"),
+        (Mode::Text, Codec::Proto) => HeaderValue::from_static("application/grpc-web-text+proto"),
+        _ => HeaderValue::from_str(&ct.response_header())
+            .unwrap_or_else(|_| HeaderValue::from_static("application/grpc-web+proto")),
+    }
 }
 
 /// The status for a call that failed before the backend's response headers arrived.

@@ -54,7 +54,8 @@ pub struct Router<B> {
     /// Most specific first: exact services, then packages (longest first), then all.
     /// Each with its backend's index and its max call duration.
     routes: Arc<[(RouteMatch, usize, Option<Duration>)]>,
-    upstreams: Vec<Upstream<B>>,
+    /// Shared, so that the per-call clones tower makes cost a reference count.
+    upstreams: Arc<[Upstream<B>]>,
 }
 
 impl<B> Clone for Router<B> {
@@ -107,7 +108,7 @@ where
         });
         Ok(Self {
             routes: routes.into(),
-            upstreams,
+            upstreams: upstreams.into(),
         })
     }
 
@@ -175,7 +176,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match self.route(req.uri().path()) {
             Ok(i) => {
-                let fut = self.upstreams[i].call(req);
+                let fut = self.upstreams[i].send(req);
                 Box::pin(async move { fut.await.map_err(RouteError::Upstream) })
             }
             Err(e) => Box::pin(std::future::ready(Err(e))),

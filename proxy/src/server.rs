@@ -25,7 +25,7 @@ use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
-use crate::upstream::PeerAddr;
+use crate::upstream::{ClientIp, PeerAddr};
 use connection::{Activity, Connections};
 use observe::{CountingBody, ObservedBody};
 
@@ -173,11 +173,15 @@ impl Proxy {
             let connection = metrics.connection();
             let activity = Activity::new();
             let calls = activity.clone();
+            let client_ip = ClientIp::new(peer);
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let mut record = CallRecord::start(&metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(PeerAddr(peer));
+                if let Some(ip) = &client_ip {
+                    req.extensions_mut().insert(ip.clone());
+                }
                 req.extensions_mut().insert(record.messages.clone());
                 let call = service.clone().oneshot(req);
                 async move {

@@ -33,6 +33,17 @@ pub use endpoints::{Backend, EndpointHealth};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The client's IP address as an `x-forwarded-for` value, formatted once per connection
+/// by the server and put in request extensions beside [`PeerAddr`].
+#[derive(Clone, Debug)]
+pub(crate) struct ClientIp(pub(crate) HeaderValue);
+
+impl ClientIp {
+    pub(crate) fn new(addr: SocketAddr) -> Option<Self> {
+        HeaderValue::from_str(&addr.ip().to_string()).ok().map(Self)
+    }
+}
+
 /// A failed call to a backend, naming the backend and endpoint.
 #[derive(Debug)]
 pub struct UpstreamError {
@@ -74,7 +85,7 @@ impl std::error::Error for UpstreamError {
 pub struct Upstream<B> {
     client: Client<CountingConnector<HttpsConnector<HttpConnector>>, B>,
     backend: Arc<Backend>,
-    forwarding: ForwardingConfig,
+    forwarding: Arc<ForwardingConfig>,
 }
 
 impl<B> Clone for Upstream<B> {
@@ -165,7 +176,7 @@ where
         Ok(Self {
             client,
             backend,
-            forwarding: forwarding.clone(),
+            forwarding: Arc::new(forwarding.clone()),
         })
     }
 
@@ -189,7 +200,23 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        self.send(req)
+    }
+}
+
+impl<B> Upstream<B>
+where
+    B: Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Sends `req` to the next endpoint in turn (what [`Service::call`] does), through a
+    /// shared reference.
+    pub(crate) fn send(
+        &self,
+        mut req: Request<B>,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<Incoming>, UpstreamError>> + Send>> {
         let endpoint = self.backend.pick();
         let path = req
             .uri()
@@ -208,11 +235,21 @@ where
         req.headers_mut().remove(http::header::HOST);
         filter_headers(req.headers_mut(), &self.forwarding);
         if self.forwarding.forwarded_for {
-            if let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied() {
-                set_forwarded_for(req.headers_mut(), addr, self.forwarding.trust_forwarded_for);
+            let trust = self.forwarding.trust_forwarded_for;
+            let cached = req.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+            match cached {
+                // The common case: the header is the client's address alone.
+                Some(ip) if !(trust && req.headers().contains_key(&XFF_NAME)) => {
+                    req.headers_mut().insert(XFF_NAME, ip);
+                }
+                _ => {
+                    if let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied() {
+                        set_forwarded_for(req.headers_mut(), addr, trust);
+                    }
+                }
             }
         } else if !self.forwarding.trust_forwarded_for {
-            req.headers_mut().remove(XFF);
+            req.headers_mut().remove(XFF_NAME);
         }
         let fut = self.client.request(req);
         Box::pin(async move {
@@ -238,6 +275,7 @@ where
 }
 
 const XFF: &str = "x-forwarded-for";
+const XFF_NAME: http::HeaderName = http::HeaderName::from_static(XFF);
 
 fn set_forwarded_for(headers: &mut http::HeaderMap, addr: SocketAddr, trust_client: bool) {
     let ip = addr.ip().to_string();

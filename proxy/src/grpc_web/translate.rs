@@ -2,6 +2,7 @@
 //! gRPC-Web client (S1, S4-S6).
 
 use bytes::Bytes;
+use grpcweb_protocol::content_type::Codec;
 use grpcweb_protocol::status::GRPC_STATUS;
 use grpcweb_protocol::{Code, ContentType, Status};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
@@ -11,7 +12,7 @@ use http_body::Body;
 use super::response::{ResponseBody, StreamOptions, WebResponseBody};
 use crate::{BoxError, respond};
 
-const GRPC_ACCEPT_ENCODING: &str = "grpc-accept-encoding";
+const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
 
 /// Headers that describe one connection, never forwarded (R2).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
@@ -31,6 +32,10 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 }
 
 pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Usually there is none: look before allocating.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     // Headers named in `connection` are hop-by-hop too.
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
@@ -55,12 +60,16 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
 pub(super) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
     remove_hop_by_hop(headers);
     headers.remove(CONTENT_LENGTH);
-    let upstream = HeaderValue::from_str(&ct.upstream_header())
-        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc"));
+    let upstream = match ct.codec {
+        // The common case, without building the value.
+        Codec::Proto => HeaderValue::from_static("application/grpc"),
+        _ => HeaderValue::from_str(&ct.upstream_header())
+            .unwrap_or_else(|_| HeaderValue::from_static("application/grpc")),
+    };
     headers.insert(CONTENT_TYPE, upstream);
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    if !headers.contains_key(GRPC_ACCEPT_ENCODING) {
-        headers.insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    if let http::header::Entry::Vacant(e) = headers.entry(GRPC_ACCEPT_ENCODING) {
+        e.insert(HeaderValue::from_static("identity"));
     }
 }
 

@@ -68,12 +68,16 @@ pub async fn interop_server(grpc_web: bool) -> Running {
         let shutdown = async {
             let _ = stopped.await;
         };
-        serve(listener, ServeOptions {
+        serve(
+            listener,
+            ServeOptions {
                 grpc_web,
                 ..ServeOptions::default()
-            }, shutdown)
-            .await
-            .expect("interop server failed");
+            },
+            shutdown,
+        )
+        .await
+        .expect("interop server failed");
     });
     Running {
         addr,
