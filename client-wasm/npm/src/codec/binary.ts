@@ -1,24 +1,89 @@
-// Binary encoding and decoding of messages, driven by the generated field tables.
+// Binary encoding and decoding of messages, driven by the generated field tables. Each
+// type's table is turned once, on first use, into a plan (fields sorted for writing, an
+// array indexed by field number for reading, keys and wire types worked out), kept on the
+// type object; the loops below then do no lookups beyond that.
 
-import type { FieldInfo, MessageType, ScalarTypeId } from "../message.js";
-import { BinaryReader, BinaryWriter, ProtobufError, WireType } from "./wire.js";
-import { fieldsByNumber, longFrom, longTo, scalarZero, setMapEntry, sortedFields } from "./fields.js";
+import type { EnumType, FieldInfo, MessageType, ScalarTypeId } from "../message.js";
+import { BinaryReader } from "./reader.js";
+import { ProtobufError, WireType } from "./wire.js";
+import { BinaryWriter } from "./writer.js";
+import { create, scalarZero, setMapEntry } from "./fields.js";
 
 // Messages are plain objects; the codec reads and writes them by property name.
 type Obj = Record<string, any>;
 
+// Wire types as constants that esbuild and tsc inline (WireType is an object at runtime).
+const enum W { Varint, Fixed64, LengthDelimited, StartGroup, EndGroup, Fixed32 }
+
+/** How a field is read and written. */
+const enum Op { Scalar, Oneof, List, Message, OneofMessage, MessageList, Map }
+
+/** One field, ready for the loops. */
+interface Field {
+  readonly f: FieldInfo;
+  readonly no: number;
+  readonly name: string;
+  readonly oneof: string | undefined;
+  readonly op: Op;
+  /** Scalar type of the value (enums are int32), or of a map value. */
+  readonly t: ScalarTypeId;
+  /** The key the value is written with (for a list: of one element, unpacked). */
+  readonly key: number;
+  /** Written packed (a list of numbers). */
+  readonly packed: boolean;
+  /** Proto3 implicit presence: the zero value is not written. */
+  readonly implicit: boolean;
+  /** `key` for a singular scalar that takes no special care when read, else -1. */
+  readonly simple: number;
+  /** Strings are UTF-8 validated. */
+  readonly utf8: boolean;
+  readonly L: number | undefined;
+  /** The message type of a message field or map value. */
+  readonly m: MessageType<any> | undefined;
+  /** The enum of a field or map value, when closed (unknown numbers go to `$unknown`). */
+  readonly closed: EnumType | undefined;
+}
+
+interface Plan {
+  /** Fields in field-number order (the order they are written in). */
+  readonly sorted: readonly Field[];
+  /** Fields by number (a sparse array when numbers are large, which V8 handles as a dictionary). */
+  readonly byNo: ReadonlyArray<Field | undefined>;
+}
+
+// Wire type by scalar type id: fixed64 for double, fixed64, sfixed64; fixed32 for float,
+// fixed32, sfixed32; length-delimited for string and bytes; varint for the rest.
+const WIRE = [0, 1, 5, 0, 0, 0, 1, 5, 0, 2, 0, 0, 2, 0, 0, 5, 1, 0, 0] as const;
+
 /** The wire type a scalar is written with. */
 export function scalarWireType(t: ScalarTypeId): WireType {
-  switch (t) {
-    case 1: case 6: case 16: // double, fixed64, sfixed64
-      return WireType.Fixed64;
-    case 2: case 7: case 15: // float, fixed32, sfixed32
-      return WireType.Fixed32;
-    case 9: case 12: // string, bytes
-      return WireType.LengthDelimited;
-    default:
-      return WireType.Varint;
-  }
+  return WIRE[t];
+}
+
+function plan(type: MessageType<any>): Plan {
+  const t = type as MessageType<any> & { $b?: Plan };
+  if (t.$b !== undefined) return t.$b;
+  const sorted = [...type.fields].sort((a, b) => a.no - b.no).map((f): Field => {
+    const message = f.kind === "message";
+    const e = f.E?.();
+    const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
+    const op = f.kind === "map" ? Op.Map
+      : message ? (f.repeated ? Op.MessageList : f.oneof !== undefined ? Op.OneofMessage : Op.Message)
+      : f.repeated ? Op.List : f.oneof !== undefined ? Op.Oneof : Op.Scalar;
+    const wt = message && f.delimited ? W.StartGroup : f.kind === "map" ? W.LengthDelimited : scalarWireType(st);
+    const key = ((f.no << 3) | wt) >>> 0;
+    const closed = e?.closed ? e : undefined;
+    return {
+      f, no: f.no, name: f.name, oneof: f.oneof, op, t: st, key,
+      packed: f.packed === true && wt !== W.LengthDelimited,
+      implicit: op === Op.Scalar && !f.opt && !f.req,
+      simple: op === Op.Scalar && closed === undefined ? key : -1,
+      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), closed,
+    };
+  });
+  const byNo: Field[] = [];
+  for (const f of sorted) byNo[f.no] = f;
+  return (t.$b = { sorted, byNo });
 }
 
 /** Writes one scalar value (without its key). */
@@ -26,61 +91,72 @@ export function writeScalar(w: BinaryWriter, t: ScalarTypeId, v: any): void {
   switch (t) {
     case 1: w.double(v); break;
     case 2: w.float(v); break;
-    case 3: w.int64(longTo(v)); break;
-    case 4: w.uint64(longTo(v)); break;
+    case 3: case 4: w.int64(v); break;
     case 5: w.int32(v); break;
-    case 6: w.fixed64(longTo(v)); break;
-    case 7: w.fixed32(v); break;
+    case 6: case 16: w.fixed64(v); break;
+    case 7: case 15: w.fixed32(v); break;
     case 8: w.bool(v); break;
     case 9: w.string(v); break;
     case 12: w.bytes(v); break;
     case 13: w.uint32(v); break;
-    case 15: w.sfixed32(v); break;
-    case 16: w.sfixed64(longTo(v)); break;
     case 17: w.sint32(v); break;
-    case 18: w.sint64(longTo(v)); break;
+    case 18: w.sint64(v); break;
   }
 }
 
-/** Reads one scalar value (after its key). */
-export function readScalar(r: BinaryReader, f: FieldInfo, t: ScalarTypeId): any {
+/** Reads one scalar value (after its key); 64-bit integers in representation `L`. */
+export function readScalar(r: BinaryReader, t: ScalarTypeId, L: number | undefined, utf8Check: boolean): any {
   switch (t) {
     case 1: return r.double();
     case 2: return r.float();
-    case 3: return longFrom(r.int64(), f.L);
-    case 4: return longFrom(r.uint64(), f.L);
+    case 3: return r.long(true, false, L);
+    case 4: return r.long(false, false, L);
     case 5: return r.int32();
-    case 6: return longFrom(r.fixed64(), f.L);
+    case 6: return r.fixed(false, L);
     case 7: return r.fixed32();
     case 8: return r.bool();
-    case 9: return r.string(!f.noUtf8Check);
+    case 9: return r.string(utf8Check);
     case 12: return r.bytes();
     case 13: return r.uint32();
     case 15: return r.sfixed32();
-    case 16: return longFrom(r.sfixed64(), f.L);
+    case 16: return r.fixed(true, L);
     case 17: return r.sint32();
-    case 18: return longFrom(r.sint64(), f.L);
+    case 18: return r.long(true, true, L);
   }
 }
 
+const ZERO = /*@__PURE__*/ BigInt(0);
+
+/** Whether an implicit-presence value is the zero value, which is not written. */
 function isZero(t: ScalarTypeId, v: any): boolean {
-  if (t === 12) return (v as Uint8Array).length === 0;
-  if (t === 9) return v === "";
-  if (t === 8) return v === false;
-  if (typeof v === "bigint") return v === BigInt(0);
-  if (typeof v === "string") return v === "0" || v === "";
-  return v === 0 && !Object.is(v, -0);
+  switch (typeof v) {
+    case "number": return v === 0 && 1 / v > 0;
+    case "string": return v === "" || (t !== 9 && v === "0");
+    case "boolean": return !v;
+    case "bigint": return v === ZERO;
+    default: return (v as Uint8Array).length === 0;
+  }
 }
+
+// toBinary writes into one reused buffer and returns an exact-size copy of the result.
+let spare: BinaryWriter | undefined;
 
 /** Serializes a message. */
 export function toBinary(type: MessageType<any>, msg: Obj): Uint8Array {
-  const w = new BinaryWriter();
-  writeMessage(type, msg, w);
-  return w.finish();
+  const w = spare ?? new BinaryWriter(1024);
+  spare = undefined;
+  w.pos = 0;
+  try {
+    writeMessage(type, msg, w);
+    return w.buf.slice(0, w.pos);
+  } finally {
+    // A buffer grown past 1 MiB for one large message is not kept.
+    if (w.buf.length <= 1 << 20) spare = w;
+  }
 }
 
 function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
-  for (const f of sortedFields(type)) {
+  for (const f of plan(type).sorted) {
     let v: any;
     if (f.oneof !== undefined) {
       const o = msg[f.oneof];
@@ -90,79 +166,78 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
       v = msg[f.name];
       if (v === undefined) continue;
     }
-    if (f.kind === "map") {
-      for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
-    } else if (f.repeated) {
-      const list = v as any[];
-      if (list.length === 0) continue;
-      if (f.packed && f.kind !== "message" && f.T !== 9 && f.T !== 12) {
-        const inner = new BinaryWriter();
-        for (const item of list) writeValue(inner, f, item);
-        w.tag(f.no, WireType.LengthDelimited).bytes(inner.finish());
-      } else {
-        for (const item of list) writeField(w, f, item);
+    switch (f.op) {
+      case Op.Scalar:
+      case Op.Oneof:
+        if (f.implicit && isZero(f.t, v)) continue;
+        w.uint32(f.key);
+        writeScalar(w, f.t, v);
+        continue;
+      case Op.List: {
+        const list = v as any[];
+        if (list.length === 0) continue;
+        if (f.packed) {
+          w.uint32(((f.no << 3) | W.LengthDelimited) >>> 0);
+          const at = w.fork();
+          for (let i = 0; i < list.length; i++) writeScalar(w, f.t, list[i]);
+          w.join(at);
+        } else {
+          for (let i = 0; i < list.length; i++) {
+            w.uint32(f.key);
+            writeScalar(w, f.t, list[i]);
+          }
+        }
+        continue;
       }
-    } else {
-      const implicit = f.oneof === undefined && !f.opt && !f.req && f.kind !== "message";
-      if (implicit && isZero(f.kind === "enum" ? 5 : (f.T as ScalarTypeId), v)) continue;
-      writeField(w, f, v);
+      case Op.Map:
+        for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
+        continue;
+      case Op.MessageList:
+        for (let i = 0; i < (v as Obj[]).length; i++) writeSubMessage(w, f, v[i]);
+        continue;
+      default:
+        writeSubMessage(w, f, v);
     }
   }
   const unknown = msg["$unknown"];
   if (unknown !== undefined) w.raw(unknown);
 }
 
-function writeValue(w: BinaryWriter, f: FieldInfo, v: any): void {
-  if (f.kind === "enum") w.int32(v);
-  else writeScalar(w, f.T as ScalarTypeId, v);
-}
-
-function writeField(w: BinaryWriter, f: FieldInfo, v: any): void {
-  if (f.kind === "message") {
-    const type = (f.M as () => MessageType<any>)();
-    if (f.delimited) {
-      w.tag(f.no, WireType.StartGroup);
-      writeMessage(type, v, w);
-      w.tag(f.no, WireType.EndGroup);
-    } else {
-      w.tag(f.no, WireType.LengthDelimited).bytes(toBinary(type, v));
-    }
-    return;
-  }
-  const t: ScalarTypeId = f.kind === "enum" ? 5 : (f.T as ScalarTypeId);
-  w.tag(f.no, scalarWireType(t));
-  writeValue(w, f, v);
-}
-
-function mapKeyToWire(k: ScalarTypeId, key: string): any {
-  switch (k) {
-    case 9: return key;
-    case 8: return key === "true";
-    case 3: case 4: case 6: case 16: case 18: return BigInt(key);
-    default: return Number(key);
-  }
-}
-
-function writeMapEntry(w: BinaryWriter, f: FieldInfo, key: string, value: any): void {
-  const k = f.K as ScalarTypeId;
-  const e = new BinaryWriter();
-  e.tag(1, scalarWireType(k));
-  writeScalar(e, k, mapKeyToWire(k, key));
-  if (f.M !== undefined) {
-    e.tag(2, WireType.LengthDelimited).bytes(toBinary(f.M(), value));
-  } else if (f.E !== undefined) {
-    e.tag(2, WireType.Varint).int32(value);
+function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
+  w.uint32(f.key);
+  if ((f.key & 7) === W.StartGroup) {
+    writeMessage(f.m as MessageType<any>, v, w);
+    w.tag(f.no, W.EndGroup);
   } else {
-    const t = f.T as ScalarTypeId;
-    e.tag(2, scalarWireType(t));
-    writeScalar(e, t, value);
+    const at = w.fork();
+    writeMessage(f.m as MessageType<any>, v, w);
+    w.join(at);
   }
-  w.tag(f.no, WireType.LengthDelimited).bytes(e.finish());
+}
+
+function writeMapEntry(w: BinaryWriter, f: Field, key: string, value: any): void {
+  const k = f.f.K as ScalarTypeId;
+  w.uint32(f.key);
+  const at = w.fork();
+  w.uint32((8 | scalarWireType(k)) >>> 0);
+  // Keys are property names: integers as decimal strings, which the 64-bit writers
+  // parse and the 32-bit ones coerce with their integer operators.
+  writeScalar(w, k, k === 8 ? key === "true" : key);
+  if (f.m !== undefined) {
+    w.uint32(18);
+    const inner = w.fork();
+    writeMessage(f.m, value, w);
+    w.join(inner);
+  } else {
+    w.uint32(16 | scalarWireType(f.t));
+    writeScalar(w, f.t, value);
+  }
+  w.join(at);
 }
 
 /** Parses a message; throws ProtobufError on malformed input. */
 export function fromBinary<T>(type: MessageType<T>, bytes: Uint8Array): T {
-  const msg = type.create() as Obj;
+  const msg = create(type);
   const r = new BinaryReader(bytes);
   readMessage(type, msg, r, r.end, undefined, 0);
   return msg as T;
@@ -181,7 +256,7 @@ function addUnknown(msg: Obj, bytes: Uint8Array): void {
 }
 
 function unknownVarint(no: number, value: number): Uint8Array {
-  return new BinaryWriter().tag(no, WireType.Varint).int32(value).finish();
+  return new BinaryWriter().tag(no, W.Varint).int32(value).finish();
 }
 
 /** Nesting deeper than this is rejected (protobuf's default recursion limit). */
@@ -190,132 +265,137 @@ const MAX_DEPTH = 100;
 /** Reads fields into `msg` until `end`, or until the end-group key of `group`. */
 function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: number, group: number | undefined, depth: number): void {
   if (depth > MAX_DEPTH) throw new ProtobufError(`${type.typeName}: messages nested more than ${MAX_DEPTH} deep`);
-  const byNo = fieldsByNumber(type);
-  while (r.pos < end) {
-    const start = r.pos;
-    const [no, wt] = r.tag();
-    if (wt === WireType.EndGroup) {
-      if (group === no) return;
-      throw new ProtobufError(`${type.typeName}: unexpected end-group for field ${no} at offset ${start}`);
-    }
-    const f = byNo.get(no);
-    if (f === undefined) {
-      r.skip(wt, no);
-      addUnknown(msg, r.span(start));
-      continue;
-    }
-    try {
-      readField(msg, f, r, wt, start, end, depth);
-    } catch (e) {
-      if (e instanceof ProtobufError && !e.message.startsWith(type.typeName)) {
-        throw new ProtobufError(`${type.typeName}.${f.proto}: ${e.message}`);
+  const { byNo } = plan(type);
+  let f: Field | undefined;
+  try {
+    while (r.pos < end) {
+      f = undefined;
+      const start = r.pos;
+      const key = r.key();
+      const no = key >>> 3;
+      const wt = (key & 7) as WireType;
+      if (wt === W.EndGroup) {
+        if (group === no) return;
+        throw new ProtobufError(`${type.typeName}: unexpected end-group for field ${no} at offset ${start}`);
       }
-      throw e;
+      f = byNo[no];
+      if (f === undefined) {
+        r.skip(wt, no);
+        addUnknown(msg, r.span(start));
+        continue;
+      }
+      // The common case first: a singular scalar with its expected wire type.
+      if (key === f.simple) {
+        msg[f.name] = readScalar(r, f.t, f.L, f.utf8);
+        continue;
+      }
+      readField(msg, f, r, wt, start, end, depth);
     }
+  } catch (e) {
+    if (f !== undefined && e instanceof ProtobufError && !e.message.startsWith(type.typeName)) {
+      throw new ProtobufError(`${type.typeName}.${f.f.proto}: ${e.message}`);
+    }
+    throw e;
   }
   if (r.pos > end) throw new ProtobufError(`${type.typeName}: field overruns its enclosing message`);
   if (group !== undefined) throw new ProtobufError(`${type.typeName}: group for field ${group} is not terminated`);
 }
 
-function wrongWireType(f: FieldInfo, wt: WireType): ProtobufError {
+function wrongWireType(f: Field, wt: WireType): ProtobufError {
   return new ProtobufError(`wire type ${wt} does not match the field type (field ${f.no})`);
 }
 
-function readField(msg: Obj, f: FieldInfo, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
-  if (f.kind === "map") {
-    if (wt !== WireType.LengthDelimited) throw wrongWireType(f, wt);
+function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
+  const op = f.op;
+  if (op === Op.Map) {
+    if (wt !== W.LengthDelimited) throw wrongWireType(f, wt);
     readMapEntry(msg, f, r, depth, start);
     return;
   }
-  if (f.kind === "message") {
-    const type = (f.M as () => MessageType<any>)();
-    const expected = f.delimited ? WireType.StartGroup : WireType.LengthDelimited;
-    if (wt !== expected) throw wrongWireType(f, wt);
+  if (op >= Op.Message) {
+    const type = f.m as MessageType<any>;
+    if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
     let target: Obj;
-    if (f.repeated) {
-      target = type.create();
-      (msg[f.name] as Obj[]).push(target);
-    } else if (f.oneof !== undefined) {
-      const o = msg[f.oneof];
+    if (op === Op.MessageList) {
+      (msg[f.name] as Obj[]).push((target = create(type)));
+    } else if (op === Op.OneofMessage) {
+      const o = msg[f.oneof as string];
       if (o.case === f.name) target = o.value;
-      else msg[f.oneof] = { case: f.name, value: (target = type.create()) };
+      else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
     } else {
-      target = msg[f.name] ?? (msg[f.name] = type.create());
+      target = msg[f.name] ?? (msg[f.name] = create(type));
     }
-    if (f.delimited) readMessage(type, target, r, end, f.no, depth + 1);
+    if (wt === W.StartGroup) readMessage(type, target, r, end, f.no, depth + 1);
     else {
       const n = r.length();
       readMessage(type, target, r, r.pos + n, undefined, depth + 1);
     }
     return;
   }
-  const t: ScalarTypeId = f.kind === "enum" ? 5 : (f.T as ScalarTypeId);
-  const swt = scalarWireType(t);
-  if (f.repeated && wt === WireType.LengthDelimited && swt !== WireType.LengthDelimited) {
+  const utf8 = f.utf8;
+  if (op === Op.List && wt === W.LengthDelimited && (f.key & 7) !== W.LengthDelimited) {
     const n = r.length();
     const stop = r.pos + n;
     const list = msg[f.name] as any[];
     while (r.pos < stop) {
-      const v = readValue(r, f, t);
-      if (f.kind === "enum" && f.E !== undefined && f.E().closed && !f.E().names.has(v)) {
-        addUnknown(msg, unknownVarint(f.no, v));
-      } else list.push(v);
+      const v = readScalar(r, f.t, f.L, utf8);
+      if (f.closed !== undefined && !f.closed.names.has(v)) addUnknown(msg, unknownVarint(f.no, v));
+      else list.push(v);
     }
     if (r.pos !== stop) throw new ProtobufError(`packed field ${f.no} overruns its length`);
     return;
   }
-  if (wt !== swt) throw wrongWireType(f, wt);
-  const v = readValue(r, f, t);
-  if (f.kind === "enum" && f.E !== undefined && f.E().closed && !f.E().names.has(v)) {
+  if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
+  const v = readScalar(r, f.t, f.L, utf8);
+  if (f.closed !== undefined && !f.closed.names.has(v)) {
     addUnknown(msg, r.span(start));
     return;
   }
-  if (f.repeated) (msg[f.name] as any[]).push(v);
-  else if (f.oneof !== undefined) msg[f.oneof] = { case: f.name, value: v };
+  if (op === Op.List) (msg[f.name] as any[]).push(v);
+  else if (op === Op.Oneof) msg[f.oneof as string] = { case: f.name, value: v };
   else msg[f.name] = v;
 }
 
-function readValue(r: BinaryReader, f: FieldInfo, t: ScalarTypeId): any {
-  return f.kind === "enum" ? r.int32() : readScalar(r, f, t);
+function badEntry(f: Field, wt: WireType, what: string): ProtobufError {
+  return new ProtobufError(`map entry of field ${f.no}: bad wire type ${wt} for the ${what}`);
 }
 
 /** Reads one map entry; an unknown closed-enum value sends the whole entry to `$unknown`. */
-function readMapEntry(msg: Obj, f: FieldInfo, r: BinaryReader, depth: number, start: number): void {
+function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start: number): void {
   const n = r.length();
   const end = r.pos + n;
-  const k = f.K as ScalarTypeId;
+  const k = f.f.K as ScalarTypeId;
   let key: any = scalarZero(k, 1);
   let value: any;
   while (r.pos < end) {
-    const [no, wt] = r.tag();
+    const tag = r.key();
+    const no = tag >>> 3;
+    const wt = (tag & 7) as WireType;
     if (no === 1) {
-      if (wt !== scalarWireType(k)) throw new ProtobufError(`map entry of field ${f.no}: bad wire type ${wt} for the key`);
-      key = readScalar(r, { ...f, L: 1 }, k);
+      if (wt !== scalarWireType(k)) throw badEntry(f, wt, "key");
+      key = readScalar(r, k, 1, f.utf8);
     } else if (no === 2) {
-      if (f.M !== undefined) {
-        if (wt !== WireType.LengthDelimited) throw new ProtobufError(`map entry of field ${f.no}: bad wire type ${wt} for the value`);
-        const type = f.M();
-        value ??= type.create();
+      if (f.m !== undefined) {
+        if (wt !== W.LengthDelimited) throw badEntry(f, wt, "value");
+        value ??= create(f.m);
         const n = r.length();
-        readMessage(type, value, r, r.pos + n, undefined, depth + 1);
+        readMessage(f.m, value, r, r.pos + n, undefined, depth + 1);
       } else {
-        const t: ScalarTypeId = f.E !== undefined ? 5 : (f.T as ScalarTypeId);
-        if (wt !== scalarWireType(t)) throw new ProtobufError(`map entry of field ${f.no}: bad wire type ${wt} for the value`);
-        value = readValue(r, f, t);
+        if (wt !== scalarWireType(f.t)) throw badEntry(f, wt, "value");
+        value = readScalar(r, f.t, f.L, f.utf8);
       }
     } else {
       r.skip(wt, no);
     }
   }
   if (r.pos !== end) throw new ProtobufError(`map entry of field ${f.no} overruns its length`);
+  const e = f.closed;
   if (value === undefined) {
-    const e = f.E?.();
-    if (f.M !== undefined) value = f.M().create();
-    else if (e !== undefined) value = e.closed ? (e.names.keys().next().value ?? 0) : 0;
-    else value = scalarZero(f.T as ScalarTypeId, f.L);
+    if (f.m !== undefined) value = create(f.m);
+    else if (f.f.E !== undefined) value = e !== undefined ? (e.names.keys().next().value ?? 0) : 0;
+    else value = scalarZero(f.t, f.L as 0 | 1 | 2 | undefined);
   }
-  const e = f.E?.();
-  if (e !== undefined && e.closed && !e.names.has(value)) {
+  if (e !== undefined && !e.names.has(value)) {
     addUnknown(msg, r.span(start));
     return;
   }

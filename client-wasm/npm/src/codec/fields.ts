@@ -6,29 +6,7 @@ import { ProtobufError } from "./wire.js";
 
 type Obj = Record<string, any>;
 
-const sorted = new WeakMap<MessageType<any>, readonly FieldInfo[]>();
-const byNumber = new WeakMap<MessageType<any>, ReadonlyMap<number, FieldInfo>>();
 const byName = new WeakMap<MessageType<any>, ReadonlyMap<string, FieldInfo>>();
-
-/** Fields ordered by number (the order they are written in). */
-export function sortedFields(type: MessageType<any>): readonly FieldInfo[] {
-  let s = sorted.get(type);
-  if (s === undefined) {
-    s = [...type.fields].sort((a, b) => a.no - b.no);
-    sorted.set(type, s);
-  }
-  return s;
-}
-
-/** Fields by number. */
-export function fieldsByNumber(type: MessageType<any>): ReadonlyMap<number, FieldInfo> {
-  let m = byNumber.get(type);
-  if (m === undefined) {
-    m = new Map(type.fields.map((f) => [f.no, f]));
-    byNumber.set(type, m);
-  }
-  return m;
-}
 
 /** Fields by JSON name and by .proto name. */
 export function fieldsByJsonName(type: MessageType<any>): ReadonlyMap<string, FieldInfo> {
@@ -63,20 +41,6 @@ export function longFrom(v: bigint, L: LongRepr | undefined): bigint | string | 
   return L === 1 ? v.toString() : L === 2 ? Number(v) : v;
 }
 
-/** Converts any 64-bit representation to bigint for writing. */
-export function longTo(v: bigint | string | number): bigint {
-  if (typeof v === "bigint") return v;
-  if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new ProtobufError(`not an integer: ${v}`);
-    return BigInt(v);
-  }
-  try {
-    return BigInt(v);
-  } catch {
-    throw new ProtobufError(`not an integer: ${JSON.stringify(v)}`);
-  }
-}
-
 /** Sets a map entry; a "__proto__" key becomes an own property, never the prototype. */
 export function setMapEntry(map: Obj, key: string, value: unknown): void {
   if (key === "__proto__") {
@@ -109,17 +73,57 @@ function defaultValue(f: FieldInfo): any {
   return scalarZero(f.T as ScalarTypeId, f.L);
 }
 
+/** The codec's per-type cache, kept on the type object (see `messageType`). */
+export interface Cached {
+  /**
+   * Defaults of a new message: a fast-properties object to copy, whether to copy it by
+   * spreading, and the properties that need a new [] (0), {} (1) or oneof (2) each time.
+   */
+  $c?: readonly [template: Obj, spread: boolean, names: readonly string[], kinds: ReadonlyArray<0 | 1 | 2>];
+}
+
+/** A message with its defaults: a copy of a per-type template, with new arrays, maps and oneofs. */
+function blank(type: MessageType<any>): Obj {
+  const t = type as MessageType<any> & Cached;
+  let c = t.$c;
+  if (c === undefined) {
+    const template: Obj = {};
+    const names: string[] = [];
+    const kinds: Array<0 | 1 | 2> = [];
+    let absent = false;
+    for (const f of type.fields) {
+      const name = f.oneof ?? f.name;
+      if (f.oneof !== undefined || f.kind === "map" || f.repeated) {
+        if (!names.includes(name)) {
+          names.push(name);
+          kinds.push(f.oneof !== undefined ? 2 : f.kind === "map" ? 1 : 0);
+        }
+        template[name] = undefined;
+        continue;
+      }
+      const d = defaultValue(f);
+      if (d !== undefined) template[name] = d;
+      else absent = true;
+    }
+    // V8: copying an object with fast properties by spreading is quickest, but adding a
+    // property to such a copy later (a message or optional field the decoder sets) is
+    // far slower than adding one to a copy made by Object.assign. The template is spread
+    // once itself, as one filled by keyed stores is a dictionary.
+    c = t.$c = [{ ...template }, !absent, names, kinds];
+  }
+  const msg: Obj = c[1] ? { ...c[0] } : Object.assign({}, c[0]);
+  const names = c[2];
+  const kinds = c[3];
+  for (let i = 0; i < names.length; i++) {
+    const k = kinds[i];
+    msg[names[i] as string] = k === 0 ? [] : k === 1 ? {} : { case: undefined };
+  }
+  return msg;
+}
+
 /** Creates a message with defaults, then copies `init` (a partial message) over them. */
 export function create(type: MessageType<any>, init?: Obj): Obj {
-  const msg: Obj = {};
-  for (const f of type.fields) {
-    if (f.oneof !== undefined) {
-      msg[f.oneof] ??= { case: undefined };
-      continue;
-    }
-    const d = defaultValue(f);
-    if (d !== undefined) msg[f.name] = d;
-  }
+  const msg = blank(type);
   if (init === undefined) return msg;
   for (const f of type.fields) {
     if (f.oneof !== undefined) {

@@ -1,7 +1,9 @@
 // The protobuf codec that generated `*_pb.ts` files use: wire reader/writer, the
 // message runtime driven by generated field tables, proto3 JSON and well-known types.
 
-export { BinaryReader, BinaryWriter, ProtobufError, WireType, decodeUtf8, encodeUtf8 } from "./wire.js";
+export { ProtobufError, WireType, decodeUtf8, encodeUtf8 } from "./wire.js";
+export { BinaryReader } from "./reader.js";
+export { BinaryWriter } from "./writer.js";
 export { base64Decode, base64Encode } from "./base64.js";
 export { enumType } from "./fields.js";
 export {

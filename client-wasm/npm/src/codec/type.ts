@@ -14,7 +14,11 @@ import { fromJson, toJson } from "./json.js";
  */
 export function messageType<T extends object>(typeName: string, fields: () => FieldInfo[]): MessageType<T> {
   let table: readonly FieldInfo[] | undefined;
-  const type: MessageType<T> = {
+  // The codec's caches ($c: create template, $b: binary plan) start empty, so that every
+  // type object has the same shape from the start.
+  const type = {
+    $c: undefined,
+    $b: undefined,
     typeName,
     get fields(): readonly FieldInfo[] {
       return (table ??= fields());
@@ -26,7 +30,7 @@ export function messageType<T extends object>(typeName: string, fields: () => Fi
     fromJson: (json: JsonValue, options?: JsonReadOptions): T => fromJson(type, json, options),
     equals: (a: T, b: T): boolean => equals(type, a as Record<string, any>, b as Record<string, any>),
     clone: (message: T): T => clone(type, message as Record<string, any>) as T,
-  };
+  } as MessageType<T>;
   return type;
 }
 
