@@ -2,10 +2,11 @@
 //! TypeScript for browser gRPC-Web clients.
 //!
 //! For every `.proto` file it writes `<name>_pb.ts` (message interfaces, enums, and a
-//! field table per message that the `grpcweb-client` codec turns into create, binary
-//! encode/decode, proto3 JSON, equals and clone) and, when the file has services,
-//! `<name>_grpcweb.ts` (method descriptors and a typed client class per service).
-//! Generated code imports only from the `grpcweb-client` package.
+//! field table per message that the `grpcweb-client` codec turns into create and binary
+//! encode/decode; the runtime's free functions `toJson`, `fromJson`, `equals` and `clone`
+//! take the same object, so apps that never call them do not bundle them) and, when the
+//! file has services, `<name>_grpcweb.ts` (method descriptors and a typed client class
+//! per service). Generated code imports only from the `grpcweb-client` package.
 //!
 //! ```sh
 //! protoc --plugin=protoc-gen-grpcweb-ts=target/debug/protoc-gen-grpcweb-ts \
@@ -38,7 +39,8 @@
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
 //!   objects: an unset optional field is `undefined` (`getField` from the runtime reads
 //!   the default). Extensions are not generated; on the wire they are kept as unknown
-//!   fields. `required` is not checked.
+//!   fields. `required` is checked when encoding (binary and JSON throw when one is
+//!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
 //!   `bidiStream`; gRPC-Web transports have neither, so those calls fail with
 //!   UNIMPLEMENTED (code 12).

@@ -189,10 +189,17 @@ impl FileGen<'_> {
             let mut entry = vec![
                 format!("no: {}", f.number()),
                 format!("name: {}", string_literal(&prop)),
-                format!("proto: {}", string_literal(f.name())),
-                format!("json: {}", string_literal(&json)),
-                format!("kind: \"{}\"", ft.kind),
             ];
+            // `proto` and `json` are left out when they equal `name` (the runtime fills
+            // them in): most JSON names are the property names, and the table is part of
+            // every bundle that uses the message.
+            if f.name() != prop {
+                entry.push(format!("proto: {}", string_literal(f.name())));
+            }
+            if json != prop {
+                entry.push(format!("json: {}", string_literal(&json)));
+            }
+            entry.push(format!("kind: \"{}\"", ft.kind));
             entry.extend(ft.table.iter().cloned());
             let repeated = f.label() == Label::Repeated && ft.kind != "map";
             if repeated {

@@ -3,8 +3,8 @@
 
 import assert from "node:assert/strict";
 import {
-  BinaryReader, BinaryWriter, ProtobufError, WireType, createRegistry, durationFromMs, durationToMs, getField, oneofValue,
-  timestampFromDate, timestampToDate, type FieldInfo, type JsonValue, type MessageType, type MethodDescriptor, type Transport,
+  BinaryReader, BinaryWriter, ProtobufError, WireType, clone, createRegistry, durationFromMs, durationToMs, equals, fromJson,
+  getField, oneofValue, timestampFromDate, timestampToDate, toJson, type FieldInfo, type JsonValue, type MessageType, type MethodDescriptor, type Transport,
 } from "grpcweb-client";
 import * as oursAll from "./out/ours/codegen/all_types_pb.js";
 import * as oursP2 from "./out/ours/codegen/proto2_pb.js";
@@ -84,14 +84,14 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     let deep: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < 120; i++) deep = new BinaryWriter().tag(i % 2 === 0 ? 2 : 18, WireType.LengthDelimited).bytes(deep).finish();
     throwsProtobufError(() => oursAll.AllTypes.fromBinary(deep), /nested more than 100 deep/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ fInt32: 1.5 }), /f_int32: not an integer/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ fInt32: "4294967296" }), /out of range/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ nope: 1 }), /unknown field "nope"/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ fInt32: 1, f_int32: 2 }), /f_int32: given twice/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ cUint32: 1, cString: "x" }), /more than one field set in oneof/);
-    throwsProtobufError(() => oursAll.AllTypes.fromJson({ fBytes: "!!" }), /invalid base64/);
-    throwsProtobufError(() => oursAll.WellKnown.fromJson({ timestamp: "yesterday" }), /invalid Timestamp/);
-    assert.deepEqual(oursAll.AllTypes.fromJson({ nope: 1 }, { ignoreUnknownFields: true }), oursAll.AllTypes.create());
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { fInt32: 1.5 }), /f_int32: not an integer/);
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { fInt32: "4294967296" }), /out of range/);
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { nope: 1 }), /unknown field "nope"/);
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { fInt32: 1, f_int32: 2 }), /f_int32: given twice/);
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { cUint32: 1, cString: "x" }), /more than one field set in oneof/);
+    throwsProtobufError(() => fromJson(oursAll.AllTypes, { fBytes: "!!" }), /invalid base64/);
+    throwsProtobufError(() => fromJson(oursAll.WellKnown, { timestamp: "yesterday" }), /invalid Timestamp/);
+    assert.deepEqual(fromJson(oursAll.AllTypes, { nope: 1 }, { ignoreUnknownFields: true }), oursAll.AllTypes.create());
   }],
   ["random and mutated bytes decode or throw ProtobufError, nothing else (20000 inputs)", () => {
     const g = new Gen(rng(7));
@@ -110,7 +110,7 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       try {
         const m = type.fromBinary(bytes);
         // Whatever decoded must encode and decode again to an equal message.
-        assert.ok(type.equals(m, type.fromBinary(type.toBinary(m))), `re-encode of ${hex(bytes)}`);
+        assert.ok(equals(type, m, type.fromBinary(type.toBinary(m))), `re-encode of ${hex(bytes)}`);
         decoded++;
       } catch (e) {
         if (!(e instanceof ProtobufError)) throw new Error(`${type.typeName}: ${hex(bytes)} threw ${String(e)}`);
@@ -126,7 +126,7 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       const f = type.fields[g.int(type.fields.length)] as FieldInfo;
       const json: JsonValue = { [g.chance(0.5) ? f.json : f.proto]: values[g.int(values.length)] as JsonValue };
       try {
-        type.fromJson(json);
+        fromJson(type, json);
       } catch (e) {
         if (!(e instanceof ProtobufError)) throw new Error(`${type.typeName}: ${JSON.stringify(json)} threw ${String(e)}`);
       }
@@ -150,10 +150,10 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     assert.equal(Object.getPrototypeOf(m.mStringString), Object.prototype);
     assert.deepEqual(Object.keys(m.mStringString), ["__proto__"]);
     assert.equal(m.mStringMessage["k"]?.a, 0);
-    assert.deepEqual(oursAll.AllTypes.toJson(m), JSON.parse('{"fInt32":2,"fMessage":{"a":7,"recursive":{"fString":"r"}},"mStringString":{"__proto__":"v"},"mStringMessage":{"k":{}},"cString":"last"}'));
+    assert.deepEqual(toJson(oursAll.AllTypes, m), JSON.parse('{"fInt32":2,"fMessage":{"a":7,"recursive":{"fString":"r"}},"mStringString":{"__proto__":"v"},"mStringMessage":{"k":{}},"cString":"last"}'));
   }],
   ["JSON accepts the proto3 spellings", () => {
-    const m = oursAll.AllTypes.fromJson({ f_int32: "12", fInt64: 5, fUint32: 1e3, fFloat: "Infinity", fDouble: "-1.5", fBytes: "-_8", fEnum: 2, fNestedEnum: "LARGE", rEnum: ["COLOR_RED", 3], fBool: true, mBoolEnum: { true: "COLOR_RED" }, mInt64String: { "-1": "a" }, oInt64: null });
+    const m = fromJson(oursAll.AllTypes, { f_int32: "12", fInt64: 5, fUint32: 1e3, fFloat: "Infinity", fDouble: "-1.5", fBytes: "-_8", fEnum: 2, fNestedEnum: "LARGE", rEnum: ["COLOR_RED", 3], fBool: true, mBoolEnum: { true: "COLOR_RED" }, mInt64String: { "-1": "a" }, oInt64: null });
     assert.equal(m.fInt32, 12);
     assert.equal(m.fInt64, BigInt(5));
     assert.equal(m.fUint32, 1000);
@@ -206,28 +206,28 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     assert.equal(m.choice.case, undefined);
     assert.equal(m.rMessage[0]?.recursive?.fString, "x");
     assert.equal(m.mStringMessage["k"]?.a, 0);
-    const c = oursAll.AllTypes.clone(m);
-    assert.ok(oursAll.AllTypes.equals(m, c));
+    const c = clone(oursAll.AllTypes, m);
+    assert.ok(equals(oursAll.AllTypes, m, c));
     c.rMessage[0]!.a = 2;
-    assert.ok(!oursAll.AllTypes.equals(m, c));
+    assert.ok(!equals(oursAll.AllTypes, m, c));
     assert.equal(m.rMessage[0]?.a, 0);
   }],
   ["well-known type helpers and JSON forms", () => {
     const d = new Date("2020-02-29T12:34:56.789Z");
     const ts = Timestamp.create(timestampFromDate(d));
     assert.equal(timestampToDate(ts).getTime(), d.getTime());
-    assert.equal(Timestamp.toJson(ts), "2020-02-29T12:34:56.789Z");
-    assert.deepEqual(Timestamp.fromJson("2020-02-29T13:34:56.789+01:00"), ts);
+    assert.equal(toJson(Timestamp, ts), "2020-02-29T12:34:56.789Z");
+    assert.deepEqual(fromJson(Timestamp, "2020-02-29T13:34:56.789+01:00"), ts);
     const dur = Duration.create(durationFromMs(-1500));
-    assert.equal(Duration.toJson(dur), "-1.500s");
-    assert.equal(durationToMs(Duration.fromJson("3.000000001s")), 3000.000001);
-    const v = oursWkts.Value.fromJson({ a: [1, "x", null, true, { b: {} }] });
-    assert.deepEqual(oursWkts.Value.toJson(v), { a: [1, "x", null, true, { b: {} }] });
-    const w = oursAll.WellKnown.fromJson({ int64Value: "-5", bytesValue: "AQI=", fieldMask: "fooBar,x.yZ", any: { "@type": "type.googleapis.com/codegen.alltypes.AllTypes.Nested", a: 3 } }, { registry });
+    assert.equal(toJson(Duration, dur), "-1.500s");
+    assert.equal(durationToMs(fromJson(Duration, "3.000000001s")), 3000.000001);
+    const v = fromJson(oursWkts.Value, { a: [1, "x", null, true, { b: {} }] });
+    assert.deepEqual(toJson(oursWkts.Value, v), { a: [1, "x", null, true, { b: {} }] });
+    const w = fromJson(oursAll.WellKnown, { int64Value: "-5", bytesValue: "AQI=", fieldMask: "fooBar,x.yZ", any: { "@type": "type.googleapis.com/codegen.alltypes.AllTypes.Nested", a: 3 } }, { registry });
     assert.equal(w.int64Value?.value, BigInt(-5));
     assert.deepEqual(w.fieldMask?.paths, ["foo_bar", "x.y_z"]);
-    assert.deepEqual(oursAll.WellKnown.toJson(w, { registry }), { int64Value: "-5", bytesValue: "AQI=", fieldMask: "fooBar,x.yZ", any: { "@type": "type.googleapis.com/codegen.alltypes.AllTypes.Nested", a: 3 } });
-    assert.deepEqual(Any.toJson(Any.create()), {});
+    assert.deepEqual(toJson(oursAll.WellKnown, w, { registry }), { int64Value: "-5", bytesValue: "AQI=", fieldMask: "fooBar,x.yZ", any: { "@type": "type.googleapis.com/codegen.alltypes.AllTypes.Nested", a: 3 } });
+    assert.deepEqual(toJson(Any, Any.create()), {});
   }],
   ["proto2 defaults through getField; oneof members through oneofValue", () => {
     const m = oursP2.Proto2Types.create({ rUint32: 1 });
@@ -250,12 +250,12 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
   ["awkward names round-trip", () => {
     const o = oursNames.Object$.create({ constructor$: 1, toString$: "s", default: true, class: { case: "function", value: "f" } });
     const back = oursNames.Object$.fromBinary(oursNames.Object$.toBinary(o));
-    assert.ok(oursNames.Object$.equals(o, back));
-    assert.deepEqual(oursNames.Object$.toJson(o), { constructor: 1, toString: "s", default: true, function: "f" });
+    assert.ok(equals(oursNames.Object$, o, back));
+    assert.deepEqual(toJson(oursNames.Object$, o), { constructor: 1, toString: "s", default: true, function: "f" });
     // Two fields with one camelCase name: the second property is `fooBar$`.
     const c = Clash.create({ fooBar: 1, fooBar$: 2, fooBaz: { case: "a", value: 3 }, fooBaz$: 4 });
-    assert.deepEqual(Clash.toJson(c), { fooBar: 1, fooBarAlt: 2, a: 3, fooBazAlt: 4 });
-    assert.deepEqual(Clash.fromJson({ fooBar: 1, fooBarAlt: 2, a: 3, fooBazAlt: 4 }), c);
+    assert.deepEqual(toJson(Clash, c), { fooBar: 1, fooBarAlt: 2, a: 3, fooBazAlt: 4 });
+    assert.deepEqual(fromJson(Clash, { fooBar: 1, fooBarAlt: 2, a: 3, fooBazAlt: 4 }), c);
     assert.deepEqual(Clash.fromBinary(Clash.toBinary(c)), c);
   }],
   ["service client calls the transport with typed descriptors", async () => {

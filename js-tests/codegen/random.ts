@@ -141,7 +141,8 @@ export function random(g: Gen, type: MessageType<any>, depth = 0, unknownFrom?: 
       oneofs.set(f.oneof, [...(oneofs.get(f.oneof) ?? []), f]);
       continue;
     }
-    const recursive = f.M !== undefined && depth >= 3;
+    // Deep enough: no more message fields, except required ones (which must be set).
+    const recursive = f.M !== undefined && depth >= 3 && !f.req;
     if (recursive || (!f.req && g.chance(0.35))) continue;
     if (f.kind === "map") {
       const m: Obj = {};

@@ -22,18 +22,23 @@ type PartialField<F> = F extends Uint8Array | bigint | string | number | boolean
         ? PartialMessage<F>
         : F;
 
-/** Per-message codec object, generated next to each message type (`export const Foo: MessageType<Foo>`). */
+/**
+ * Per-message codec object, generated next to each message type (`export const Foo:
+ * MessageType<Foo>`): what every app needs, i.e. creating messages and the binary
+ * encoding. The proto3 JSON mapping, `equals` and `clone` are free functions of the
+ * runtime (`toJson(Foo, msg)`), so that an app that never calls them does not bundle them.
+ */
 export interface MessageType<T> {
   /** Fully-qualified name, e.g. "grpc.testing.SimpleRequest". */
   readonly typeName: string;
   create(init?: PartialMessage<T>): T;
+  /** Throws ProtobufError when a proto2 `required` field is unset. */
   toBinary(message: T): Uint8Array;
-  /** Throws on malformed input (truncated, bad wire type, field 0, invalid UTF-8). */
+  /**
+   * Throws on malformed input (truncated, bad wire type, field 0, invalid UTF-8). Unset
+   * proto2 `required` fields are not an error (as in @bufbuild/protobuf).
+   */
   fromBinary(bytes: Uint8Array): T;
-  toJson(message: T, options?: JsonWriteOptions): JsonValue;
-  fromJson(json: JsonValue, options?: JsonReadOptions): T;
-  equals(a: T, b: T): boolean;
-  clone(message: T): T;
   /** The field table, in declaration order (reflection; used by the codec). */
   readonly fields: readonly FieldInfo[];
 }
@@ -76,13 +81,22 @@ export interface FieldInfo {
   readonly oneof?: string;
   /** Group (delimited) encoding of a message field. */
   readonly delimited?: boolean;
-  /** proto2 `required` (editions LEGACY_REQUIRED): explicit presence; not checked. */
+  /**
+   * proto2 `required` (editions LEGACY_REQUIRED): explicit presence; `toBinary` and
+   * `toJson` throw when it is unset.
+   */
   readonly req?: boolean;
   /** Strings are not UTF-8 validated when decoding (proto2, or editions utf8_validation NONE). */
   readonly noUtf8Check?: boolean;
   /** proto2 `[default = ...]` as protoc spells it (C-escaped bytes, enum value names, inf/nan); read by `getField`. */
   readonly def?: string;
 }
+
+/**
+ * A field as generated code declares it: a FieldInfo where `proto` and `json` may be left
+ * out when they equal `name` (`messageType` fills them in).
+ */
+export type FieldDecl = Omit<FieldInfo, "proto" | "json"> & { readonly proto?: string; readonly json?: string };
 
 /** An enum: its fully-qualified name, its values, and whether it is closed. */
 export interface EnumType {

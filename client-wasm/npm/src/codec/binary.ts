@@ -7,16 +7,28 @@ import type { EnumType, FieldInfo, MessageType, ScalarTypeId } from "../message.
 import { BinaryReader } from "./reader.js";
 import { ProtobufError, WireType } from "./wire.js";
 import { BinaryWriter } from "./writer.js";
-import { create, scalarZero, setMapEntry } from "./fields.js";
+import { create, requiredNotSet, scalarZero, setMapEntry } from "./fields.js";
 
 // Messages are plain objects; the codec reads and writes them by property name.
 type Obj = Record<string, any>;
 
-// Wire types as constants that esbuild and tsc inline (WireType is an object at runtime).
-const enum W { Varint, Fixed64, LengthDelimited, StartGroup, EndGroup, Fixed32 }
+// Wire types and field operations as top-level constants, which bundlers inline (WireType
+// is an object at runtime). Not `const enum`s: the package is compiled with
+// isolatedModules, under which tsc emits those as objects and does not inline them.
+const WT_VARINT = 0;
+const WT_LEN = 2;
+const WT_START_GROUP = 3;
+const WT_END_GROUP = 4;
 
 /** How a field is read and written. */
-const enum Op { Scalar, Oneof, List, Message, OneofMessage, MessageList, Map }
+type Op = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+const OP_SCALAR = 0;
+const OP_ONEOF = 1;
+const OP_LIST = 2;
+const OP_MESSAGE = 3;
+const OP_ONEOF_MESSAGE = 4;
+const OP_MESSAGE_LIST = 5;
+const OP_MAP = 6;
 
 /** One field, ready for the loops. */
 interface Field {
@@ -49,6 +61,8 @@ interface Plan {
   readonly sorted: readonly Field[];
   /** Fields by number (a sparse array when numbers are large, which V8 handles as a dictionary). */
   readonly byNo: ReadonlyArray<Field | undefined>;
+  /** proto2 `required` fields, which toBinary checks before writing; undefined when none. */
+  readonly required: readonly FieldInfo[] | undefined;
 }
 
 // Wire type by scalar type id: fixed64 for double, fixed64, sfixed64; fixed32 for float,
@@ -67,23 +81,25 @@ function plan(type: MessageType<any>): Plan {
     const message = f.kind === "message";
     const e = f.E?.();
     const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
-    const op = f.kind === "map" ? Op.Map
-      : message ? (f.repeated ? Op.MessageList : f.oneof !== undefined ? Op.OneofMessage : Op.Message)
-      : f.repeated ? Op.List : f.oneof !== undefined ? Op.Oneof : Op.Scalar;
-    const wt = message && f.delimited ? W.StartGroup : f.kind === "map" ? W.LengthDelimited : scalarWireType(st);
+    const op = f.kind === "map" ? OP_MAP
+      : message ? (f.repeated ? OP_MESSAGE_LIST : f.oneof !== undefined ? OP_ONEOF_MESSAGE : OP_MESSAGE)
+      : f.repeated ? OP_LIST : f.oneof !== undefined ? OP_ONEOF : OP_SCALAR;
+    const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
     const key = ((f.no << 3) | wt) >>> 0;
     const closed = e?.closed ? e : undefined;
     return {
       f, no: f.no, name: f.name, oneof: f.oneof, op, t: st, key,
-      packed: f.packed === true && wt !== W.LengthDelimited,
-      implicit: op === Op.Scalar && !f.opt && !f.req,
-      simple: op === Op.Scalar && closed === undefined ? key : -1,
+      packed: f.packed === true && wt !== WT_LEN,
+      implicit: op === OP_SCALAR && !f.opt && !f.req,
+      simple: op === OP_SCALAR && closed === undefined ? key : -1,
       utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), closed,
     };
   });
   const byNo: Field[] = [];
   for (const f of sorted) byNo[f.no] = f;
-  return (t.$b = { sorted, byNo });
+  // In field-number order, the order @bufbuild/protobuf finds them in.
+  const required = sorted.filter((f) => f.f.req === true).map((f) => f.f);
+  return (t.$b = { sorted, byNo, required: required.length > 0 ? required : undefined });
 }
 
 /** Writes one scalar value (without its key). */
@@ -156,7 +172,12 @@ export function toBinary(type: MessageType<any>, msg: Obj): Uint8Array {
 }
 
 function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
-  for (const f of plan(type).sorted) {
+  const p = plan(type);
+  // Checked first, outside the loop, so messages without required fields pay one test.
+  if (p.required !== undefined) {
+    for (const f of p.required) if (msg[f.name] === undefined) throw requiredNotSet(type, f, "binary");
+  }
+  for (const f of p.sorted) {
     let v: any;
     if (f.oneof !== undefined) {
       const o = msg[f.oneof];
@@ -167,17 +188,17 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
       if (v === undefined) continue;
     }
     switch (f.op) {
-      case Op.Scalar:
-      case Op.Oneof:
+      case OP_SCALAR:
+      case OP_ONEOF:
         if (f.implicit && isZero(f.t, v)) continue;
         w.uint32(f.key);
         writeScalar(w, f.t, v);
         continue;
-      case Op.List: {
+      case OP_LIST: {
         const list = v as any[];
         if (list.length === 0) continue;
         if (f.packed) {
-          w.uint32(((f.no << 3) | W.LengthDelimited) >>> 0);
+          w.uint32(((f.no << 3) | WT_LEN) >>> 0);
           const at = w.fork();
           for (let i = 0; i < list.length; i++) writeScalar(w, f.t, list[i]);
           w.join(at);
@@ -189,10 +210,10 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
         }
         continue;
       }
-      case Op.Map:
+      case OP_MAP:
         for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
         continue;
-      case Op.MessageList:
+      case OP_MESSAGE_LIST:
         for (let i = 0; i < (v as Obj[]).length; i++) writeSubMessage(w, f, v[i]);
         continue;
       default:
@@ -205,9 +226,9 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
 
 function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
   w.uint32(f.key);
-  if ((f.key & 7) === W.StartGroup) {
+  if ((f.key & 7) === WT_START_GROUP) {
     writeMessage(f.m as MessageType<any>, v, w);
-    w.tag(f.no, W.EndGroup);
+    w.tag(f.no, WT_END_GROUP);
   } else {
     const at = w.fork();
     writeMessage(f.m as MessageType<any>, v, w);
@@ -256,7 +277,7 @@ function addUnknown(msg: Obj, bytes: Uint8Array): void {
 }
 
 function unknownVarint(no: number, value: number): Uint8Array {
-  return new BinaryWriter().tag(no, W.Varint).int32(value).finish();
+  return new BinaryWriter().tag(no, WT_VARINT).int32(value).finish();
 }
 
 /** Nesting deeper than this is rejected (protobuf's default recursion limit). */
@@ -274,7 +295,7 @@ function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: num
       const key = r.key();
       const no = key >>> 3;
       const wt = (key & 7) as WireType;
-      if (wt === W.EndGroup) {
+      if (wt === WT_END_GROUP) {
         if (group === no) return;
         throw new ProtobufError(`${type.typeName}: unexpected end-group for field ${no} at offset ${start}`);
       }
@@ -307,25 +328,25 @@ function wrongWireType(f: Field, wt: WireType): ProtobufError {
 
 function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
   const op = f.op;
-  if (op === Op.Map) {
-    if (wt !== W.LengthDelimited) throw wrongWireType(f, wt);
+  if (op === OP_MAP) {
+    if (wt !== WT_LEN) throw wrongWireType(f, wt);
     readMapEntry(msg, f, r, depth, start);
     return;
   }
-  if (op >= Op.Message) {
+  if (op >= OP_MESSAGE) {
     const type = f.m as MessageType<any>;
     if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
     let target: Obj;
-    if (op === Op.MessageList) {
+    if (op === OP_MESSAGE_LIST) {
       (msg[f.name] as Obj[]).push((target = create(type)));
-    } else if (op === Op.OneofMessage) {
+    } else if (op === OP_ONEOF_MESSAGE) {
       const o = msg[f.oneof as string];
       if (o.case === f.name) target = o.value;
       else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
     } else {
       target = msg[f.name] ?? (msg[f.name] = create(type));
     }
-    if (wt === W.StartGroup) readMessage(type, target, r, end, f.no, depth + 1);
+    if (wt === WT_START_GROUP) readMessage(type, target, r, end, f.no, depth + 1);
     else {
       const n = r.length();
       readMessage(type, target, r, r.pos + n, undefined, depth + 1);
@@ -333,7 +354,7 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
     return;
   }
   const utf8 = f.utf8;
-  if (op === Op.List && wt === W.LengthDelimited && (f.key & 7) !== W.LengthDelimited) {
+  if (op === OP_LIST && wt === WT_LEN && (f.key & 7) !== WT_LEN) {
     const n = r.length();
     const stop = r.pos + n;
     const list = msg[f.name] as any[];
@@ -351,8 +372,8 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
     addUnknown(msg, r.span(start));
     return;
   }
-  if (op === Op.List) (msg[f.name] as any[]).push(v);
-  else if (op === Op.Oneof) msg[f.oneof as string] = { case: f.name, value: v };
+  if (op === OP_LIST) (msg[f.name] as any[]).push(v);
+  else if (op === OP_ONEOF) msg[f.oneof as string] = { case: f.name, value: v };
   else msg[f.name] = v;
 }
 
@@ -376,7 +397,7 @@ function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start:
       key = readScalar(r, k, 1, f.utf8);
     } else if (no === 2) {
       if (f.m !== undefined) {
-        if (wt !== W.LengthDelimited) throw badEntry(f, wt, "value");
+        if (wt !== WT_LEN) throw badEntry(f, wt, "value");
         value ??= create(f.m);
         const n = r.length();
         readMessage(f.m, value, r, r.pos + n, undefined, depth + 1);

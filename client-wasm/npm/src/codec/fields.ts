@@ -1,24 +1,14 @@
 // Field-table helpers shared by the binary and JSON codecs: defaults, 64-bit integer
-// representations, create, equals and clone.
+// representations, create; and the free functions equals and clone.
 
 import type { EnumType, FieldInfo, LongRepr, MessageType, ScalarTypeId } from "../message.js";
 import { ProtobufError } from "./wire.js";
 
 type Obj = Record<string, any>;
 
-const byName = new WeakMap<MessageType<any>, ReadonlyMap<string, FieldInfo>>();
-
-/** Fields by JSON name and by .proto name. */
-export function fieldsByJsonName(type: MessageType<any>): ReadonlyMap<string, FieldInfo> {
-  let m = byName.get(type);
-  if (m === undefined) {
-    const map = new Map<string, FieldInfo>();
-    // JSON names win over .proto names (proto2 allows `fooBar` next to `foo_bar`).
-    for (const f of type.fields) map.set(f.proto, f);
-    for (const f of type.fields) map.set(f.json, f);
-    byName.set(type, (m = map));
-  }
-  return m;
+/** The error for a proto2 `required` field that is unset when encoding (binary or JSON). */
+export function requiredNotSet(type: MessageType<any>, f: FieldInfo, to: string): ProtobufError {
+  return new ProtobufError(`cannot encode ${type.typeName} to ${to}: required field ${f.proto} is not set`);
 }
 
 function isLong(t: ScalarTypeId): boolean {
@@ -170,7 +160,9 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Deep equality of two messages of the same type (unknown fields included). */
-export function equals(type: MessageType<any>, a: Obj, b: Obj): boolean {
+export function equals<T>(type: MessageType<T>, x: T, y: T): boolean {
+  const a = x as Obj;
+  const b = y as Obj;
   if (a === b) return true;
   for (const f of type.fields) {
     if (f.oneof !== undefined) {
@@ -204,7 +196,8 @@ function cloneValue(f: FieldInfo, v: any): any {
 }
 
 /** Deep copy of a message. */
-export function clone(type: MessageType<any>, msg: Obj): Obj {
+export function clone<T>(type: MessageType<T>, message: T): T {
+  const msg = message as Obj;
   const out: Obj = {};
   for (const f of type.fields) {
     if (f.oneof !== undefined) {
@@ -224,5 +217,5 @@ export function clone(type: MessageType<any>, msg: Obj): Obj {
     else out[f.name] = cloneValue(f, v);
   }
   if (msg["$unknown"] !== undefined) out["$unknown"] = (msg["$unknown"] as Uint8Array).slice();
-  return out;
+  return out as T;
 }

@@ -1,11 +1,15 @@
 // The protobuf codec that generated `*_pb.ts` files use: wire reader/writer, the
 // message runtime driven by generated field tables, proto3 JSON and well-known types.
+// Generated code refers to the binary codec only (messageType, enumType,
+// methodDescriptor...); JSON, equals and clone are free functions, so a bundler leaves
+// them out of apps that do not call them. Every module here is free of side effects.
 
 export { ProtobufError, WireType, decodeUtf8, encodeUtf8 } from "./wire.js";
 export { BinaryReader } from "./reader.js";
 export { BinaryWriter } from "./writer.js";
 export { base64Decode, base64Encode } from "./base64.js";
-export { enumType } from "./fields.js";
+export { clone, enumType, equals } from "./fields.js";
+export { fromJson, toJson } from "./json.js";
 export {
   messageType, methodDescriptor, createInputs, createRegistry, unsupportedMethod,
 } from "./type.js";

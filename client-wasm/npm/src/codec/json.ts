@@ -5,14 +5,33 @@ import type {
   EnumType, FieldInfo, JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId,
 } from "../message.js";
 import { base64Decode, base64Encode } from "./base64.js";
-import { fieldsByJsonName, longFrom, setMapEntry } from "./fields.js";
+import { longFrom, requiredNotSet, setMapEntry } from "./fields.js";
 import { wktFromJson, wktToJson } from "./wkt.js";
 import { ProtobufError } from "./wire.js";
 
 type Obj = Record<string, any>;
 
-/** Writes a message as proto3 JSON. */
-export function toJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions = {}): JsonValue {
+const byName = /*@__PURE__*/ new WeakMap<MessageType<any>, ReadonlyMap<string, FieldInfo>>();
+
+/** Fields by JSON name and by .proto name. */
+function fieldsByJsonName(type: MessageType<any>): ReadonlyMap<string, FieldInfo> {
+  let m = byName.get(type);
+  if (m === undefined) {
+    const map = new Map<string, FieldInfo>();
+    // JSON names win over .proto names (proto2 allows `fooBar` next to `foo_bar`).
+    for (const f of type.fields) map.set(f.proto, f);
+    for (const f of type.fields) map.set(f.json, f);
+    byName.set(type, (m = map));
+  }
+  return m;
+}
+
+/**
+ * Writes a message as proto3 JSON. Throws ProtobufError when a proto2 `required` field is
+ * unset, or a well-known type holds a value JSON cannot represent.
+ */
+export function toJson<T>(type: MessageType<T>, message: T, opts: JsonWriteOptions = {}): JsonValue {
+  const msg = message as Obj;
   const wkt = wktToJson(type, msg, opts);
   if (wkt !== undefined) return wkt;
   const out: JsonObject = {};
@@ -24,7 +43,10 @@ export function toJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions 
       continue;
     }
     const v = msg[f.name];
-    if (v === undefined) continue;
+    if (v === undefined) {
+      if (f.req) throw requiredNotSet(type, f, "JSON");
+      continue;
+    }
     if (f.kind === "map") {
       const keys = Object.keys(v);
       if (keys.length === 0 && !opts.emitDefaults) continue;
@@ -45,7 +67,7 @@ export function toJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions 
 
 function isDefault(f: FieldInfo, v: any): boolean {
   if (v instanceof Uint8Array) return v.length === 0;
-  if (typeof v === "bigint") return v === BigInt(0);
+  if (typeof v === "bigint") return v === ZERO;
   if (f.T !== undefined && typeof v === "string" && f.T !== 9) return v === "0";
   // -0 is not the default: it is written, like protobuf-es and protoc's C++ runtime do.
   return (v === 0 && !Object.is(v, -0)) || v === "" || v === false;
@@ -81,7 +103,10 @@ export function scalarToJson(t: ScalarTypeId, v: any): JsonValue {
   }
 }
 
-/** Parses proto3 JSON into a message; throws ProtobufError naming the field on bad input. */
+/**
+ * Parses proto3 JSON into a message; throws ProtobufError naming the field on bad input.
+ * Unset proto2 `required` fields are not an error (as in @bufbuild/protobuf).
+ */
 export function fromJson<T>(type: MessageType<T>, json: JsonValue, opts: JsonReadOptions = {}): T {
   const msg = type.create() as Obj;
   mergeJson(type, msg, json, opts);
@@ -213,10 +238,13 @@ function checkRange(n: bigint, min: bigint, max: bigint, what: string): bigint {
   return n;
 }
 
+const ZERO = /*@__PURE__*/ BigInt(0);
+const ONE = /*@__PURE__*/ BigInt(1);
+const I32 = /*@__PURE__*/ BigInt(0x80000000);
+const I64 = /*@__PURE__*/ BigInt("0x8000000000000000");
+
 /** Parses a scalar from proto3 JSON (numbers or strings for numeric types). */
 export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | undefined): any {
-  const I32 = BigInt(2) ** BigInt(31);
-  const I64 = BigInt(2) ** BigInt(63);
   switch (t) {
     case 1: case 2: {
       let n: number;
@@ -232,13 +260,13 @@ export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | und
       return t === 2 ? Math.fround(n) : n;
     }
     case 5: case 15: case 17:
-      return Number(checkRange(parseInteger(v), -I32, I32 - BigInt(1), "int32"));
+      return Number(checkRange(parseInteger(v), -I32, I32 - ONE, "int32"));
     case 7: case 13:
-      return Number(checkRange(parseInteger(v), BigInt(0), BigInt(2) * I32 - BigInt(1), "uint32"));
+      return Number(checkRange(parseInteger(v), ZERO, I32 + I32 - ONE, "uint32"));
     case 3: case 16: case 18:
-      return longFrom(checkRange(parseInteger(v), -I64, I64 - BigInt(1), "int64"), L);
+      return longFrom(checkRange(parseInteger(v), -I64, I64 - ONE, "int64"), L);
     case 4: case 6:
-      return longFrom(checkRange(parseInteger(v), BigInt(0), BigInt(2) * I64 - BigInt(1), "uint64"), L);
+      return longFrom(checkRange(parseInteger(v), ZERO, I64 + I64 - ONE, "uint64"), L);
     case 8:
       if (typeof v === "boolean") return v;
       throw new ProtobufError(`expected a boolean, got ${describe(v)}`);

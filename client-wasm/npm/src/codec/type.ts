@@ -3,16 +3,17 @@
 import { Code } from "../code.js";
 import { RpcError } from "../error.js";
 import type { MethodDescriptor, MethodKind } from "../transport.js";
-import type { FieldInfo, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, PartialMessage, TypeRegistry } from "../message.js";
+import type { FieldDecl, FieldInfo, MessageType, PartialMessage, TypeRegistry } from "../message.js";
 import { fromBinary, toBinary } from "./binary.js";
-import { clone, create, equals } from "./fields.js";
-import { fromJson, toJson } from "./json.js";
+import { create } from "./fields.js";
 
 /**
  * Builds the codec object of a message from its field table. The table is a thunk so
- * that messages can refer to each other (and to themselves) in any order.
+ * that messages can refer to each other (and to themselves) in any order. The object
+ * refers to the binary codec only: JSON, equals and clone are free functions (./json.ts,
+ * ./fields.ts) that a bundler leaves out of apps that do not call them.
  */
-export function messageType<T extends object>(typeName: string, fields: () => FieldInfo[]): MessageType<T> {
+export function messageType<T extends object>(typeName: string, fields: () => FieldDecl[]): MessageType<T> {
   let table: readonly FieldInfo[] | undefined;
   // The codec's caches ($c: create template, $b: binary plan) start empty, so that every
   // type object has the same shape from the start.
@@ -21,15 +22,13 @@ export function messageType<T extends object>(typeName: string, fields: () => Fi
     $b: undefined,
     typeName,
     get fields(): readonly FieldInfo[] {
-      return (table ??= fields());
+      return (table ??= fields().map(
+        (f): FieldInfo => (f.proto !== undefined && f.json !== undefined ? (f as FieldInfo) : { ...f, proto: f.proto ?? f.name, json: f.json ?? f.name }),
+      ));
     },
     create: (init?: PartialMessage<T>): T => create(type, init as Record<string, any> | undefined) as T,
     toBinary: (message: T): Uint8Array => toBinary(type, message as Record<string, any>),
     fromBinary: (bytes: Uint8Array): T => fromBinary(type, bytes),
-    toJson: (message: T, options?: JsonWriteOptions): JsonValue => toJson(type, message as Record<string, any>, options),
-    fromJson: (json: JsonValue, options?: JsonReadOptions): T => fromJson(type, json, options),
-    equals: (a: T, b: T): boolean => equals(type, a as Record<string, any>, b as Record<string, any>),
-    clone: (message: T): T => clone(type, message as Record<string, any>) as T,
   } as MessageType<T>;
   return type;
 }

@@ -22,9 +22,9 @@ const WRAPPERS: Record<string, ScalarTypeId> = {
   "google.protobuf.UInt32Value": 13,
 };
 
-const MAX_SECONDS = BigInt(253402300799); // 9999-12-31T23:59:59Z
-const MIN_SECONDS = BigInt(-62135596800); // 0001-01-01T00:00:00Z
-const MAX_DURATION = BigInt(315576000000);
+const MAX_SECONDS = /*@__PURE__*/ BigInt(253402300799); // 9999-12-31T23:59:59Z
+const MIN_SECONDS = /*@__PURE__*/ BigInt(-62135596800); // 0001-01-01T00:00:00Z
+const MAX_DURATION = /*@__PURE__*/ BigInt(315576000000);
 
 /** A Timestamp-shaped value (generated google.protobuf.Timestamp fits). */
 export interface TimestampLike {
