@@ -20,7 +20,8 @@ async fn main() -> anyhow::Result<()> {
         .accept_http1(true)
         .layer(tonic_web::GrpcWebLayer::new())
         .add_service(grpcweb_interop::test_service())
-        .serve_with_incoming(TcpIncoming::from(listener))
+        // TCP_NODELAY, as any real server sets: without it small responses wait on Nagle.
+        .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true)))
         .await?;
     Ok(())
 }

@@ -1,22 +1,22 @@
 //! The JavaScript API (wasm32 only), used by the npm package's TypeScript layer, and the
 //! one place where Rust errors become JavaScript values.
 //!
-//! Errors reject promises (or are thrown) as plain objects
-//! `{ code, message, metadata: Headers, details: [{ typeUrl, value }] }`; the TypeScript
-//! layer turns them into its `RpcError` class.
+//! Errors reject (or are thrown) as an array `[code, message, metadata: Headers,
+//! details]` where `details` is flat: `[typeUrl, value, typeUrl, value, ...]`; the
+//! TypeScript layer turns it into its `RpcError` class. An array needs no property names
+//! on either side of the boundary.
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::JsCast;
+use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortSignal, RequestCredentials};
+use web_sys::{AbortSignal, Headers, RequestCredentials};
 
 use crate::details;
 use crate::error::RpcError;
 use crate::fetch::{Call as FetchCall, CallSpec, js_headers};
-use crate::request::{self, Format, MetadataValue};
-use grpcweb_protocol::Code;
+use crate::request::{self, Format};
+use grpcweb_protocol::{Code, timeout};
 
 /// A configured gRPC-Web client: base URL, format, `fetch` and credentials mode.
 #[wasm_bindgen]
@@ -45,7 +45,7 @@ impl Transport {
     /// `format` is `"binary"` or `"text"`; `credentials` is a `RequestCredentials` value.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        base_url: String,
+        mut base_url: String,
         format: &str,
         fetch: Function,
         credentials: Option<String>,
@@ -63,9 +63,8 @@ impl Transport {
                 )));
             }
         };
-        let mut base_url = base_url;
-        while base_url.ends_with('/') {
-            base_url.pop();
+        while base_url.as_bytes().last() == Some(&b'/') {
+            base_url.truncate(base_url.len() - 1);
         }
         Ok(Self {
             fetch,
@@ -75,25 +74,38 @@ impl Transport {
         })
     }
 
-    /// Starts a call. `metadata` is an array of `[name, string | Uint8Array]` pairs.
+    /// Starts a call. `metadata` is the caller's request headers (`-bin` values already
+    /// base64): they are copied, and the protocol headers set over them.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         &self,
         path: &str,
         message: &[u8],
         unary: bool,
-        metadata: Array,
+        metadata: &Headers,
         timeout_ms: Option<f64>,
         signal: Option<AbortSignal>,
         on_header: Option<Function>,
         on_trailer: Option<Function>,
     ) -> Result<Call, JsValue> {
         let timeout = request::timeout_from_ms(timeout_ms);
-        let headers =
-            request::headers(self.format, timeout, read_metadata(&metadata)).map_err(to_js)?;
+        let headers = Headers::new_with_headers(metadata)
+            .map_err(|e| to_js(crate::fetch::js_error(Code::InvalidArgument, &e)))?;
+        // The transport owns these; a caller's copy would contradict the body. Setting a
+        // valid name to a visible-ASCII value cannot fail.
+        let content_type = self.format.content_type();
+        drop(headers.set("content-type", content_type));
+        if self.format == Format::Text {
+            drop(headers.set("accept", content_type));
+        }
+        drop(headers.set("x-grpc-web", "1"));
+        drop(match timeout {
+            Some(t) => headers.set("grpc-timeout", &timeout::format_compact(t)),
+            None => headers.delete("grpc-timeout"),
+        });
         let spec = CallSpec {
             fetch: self.fetch.clone(),
-            url: [self.base_url.as_str(), path].concat(),
+            url: self.base_url.clone() + path,
             headers,
             body: request::body(self.format, message),
             timeout,
@@ -111,16 +123,18 @@ impl Transport {
 
 #[wasm_bindgen]
 impl Call {
-    /// Resolves with the next message (`Uint8Array`), or `undefined` at a successful end.
-    pub fn next(&self) -> Promise {
-        let call = self.call.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            match call.next().await {
-                Ok(Some(m)) => Ok(Uint8Array::from(&m[..]).into()),
-                Ok(None) => Ok(JsValue::UNDEFINED),
-                Err(e) => Err(to_js(e)),
-            }
-        })
+    /// Asks for the next message: `resolve` gets it (`Uint8Array`), or `undefined` at a
+    /// successful end; `reject` gets the error. One request at a time.
+    pub fn next(&self, resolve: Function, reject: Function) {
+        self.call.next(Box::new(move |result| {
+            drop(match result {
+                Ok(m) => resolve.call1(
+                    &JsValue::UNDEFINED,
+                    &m.map_or(JsValue::UNDEFINED, |m| Uint8Array::from(&m[..]).into()),
+                ),
+                Err(e) => reject.call1(&JsValue::UNDEFINED, &to_js(e)),
+            });
+        }));
     }
 
     /// Abandons the call: aborts the fetch (the proxy then cancels the backend stream).
@@ -129,54 +143,31 @@ impl Call {
     }
 }
 
-fn read_metadata(pairs: &Array) -> Vec<(String, MetadataValue)> {
-    pairs
-        .iter()
-        .filter_map(|pair| {
-            let pair: Array = pair.dyn_into().ok()?;
-            let name = pair.get(0).as_string()?;
-            let value = pair.get(1);
-            let value = match value.as_string() {
-                Some(s) => MetadataValue::Text(s),
-                None => MetadataValue::Binary(value.dyn_into::<Uint8Array>().ok()?.to_vec()),
-            };
-            Some((name, value))
-        })
-        .collect()
-}
-
-/// The one conversion of a Rust error into a JavaScript value.
+/// The one conversion of a Rust error into a JavaScript value (see the module docs).
 fn to_js(e: RpcError) -> JsValue {
-    let obj = Object::new();
-    let set = |k: &str, v: &JsValue| drop(Reflect::set(&obj, &JsValue::from_str(k), v));
-    set("code", &JsValue::from(e.code().as_i32()));
-    set("message", &JsValue::from_str(e.message()));
-    set("metadata", &js_headers(e.metadata()));
-    let list = Array::new();
+    let details = Array::new();
     if let Some(decoded) = details::decode(&e.status().details) {
         for any in decoded.details {
-            let item = Object::new();
-            drop(Reflect::set(
-                &item,
-                &JsValue::from_str("typeUrl"),
-                &JsValue::from_str(&any.type_url),
-            ));
-            drop(Reflect::set(
-                &item,
-                &JsValue::from_str("value"),
-                &Uint8Array::from(&any.value[..]),
-            ));
-            list.push(&item);
+            details.push(&JsValue::from_str(&any.type_url));
+            details.push(&Uint8Array::from(&any.value[..]));
         }
     }
-    set("details", &list);
-    obj.into()
+    let out = Array::new();
+    out.push(&JsValue::from(e.code().as_i32()));
+    out.push(&JsValue::from_str(e.message()));
+    out.push(&js_headers(e.metadata()));
+    out.push(&details);
+    out.into()
 }
 
 /// `-bin` metadata: bytes as unpadded standard base64 (S9).
 #[wasm_bindgen(js_name = encodeBinaryHeader)]
 pub fn encode_binary_header(value: &[u8]) -> String {
-    grpcweb_protocol::metadata::encode_bin_compact(value)
+    let mut out = Vec::new();
+    grpcweb_protocol::text::encode_compact(value, false, &mut out);
+    // The base64 alphabet is ASCII (and `from_utf8` is in the module already, unlike the
+    // char-by-char collect of `metadata::encode_bin_compact`).
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decodes a `-bin` metadata value (padded or not; several comma-separated values are

@@ -2,20 +2,29 @@
 //! stream and feeds [`ResponseDecoder`], enforces the deadline and follows the caller's
 //! `AbortSignal`.
 //!
+//! The driver is a state machine moved on by JavaScript promise callbacks, not an `async`
+//! function: a caller asks for the next message with [`Call::next`] and a reply callback;
+//! the driver reads from the body until it has a message or the end, then replies. This
+//! keeps a futures executor out of the wasm; the tower service wraps it in a `Future`.
+//!
 //! Cancellation (deadline, signal, or [`Call::cancel`]) records why, then aborts the
-//! fetch; whichever await is pending then fails and the recorded reason becomes the
+//! fetch; whichever promise is pending then fails and the recorded reason becomes the
 //! status, so a raw `AbortError` or `TypeError` never reaches the caller.
+//!
+//! Every JS callback is one closure type (`FnMut(JsValue)` over a weak reference and an
+//! [`Event`] tag) handed to JavaScript for good: the garbage collector frees it once the
+//! promise or timer that holds it is gone, so a call dropped while a promise is pending
+//! never sees a callback into freed memory.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use grpcweb_protocol::Code;
-use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestCredentials,
     RequestInit, Response,
@@ -23,21 +32,36 @@ use web_sys::{
 
 use crate::error::RpcError;
 use crate::metadata::Metadata;
-use crate::response::{Event, ResponseDecoder, push_decimal};
+use crate::response::{Event as Decoded, ResponseDecoder, push_decimal};
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    fn set_timeout(handler: &JsValue, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(id: &JsValue);
+    /// Any JS value, used through the members below (read results, thrown errors,
+    /// promises) without `Reflect` and string keys.
+    type Fields;
+    /// `promise.then(onFulfilled, onRejected)` with plain functions, its result dropped.
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_both(this: &Fields, on_fulfilled: &JsValue, on_rejected: &JsValue);
+    #[wasm_bindgen(method, getter)]
+    fn done(this: &Fields) -> bool;
+    #[wasm_bindgen(method, getter)]
+    fn value(this: &Fields) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn message(this: &Fields) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn cause(this: &Fields) -> JsValue;
 }
 
 /// Everything needed to start a call.
 pub(crate) struct CallSpec {
     pub(crate) fetch: Function,
     pub(crate) url: String,
-    pub(crate) headers: Vec<(String, String)>,
+    /// The request headers, complete (protocol headers included).
+    pub(crate) headers: Headers,
     pub(crate) body: Bytes,
     pub(crate) timeout: Option<Duration>,
     pub(crate) signal: Option<AbortSignal>,
@@ -47,27 +71,52 @@ pub(crate) struct CallSpec {
     pub(crate) on_trailer: Option<Function>,
 }
 
-/// A pending `setTimeout` and its callback, kept alive until cleared.
-type Timer = (JsValue, Closure<dyn FnMut()>);
-/// The caller's signal and our `abort` listener on it.
-type Listener = (AbortSignal, Closure<dyn FnMut()>);
+/// Receives the outcome of one [`Call::next`]: a message, `None` at a successful end, or
+/// the error.
+pub(crate) type Reply = Box<dyn FnOnce(Result<Option<Bytes>, RpcError>)>;
+
+/// What a JS callback reports.
+#[derive(Clone, Copy)]
+enum Event {
+    /// The pending promise (fetch or read) was fulfilled.
+    Fulfilled,
+    /// The pending promise was rejected.
+    Rejected,
+    /// The caller's signal fired.
+    Cancelled,
+    /// The deadline timer fired.
+    Expired,
+}
 
 enum Stage {
-    Waiting(Promise),
+    /// The fetch promise is pending.
+    Sent,
+    /// The fetch settled.
+    Fetched(Result<Response, JsValue>),
+    /// Reading the body; no read pending.
     Reading(ReadableStreamDefaultReader),
+    /// A `read()` is pending.
+    ReadPending(ReadableStreamDefaultReader),
+    /// A `read()` settled.
+    Read(ReadableStreamDefaultReader, Result<Fields, JsValue>),
     Done,
 }
 
 /// A call in flight; pull messages with [`Call::next`].
 pub(crate) struct Call {
+    this: Weak<Call>,
     stage: RefCell<Stage>,
     decoder: RefCell<ResponseDecoder>,
+    /// The caller waiting for the next message.
+    reply: RefCell<Option<Reply>>,
     /// Why the call was cut short, set before the fetch is aborted.
-    reason: Rc<Cell<Option<Code>>>,
+    reason: Cell<Option<Code>>,
     controller: AbortController,
     timeout: Option<Duration>,
-    timer: RefCell<Option<Timer>>,
-    listener: RefCell<Option<Listener>>,
+    /// The pending `setTimeout` id.
+    timer: RefCell<Option<JsValue>>,
+    /// The caller's signal and our `abort` listener on it.
+    listener: RefCell<Option<(AbortSignal, JsValue)>>,
     on_header: Option<Function>,
     on_trailer: Option<Function>,
     /// HTTP status and headers, once the response arrived (for Rust callers).
@@ -77,28 +126,24 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// Sends the request. Failures to even start are reported by the first `next`.
+    /// Sends the request. Failures after the request is built are reported by the first
+    /// `next`.
     pub(crate) fn start(spec: CallSpec) -> Result<Rc<Self>, RpcError> {
-        // Everything that can fail comes before the timer and the listener exist.
         let controller = AbortController::new().map_err(|e| js_error(Code::Internal, &e))?;
-        let headers = Headers::new().map_err(|e| js_error(Code::Internal, &e))?;
-        for (name, value) in &spec.headers {
-            headers
-                .append(name, value)
-                .map_err(|e| js_error(Code::InvalidArgument, &e))?;
-        }
         let init = RequestInit::new();
         init.set_method("POST");
-        init.set_headers(&headers);
+        init.set_headers(&spec.headers);
         init.set_body(&Uint8Array::from(&spec.body[..]));
         init.set_signal(Some(&controller.signal()));
         if let Some(c) = spec.credentials {
             init.set_credentials(c);
         }
-        let call = Rc::new(Self {
+        let call = Rc::new_cyclic(|this| Self {
+            this: this.clone(),
             stage: RefCell::new(Stage::Done),
             decoder: RefCell::new(ResponseDecoder::new(spec.unary)),
-            reason: Rc::new(Cell::new(None)),
+            reply: RefCell::new(None),
+            reason: Cell::new(None),
             controller,
             timeout: spec.timeout,
             timer: RefCell::new(None),
@@ -108,49 +153,53 @@ impl Call {
             response_headers: RefCell::new(None),
             trailers: RefCell::new(None),
         });
-        if let Some(signal) = &spec.signal {
+        if let Some(signal) = spec.signal {
             if signal.aborted() {
                 call.reason.set(Some(Code::Cancelled));
                 return Ok(call);
             }
-            let abort = call.abort_closure(Code::Cancelled);
+            let abort = call.callback(Event::Cancelled);
             // Cannot fail: AbortSignal is an EventTarget and the callback a function.
-            drop(signal.add_event_listener_with_callback("abort", abort.as_ref().unchecked_ref()));
-            *call.listener.borrow_mut() = Some((signal.clone(), abort));
+            drop(signal.add_event_listener_with_callback("abort", abort.unchecked_ref()));
+            *call.listener.borrow_mut() = Some((signal, abort));
         }
         if let Some(t) = spec.timeout {
-            let expire = call.abort_closure(Code::DeadlineExceeded);
-            let id = set_timeout(expire.as_ref().unchecked_ref(), t.as_secs_f64() * 1000.0);
-            *call.timer.borrow_mut() = Some((id, expire));
+            let id = set_timeout(&call.callback(Event::Expired), t.as_secs_f64() * 1000.0);
+            *call.timer.borrow_mut() = Some(id);
         }
         let sent = spec
             .fetch
             .call2(&JsValue::UNDEFINED, &JsValue::from_str(&spec.url), &init)
             .map(|p| Promise::resolve(&p))
             .unwrap_or_else(|e| Promise::reject(&e));
-        *call.stage.borrow_mut() = Stage::Waiting(sent);
+        // Watched from the start, so an abandoned call leaves no unhandled rejection.
+        call.watch(&sent);
+        *call.stage.borrow_mut() = Stage::Sent;
         Ok(call)
     }
 
-    /// The next message, `Ok(None)` at a successful end.
-    pub(crate) async fn next(self: Rc<Self>) -> Result<Option<Bytes>, RpcError> {
-        let result = self.step().await;
-        if !matches!(result, Ok(Some(_))) {
-            self.close();
+    /// Asks for the next message; `reply` gets it, `Ok(None)` at a successful end, or the
+    /// error. One request at a time: a second one while the first is pending fails.
+    pub(crate) fn next(&self, reply: Reply) {
+        if self.reply.borrow().is_some() {
+            reply(Err(RpcError::new(
+                Code::Internal,
+                "next called while the previous call of next is pending",
+            )));
+            return;
         }
-        result
+        *self.reply.borrow_mut() = Some(reply);
+        self.drive();
     }
 
-    /// Stops the call: the fetch is aborted and the next `next` reports CANCELLED.
+    /// Stops the call: the fetch is aborted and a pending or later `next` reports
+    /// CANCELLED.
     pub(crate) fn cancel(&self) {
-        if !matches!(*self.stage.borrow(), Stage::Done) && self.reason.get().is_none() {
-            self.reason.set(Some(Code::Cancelled));
-            self.controller.abort();
-        }
+        self.interrupt(Code::Cancelled);
         self.close();
     }
 
-    /// The HTTP status and headers, once the first `next` got the response.
+    /// The HTTP status and headers, once a `next` got the response.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn response_headers(&self) -> Option<(u16, Metadata)> {
         self.response_headers.borrow().clone()
@@ -162,49 +211,119 @@ impl Call {
         self.trailers.borrow().clone()
     }
 
-    async fn step(&self) -> Result<Option<Bytes>, RpcError> {
-        loop {
-            if let Some(code) = self.reason.get() {
-                return Err(self.cut_short(code));
+    /// A JS function reporting `event` to this call while it exists.
+    fn callback(&self, event: Event) -> JsValue {
+        let this = self.this.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+            if let Some(call) = this.upgrade() {
+                call.on_event(event, value);
             }
+        })
+        .into_js_value()
+    }
+
+    fn watch(&self, promise: &Promise) {
+        promise.unchecked_ref::<Fields>().then_both(
+            &self.callback(Event::Fulfilled),
+            &self.callback(Event::Rejected),
+        );
+    }
+
+    fn on_event(&self, event: Event, value: JsValue) {
+        let ok = match event {
+            Event::Cancelled => return self.interrupt(Code::Cancelled),
+            Event::Expired => return self.interrupt(Code::DeadlineExceeded),
+            Event::Fulfilled => Ok(value),
+            Event::Rejected => Err(value),
+        };
+        let next = match self.stage.replace(Stage::Done) {
+            Stage::Sent => Stage::Fetched(ok.map(JsCast::unchecked_into)),
+            Stage::ReadPending(reader) => Stage::Read(reader, ok.map(JsCast::unchecked_into)),
+            // Closed meanwhile: nothing waits for this.
+            other => other,
+        };
+        *self.stage.borrow_mut() = next;
+        self.drive();
+    }
+
+    /// Records why the call is cut short and aborts the fetch; a pending promise then
+    /// fails and the waiting `next` gets the reason.
+    fn interrupt(&self, code: Code) {
+        if self.reason.get().is_none() && !matches!(*self.stage.borrow(), Stage::Done) {
+            self.reason.set(Some(code));
+            self.controller.abort();
+        }
+    }
+
+    /// Moves the call on until the waiting `next` can be answered or a promise is pending.
+    fn drive(&self) {
+        while self.reply.borrow().is_some() {
+            let result = match self.reason.get() {
+                Some(code) => Err(self.cut_short(code)),
+                None => match self.step() {
+                    Some(result) => result,
+                    None => return,
+                },
+            };
+            let Some(reply) = self.reply.borrow_mut().take() else {
+                return;
+            };
+            if !matches!(result, Ok(Some(_))) {
+                self.close();
+            }
+            reply(result);
+        }
+    }
+
+    /// One step: `Some` answers the waiting `next`, `None` means a promise is pending.
+    fn step(&self) -> Option<Result<Option<Bytes>, RpcError>> {
+        loop {
             match self.stage.replace(Stage::Done) {
-                Stage::Done => return Ok(None),
-                Stage::Waiting(sent) => {
-                    let response: Response = match JsFuture::from(sent).await {
-                        Ok(r) => r.unchecked_into(),
-                        Err(e) => return Err(self.io_error(&e)),
-                    };
-                    self.on_response(&response)?;
+                Stage::Done => return Some(Ok(None)),
+                stage @ (Stage::Sent | Stage::ReadPending(_)) => {
+                    *self.stage.borrow_mut() = stage;
+                    return None;
+                }
+                Stage::Fetched(Err(e)) => return Some(Err(self.io_error(&e))),
+                Stage::Fetched(Ok(response)) => {
+                    if let Err(e) = self.on_response(&response) {
+                        return Some(Err(e));
+                    }
                 }
                 Stage::Reading(reader) => {
                     let event = self.decoder.borrow_mut().next_event();
                     match event {
-                        Err(e) => {
-                            ignore_settled(reader.cancel());
-                            return Err(e);
+                        Ok(None) => {
+                            self.watch(&reader.read());
+                            *self.stage.borrow_mut() = Stage::ReadPending(reader);
+                            return None;
                         }
-                        Ok(Some(Event::Message(m))) => {
+                        Ok(Some(Decoded::Message(m))) => {
                             *self.stage.borrow_mut() = Stage::Reading(reader);
-                            return Ok(Some(m));
+                            return Some(Ok(Some(m)));
                         }
-                        Ok(Some(Event::End { trailers, result })) => {
-                            ignore_settled(reader.cancel());
-                            return self.end(&trailers, result);
+                        Ok(Some(Decoded::End { trailers, result })) => {
+                            // The rest of the body is not needed; aborting frees the
+                            // connection without a promise to watch.
+                            self.controller.abort();
+                            return Some(self.end(&trailers, result));
                         }
-                        Ok(None) => {}
+                        Err(e) => {
+                            self.controller.abort();
+                            return Some(Err(e));
+                        }
                     }
-                    let read = match JsFuture::from(reader.read()).await {
-                        Ok(r) => r,
-                        Err(e) => return Err(self.io_error(&e)),
-                    };
-                    if Reflect::get(&read, &JsValue::from_str("done")).is_ok_and(|d| d.is_truthy())
-                    {
-                        return self.finish();
+                }
+                Stage::Read(_, Err(e)) => return Some(Err(self.io_error(&e))),
+                Stage::Read(reader, Ok(read)) => {
+                    if read.done() {
+                        return Some(self.finish());
                     }
-                    let value = Reflect::get(&read, &JsValue::from_str("value"))
-                        .map_err(|e| js_error(Code::Internal, &e))?;
-                    let chunk = Bytes::from(value.unchecked_into::<Uint8Array>().to_vec());
-                    self.decoder.borrow_mut().push(chunk)?;
+                    let chunk: Uint8Array = read.value().unchecked_into();
+                    if let Err(e) = self.decoder.borrow_mut().push(Bytes::from(chunk.to_vec())) {
+                        self.controller.abort();
+                        return Some(Err(e));
+                    }
                     *self.stage.borrow_mut() = Stage::Reading(reader);
                 }
             }
@@ -217,23 +336,17 @@ impl Call {
             drop(cb.call1(&JsValue::UNDEFINED, &js_headers));
         }
         let headers = header_map(&js_headers);
-        *self.response_headers.borrow_mut() = Some((response.status(), headers.clone()));
-        let accepted = self
-            .decoder
-            .borrow_mut()
-            .on_headers(response.status(), &headers);
+        let status = response.status();
+        let accepted = self.decoder.borrow_mut().on_headers(status, &headers);
+        *self.response_headers.borrow_mut() = Some((status, headers));
         if let Err(e) = accepted {
             // Not a gRPC-Web response: drop its body so the connection is freed.
-            if let Some(body) = response.body() {
-                ignore_settled(body.cancel());
-            }
+            self.controller.abort();
             return Err(e);
         }
         match response.body() {
             Some(body) => {
-                let reader = body
-                    .get_reader()
-                    .unchecked_into::<ReadableStreamDefaultReader>();
+                let reader = body.get_reader().unchecked_into();
                 *self.stage.borrow_mut() = Stage::Reading(reader);
                 Ok(())
             }
@@ -244,8 +357,8 @@ impl Call {
     fn finish(&self) -> Result<Option<Bytes>, RpcError> {
         let event = self.decoder.borrow_mut().finish()?;
         match event {
-            Event::End { trailers, result } => self.end(&trailers, result),
-            Event::Message(m) => Ok(Some(m)),
+            Decoded::End { trailers, result } => self.end(&trailers, result),
+            Decoded::Message(m) => Ok(Some(m)),
         }
     }
 
@@ -270,80 +383,66 @@ impl Call {
     }
 
     fn cut_short(&self, code: Code) -> RpcError {
-        let message = match (code, self.timeout) {
+        let mut message = String::new();
+        match (code, self.timeout) {
             (Code::DeadlineExceeded, Some(t)) => {
-                let mut m = String::from("deadline of ");
-                push_decimal(&mut m, t.as_secs() * 1000 + u64::from(t.subsec_millis()));
-                m.push_str(" ms exceeded");
-                m
+                message.push_str("deadline of ");
+                push_decimal(
+                    &mut message,
+                    t.as_secs() * 1000 + u64::from(t.subsec_millis()),
+                );
+                message.push_str(" ms exceeded");
             }
-            _ => "call cancelled".to_owned(),
-        };
+            _ => message.push_str("call cancelled"),
+        }
         RpcError::new(code, message)
     }
 
-    fn abort_closure(&self, code: Code) -> Closure<dyn FnMut()> {
-        let (reason, controller) = (self.reason.clone(), self.controller.clone());
-        Closure::new(move || {
-            if reason.get().is_none() {
-                reason.set(Some(code));
-                controller.abort();
-            }
-        })
-    }
-
-    /// Releases the timer and the signal listener; later `next` calls return the end.
+    /// Releases the timer and the signal listener; later `next` calls return the end (or
+    /// the recorded reason).
     fn close(&self) {
-        if let Stage::Waiting(sent) = self.stage.replace(Stage::Done) {
-            // Nobody awaits this fetch any more; an abort must not surface as an
-            // unhandled rejection.
-            ignore_settled(sent);
-        }
-        if let Some((id, _closure)) = self.timer.borrow_mut().take() {
+        *self.stage.borrow_mut() = Stage::Done;
+        if let Some(id) = self.timer.borrow_mut().take() {
             clear_timeout(&id);
         }
-        if let Some((signal, closure)) = self.listener.borrow_mut().take() {
-            drop(
-                signal
-                    .remove_event_listener_with_callback("abort", closure.as_ref().unchecked_ref()),
-            );
+        if let Some((signal, listener)) = self.listener.borrow_mut().take() {
+            drop(signal.remove_event_listener_with_callback("abort", listener.unchecked_ref()));
         }
     }
 }
 
-/// Lets `promise` settle unobserved without an unhandled-rejection report (Node treats
-/// those as fatal by default).
-fn ignore_settled(promise: Promise) {
-    wasm_bindgen_futures::spawn_local(async move {
-        drop(JsFuture::from(promise).await);
-    });
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
-/// A JS exception as an error with `code`, keeping only its text.
+/// A JS exception as an error with `code`, keeping only its text (and its cause's, as
+/// Node's `fetch failed` carries the reason there).
 pub(crate) fn js_error(code: Code, e: &JsValue) -> RpcError {
-    let text = e
-        .dyn_ref::<js_sys::Error>()
-        .map(|err| {
-            let cause = Reflect::get(err, &JsValue::from_str("cause"))
-                .ok()
-                .and_then(|c| {
-                    c.dyn_ref::<js_sys::Error>()
-                        .map(|c| String::from(c.message()))
-                });
-            match cause {
-                Some(cause) => [String::from(err.message()), cause].join(": "),
-                None => String::from(err.message()),
-            }
-        })
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "unknown JavaScript error".to_owned());
-    RpcError::new(code, text)
+    let text = |v: &JsValue| -> Option<String> {
+        if v.is_object() {
+            v.unchecked_ref::<Fields>().message().as_string()
+        } else {
+            v.as_string()
+        }
+    };
+    let mut message = text(e).unwrap_or_else(|| "unknown JavaScript error".to_owned());
+    if e.is_object()
+        && let Some(cause) = text(&e.unchecked_ref::<Fields>().cause())
+    {
+        message.push_str(": ");
+        message.push_str(&cause);
+    }
+    RpcError::new(code, message)
 }
 
 fn header_map(headers: &Headers) -> Metadata {
     let mut map = Metadata::new();
-    for entry in headers.entries().into_iter().flatten() {
-        let pair: Array = entry.unchecked_into();
+    // `Array.from(headers)`: [name, value] pairs, names lower-case.
+    let pairs = Array::from(headers);
+    for i in 0..pairs.length() {
+        let pair: Array = pairs.get(i).unchecked_into();
         if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
             map.append(&name, value);
         }
@@ -354,8 +453,7 @@ fn header_map(headers: &Headers) -> Metadata {
 /// As a JS `Headers`; values that are not visible ASCII (which `Headers` would reject or
 /// misread) are left out.
 pub(crate) fn js_headers(map: &Metadata) -> Headers {
-    let out =
-        Headers::new().unwrap_or_else(|_| JsValue::from(js_sys::Object::new()).unchecked_into());
+    let out = new_headers();
     for (name, value) in map.iter() {
         if value
             .iter()
@@ -366,4 +464,9 @@ pub(crate) fn js_headers(map: &Metadata) -> Headers {
         }
     }
     out
+}
+
+/// An empty `Headers` (whose constructor cannot fail without arguments).
+pub(crate) fn new_headers() -> Headers {
+    Headers::new().unwrap_or_else(JsCast::unchecked_into)
 }

@@ -29,6 +29,18 @@ impl Metadata {
         self.get(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
+    /// The entries of a block of `name: value` lines (a trailer frame's payload), in
+    /// order; the first invalid line is an error.
+    pub fn from_block(block: &[u8]) -> Result<Self, grpcweb_protocol::trailers::TrailerError> {
+        // A loop rather than `collect::<Result<_, _>>()`: the adapter costs the wasm 1 KB.
+        let mut out = Self::new();
+        for entry in grpcweb_protocol::trailers::entries(block) {
+            let (name, value) = entry?;
+            out.append(name, value);
+        }
+        Ok(out)
+    }
+
     /// All entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))

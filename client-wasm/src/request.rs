@@ -25,19 +25,15 @@ impl Format {
         match name {
             "binary" => Ok(Self::Binary),
             "text" => Ok(Self::Text),
-            other => Err(RpcError::new(
+            _ => Err(RpcError::new(
                 Code::InvalidArgument,
-                [
-                    "unknown format \"",
-                    other,
-                    "\": expected \"binary\" or \"text\"",
-                ]
-                .concat(),
+                "unknown format: expected \"binary\" or \"text\"",
             )),
         }
     }
 
-    fn content_type(self) -> &'static str {
+    /// The request's (and, in text mode, the accepted) content type.
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Self::Binary => "application/grpc-web+proto",
             Self::Text => "application/grpc-web-text",

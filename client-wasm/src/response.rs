@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use grpcweb_protocol::framing::FrameError;
 use grpcweb_protocol::text::{Base64Decoder, TextError};
 use grpcweb_protocol::trailers::TrailerError;
-use grpcweb_protocol::{Code, ContentType, FrameDecoder, FrameKind, Mode, Status, trailers};
+use grpcweb_protocol::{Code, ContentType, FrameDecoder, FrameKind, Mode, Status};
 
 use crate::error::RpcError;
 use crate::metadata::Metadata;
@@ -90,12 +90,10 @@ impl ResponseDecoder {
                 Ok(())
             }
             (None, None) => {
-                let found = raw_content_type.map_or("none".into(), String::from_utf8_lossy);
+                let mut message = String::from("unexpected response content-type: ");
+                message.push_str(&raw_content_type.map_or("none".into(), String::from_utf8_lossy));
                 Err(RpcError::with_metadata(
-                    Status::new(
-                        Code::Unknown,
-                        ["unexpected response content-type: ", &found].concat(),
-                    ),
+                    Status::new(Code::Unknown, message),
                     headers.clone(),
                 ))
             }
@@ -133,11 +131,9 @@ impl ResponseDecoder {
                 Ok(Some(Event::Message(frame.payload)))
             }
             FrameKind::Trailers => {
-                let entries = trailers::entries(&frame.payload)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| trailer_error(&e))?;
-                let status = Status::from_entries(entries.iter().copied());
-                Ok(Some(self.end(status, entries.into_iter().collect())))
+                let trailers =
+                    Metadata::from_block(&frame.payload).map_err(|e| trailer_error(&e))?;
+                Ok(Some(self.end(trailers.status(), trailers)))
             }
             _ => Err(RpcError::new(
                 Code::Internal,

@@ -15,11 +15,12 @@
 //! handed over through a one-slot channel; dropping the response body cancels the fetch
 //! when the next message arrives.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
 use futures_channel::mpsc;
@@ -33,7 +34,7 @@ use tower_service::Service;
 use wasm_bindgen::{JsCast as _, JsValue};
 
 use crate::error::RpcError;
-use crate::fetch::{Call, CallSpec};
+use crate::fetch::{Call, CallSpec, js_error, new_headers};
 use crate::request::{self, Format, MetadataValue};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -100,10 +101,16 @@ impl GrpcWebClient {
             })
             .collect();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let headers = new_headers();
+        for (name, value) in request::headers(self.format, timeout, user)? {
+            headers
+                .append(&name, &value)
+                .map_err(|e| js_error(Code::InvalidArgument, &e))?;
+        }
         let call = Call::start(CallSpec {
             fetch: self.fetch,
             url: [self.base_url.as_str(), path].concat(),
-            headers: request::headers(self.format, timeout, user)?,
+            headers,
             body: match self.format {
                 Format::Binary => body,
                 Format::Text => text::encode_segment(&body),
@@ -116,7 +123,7 @@ impl GrpcWebClient {
             on_trailer: None,
         })?;
         // Wait for the response (and maybe the first message) so headers are real.
-        let first = call.clone().next().await;
+        let first = next_message(&call).await;
         let mut headers = call
             .response_headers()
             .map(|(_, h)| h.to_header_map())
@@ -175,7 +182,7 @@ impl Body for ResponseBody {
 /// Moves the rest of the messages, then the trailers, into the body's channel.
 async fn pump(call: Rc<Call>, mut tx: mpsc::Sender<Frame<Bytes>>) {
     loop {
-        let (frame, last) = match call.clone().next().await {
+        let (frame, last) = match next_message(&call).await {
             Ok(Some(message)) => (data_frame(&message), false),
             Ok(None) => (
                 Frame::trailers(call.trailers().unwrap_or_default().to_header_map()),
@@ -196,6 +203,33 @@ async fn pump(call: Rc<Call>, mut tx: mpsc::Sender<Frame<Bytes>>) {
             return;
         }
     }
+}
+
+/// The outcome of one [`Call::next`], as a future.
+fn next_message(call: &Call) -> impl Future<Output = Result<Option<Bytes>, RpcError>> {
+    type Slot = (Option<Result<Option<Bytes>, RpcError>>, Option<Waker>);
+    let slot: Rc<RefCell<Slot>> = Rc::default();
+    let filled = slot.clone();
+    call.next(Box::new(move |result| {
+        let waker = {
+            let mut slot = filled.borrow_mut();
+            slot.0 = Some(result);
+            slot.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }));
+    poll_fn(move |cx| {
+        let mut slot = slot.borrow_mut();
+        match slot.0.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                slot.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    })
 }
 
 fn data_frame(message: &[u8]) -> Frame<Bytes> {

@@ -1,6 +1,7 @@
 // Builds the npm package: the Rust core for wasm32 (cargo, profile wasm-release),
-// wasm-bindgen glue (--target web), wasm-opt -Oz (from the binaryen package), the wasm
-// inlined as base64, then tsc. Prints the sizes. Run with `npm run build`.
+// wasm-bindgen glue (--target web), a binaryen pass that turns std's panic and
+// out-of-memory handlers into a trap, wasm-opt -Oz (both from the binaryen package), the
+// wasm inlined (gzip, base64), then tsc. Prints the sizes. Run with `npm run build`.
 //
 // wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly;
 // `cargo xtask test` installs it when missing.
@@ -10,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
+import binaryen from "binaryen";
 
 const npmDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const crateDir = join(npmDir, "..");
@@ -55,9 +57,47 @@ run("wasm-bindgen", [
 ]);
 const wasmFile = join(srcWasm, "grpcweb_client_bg.wasm");
 const beforeOpt = readFileSync(wasmFile).length;
+
+// 4a. Panics become a trap. With panic=abort a panic ends in a trap anyway; std's handler
+// first runs the panic hook, which formats the message, and that keeps core::fmt in the
+// module (about 6 KB). Nothing of ours sets a hook and wasm32 has nowhere to print, so the
+// handlers' bodies become `unreachable` and the formatting code becomes dead. The names
+// come from the name section wasm-bindgen keeps; wasm-opt strips it afterwards.
+const TRAPPED = [
+  /::panicking::panic_fmt(::h[0-9a-f]+)?$/,
+  /::rust_begin_unwind(::h[0-9a-f]+)?$/,
+  /::alloc::rust_oom(::h[0-9a-f]+)?$/,
+  /^__rust_alloc_error_handler$|::__rust_alloc_error_handler(::h[0-9a-f]+)?$/,
+  /::alloc::handle_alloc_error(::h[0-9a-f]+)?$/,
+];
+const F = binaryen.Features;
+const WASM_FEATURES =
+  F.BulkMemory | F.NontrappingFPToInt | F.SignExt | F.MutableGlobals | F.ReferenceTypes | F.Multivalue;
+{
+  const mod = binaryen.readBinary(readFileSync(wasmFile));
+  // The features rustc's wasm32 target and wasm-opt below use (not `All`: the module's
+  // target_features section is written from this, and wasm-opt would use the rest).
+  mod.setFeatures(WASM_FEATURES);
+  const trapped = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (f.module === "" && TRAPPED.some((re) => re.test(f.name))) {
+      trapped.push(f);
+    }
+  }
+  if (!trapped.some((f) => TRAPPED[0].test(f.name))) {
+    throw new Error("core::panicking::panic_fmt not found: does the wasm still have its name section?");
+  }
+  for (const f of trapped) {
+    mod.removeFunction(f.name);
+    mod.addFunction(f.name, f.params, f.results, f.vars, mod.unreachable());
+  }
+  writeFileSync(wasmFile, mod.emitBinary());
+  mod.dispose();
+}
 run(bin("wasm-opt"), [
   wasmFile, "-o", wasmFile, "-Oz", "--converge", "--strip-debug", "--strip-producers",
-  "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+  "--strip-target-features", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
   "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
 ]);
 const wasm = readFileSync(wasmFile);

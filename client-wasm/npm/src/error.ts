@@ -47,7 +47,7 @@ export class RpcError extends Error {
   }
 
   /**
-   * Any thrown value as an RpcError: RpcErrors as they are, the runtime's error objects
+   * Any thrown value as an RpcError: RpcErrors as they are, the runtime's error values
    * with their fields, other errors as `fallback` with their message.
    */
   static from(reason: unknown, fallback: Code = Code.UNKNOWN): RpcError {
@@ -55,28 +55,30 @@ export class RpcError extends Error {
       return reason;
     }
     if (isWasmError(reason)) {
-      return new RpcError(reason.code, reason.message, reason.metadata, reason.details);
+      const [code, message, metadata, flat] = reason;
+      const details: ErrorDetail[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        details.push({ typeUrl: flat[i] as string, value: flat[i + 1] as Uint8Array });
+      }
+      return new RpcError(code, message, metadata, details);
     }
     const message = reason instanceof Error ? reason.message : String(reason);
     return new RpcError(fallback, message);
   }
 }
 
-/** What the wasm side throws (see `bindings.rs`). */
-interface WasmError {
-  code: Code;
-  message: string;
-  metadata: Headers;
-  details: ErrorDetail[];
-}
+/**
+ * What the wasm side throws (see `bindings.rs`): `[code, message, metadata, details]`,
+ * details flat as `[typeUrl, value, ...]`.
+ */
+type WasmError = [Code, string, Headers, (string | Uint8Array)[]];
 
 function isWasmError(value: unknown): value is WasmError {
   return (
-    typeof value === "object" &&
-    value !== null &&
-    !(value instanceof Error) &&
-    typeof (value as { code?: unknown }).code === "number" &&
-    typeof (value as { message?: unknown }).message === "string" &&
-    (value as { metadata?: unknown }).metadata instanceof Headers
+    Array.isArray(value) &&
+    value.length === 4 &&
+    typeof value[0] === "number" &&
+    typeof value[1] === "string" &&
+    value[2] instanceof Headers
   );
 }

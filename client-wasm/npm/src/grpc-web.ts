@@ -110,7 +110,7 @@ async function send(wasm: WasmTransport, req: CallRequest, options: CallOptions 
       req.method.path,
       req.method.encode(req.message),
       !req.stream,
-      Array.from(req.header),
+      req.header,
       req.timeoutMs,
       req.signal,
       (h: Headers) => {
@@ -179,12 +179,11 @@ async function* messages(
   }
 }
 
-async function pull(call: WasmCall): Promise<Uint8Array | undefined> {
-  try {
-    return (await call.next()) as Uint8Array | undefined;
-  } catch (e) {
-    throw RpcError.from(e);
-  }
+/** The next message, `undefined` at a successful end. */
+function pull(call: WasmCall): Promise<Uint8Array | undefined> {
+  return new Promise<Uint8Array | undefined>((resolve, reject) => {
+    call.next(resolve, (e: unknown) => reject(RpcError.from(e)));
+  });
 }
 
 /** `toHeaders`, with invalid names or values reported as INVALID_ARGUMENT. */

@@ -4,9 +4,24 @@
 // (a third smaller over the wire) pass it to `loadWasm` before the first call; the
 // inlined copy is then never imported (bundlers that split chunks leave it out).
 
-import init, { Transport, encodeBinaryHeader, decodeBinaryHeader } from "./wasm/grpcweb_client.js";
+import { Code } from "./code.js";
+import { RpcError } from "./error.js";
+import init, { Transport, encodeBinaryHeader, decodeBinaryHeader as decodeBin } from "./wasm/grpcweb_client.js";
 
-export { Transport as WasmTransport, encodeBinaryHeader, decodeBinaryHeader };
+export { Transport as WasmTransport, encodeBinaryHeader };
+
+/**
+ * Decodes a `-bin` metadata value (padded or not; several comma-separated values are
+ * concatenated). Throws an `RpcError` (INVALID_ARGUMENT) on invalid base64. Needs the
+ * wasm core: works once a call has started or `loadWasm()` has resolved.
+ */
+export function decodeBinaryHeader(value: string): Uint8Array {
+  try {
+    return decodeBin(value);
+  } catch (e) {
+    throw RpcError.from(e, Code.INVALID_ARGUMENT);
+  }
+}
 export type { Call as WasmCall } from "./wasm/grpcweb_client.js";
 
 /** Where the wasm module comes from: a URL to fetch, a fetch Response, bytes, or a compiled module. */
