@@ -36,7 +36,9 @@ export interface MessageType<T> {
   toBinary(message: T): Uint8Array;
   /**
    * Throws on malformed input (truncated, bad wire type, field 0, invalid UTF-8). Unset
-   * proto2 `required` fields are not an error (as in @bufbuild/protobuf).
+   * proto2 `required` fields are not an error (as in @bufbuild/protobuf). Decoded `bytes`
+   * fields are views into `bytes`, not copies (as in @bufbuild/protobuf and protobuf-ts):
+   * copy them, or do not reuse `bytes`, when they must outlive a later change to it.
    */
   fromBinary(bytes: Uint8Array): T;
   /** The field table, in declaration order (reflection; used by the codec). */
