@@ -1,41 +1,83 @@
-//! `cargo xtask bench`: a first proxy benchmark (not a test). Release builds of
-//! `interop-server` and `grpcweb-proxy`; h2load (Debian's nghttp2-client) sends UnaryCall
-//! over HTTP/2 to the backend directly, through the proxy as native gRPC, and through the
-//! proxy as gRPC-Web (binary and text); the table goes into BENCHMARKS.md between markers.
+//! `cargo xtask bench`: the proxy benchmark (not a test). Release builds of
+//! `interop-server` and `grpcweb-proxy`; h2load (Debian's nghttp2-client) sends
+//! `grpc.testing.TestService` calls to the backend directly, through nginx (`grpc_pass`),
+//! through our proxy (native gRPC, gRPC-Web binary and text, over HTTP/2 and HTTP/1.1),
+//! through improbable-eng's grpcwebproxy, and to in-process gRPC-Web servers (our layer and
+//! tonic-web). It measures unary calls/s and CPU per call of the proxy and the backend,
+//! latency percentiles at a fixed rate, server-streaming messages/s, and the proxy's memory
+//! with 10,000 idle streams; the tables go into BENCHMARKS.md between markers.
+//!
+//! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB unary only, fewer calls, no idle
+//! streams).
 //!
 //! # Limitations
-//! One machine runs the backend, the proxy and the load generator, so the figures compare
-//! paths with each other, not with another machine's. h2load reports mean latency, not
-//! percentiles. Peers (nginx, grpcwebproxy, tonic-web) and HTTP/1.1 load are still to come.
+//! One machine runs the backend, the proxies and the load generator, so the figures compare
+//! paths with each other, not with another machine's; CPU per call comes from `/proc` in
+//! clock ticks. A peer that cannot be installed (no Go, no apt) is left out of the tables
+//! with a note. Soak and endurance runs are not part of it.
 
-use std::fmt::Write as _;
-use std::path::Path;
+mod idle;
+mod load;
+mod peers;
+mod report;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 
 use crate::demo::Children;
-use crate::run::{cargo, has_tool, probe, run as run_cmd, target_dir, workspace_root};
+use crate::run::{cargo, has_tool, run as run_cmd, target_dir, workspace_root};
+use load::{Http, Load, cpu_ticks, ticks_per_sec, with_children};
+use report::{LatencyRow, Report, StreamRow, UnaryRow};
 
-const CALLS: u32 = 20_000;
+/// Connections and streams per connection for throughput runs (64 calls in flight).
 const CLIENTS: u32 = 8;
 const STREAMS_PER_CLIENT: u32 = 8;
-const BEGIN: &str = "<!-- proxy:begin (written by cargo xtask bench) -->";
-const END: &str = "<!-- proxy:end -->";
+const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
 
-/// One measured run.
-#[derive(Debug)]
-struct Sample {
-    path: &'static str,
-    payload: usize,
-    calls_per_sec: f64,
-    mean_ms: f64,
-    sd_ms: f64,
-    failed: u64,
-    proxy_cpu_us_per_call: Option<f64>,
+/// What a path sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    Grpc,
+    WebBinary,
+    WebText,
 }
 
-pub(crate) fn run() -> Result<()> {
+impl Wire {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Grpc => "application/grpc",
+            Self::WebBinary => "application/grpc-web+proto",
+            Self::WebText => "application/grpc-web-text+proto",
+        }
+    }
+}
+
+/// Who answers, for the ratio columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Direct,
+    Nginx,
+    Other,
+}
+
+/// One way of reaching the TestService.
+#[derive(Debug)]
+struct Target {
+    label: &'static str,
+    addr: String,
+    http: Http,
+    wire: Wire,
+    role: Role,
+    /// The proxy's processes (none for direct and in-process paths).
+    proxy: Vec<u32>,
+    backend: u32,
+}
+
+pub(crate) fn run(quick: bool) -> Result<()> {
+    let quick = quick || std::env::var_os("GRPCWEB_BENCH_QUICK").is_some_and(|v| v != "0");
     let root = workspace_root();
     if !has_tool("h2load") {
         run_cmd(Command::new("apt-get").arg("update"))?;
@@ -50,303 +92,356 @@ pub(crate) fn run() -> Result<()> {
         "grpcweb-interop",
         "--bins",
     ]))?;
+    run_cmd(cargo().current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "grpcweb-client",
+        "--example",
+        "tonic_web_peer",
+    ]))?;
     let bin_dir = target_dir(&root).join("release");
+    let work = target_dir(&root).join("bench");
+    std::fs::create_dir_all(&work)?;
+    let mut report = Report {
+        quick,
+        ..Report::default()
+    };
+
+    // The shared backend and our proxy; the in-process servers each in their own set, so
+    // that `pid` finds the right one.
     let mut children = Children::default();
-    // No per-call access log while measuring.
     children
         .env
         .push(("RUST_LOG".to_owned(), "warn".to_owned()));
     let backend = children.start(&bin_dir, "interop-server", &["--port", "0"])?;
+    let backend_pid = children.pid("interop-server").context("backend pid")?;
+    let admin = format!("127.0.0.1:{}", peers::free_port()?);
     let proxy = children.start(
         &bin_dir,
         "grpcweb-proxy",
         &[
             "--listen",
             "127.0.0.1:0",
+            "--admin-listen",
+            &admin,
             "--backend",
             &format!("http://{backend}"),
         ],
     )?;
     let proxy_pid = children.pid("grpcweb-proxy").context("proxy pid")?;
-    let work = target_dir(&root).join("bench");
-    std::fs::create_dir_all(&work)?;
+    let mut ours_inproc = Children::default();
+    ours_inproc
+        .env
+        .push(("RUST_LOG".to_owned(), "warn".to_owned()));
+    let inproc = ours_inproc.start(&bin_dir, "interop-server", &["--port", "0", "--grpc-web"])?;
+    let inproc_pid = ours_inproc
+        .pid("interop-server")
+        .context("in-process pid")?;
+    let mut tonic = Children::default();
+    let tonic_web = tonic.start(&bin_dir.join("examples"), "tonic_web_peer", &[])?;
+    let tonic_pid = tonic.pid("tonic_web_peer").context("tonic-web pid")?;
+    let nginx = peers::start_nginx(&work.join("nginx"), &backend)
+        .map_err(|e| report.notes.push(format!("nginx left out: {e:#}")))
+        .ok();
+    let gwp = peers::start_grpcwebproxy(&backend)
+        .map_err(|e| report.notes.push(format!("grpcwebproxy left out: {e:#}")))
+        .ok();
 
-    let mut samples = Vec::new();
-    for payload in [16usize, 1024, 65_536] {
-        let frame = frame(&simple_request(payload));
-        let binary = work.join(format!("unary-{payload}.bin"));
-        std::fs::write(&binary, &frame)?;
-        let text = work.join(format!("unary-{payload}.txt"));
-        std::fs::write(&text, base64(&frame))?;
-        let paths: [(&'static str, &str, &str, &Path, bool); 4] = [
-            (
-                "direct gRPC (no hop)",
-                &backend,
-                "application/grpc",
-                &binary,
-                false,
-            ),
-            (
-                "grpcweb-proxy, native gRPC passthrough",
-                &proxy,
-                "application/grpc",
-                &binary,
-                true,
-            ),
-            (
-                "grpcweb-proxy, gRPC-Web binary",
-                &proxy,
-                "application/grpc-web+proto",
-                &binary,
-                true,
-            ),
-            (
-                "grpcweb-proxy, gRPC-Web text",
-                &proxy,
-                "application/grpc-web-text+proto",
-                &text,
-                true,
-            ),
-        ];
-        for (path, addr, content_type, body, via_proxy) in paths {
-            // A short warm-up, then the measured run.
-            h2load(addr, content_type, body, 1000)?;
-            let cpu_before = cpu_ticks(proxy_pid);
-            let out = h2load(addr, content_type, body, CALLS)?;
-            let cpu_after = cpu_ticks(proxy_pid);
-            let (calls_per_sec, mean_ms, sd_ms, failed) =
-                parse(&out).with_context(|| format!("h2load output:\n{out}"))?;
-            let proxy_cpu_us_per_call = match (via_proxy, cpu_before, cpu_after) {
-                (true, Some(b), Some(a)) => {
-                    Some((a - b) as f64 * 1e6 / ticks_per_sec() / f64::from(CALLS))
-                }
-                _ => None,
-            };
-            println!("{path}, {payload} B: {calls_per_sec:.0} calls/s, mean {mean_ms:.2} ms");
-            samples.push(Sample {
-                path,
-                payload,
-                calls_per_sec,
-                mean_ms,
-                sd_ms,
-                failed,
-                proxy_cpu_us_per_call,
-            });
-        }
-    }
-    drop(children);
-    write_table(&root, &samples)
-}
-
-fn h2load(addr: &str, content_type: &str, body: &Path, calls: u32) -> Result<String> {
-    let out = Command::new("h2load")
-        .args([
-            "-n",
-            &calls.to_string(),
-            "-c",
-            &CLIENTS.to_string(),
-            "-m",
-            &STREAMS_PER_CLIENT.to_string(),
-        ])
-        .arg("-d")
-        .arg(body)
-        .args([
-            "-H",
-            &format!("content-type: {content_type}"),
-            "-H",
-            "te: trailers",
-        ])
-        .arg(format!("http://{addr}/grpc.testing.TestService/UnaryCall"))
-        .output()
-        .context("running h2load")?;
-    if !out.status.success() {
-        bail!("h2load failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// (calls/s, mean ms, sd ms, failed) from h2load's summary.
-fn parse(out: &str) -> Option<(f64, f64, f64, u64)> {
-    let rate = out.lines().find(|l| l.starts_with("finished in"))?;
-    let calls_per_sec = rate
-        .split(", ")
-        .nth(1)?
-        .strip_suffix(" req/s")?
-        .parse()
-        .ok()?;
-    let requests = out.lines().find(|l| l.starts_with("requests:"))?;
-    let failed = requests
-        .split(", ")
-        .find(|p| p.ends_with(" failed"))?
-        .trim_end_matches(" failed")
-        .trim()
-        .parse()
-        .ok()?;
-    let times = out.lines().find(|l| l.starts_with("time for request:"))?;
-    let fields: Vec<&str> = times.split_whitespace().collect();
-    // time for request: MIN MAX MEAN SD +/-SD
-    Some((
-        calls_per_sec,
-        millis(fields.get(5)?)?,
-        millis(fields.get(6)?)?,
-        failed,
-    ))
-}
-
-fn millis(v: &str) -> Option<f64> {
-    if let Some(us) = v.strip_suffix("us") {
-        return us.parse::<f64>().ok().map(|n| n / 1000.0);
-    }
-    if let Some(ms) = v.strip_suffix("ms") {
-        return ms.parse().ok();
-    }
-    v.strip_suffix('s')
-        .and_then(|s| s.parse::<f64>().ok())
-        .map(|n| n * 1000.0)
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-fn ticks_per_sec() -> f64 {
-    probe(Command::new("getconf").arg("CLK_TCK"))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// `SimpleRequest { response_size = n, payload = { body = n bytes } }`.
-fn simple_request(n: usize) -> Vec<u8> {
-    let mut payload = vec![0x12];
-    varint(&mut payload, n as u64);
-    payload.extend(std::iter::repeat_n(0u8, n));
-    let mut msg = vec![0x10];
-    varint(&mut msg, n as u64);
-    msg.push(0x1a);
-    varint(&mut msg, payload.len() as u64);
-    msg.extend(payload);
-    msg
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn frame(msg: &[u8]) -> Vec<u8> {
-    let mut out = vec![0];
-    out.extend((msg.len() as u32).to_be_bytes());
-    out.extend(msg);
-    out
-}
-
-fn base64(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-    out
-}
-
-fn write_table(root: &Path, samples: &[Sample]) -> Result<()> {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let mut t = String::new();
-    let _ = writeln!(t, "{BEGIN}\n## Proxy: unary calls over HTTP/2\n");
-    let _ = writeln!(
-        t,
-        "Measured {} with `cargo xtask bench` on {cores} cores (backend, proxy and load generator \
-         on the same machine): release builds of `interop-server` (tonic) and `grpcweb-proxy`; \
-         h2load, {CALLS} UnaryCall requests, {CLIENTS} connections x {STREAMS_PER_CLIENT} \
-         concurrent streams, after 1000 warm-up calls; request and response payloads of the \
-         size shown. Proxy CPU is its user+system time over the run divided by the calls.\n",
-        date()
-    );
-    let _ = writeln!(
-        t,
-        "| path | payload | calls/s | vs direct | mean latency | proxy CPU per call | failed |"
-    );
-    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|");
-    for s in samples {
-        let direct = samples
-            .iter()
-            .find(|d| d.payload == s.payload && d.proxy_cpu_us_per_call.is_none());
-        let ratio = direct.map_or_else(
-            || "-".to_owned(),
-            |d| format!("{:.2}", s.calls_per_sec / d.calls_per_sec),
-        );
-        let cpu = s
-            .proxy_cpu_us_per_call
-            .map_or_else(|| "-".to_owned(), |c| format!("{c:.0} µs"));
-        let _ = writeln!(
-            t,
-            "| {} | {} B | {:.0} | {ratio} | {:.2} ms ± {:.2} | {cpu} | {} |",
-            s.path, s.payload, s.calls_per_sec, s.mean_ms, s.sd_ms, s.failed
-        );
-    }
-    let _ = writeln!(t, "{END}");
-    let path = root.join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    let updated = match (current.find(BEGIN), current.find(END)) {
-        (Some(b), Some(e)) if e > b => format!(
-            "{}{}{}",
-            &current[..b],
-            t.trim_end(),
-            &current[e + END.len()..]
-        ),
-        _ => format!("{}\n{}", current.trim_end(), t),
+    let via = |label, addr: &str, http, wire, role, proxy: Vec<u32>, backend| Target {
+        label,
+        addr: addr.to_owned(),
+        http,
+        wire,
+        role,
+        proxy,
+        backend,
     };
-    std::fs::write(&path, updated)?;
-    println!("wrote {}", path.display());
-    Ok(())
-}
+    let mut targets = vec![via(
+        "direct gRPC (no hop)",
+        &backend,
+        Http::H2,
+        Wire::Grpc,
+        Role::Direct,
+        vec![],
+        backend_pid,
+    )];
+    if let Some(n) = &nginx {
+        targets.push(via(
+            "nginx grpc_pass, native gRPC",
+            &n.addr,
+            Http::H2,
+            Wire::Grpc,
+            Role::Nginx,
+            with_children(n.pid()),
+            backend_pid,
+        ));
+    }
+    targets.extend([
+        via(
+            "grpcweb-proxy, native gRPC passthrough",
+            &proxy,
+            Http::H2,
+            Wire::Grpc,
+            Role::Other,
+            vec![proxy_pid],
+            backend_pid,
+        ),
+        via(
+            "grpcweb-proxy, gRPC-Web binary",
+            &proxy,
+            Http::H2,
+            Wire::WebBinary,
+            Role::Other,
+            vec![proxy_pid],
+            backend_pid,
+        ),
+        via(
+            "grpcweb-proxy, gRPC-Web text",
+            &proxy,
+            Http::H2,
+            Wire::WebText,
+            Role::Other,
+            vec![proxy_pid],
+            backend_pid,
+        ),
+        via(
+            "grpcweb-proxy, gRPC-Web binary, HTTP/1.1",
+            &proxy,
+            Http::H1,
+            Wire::WebBinary,
+            Role::Other,
+            vec![proxy_pid],
+            backend_pid,
+        ),
+    ]);
+    if let Some(g) = &gwp {
+        targets.push(via(
+            "grpcwebproxy (improbable-eng), gRPC-Web binary, HTTP/1.1",
+            &g.addr,
+            Http::H1,
+            Wire::WebBinary,
+            Role::Other,
+            vec![g.pid()],
+            backend_pid,
+        ));
+    }
+    targets.extend([
+        via(
+            "ours in-process (interop-server --grpc-web), gRPC-Web binary",
+            &inproc,
+            Http::H2,
+            Wire::WebBinary,
+            Role::Other,
+            vec![],
+            inproc_pid,
+        ),
+        via(
+            "tonic-web in-process, gRPC-Web binary",
+            &tonic_web,
+            Http::H2,
+            Wire::WebBinary,
+            Role::Other,
+            vec![],
+            tonic_pid,
+        ),
+    ]);
 
-fn date() -> String {
-    probe(Command::new("date").arg("+%Y-%m-%d"))
-        .map_or_else(|| "today".to_owned(), |d| d.trim().to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_h2load_output() {
-        let out = "finished in 1.23s, 16260.16 req/s, 17.56MB/s\nrequests: 20000 total, 20000 started, 20000 done, 19998 succeeded, 2 failed, 0 errored, 0 timeout\ntime for request:   253us    11.32ms      1.90ms      1050us    68.81%\n";
-        let (rate, mean, sd, failed) = parse(out).unwrap();
-        assert!((rate - 16260.16).abs() < 0.01);
-        assert!((mean - 1.90).abs() < 1e-9);
-        assert!((sd - 1.05).abs() < 1e-9);
-        assert_eq!(failed, 2);
+    let started = Instant::now();
+    let payloads: &[usize] = if quick { &[1024] } else { &PAYLOADS };
+    for &payload in payloads {
+        let bodies = Bodies::write(
+            &work,
+            &format!("unary-{payload}"),
+            &load::simple_request(payload),
+        )?;
+        let calls = calls_for(payload, quick);
+        for t in &targets {
+            let row = measure_unary(t, &bodies, payload, calls)?;
+            println!(
+                "{}, {payload} B: {:.0} calls/s, proxy {}, backend {}",
+                t.label,
+                row.summary.calls_per_sec,
+                fmt_us(row.proxy_cpu_us),
+                fmt_us(row.backend_cpu_us)
+            );
+            report.unary.push(row);
+        }
     }
 
-    #[test]
-    fn encodes_requests_and_base64() {
-        assert_eq!(simple_request(1), [0x10, 1, 0x1a, 3, 0x12, 1, 0]);
-        assert_eq!(frame(&[7]), [0, 0, 0, 0, 1, 7]);
-        assert_eq!(base64(b"f"), b"Zg==");
-        assert_eq!(base64(b"foobar"), b"Zm9vYmFy");
+    // Latency at a fixed moderate rate: 1 KiB, 4 clients x 250 calls/s.
+    let bodies = Bodies::write(&work, "unary-1024", &load::simple_request(1024))?;
+    let rate_calls = if quick { 1000 } else { 3000 };
+    for t in &targets {
+        let log = work.join("latency.log");
+        let _ = std::fs::remove_file(&log);
+        let summary = Load {
+            url: url(t, "UnaryCall"),
+            http: t.http,
+            content_type: t.wire.content_type(),
+            body: bodies.for_wire(t.wire),
+            calls: rate_calls,
+            clients: 4,
+            streams: 1,
+            rps: Some(250),
+            log: Some(&log),
+        }
+        .run()?;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let (p50, p99) = load::percentiles(&text).unwrap_or((f64::NAN, f64::NAN));
+        println!("{} latency: p50 {p50:.2} ms, p99 {p99:.2} ms", t.label);
+        report.latency.push(LatencyRow {
+            label: t.label,
+            rate: 1000,
+            p50_ms: p50,
+            p99_ms: p99,
+            failed: summary.failed,
+        });
     }
+
+    // Server streaming: 1000 responses of 1 KiB per call.
+    let per_call = 1000usize;
+    let bodies = Bodies::write(
+        &work,
+        "stream-1000x1024",
+        &load::streaming_request(per_call, 1024, 0),
+    )?;
+    let stream_calls = if quick { 32 } else { 128 };
+    for t in targets.iter().filter(|t| t.http == Http::H2) {
+        let before = Cpu::read(t);
+        let summary = Load {
+            url: url(t, "StreamingOutputCall"),
+            http: t.http,
+            content_type: t.wire.content_type(),
+            body: bodies.for_wire(t.wire),
+            calls: stream_calls,
+            clients: 4,
+            streams: 4,
+            rps: None,
+            log: None,
+        }
+        .run()?;
+        let messages = f64::from(stream_calls) * per_call as f64;
+        let (proxy_us, backend_us) = before.per_call(t, messages);
+        let rate = summary.calls_per_sec * per_call as f64;
+        println!("{} streaming: {rate:.0} messages/s", t.label);
+        report.streams.push(StreamRow {
+            label: t.label,
+            messages_per_sec: rate,
+            proxy_cpu_us_per_message: proxy_us,
+            backend_cpu_us_per_message: backend_us,
+            failed: summary.failed,
+        });
+    }
+
+    if !quick {
+        report.idle = Some(idle::idle_streams(&work, &proxy, &admin, proxy_pid)?);
+    }
+    report.seconds = started.elapsed().as_secs();
+    report.load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    drop((nginx, gwp, tonic, ours_inproc, children));
+    report.write(&root)
+}
+
+/// Fewer calls for bigger messages, so that every run takes a few seconds.
+fn calls_for(payload: usize, quick: bool) -> u32 {
+    let calls = match payload {
+        0..=4096 => 20_000,
+        4097..=131_072 => 4_000,
+        _ => 400,
+    };
+    if quick { calls / 4 } else { calls }
+}
+
+fn url(t: &Target, method: &str) -> String {
+    format!("http://{}/grpc.testing.TestService/{method}", t.addr)
+}
+
+fn fmt_us(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} µs"))
+}
+
+/// A request body written in binary and in text form.
+#[derive(Debug)]
+struct Bodies {
+    binary: PathBuf,
+    text: PathBuf,
+}
+
+impl Bodies {
+    fn write(dir: &Path, name: &str, msg: &[u8]) -> Result<Self> {
+        let frame = load::frame(msg);
+        let binary = dir.join(format!("{name}.bin"));
+        std::fs::write(&binary, &frame)?;
+        let text = dir.join(format!("{name}.txt"));
+        std::fs::write(&text, load::base64(&frame))?;
+        Ok(Self { binary, text })
+    }
+
+    fn for_wire(&self, wire: Wire) -> &Path {
+        match wire {
+            Wire::WebText => &self.text,
+            _ => &self.binary,
+        }
+    }
+}
+
+/// CPU ticks of a target's proxy and backend at one moment.
+#[derive(Debug)]
+struct Cpu {
+    proxy: Option<u64>,
+    backend: Option<u64>,
+}
+
+impl Cpu {
+    fn read(t: &Target) -> Self {
+        Self {
+            proxy: (!t.proxy.is_empty()).then(|| cpu_ticks(&t.proxy)).flatten(),
+            backend: cpu_ticks(&[t.backend]),
+        }
+    }
+
+    /// (proxy, backend) CPU µs per unit of work since `self`.
+    fn per_call(&self, t: &Target, units: f64) -> (Option<f64>, Option<f64>) {
+        let now = Self::read(t);
+        let us = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 * 1e6 / ticks_per_sec() / units),
+            _ => None,
+        };
+        (us(self.proxy, now.proxy), us(self.backend, now.backend))
+    }
+}
+
+fn measure_unary(t: &Target, bodies: &Bodies, payload: usize, calls: u32) -> Result<UnaryRow> {
+    let (clients, streams) = match t.http {
+        Http::H2 => (CLIENTS, STREAMS_PER_CLIENT),
+        // As many calls in flight, one per connection.
+        Http::H1 => (CLIENTS * STREAMS_PER_CLIENT, 1),
+    };
+    let load = |calls| Load {
+        url: url(t, "UnaryCall"),
+        http: t.http,
+        content_type: t.wire.content_type(),
+        body: bodies.for_wire(t.wire),
+        calls,
+        clients,
+        streams,
+        rps: None,
+        log: None,
+    };
+    // A short warm-up, then the measured run.
+    load((calls / 20).max(64)).run()?;
+    let before = Cpu::read(t);
+    let summary = load(calls).run()?;
+    let (proxy_cpu_us, backend_cpu_us) = before.per_call(t, f64::from(calls));
+    Ok(UnaryRow {
+        label: t.label,
+        role: t.role,
+        payload,
+        summary,
+        proxy_cpu_us,
+        backend_cpu_us,
+    })
 }

@@ -4,6 +4,7 @@
 //! - `cargo xtask test [rust|js] [--skip-lint]`: installs what is missing (the wasm32
 //!   target, rustfmt and clippy, js-tests' npm packages), then runs every check and test in
 //!   order and stops at the first failure. This is the command CI runs (`.ci/run`).
+//! - `cargo xtask interop [--update-readme]`: the interop matrix, peers installed first.
 //! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
 //!   missing, builds, starts the demo backend, the proxy and the demo page (on another
 //!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
@@ -24,6 +25,8 @@ mod bench;
 mod client_wasm;
 mod conformance;
 mod demo;
+mod interop;
+mod peers;
 mod run;
 mod test;
 
@@ -35,18 +38,28 @@ tasks:
         install what is missing, then run every check and test in order, stopping at
         the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
         connectrpc conformance suite (server side), js-tests, the conformance suite
-        (client side). `rust` runs only the Rust steps, `js` only js-tests and the
-        client side (after building the binaries); --skip-lint skips fmt, clippy
-        and doc.
+        (client side), the interop matrix. `rust` runs only the Rust steps, `js`
+        only js-tests, the client side and the matrix (after building the
+        binaries); --skip-lint skips fmt, clippy and doc.
+  interop [--update-readme]
+        install the peers (grpc-go, grpcwebproxy, Python grpcio) and what else is
+        missing, build, and run the interop matrix: every client against every
+        server where it applies; prints the matrix and `N passed, M failed`.
+        --update-readme writes the matrix into README.md.
   demo [--page-port N] [--proxy-port N] [--no-build]
         install what is missing, build, start demo-server behind grpcweb-proxy
         (default port 8081) and the demo page (default port 8080; a taken default
         falls back to a free port, 0 always picks one), print
         `Demo: http://127.0.0.1:PORT/`, run until Ctrl-C. --no-build skips setup
         and the Rust and runtime builds (the page is still generated and bundled).
-  bench build release binaries and measure unary calls with h2load: direct, through
-        the proxy as native gRPC, as gRPC-Web binary and text; writes BENCHMARKS.md
-        (a benchmark, not a test; run it on an otherwise idle machine)
+  bench [--quick]
+        build release binaries and measure, in one run, the direct path, nginx
+        grpc_pass, grpcwebproxy, tonic-web and our layer in-process, and
+        grpcweb-proxy (passthrough, binary, text, HTTP/1.1): unary calls/s and CPU
+        per call from 16 B to 1 MiB, p50/p99 at a fixed rate, server-streaming
+        messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
+        benchmark, not a test; run it on an otherwise idle machine). --quick runs
+        a short subset.
   help  print this text
 ";
 
@@ -56,7 +69,11 @@ enum Task {
     Help,
     Test(test::Options),
     Demo(demo::Options),
-    Bench,
+    Interop(interop::Options),
+    /// `quick`: a short subset.
+    Bench {
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,7 +85,8 @@ fn main() -> ExitCode {
         }
         Task::Test(options) => test::run(&options),
         Task::Demo(options) => demo::run(&options),
-        Task::Bench => bench::run(),
+        Task::Interop(options) => interop::run(&run::workspace_root(), &options),
+        Task::Bench { quick } => bench::run(quick),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,7 +115,21 @@ fn parse(args: &[String]) -> Result<Task> {
             }
             Ok(Task::Test(options))
         }
-        "bench" if rest.is_empty() => Ok(Task::Bench),
+        "interop" => {
+            let mut options = interop::Options::default();
+            for arg in rest {
+                match arg.as_str() {
+                    "--update-readme" => options.update_readme = true,
+                    other => bail!("unknown argument to `interop`: {other:?}\n\n{USAGE}"),
+                }
+            }
+            Ok(Task::Interop(options))
+        }
+        "bench" => match rest {
+            [] => Ok(Task::Bench { quick: false }),
+            [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            _ => bail!("unknown arguments to `bench`: {rest:?}\n\n{USAGE}"),
+        },
         "demo" => {
             let mut options = demo::Options::default();
             let mut args = rest.iter();
@@ -167,6 +199,26 @@ mod tests {
         assert!(parse_strs(&["demo", "x"]).is_err());
         assert!(parse_strs(&["demo", "--page-port"]).is_err());
         assert!(parse_strs(&["demo", "--proxy-port", "http"]).is_err());
+        assert!(parse_strs(&["interop", "--readme"]).is_err());
+        assert!(parse_strs(&["bench", "--slow"]).is_err());
+        assert_eq!(
+            parse_strs(&["bench", "--quick"]).unwrap(),
+            Task::Bench { quick: true }
+        );
+    }
+
+    #[test]
+    fn interop_options() {
+        assert_eq!(
+            parse_strs(&["interop"]).unwrap(),
+            Task::Interop(interop::Options::default())
+        );
+        assert_eq!(
+            parse_strs(&["interop", "--update-readme"]).unwrap(),
+            Task::Interop(interop::Options {
+                update_readme: true
+            })
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ enum Step {
     Conformance,
     JsTests,
     ConformanceClient,
+    Interop,
 }
 
 /// Runs the steps that `options` select.
@@ -87,6 +88,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::Conformance, rust),
         (Step::JsTests, js),
         (Step::ConformanceClient, js),
+        (Step::Interop, js),
     ]
     .into_iter()
     .filter_map(|(step, wanted)| wanted.then_some(step))
@@ -107,6 +109,7 @@ impl Step {
             Step::ConformanceClient => {
                 "connectrpc conformance suite, client side (generated TypeScript + wasm runtime under test)"
             }
+            Step::Interop => "interop matrix: peer clients and servers (cargo xtask interop)",
         }
     }
 
@@ -152,6 +155,7 @@ impl Step {
                 )
             }
             Step::ConformanceClient => crate::conformance::run_client(root),
+            Step::Interop => crate::interop::run_in_suite(root),
         }
     }
 }
@@ -180,6 +184,7 @@ fn setup(root: &Path, options: &Options) -> Result<()> {
         crate::client_wasm::setup_wasm_bindgen(root)?;
         crate::client_wasm::setup_chromium()?;
         setup_js(&root.join("js-tests"))?;
+        crate::peers::setup(root)?;
     }
     Ok(())
 }
@@ -276,7 +281,8 @@ mod tests {
                 CargoTest,
                 Conformance,
                 JsTests,
-                ConformanceClient
+                ConformanceClient,
+                Interop
             ]
         );
         let quick = Options {
@@ -291,14 +297,15 @@ mod tests {
                 CargoTest,
                 Conformance,
                 JsTests,
-                ConformanceClient
+                ConformanceClient,
+                Interop
             ]
         );
         let js = Options {
             part: Part::Js,
             skip_lint: false,
         };
-        assert_eq!(plan(&js), [Setup, JsTests, ConformanceClient]);
+        assert_eq!(plan(&js), [Setup, JsTests, ConformanceClient, Interop]);
         let rust = Options {
             part: Part::Rust,
             skip_lint: true,

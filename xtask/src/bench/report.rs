@@ -1,0 +1,245 @@
+//! The benchmark's tables, written into BENCHMARKS.md between the proxy markers.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+
+use super::Role;
+use super::load::Summary;
+use crate::run::probe;
+
+const BEGIN: &str = "<!-- proxy:begin (written by cargo xtask bench) -->";
+const END: &str = "<!-- proxy:end -->";
+
+#[derive(Debug)]
+pub(crate) struct UnaryRow {
+    pub(crate) label: &'static str,
+    pub(crate) role: Role,
+    pub(crate) payload: usize,
+    pub(crate) summary: Summary,
+    pub(crate) proxy_cpu_us: Option<f64>,
+    pub(crate) backend_cpu_us: Option<f64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LatencyRow {
+    pub(crate) label: &'static str,
+    pub(crate) rate: u32,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) failed: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamRow {
+    pub(crate) label: &'static str,
+    pub(crate) messages_per_sec: f64,
+    pub(crate) proxy_cpu_us_per_message: Option<f64>,
+    pub(crate) backend_cpu_us_per_message: Option<f64>,
+    pub(crate) failed: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct IdleResult {
+    pub(crate) streams: u32,
+    /// The proxy's in-flight gauge: its highest reading, and its reading 10 s in.
+    pub(crate) peak_open: u64,
+    pub(crate) open_at_10s: u64,
+    pub(crate) before_kib: u64,
+    pub(crate) peak_kib: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) seconds: f64,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) quick: bool,
+    pub(crate) unary: Vec<UnaryRow>,
+    pub(crate) latency: Vec<LatencyRow>,
+    pub(crate) streams: Vec<StreamRow>,
+    pub(crate) idle: Option<IdleResult>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) seconds: u64,
+    pub(crate) load_average: Option<String>,
+}
+
+fn opt(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} {unit}"))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_owned(),
+    }
+}
+
+fn size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+        b if b >= 1024 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
+impl Report {
+    fn markdown(&self) -> String {
+        let mut t = String::new();
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        let _ = writeln!(t, "{BEGIN}\n## Proxy\n");
+        let _ = writeln!(
+            t,
+            "Measured {} with `cargo xtask bench`{} on {cores} cores shared by the backend, the \
+             proxies and the load generator (load average at the end: {}; the run took {} s). \
+             Release builds of `interop-server` (tonic, the backend of every proxy) and \
+             `grpcweb-proxy`; nginx {} with `grpc_pass` and upstream keepalive (it cannot \
+             translate gRPC-Web, so it carries native gRPC); grpcwebproxy v0.15.0 (its plain \
+             listener speaks HTTP/1.1 only); tonic-web and our layer in-process in front of the \
+             same TestService. Load from h2load: 8 connections x 8 streams over HTTP/2, or 64 \
+             connections over HTTP/1.1, after a warm-up. CPU per call is user+system time \
+             from /proc over the run divided by the calls: the proxy's (all of nginx's \
+             processes), and the backend's (for in-process rows, the one server process). \
+             Compare rows of one run with each other, not across runs.\n",
+            date(),
+            if self.quick { " (quick subset)" } else { "" },
+            self.load_average.as_deref().unwrap_or("?"),
+            self.seconds,
+            nginx_version().as_deref().unwrap_or("(not run)"),
+        );
+        let _ = writeln!(t, "### Unary calls\n");
+        let _ = writeln!(
+            t,
+            "| path | payload | calls/s | vs direct | vs nginx | mean latency | proxy CPU per call | vs nginx | backend CPU per call | failed |"
+        );
+        let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for r in &self.unary {
+            let find = |role| {
+                self.unary
+                    .iter()
+                    .find(|d| d.payload == r.payload && d.role == role)
+            };
+            let direct = find(Role::Direct);
+            let nginx = find(Role::Nginx);
+            let _ = writeln!(
+                t,
+                "| {} | {} | {:.0} | {} | {} | {:.2} ms ± {:.2} | {} | {} | {} | {} |",
+                r.label,
+                size(r.payload),
+                r.summary.calls_per_sec,
+                ratio(
+                    Some(r.summary.calls_per_sec),
+                    direct.map(|d| d.summary.calls_per_sec)
+                ),
+                ratio(
+                    Some(r.summary.calls_per_sec),
+                    nginx.map(|d| d.summary.calls_per_sec)
+                ),
+                r.summary.mean_ms,
+                r.summary.sd_ms,
+                opt(r.proxy_cpu_us, "µs"),
+                ratio(r.proxy_cpu_us, nginx.and_then(|n| n.proxy_cpu_us)),
+                opt(r.backend_cpu_us, "µs"),
+                r.summary.failed,
+            );
+        }
+        if let Some(rate) = self.latency.first().map(|l| l.rate) {
+            let _ = writeln!(
+                t,
+                "\n### Latency at a fixed rate\n\n1 KiB unary calls at {rate} calls/s (4 \
+                 connections, one call at a time each), percentiles from h2load's per-request \
+                 log.\n"
+            );
+            let _ = writeln!(t, "| path | p50 | p99 | failed |");
+            let _ = writeln!(t, "|---|---:|---:|---:|");
+            for l in &self.latency {
+                let _ = writeln!(
+                    t,
+                    "| {} | {:.2} ms | {:.2} ms | {} |",
+                    l.label, l.p50_ms, l.p99_ms, l.failed
+                );
+            }
+        }
+        if !self.streams.is_empty() {
+            let _ = writeln!(
+                t,
+                "\n### Server streaming\n\nStreamingOutputCall, 1000 responses of 1 KiB per \
+                 call, 4 connections x 4 calls in flight (HTTP/2 paths only).\n"
+            );
+            let _ = writeln!(
+                t,
+                "| path | messages/s | proxy CPU per message | backend CPU per message | failed |"
+            );
+            let _ = writeln!(t, "|---|---:|---:|---:|---:|");
+            for s in &self.streams {
+                let _ = writeln!(
+                    t,
+                    "| {} | {:.0} | {} | {} | {} |",
+                    s.label,
+                    s.messages_per_sec,
+                    opt(s.proxy_cpu_us_per_message, "µs"),
+                    opt(s.backend_cpu_us_per_message, "µs"),
+                    s.failed
+                );
+            }
+        }
+        if let Some(idle) = &self.idle {
+            let _ = writeln!(
+                t,
+                "\n### Idle streams\n\n{} server streams held open through `grpcweb-proxy` \
+                 (gRPC-Web binary, 20 HTTP/2 connections; each stream's one response comes \
+                 after 15 s): at most {} open at once by the proxy's in-flight gauge, {} still \
+                 open 10 s in; proxy RSS {:.1} MB before, {:.1} MB at the peak ({:.1} KB per \
+                 stream asked for); h2load saw {} HTTP 200s (a stream that ends early with a \
+                 gRPC error counts too) in {:.1} s.",
+                idle.streams,
+                idle.peak_open,
+                idle.open_at_10s,
+                idle.before_kib as f64 / 1024.0,
+                idle.peak_kib as f64 / 1024.0,
+                idle.peak_kib.saturating_sub(idle.before_kib) as f64
+                    / f64::from(idle.streams.max(1)),
+                idle.succeeded,
+                idle.seconds
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(t, "\nNote: {note}");
+        }
+        let _ = writeln!(t, "{END}");
+        t
+    }
+
+    pub(crate) fn write(&self, root: &Path) -> Result<()> {
+        let t = self.markdown();
+        let path = root.join("BENCHMARKS.md");
+        let current =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+        let updated = match (current.find(BEGIN), current.find(END)) {
+            (Some(b), Some(e)) if e > b => format!(
+                "{}{}{}",
+                &current[..b],
+                t.trim_end(),
+                &current[e + END.len()..]
+            ),
+            _ => format!("{}\n{}", current.trim_end(), t),
+        };
+        std::fs::write(&path, updated)?;
+        println!("wrote {}", path.display());
+        Ok(())
+    }
+}
+
+fn date() -> String {
+    probe(Command::new("date").arg("+%Y-%m-%d"))
+        .map_or_else(|| "today".to_owned(), |d| d.trim().to_owned())
+}
+
+fn nginx_version() -> Option<String> {
+    let out = Command::new("nginx").arg("-v").output().ok()?;
+    // nginx prints its version on stderr: "nginx version: nginx/1.22.1".
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.trim().rsplit('/').next().map(str::to_owned)
+}
