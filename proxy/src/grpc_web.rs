@@ -3,6 +3,7 @@
 //!
 //! See [`GrpcWebLayer`] for what happens to each request and response.
 
+pub(crate) mod future;
 mod layer;
 mod refuse;
 pub(crate) mod request;

@@ -11,6 +11,7 @@
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost before the response | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
+//! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
 //! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
 //!
@@ -22,6 +23,8 @@ use grpcweb_protocol::content_type::Codec;
 use grpcweb_protocol::{Code, ContentType, Mode, Status};
 use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Response, StatusCode};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use crate::BoxError;
 use crate::grpc_web::request::RequestError;
@@ -86,8 +89,15 @@ pub(crate) fn content_type_value(ct: &ContentType) -> HeaderValue {
     }
 }
 
+/// A backend's CANCEL this close to the call's deadline is the deadline passing. Servers
+/// that enforce `grpc-timeout` (grpc-go) reset the stream with CANCEL and no status when
+/// it passes; their clock starts later than the proxy's, but the proxy's timer can still
+/// lose the race by a timer tick or two.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(5);
+
 /// The status for a call that failed before the backend's response headers arrived.
-pub(crate) fn call_error_status(err: &BoxError) -> Status {
+/// `deadline` is the call's, if it has one.
+pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> Status {
     if let Some(e) = find::<RequestError>(&**err) {
         return e.status();
     }
@@ -95,7 +105,7 @@ pub(crate) fn call_error_status(err: &BoxError) -> Status {
         return Status::new(Code::Unimplemented, err.to_string());
     }
     if let Some(reason) = h2_reason(&**err) {
-        return reset_status(reason, &**err);
+        return reset_status(reason, &**err, deadline);
     }
     if let Some(e) = find::<UpstreamError>(&**err) {
         return Status::new(Code::Unavailable, e.to_string());
@@ -107,9 +117,10 @@ pub(crate) fn call_error_status(err: &BoxError) -> Status {
 }
 
 /// The status for a backend response body that failed after some of it was sent (S7).
-pub(crate) fn stream_error_status(err: &BoxError) -> Status {
+/// `deadline` is the call's, if it has one.
+pub(crate) fn stream_error_status(err: &BoxError, deadline: Option<Instant>) -> Status {
     match h2_reason(&**err) {
-        Some(reason) => reset_status(reason, &**err),
+        Some(reason) => reset_status(reason, &**err, deadline),
         None => Status::new(
             Code::Internal,
             format!("backend stream failed: {}", chain(&**err)),
@@ -117,16 +128,31 @@ pub(crate) fn stream_error_status(err: &BoxError) -> Status {
     }
 }
 
-fn reset_status(reason: h2::Reason, err: &(dyn std::error::Error + 'static)) -> Status {
+fn reset_status(
+    reason: h2::Reason,
+    err: &(dyn std::error::Error + 'static),
+    deadline: Option<Instant>,
+) -> Status {
+    let remote = find::<h2::Error>(err).is_none_or(h2::Error::is_remote);
+    if reason == h2::Reason::CANCEL
+        && remote
+        && deadline.is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d)
+    {
+        return Status::new(
+            Code::DeadlineExceeded,
+            "deadline exceeded (the backend cancelled the call at its deadline)",
+        );
+    }
     let code = match reason {
         h2::Reason::CANCEL => Code::Cancelled,
         h2::Reason::REFUSED_STREAM => Code::Unavailable,
         h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
         _ => Code::Internal,
     };
-    let who = match find::<h2::Error>(err) {
-        Some(e) if !e.is_remote() => "stream to the backend reset",
-        _ => "backend reset the stream",
+    let who = if remote {
+        "backend reset the stream"
+    } else {
+        "stream to the backend reset"
     };
     Status::new(code, format!("{who}: {}", chain(err)))
 }

@@ -4,7 +4,6 @@
 
 use http::{Request, Response};
 use http_body::Body;
-use hyper::body::Incoming;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +14,7 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::config::{Config, ConfigError, RouteMatch};
-use crate::upstream::{Backend, Upstream, UpstreamError};
+use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamError};
 
 /// Why a call was not forwarded, or failed on its way.
 #[derive(Debug)]
@@ -165,9 +164,9 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Response = Response<Incoming>;
+    type Response = Response<UpstreamBody>;
     type Error = RouteError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Incoming>, RouteError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, RouteError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))

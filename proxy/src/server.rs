@@ -27,7 +27,7 @@ use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
 use crate::upstream::{ClientIp, PeerAddr};
 use connection::{Activity, Connections};
-use observe::{CountingBody, ObservedBody};
+use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
 type ClientBody = CountingBody<Incoming>;
@@ -176,21 +176,14 @@ impl Proxy {
             let client_ip = ClientIp::new(peer);
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
-                let mut record = CallRecord::start(&metrics, &req, Some(peer));
+                let record = CallRecord::start(&metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(PeerAddr(peer));
                 if let Some(ip) = &client_ip {
                     req.extensions_mut().insert(ip.clone());
                 }
                 req.extensions_mut().insert(record.messages.clone());
-                let call = service.clone().oneshot(req);
-                async move {
-                    let res = call.await?;
-                    record.response(&res);
-                    Ok::<_, std::convert::Infallible>(
-                        res.map(|body| ObservedBody::new(body, record, call_guard)),
-                    )
-                }
+                ObservedCall::new(service.clone().oneshot(req), record, call_guard)
             });
             let connections = connections.clone();
             let builder = builder.clone();

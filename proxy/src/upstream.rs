@@ -1,15 +1,20 @@
-//! Forwarding to backends: HTTP/2 (h2c) over shared, multiplexed connections, balanced
-//! over each backend's endpoints.
+//! Forwarding to backends: HTTP/2 (h2c, or TLS) over shared, multiplexed connections,
+//! balanced over each backend's endpoints.
+//!
+//! Each endpoint has its own pool of connections: calls share a connection up
+//! to the backend's SETTINGS_MAX_CONCURRENT_STREAMS, and another connection is opened
+//! only when every one is full.
 
 mod counting;
 mod endpoints;
 mod health;
+mod pool;
+mod settings;
 
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body;
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
+use hyper::client::conn::http2;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -17,17 +22,20 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tower_service::Service;
 
 use crate::BoxError;
 use crate::config::{BackendConfig, ConfigError, ForwardingConfig, HealthCheck};
-use counting::CountingConnector;
+use crate::grpc_web::future::Map;
+use endpoints::Endpoint;
 use health::Probe;
+use pool::{Connector, Failure, Pool};
 
 pub use endpoints::{Backend, EndpointHealth};
+pub use pool::UpstreamBody;
 
 /// The client's address, put in request extensions by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,31 +56,41 @@ impl ClientIp {
 #[derive(Debug)]
 pub struct UpstreamError {
     endpoint: String,
-    connect: bool,
-    source: hyper_util::client::legacy::Error,
+    source: Failure,
 }
 
 impl UpstreamError {
     /// True when no connection to the backend could be made.
     pub fn is_connect(&self) -> bool {
-        self.connect
+        matches!(self.source, Failure::Connect(_))
     }
 }
 
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let root = crate::respond::chain(&self.source);
-        if self.connect {
-            write!(f, "backend {} unreachable: {root}", self.endpoint)
-        } else {
-            write!(f, "backend {} failed: {root}", self.endpoint)
+        match &self.source {
+            Failure::Connect(e) => write!(
+                f,
+                "backend {} unreachable: {}",
+                self.endpoint,
+                crate::respond::chain(&**e)
+            ),
+            Failure::Call(e) => write!(
+                f,
+                "backend {} failed: {}",
+                self.endpoint,
+                crate::respond::chain(e)
+            ),
         }
     }
 }
 
 impl std::error::Error for UpstreamError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.source {
+            Failure::Connect(e) => Some(&**e),
+            Failure::Call(e) => Some(e),
+        }
     }
 }
 
@@ -82,18 +100,27 @@ impl std::error::Error for UpstreamError {
 /// authority (so `host` becomes `:authority`), and the client address goes into
 /// `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
 /// skipped for a while (1 s, doubling up to 30 s) and until a probe or call succeeds.
+/// Each endpoint's calls share its HTTP/2 connections up to the backend's stream limit;
+/// another connection is opened when all are full.
 pub struct Upstream<B> {
-    client: Client<CountingConnector<HttpsConnector<HttpConnector>>, B>,
     backend: Arc<Backend>,
     forwarding: Arc<ForwardingConfig>,
+    pools: Arc<Pools<B>>,
+}
+
+/// The connection pools of a backend's endpoints.
+struct Pools<B> {
+    connector: Arc<Connector>,
+    /// One per endpoint in use; few, so a list.
+    list: RwLock<Vec<Arc<Pool<B>>>>,
 }
 
 impl<B> Clone for Upstream<B> {
     fn clone(&self) -> Self {
         Self {
-            client: self.client.clone(),
             backend: self.backend.clone(),
             forwarding: self.forwarding.clone(),
+            pools: self.pools.clone(),
         }
     }
 }
@@ -159,24 +186,29 @@ where
         };
         let open = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let backend = Arc::new(Backend::new(config, probe, open.clone())?);
-        let connector = CountingConnector {
-            inner: connector,
-            open,
-        };
-        let client = Client::builder(TokioExecutor::new())
-            .http2_only(true)
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
             .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .http2_initial_stream_window_size(Some(1 << 20))
-            .http2_initial_connection_window_size(Some(4 << 20))
-            .http2_keep_alive_interval(Some(Duration::from_secs(30)))
-            .http2_keep_alive_timeout(Duration::from_secs(10))
-            .build(connector);
+            .initial_stream_window_size(1 << 20)
+            .initial_connection_window_size(4 << 20)
+            // No stream goes before the backend's SETTINGS say how many it takes (the
+            // pool waits for them), and the limit read back stays 0 until then.
+            .initial_max_send_streams(0)
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10));
+        let connector = Arc::new(Connector {
+            tcp_tls: connector,
+            http2,
+            open,
+            timeout: config.connect_timeout,
+        });
         Ok(Self {
-            client,
             backend,
             forwarding: Arc::new(forwarding.clone()),
+            pools: Arc::new(Pools {
+                connector,
+                list: RwLock::new(Vec::new()),
+            }),
         })
     }
 
@@ -192,9 +224,10 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Response = Response<Incoming>;
+    type Response = Response<UpstreamBody>;
     type Error = UpstreamError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Incoming>, UpstreamError>> + Send>>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -216,8 +249,9 @@ where
     pub(crate) fn send(
         &self,
         mut req: Request<B>,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<Incoming>, UpstreamError>> + Send>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>> {
         let endpoint = self.backend.pick();
+        let pool = self.pool(&endpoint);
         let path = req
             .uri()
             .path_and_query()
@@ -251,26 +285,51 @@ where
         } else if !self.forwarding.trust_forwarded_for {
             req.headers_mut().remove(XFF_NAME);
         }
-        let fut = self.client.request(req);
-        Box::pin(async move {
-            match fut.await {
-                Ok(res) => {
-                    endpoint.health.succeeded();
-                    Ok(res)
-                }
-                Err(source) => {
-                    let connect = source.is_connect();
-                    if connect {
-                        endpoint.health.failed();
-                    }
-                    Err(UpstreamError {
-                        endpoint: endpoint.display.clone(),
-                        connect,
-                        source,
-                    })
-                }
+        // Mapped rather than awaited in an `async` block, which would hold the request
+        // twice while the call waits for its headers.
+        Box::pin(Map::new(pool.send(req), move |result| match result {
+            Ok(res) => {
+                endpoint.health.succeeded();
+                Ok(res)
             }
-        })
+            // The pool has marked the endpoint when it could not connect.
+            Err(source) => Err(UpstreamError {
+                endpoint: endpoint.display.clone(),
+                source,
+            }),
+        }))
+    }
+
+    /// The pool of `endpoint`'s connections. Pools of endpoints no longer in use (DNS
+    /// refresh replaced them) are dropped when a new one is made; their connections close
+    /// once their calls end.
+    fn pool(&self, endpoint: &Arc<Endpoint>) -> Arc<Pool<B>> {
+        let find = |list: &[Arc<Pool<B>>]| {
+            list.iter()
+                .find(|p| Arc::ptr_eq(&p.endpoint, endpoint))
+                .cloned()
+        };
+        if let Some(pool) = find(&read(&self.pools.list)) {
+            return pool;
+        }
+        let mut list = match self.pools.list.write() {
+            Ok(list) => list,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(pool) = find(&list) {
+            return pool;
+        }
+        list.retain(|p| self.backend.in_use(&p.endpoint));
+        let pool = Arc::new(Pool::new(endpoint.clone(), self.pools.connector.clone()));
+        list.push(pool.clone());
+        pool
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    match lock.read() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 

@@ -74,6 +74,10 @@ impl std::error::Error for RequestError {
     }
 }
 
+/// Messages up to this size are forwarded in one chunk with their frame header (copied);
+/// bigger ones as the header and the payload as it came (not copied).
+const COALESCE_LIMIT: usize = 16 * 1024;
+
 /// The status of a request body that failed mid-call, shared with the response side.
 pub(crate) type Failure = Arc<OnceLock<Status>>;
 
@@ -82,8 +86,8 @@ pin_project! {
     ///
     /// For native gRPC it is the client's body untouched. For gRPC-Web it yields the
     /// client's frames in binary form, each one as soon as it is complete and checked
-    /// (flag known, length within the limit). Binary payloads that arrive in one chunk are
-    /// forwarded without copying.
+    /// (flag known, length within the limit), header and payload in one chunk. Binary
+    /// payloads over 16 KiB that arrive in one chunk are forwarded without copying.
     #[project = RequestBodyProj]
     #[allow(missing_docs)]
     pub enum RequestBody<B> {
@@ -92,10 +96,10 @@ pin_project! {
             #[pin]
             inner: B,
         },
-        /// A gRPC-Web request being translated.
+        /// A gRPC-Web request being translated. Boxed: the request travels by value
+        /// through several futures and queues before its body is sent and dropped.
         Web {
-            #[pin]
-            inner: WebRequestBody<B>,
+            inner: Pin<Box<WebRequestBody<B>>>,
         },
     }
 }
@@ -115,7 +119,9 @@ impl<B> RequestBody<B> {
     }
 
     pub(crate) fn web(inner: WebRequestBody<B>) -> Self {
-        Self::Web { inner }
+        Self::Web {
+            inner: Box::pin(inner),
+        }
     }
 }
 
@@ -133,7 +139,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
             RequestBodyProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
-            RequestBodyProj::Web { inner } => inner.poll_frame(cx),
+            RequestBodyProj::Web { inner } => inner.as_mut().poll_frame(cx),
         }
     }
 
@@ -289,8 +295,7 @@ where
                 this.frames.push(data);
                 while let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? {
                     // Re-attach the header: the decoder hands out the payload alone.
-                    let mut header = BytesMut::with_capacity(HEADER_LEN);
-                    header.extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
+                    let header = encode_header(frame.kind, frame.payload.len());
                     *this.ready_len += HEADER_LEN + frame.payload.len();
                     if frame.kind.is_trailers() {
                         *this.trailer_frames += 1;
@@ -300,8 +305,20 @@ where
                             counts.add_request();
                         }
                     }
-                    this.ready.push_back(header.freeze());
-                    if !frame.payload.is_empty() {
+                    if frame.payload.len() <= COALESCE_LIMIT {
+                        // One chunk per message, so the backend gets one DATA frame, the
+                        // last one carrying END_STREAM. A lone 5-byte header frame would
+                        // count against the backend's budget of small DATA frames (h2
+                        // servers close the connection with ENHANCE_YOUR_CALM when
+                        // thousands of calls each leave one unread), where a frame with
+                        // END_STREAM does not.
+                        let mut chunk = BytesMut::with_capacity(HEADER_LEN + frame.payload.len());
+                        chunk.extend_from_slice(&header);
+                        chunk.extend_from_slice(&frame.payload);
+                        this.ready.push_back(chunk.freeze());
+                    } else {
+                        // Big enough that copying costs more than the extra frame.
+                        this.ready.push_back(Bytes::copy_from_slice(&header));
                         this.ready.push_back(frame.payload);
                     }
                 }

@@ -15,9 +15,10 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::MessageCounts;
+use super::future::Map;
 use super::layer::WebConfig;
 use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
-use super::request::{RequestBody, WebRequestBody};
+use super::request::{Failure, RequestBody, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions};
 use super::translate::{rewrite_request_headers, translate_response};
 use crate::{BoxError, respond};
@@ -73,24 +74,60 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let inner = self.inner.clone();
         let config = self.config.clone();
-        Box::pin(async move {
-            let http1 = req.version() < Version::HTTP_2;
-            let mut res = handle(inner, &config, req).await;
-            if res.extensions_mut().remove::<BodyUnread>().is_some() && http1 {
-                // The rest of the request is still on the wire: the connection cannot
-                // carry another request, so say so rather than let the client reuse it.
-                res.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        let kind = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(RequestKind::parse);
+        let http1 = req.version() < Version::HTTP_2;
+        // Each kind of call gets a future of its own, so that the one a stream keeps
+        // until its headers come is no bigger than that kind needs.
+        match kind {
+            Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => {
+                Box::pin(Map::new(web_call(inner, config, req, ct), move |res| {
+                    Ok(close_if_unread(res, http1))
+                }))
             }
-            Ok(res)
-        })
+            Some(RequestKind::Grpc(_)) if req.method() == Method::POST => {
+                let shutdown = config.shutdown.clone();
+                Box::pin(Map::new(
+                    inner.oneshot(req.map(RequestBody::passthrough)),
+                    move |result: Result<Response<ResB>, S::Error>| {
+                        Ok(match result {
+                            Ok(res) => res.map(|b| ResponseBody::passthrough(b, shutdown.as_ref())),
+                            Err(e) => {
+                                respond::grpc_status(&respond::call_error_status(&e.into(), None))
+                            }
+                        })
+                    },
+                ))
+            }
+            _ => Box::pin(Map::new(handle(inner, config, req, kind), move |res| {
+                Ok(close_if_unread(res, http1))
+            })),
+        }
     }
 }
 
+/// `res`, with `connection: close` when it was sent before the request was read to its
+/// end on HTTP/1.1.
+fn close_if_unread<B>(mut res: Response<B>, http1: bool) -> Response<B> {
+    if res.extensions_mut().remove::<BodyUnread>().is_some() && http1 {
+        // The rest of the request is still on the wire: the connection cannot carry
+        // another request, so say so rather than let the client reuse it.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+/// Everything but gRPC and gRPC-Web POSTs: passed through when configured, refused
+/// otherwise.
 async fn handle<S, B, ResB>(
     inner: S,
-    config: &WebConfig,
+    config: Arc<WebConfig>,
     req: Request<B>,
+    kind: Option<RequestKind>,
 ) -> Response<ResponseBody<ResB>>
 where
     S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
@@ -100,24 +137,13 @@ where
     ResB: Body<Data = Bytes>,
     ResB::Error: Into<BoxError>,
 {
-    let kind = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(RequestKind::parse);
     match kind {
-        Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => {
-            web_call(inner, config, req, ct).await
-        }
-        Some(RequestKind::Grpc(_)) if req.method() == Method::POST => {
-            native_call(inner, config, req).await
-        }
         _ if config.pass_through_other => {
             let req = req.map(RequestBody::passthrough);
             match inner.oneshot(req).await {
                 Ok(res) => res.map(|b| ResponseBody::passthrough(b, config.shutdown.as_ref())),
                 Err(e) => {
-                    let status = respond::call_error_status(&e.into());
+                    let status = respond::call_error_status(&e.into(), None);
                     respond::refuse(StatusCode::BAD_GATEWAY, None, &status)
                 }
             }
@@ -149,25 +175,18 @@ where
     }
 }
 
-async fn native_call<S, B, ResB>(
-    inner: S,
-    config: &WebConfig,
-    req: Request<B>,
-) -> Response<ResponseBody<ResB>>
-where
-    S: Service<Request<RequestBody<B>>, Response = Response<ResB>>,
-    S::Error: Into<BoxError>,
-    ResB: Body<Data = Bytes>,
-{
-    match inner.oneshot(req.map(RequestBody::passthrough)).await {
-        Ok(res) => res.map(|b| ResponseBody::passthrough(b, config.shutdown.as_ref())),
-        Err(e) => respond::grpc_status(&respond::call_error_status(&e.into())),
-    }
+/// A gRPC-Web request, read and checked, ready to forward.
+struct Prepared<B> {
+    req: Request<RequestBody<B>>,
+    reply: ContentType,
+    deadline: Option<Instant>,
+    failure: Failure,
+    counts: Option<MessageCounts>,
 }
 
 async fn web_call<S, B, ResB>(
     inner: S,
-    config: &WebConfig,
+    config: Arc<WebConfig>,
     req: Request<B>,
     ct: ContentType,
 ) -> Response<ResponseBody<ResB>>
@@ -178,6 +197,59 @@ where
     B::Error: Into<BoxError>,
     ResB: Body<Data = Bytes>,
     ResB::Error: Into<BoxError>,
+{
+    // Reading and checking the request runs in a future of its own, on the heap only
+    // while it runs: what a stream holds while it waits for the backend's headers is
+    // just the forwarding below.
+    let Prepared {
+        req,
+        reply,
+        deadline,
+        failure,
+        counts,
+    } = match Box::pin(prepare(&config, req, ct)).await {
+        Ok(prepared) => prepared,
+        Err(res) => return res,
+    };
+    let call = inner.oneshot(req);
+    let result = match deadline {
+        Some(d) => match tokio::time::timeout_at(d, call).await {
+            Ok(r) => r,
+            Err(_) => return respond::web_status(&reply, &deadline_status()),
+        },
+        None => call.await,
+    };
+    match result {
+        Ok(res) => {
+            let options = StreamOptions {
+                deadline,
+                failure: Some(failure),
+                shutdown: config.shutdown.as_ref(),
+                max_message: config.max_response_message_size,
+                counts,
+            };
+            translate_response(res, &reply, options)
+        }
+        Err(e) => {
+            let status = match failure.get() {
+                Some(status) => status.clone(),
+                None => respond::call_error_status(&e.into(), deadline),
+            };
+            respond::web_status(&reply, &status)
+        }
+    }
+}
+
+/// Reads and checks a gRPC-Web request (its `grpc-timeout`, and its body: whole, or its
+/// first message when request streaming is allowed); the answer when it is refused.
+async fn prepare<B, ResB>(
+    config: &WebConfig,
+    req: Request<B>,
+    ct: ContentType,
+) -> Result<Prepared<B>, Response<ResponseBody<ResB>>>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
 {
     let start = Instant::now();
     let (mut parts, body) = req.into_parts();
@@ -197,11 +269,11 @@ where
                     Code::Internal,
                     format!("{e}: {:?}", String::from_utf8_lossy(v.as_bytes())),
                 );
-                return unread(respond::refuse(
+                return Err(unread(respond::refuse(
                     StatusCode::BAD_REQUEST,
                     Some(&reply),
                     &status,
-                ));
+                )));
             }
         },
     };
@@ -241,7 +313,7 @@ where
     let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
     match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
         Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {
-            return unread(respond::web_status(&reply, &deadline_status()));
+            return Err(unread(respond::web_status(&reply, &deadline_status())));
         }
         Err(_) => {
             let status = Status::new(
@@ -251,18 +323,18 @@ where
                     config.body_read_timeout
                 ),
             );
-            return unread(respond::refuse(
+            return Err(unread(respond::refuse(
                 StatusCode::REQUEST_TIMEOUT,
                 Some(&reply),
                 &status,
-            ));
+            )));
         }
         Ok(Err(e)) => {
             // A message over the limit is refused from its header; the rest of it is still
             // coming, so read (and drop) up to a message's worth before answering.
             let res = respond::request_error(&reply, &e);
             let limit = config.max_message_size.saturating_add(DRAIN_LIMIT);
-            return settle(version, body.into_inner(), limit, res).await;
+            return Err(settle(version, body.into_inner(), limit, res).await);
         }
         Ok(Ok(())) => {}
     }
@@ -273,7 +345,11 @@ where
                     Code::Internal,
                     "malformed gRPC-Web request: a request carries no trailer frame",
                 );
-                return respond::refuse(StatusCode::BAD_REQUEST, Some(&reply), &status);
+                return Err(respond::refuse(
+                    StatusCode::BAD_REQUEST,
+                    Some(&reply),
+                    &status,
+                ));
             }
             (1, _) => {}
             (n, _) => {
@@ -281,41 +357,20 @@ where
                     Code::Unimplemented,
                     format!("a gRPC-Web call sends exactly one request message, this one sent {n}"),
                 );
-                return respond::web_status(&reply, &status);
+                return Err(respond::web_status(&reply, &status));
             }
         }
     }
 
     let failure = body.failure();
     rewrite_request_headers(&mut parts.headers, &ct);
-    let req = Request::from_parts(parts, RequestBody::web(body));
-    let call = inner.oneshot(req);
-    let result = match deadline {
-        Some(d) => match tokio::time::timeout_at(d, call).await {
-            Ok(r) => r,
-            Err(_) => return respond::web_status(&reply, &deadline_status()),
-        },
-        None => call.await,
-    };
-    match result {
-        Ok(res) => {
-            let options = StreamOptions {
-                deadline,
-                failure: Some(failure),
-                shutdown: config.shutdown.as_ref(),
-                max_message: config.max_response_message_size,
-                counts,
-            };
-            translate_response(res, &reply, options)
-        }
-        Err(e) => {
-            let status = match failure.get() {
-                Some(status) => status.clone(),
-                None => respond::call_error_status(&e.into()),
-            };
-            respond::web_status(&reply, &status)
-        }
-    }
+    Ok(Prepared {
+        req: Request::from_parts(parts, RequestBody::web(body)),
+        reply,
+        deadline,
+        failure,
+        counts,
+    })
 }
 
 fn response_content_type(ct: &ContentType, headers: &HeaderMap) -> ContentType {

@@ -1,8 +1,10 @@
 //! Wrappers that feed [`CallRecord`]: bytes in, bytes out, and the final status.
 
 use bytes::Bytes;
+use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +50,46 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountingBody<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// A call in progress: when its response comes, the record notes it and goes with the
+    /// body. (A future of its own rather than an `async` block, which would hold the
+    /// call's future twice over: a stream keeps this state until its headers come back.)
+    pub(crate) struct ObservedCall<F> {
+        #[pin]
+        call: F,
+        observe: Option<(CallRecord, CallGuard)>,
+    }
+}
+
+impl<F> ObservedCall<F> {
+    pub(crate) fn new(call: F, record: CallRecord, guard: CallGuard) -> Self {
+        Self {
+            call,
+            observe: Some((record, guard)),
+        }
+    }
+}
+
+impl<F, B, E> Future for ObservedCall<F>
+where
+    F: Future<Output = Result<Response<ResponseBody<B>>, E>>,
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<ObservedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let res = ready!(this.call.poll(cx))?;
+        let Some((mut record, guard)) = this.observe.take() else {
+            // Polled again after completion: a bug in the caller, not worth a panic.
+            return Poll::Pending;
+        };
+        record.response(&res);
+        Poll::Ready(Ok(res.map(|body| ObservedBody::new(body, record, guard))))
     }
 }
 

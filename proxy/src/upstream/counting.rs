@@ -1,52 +1,35 @@
-//! Counting a backend's open connections, for the metrics.
+//! A backend connection's socket: counted in the backend's open connections while it
+//! lives (for the metrics), and watched for the peer's first SETTINGS frame (for the pool).
 
-use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use std::future::Future;
+use hyper::rt::{Read, ReadBuf, ReadBufCursor, Write};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::task::{Context, Poll};
-use tower_service::Service;
+use std::task::{Context, Poll, ready};
 
-/// A connector whose connections count themselves in `open` while they live.
-#[derive(Clone, Debug)]
-pub(crate) struct CountingConnector<C> {
-    pub(crate) inner: C,
-    pub(crate) open: Arc<AtomicI64>,
-}
+use super::pool::ConnState;
+use super::settings::{FirstSettings, Sniffed};
 
-impl<C, T> Service<http::Uri> for CountingConnector<C>
-where
-    C: Service<http::Uri, Response = T>,
-    C::Future: Send + 'static,
-    T: Send + 'static,
-{
-    type Response = Counted<T>;
-    type Error = C::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Counted<T>, C::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let connecting = self.inner.call(uri);
-        let open = self.open.clone();
-        Box::pin(async move {
-            let io = connecting.await?;
-            open.fetch_add(1, Ordering::Relaxed);
-            Ok(Counted { io, open })
-        })
-    }
-}
-
-/// A connection that counts itself open until dropped.
+/// A connection that counts itself open until dropped, and reports the peer's first
+/// SETTINGS frame to its [`ConnState`].
 #[derive(Debug)]
 pub(crate) struct Counted<T> {
     io: T,
     open: Arc<AtomicI64>,
+    /// Until the first SETTINGS frame has been read.
+    sniff: Option<(FirstSettings, Arc<ConnState>)>,
+}
+
+impl<T> Counted<T> {
+    pub(crate) fn new(io: T, open: Arc<AtomicI64>, state: Arc<ConnState>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self {
+            io,
+            open,
+            sniff: Some((FirstSettings::default(), state)),
+        }
+    }
 }
 
 impl<T> Drop for Counted<T> {
@@ -59,9 +42,33 @@ impl<T: Read + Unpin> Read for Counted<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
+        mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let this = &mut *self;
+        let Some((sniffer, state)) = this.sniff.as_mut() else {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        };
+        // Until the first SETTINGS frame is through, read via a small buffer of our own
+        // to see the bytes (the preface is a few dozen bytes; later reads go straight).
+        let mut first = [0u8; 256];
+        let n = buf.remaining().min(first.len());
+        let mut read = ReadBuf::new(&mut first[..n]);
+        ready!(Pin::new(&mut this.io).poll_read(cx, read.unfilled()))?;
+        let bytes = read.filled();
+        buf.put_slice(bytes);
+        if bytes.is_empty() && n > 0 {
+            state.settings(Sniffed::NotHttp2);
+            this.sniff = None;
+        } else {
+            match sniffer.push(bytes) {
+                Sniffed::NeedMore => {}
+                done => {
+                    state.settings(done);
+                    this.sniff = None;
+                }
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -92,11 +99,5 @@ impl<T: Write + Unpin> Write for Counted<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-}
-
-impl<T: Connection> Connection for Counted<T> {
-    fn connected(&self) -> Connected {
-        self.io.connected()
     }
 }

@@ -128,6 +128,11 @@ impl Backend {
         }
     }
 
+    /// True when `endpoint` is one of the endpoints in use.
+    pub(crate) fn in_use(&self, endpoint: &Arc<Endpoint>) -> bool {
+        self.snapshot().iter().any(|e| Arc::ptr_eq(e, endpoint))
+    }
+
     /// Each endpoint in use (URL, and the address it resolved to) and whether it is healthy.
     pub fn endpoints(&self) -> Vec<(String, bool)> {
         self.snapshot()

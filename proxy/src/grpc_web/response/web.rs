@@ -217,7 +217,11 @@ where
                 (State::Streaming, Some(Err(e))) => {
                     let status = match this.failure.as_ref().and_then(|f| f.get()) {
                         Some(status) => status.clone(),
-                        None => respond::stream_error_status(&e.into()),
+                        None => {
+                            let deadline =
+                                this.deadline.as_ref().as_pin_ref().map(|s| s.deadline());
+                            respond::stream_error_status(&e.into(), deadline)
+                        }
                     };
                     return Poll::Ready(Some(finish(
                         this.inner,
