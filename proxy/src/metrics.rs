@@ -359,7 +359,6 @@ impl CallRecord {
         }
         self.done = true;
         let metrics = &self.metrics;
-        metrics.in_flight.dec();
         let code = match (self.header_code.or(body_code), completed) {
             (Some(code), _) => code.as_i32() as usize,
             (None, false) => CLIENT_GONE,
@@ -373,6 +372,8 @@ impl CallRecord {
         metrics.messages_out.inc_by(self.messages.responses());
         self.labels.calls(&metrics.calls, code, self.mode).inc();
         self.labels.duration.observe(elapsed.as_secs_f64());
+        // Last, so a scrape that sees no call in flight sees this one counted.
+        metrics.in_flight.dec();
         tracing::info!(
             target: "grpcweb::access",
             path = %self.path.as_deref().unwrap_or_else(|| self.labels.path()),
