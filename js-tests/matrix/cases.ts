@@ -2,6 +2,8 @@
 // interface that every peer client implements (clients/*.ts). Browser-safe: no node:
 // imports, so the same cases run in Node and, bundled, in headless Chromium.
 
+import { check, equal } from "../test/support/check.js";
+
 /** gRPC status codes used by the cases. */
 export const UNKNOWN = 2;
 export const DEADLINE_EXCEEDED = 4;
@@ -90,17 +92,6 @@ export interface Case {
 
 // ---- assertions (browser-safe) ----
 
-function check(condition: boolean, message: string): asserts condition {
-  if (!condition) {
-    throw new Error(`assertion failed: ${message}`);
-  }
-}
-
-function equal<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  check(a === e, `${what}: expected ${e}, got ${a}`);
-}
 
 function zeros(body: Uint8Array | undefined, size: number, what: string): void {
   check(body !== undefined, `${what}: no payload`);

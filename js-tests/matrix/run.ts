@@ -14,8 +14,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
+import { launchChromium } from "../test/support/chromium.js";
 import { startConnectPeer } from "../test/support/connect-test-service.js";
 import { startServer } from "../test/support/processes.js";
 import { startStaticServer } from "../test/support/static-server.js";
@@ -30,16 +31,6 @@ const ROOT = join(JS_TESTS, "..");
 const KNOWN_FAILING = join(ROOT, "interop", "known-failing.txt");
 const README = join(ROOT, "README.md");
 const OUTPUT = join(JS_TESTS, "test-output");
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** A case that takes longer than this has hung. */
 const CASE_TIMEOUT_MS = 30_000;
 
@@ -446,7 +437,7 @@ async function main(): Promise<number> {
   let notApplicable = 0;
 
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     await page.goto(`${site.origin}/matrix.html`);

@@ -3,23 +3,23 @@
 // so real CORS (preflights, exposed headers) applies. The proxy allows only that origin.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { build as viteBuild } from "vite";
 
+import { launchChromium } from "./support/chromium.js";
 import { closedUrl } from "./support/closed-port.js";
 import { startServer, type Server } from "./support/processes.js";
 import { allCases, type CaseContext, type Format } from "./support/runtime-cases.js";
 import { startScriptedServer, type ScriptedServer } from "./support/scripted-server.js";
 import { casesPage, startStaticServer, type StaticServer } from "./support/static-server.js";
 
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const TEST_TIMEOUT_MS = 30_000;
 const FORMATS: readonly Format[] = ["binary", "text"];
 /** Cases re-run from the esbuild bundle (the bundler must not break the inlined wasm). */
@@ -32,16 +32,6 @@ const WORKER_CASES = [
   "deadline enforced locally (server never answers) and grpc-timeout sent",
   "abort mid-stream: CANCELLED at once and the server sees the request go away",
   "network error is UNAVAILABLE, never a TypeError",
-];
-// No background traffic: this machine's network is closed (see the README).
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
 ];
 
 /** The page's `Worker` (js-tests compile without the DOM library). */
@@ -74,7 +64,6 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
   const bundledRequests: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (cargo xtask test does)`);
     // The same cases, bundled by esbuild into one file, as an app would ship them.
     const bundle = await build({
       entryPoints: [fileURLToPath(new URL("./support/runtime-cases.js", import.meta.url))],
@@ -132,7 +121,7 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     scripted = await startScriptedServer();
     closed = await closedUrl();
     // launch() gives Chromium a fresh temporary --user-data-dir and removes it on close.
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     await page.goto(`${site.origin}/`);

@@ -7,33 +7,23 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 
+import { launchChromium } from "./support/chromium.js";
 import { binDir } from "./support/processes.js";
 
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const OUTPUT = resolve(ROOT, "js-tests", "test-output");
 /** Generating and bundling the page (and `npm ci` in examples/web on a fresh clone). */
 const START_TIMEOUT_MS = 180_000;
 const UI_TIMEOUT_MS = 15_000;
-// No background traffic: this machine's network is closed (see the README).
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** A started `xtask demo`: its URLs and a way to wait for its exit. */
 interface Demo {
@@ -106,7 +96,6 @@ describe("the demo page (cargo xtask demo) in headless Chromium", { timeout: 400
   const proxyRequests: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (cargo xtask test does)`);
     // What `--no-build` leaves to us; a no-op when `cargo xtask test` has built them.
     const built = spawnSync(
       "cargo",
@@ -115,7 +104,7 @@ describe("the demo page (cargo xtask demo) in headless Chromium", { timeout: 400
     );
     assert.equal(built.status, 0, "cargo build failed");
     demo = await startDemo();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on("pageerror", (e) => problems.push(`pageerror: ${String(e)}`));
     // CSP violations and failed loads show up as console errors.

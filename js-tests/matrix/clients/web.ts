@@ -62,6 +62,50 @@ function streamingRequest(a: StreamArgs) {
 const binValue = (value: string | null | undefined): Uint8Array | undefined =>
   value === null || value === undefined ? undefined : fromBase64(value.split(",")[0]!.trim());
 
+// ---- clients shaped like a generated TestService client (ours, connect's) ----
+
+type WithPayload = { readonly payload?: { readonly body: Uint8Array } | undefined };
+
+/** The methods of a generated TestService client the cases use, with options `O`. */
+interface TestServiceStub<O> {
+  emptyCall(request: object, options: O): Promise<unknown>;
+  unaryCall(request: ReturnType<typeof simpleRequest>, options: O): Promise<WithPayload>;
+  streamingOutputCall(request: ReturnType<typeof streamingRequest>, options: O): AsyncIterable<WithPayload>;
+  unimplementedCall(request: object, options: O): Promise<unknown>;
+}
+
+/** Runs `run` with options for `args`, and returns its value with the echoed metadata. */
+type CallWith<O> = <T>(args: CallArgs, run: (options: O) => Promise<T>) => Promise<{ value: T; reply: Omit<Reply, "payloads"> }>;
+
+function stubClient<O>(client: TestServiceStub<O>, unimplemented: Pick<TestServiceStub<O>, "unimplementedCall">, call: CallWith<O>): Client {
+  const body = (m: WithPayload): Uint8Array => m.payload?.body ?? new Uint8Array();
+  return {
+    async empty() {
+      await call({}, (o) => client.emptyCall({}, o));
+    },
+    async unary(a) {
+      const { value, reply } = await call(a, (o) => client.unaryCall(simpleRequest(a), o));
+      return { ...reply, payloads: [body(value)] };
+    },
+    async stream(a) {
+      const { value, reply } = await call(a, async (o) => {
+        const payloads: Uint8Array[] = [];
+        for await (const m of client.streamingOutputCall(streamingRequest(a), o)) {
+          payloads.push(body(m));
+        }
+        return payloads;
+      });
+      return { ...reply, payloads: value };
+    },
+    async unimplementedMethod() {
+      await call({}, (o) => client.unimplementedCall({}, o));
+    },
+    async unimplementedService() {
+      await call({}, (o) => unimplemented.unimplementedCall({}, o));
+    },
+  };
+}
+
 // ---- ours: generated TypeScript on the grpcweb-client (wasm) runtime ----
 
 /** Our generated TestServiceClient over the wasm runtime's gRPC-Web transport. */
@@ -90,31 +134,7 @@ export function oursClient(baseUrl: string, format: Format): Client {
       throw e instanceof RpcError ? new PeerError(e.code, e.rawMessage) : e;
     }
   };
-  return {
-    async empty() {
-      await call({}, (o) => client.emptyCall({}, o));
-    },
-    async unary(a) {
-      const { value, reply } = await call(a, (o) => client.unaryCall(simpleRequest(a), o));
-      return { ...reply, payloads: [value.payload?.body ?? new Uint8Array()] };
-    },
-    async stream(a) {
-      const { value, reply } = await call(a, async (o) => {
-        const payloads: Uint8Array[] = [];
-        for await (const m of client.streamingOutputCall(streamingRequest(a), o)) {
-          payloads.push(m.payload?.body ?? new Uint8Array());
-        }
-        return payloads;
-      });
-      return { ...reply, payloads: value };
-    },
-    async unimplementedMethod() {
-      await call({}, (o) => client.unimplementedCall({}, o));
-    },
-    async unimplementedService() {
-      await call({}, (o) => unimplemented.unimplementedCall({}, o));
-    },
-  };
+  return stubClient(client, unimplemented, call);
 }
 
 // ---- connect: @connectrpc/connect-web (fetch), and any other connect transport ----
@@ -145,31 +165,7 @@ export function connectClient(transport: ConnectTransport): Client {
       throw e;
     }
   };
-  return {
-    async empty() {
-      await call({}, (o) => client.emptyCall({}, o));
-    },
-    async unary(a) {
-      const { value, reply } = await call(a, (o) => client.unaryCall(simpleRequest(a), o));
-      return { ...reply, payloads: [value.payload?.body ?? new Uint8Array()] };
-    },
-    async stream(a) {
-      const { value, reply } = await call(a, async (o) => {
-        const payloads: Uint8Array[] = [];
-        for await (const m of client.streamingOutputCall(streamingRequest(a), o)) {
-          payloads.push(m.payload?.body ?? new Uint8Array());
-        }
-        return payloads;
-      });
-      return { ...reply, payloads: value };
-    },
-    async unimplementedMethod() {
-      await call({}, (o) => client.unimplementedCall({}, o));
-    },
-    async unimplementedService() {
-      await call({}, (o) => unimplemented.unimplementedCall({}, o));
-    },
-  };
+  return stubClient(client, unimplemented, call);
 }
 
 /** connect-web's gRPC-Web transport (fetch; binary only: connect has no grpc-web-text). */

@@ -15,10 +15,10 @@ import { connect } from "node:net";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 
+import { stopChild } from "../../test/support/processes.js";
+
 /** How long a peer may take to announce its address and accept connections. */
 const START_TIMEOUT_MS = 30_000;
-/** How long a peer may take to exit after SIGTERM before it gets SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
 /** How much of a child's output we keep for error messages. */
 const OUTPUT_TAIL_CHARS = 4_000;
 /** Pause between two connection attempts while waiting for a port. */
@@ -143,21 +143,4 @@ async function waitForPort(port: number, deadline: number, describe: () => strin
     }
     await sleep(POLL_INTERVAL_MS);
   }
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
-    return; // never started, or already gone
-  }
-  child.kill("SIGTERM");
-  let timer: NodeJS.Timeout | undefined;
-  const killed = new Promise<void>((done) => {
-    timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      done();
-    }, STOP_TIMEOUT_MS);
-  });
-  await Promise.race([exited, killed]);
-  clearTimeout(timer);
-  await exited;
 }

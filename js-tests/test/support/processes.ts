@@ -117,7 +117,8 @@ export async function startServer(name: string, args: readonly string[]): Promis
   };
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+/** SIGTERM, then SIGKILL if `child` is still there after a while; resolves once it exited. */
+export async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
     return; // never started, or already gone
   }

@@ -19,6 +19,7 @@ import {
   type Transport,
 } from "grpcweb-client";
 
+import { check, equal } from "./check.js";
 import { EmptySchema } from "../../gen/grpc/testing/empty_pb.js";
 import {
   EchoStatusSchema,
@@ -49,17 +50,6 @@ export interface Case {
 
 // ---- assertions (browser-safe) ----
 
-function check(condition: boolean, message: string): asserts condition {
-  if (!condition) {
-    throw new Error(`assertion failed: ${message}`);
-  }
-}
-
-function equal<T>(actual: T, expected: T, what: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  check(a === e, `${what}: expected ${e}, got ${a}`);
-}
 
 async function expectError(call: Promise<unknown>, code: Code, rawMessage?: string): Promise<RpcError> {
   let err: unknown;
