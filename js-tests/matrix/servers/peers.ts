@@ -12,7 +12,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { startChild, type Child } from "./child.js";
+import { startChild, type Child } from "../../test/support/processes.js";
 
 /** A peer server that is up. */
 export interface Running {
