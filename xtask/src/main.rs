@@ -28,6 +28,7 @@ mod demo;
 mod interop;
 mod peers;
 mod run;
+mod soak;
 mod test;
 
 const USAGE: &str = "\
@@ -60,6 +61,14 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  soak [--minutes N | --seconds N]
+        the endurance run (default 10 minutes, fractions allowed, at least 20 s):
+        release interop-server behind grpcweb-proxy; measure the peak of a call
+        mix, then send it at 70 % of that (gRPC-Web binary and text unary calls,
+        server streams, streams the client aborts), kill the backend halfway and
+        restart it on the same port; fails on any unexpected status, on UNAVAILABLE
+        outside the restart, on calls left in flight or fds/RSS growth; writes
+        BENCHMARKS.md (Soak).
   help  print this text
 ";
 
@@ -74,6 +83,7 @@ enum Task {
     Bench {
         quick: bool,
     },
+    Soak(soak::Options),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +97,7 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Soak(options) => soak::run(&options),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,6 +141,9 @@ fn parse(args: &[String]) -> Result<Task> {
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
             _ => bail!("unknown arguments to `bench`: {rest:?}\n\n{USAGE}"),
         },
+        "soak" => soak::parse_options(rest)
+            .map(Task::Soak)
+            .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
         "demo" => {
             let mut options = demo::Options::default();
             let mut args = rest.iter();
@@ -219,6 +233,22 @@ mod tests {
                 update_readme: true
             })
         );
+    }
+
+    #[test]
+    fn soak_options() {
+        let seconds = |args: &[&str]| match parse_strs(args) {
+            Ok(Task::Soak(o)) => Some(o.duration.as_secs_f64()),
+            _ => None,
+        };
+        assert_eq!(seconds(&["soak"]), Some(600.0));
+        assert_eq!(seconds(&["soak", "--minutes", "2"]), Some(120.0));
+        assert_eq!(seconds(&["soak", "--minutes", "0.5"]), Some(30.0));
+        assert_eq!(seconds(&["soak", "--seconds", "60"]), Some(60.0));
+        assert_eq!(seconds(&["soak", "--seconds", "5"]), None);
+        assert_eq!(seconds(&["soak", "--seconds"]), None);
+        assert_eq!(seconds(&["soak", "--minutes", "x"]), None);
+        assert_eq!(seconds(&["soak", "--hours", "1"]), None);
     }
 
     #[test]

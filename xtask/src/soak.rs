@@ -1,0 +1,356 @@
+//! `cargo xtask soak`: the endurance run (not a test, not in CI). Release builds of
+//! `interop-server` (the backend) and `grpcweb-proxy` in front of it; `soak-client`
+//! (interop/src/bin) first measures the peak of its call mix through the proxy, then
+//! sends that mix at [`LOAD_FRACTION`] of the peak for the whole run: gRPC-Web binary and
+//! text unary calls of several sizes over HTTP/2 and HTTP/1.1, server streams, and
+//! streams it aborts itself. Halfway through, the backend gets SIGKILL and is started
+//! again on the same port [`DOWN_FOR`] later.
+//!
+//! Every call is classified: OK; UNAVAILABLE in the restart window (from the kill to
+//! [`RECOVERY_GRACE`] after the new backend listens) is expected; so is the client's own
+//! abort; anything else is unexpected. Every [`SAMPLE_EVERY`] the proxy's resident memory
+//! and open descriptors are read from `/proc`; after the load stops and [`SETTLE`] passes
+//! they are compared with the readings after warm-up, and the admin `/metrics` must show
+//! no call in flight. The backend must be idle during the settle: an aborted stream the
+//! proxy failed to cancel keeps the backend sending for 20 s. Any failed check makes the
+//! task fail; the results go into BENCHMARKS.md between the soak markers.
+//!
+//! # Limitations
+//! Linux only (`/proc`). The load driver, the proxy and the backend share one machine, so
+//! "70 % of peak" is 70 % of what the three together reach, and other work on the machine
+//! moves it.
+
+mod procs;
+mod report;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::demo::Children;
+use crate::run::{cargo, run as run_cmd, target_dir, workspace_root};
+use procs::{Backend, Driver, cpu_ticks, fds, free_port, metric_sum, metrics_page, rss_kib};
+use report::{Check, Report, Restart, Sample, Tally};
+
+/// Share of the measured peak the run sends.
+const LOAD_FRACTION: f64 = 0.7;
+/// Length of the peak measurement.
+const PEAK_SECONDS: f64 = 10.0;
+/// Calls in flight while measuring the peak.
+const PEAK_CONCURRENCY: u32 = 256;
+/// Time between two readings of `/proc`.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How long the backend stays down.
+const DOWN_FOR: Duration = Duration::from_secs(2);
+/// After the new backend listens, how long failing calls still count as the restart's:
+/// the proxy's default health check runs every 5 s.
+const RECOVERY_GRACE: Duration = Duration::from_secs(6);
+/// Pause between the end of the load and the final readings.
+const SETTLE: Duration = Duration::from_secs(10);
+/// Open descriptors the proxy may hold at the end beyond those it had before any load.
+const FD_TOLERANCE: u64 = 5;
+/// Growth of the proxy's resident memory allowed from after warm-up to the end.
+const RSS_TOLERANCE: f64 = 0.20;
+/// Most CPU the backend may use while idle during the settle, in percent of one core.
+const BACKEND_IDLE_CPU_PCT: f64 = 2.0;
+
+/// Options of `cargo xtask soak`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// How long the load runs, after the peak measurement.
+    pub(crate) duration: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            duration: Duration::from_secs(600),
+        }
+    }
+}
+
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let seconds = options.duration.as_secs_f64();
+    let root = workspace_root();
+    run_cmd(cargo().current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "grpcweb-proxy",
+        "-p",
+        "grpcweb-interop",
+        "--bins",
+    ]))?;
+    let bin_dir = target_dir(&root).join("release");
+    let work = target_dir(&root).join("soak");
+    std::fs::create_dir_all(&work)?;
+    let events = work.join("events.tsv");
+
+    let mut backend = Backend::start(&bin_dir, 0)?;
+    let backend_port = backend.port()?;
+    let admin = format!("127.0.0.1:{}", free_port()?);
+    let mut children = Children::default();
+    children
+        .env
+        .push(("RUST_LOG".to_owned(), "warn".to_owned()));
+    let proxy = children.start(
+        &bin_dir,
+        "grpcweb-proxy",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin,
+            "--backend",
+            &format!("http://{}", backend.addr),
+        ],
+    )?;
+    let proxy_pid = children.pid("grpcweb-proxy").context("proxy pid")?;
+    let mut report = Report {
+        seconds,
+        ..Report::default()
+    };
+    let sample = |backend: &Backend| Sample {
+        proxy_rss_kib: rss_kib(proxy_pid).unwrap_or(0),
+        proxy_fds: fds(proxy_pid).unwrap_or(0),
+        backend_rss_kib: rss_kib(backend.pid()).unwrap_or(0),
+        in_flight: metrics_page(&admin)
+            .and_then(|p| metric_sum(&p, "grpcweb_in_flight_calls", &[]))
+            .unwrap_or(f64::NAN),
+    };
+    report.idle = sample(&backend);
+
+    // The peak of the same mix, closed loop.
+    let peak = Driver::start(
+        &bin_dir,
+        &[
+            "--target".to_owned(),
+            proxy.clone(),
+            "--seconds".to_owned(),
+            PEAK_SECONDS.to_string(),
+            "--concurrency".to_owned(),
+            PEAK_CONCURRENCY.to_string(),
+        ],
+    )?
+    .finish()?;
+    report.peak = Tally::parse(&peak)?;
+    report.rate = (report.peak.calls_per_sec * LOAD_FRACTION).round();
+    println!(
+        "peak {:.0} calls/s; running {:.0} calls/s for {:.0} s",
+        report.peak.calls_per_sec, report.rate, seconds
+    );
+
+    let warm_up = (seconds / 10.0).clamp(5.0, 30.0);
+    let restart_at = Duration::from_secs_f64(seconds / 2.0);
+    let load_started = Instant::now();
+    let mut driver = Driver::start(
+        &bin_dir,
+        &[
+            "--target".to_owned(),
+            proxy.clone(),
+            "--seconds".to_owned(),
+            seconds.to_string(),
+            "--rate".to_owned(),
+            report.rate.to_string(),
+            "--events".to_owned(),
+            events.display().to_string(),
+        ],
+    )?;
+    let mut next_sample = Instant::now();
+    let mut restart = None;
+    while !driver.done()? {
+        if Instant::now() >= next_sample {
+            let s = sample(&backend);
+            let into_load = load_started.elapsed().as_secs_f64();
+            if report.warm.is_none() && into_load >= warm_up {
+                report.warm = Some(s.clone());
+                report.warm_at_s = into_load;
+            }
+            report.samples.push(s);
+            next_sample += SAMPLE_EVERY;
+        }
+        if restart.is_none() && load_started.elapsed() >= restart_at {
+            let at_s = load_started.elapsed().as_secs_f64();
+            let (new, r) = restart_backend(&bin_dir, backend, backend_port, at_s)?;
+            backend = new;
+            restart = Some(r);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let load = driver.finish()?;
+    report.load = Tally::parse(&load)?;
+    report.restart = restart;
+
+    // Idle: the backend should do nothing, the proxy should let go of everything.
+    let hz = procs::ticks_per_sec();
+    let (b0, p0) = (cpu_ticks(backend.pid()), cpu_ticks(proxy_pid));
+    let settle_start = Instant::now();
+    std::thread::sleep(SETTLE);
+    let secs = settle_start.elapsed().as_secs_f64();
+    let pct = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / hz / secs * 100.0,
+        _ => f64::NAN,
+    };
+    report.backend_idle_cpu_pct = pct(b0, cpu_ticks(backend.pid()));
+    report.proxy_idle_cpu_pct = pct(p0, cpu_ticks(proxy_pid));
+    report.end = sample(&backend);
+    let page = metrics_page(&admin).context("reading the proxy's /metrics")?;
+    report.in_flight_end = metric_sum(&page, "grpcweb_in_flight_calls", &[]);
+    report.connections_end = metric_sum(&page, "grpcweb_client_connections", &[]);
+    report.client_gone = metric_sum(&page, "grpcweb_calls_total", &["code=\"CLIENT_GONE\""]);
+    report.load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    drop(children);
+    drop(backend);
+
+    let text = std::fs::read_to_string(&events).unwrap_or_default();
+    report.classify(&text, RECOVERY_GRACE);
+    report.checks = checks(&report);
+    report.print();
+    report.write(&root)?;
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name)
+        .collect();
+    if !failed.is_empty() {
+        bail!("soak checks failed: {}", failed.join("; "));
+    }
+    Ok(())
+}
+
+/// SIGKILLs the backend, waits [`DOWN_FOR`], starts a new one on the same port.
+fn restart_backend(
+    bin_dir: &Path,
+    backend: Backend,
+    port: u16,
+    at_s: f64,
+) -> Result<(Backend, Restart)> {
+    let kill_ms = procs::unix_ms();
+    println!("killing the backend (SIGKILL)");
+    backend.kill();
+    std::thread::sleep(DOWN_FOR);
+    // The port is ours again at once (the listener sets SO_REUSEADDR), unless something
+    // else took it meanwhile: try for a few seconds.
+    let mut tries = 0;
+    let new = loop {
+        match Backend::start(bin_dir, port) {
+            Ok(b) => break b,
+            Err(e) if tries < 10 => {
+                tries += 1;
+                println!("restart failed ({e:#}); retrying");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(e) => return Err(e.context(format!("restarting the backend on port {port}"))),
+        }
+    };
+    let ready_ms = procs::unix_ms();
+    println!(
+        "backend back on port {port} after {} ms",
+        ready_ms - kill_ms
+    );
+    Ok((new, Restart::new(at_s, kill_ms, ready_ms)))
+}
+
+/// The pass/fail checks of a finished run.
+fn checks(r: &Report) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let unexpected = r.unexpected_total();
+    checks.push(Check::new(
+        "no unexpected outcome",
+        unexpected == 0,
+        format!("{unexpected} unexpected"),
+    ));
+    checks.push(Check::new(
+        "the driver started every call due",
+        r.load.skipped == 0,
+        format!("{} skipped", r.load.skipped),
+    ));
+    checks.push(Check::new(
+        "the backend restart happened",
+        r.restart.is_some(),
+        String::new(),
+    ));
+    let in_flight = r.in_flight_end.unwrap_or(f64::NAN);
+    checks.push(Check::new(
+        "no call in flight at the end (admin /metrics)",
+        in_flight == 0.0,
+        format!("grpcweb_in_flight_calls {in_flight}"),
+    ));
+    let conns = r.connections_end.unwrap_or(f64::NAN);
+    checks.push(Check::new(
+        "no client connection left at the end",
+        conns == 0.0,
+        format!("grpcweb_client_connections {conns}"),
+    ));
+    let fd_limit = r.idle.proxy_fds + FD_TOLERANCE;
+    checks.push(Check::new(
+        "proxy fds back to the start",
+        r.end.proxy_fds <= fd_limit,
+        format!(
+            "{} at the end, {} before the load (limit {fd_limit})",
+            r.end.proxy_fds, r.idle.proxy_fds
+        ),
+    ));
+    let warm = r
+        .warm
+        .as_ref()
+        .map_or(r.idle.proxy_rss_kib, |w| w.proxy_rss_kib);
+    let rss_limit = (warm as f64 * (1.0 + RSS_TOLERANCE)) as u64;
+    checks.push(Check::new(
+        "proxy RSS flat",
+        r.end.proxy_rss_kib <= rss_limit,
+        format!(
+            "{} KiB at the end, {warm} KiB after warm-up (limit {rss_limit} KiB)",
+            r.end.proxy_rss_kib
+        ),
+    ));
+    checks.push(Check::new(
+        "aborted streams cancelled at the backend (backend idle after the load)",
+        r.backend_idle_cpu_pct <= BACKEND_IDLE_CPU_PCT,
+        format!(
+            "backend CPU {:.2} % of a core over the settle (limit {BACKEND_IDLE_CPU_PCT} %)",
+            r.backend_idle_cpu_pct
+        ),
+    ));
+    // A call can end at the proxy (say, as the backend dies) just as the client drops it:
+    // then the two count it differently. Hence a small tolerance.
+    let aborts = (r.peak.client_aborts() + r.load.client_aborts() + r.load.timeouts()) as f64;
+    let gone = r.client_gone.unwrap_or(f64::NAN);
+    let slack = (aborts * 0.001).ceil() + 10.0;
+    checks.push(Check::new(
+        "the proxy saw the client aborts (CLIENT_GONE)",
+        (gone - aborts).abs() <= slack,
+        format!("CLIENT_GONE {gone}, client aborts and timeouts {aborts} (tolerance {slack})"),
+    ));
+    checks
+}
+
+/// `--minutes N` or `--seconds N` (fractions allowed).
+pub(crate) fn parse_options(args: &[String]) -> Result<Options> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let scale = match arg.as_str() {
+            "--minutes" => 60.0,
+            "--seconds" => 1.0,
+            other => bail!("unknown argument to `soak`: {other:?}"),
+        };
+        let value = args
+            .next()
+            .with_context(|| format!("{arg} needs a number"))?;
+        let n: f64 = value
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n > 0.0)
+            .with_context(|| format!("{arg}: not a positive number: {value:?}"))?;
+        options.duration = Duration::from_secs_f64(n * scale);
+    }
+    if options.duration < Duration::from_secs(20) {
+        bail!("a soak run needs at least 20 s (warm-up, restart, recovery)");
+    }
+    Ok(options)
+}
