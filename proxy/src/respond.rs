@@ -9,11 +9,12 @@
 //! | request message over the limit | 200 | RESOURCE_EXHAUSTED (8) |
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
-//! | backend unreachable, connection refused, connection lost before the response | 200 | UNAVAILABLE (14) |
+//! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
 //! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
+//! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |
 //!
 //! gRPC outcomes use HTTP 200 with the status in a trailer frame (gRPC-Web) or in
 //! trailers-only headers (native gRPC). Requests the proxy cannot read at all get a 4xx
@@ -121,11 +122,26 @@ pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> St
 pub(crate) fn stream_error_status(err: &BoxError, deadline: Option<Instant>) -> Status {
     match h2_reason(&**err) {
         Some(reason) => reset_status(reason, &**err, deadline),
+        // The connection to the backend broke (it went away, a socket error): the call may
+        // succeed on a new connection, which is what UNAVAILABLE says.
+        None if connection_lost(&**err) => Status::new(
+            Code::Unavailable,
+            format!("connection to the backend lost: {}", chain(&**err)),
+        ),
         None => Status::new(
             Code::Internal,
             format!("backend stream failed: {}", chain(&**err)),
         ),
     }
+}
+
+/// Whether `err` is the backend connection breaking rather than the stream failing on it:
+/// an I/O error, or hyper's closed connection or incomplete message.
+fn connection_lost(err: &(dyn std::error::Error + 'static)) -> bool {
+    find::<std::io::Error>(err).is_some()
+        || find::<h2::Error>(err).is_some_and(h2::Error::is_io)
+        || find::<hyper::Error>(err)
+            .is_some_and(|e| e.is_closed() || e.is_incomplete_message() || e.is_canceled())
 }
 
 fn reset_status(

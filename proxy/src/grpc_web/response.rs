@@ -170,7 +170,7 @@ where
                 }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
-            ResponseBodyProj::Web { inner } => inner.poll_frame(cx).map(|f| f.map(Ok)),
+            ResponseBodyProj::Web { inner } => inner.poll_frame(cx),
             ResponseBodyProj::Full { data, .. } => {
                 Poll::Ready(data.take().map(|d| Ok(Frame::data(d))))
             }

@@ -486,3 +486,101 @@ async fn malformed_frames_from_the_backend_are_internal_when_checked() {
     assert!(res.grpc_message().unwrap().contains("flag 0x42"));
     assert!(res.message_payloads().is_empty());
 }
+
+/// Reads a response body to its end: the bytes, and whether it ended cleanly (false: the
+/// stream was reset or the connection closed before the end).
+async fn read_body(res: http::Response<hyper::body::Incoming>) -> (Vec<u8>, bool) {
+    use http_body_util::BodyExt as _;
+    let mut body = res.into_body();
+    let mut bytes = Vec::new();
+    loop {
+        match within(Duration::from_secs(10), body.frame()).await.unwrap() {
+            None => return (bytes, true),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) => return (bytes, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_backend_failing_mid_message_cuts_the_response_instead_of_appending_a_trailer() {
+    // A frame that announces 1000 bytes, of which 10 arrive, then the backend fails.
+    let mut partial = vec![0, 0, 0, 0x03, 0xe8];
+    partial.extend_from_slice(b"0123456789");
+    for end in [Reason::INTERNAL_ERROR, Reason::CANCEL] {
+        let backend = FakeBackend::start(
+            Reply::reset_after(vec![Bytes::from(partial.clone())], end).with_raw_messages(),
+        )
+        .await
+        .unwrap();
+        let proxy = support::proxy(&backend.url(), |_| {}).await;
+        for http2 in [false, true] {
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .http2_only(http2)
+                    .build_http::<http_body_util::Full<Bytes>>();
+            let request = http::Request::post(format!("http://{}{PATH}", proxy.addr))
+                .header("content-type", "application/grpc-web+proto")
+                .body(http_body_util::Full::new(Bytes::from_static(&[
+                    0, 0, 0, 0, 1, b'x',
+                ])))
+                .unwrap();
+            let res = within(Duration::from_secs(10), client.request(request))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let (bytes, clean) = read_body(res).await;
+            let label = format!("{end:?} http2={http2}");
+            assert!(!clean, "{label}: the response must be cut, not ended");
+            assert!(
+                partial.starts_with(&bytes),
+                "{label}: only the backend's bytes reach the client, no trailer frame: {bytes:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_backend_connection_lost_mid_stream_is_unavailable() {
+    for (version, mode) in combos() {
+        // The backend sends one message, then its connection goes away (a crash, a
+        // restart): dropping the fake backend closes its connections.
+        let backend = FakeBackend::start(Reply::forever(
+            Bytes::from_static(b"tick"),
+            Duration::from_secs(60),
+        ))
+        .await
+        .unwrap();
+        let proxy = support::proxy(&backend.url(), |_| {}).await;
+        let mut stream = WebClient::new(version)
+            .call(proxy.addr, PATH)
+            .mode(mode)
+            .message(b"x")
+            .send_streaming()
+            .await
+            .unwrap();
+        let label = format!("{version:?} {mode:?}");
+        assert_eq!(
+            stream.next_message().await.unwrap().as_deref(),
+            Some(&b"tick"[..]),
+            "{label}"
+        );
+        drop(backend);
+        let res = stream.finish().await.unwrap();
+        assert_eq!(
+            res.grpc_status(),
+            Some(Code::Unavailable),
+            "{label}: {:?}",
+            res.status()
+        );
+        assert!(
+            res.trailers.is_some(),
+            "{label}: status delivered as a trailer frame"
+        );
+    }
+}

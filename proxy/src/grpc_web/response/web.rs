@@ -97,12 +97,11 @@ where
             synth: None,
             failure: options.failure,
             code: None,
-            // Frames are walked when there is a limit to enforce or messages to count.
-            scanner: match (options.max_message, &options.counts) {
-                (Some(max), _) => Some(FrameScanner::new(max)),
-                (None, Some(_)) => Some(FrameScanner::new(u32::MAX as usize)),
-                (None, None) => None,
-            },
+            // Frames are always walked: to enforce the limit, count messages, and know
+            // whether a trailer frame may follow what was forwarded so far.
+            scanner: Some(FrameScanner::new(
+                options.max_message.unwrap_or(u32::MAX as usize),
+            )),
             counts: options.counts,
         }
     }
@@ -125,10 +124,13 @@ where
         }
     }
 
+    /// The next frame of the translated body. An error means the response must be cut
+    /// (HTTP/2 stream reset, HTTP/1.1 connection closed): the call ended in the middle of
+    /// a message, where a trailer frame would be read as part of that message.
     pub(super) fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Frame<Bytes>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         if *this.state == State::Done {
             return Poll::Ready(None);
@@ -136,26 +138,28 @@ where
         if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
             && deadline.poll(cx).is_ready()
         {
-            this.inner.set(None);
-            *this.state = State::Done;
-            *this.code = Some(Code::DeadlineExceeded);
             let status = Status::new(Code::DeadlineExceeded, "deadline exceeded");
-            return Poll::Ready(Some(Frame::data(trailer_frame(
+            return Poll::Ready(Some(end(
+                this.inner,
+                this.state,
+                this.code,
+                at_boundary(this.scanner.as_ref()),
                 *this.mode,
-                &status.to_header_map(),
-            ))));
+                &status,
+            )));
         }
         if let Some(signal) = this.shutdown.as_mut().as_pin_mut()
             && signal.poll(cx).is_ready()
         {
             // The drain timeout passed: end the call with a status the client can read.
-            this.inner.set(None);
-            *this.state = State::Done;
-            *this.code = Some(Code::Unavailable);
-            return Poll::Ready(Some(Frame::data(trailer_frame(
+            return Poll::Ready(Some(end(
+                this.inner,
+                this.state,
+                this.code,
+                at_boundary(this.scanner.as_ref()),
                 *this.mode,
-                &shutdown_status().to_header_map(),
-            ))));
+                &shutdown_status(),
+            )));
         }
         let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
             *this.state = State::Done;
@@ -167,7 +171,10 @@ where
                 (State::Streaming, Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) if data.is_empty() => {}
                     Ok(data) => {
+                        // Whether what was forwarded before this chunk ends on a boundary.
+                        let mut boundary = true;
                         let scanned = this.scanner.as_mut().map(|s| {
+                            boundary = s.finish().is_ok();
                             let before = s.messages();
                             let result = s.scan(&data);
                             if let Some(counts) = this.counts.as_ref() {
@@ -188,18 +195,16 @@ where
                                     format!("backend sent a malformed response: {e}"),
                                 ),
                             };
-                            return Poll::Ready(Some(finish(
-                                this.inner,
-                                this.state,
-                                this.code,
-                                *this.mode,
-                                &status.to_header_map(),
+                            // Nothing of this chunk is forwarded; the trailer frame follows
+                            // the earlier chunks if they ended on a boundary.
+                            return Poll::Ready(Some(end(
+                                this.inner, this.state, this.code, boundary, *this.mode, &status,
                             )));
                         }
-                        return Poll::Ready(Some(Frame::data(match this.mode {
+                        return Poll::Ready(Some(Ok(Frame::data(match this.mode {
                             Mode::Binary => data,
                             Mode::Text => text::encode_segment(&data),
-                        })));
+                        }))));
                     }
                     Err(frame) => {
                         let Ok(mut trailers) = frame.into_trailers() else {
@@ -209,9 +214,9 @@ where
                             Status::new(Code::Unknown, "backend trailers carry no grpc-status")
                                 .write_to(&mut trailers);
                         }
-                        return Poll::Ready(Some(finish(
+                        return Poll::Ready(Some(Ok(finish(
                             this.inner, this.state, this.code, *this.mode, &trailers,
-                        )));
+                        ))));
                     }
                 },
                 (State::Streaming, Some(Err(e))) => {
@@ -223,23 +228,25 @@ where
                             respond::stream_error_status(&e.into(), deadline)
                         }
                     };
-                    return Poll::Ready(Some(finish(
+                    return Poll::Ready(Some(end(
                         this.inner,
                         this.state,
                         this.code,
+                        at_boundary(this.scanner.as_ref()),
                         *this.mode,
-                        &status.to_header_map(),
+                        &status,
                     )));
                 }
                 (State::Streaming, None) => {
                     let status =
                         Status::new(Code::Unknown, "backend ended the stream without trailers");
-                    return Poll::Ready(Some(finish(
+                    return Poll::Ready(Some(end(
                         this.inner,
                         this.state,
                         this.code,
+                        at_boundary(this.scanner.as_ref()),
                         *this.mode,
-                        &status.to_header_map(),
+                        &status,
                     )));
                 }
                 (State::Excerpt, Some(Ok(frame))) => {
@@ -253,28 +260,58 @@ where
                         continue;
                     }
                     let status = excerpt_status(this.synth.take(), this.excerpt);
-                    return Poll::Ready(Some(finish(
+                    return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
                         this.code,
                         *this.mode,
                         &status.to_header_map(),
-                    )));
+                    ))));
                 }
                 (State::Excerpt, Some(Err(_)) | None) => {
                     let status = excerpt_status(this.synth.take(), this.excerpt);
-                    return Poll::Ready(Some(finish(
+                    return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
                         this.code,
                         *this.mode,
                         &status.to_header_map(),
-                    )));
+                    ))));
                 }
                 (State::Done, _) => return Poll::Ready(None),
             }
         }
     }
+}
+
+/// Whether the bytes forwarded so far end on a frame boundary.
+fn at_boundary(scanner: Option<&FrameScanner>) -> bool {
+    scanner.is_some_and(|s| s.finish().is_ok())
+}
+
+/// Ends the call with `status`: as a trailer frame when what was forwarded ends on a frame
+/// boundary, else by cutting the response (an error), so the client never reads a trailer
+/// frame as the rest of a message.
+fn end<B>(
+    mut inner: Pin<&mut Option<B>>,
+    state: &mut State,
+    code: &mut Option<Code>,
+    boundary: bool,
+    mode: Mode,
+    status: &Status,
+) -> Result<Frame<Bytes>, BoxError> {
+    if boundary {
+        return Ok(finish(inner, state, code, mode, &status.to_header_map()));
+    }
+    inner.set(None);
+    *state = State::Done;
+    *code = Some(status.code);
+    Err(format!(
+        "response cut in the middle of a message ({}: {})",
+        status.code.name(),
+        status.message
+    )
+    .into())
 }
 
 fn finish<B>(
