@@ -99,6 +99,21 @@ impl RequestKind {
     /// Classifies a `content-type` value: media type matched case-insensitively,
     /// parameters ignored.
     pub fn parse(value: &str) -> Option<Self> {
+        // The types clients send, as they send them, without splitting and folding case.
+        let proto = |mode| {
+            Some(Self::GrpcWeb(ContentType {
+                mode,
+                codec: Codec::Proto,
+            }))
+        };
+        match value {
+            "application/grpc-web+proto" | "application/grpc-web" => return proto(Mode::Binary),
+            "application/grpc-web-text+proto" | "application/grpc-web-text" => {
+                return proto(Mode::Text);
+            }
+            "application/grpc" | "application/grpc+proto" => return Some(Self::Grpc(Codec::Proto)),
+            _ => {}
+        }
         let media = value.split(';').next().unwrap_or("").trim();
         let (base, suffix) = match media.split_once('+') {
             Some((b, s)) => (b, Some(s)),

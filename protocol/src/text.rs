@@ -181,25 +181,32 @@ impl Base64Decoder {
 /// `input` into `out`, stopping before the first group that holds anything else (padding,
 /// whitespace, an invalid byte) or is incomplete. Returns the input bytes consumed.
 fn decode_groups(input: &[u8], out: &mut BytesMut) -> usize {
-    let groups = input.len() / 4;
-    let start = out.len();
-    out.resize(start + groups * 3, 0);
-    let mut decoded = 0;
-    for (src, dst) in input.chunks_exact(4).zip(out[start..].chunks_exact_mut(3)) {
-        // Each character's sextet already in place; anything else sets the top bit.
-        let n = SHIFTED[0][src[0] as usize]
-            | SHIFTED[1][src[1] as usize]
-            | SHIFTED[2][src[2] as usize]
-            | SHIFTED[3][src[3] as usize];
-        if n & BAD != 0 {
+    // Decoded through a buffer on the stack, a block at a time: no zeroing of the output.
+    const GROUPS: usize = 256;
+    let mut buf = [0u8; GROUPS * 3];
+    let mut consumed = 0;
+    for block in input.chunks(GROUPS * 4) {
+        let mut decoded = 0;
+        for (src, dst) in block.chunks_exact(4).zip(buf.chunks_exact_mut(3)) {
+            // Each character's sextet already in place; anything else sets the top bit.
+            let n = SHIFTED[0][src[0] as usize]
+                | SHIFTED[1][src[1] as usize]
+                | SHIFTED[2][src[2] as usize]
+                | SHIFTED[3][src[3] as usize];
+            if n & BAD != 0 {
+                break;
+            }
+            let be = n.to_be_bytes();
+            dst.copy_from_slice(&be[1..]);
+            decoded += 1;
+        }
+        out.put_slice(&buf[..decoded * 3]);
+        consumed += decoded * 4;
+        if decoded * 4 < block.len() {
             break;
         }
-        let be = n.to_be_bytes();
-        dst.copy_from_slice(&be[1..]);
-        decoded += 1;
     }
-    out.truncate(start + decoded * 3);
-    decoded * 4
+    consumed
 }
 
 /// Marks a character that is not a plain alphabet character in [`SHIFTED`].
@@ -242,12 +249,18 @@ pub const fn encoded_len(len: usize) -> usize {
 
 /// Appends `data` to `out` as one padded base64 segment.
 pub fn encode_segment_into(data: &[u8], out: &mut BytesMut) {
-    let start = out.len();
-    out.resize(start + encoded_len(data.len()), 0);
-    let written = STANDARD
-        .encode_slice(data, &mut out[start..])
-        .expect("buffer sized by encoded_len");
-    debug_assert_eq!(written, encoded_len(data.len()));
+    // Encoded through a buffer on the stack, a block at a time (no zeroing of the
+    // output); every block but the last is a whole number of 3-byte groups, so the blocks
+    // join into one segment.
+    const BLOCK: usize = 768;
+    out.reserve(encoded_len(data.len()));
+    let mut buf = [0u8; encoded_len(BLOCK)];
+    for block in data.chunks(BLOCK) {
+        let written = STANDARD
+            .encode_slice(block, &mut buf)
+            .expect("buffer sized by encoded_len");
+        out.put_slice(&buf[..written]);
+    }
 }
 
 /// `data` as one padded base64 segment.

@@ -129,6 +129,17 @@ proptest! {
     }
 
     #[test]
+    fn long_bodies_match_the_reference_both_ways(
+        data in prop::collection::vec(any::<u8>(), 0..3000),
+        points in prop::collection::vec(0usize..4000, 0..4),
+    ) {
+        // Longer than the encoder's and the decoder's blocks.
+        let reference = STANDARD.encode(&data);
+        prop_assert_eq!(&encode_segment(&data)[..], reference.as_bytes());
+        prop_assert_eq!(decode_chunks(&cut(reference.as_bytes(), points)).unwrap(), data);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), points in prop::collection::vec(0usize..200, 0..10)) {
         let _ = decode_chunks(&cut(&bytes, points));
     }
