@@ -25,7 +25,7 @@ use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
-use crate::upstream::{ClientIp, PeerAddr};
+use crate::upstream::ClientIp;
 use connection::{Activity, Connections};
 use observe::{CountingBody, ObservedCall};
 
@@ -178,10 +178,7 @@ impl Proxy {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
-                req.extensions_mut().insert(PeerAddr(peer));
-                if let Some(ip) = &client_ip {
-                    req.extensions_mut().insert(ip.clone());
-                }
+                req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
                 ObservedCall::new(service.clone().oneshot(req), record, call_guard)
             });

@@ -10,16 +10,17 @@ mod endpoints;
 mod health;
 mod pool;
 mod settings;
+mod stream;
 
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Request, Response, Uri, Version};
+use http::{HeaderValue, Request, Response, Uri};
 use http_body::Body;
-use hyper::client::conn::http2;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -35,20 +36,28 @@ use health::Probe;
 use pool::{Connector, Failure, Pool};
 
 pub use endpoints::{Backend, EndpointHealth};
-pub use pool::UpstreamBody;
+pub use stream::UpstreamBody;
 
-/// The client's address, put in request extensions by the server.
+/// The client's address: put one in a request's extensions for `x-forwarded-for`. (The
+/// proxy's server passes it with the address formatted, as one extension.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// The client's IP address as an `x-forwarded-for` value, formatted once per connection
-/// by the server and put in request extensions beside [`PeerAddr`].
+/// The client's address, and its IP address as an `x-forwarded-for` value, formatted once
+/// per connection by the server and put in request extensions (in place of [`PeerAddr`]:
+/// one extension per call rather than two).
 #[derive(Clone, Debug)]
-pub(crate) struct ClientIp(pub(crate) HeaderValue);
+pub(crate) struct ClientIp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) value: Option<HeaderValue>,
+}
 
 impl ClientIp {
-    pub(crate) fn new(addr: SocketAddr) -> Option<Self> {
-        HeaderValue::from_str(&addr.ip().to_string()).ok().map(Self)
+    pub(crate) fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            value: HeaderValue::from_str(&addr.ip().to_string()).ok(),
+        }
     }
 }
 
@@ -105,14 +114,15 @@ impl std::error::Error for UpstreamError {
 pub struct Upstream<B> {
     backend: Arc<Backend>,
     forwarding: Arc<ForwardingConfig>,
-    pools: Arc<Pools<B>>,
+    pools: Arc<Pools>,
+    _body: PhantomData<fn(B)>,
 }
 
 /// The connection pools of a backend's endpoints.
-struct Pools<B> {
+struct Pools {
     connector: Arc<Connector>,
     /// One per endpoint in use; few, so a list.
-    list: RwLock<Vec<Arc<Pool<B>>>>,
+    list: RwLock<Vec<Arc<Pool>>>,
 }
 
 impl<B> Clone for Upstream<B> {
@@ -121,6 +131,7 @@ impl<B> Clone for Upstream<B> {
             backend: self.backend.clone(),
             forwarding: self.forwarding.clone(),
             pools: self.pools.clone(),
+            _body: PhantomData,
         }
     }
 }
@@ -186,19 +197,28 @@ where
         };
         let open = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let backend = Arc::new(Backend::new(config, probe, open.clone())?);
-        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        // hyper's client defaults where not set here.
+        let mut http2 = h2::client::Builder::new();
         http2
-            .timer(TokioTimer::new())
-            .initial_stream_window_size(1 << 20)
+            .initial_window_size(1 << 20)
             .initial_connection_window_size(4 << 20)
             // No stream goes before the backend's SETTINGS say how many it takes (the
             // pool waits for them), and the limit read back stays 0 until then.
             .initial_max_send_streams(0)
-            .keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(10));
+            .max_frame_size(16 * 1024)
+            .max_header_list_size(16 * 1024)
+            .max_send_buffer_size(1024 * 1024)
+            // h2 counts every stream it resets itself (e.g. STREAM_CLOSED for DATA that
+            // arrives after a client went away and the call was cancelled) and sends
+            // GOAWAY ENHANCE_YOUR_CALM at 1024 per connection, never forgiving old ones: a
+            // long-lived backend connection under client aborts would die with every call
+            // on it. The backend is trusted, so no limit (found by `cargo xtask soak`).
+            .max_local_error_reset_streams(None)
+            .enable_push(false);
         let connector = Arc::new(Connector {
             tcp_tls: connector,
             http2,
+            keep_alive: (Duration::from_secs(30), Duration::from_secs(10)),
             open,
             timeout: config.connect_timeout,
         });
@@ -209,6 +229,7 @@ where
                 connector,
                 list: RwLock::new(Vec::new()),
             }),
+            _body: PhantomData,
         })
     }
 
@@ -265,19 +286,21 @@ where
         if let Ok(built) = uri {
             *req.uri_mut() = built;
         }
-        *req.version_mut() = Version::HTTP_2;
         req.headers_mut().remove(http::header::HOST);
         filter_headers(req.headers_mut(), &self.forwarding);
         if self.forwarding.forwarded_for {
             let trust = self.forwarding.trust_forwarded_for;
-            let cached = req.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+            let (addr, cached) = match req.extensions().get::<ClientIp>() {
+                Some(ip) => (Some(ip.addr), ip.value.clone()),
+                None => (req.extensions().get::<PeerAddr>().map(|p| p.0), None),
+            };
             match cached {
                 // The common case: the header is the client's address alone.
                 Some(ip) if !(trust && req.headers().contains_key(&XFF_NAME)) => {
                     req.headers_mut().insert(XFF_NAME, ip);
                 }
                 _ => {
-                    if let Some(PeerAddr(addr)) = req.extensions().get::<PeerAddr>().copied() {
+                    if let Some(addr) = addr {
                         set_forwarded_for(req.headers_mut(), addr, trust);
                     }
                 }
@@ -303,8 +326,8 @@ where
     /// The pool of `endpoint`'s connections. Pools of endpoints no longer in use (DNS
     /// refresh replaced them) are dropped when a new one is made; their connections close
     /// once their calls end.
-    fn pool(&self, endpoint: &Arc<Endpoint>) -> Arc<Pool<B>> {
-        let find = |list: &[Arc<Pool<B>>]| {
+    fn pool(&self, endpoint: &Arc<Endpoint>) -> Arc<Pool> {
+        let find = |list: &[Arc<Pool>]| {
             list.iter()
                 .find(|p| Arc::ptr_eq(&p.endpoint, endpoint))
                 .cloned()

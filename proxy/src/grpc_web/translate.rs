@@ -58,7 +58,16 @@ pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 pub(super) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
-    remove_hop_by_hop(headers);
+    // `te: trailers` (which gRPC clients send) is what goes upstream anyway: leave it
+    // rather than take the slow path for it.
+    let mut te = headers.get_all(header::TE).iter();
+    let te_trailers = te.next().is_some_and(|v| v == "trailers") && te.next().is_none();
+    if headers
+        .keys()
+        .any(|n| is_hop_by_hop(n) && !(te_trailers && n == header::TE))
+    {
+        remove_hop_by_hop(headers);
+    }
     headers.remove(CONTENT_LENGTH);
     let upstream = match ct.codec {
         // The common case, without building the value.
@@ -67,7 +76,9 @@ pub(super) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType)
             .unwrap_or_else(|_| HeaderValue::from_static("application/grpc")),
     };
     headers.insert(CONTENT_TYPE, upstream);
-    headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    if !te_trailers || !headers.contains_key(header::TE) {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
     if let http::header::Entry::Vacant(e) = headers.entry(GRPC_ACCEPT_ENCODING) {
         e.insert(HeaderValue::from_static("identity"));
     }

@@ -12,19 +12,14 @@
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
-use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http2;
+use http_body::Body;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use pin_project_lite::pin_project;
-use std::fmt;
+use hyper_util::rt::TokioIo;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tower::ServiceExt as _;
@@ -32,6 +27,7 @@ use tower::ServiceExt as _;
 use super::counting::Counted;
 use super::endpoints::Endpoint;
 use super::settings::Sniffed;
+use super::stream::{Pump, UpstreamBody, prepare_head};
 use crate::BoxError;
 
 /// A connection that has carried no call for this long is closed (checked every period,
@@ -43,7 +39,10 @@ const SEND_ATTEMPTS: usize = 3;
 /// How to open connections; shared by every endpoint of a backend.
 pub(crate) struct Connector {
     pub(crate) tcp_tls: HttpsConnector<HttpConnector>,
-    pub(crate) http2: http2::Builder<TokioExecutor>,
+    pub(crate) http2: h2::client::Builder,
+    /// How often a connection with calls in progress is pinged, and how long the pong
+    /// may take before the connection is given up.
+    pub(crate) keep_alive: (Duration, Duration),
     /// The backend's open connections, for the metrics.
     pub(crate) open: Arc<AtomicI64>,
     /// For the TCP connect, and again for the TLS handshake and the peer's SETTINGS.
@@ -56,20 +55,20 @@ pub(crate) enum Failure {
     /// No connection could be opened (shared by the calls that waited for it).
     Connect(Arc<dyn std::error::Error + Send + Sync>),
     /// The call failed on its connection.
-    Call(hyper::Error),
+    Call(h2::Error),
 }
 
 /// The connections to one endpoint.
-pub(crate) struct Pool<B> {
+pub(crate) struct Pool {
     pub(crate) endpoint: Arc<Endpoint>,
     connector: Arc<Connector>,
-    state: Mutex<PoolState<B>>,
+    state: Mutex<PoolState>,
     /// Told after every connection attempt.
     attempted: Notify,
 }
 
-struct PoolState<B> {
-    conns: Vec<Conn<B>>,
+struct PoolState {
+    conns: Vec<Conn>,
     connecting: bool,
     /// Connection attempts finished so far.
     attempts: u64,
@@ -77,8 +76,8 @@ struct PoolState<B> {
     failure: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
-struct Conn<B> {
-    tx: http2::SendRequest<B>,
+struct Conn {
+    tx: h2::client::SendRequest<Bytes>,
     state: Arc<ConnState>,
 }
 
@@ -139,18 +138,20 @@ impl ConnState {
         self.phase.load(Ordering::Acquire) == CLOSED
     }
 
-    /// Takes a stream slot if the connection is usable and has room. Called with the
-    /// pool locked, so takers do not race each other (givers only make room).
-    fn try_take(&self) -> bool {
+    /// Takes a stream slot if the connection is usable and has room; `Some(true)` when no
+    /// other call was on it. Called with the pool locked, so takers do not race each
+    /// other (givers only make room).
+    fn try_take(&self) -> Option<bool> {
         if self.phase.load(Ordering::Acquire) != READY {
-            return false;
+            return None;
         }
-        if self.active.load(Ordering::Acquire) >= self.max.load(Ordering::Acquire) {
-            return false;
+        let active = self.active.load(Ordering::Acquire);
+        if active >= self.max.load(Ordering::Acquire) {
+            return None;
         }
         self.active.fetch_add(1, Ordering::AcqRel);
         self.used.store(true, Ordering::Relaxed);
-        true
+        Some(active == 0)
     }
 
     /// Waits for the peer's SETTINGS.
@@ -173,47 +174,16 @@ impl ConnState {
 #[derive(Debug)]
 pub(crate) struct Slot(Arc<ConnState>);
 
+impl Slot {
+    /// Takes the connection out of the pool (it failed).
+    fn close(&self) {
+        self.0.close();
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-pin_project! {
-    /// A backend's response body. The call's stream counts against its connection's
-    /// limit until this is dropped.
-    pub struct UpstreamBody {
-        #[pin]
-        inner: Incoming,
-        slot: Slot,
-    }
-}
-
-impl fmt::Debug for UpstreamBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UpstreamBody")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -222,12 +192,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl<B> Pool<B>
-where
-    B: Body + Send + Unpin + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl Pool {
     pub(crate) fn new(endpoint: Arc<Endpoint>, connector: Arc<Connector>) -> Self {
         Self {
             endpoint,
@@ -243,42 +208,80 @@ where
     }
 
     /// Sends `req` on a connection with room, opening one if needed. Dropping the future
-    /// (or, later, the response body) resets the stream (RST_STREAM CANCEL).
-    pub(crate) async fn send(
+    /// (or, later, the response body, once the request body is sent) resets the stream
+    /// (RST_STREAM CANCEL).
+    pub(crate) async fn send<B>(
         self: Arc<Self>,
-        mut req: Request<B>,
-    ) -> Result<Response<UpstreamBody>, Failure> {
+        req: Request<B>,
+    ) -> Result<Response<UpstreamBody>, Failure>
+    where
+        B: Body + Send + Unpin + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        let mut head = Request::from_parts(parts, ());
+        prepare_head(&mut head, &body);
         let mut attempt = 1;
-        loop {
-            let (mut tx, slot) = self.checkout().await.map_err(Failure::Connect)?;
-            match tx.try_send_request(req).await {
-                Ok(res) => return Ok(res.map(|inner| UpstreamBody { inner, slot })),
-                Err(mut e) => match e.take_message() {
-                    // The connection closed before the request left: try another.
-                    Some(unsent) if attempt < SEND_ATTEMPTS => {
-                        slot.0.close();
-                        req = unsent;
-                        attempt += 1;
-                    }
-                    _ => return Err(Failure::Call(e.into_error())),
-                },
+        let (mut tx, slot) = loop {
+            let (mut tx, slot, idle) = self.checkout().await.map_err(Failure::Connect)?;
+            if idle {
+                // The backend may have closed a connection without calls, and the news
+                // not been read yet: let its task read first, so that a request is not
+                // sent on a connection already gone (it fails rather than being sent
+                // again on another).
+                tokio::task::yield_now().await;
             }
+            match poll_fn(|cx| tx.poll_ready(cx)).await {
+                Ok(()) => break (tx, slot),
+                // The connection closed (GOAWAY, error) before the request left: try
+                // another.
+                Err(_) if attempt < SEND_ATTEMPTS => {
+                    slot.close();
+                    attempt += 1;
+                }
+                Err(e) => return Err(Failure::Call(e)),
+            }
+        };
+        let eos = body.is_end_stream();
+        let (mut response, send) = tx.send_request(head, eos).map_err(Failure::Call)?;
+        drop(tx);
+        let mut pump = (!eos).then(|| Pump::new(body, send));
+        let res = poll_fn(|cx| {
+            if let Some(p) = pump.as_mut()
+                && p.poll_send(cx).is_ready()
+            {
+                pump = None;
+            }
+            Pin::new(&mut response).poll(cx)
+        })
+        .await
+        .map_err(Failure::Call)?;
+        if let Some(mut pump) = pump {
+            // The response came before the request body ended (a streaming request):
+            // the rest of the body goes on in a task of its own.
+            tokio::spawn(poll_fn(move |cx| pump.poll_send(cx)));
         }
+        Ok(res.map(|inner| UpstreamBody::new(inner, slot)))
     }
 
     async fn checkout(
         self: &Arc<Self>,
-    ) -> Result<(http2::SendRequest<B>, Slot), Arc<dyn std::error::Error + Send + Sync>> {
+    ) -> Result<
+        (h2::client::SendRequest<Bytes>, Slot, bool),
+        Arc<dyn std::error::Error + Send + Sync>,
+    > {
         let mut waited_for = None;
         loop {
             let mut attempted = pin!(self.attempted.notified());
             {
                 let mut state = lock(&self.state);
-                state
+                state.conns.retain(|c| !c.state.is_closed());
+                if let Some((conn, idle)) = state
                     .conns
-                    .retain(|c| !c.state.is_closed() && !c.tx.is_closed());
-                if let Some(conn) = state.conns.iter().find(|c| c.state.try_take()) {
-                    return Ok((conn.tx.clone(), Slot(conn.state.clone())));
+                    .iter()
+                    .find_map(|c| c.state.try_take().map(|idle| (c, idle)))
+                {
+                    return Ok((conn.tx.clone(), Slot(conn.state.clone()), idle));
                 }
                 if let (Some(seen), Some(failure)) = (waited_for, &state.failure)
                     && state.attempts > seen
@@ -319,7 +322,7 @@ where
         self.attempted.notify_waiters();
     }
 
-    async fn open(&self) -> Result<Conn<B>, BoxError> {
+    async fn open(&self) -> Result<Conn, BoxError> {
         let url = &self.endpoint.url;
         let uri = Uri::builder()
             .scheme(url.scheme.clone())
@@ -333,8 +336,8 @@ where
             // Boxed: hyper sizes every task it spawns per stream after its connection
             // task, which holds the socket (and the TLS state) inline.
             let io = Counted::new(Box::new(io), self.connector.open.clone(), state.clone());
-            let (tx, conn) = self.connector.http2.handshake(io).await?;
-            tokio::spawn(drive(conn, state.clone()));
+            let (tx, conn) = self.connector.http2.handshake(TokioIo::new(io)).await?;
+            tokio::spawn(drive(conn, state.clone(), self.connector.keep_alive));
             state.ready().await?;
             Ok::<_, BoxError>(Conn { tx, state })
         };
@@ -344,17 +347,20 @@ where
     }
 }
 
-/// Runs a connection until it ends or has been idle for [`IDLE_TIMEOUT`]; keeps the
-/// pool's view of the peer's stream limit current.
-async fn drive<C>(conn: C, state: Arc<ConnState>)
-where
-    C: Future<Output = hyper::Result<()>> + MaxStreams + Unpin,
+/// Runs a connection until it ends, has been idle for [`IDLE_TIMEOUT`], or leaves a
+/// keep-alive ping unanswered; keeps the pool's view of the peer's stream limit current.
+async fn drive<T>(
+    mut conn: h2::client::Connection<T, Bytes>,
+    state: Arc<ConnState>,
+    (interval, timeout): (Duration, Duration),
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut conn = conn;
+    let ping_pong = conn.ping_pong();
     let run = poll_fn(|cx| {
         let polled = Pin::new(&mut conn).poll(cx);
         // The peer may change its limit later (0 until its first SETTINGS are applied).
-        let max = conn.max_send_streams();
+        let max = conn.max_concurrent_send_streams();
         if max != 0 && state.phase.load(Ordering::Acquire) == READY {
             state.max.store(max, Ordering::Release);
         }
@@ -374,6 +380,28 @@ where
             }
         }
     };
+    let keep_alive = async {
+        let Some(mut ping_pong) = ping_pong else {
+            return std::future::pending().await;
+        };
+        let mut tick = tokio::time::interval(interval);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            // As hyper's client: only while calls are in progress.
+            if state.active.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            match tokio::time::timeout(timeout, ping_pong.ping(h2::Ping::opaque())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => return std::future::pending().await,
+                Err(_) => {
+                    tracing::debug!("backend connection did not answer a ping in {timeout:?}");
+                    return;
+                }
+            }
+        }
+    };
     tokio::select! {
         result = run => {
             if let Err(e) = result {
@@ -381,23 +409,7 @@ where
             }
         }
         () = idle => {}
+        () = keep_alive => {}
     }
     state.close();
-}
-
-/// The peer's current stream limit, as hyper's connection knows it.
-trait MaxStreams {
-    fn max_send_streams(&self) -> usize;
-}
-
-impl<T, B> MaxStreams for http2::Connection<T, B, TokioExecutor>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    B: Body + Unpin + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    fn max_send_streams(&self) -> usize {
-        self.current_max_send_streams()
-    }
 }
