@@ -17,7 +17,7 @@
 //! with a note. Soak and endurance runs are not part of it.
 
 mod idle;
-mod load;
+pub(crate) mod load;
 mod peers;
 mod report;
 
@@ -76,14 +76,9 @@ struct Target {
     backend: u32,
 }
 
-pub(crate) fn run(quick: bool) -> Result<()> {
-    let quick = quick || std::env::var_os("GRPCWEB_BENCH_QUICK").is_some_and(|v| v != "0");
-    let root = workspace_root();
-    if !has_tool("h2load") {
-        run_cmd(Command::new("apt-get").arg("update"))?;
-        run_cmd(Command::new("apt-get").args(["install", "-y", "nghttp2-client"]))?;
-    }
-    run_cmd(cargo().current_dir(&root).args([
+/// Release builds of `grpcweb-proxy` and the interop binaries (backends, load drivers).
+pub(crate) fn build_release(root: &Path) -> Result<()> {
+    run_cmd(cargo().current_dir(root).args([
         "build",
         "--release",
         "-p",
@@ -91,7 +86,17 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         "-p",
         "grpcweb-interop",
         "--bins",
-    ]))?;
+    ]))
+}
+
+pub(crate) fn run(quick: bool) -> Result<()> {
+    let quick = quick || std::env::var_os("GRPCWEB_BENCH_QUICK").is_some_and(|v| v != "0");
+    let root = workspace_root();
+    if !has_tool("h2load") {
+        run_cmd(Command::new("apt-get").arg("update"))?;
+        run_cmd(Command::new("apt-get").args(["install", "-y", "nghttp2-client"]))?;
+    }
+    build_release(&root)?;
     run_cmd(cargo().current_dir(&root).args([
         "build",
         "--release",

@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::bench::load::{fds, rss_kib, ticks_of as cpu_ticks, ticks_per_sec};
 use crate::demo::Children;
-use crate::run::{cargo, run as run_cmd, target_dir, workspace_root};
-use procs::{Backend, Driver, cpu_ticks, fds, free_port, metric_sum, metrics_page, rss_kib};
+use crate::run::{target_dir, workspace_root};
+use procs::{Backend, Driver, free_port, metric_sum, metrics_page};
 use report::{Check, Report, Restart, Sample, Tally};
 
 /// Share of the measured peak the run sends.
@@ -73,15 +74,7 @@ impl Default for Options {
 pub(crate) fn run(options: &Options) -> Result<()> {
     let seconds = options.duration.as_secs_f64();
     let root = workspace_root();
-    run_cmd(cargo().current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "grpcweb-proxy",
-        "-p",
-        "grpcweb-interop",
-        "--bins",
-    ]))?;
+    crate::bench::build_release(&root)?;
     let bin_dir = target_dir(&root).join("release");
     let work = target_dir(&root).join("soak");
     std::fs::create_dir_all(&work)?;
@@ -183,7 +176,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     report.restart = restart;
 
     // Idle: the backend should do nothing, the proxy should let go of everything.
-    let hz = procs::ticks_per_sec();
+    let hz = ticks_per_sec();
     let (b0, p0) = (cpu_ticks(backend.pid()), cpu_ticks(proxy_pid));
     let settle_start = Instant::now();
     std::thread::sleep(SETTLE);

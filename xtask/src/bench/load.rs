@@ -156,7 +156,8 @@ pub(crate) fn cpu_ticks(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|&pid| ticks_of(pid)).sum()
 }
 
-fn ticks_of(pid: u32) -> Option<u64> {
+/// utime + stime of one process, in clock ticks.
+pub(crate) fn ticks_of(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')')?.1;
@@ -164,6 +165,11 @@ fn ticks_of(pid: u32) -> Option<u64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// A process's open file descriptors.
+pub(crate) fn fds(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
 }
 
 /// A process's resident set, in KiB.
@@ -192,6 +198,7 @@ pub(crate) fn with_children(pid: u32) -> Vec<u32> {
     pids
 }
 
+/// Clock ticks per second (`getconf CLK_TCK`).
 pub(crate) fn ticks_per_sec() -> f64 {
     probe(Command::new("getconf").arg("CLK_TCK"))
         .and_then(|s| s.trim().parse().ok())
@@ -301,5 +308,18 @@ mod tests {
         assert_eq!(frame(&[7]), [0, 0, 0, 0, 1, 7]);
         assert_eq!(base64(b"f"), b"Zg==");
         assert_eq!(base64(b"foobar"), b"Zm9vYmFy");
+    }
+}
+
+#[cfg(test)]
+mod proc_tests {
+    use super::*;
+
+    #[test]
+    fn reads_its_own_process() {
+        let pid = std::process::id();
+        assert!(fds(pid).is_some_and(|n| n > 0));
+        assert!(rss_kib(pid).is_some_and(|n| n > 0));
+        assert!(ticks_of(pid).is_some());
     }
 }

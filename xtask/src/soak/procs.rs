@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::run::{display, probe};
+use crate::run::display;
 
 /// How long a started backend may take to print `listening on ADDR`.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -159,41 +159,6 @@ pub(super) fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A process's resident set, in KiB.
-pub(super) fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// A process's open file descriptors.
-pub(super) fn fds(pid: u32) -> Option<u64> {
-    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
-}
-
-/// utime + stime of a process, in clock ticks.
-pub(super) fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-pub(super) fn ticks_per_sec() -> f64 {
-    probe(Command::new("getconf").arg("CLK_TCK"))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 /// The Prometheus page at `http://addr/metrics`.
 pub(super) fn metrics_page(addr: &str) -> Option<String> {
     let mut conn = TcpStream::connect(addr).ok()?;
@@ -252,12 +217,5 @@ mod tests {
         );
         assert_eq!(metric_sum(page, "grpcweb_calls_total", &[]), Some(8.0));
         assert_eq!(metric_sum(page, "grpcweb_nothing", &[]), None);
-    }
-
-    #[test]
-    fn counts_own_fds() {
-        assert!(fds(std::process::id()).is_some_and(|n| n > 0));
-        assert!(rss_kib(std::process::id()).is_some_and(|n| n > 0));
-        assert!(cpu_ticks(std::process::id()).is_some());
     }
 }
