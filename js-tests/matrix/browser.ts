@@ -2,7 +2,8 @@
 // `runMatrixCase(client, format, baseUrl, caseName)` for the runner to call.
 
 import { runCase, type Outcome } from "./cases.js";
-import { webClients, type Format } from "./clients/web.js";
+import type { Format } from "./clients/requests.js";
+import { webClients } from "./clients/web.js";
 
 interface MatrixPage {
   runMatrixCase(client: string, format: Format, baseUrl: string, caseName: string): Promise<Outcome>;

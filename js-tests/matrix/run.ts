@@ -17,14 +17,13 @@ import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 
 import { launchChromium } from "../test/support/chromium.js";
-import { startConnectPeer } from "../test/support/connect-test-service.js";
-import { startServer } from "../test/support/processes.js";
 import { startStaticServer } from "../test/support/static-server.js";
-import { caseNames, runCase, type Outcome } from "./cases.js";
+import { caseNames, type Outcome } from "./cases.js";
+import { clients, type ClientSpec, type Wire } from "./clients.js";
+import type { HttpVersion } from "./clients/node.js";
 import { findKnown, parseKnownFailing } from "./known.js";
-import { bufCurlClient, connectNodeClient, runGrpcGoCase, type ClosableClient, type HttpVersion } from "./clients/node.js";
-import { connectWebClient, oursClient, protobufTsClient, type Format } from "./clients/web.js";
-import { goInteropClient, startGoServer, startGrpcJsServer, startGrpcwebproxy, startPythonServer } from "./servers/peers.js";
+import { naNotes, renderMatrix, updateReadmeMatrix, type Cell, type Row } from "./report.js";
+import { servers, type RunningServer, type ServerSpec } from "./servers.js";
 
 const JS_TESTS = fileURLToPath(new URL("../../", import.meta.url));
 const ROOT = join(JS_TESTS, "..");
@@ -34,321 +33,7 @@ const OUTPUT = join(JS_TESTS, "test-output");
 /** A case that takes longer than this has hung. */
 const CASE_TIMEOUT_MS = 30_000;
 
-type Wire = Format | "native";
-
-// ---- servers ----
-
-interface RunningServer {
-  /** Base URL, `http://127.0.0.1:PORT`. */
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-interface ServerSpec {
-  readonly id: string;
-  readonly label: string;
-  readonly text: boolean;
-  readonly grpcWeb: boolean;
-  readonly native: boolean;
-  readonly http: readonly HttpVersion[];
-  /** Answers CORS for the matrix page's origin (browsers can call it). */
-  readonly cors: boolean;
-  /** Why a column is missing something, for the n/a notes. */
-  readonly notes?: string;
-  /** Run only our clients against it: a peer server that is here to prove our client. */
-  readonly oursOnly?: boolean;
-  start(origin: string): Promise<RunningServer>;
-}
-
-const url = (addr: string): string => `http://${addr}`;
-
-async function proxyInFront(backend: RunningServer, origin: string): Promise<RunningServer> {
-  const proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", backend.url, "--allowed-origin", origin]);
-  return {
-    url: url(proxy.addr),
-    async stop() {
-      await proxy.stop();
-      await backend.stop();
-    },
-  };
-}
-
-async function interopServer(args: readonly string[] = []): Promise<RunningServer> {
-  const server = await startServer("interop-server", ["--port", "0", ...args]);
-  return { url: url(server.addr), stop: () => server.stop() };
-}
-
-const OUR_PROXY = { text: true, grpcWeb: true, native: true, http: ["1.1", "2"], cors: true } as const;
-
-const servers: readonly ServerSpec[] = [
-  {
-    id: "proxy-tonic",
-    label: "grpcweb-proxy → tonic",
-    ...OUR_PROXY,
-    start: async (origin) => proxyInFront(await interopServer(), origin),
-  },
-  {
-    id: "proxy-grpc-js",
-    label: "grpcweb-proxy → grpc-js",
-    ...OUR_PROXY,
-    start: async (origin) => proxyInFront(await startGrpcJsServer(), origin),
-  },
-  {
-    id: "proxy-grpcio",
-    label: "grpcweb-proxy → grpcio (Python)",
-    ...OUR_PROXY,
-    start: async (origin) => proxyInFront(await startPythonServer(), origin),
-  },
-  {
-    id: "proxy-grpc-go",
-    label: "grpcweb-proxy → grpc-go",
-    ...OUR_PROXY,
-    start: async (origin) => proxyInFront(await startGoServer(), origin),
-  },
-  {
-    id: "in-process",
-    label: "interop-server --grpc-web (our layer in-process)",
-    ...OUR_PROXY,
-    start: (origin) => interopServer(["--grpc-web", "--allowed-origin", origin]),
-  },
-  {
-    id: "grpcwebproxy",
-    label: "grpcwebproxy (improbable-eng) → tonic",
-    text: true,
-    grpcWeb: true,
-    native: false,
-    http: ["1.1"],
-    cors: true,
-    notes: "grpcwebproxy serves gRPC-Web only, and HTTP/2 only over TLS",
-    async start(origin) {
-      const backend = await interopServer();
-      try {
-        const proxy = await startGrpcwebproxy(backend.url, [origin]);
-        return {
-          url: proxy.url,
-          async stop() {
-            await proxy.stop();
-            await backend.stop();
-          },
-        };
-      } catch (e) {
-        await backend.stop();
-        throw e;
-      }
-    },
-  },
-  {
-    id: "connect-node",
-    label: "connect-node gRPC-Web server",
-    text: false,
-    grpcWeb: true,
-    native: false,
-    http: ["1.1"],
-    cors: false,
-    oursOnly: true,
-    notes: "connect has no grpc-web-text; the test server speaks HTTP/1.1 gRPC-Web only, without CORS",
-    async start() {
-      const peer = await startConnectPeer();
-      return { url: peer.baseUrl, stop: () => peer.stop() };
-    },
-  },
-  {
-    id: "tonic-web",
-    label: "tonic-web",
-    text: true,
-    grpcWeb: true,
-    native: true,
-    http: ["1.1", "2"],
-    cors: false,
-    oursOnly: true,
-    notes: "tonic-web's example server has no CORS layer",
-    async start() {
-      if (!existsSync(join(binDirOrDefault(), "examples", "tonic_web_peer"))) {
-        execFileSync(process.env["CARGO"] ?? "cargo", ["build", "-p", "grpcweb-client", "--example", "tonic_web_peer"], {
-          cwd: ROOT,
-          stdio: "inherit",
-        });
-      }
-      const server = await startServer("examples/tonic_web_peer", []);
-      return { url: url(server.addr), stop: () => server.stop() };
-    },
-  },
-];
-
-function binDirOrDefault(): string {
-  return process.env["GRPCWEB_BIN_DIR"] ?? join(ROOT, "target", "debug");
-}
-
-// ---- clients ----
-
-interface ClientSpec {
-  readonly id: string;
-  readonly label: string;
-  readonly wires: readonly Wire[];
-  readonly http: readonly HttpVersion[];
-  readonly browser: boolean;
-  readonly ours: boolean;
-  /** Runs one case against `baseUrl`. */
-  runner(baseUrl: string, wire: Wire, http: HttpVersion): Promise<CaseRunner>;
-}
-
-interface CaseRunner {
-  run(name: string): Promise<Outcome>;
-  close(): void;
-}
-
-/** A Node client object behind the Client interface. */
-const inNode =
-  (make: (baseUrl: string, wire: Wire, http: HttpVersion) => ClosableClient | ReturnType<typeof oursClient>) =>
-  async (baseUrl: string, wire: Wire, http: HttpVersion): Promise<CaseRunner> => {
-    const client = make(baseUrl, wire, http);
-    return {
-      run: (name) => runCase(name, client),
-      close: () => ("close" in client && typeof client.close === "function" ? client.close() : undefined),
-    };
-  };
-
-let page: Page | undefined;
-
-/** A client that runs inside the matrix page in Chromium. */
-const inChromium =
-  (client: string) =>
-  async (baseUrl: string, wire: Wire): Promise<CaseRunner> => ({
-    async run(name) {
-      if (page === undefined) {
-        return { result: "fail", detail: "Chromium is not running" };
-      }
-      return page.evaluate(
-        ([c, f, u, n]) =>
-          (
-            globalThis as unknown as {
-              runMatrixCase(c: string, f: string, u: string, n: string): Promise<Outcome>;
-            }
-          ).runMatrixCase(c, f, u, n),
-        [client, wire, baseUrl, name] as const,
-      );
-    },
-    close: () => undefined,
-  });
-
-const asFormat = (wire: Wire): Format => (wire === "native" ? "binary" : wire);
-
-function clients(bufSchema: string): readonly ClientSpec[] {
-  const buf = join(JS_TESTS, "node_modules", ".bin", "buf");
-  return [
-    {
-      id: "ours-node",
-      label: "ours (generated TS + wasm runtime), Node",
-      wires: ["binary", "text"],
-      http: ["1.1"],
-      browser: false,
-      ours: true,
-      runner: inNode((u, w) => oursClient(u, asFormat(w))),
-    },
-    {
-      id: "ours-chromium",
-      label: "ours (generated TS + wasm runtime), Chromium",
-      wires: ["binary", "text"],
-      http: ["1.1"],
-      browser: true,
-      ours: true,
-      runner: inChromium("ours"),
-    },
-    {
-      id: "connect-web-node",
-      label: "connect-web createGrpcWebTransport, Node",
-      wires: ["binary"],
-      http: ["1.1"],
-      browser: false,
-      ours: false,
-      runner: inNode((u) => connectWebClient(u)),
-    },
-    {
-      id: "connect-web-chromium",
-      label: "connect-web createGrpcWebTransport, Chromium",
-      wires: ["binary"],
-      http: ["1.1"],
-      browser: true,
-      ours: false,
-      runner: inChromium("connect-web"),
-    },
-    {
-      id: "connect-node",
-      label: "connect-node gRPC-Web transport, Node",
-      wires: ["binary"],
-      http: ["1.1", "2"],
-      browser: false,
-      ours: false,
-      runner: inNode((u, _w, h) => connectNodeClient(u, h)),
-    },
-    {
-      id: "protobuf-ts-node",
-      label: "protobuf-ts GrpcWebFetchTransport, Node",
-      wires: ["binary", "text"],
-      http: ["1.1"],
-      browser: false,
-      ours: false,
-      runner: inNode((u, w) => protobufTsClient(u, asFormat(w))),
-    },
-    {
-      id: "protobuf-ts-chromium",
-      label: "protobuf-ts GrpcWebFetchTransport, Chromium",
-      wires: ["binary", "text"],
-      http: ["1.1"],
-      browser: true,
-      ours: false,
-      runner: inChromium("protobuf-ts"),
-    },
-    {
-      id: "grpc-web-chromium",
-      label: "grpc-web (official runtime), Chromium",
-      wires: ["binary", "text"],
-      http: ["1.1"],
-      browser: true,
-      ours: false,
-      runner: inChromium("grpc-web"),
-    },
-    {
-      id: "buf-curl",
-      label: "buf curl --protocol grpcweb",
-      wires: ["binary"],
-      http: ["1.1", "2"],
-      browser: false,
-      ours: false,
-      runner: inNode((u, _w, h) => ({ ...bufCurlClient(buf, bufSchema, u, h), close: () => undefined })),
-    },
-    {
-      id: "grpc-go",
-      label: "grpc-go interop client (native gRPC)",
-      wires: ["native"],
-      http: ["2"],
-      browser: false,
-      ours: false,
-      async runner(baseUrl) {
-        const client = goInteropClient();
-        const addr = new URL(baseUrl).host;
-        return { run: (name) => runGrpcGoCase(client, addr, name), close: () => undefined };
-      },
-    },
-  ];
-}
-
 // ---- running ----
-
-interface Row {
-  readonly client: ClientSpec;
-  readonly wire: Wire;
-  readonly http: HttpVersion;
-}
-
-interface Cell {
-  passed: number;
-  failed: number;
-  known: number;
-  na: number;
-  /** Why the whole cell does not apply. */
-  naReason?: string;
-}
 
 interface Failure {
   readonly key: string;
@@ -403,7 +88,8 @@ async function main(): Promise<number> {
     cwd: JS_TESTS,
     stdio: "inherit",
   });
-  const allClients = clients(bufSchema).filter((c) => onlyClients.length === 0 || onlyClients.includes(c.id));
+  let page: Page | undefined;
+  const allClients = clients(bufSchema, () => page).filter((c) => onlyClients.length === 0 || onlyClients.includes(c.id));
   const known = parseKnownFailing(
     existsSync(KNOWN_FAILING) ? readFileSync(KNOWN_FAILING, "utf8") : "",
     new Set(allClients.filter((c) => c.ours).map((c) => c.id)),
@@ -559,59 +245,12 @@ async function main(): Promise<number> {
     throw new Error("--update-readme needs the whole matrix (no --client or --server)");
   }
   if (updateReadme) {
-    updateReadmeMatrix(markdown);
+    updateReadmeMatrix(README, markdown);
     console.log("README.md: matrix updated");
   }
   console.log(extra);
   console.log(summary);
   return unexpected.length > 0 ? 1 : 0;
-}
-
-function naNotes(): string[] {
-  return [
-    "Not applicable:",
-    "- browsers (Chromium) speak HTTP/1.1 to a cleartext origin and need CORS;",
-    "- connect (web and node) and buf curl have no grpc-web-text; grpc-go's client speaks native gRPC only;",
-    "- connect-node's server and tonic-web are here to prove our client: peer clients are not run against them;",
-    ...servers.filter((s) => s.notes !== undefined).map((s) => `- ${s.label}: ${s.notes};`),
-    "- buf curl cannot send a deadline (it reserves grpc-timeout) and does not print trailers, so timeout_on_sleeping_server and custom_metadata do not apply to it.",
-  ];
-}
-
-function renderMatrix(rows: readonly Row[], cells: ReadonlyMap<string, Cell>): string {
-  const header = `| client | wire | HTTP | ${servers.map((s) => s.label).join(" | ")} |`;
-  const rule = `|---|---|---|${servers.map(() => "---:").join("|")}|`;
-  const lines = rows.map((row) => {
-    const values = servers.map((s) => {
-      const cell = cells.get(`${row.client.id}|${row.wire}|${row.http}|${s.id}`);
-      if (cell === undefined || cell.naReason !== undefined) {
-        return "n/a";
-      }
-      const run = cell.passed + cell.failed + cell.known;
-      let text = `${cell.passed}/${run}`;
-      if (cell.known > 0) {
-        text += ` (${cell.known}k)`;
-      }
-      if (cell.failed > 0) {
-        text += " **FAIL**";
-      }
-      return text;
-    });
-    return `| ${row.client.label} | ${row.wire} | ${row.http} | ${values.join(" | ")} |`;
-  });
-  return [header, rule, ...lines].join("\n");
-}
-
-function updateReadmeMatrix(markdown: string): void {
-  const begin = "<!-- matrix:begin (written by cargo xtask interop --update-readme) -->";
-  const end = "<!-- matrix:end -->";
-  const text = readFileSync(README, "utf8");
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) {
-    throw new Error(`README.md has no matrix markers (${begin} ... ${end})`);
-  }
-  writeFileSync(README, text.slice(0, from + begin.length) + "\n" + markdown + "\n" + text.slice(to));
 }
 
 main().then(
