@@ -14,7 +14,8 @@ use web_sys::{AbortSignal, Headers, RequestCredentials};
 
 use crate::details;
 use crate::error::RpcError;
-use crate::fetch::{Call as FetchCall, CallSpec, js_headers};
+use crate::fetch::js::js_headers;
+use crate::fetch::{Call as FetchCall, CallSpec};
 use crate::request::{self, Format};
 use grpcweb_protocol::{Code, timeout};
 
@@ -90,7 +91,7 @@ impl Transport {
     ) -> Result<Call, JsValue> {
         let timeout = request::timeout_from_ms(timeout_ms);
         let headers = Headers::new_with_headers(metadata)
-            .map_err(|e| to_js(crate::fetch::js_error(Code::InvalidArgument, &e)))?;
+            .map_err(|e| to_js(crate::fetch::js::js_error(Code::InvalidArgument, &e)))?;
         // The transport owns these; a caller's copy would contradict the body. Setting a
         // valid name to a visible-ASCII value cannot fail.
         let content_type = self.format.content_type();

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use grpcweb_protocol::Code;
-use js_sys::{Array, Function, Promise, Uint8Array};
+use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -34,27 +34,9 @@ use crate::error::RpcError;
 use crate::metadata::Metadata;
 use crate::response::{Event as Decoded, ResponseDecoder, push_decimal};
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
-    /// Any JS value, used through the members below (read results, thrown errors,
-    /// promises) without `Reflect` and string keys.
-    type Fields;
-    /// `promise.then(onFulfilled, onRejected)` with plain functions, its result dropped.
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_both(this: &Fields, on_fulfilled: &JsValue, on_rejected: &JsValue);
-    #[wasm_bindgen(method, getter)]
-    fn done(this: &Fields) -> bool;
-    #[wasm_bindgen(method, getter)]
-    fn value(this: &Fields) -> JsValue;
-    #[wasm_bindgen(method, getter)]
-    fn message(this: &Fields) -> JsValue;
-    #[wasm_bindgen(method, getter)]
-    fn cause(this: &Fields) -> JsValue;
-}
+pub(crate) mod js;
+
+use js::{Fields, clear_timeout, header_map, js_error, js_headers, set_timeout};
 
 /// Everything needed to start a call.
 pub(crate) struct CallSpec {
@@ -415,58 +397,4 @@ impl Drop for Call {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// A JS exception as an error with `code`, keeping only its text (and its cause's, as
-/// Node's `fetch failed` carries the reason there).
-pub(crate) fn js_error(code: Code, e: &JsValue) -> RpcError {
-    let text = |v: &JsValue| -> Option<String> {
-        if v.is_object() {
-            v.unchecked_ref::<Fields>().message().as_string()
-        } else {
-            v.as_string()
-        }
-    };
-    let mut message = text(e).unwrap_or_else(|| "unknown JavaScript error".to_owned());
-    if e.is_object()
-        && let Some(cause) = text(&e.unchecked_ref::<Fields>().cause())
-    {
-        message.push_str(": ");
-        message.push_str(&cause);
-    }
-    RpcError::new(code, message)
-}
-
-fn header_map(headers: &Headers) -> Metadata {
-    let mut map = Metadata::new();
-    // `Array.from(headers)`: [name, value] pairs, names lower-case.
-    let pairs = Array::from(headers);
-    for i in 0..pairs.length() {
-        let pair: Array = pairs.get(i).unchecked_into();
-        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-            map.append(&name, value);
-        }
-    }
-    map
-}
-
-/// As a JS `Headers`; values that are not visible ASCII (which `Headers` would reject or
-/// misread) are left out.
-pub(crate) fn js_headers(map: &Metadata) -> Headers {
-    let out = new_headers();
-    for (name, value) in map.iter() {
-        if value
-            .iter()
-            .all(|&b| b == b'\t' || (b' '..0x7f).contains(&b))
-            && let Ok(v) = std::str::from_utf8(value)
-        {
-            drop(out.append(name, v));
-        }
-    }
-    out
-}
-
-/// An empty `Headers` (whose constructor cannot fail without arguments).
-pub(crate) fn new_headers() -> Headers {
-    Headers::new().unwrap_or_else(JsCast::unchecked_into)
 }

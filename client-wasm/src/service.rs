@@ -34,7 +34,8 @@ use tower_service::Service;
 use wasm_bindgen::{JsCast as _, JsValue};
 
 use crate::error::RpcError;
-use crate::fetch::{Call, CallSpec, js_error, new_headers};
+use crate::fetch::js::{js_error, new_headers};
+use crate::fetch::{Call, CallSpec};
 use crate::request::{self, Format, MetadataValue};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
