@@ -7,21 +7,22 @@
 //! latency percentiles at a fixed rate, server-streaming messages/s, and the proxy's memory
 //! with 10,000 idle streams; the tables go into BENCHMARKS.md between markers.
 //!
-//! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB unary only, fewer calls, no idle
-//! streams).
+//! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB
+//! unary only, fewer calls, no idle streams).
 //!
 //! # Limitations
 //! One machine runs the backend, the proxies and the load generator, so the figures compare
 //! paths with each other, not with another machine's; CPU per call comes from `/proc` in
 //! clock ticks. A peer that cannot be installed (no Go, no apt) is left out of the tables
-//! with a note. Soak and endurance runs are not part of it.
+//! with a note. The endurance run is `cargo xtask soak` (xtask/src/soak.rs).
 
 mod idle;
 pub(crate) mod load;
 mod peers;
 mod report;
+mod target;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -29,31 +30,9 @@ use anyhow::{Context as _, Result};
 
 use crate::demo::Children;
 use crate::run::{cargo, has_tool, run as run_cmd, target_dir, workspace_root};
-use load::{Http, Load, cpu_ticks, ticks_per_sec, with_children};
-use report::{LatencyRow, Report, StreamRow, UnaryRow};
-
-/// Connections and streams per connection for throughput runs (64 calls in flight).
-const CLIENTS: u32 = 8;
-const STREAMS_PER_CLIENT: u32 = 8;
-const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
-
-/// What a path sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wire {
-    Grpc,
-    WebBinary,
-    WebText,
-}
-
-impl Wire {
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Grpc => "application/grpc",
-            Self::WebBinary => "application/grpc-web+proto",
-            Self::WebText => "application/grpc-web-text+proto",
-        }
-    }
-}
+use load::{Http, Load, with_children};
+use report::{LatencyRow, Report, StreamRow};
+use target::{Bodies, Cpu, PAYLOADS, Target, Wire, calls_for, measure_unary, url};
 
 /// Who answers, for the ratio columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,19 +40,6 @@ pub(crate) enum Role {
     Direct,
     Nginx,
     Other,
-}
-
-/// One way of reaching the TestService.
-#[derive(Debug)]
-struct Target {
-    label: &'static str,
-    addr: String,
-    http: Http,
-    wire: Wire,
-    role: Role,
-    /// The proxy's processes (none for direct and in-process paths).
-    proxy: Vec<u32>,
-    backend: u32,
 }
 
 /// Release builds of `grpcweb-proxy` and the interop binaries (backends, load drivers).
@@ -351,102 +317,6 @@ pub(crate) fn run(quick: bool) -> Result<()> {
 }
 
 /// Fewer calls for bigger messages, so that every run takes a few seconds.
-fn calls_for(payload: usize, quick: bool) -> u32 {
-    let calls = match payload {
-        0..=4096 => 20_000,
-        4097..=131_072 => 4_000,
-        _ => 400,
-    };
-    if quick { calls / 4 } else { calls }
-}
-
-fn url(t: &Target, method: &str) -> String {
-    format!("http://{}/grpc.testing.TestService/{method}", t.addr)
-}
-
 fn fmt_us(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} µs"))
-}
-
-/// A request body written in binary and in text form.
-#[derive(Debug)]
-struct Bodies {
-    binary: PathBuf,
-    text: PathBuf,
-}
-
-impl Bodies {
-    fn write(dir: &Path, name: &str, msg: &[u8]) -> Result<Self> {
-        let frame = load::frame(msg);
-        let binary = dir.join(format!("{name}.bin"));
-        std::fs::write(&binary, &frame)?;
-        let text = dir.join(format!("{name}.txt"));
-        std::fs::write(&text, load::base64(&frame))?;
-        Ok(Self { binary, text })
-    }
-
-    fn for_wire(&self, wire: Wire) -> &Path {
-        match wire {
-            Wire::WebText => &self.text,
-            _ => &self.binary,
-        }
-    }
-}
-
-/// CPU ticks of a target's proxy and backend at one moment.
-#[derive(Debug)]
-struct Cpu {
-    proxy: Option<u64>,
-    backend: Option<u64>,
-}
-
-impl Cpu {
-    fn read(t: &Target) -> Self {
-        Self {
-            proxy: (!t.proxy.is_empty()).then(|| cpu_ticks(&t.proxy)).flatten(),
-            backend: cpu_ticks(&[t.backend]),
-        }
-    }
-
-    /// (proxy, backend) CPU µs per unit of work since `self`.
-    fn per_call(&self, t: &Target, units: f64) -> (Option<f64>, Option<f64>) {
-        let now = Self::read(t);
-        let us = |a: Option<u64>, b: Option<u64>| match (a, b) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 * 1e6 / ticks_per_sec() / units),
-            _ => None,
-        };
-        (us(self.proxy, now.proxy), us(self.backend, now.backend))
-    }
-}
-
-fn measure_unary(t: &Target, bodies: &Bodies, payload: usize, calls: u32) -> Result<UnaryRow> {
-    let (clients, streams) = match t.http {
-        Http::H2 => (CLIENTS, STREAMS_PER_CLIENT),
-        // As many calls in flight, one per connection.
-        Http::H1 => (CLIENTS * STREAMS_PER_CLIENT, 1),
-    };
-    let load = |calls| Load {
-        url: url(t, "UnaryCall"),
-        http: t.http,
-        content_type: t.wire.content_type(),
-        body: bodies.for_wire(t.wire),
-        calls,
-        clients,
-        streams,
-        rps: None,
-        log: None,
-    };
-    // A short warm-up, then the measured run.
-    load((calls / 20).max(64)).run()?;
-    let before = Cpu::read(t);
-    let summary = load(calls).run()?;
-    let (proxy_cpu_us, backend_cpu_us) = before.per_call(t, f64::from(calls));
-    Ok(UnaryRow {
-        label: t.label,
-        role: t.role,
-        payload,
-        summary,
-        proxy_cpu_us,
-        backend_cpu_us,
-    })
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::load::{self, Http, Load, rss_kib};
+use super::peers;
 use super::report::IdleResult;
-use super::{Bodies, Wire, peers};
+use super::target::{Bodies, Wire};
 
 /// Idle streams held open through the proxy.
 const IDLE_STREAMS: u32 = 10_000;
