@@ -9,7 +9,6 @@ mod counting;
 mod endpoints;
 mod health;
 mod pool;
-mod settings;
 mod stream;
 
 use http::uri::PathAndQuery;

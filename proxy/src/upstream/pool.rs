@@ -26,7 +26,6 @@ use tower::ServiceExt as _;
 
 use super::counting::Counted;
 use super::endpoints::Endpoint;
-use super::settings::Sniffed;
 use super::stream::{Pump, UpstreamBody, prepare_head};
 use crate::BoxError;
 
@@ -84,7 +83,7 @@ struct Conn {
 /// What the pool knows about one connection; shared with its socket (which reports the
 /// peer's SETTINGS) and its driver task.
 #[derive(Debug)]
-pub(crate) struct ConnState {
+struct ConnState {
     /// Streams taken now.
     active: AtomicUsize,
     /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (`usize::MAX`: no limit).
@@ -110,23 +109,21 @@ impl ConnState {
         }
     }
 
-    /// What the socket read as the peer's first frame.
-    pub(crate) fn settings(&self, sniffed: Sniffed) {
-        match sniffed {
-            Sniffed::NeedMore => return,
-            Sniffed::Settings(max) => {
-                let max = max.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
-                self.max.store(max, Ordering::Release);
-                let _ = self.phase.compare_exchange(
-                    WAITING,
-                    READY,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
-            }
-            Sniffed::NotHttp2 => self.phase.store(CLOSED, Ordering::Release),
+    /// The peer's stream limit as h2 applied it. h2 reports 0 until the peer's first
+    /// SETTINGS (the client starts with no streams allowed), so the first non-zero value
+    /// makes the connection ready; later values follow the peer's changes.
+    fn settings(&self, max: usize) {
+        if max == 0 {
+            return;
         }
-        self.changed.notify_one();
+        self.max.store(max, Ordering::Release);
+        if self
+            .phase
+            .compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.changed.notify_one();
+        }
     }
 
     fn close(&self) {
@@ -154,14 +151,11 @@ impl ConnState {
         Some(active == 0)
     }
 
-    /// Waits for the peer's SETTINGS.
+    /// Waits for the peer's SETTINGS to allow at least one stream.
     async fn ready(&self) -> Result<(), &'static str> {
         loop {
             let changed = self.changed.notified();
             match self.phase.load(Ordering::Acquire) {
-                READY if self.max.load(Ordering::Acquire) == 0 => {
-                    return Err("backend allows no streams (SETTINGS_MAX_CONCURRENT_STREAMS 0)");
-                }
                 READY => return Ok(()),
                 CLOSED => return Err("backend closed the connection before its HTTP/2 SETTINGS"),
                 _ => changed.await,
@@ -335,7 +329,7 @@ impl Pool {
             let state = Arc::new(ConnState::new());
             // Boxed: hyper sizes every task it spawns per stream after its connection
             // task, which holds the socket (and the TLS state) inline.
-            let io = Counted::new(Box::new(io), self.connector.open.clone(), state.clone());
+            let io = Counted::new(Box::new(io), self.connector.open.clone());
             let (tx, conn) = self.connector.http2.handshake(TokioIo::new(io)).await?;
             tokio::spawn(drive(conn, state.clone(), self.connector.keep_alive));
             state.ready().await?;
@@ -343,7 +337,7 @@ impl Pool {
         };
         tokio::time::timeout(self.connector.timeout, handshake)
             .await
-            .map_err(|_| "timed out waiting for the backend's HTTP/2 SETTINGS")?
+            .map_err(|_| "timed out waiting for the backend's HTTP/2 SETTINGS to allow a stream")?
     }
 }
 
@@ -359,11 +353,7 @@ async fn drive<T>(
     let ping_pong = conn.ping_pong();
     let run = poll_fn(|cx| {
         let polled = Pin::new(&mut conn).poll(cx);
-        // The peer may change its limit later (0 until its first SETTINGS are applied).
-        let max = conn.max_concurrent_send_streams();
-        if max != 0 && state.phase.load(Ordering::Acquire) == READY {
-            state.max.store(max, Ordering::Release);
-        }
+        state.settings(conn.max_concurrent_send_streams());
         polled
     });
     let idle = async {
