@@ -207,22 +207,31 @@ impl FrameDecoder {
         self.buffered == 0 && self.header.is_none()
     }
 
+    /// The header of the next frame, as soon as its 5 bytes are in (before its payload);
+    /// `Ok(None)` when more input is needed. Lets a caller refuse a frame by its kind or
+    /// length without buffering its payload; [`FrameDecoder::next_frame`] then returns it.
+    ///
+    /// After an error the decoder's state is unspecified; stop using it.
+    pub fn next_header(&mut self) -> Result<Option<FrameHeader>, FrameError> {
+        if let Some(h) = self.header {
+            return Ok(Some(h));
+        }
+        if self.buffered < HEADER_LEN {
+            return Ok(None);
+        }
+        let mut raw = [0u8; HEADER_LEN];
+        self.copy_out(&mut raw);
+        let h = FrameHeader::parse(raw, self.max_len)?;
+        self.header = Some(h);
+        Ok(Some(h))
+    }
+
     /// The next complete frame, `Ok(None)` when more input is needed.
     ///
     /// After an error the decoder's state is unspecified; stop using it.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        let header = match self.header {
-            Some(h) => h,
-            None => {
-                if self.buffered < HEADER_LEN {
-                    return Ok(None);
-                }
-                let mut raw = [0u8; HEADER_LEN];
-                self.copy_out(&mut raw);
-                let h = FrameHeader::parse(raw, self.max_len)?;
-                self.header = Some(h);
-                h
-            }
+        let Some(header) = self.next_header()? else {
+            return Ok(None);
         };
         if self.buffered < header.len {
             return Ok(None);
@@ -309,6 +318,7 @@ pub struct FrameScanner {
     have: usize,
     remaining: usize,
     messages: u64,
+    data_only: bool,
 }
 
 impl FrameScanner {
@@ -320,7 +330,17 @@ impl FrameScanner {
             have: 0,
             remaining: 0,
             messages: 0,
+            data_only: false,
         }
+    }
+
+    /// Also refuses trailer frames (0x80, 0x81), as [`FrameError::UnknownFlag`]: for
+    /// streams that carry messages only (a request body, a native gRPC response body),
+    /// where a trailer frame would be forged.
+    #[must_use]
+    pub fn data_only(mut self) -> Self {
+        self.data_only = true;
+        self
     }
 
     /// Walks `chunk`, which continues the stream where the last one ended.
@@ -338,6 +358,9 @@ impl FrameScanner {
             chunk = &chunk[n..];
             if self.have == HEADER_LEN {
                 let header = FrameHeader::parse(self.header, self.max_len)?;
+                if self.data_only && header.kind.is_trailers() {
+                    return Err(FrameError::UnknownFlag(self.header[0]));
+                }
                 self.have = 0;
                 self.remaining = header.len;
                 if !header.kind.is_trailers() {

@@ -221,6 +221,9 @@ pub struct LimitsConfig {
     pub max_message_size: usize,
     /// Largest response message passed to clients; no limit when `None` (the default).
     pub max_response_message_size: Option<usize>,
+    /// Most request bytes all calls may buffer at once (default 64 MiB; `None`: no
+    /// limit). A call that would go over it gets RESOURCE_EXHAUSTED.
+    pub max_buffered_request_bytes: Option<usize>,
     /// Largest request header block, in bytes (default 16 KiB).
     pub max_header_size: u32,
     /// Most client connections at once; further clients wait in the listen backlog.
@@ -245,6 +248,7 @@ impl Default for LimitsConfig {
         Self {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
             max_response_message_size: None,
+            max_buffered_request_bytes: Some(crate::DEFAULT_MAX_BUFFERED_REQUEST_BYTES),
             max_header_size: 16 * 1024,
             max_connections: 10_000,
             max_concurrent_streams: 1000,

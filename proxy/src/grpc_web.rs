@@ -3,6 +3,7 @@
 //!
 //! See [`GrpcWebLayer`] for what happens to each request and response.
 
+mod budget;
 pub(crate) mod future;
 mod layer;
 mod refuse;
@@ -11,7 +12,7 @@ pub(crate) mod response;
 mod service;
 mod translate;
 
-pub use layer::GrpcWebLayer;
+pub use layer::{DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer};
 pub use request::{RequestBody, WebRequestBody};
 pub use response::{ResponseBody, WebResponseBody};
 pub use service::GrpcWebService;

@@ -63,7 +63,9 @@ pub use config::{
     RouteConfig, RouteMatch,
 };
 pub use cors::{CorsConfig, CorsLayer};
-pub use grpc_web::{GrpcWebLayer, GrpcWebService, MessageCounts};
+pub use grpc_web::{
+    DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer, GrpcWebService, MessageCounts,
+};
 pub use server::{Proxy, StartError};
 
 /// A boxed error, as tower and hyper use.

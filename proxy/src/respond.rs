@@ -5,8 +5,9 @@
 //! |---|---|---|
 //! | wrong method | 405 | UNIMPLEMENTED (12) |
 //! | not gRPC or gRPC-Web content type | 415 | INTERNAL (13) |
-//! | malformed request body (bad base64, unknown flag, truncated frame), bad `grpc-timeout` | 400 | INTERNAL (13) |
-//! | request message over the limit | 200 | RESOURCE_EXHAUSTED (8) |
+//! | malformed request body (bad base64, unknown flag, truncated frame, a trailer frame), bad `grpc-timeout` | 400 | INTERNAL (13) |
+//! | request message over the limit, request buffer budget used up | 200 | RESOURCE_EXHAUSTED (8) |
+//! | a second request message (or none) in a unary or server-streaming gRPC-Web call | 200 | UNIMPLEMENTED (12) |
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
@@ -75,7 +76,7 @@ pub(crate) fn refuse<B>(
 pub(crate) fn request_error<B>(ct: &ContentType, err: &RequestError) -> Response<ResponseBody<B>> {
     let status = err.status();
     match status.code {
-        Code::ResourceExhausted | Code::Cancelled => web_status(ct, &status),
+        Code::ResourceExhausted | Code::Cancelled | Code::Unimplemented => web_status(ct, &status),
         _ => refuse(StatusCode::BAD_REQUEST, Some(ct), &status),
     }
 }

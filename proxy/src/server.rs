@@ -132,6 +132,7 @@ impl Proxy {
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_response_message_size(config.limits.max_response_message_size)
+            .max_buffered_request_bytes(config.limits.max_buffered_request_bytes)
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)

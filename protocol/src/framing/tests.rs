@@ -163,6 +163,59 @@ fn scanner_checks_flags_and_lengths_across_chunks() {
     assert!(s.finish().is_err());
 }
 
+#[test]
+fn data_only_scanner_refuses_trailer_frames_at_their_flag() {
+    let wire = [
+        &encode_frame(FrameKind::Data, b"abc")[..],
+        &encode_frame(FrameKind::CompressedData, b"d")[..],
+        &encode_frame(FrameKind::Trailers, b"x:y")[..],
+    ]
+    .concat();
+    let trailer_at = wire.len() - 8;
+    for split in 0..=wire.len() {
+        let mut s = FrameScanner::new(10).data_only();
+        let first = s.scan(&wire[..split]);
+        let result = first.and_then(|()| s.scan(&wire[split..]));
+        assert_eq!(
+            result,
+            Err(FrameError::UnknownFlag(0x80)),
+            "split at {split}"
+        );
+        assert_eq!(s.messages(), 2);
+        // Everything before the trailer frame was accepted.
+        let mut s = FrameScanner::new(10).data_only();
+        s.scan(&wire[..trailer_at.min(split)]).unwrap();
+    }
+    let mut s = FrameScanner::new(10).data_only();
+    assert_eq!(
+        s.scan(&[0x81, 0, 0, 0, 0]),
+        Err(FrameError::UnknownFlag(0x81))
+    );
+}
+
+#[test]
+fn next_header_comes_before_the_payload() {
+    let mut d = FrameDecoder::new(100);
+    d.push(Bytes::from_static(&[0x80, 0, 0]));
+    assert_eq!(d.next_header(), Ok(None));
+    d.push(Bytes::from_static(&[0, 50, 1]));
+    let header = FrameHeader {
+        kind: FrameKind::Trailers,
+        len: 50,
+    };
+    assert_eq!(d.next_header(), Ok(Some(header)));
+    assert_eq!(
+        d.next_header(),
+        Ok(Some(header)),
+        "asking again changes nothing"
+    );
+    assert_eq!(d.next_frame(), Ok(None));
+    d.push(Bytes::from(vec![7u8; 49]));
+    let frame = d.next_frame().unwrap().unwrap();
+    assert_eq!((frame.kind, frame.payload.len()), (FrameKind::Trailers, 50));
+    assert!(d.is_idle());
+}
+
 proptest! {
     #[test]
     fn scanner_agrees_with_decoder(bytes in prop::collection::vec(any::<u8>(), 0..200), points in prop::collection::vec(0usize..200, 0..10)) {

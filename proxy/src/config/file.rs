@@ -78,6 +78,7 @@ struct FileCors {
 struct FileLimits {
     max_message_size: Option<String>,
     max_response_message_size: Option<String>,
+    max_buffered_request_bytes: Option<String>,
     max_header_size: Option<String>,
     max_connections: Option<usize>,
     max_concurrent_streams: Option<u32>,
@@ -252,6 +253,13 @@ fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigEr
     }
     if let Some(v) = l.max_response_message_size {
         limits.max_response_message_size = Some(size("limits.max_response_message_size", &v)?);
+    }
+    if let Some(v) = l.max_buffered_request_bytes {
+        let key = "limits.max_buffered_request_bytes";
+        limits.max_buffered_request_bytes = match v.as_str() {
+            "unlimited" => None,
+            v => Some(size(key, v)?),
+        };
     }
     if let Some(v) = l.max_header_size {
         let n = size("limits.max_header_size", &v)?;

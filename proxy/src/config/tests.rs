@@ -47,6 +47,7 @@ fn full_file_fills_every_field() {
 
         [limits]
         max_message_size = "1MiB"
+        max_buffered_request_bytes = "16MiB"
         max_header_size = "32KiB"
         max_connections = 500
         max_concurrent_streams = 64
@@ -83,6 +84,7 @@ fn full_file_fills_every_field() {
     assert!(c.cors.allow_credentials);
     assert_eq!(c.cors.max_age, Duration::from_secs(600));
     assert_eq!(c.limits.max_message_size, 1 << 20);
+    assert_eq!(c.limits.max_buffered_request_bytes, Some(16 << 20));
     assert_eq!(c.limits.max_header_size, 32 * 1024);
     assert_eq!(c.limits.max_connections, 500);
     assert_eq!(c.limits.max_concurrent_streams, 64);
@@ -156,6 +158,10 @@ fn errors_name_the_key() {
         (
             format!("{b}[limits]\nmax_connections = 0\n"),
             "limits.max_connections",
+        ),
+        (
+            format!("{b}[limits]\nmax_buffered_request_bytes = \"1MiB\"\n"),
+            "limits.max_buffered_request_bytes",
         ),
     ];
     for (text, key) in cases {

@@ -112,6 +112,16 @@ impl Config {
                 "must be between 1 byte and 4 GiB",
             ));
         }
+        if limits
+            .max_buffered_request_bytes
+            .is_some_and(|b| b < limits.max_message_size.saturating_add(64 * 1024))
+        {
+            // Else a message of the largest size could never be read.
+            return Err(ConfigError::new(
+                "limits.max_buffered_request_bytes",
+                "must be at least limits.max_message_size plus 64KiB",
+            ));
+        }
         if limits.max_connections == 0 {
             return Err(ConfigError::new(
                 "limits.max_connections",

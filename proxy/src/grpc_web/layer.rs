@@ -4,6 +4,11 @@ use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 
 use super::GrpcWebService;
+use super::budget::RequestBudget;
+
+/// The default of [`GrpcWebLayer::max_buffered_request_bytes`]: 64 MiB, sixteen whole
+/// messages of the default largest size.
+pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 /// Translates gRPC-Web to gRPC in front of any tower/tonic gRPC service.
 ///
@@ -71,6 +76,7 @@ pub(crate) struct WebConfig {
     pub(crate) allow_request_streaming: bool,
     pub(crate) shutdown: Option<CancellationToken>,
     pub(crate) max_response_message_size: Option<usize>,
+    pub(crate) request_budget: Option<Arc<RequestBudget>>,
 }
 
 impl Default for WebConfig {
@@ -84,6 +90,7 @@ impl Default for WebConfig {
             allow_request_streaming: false,
             shutdown: None,
             max_response_message_size: None,
+            request_budget: Some(RequestBudget::new(DEFAULT_MAX_BUFFERED_REQUEST_BYTES)),
         }
     }
 }
@@ -116,6 +123,17 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn max_response_message_size(mut self, bytes: Option<usize>) -> Self {
         Arc::make_mut(&mut self.config).max_response_message_size = bytes;
+        self
+    }
+
+    /// Most request bytes all calls through this layer may buffer at once (default
+    /// [`DEFAULT_MAX_BUFFERED_REQUEST_BYTES`]; `None`: no limit). A call whose body would
+    /// go over it gets RESOURCE_EXHAUSTED (its backend stream, if any, is reset) rather
+    /// than wait. Bodies buffer while a message is assembled (a unary call's message,
+    /// before it is forwarded) and while whole frames wait for the backend to take them.
+    #[must_use]
+    pub fn max_buffered_request_bytes(mut self, bytes: Option<usize>) -> Self {
+        Arc::make_mut(&mut self.config).request_budget = bytes.map(RequestBudget::new);
         self
     }
 

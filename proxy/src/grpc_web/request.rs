@@ -2,9 +2,9 @@
 //! are whole.
 
 use bytes::{Bytes, BytesMut};
-use grpcweb_protocol::framing::{FrameDecoder, FrameError, HEADER_LEN, encode_header};
-use grpcweb_protocol::text::{Base64Decoder, TextError};
-use grpcweb_protocol::{Code, Mode, Status};
+use grpcweb_protocol::framing::{FrameDecoder, HEADER_LEN, encode_header};
+use grpcweb_protocol::text::Base64Decoder;
+use grpcweb_protocol::{Mode, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::collections::VecDeque;
@@ -13,66 +13,13 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
+mod error;
+
+pub(crate) use error::RequestError;
+
 use super::MessageCounts;
+use super::budget::{RequestBudget, Reservation};
 use crate::BoxError;
-
-/// Why a gRPC-Web request body was refused.
-#[derive(Debug)]
-pub(crate) enum RequestError {
-    /// `grpc-web-text` body that is not valid padded base64 (R5).
-    Text(TextError),
-    /// Bad frame: unknown flag, oversized, truncated (F1-F3).
-    Frame(FrameError),
-    /// An HTTP/1.1 request body, read whole before forwarding, is over the limit.
-    BodyTooLarge {
-        /// The limit in force.
-        max: usize,
-    },
-    /// The client's body stream failed.
-    Body(BoxError),
-}
-
-impl RequestError {
-    /// The status the client gets for this error.
-    pub(crate) fn status(&self) -> Status {
-        let code = match self {
-            Self::Frame(FrameError::TooLarge { .. }) | Self::BodyTooLarge { .. } => {
-                Code::ResourceExhausted
-            }
-            Self::Body(_) => Code::Cancelled,
-            _ => Code::Internal,
-        };
-        Status::new(code, self.to_string())
-    }
-}
-
-impl fmt::Display for RequestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(e) => write!(f, "{e}"),
-            Self::Frame(FrameError::TooLarge { len, max }) => write!(
-                f,
-                "request message of {len} bytes is larger than the limit of {max} bytes"
-            ),
-            Self::Frame(e) => write!(f, "malformed gRPC-Web request: {e}"),
-            Self::BodyTooLarge { max } => {
-                write!(f, "request body is larger than the limit of {max} bytes")
-            }
-            Self::Body(e) => write!(f, "request body failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for RequestError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Text(e) => Some(e),
-            Self::Frame(e) => Some(e),
-            Self::Body(e) => Some(&**e),
-            Self::BodyTooLarge { .. } => None,
-        }
-    }
-}
 
 /// Messages up to this size are forwarded in one chunk with their frame header (copied);
 /// bigger ones as the header and the payload as it came (not copied).
@@ -166,17 +113,32 @@ pin_project! {
         inner: B,
         text: Option<Base64Decoder>,
         frames: FrameDecoder,
+        // Whole frames not yet passed on: `ready`, then `tail`, where small frames are
+        // coalesced (one allocation for a chunk of many small frames, not one each).
         ready: VecDeque<Bytes>,
-        ready_len: usize,
+        tail: BytesMut,
+        // Bytes in `ready` and `tail`.
+        held: usize,
         data_frames: usize,
-        trailer_frames: usize,
+        single: bool,
+        reservation: Reservation,
         scratch: BytesMut,
         inner_done: bool,
         failed: bool,
-                failure: Failure,
+        failure: Failure,
         counts: Option<MessageCounts>,
-
     }
+}
+
+/// What a [`WebRequestBody`] is held to.
+#[derive(Debug, Default)]
+pub(crate) struct BodyLimits {
+    /// Largest message, in bytes.
+    pub(crate) max_message_size: usize,
+    /// Exactly one message: a second one (its header, before its payload) is refused.
+    pub(crate) single: bool,
+    /// Where the bytes this body buffers are reserved.
+    pub(crate) budget: Option<Arc<RequestBudget>>,
 }
 
 impl<B> WebRequestBody<B>
@@ -184,15 +146,17 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn new(inner: B, mode: Mode, max_message_size: usize) -> Self {
+    pub(crate) fn new(inner: B, mode: Mode, limits: BodyLimits) -> Self {
         Self {
             inner,
             text: (mode == Mode::Text).then(Base64Decoder::new),
-            frames: FrameDecoder::new(max_message_size),
+            frames: FrameDecoder::new(limits.max_message_size),
             ready: VecDeque::new(),
-            ready_len: 0,
+            tail: BytesMut::new(),
+            held: 0,
             data_frames: 0,
-            trailer_frames: 0,
+            single: limits.single,
+            reservation: Reservation::new(limits.budget),
             scratch: BytesMut::new(),
             inner_done: false,
             failed: false,
@@ -227,9 +191,9 @@ where
         self.failure.clone()
     }
 
-    /// Frames read so far: (messages, trailer frames).
-    pub(crate) fn frames_read(&self) -> (usize, usize) {
-        (self.data_frames, self.trailer_frames)
+    /// Messages read so far.
+    pub(crate) fn messages_read(&self) -> usize {
+        self.data_frames
     }
 
     fn poll_prefetch(
@@ -240,14 +204,14 @@ where
         let mut this = self.project();
         loop {
             if let Some(max) = to_end
-                && *this.ready_len > max
+                && *this.held > max
             {
                 *this.failed = true;
                 return Poll::Ready(Err(RequestError::BodyTooLarge { max }));
             }
             let enough = match to_end {
                 Some(_) => *this.inner_done,
-                None => !this.ready.is_empty() || *this.inner_done,
+                None => *this.held > 0 || *this.inner_done,
             };
             if enough {
                 return Poll::Ready(Ok(()));
@@ -263,7 +227,7 @@ where
     }
 }
 
-/// Polls the client body once and moves whatever frames completed into `ready`.
+/// Polls the client body once and moves whatever frames completed into `ready`/`tail`.
 fn poll_inner<B>(
     this: &mut WebRequestBodyProjection<'_, B>,
     cx: &mut Context<'_>,
@@ -293,39 +257,54 @@ where
                     None => data,
                 };
                 this.frames.push(data);
-                while let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? {
-                    // Re-attach the header: the decoder hands out the payload alone.
-                    let header = encode_header(frame.kind, frame.payload.len());
-                    *this.ready_len += HEADER_LEN + frame.payload.len();
-                    if frame.kind.is_trailers() {
-                        *this.trailer_frames += 1;
-                    } else {
-                        *this.data_frames += 1;
-                        if let Some(counts) = this.counts.as_ref() {
-                            counts.add_request();
-                        }
-                    }
-                    if frame.payload.len() <= COALESCE_LIMIT {
-                        // One chunk per message, so the backend gets one DATA frame, the
-                        // last one carrying END_STREAM. A lone 5-byte header frame would
-                        // count against the backend's budget of small DATA frames (h2
-                        // servers close the connection with ENHANCE_YOUR_CALM when
-                        // thousands of calls each leave one unread), where a frame with
-                        // END_STREAM does not.
-                        let mut chunk = BytesMut::with_capacity(HEADER_LEN + frame.payload.len());
-                        chunk.extend_from_slice(&header);
-                        chunk.extend_from_slice(&frame.payload);
-                        this.ready.push_back(chunk.freeze());
-                    } else {
-                        // Big enough that copying costs more than the extra frame.
-                        this.ready.push_back(Bytes::copy_from_slice(&header));
-                        this.ready.push_back(frame.payload);
-                    }
-                }
+                take_frames(this)?;
+                let buffered = this.frames.buffered().saturating_add(*this.held);
+                this.reservation
+                    .set(buffered)
+                    .map_err(|e| RequestError::OverBudget { max: e.max })?;
             }
         }
     }
     Poll::Ready(Ok(()))
+}
+
+/// Moves the frames the decoder has whole into `ready`/`tail`, refusing by its header
+/// (before its payload is buffered) a trailer frame, or a second message when only one
+/// may come.
+fn take_frames<B>(this: &mut WebRequestBodyProjection<'_, B>) -> Result<(), RequestError> {
+    while let Some(header) = this.frames.next_header().map_err(RequestError::Frame)? {
+        if header.kind.is_trailers() {
+            // Never forwarded: the backend would read it as a message.
+            return Err(RequestError::TrailerFrame);
+        }
+        if *this.single && *this.data_frames > 0 {
+            return Err(RequestError::SecondMessage);
+        }
+        let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? else {
+            return Ok(());
+        };
+        *this.data_frames += 1;
+        if let Some(counts) = this.counts.as_ref() {
+            counts.add_request();
+        }
+        // Re-attach the header: the decoder hands out the payload alone.
+        *this.held += HEADER_LEN + frame.payload.len();
+        this.tail
+            .extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
+        if frame.payload.len() <= COALESCE_LIMIT {
+            // A message in one chunk with its header, so the backend gets one DATA frame,
+            // the last one carrying END_STREAM. A lone 5-byte header frame would count
+            // against the backend's budget of small DATA frames (h2 servers close the
+            // connection with ENHANCE_YOUR_CALM when thousands of calls each leave one
+            // unread), where a frame with END_STREAM does not.
+            this.tail.extend_from_slice(&frame.payload);
+        } else {
+            // Big enough that copying costs more than the extra frame.
+            this.ready.push_back(this.tail.split().freeze());
+            this.ready.push_back(frame.payload);
+        }
+    }
+    Ok(())
 }
 
 impl<B> Body for WebRequestBody<B>
@@ -342,8 +321,17 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         loop {
-            if let Some(chunk) = this.ready.pop_front() {
-                *this.ready_len -= chunk.len();
+            let next = match this.ready.pop_front() {
+                Some(chunk) => Some(chunk),
+                None if !this.tail.is_empty() => Some(this.tail.split().freeze()),
+                None => None,
+            };
+            if let Some(chunk) = next {
+                *this.held -= chunk.len();
+                // Shrinking a reservation cannot fail.
+                let _ = this
+                    .reservation
+                    .set(this.frames.buffered().saturating_add(*this.held));
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
             if *this.inner_done || *this.failed {
@@ -360,6 +348,9 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ready.is_empty() && (self.inner_done || self.failed)
+        self.ready.is_empty() && self.tail.is_empty() && (self.inner_done || self.failed)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 use bytes::Bytes;
 use grpcweb_protocol::content_type::RequestKind;
+use grpcweb_protocol::framing::FrameError;
 use grpcweb_protocol::{Code, ContentType, Mode, Status, timeout};
 use http::header::{self, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
@@ -18,7 +19,7 @@ use super::MessageCounts;
 use super::future::Map;
 use super::layer::WebConfig;
 use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
-use super::request::{Failure, RequestBody, WebRequestBody};
+use super::request::{BodyLimits, Failure, RequestBody, RequestError, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions};
 use super::translate::{rewrite_request_headers, translate_response};
 use crate::{BoxError, respond};
@@ -297,10 +298,16 @@ where
 
     let version = parts.version;
     let counts = parts.extensions.get::<MessageCounts>().cloned();
-    let mut body = WebRequestBody::new(body, ct.mode, config.max_message_size);
+    let limits = BodyLimits {
+        max_message_size: config.max_message_size,
+        single: !config.allow_request_streaming,
+        budget: config.request_budget.clone(),
+    };
+    let mut body = WebRequestBody::new(body, ct.mode, limits);
     body.count_into(counts.clone());
     // A gRPC-Web call (unary or server streaming) sends exactly one message, so the body
-    // is read whole and checked before the backend sees it. (Reading it whole also keeps
+    // is read whole and checked before the backend sees it (a second message is refused
+    // by its header, before anything more is buffered). (Reading it whole also keeps
     // HTTP/1.1 connections reusable: an answer sent before the client's last bytes, such
     // as the end of a chunked body, would leave the connection unusable.) With request
     // streaming allowed, any number of messages may come, and the call is forwarded once
@@ -331,35 +338,26 @@ where
         }
         Ok(Err(e)) => {
             // A message over the limit is refused from its header; the rest of it is still
-            // coming, so read (and drop) up to a message's worth before answering.
+            // coming, so read (and drop) up to a message's worth before answering. Other
+            // refusals read (and drop) a little; more, and the connection is closed.
             let res = respond::request_error(&reply, &e);
-            let limit = config.max_message_size.saturating_add(DRAIN_LIMIT);
+            let limit = match e {
+                RequestError::Frame(FrameError::TooLarge { .. }) => {
+                    config.max_message_size.saturating_add(DRAIN_LIMIT)
+                }
+                _ => DRAIN_LIMIT,
+            };
             return Err(settle(version, body.into_inner(), limit, res).await);
         }
         Ok(Ok(())) => {}
     }
-    if !config.allow_request_streaming {
-        match body.frames_read() {
-            (_, trailers) if trailers > 0 => {
-                let status = Status::new(
-                    Code::Internal,
-                    "malformed gRPC-Web request: a request carries no trailer frame",
-                );
-                return Err(respond::refuse(
-                    StatusCode::BAD_REQUEST,
-                    Some(&reply),
-                    &status,
-                ));
-            }
-            (1, _) => {}
-            (n, _) => {
-                let status = Status::new(
-                    Code::Unimplemented,
-                    format!("a gRPC-Web call sends exactly one request message, this one sent {n}"),
-                );
-                return Err(respond::web_status(&reply, &status));
-            }
-        }
+    if !config.allow_request_streaming && body.messages_read() != 1 {
+        // None: a second one was refused as it came.
+        let status = Status::new(
+            Code::Unimplemented,
+            "a gRPC-Web call sends exactly one request message, this one sent 0",
+        );
+        return Err(respond::web_status(&reply, &status));
     }
 
     let failure = body.failure();

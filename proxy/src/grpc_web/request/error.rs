@@ -1,0 +1,89 @@
+//! [`RequestError`]: why a request body was refused, and the status the client gets.
+
+use grpcweb_protocol::framing::FrameError;
+use grpcweb_protocol::text::TextError;
+use grpcweb_protocol::{Code, Status};
+use std::fmt;
+
+use crate::BoxError;
+
+/// Why a gRPC-Web request body was refused.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    /// `grpc-web-text` body that is not valid padded base64 (R5).
+    Text(TextError),
+    /// Bad frame: unknown flag, oversized, truncated (F1-F3).
+    Frame(FrameError),
+    /// An HTTP/1.1 request body, read whole before forwarding, is over the limit.
+    BodyTooLarge {
+        /// The limit in force.
+        max: usize,
+    },
+    /// A trailer frame (0x80) in a request: never forwarded.
+    TrailerFrame,
+    /// A second message in a call that sends exactly one.
+    SecondMessage,
+    /// The proxy-wide budget for buffered request bytes is used up.
+    OverBudget {
+        /// The budget.
+        max: usize,
+    },
+    /// The client's body stream failed.
+    Body(BoxError),
+}
+
+impl RequestError {
+    /// The status the client gets for this error.
+    pub(crate) fn status(&self) -> Status {
+        let code = match self {
+            Self::Frame(FrameError::TooLarge { .. })
+            | Self::BodyTooLarge { .. }
+            | Self::OverBudget { .. } => Code::ResourceExhausted,
+            Self::SecondMessage => Code::Unimplemented,
+            Self::Body(_) => Code::Cancelled,
+            _ => Code::Internal,
+        };
+        Status::new(code, self.to_string())
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(e) => write!(f, "{e}"),
+            Self::Frame(FrameError::TooLarge { len, max }) => write!(
+                f,
+                "request message of {len} bytes is larger than the limit of {max} bytes"
+            ),
+            Self::Frame(e) => write!(f, "malformed gRPC-Web request: {e}"),
+            Self::BodyTooLarge { max } => {
+                write!(f, "request body is larger than the limit of {max} bytes")
+            }
+            Self::TrailerFrame => {
+                f.write_str("malformed gRPC-Web request: a request carries no trailer frame")
+            }
+            Self::SecondMessage => f.write_str(
+                "a gRPC-Web call sends exactly one request message, this one sent 2 or more",
+            ),
+            Self::OverBudget { max } => write!(
+                f,
+                "the proxy is buffering its limit of {max} request bytes: try again later"
+            ),
+            Self::Body(e) => write!(f, "request body failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Text(e) => Some(e),
+            Self::Frame(e) => Some(e),
+            Self::Body(e) => Some(&**e),
+            Self::BodyTooLarge { .. }
+            | Self::TrailerFrame
+            | Self::SecondMessage
+            | Self::OverBudget { .. } => None,
+        }
+    }
+}
