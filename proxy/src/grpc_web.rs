@@ -4,8 +4,10 @@
 //! See [`GrpcWebLayer`] for what happens to each request and response.
 
 mod budget;
+mod deadline;
 pub(crate) mod future;
 mod layer;
+mod native;
 mod refuse;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -13,8 +15,8 @@ mod service;
 mod translate;
 
 pub use layer::{DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer};
-pub use request::{RequestBody, WebRequestBody};
-pub use response::{ResponseBody, WebResponseBody};
+pub use request::{NativeRequestBody, RequestBody, WebRequestBody};
+pub use response::{NativeResponseBody, ResponseBody, WebResponseBody};
 pub use service::GrpcWebService;
 
 use std::sync::Arc;

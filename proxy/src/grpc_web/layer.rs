@@ -19,8 +19,11 @@ pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 ///   the inner service sees them), `content-type` becomes `application/grpc[+codec]`,
 ///   `te: trailers` is added, `content-length` and hop-by-hop headers are removed,
 ///   `grpc-accept-encoding` defaults to `identity`. All other metadata passes unchanged.
-/// - Native gRPC (`application/grpc...`) passes through untouched, so one port serves
-///   browsers and ordinary gRPC clients.
+/// - Native gRPC (`application/grpc...`) passes through, so one port serves browsers
+///   and ordinary gRPC clients, held to the same limits: the deadline cap, the message
+///   size limit and the body read timeout (for each message, once it started), checked
+///   frame by frame as the body streams; a trailer frame in the body is refused. A call
+///   that breaks one ends with a status in trailers and its backend stream is reset.
 /// - Anything else is refused (405 for a method other than POST, 415 for another content
 ///   type), unless [`pass_through_other`] is set.
 ///
@@ -146,7 +149,8 @@ impl GrpcWebLayer {
 
     /// How long a client may take to send its request message (default 30 s). A client
     /// that stops sending mid-request gets 408 with DEADLINE_EXCEEDED, and the call never
-    /// reaches the inner service.
+    /// reaches the inner service. For native gRPC: how long each request message may take
+    /// to arrive whole once its first bytes came (then DEADLINE_EXCEEDED in trailers).
     #[must_use]
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).body_read_timeout = timeout;

@@ -14,8 +14,10 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
 mod error;
+mod native;
 
 pub(crate) use error::RequestError;
+pub use native::NativeRequestBody;
 
 use super::MessageCounts;
 use super::budget::{RequestBudget, Reservation};
@@ -48,6 +50,10 @@ pin_project! {
         Web {
             inner: Pin<Box<WebRequestBody<B>>>,
         },
+        /// A native gRPC request, checked as it passes. Boxed, as `Web`.
+        Native {
+            inner: Pin<Box<NativeRequestBody<B>>>,
+        },
     }
 }
 
@@ -56,6 +62,7 @@ impl<B> fmt::Debug for RequestBody<B> {
         match self {
             Self::Passthrough { .. } => f.write_str("RequestBody::Passthrough"),
             Self::Web { .. } => f.write_str("RequestBody::Web"),
+            Self::Native { .. } => f.write_str("RequestBody::Native"),
         }
     }
 }
@@ -67,6 +74,12 @@ impl<B> RequestBody<B> {
 
     pub(crate) fn web(inner: WebRequestBody<B>) -> Self {
         Self::Web {
+            inner: Box::pin(inner),
+        }
+    }
+
+    pub(crate) fn native(inner: NativeRequestBody<B>) -> Self {
+        Self::Native {
             inner: Box::pin(inner),
         }
     }
@@ -87,6 +100,7 @@ where
         match self.project() {
             RequestBodyProj::Passthrough { inner } => inner.poll_frame(cx).map_err(Into::into),
             RequestBodyProj::Web { inner } => inner.as_mut().poll_frame(cx),
+            RequestBodyProj::Native { inner } => inner.as_mut().poll_frame(cx),
         }
     }
 
@@ -94,6 +108,7 @@ where
         match self {
             Self::Passthrough { inner } => inner.is_end_stream(),
             Self::Web { inner } => inner.is_end_stream(),
+            Self::Native { inner } => inner.is_end_stream(),
         }
     }
 
@@ -101,6 +116,7 @@ where
         match self {
             Self::Passthrough { inner } => inner.size_hint(),
             Self::Web { .. } => SizeHint::default(),
+            Self::Native { inner } => inner.size_hint(),
         }
     }
 }

@@ -14,8 +14,10 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::BoxError;
 
+mod native;
 mod web;
 
+pub use native::NativeResponseBody;
 pub(crate) use web::StreamOptions;
 pub use web::WebResponseBody;
 use web::shutdown_status;
@@ -51,6 +53,11 @@ pin_project! {
             #[pin]
             inner: WebResponseBody<B>,
         },
+        /// Native gRPC, held to the call's deadline.
+        Native {
+            #[pin]
+            inner: NativeResponseBody<B>,
+        },
         /// Written by the proxy.
         Full {
             data: Option<Bytes>,
@@ -64,6 +71,7 @@ impl<B> fmt::Debug for ResponseBody<B> {
         match self {
             Self::Passthrough { .. } => f.write_str("ResponseBody::Passthrough"),
             Self::Web { .. } => f.write_str("ResponseBody::Web"),
+            Self::Native { .. } => f.write_str("ResponseBody::Native"),
             Self::Full { data, code } => f
                 .debug_struct("ResponseBody::Full")
                 .field("data", data)
@@ -119,11 +127,16 @@ impl<B> ResponseBody<B> {
         match self {
             Self::Passthrough { code, .. } | Self::Full { code, .. } => *code,
             Self::Web { inner } => inner.code(),
+            Self::Native { inner } => inner.code(),
         }
     }
 
     pub(crate) fn web(inner: WebResponseBody<B>) -> Self {
         Self::Web { inner }
+    }
+
+    pub(crate) fn native(inner: NativeResponseBody<B>) -> Self {
+        Self::Native { inner }
     }
 }
 
@@ -171,6 +184,7 @@ where
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
             ResponseBodyProj::Web { inner } => inner.poll_frame(cx),
+            ResponseBodyProj::Native { inner } => inner.poll_frame(cx),
             ResponseBodyProj::Full { data, .. } => {
                 Poll::Ready(data.take().map(|d| Ok(Frame::data(d))))
             }
@@ -181,6 +195,7 @@ where
         match self {
             Self::Passthrough { inner, ended, .. } => *ended || inner.is_end_stream(),
             Self::Web { inner } => inner.is_done(),
+            Self::Native { inner } => inner.is_end_stream(),
             Self::Full { data, .. } => data.is_none(),
         }
     }
@@ -189,6 +204,7 @@ where
         match self {
             Self::Passthrough { inner, .. } => inner.size_hint(),
             Self::Web { .. } => SizeHint::default(),
+            Self::Native { inner } => inner.size_hint(),
             Self::Full { data, .. } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }

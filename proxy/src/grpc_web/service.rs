@@ -1,7 +1,7 @@
 use bytes::Bytes;
 use grpcweb_protocol::content_type::RequestKind;
 use grpcweb_protocol::framing::FrameError;
-use grpcweb_protocol::{Code, ContentType, Mode, Status, timeout};
+use grpcweb_protocol::{Code, ContentType, Mode, Status};
 use http::header::{self, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body;
@@ -16,15 +16,15 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::MessageCounts;
+use super::deadline::{after, call_deadline, deadline_status};
 use super::future::Map;
 use super::layer::WebConfig;
+use super::native::native_call;
 use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
 use super::request::{BodyLimits, Failure, RequestBody, RequestError, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions};
 use super::translate::{rewrite_request_headers, translate_response};
 use crate::{BoxError, respond};
-
-const GRPC_TIMEOUT: &str = "grpc-timeout";
 
 /// The service made by [`GrpcWebLayer`](super::GrpcWebLayer).
 ///
@@ -90,18 +90,7 @@ where
                 }))
             }
             Some(RequestKind::Grpc(_)) if req.method() == Method::POST => {
-                let shutdown = config.shutdown.clone();
-                Box::pin(Map::new(
-                    inner.oneshot(req.map(RequestBody::passthrough)),
-                    move |result: Result<Response<ResB>, S::Error>| {
-                        Ok(match result {
-                            Ok(res) => res.map(|b| ResponseBody::passthrough(b, shutdown.as_ref())),
-                            Err(e) => {
-                                respond::grpc_status(&respond::call_error_status(&e.into(), None))
-                            }
-                        })
-                    },
-                ))
+                Box::pin(async move { Ok(native_call(inner, &config, req).await) })
             }
             _ => Box::pin(Map::new(handle(inner, config, req, kind), move |res| {
                 Ok(close_if_unread(res, http1))
@@ -257,44 +246,17 @@ where
     // The reply is text when the request was, or when `Accept` asks for text (S1).
     let reply = response_content_type(&ct, &parts.headers);
 
-    let mut timeout = match parts.headers.get(GRPC_TIMEOUT) {
-        None => None,
-        Some(v) => match v
-            .to_str()
-            .map_err(|_| timeout::TimeoutError::BadDigits)
-            .and_then(timeout::parse)
-        {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let status = Status::new(
-                    Code::Internal,
-                    format!("{e}: {:?}", String::from_utf8_lossy(v.as_bytes())),
-                );
-                return Err(unread(respond::refuse(
-                    StatusCode::BAD_REQUEST,
-                    Some(&reply),
-                    &status,
-                )));
-            }
-        },
-    };
-    let route_cap = config
-        .route_timeouts
-        .as_ref()
-        .and_then(|t| (t.0)(parts.uri.path()));
-    let cap = match (config.max_timeout, route_cap) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    if let Some(cap) = cap
-        && timeout.is_none_or(|t| t > cap)
-    {
-        timeout = Some(cap);
-        if let Ok(v) = HeaderValue::from_str(&timeout::format(cap)) {
-            parts.headers.insert(GRPC_TIMEOUT, v);
+    let path = parts.uri.path().to_owned();
+    let deadline = match call_deadline(config, &mut parts.headers, &path, start) {
+        Ok(deadline) => deadline,
+        Err(status) => {
+            return Err(unread(respond::refuse(
+                StatusCode::BAD_REQUEST,
+                Some(&reply),
+                &status,
+            )));
         }
-    }
-    let deadline = timeout.map(|t| start + t);
+    };
 
     let version = parts.version;
     let counts = parts.extensions.get::<MessageCounts>().cloned();
@@ -316,7 +278,7 @@ where
         .then(|| config.max_message_size.saturating_add(64 * 1024));
     let prefetch = body.prefetch(to_end);
     // A client that stops sending mid-request must not hold the call open forever.
-    let body_deadline = start + config.body_read_timeout;
+    let body_deadline = after(start, config.body_read_timeout);
     let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
     match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
         Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {
@@ -393,8 +355,4 @@ fn response_content_type(ct: &ContentType, headers: &HeaderMap) -> ContentType {
     } else {
         ct.clone()
     }
-}
-
-fn deadline_status() -> Status {
-    Status::new(Code::DeadlineExceeded, "deadline exceeded")
 }

@@ -28,6 +28,13 @@ pub(crate) enum RequestError {
         /// The budget.
         max: usize,
     },
+    /// Bad frame in a native gRPC request: unknown flag or trailer frame, oversized.
+    Native(FrameError),
+    /// A native gRPC request message not received whole in time.
+    MessageTimeout {
+        /// The body read timeout.
+        timeout: std::time::Duration,
+    },
     /// The client's body stream failed.
     Body(BoxError),
 }
@@ -37,9 +44,11 @@ impl RequestError {
     pub(crate) fn status(&self) -> Status {
         let code = match self {
             Self::Frame(FrameError::TooLarge { .. })
+            | Self::Native(FrameError::TooLarge { .. })
             | Self::BodyTooLarge { .. }
             | Self::OverBudget { .. } => Code::ResourceExhausted,
             Self::SecondMessage => Code::Unimplemented,
+            Self::MessageTimeout { .. } => Code::DeadlineExceeded,
             Self::Body(_) => Code::Cancelled,
             _ => Code::Internal,
         };
@@ -51,11 +60,17 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text(e) => write!(f, "{e}"),
-            Self::Frame(FrameError::TooLarge { len, max }) => write!(
+            Self::Frame(FrameError::TooLarge { len, max })
+            | Self::Native(FrameError::TooLarge { len, max }) => write!(
                 f,
                 "request message of {len} bytes is larger than the limit of {max} bytes"
             ),
             Self::Frame(e) => write!(f, "malformed gRPC-Web request: {e}"),
+            Self::Native(e) => write!(f, "malformed gRPC request: {e}"),
+            Self::MessageTimeout { timeout } => write!(
+                f,
+                "request message not received whole within {timeout:?} of its start"
+            ),
             Self::BodyTooLarge { max } => {
                 write!(f, "request body is larger than the limit of {max} bytes")
             }
@@ -78,12 +93,13 @@ impl std::error::Error for RequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Text(e) => Some(e),
-            Self::Frame(e) => Some(e),
+            Self::Frame(e) | Self::Native(e) => Some(e),
             Self::Body(e) => Some(&**e),
             Self::BodyTooLarge { .. }
             | Self::TrailerFrame
             | Self::SecondMessage
-            | Self::OverBudget { .. } => None,
+            | Self::OverBudget { .. }
+            | Self::MessageTimeout { .. } => None,
         }
     }
 }

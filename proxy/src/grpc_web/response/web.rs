@@ -97,11 +97,13 @@ where
             synth: None,
             failure: options.failure,
             code: None,
-            // Frames are always walked: to enforce the limit, count messages, and know
-            // whether a trailer frame may follow what was forwarded so far.
-            scanner: Some(FrameScanner::new(
-                options.max_message.unwrap_or(u32::MAX as usize),
-            )),
+            // Frames are always walked: to enforce the limit, count messages, know
+            // whether a trailer frame may follow what was forwarded so far, and refuse a
+            // trailer frame (0x80) in the backend's DATA, which the client would take for
+            // the proxy's.
+            scanner: Some(
+                FrameScanner::new(options.max_message.unwrap_or(u32::MAX as usize)).data_only(),
+            ),
             counts: options.counts,
         }
     }
