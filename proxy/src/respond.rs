@@ -15,6 +15,7 @@
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
 //! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
+//! | native gRPC: bad `grpc-timeout` | 200 | INTERNAL (13), trailers-only, no backend touched |
 //! | native gRPC: request message over the limit / trailer frame or unknown flag in the request / a request message not whole within the body read timeout | 200 | RESOURCE_EXHAUSTED (8) / INTERNAL (13) / DEADLINE_EXCEEDED (4), in trailers; the backend stream is reset |
 //! | backend DATA holding a trailer frame (0x80) or an unknown flag (gRPC-Web) | 200 | INTERNAL (13) |
 //! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |

@@ -226,3 +226,23 @@ async fn max_timeout_ends_a_native_stream_in_its_trailers() {
         .map(str::to_owned);
     assert_eq!(timeout.as_deref(), Some("300000u"));
 }
+
+#[tokio::test]
+async fn a_trailers_only_answer_stays_trailers_only() {
+    let backend = FakeBackend::start(Reply::trailers_only(Code::NotFound, "no such thing"))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.max_timeout = Some(Duration::from_secs(10));
+    })
+    .await;
+    let (mut send, response) = open_call(proxy.addr, &[], data_frame(b"x")).await;
+    send.send_data(Bytes::new(), true).unwrap();
+    let res = within(Duration::from_secs(10), response)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.headers().get("grpc-status").unwrap(), "5");
+    // END_STREAM on the headers: gRPC clients read a status from headers only then.
+    assert!(res.body().is_end_stream(), "headers without END_STREAM");
+}

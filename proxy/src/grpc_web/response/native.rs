@@ -56,8 +56,13 @@ impl<B> NativeResponseBody<B> {
         self.code
     }
 
-    pub(super) fn is_end_stream(&self) -> bool {
-        self.ended
+    pub(super) fn is_end_stream(&self) -> bool
+    where
+        B: Body,
+    {
+        // The backend's own end counts: a trailers-only answer keeps END_STREAM on its
+        // headers, which is where gRPC clients then read the status.
+        self.ended || self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     pub(super) fn size_hint(&self) -> SizeHint
