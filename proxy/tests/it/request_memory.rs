@@ -74,12 +74,15 @@ impl Drop for ChildProxy {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_empty_frames_do_not_grow_peak_rss() {
+/// Sends 24 bodies of empty frames at once to the proxy binary started with `args`
+/// (half on their own HTTP/1.1 connections, half on one HTTP/2 connection), each call
+/// answered with `expect` when it is answered; how much the proxy's peak RSS grew, in
+/// KiB, and how many calls reached the backend besides the two warm-up calls.
+async fn peak_rss_growth(args: &[&str], expect: Code) -> (u64, usize) {
     let backend = FakeBackend::start(Reply::ok(vec![Bytes::new()]))
         .await
         .unwrap();
-    let proxy = ChildProxy::start(&backend.url(), &[]).await;
+    let proxy = ChildProxy::start(&backend.url(), args).await;
     let body = empty_frames_body();
 
     // Warm up both HTTP versions, so the baseline includes what every connection costs.
@@ -94,7 +97,6 @@ async fn many_empty_frames_do_not_grow_peak_rss() {
     }
     let before = proxy.status_kib("VmHWM:");
 
-    // 24 at once: half on their own HTTP/1.1 connections, half on one HTTP/2 connection.
     let h1 = WebClient::new(HttpVersion::H1);
     let h2 = WebClient::new(HttpVersion::H2);
     let calls = (0..24).map(|i| {
@@ -105,7 +107,7 @@ async fn many_empty_frames_do_not_grow_peak_rss() {
             client
                 .call(addr, PATH)
                 .raw_body(body)
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(60))
                 .send()
                 .await
         })
@@ -115,27 +117,41 @@ async fn many_empty_frames_do_not_grow_peak_rss() {
         // An HTTP/1.1 client still writing its body may see the connection close before
         // it reads the answer; what matters here is what the proxy kept.
         if let Ok(res) = call.await.unwrap() {
-            assert_eq!(res.grpc_status(), Some(Code::Unimplemented), "{res:?}");
+            assert_eq!(res.grpc_status(), Some(expect), "{res:?}");
             answered += 1;
         }
     }
-    eprintln!("{answered} of 24 calls answered");
-    assert!(answered >= 12, "only {answered} of 24 calls were answered");
     let after = proxy.status_kib("VmHWM:");
     let grown = after.saturating_sub(before);
     eprintln!(
-        "peak RSS {before} KiB -> {after} KiB (+{grown} KiB), now {} KiB",
+        "{args:?}: {answered} of 24 calls answered; peak RSS {before} KiB -> {after} KiB \
+         (+{grown} KiB), now {} KiB",
         proxy.status_kib("VmRSS:")
     );
+    assert!(answered >= 12, "only {answered} of 24 calls were answered");
+    (grown, backend.requests().len() - 2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_empty_frames_do_not_grow_peak_rss() {
+    // Unary: each call refused at its second frame, the rest never buffered.
+    let (grown, forwarded) = peak_rss_growth(&[], Code::Unimplemented).await;
     assert!(
         grown < 32 * 1024,
         "peak RSS grew by {grown} KiB for 24 bodies of empty frames"
     );
-    assert_eq!(
-        backend.requests().len(),
-        2,
-        "only the warm-up calls reach the backend"
+    assert_eq!(forwarded, 0, "refused calls reached the backend");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_empty_frames_streamed_do_not_grow_peak_rss() {
+    // Request streaming: every empty message is forwarded, coalesced into few chunks.
+    let (grown, forwarded) = peak_rss_growth(&["--allow-request-streaming"], Code::Ok).await;
+    assert!(
+        grown < 32 * 1024,
+        "peak RSS grew by {grown} KiB for 24 streamed bodies of empty frames"
     );
+    assert!(forwarded >= 12, "{forwarded} calls forwarded");
 }
 
 #[tokio::test]
