@@ -127,13 +127,13 @@ where
         } else {
             Code::from_http_status(parts.status.as_u16())
         };
-        let got = parts.headers.get(CONTENT_TYPE).map_or_else(
-            || "no content-type".to_owned(),
-            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        );
+        // What the backend said is logged by the upstream module, not shown to clients.
         let status = Status::new(
             code,
-            format!("backend answered HTTP {} ({got}), not gRPC", parts.status),
+            format!(
+                "backend answered HTTP {} without a gRPC status",
+                parts.status
+            ),
         );
         let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
             body, ct.mode, status,
