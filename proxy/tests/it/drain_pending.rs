@@ -19,22 +19,26 @@ async fn calls_waiting_for_headers_get_unavailable_when_the_drain_ends() {
     })
     .await;
     let flavours = [
-        ("h1 web", HttpVersion::H1, None),
-        ("h2 web", HttpVersion::H2, None),
-        ("h2 web text", HttpVersion::H2, Some(Mode::Text)),
-        ("h2 native", HttpVersion::H2, Some(Mode::Binary)),
+        ("h1 web", HttpVersion::H1, Mode::Binary, None),
+        ("h2 web", HttpVersion::H2, Mode::Binary, None),
+        ("h2 web text", HttpVersion::H2, Mode::Text, None),
+        (
+            "h2 native",
+            HttpVersion::H2,
+            Mode::Binary,
+            Some("application/grpc"),
+        ),
     ];
     let mut calls = JoinSet::new();
-    for (label, version, mode) in flavours {
+    for (label, version, mode, content_type) in flavours {
         let mut call = WebClient::new(version)
             .call(proxy.addr, PATH)
+            .mode(mode)
             .message(b"x")
             .timeout(Duration::from_secs(10));
-        call = match (label, mode) {
-            ("h2 native", _) => call.content_type("application/grpc"),
-            (_, Some(mode)) => call.mode(mode),
-            _ => call,
-        };
+        if let Some(content_type) = content_type {
+            call = call.content_type(content_type);
+        }
         calls.spawn(async move { (label, call.send().await) });
     }
     within(Duration::from_secs(5), backend.wait_for_requests(4))
