@@ -14,7 +14,7 @@
 //! | the drain ends before the backend's response headers | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
-//! | backend answers without gRPC | 200 | from its HTTP status (S6 table) |
+//! | backend answers without gRPC (gRPC-Web and native gRPC calls) | 200 | from its HTTP status (S6 table); the backend's body is never passed on |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
 //! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |
 //!

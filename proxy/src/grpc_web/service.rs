@@ -20,7 +20,7 @@ use super::layer::WebConfig;
 use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
 use super::request::{Failure, RequestBody, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions};
-use super::translate::{rewrite_request_headers, translate_response};
+use super::translate::{not_grpc_status, rewrite_request_headers, translate_response};
 use crate::{BoxError, respond};
 
 const GRPC_TIMEOUT: &str = "grpc-timeout";
@@ -94,7 +94,17 @@ where
                     inner.oneshot(req.map(RequestBody::passthrough)),
                     move |result: Result<Response<ResB>, S::Error>| {
                         Ok(match result {
-                            Ok(res) => res.map(|b| ResponseBody::passthrough(b, shutdown.as_ref())),
+                            Ok(res) => {
+                                let (parts, body) = res.into_parts();
+                                match not_grpc_status(&parts) {
+                                    // Not gRPC (S6): a status, not the backend's page.
+                                    Some(status) => respond::grpc_status(&status),
+                                    None => Response::from_parts(
+                                        parts,
+                                        ResponseBody::passthrough(body, shutdown.as_ref()),
+                                    ),
+                                }
+                            }
                             Err(e) => {
                                 respond::grpc_status(&respond::call_error_status(&e.into(), None))
                             }

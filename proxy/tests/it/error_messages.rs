@@ -111,14 +111,21 @@ async fn html_error_page_is_not_quoted() {
     let proxy = support::proxy(&backend.url(), |_| {}).await;
     let port = backend.addr.port().to_string();
     for (label, code, message) in statuses(proxy.addr).await {
-        if label == "native" {
-            // Passed through untouched: the client makes its status from HTTP 500.
-            continue;
-        }
         assert_eq!(code, Some(Code::Unknown), "{label}");
         assert!(message.contains("HTTP 500"), "{label}: {message:?}");
         assert_clean(&label, &message, &["db.internal", "stack", &port]);
     }
+    // Nor is the page passed on to a native gRPC client: it gets a trailers-only status.
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, PATH)
+        .content_type("application/grpc")
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200);
+    assert!(res.raw_body.is_empty(), "{:?}", res.raw_body);
+    assert_eq!(res.header("content-type"), Some("application/grpc"));
 }
 
 #[tokio::test]
