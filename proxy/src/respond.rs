@@ -10,7 +10,7 @@
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
-//! | too many calls waiting for a connection to the endpoint (`max_pending_calls`) | 200 | UNAVAILABLE (14), at once |
+//! | too many calls waiting for a connection to the endpoint (`max_pending_calls`), or none free at the connection limit within `connect_timeout` | 200 | UNAVAILABLE (14) |
 //! | the drain ends before the backend's response headers | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
@@ -117,7 +117,7 @@ pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> St
         if e.is_overflow() {
             return Status::new(
                 Code::Unavailable,
-                "backend overloaded: too many calls waiting for a connection",
+                "backend overloaded: no connection free for the call",
             );
         }
         if e.is_shutdown() {

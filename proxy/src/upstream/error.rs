@@ -18,8 +18,9 @@ impl UpstreamError {
         matches!(self.source, Failure::Connect(_))
     }
 
-    /// True when the call was refused because too many calls were waiting for a
-    /// connection to the endpoint (`max_pending_calls`).
+    /// True when the call was refused for want of a connection to the endpoint: too many
+    /// calls were waiting (`max_pending_calls`), or every connection the limit allows
+    /// (`max_connections`) stayed full for the connect timeout.
     pub fn is_overflow(&self) -> bool {
         matches!(self.source, Failure::Overflow)
     }
@@ -47,7 +48,7 @@ impl fmt::Display for UpstreamError {
             ),
             Failure::Overflow => write!(
                 f,
-                "backend {}: too many calls waiting for a connection",
+                "backend {}: no connection free for the call (too many calls waiting, or none free within the connect timeout)",
                 self.endpoint
             ),
             Failure::Shutdown => write!(

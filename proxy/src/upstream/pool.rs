@@ -6,7 +6,8 @@
 //! at a time, and only below the endpoint's connection limit: calls that find no room wait
 //! for it (a slot given back, a new connection) rather than each opening their own, and
 //! get a failed attempt's error. At most `max_pending` calls wait; one more is refused at
-//! once ([`Failure::Overflow`]) and counted. A new connection takes
+//! once ([`Failure::Overflow`]) and counted, as is a call that waited at the connection
+//! limit for the connect timeout without a slot coming free. A new connection takes
 //! calls once the backend's SETTINGS have arrived, so the first calls never exceed a limit
 //! the proxy has not seen yet. A slot is given back when the call's response body (or its
 //! response future) is dropped. A connection that carried no call for a whole idle period
@@ -61,7 +62,7 @@ pub(crate) enum Failure {
     Connect(Arc<dyn std::error::Error + Send + Sync>),
     /// The call failed on its connection.
     Call(h2::Error),
-    /// Too many calls were waiting for a stream slot.
+    /// Too many calls were waiting for a stream slot, or none came free in time.
     Overflow,
     /// The proxy's drain ended before the backend's response headers came.
     Shutdown,
@@ -174,11 +175,13 @@ impl Pool {
     ) -> Result<(h2::client::SendRequest<Bytes>, Slot, bool), Failure> {
         let mut waited_for = None;
         let mut waiting: Option<Waiting<'_>> = None;
+        // When a call waiting at the connection limit gives up.
+        let mut give_up = None;
         loop {
             // Registered before looking, so that room made after the look is not missed.
             let mut told = pin!(self.room.notify.notified());
             told.as_mut().enable();
-            {
+            let at_limit = {
                 let mut state = lock(&self.state);
                 state.conns.retain(|c| !c.state.is_closed());
                 if let Some((conn, idle)) = state
@@ -209,8 +212,26 @@ impl Pool {
                     waiting = Some(Waiting(&self.room));
                     continue;
                 }
+                // No attempt running: every connection the limit allows is open and full.
+                !state.connecting
+            };
+            if !at_limit {
+                // A connection attempt is bounded by its own timeouts.
+                told.await;
+                continue;
             }
-            told.await;
+            let give_up = *give_up.get_or_insert_with(|| {
+                tokio::time::Instant::now().checked_add(self.connector.timeout)
+            });
+            match give_up {
+                Some(at) => {
+                    if tokio::time::timeout_at(at, told).await.is_err() {
+                        self.connector.overflows.fetch_add(1, Ordering::Relaxed);
+                        return Err(Failure::Overflow);
+                    }
+                }
+                None => told.await,
+            }
         }
     }
 

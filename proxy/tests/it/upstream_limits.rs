@@ -90,6 +90,41 @@ async fn calls_over_the_pending_limit_get_unavailable_at_once_and_are_counted() 
     assert_eq!(backend.opened(), 3);
 }
 
+#[tokio::test]
+async fn a_call_waiting_at_the_connection_limit_gives_up_after_the_connect_timeout() {
+    let backend = HoldBackend::start(1).await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.backends[0].max_connections = 1;
+        c.backends[0].connect_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let call = || {
+        WebClient::new(HttpVersion::H2)
+            .call(proxy.addr, PATH)
+            .message(b"x")
+            .timeout(Duration::from_secs(10))
+    };
+    let held = tokio::spawn(call().send());
+    within(Duration::from_secs(5), backend.wait_open(1))
+        .await
+        .unwrap();
+    let waited = within(Duration::from_secs(3), call().send())
+        .await
+        .expect("a call waiting for a slot gives up")
+        .unwrap();
+    assert_eq!(
+        waited.grpc_status(),
+        Some(Code::Unavailable),
+        "{:?}",
+        waited.status()
+    );
+    assert!(waited.grpc_message().unwrap().contains("overloaded"));
+    assert_eq!(backend.opened(), 1);
+    backend.release();
+    let held = within(Duration::from_secs(5), held).await.unwrap();
+    assert_eq!(held.unwrap().unwrap().grpc_status(), Some(Code::Ok));
+}
+
 #[test]
 fn limits_are_read_from_the_backend_table_and_checked() {
     let config = grpcweb_proxy::Config::from_toml(
