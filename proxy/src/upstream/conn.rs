@@ -113,7 +113,8 @@ impl ConnState {
         if max == 0 {
             return;
         }
-        let before = self.max.swap(max.min(MAX_STREAMS), Ordering::AcqRel);
+        let max = max.min(MAX_STREAMS);
+        let before = self.max.swap(max, Ordering::AcqRel);
         if self
             .phase
             .compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire)
