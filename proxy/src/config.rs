@@ -102,6 +102,12 @@ pub struct BackendConfig {
     pub dns_refresh_interval: Option<Duration>,
     /// TLS for `https://` endpoints.
     pub tls: BackendTlsConfig,
+    /// Most connections open to each endpoint (default 1024). Calls that find every one
+    /// full wait for a stream slot, as pending calls.
+    pub max_connections: usize,
+    /// Most calls waiting for a connection or a stream slot at each endpoint (default
+    /// 1024); a call over it is answered UNAVAILABLE at once.
+    pub max_pending_calls: usize,
 }
 
 /// What a backend probe checks.
@@ -129,6 +135,8 @@ impl BackendConfig {
             health_check: HealthCheck::Tcp,
             dns_refresh_interval: None,
             tls: BackendTlsConfig::default(),
+            max_connections: 1024,
+            max_pending_calls: 1024,
         }
     }
 }

@@ -62,6 +62,7 @@ pub struct Metrics {
     messages_out: Counter,
     backend_connections: Family<BackendLabels, Gauge>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
+    upstream_overflow: Family<BackendLabels, Counter>,
     /// Each `/service/method` path with labels of its own, and its metric handles.
     methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
     /// Where calls to other paths count.
@@ -202,6 +203,12 @@ impl Metrics {
             "1 when the backend endpoint is reachable",
             endpoint_healthy.clone(),
         );
+        let upstream_overflow = Family::<BackendLabels, Counter>::default();
+        registry.register(
+            "upstream_overflow",
+            "Calls refused at once because too many were waiting for a backend connection",
+            upstream_overflow.clone(),
+        );
         let other = Arc::new(MethodMetrics::new(
             &duration,
             "other".to_owned(),
@@ -219,6 +226,7 @@ impl Metrics {
             messages_out,
             backend_connections,
             endpoint_healthy,
+            upstream_overflow,
             methods: RwLock::new(HashMap::new()),
             other,
         }
@@ -239,6 +247,12 @@ impl Metrics {
             self.backend_connections
                 .get_or_create(&labels)
                 .set(backend.connections());
+            // The pools count; the counter catches up (fetch_max: concurrent scrapes
+            // cannot add twice).
+            self.upstream_overflow
+                .get_or_create(&labels)
+                .inner()
+                .fetch_max(backend.overflows(), Ordering::Relaxed);
             for (endpoint, healthy) in backend.endpoints() {
                 let labels = EndpointLabels {
                     backend: backend.name().to_owned(),

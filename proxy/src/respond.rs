@@ -11,14 +11,21 @@
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
+//! | too many calls waiting for a connection to the endpoint (`max_pending_calls`), or none free at the connection limit within `connect_timeout` | 200 | UNAVAILABLE (14) |
+//! | the drain ends before the backend's response headers | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
-//! | backend answers without gRPC | 200 | from its HTTP status (S6 table), message quotes the body |
+//! | backend answers without gRPC (gRPC-Web and native gRPC calls) | 200 | from its HTTP status (S6 table); the backend's body is never passed on |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
 //! | native gRPC: bad `grpc-timeout` | 200 | INTERNAL (13), trailers-only, no backend touched |
 //! | native gRPC: request message over the limit / trailer frame or unknown flag in the request / a request message not whole within the body read timeout | 200 | RESOURCE_EXHAUSTED (8) / INTERNAL (13) / DEADLINE_EXCEEDED (4), in trailers; the backend stream is reset |
 //! | backend DATA holding a trailer frame (0x80) or an unknown flag (gRPC-Web) | 200 | INTERNAL (13) |
 //! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |
+//!
+//! Messages of backend failures say which kind of failure it was, never more: backend
+//! addresses, OS and resolver errors, TLS details and the bodies of error pages are for
+//! the operator, and go to the log with the call's path (the `upstream` module writes
+//! them), never to `grpc-message`.
 //!
 //! gRPC outcomes use HTTP 200 with the status in a trailer frame (gRPC-Web) or in
 //! trailers-only headers (native gRPC). Requests the proxy cannot read at all get a 4xx
@@ -109,16 +116,34 @@ pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> St
     if let Some(RouteError::NoRoute { .. }) = find::<RouteError>(&**err) {
         return Status::new(Code::Unimplemented, err.to_string());
     }
+    let upstream = find::<UpstreamError>(&**err);
+    if let Some(e) = upstream {
+        if e.is_overflow() {
+            return Status::new(
+                Code::Unavailable,
+                "backend overloaded: no connection free for the call",
+            );
+        }
+        if e.is_shutdown() {
+            return Status::new(Code::Unavailable, "proxy shutting down");
+        }
+        if e.is_connect() {
+            return Status::new(
+                Code::Unavailable,
+                "backend unavailable: no connection could be made",
+            );
+        }
+    }
     if let Some(reason) = h2_reason(&**err) {
         return reset_status(reason, &**err, deadline);
     }
-    if let Some(e) = find::<UpstreamError>(&**err) {
-        return Status::new(Code::Unavailable, e.to_string());
+    if upstream.is_some() || connection_lost(&**err) {
+        return Status::new(
+            Code::Unavailable,
+            "backend unavailable: connection to the backend lost",
+        );
     }
-    Status::new(
-        Code::Unavailable,
-        format!("backend call failed: {}", chain(&**err)),
-    )
+    Status::new(Code::Unavailable, "backend call failed")
 }
 
 /// The status for a backend response body that failed after some of it was sent (S7).
@@ -128,14 +153,10 @@ pub(crate) fn stream_error_status(err: &BoxError, deadline: Option<Instant>) -> 
         Some(reason) => reset_status(reason, &**err, deadline),
         // The connection to the backend broke (it went away, a socket error): the call may
         // succeed on a new connection, which is what UNAVAILABLE says.
-        None if connection_lost(&**err) => Status::new(
-            Code::Unavailable,
-            format!("connection to the backend lost: {}", chain(&**err)),
-        ),
-        None => Status::new(
-            Code::Internal,
-            format!("backend stream failed: {}", chain(&**err)),
-        ),
+        None if connection_lost(&**err) => {
+            Status::new(Code::Unavailable, "connection to the backend lost")
+        }
+        None => Status::new(Code::Internal, "backend stream failed"),
     }
 }
 
@@ -174,7 +195,8 @@ fn reset_status(
     } else {
         "stream to the backend reset"
     };
-    Status::new(code, format!("{who}: {}", chain(err)))
+    // The reason's name only: h2's message for a GOAWAY quotes the backend's debug data.
+    Status::new(code, format!("{who} ({reason:?})"))
 }
 
 fn h2_reason(err: &(dyn std::error::Error + 'static)) -> Option<h2::Reason> {

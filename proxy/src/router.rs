@@ -111,6 +111,19 @@ where
         })
     }
 
+    /// Calls still waiting for a backend's response headers when `stop` is cancelled (at
+    /// the end of the proxy's drain) fail with UNAVAILABLE.
+    #[must_use]
+    pub fn shutdown_signal(self, stop: &tokio_util::sync::CancellationToken) -> Self {
+        let upstreams = self.upstreams.iter();
+        Self {
+            routes: self.routes,
+            upstreams: upstreams
+                .map(|u| u.clone().shutdown_signal(stop.clone()))
+                .collect(),
+        }
+    }
+
     /// Every backend, for health reporting.
     pub fn backends(&self) -> impl Iterator<Item = &Arc<Backend>> {
         self.upstreams.iter().map(Upstream::backend)

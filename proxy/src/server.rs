@@ -101,8 +101,10 @@ impl Proxy {
             admin,
             config,
         } = self;
-        let router = Router::<RequestBody<ClientBody>>::new(&config).map_err(StartError::Config)?;
         let stop_calls = CancellationToken::new();
+        let router = Router::<RequestBody<ClientBody>>::new(&config)
+            .map_err(StartError::Config)?
+            .shutdown_signal(&stop_calls);
         let metrics = Arc::new(Metrics::new());
         let admin_state = Arc::new(AdminState {
             metrics: metrics.clone(),

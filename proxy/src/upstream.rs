@@ -3,12 +3,18 @@
 //!
 //! Each endpoint has its own pool of connections: calls share a connection up
 //! to the backend's SETTINGS_MAX_CONCURRENT_STREAMS, and another connection is opened
-//! only when every one is full.
+//! only when every one is full, up to the backend's `max_connections`; then calls wait,
+//! up to `max_pending_calls`. What a backend or a connection did wrong goes to the log,
+//! with the call's path; the client's status says only what kind of failure it was
+//! (see [`respond`](crate::respond)).
 
+mod conn;
 mod counting;
 mod endpoints;
+mod error;
 mod health;
 mod pool;
+mod stop;
 mod stream;
 
 use http::uri::PathAndQuery;
@@ -25,6 +31,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use crate::BoxError;
@@ -33,8 +40,10 @@ use crate::grpc_web::future::Map;
 use endpoints::Endpoint;
 use health::Probe;
 use pool::{Connector, Failure, Pool};
+use stop::Stoppable;
 
 pub use endpoints::{Backend, EndpointHealth};
+pub use error::UpstreamError;
 pub use stream::UpstreamBody;
 
 /// The client's address: put one in a request's extensions for `x-forwarded-for`. (The
@@ -60,48 +69,6 @@ impl ClientIp {
     }
 }
 
-/// A failed call to a backend, naming the backend and endpoint.
-#[derive(Debug)]
-pub struct UpstreamError {
-    endpoint: String,
-    source: Failure,
-}
-
-impl UpstreamError {
-    /// True when no connection to the backend could be made.
-    pub fn is_connect(&self) -> bool {
-        matches!(self.source, Failure::Connect(_))
-    }
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.source {
-            Failure::Connect(e) => write!(
-                f,
-                "backend {} unreachable: {}",
-                self.endpoint,
-                crate::respond::chain(&**e)
-            ),
-            Failure::Call(e) => write!(
-                f,
-                "backend {} failed: {}",
-                self.endpoint,
-                crate::respond::chain(e)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for UpstreamError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.source {
-            Failure::Connect(e) => Some(&**e),
-            Failure::Call(e) => Some(e),
-        }
-    }
-}
-
 /// A tower service that sends each request to one backend over HTTP/2.
 ///
 /// Requests keep their path and headers; the URI gets the chosen endpoint's scheme and
@@ -114,6 +81,9 @@ pub struct Upstream<B> {
     backend: Arc<Backend>,
     forwarding: Arc<ForwardingConfig>,
     pools: Arc<Pools>,
+    /// Cancelled when the proxy's drain ends: calls still waiting for response headers
+    /// then fail with [`UpstreamError::is_shutdown`].
+    stop: Option<CancellationToken>,
     _body: PhantomData<fn(B)>,
 }
 
@@ -130,6 +100,7 @@ impl<B> Clone for Upstream<B> {
             backend: self.backend.clone(),
             forwarding: self.forwarding.clone(),
             pools: self.pools.clone(),
+            stop: self.stop.clone(),
             _body: PhantomData,
         }
     }
@@ -195,31 +166,22 @@ where
             },
         };
         let open = Arc::new(std::sync::atomic::AtomicI64::new(0));
-        let backend = Arc::new(Backend::new(config, probe, open.clone())?);
-        // hyper's client defaults where not set here.
-        let mut http2 = h2::client::Builder::new();
-        http2
-            .initial_window_size(1 << 20)
-            .initial_connection_window_size(4 << 20)
-            // No stream goes before the backend's SETTINGS say how many it takes (the
-            // pool waits for them), and the limit read back stays 0 until then.
-            .initial_max_send_streams(0)
-            .max_frame_size(16 * 1024)
-            .max_header_list_size(16 * 1024)
-            .max_send_buffer_size(1024 * 1024)
-            // h2 counts every stream it resets itself (e.g. STREAM_CLOSED for DATA that
-            // arrives after a client went away and the call was cancelled) and sends
-            // GOAWAY ENHANCE_YOUR_CALM at 1024 per connection, never forgiving old ones: a
-            // long-lived backend connection under client aborts would die with every call
-            // on it. The backend is trusted, so no limit (found by `cargo xtask soak`).
-            .max_local_error_reset_streams(None)
-            .enable_push(false);
+        let overflows = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let backend = Arc::new(Backend::new(
+            config,
+            probe,
+            open.clone(),
+            overflows.clone(),
+        )?);
         let connector = Arc::new(Connector {
             tcp_tls: connector,
-            http2,
+            http2: conn::http2_builder(),
             keep_alive: (Duration::from_secs(30), Duration::from_secs(10)),
             open,
             timeout: config.connect_timeout,
+            max_connections: config.max_connections.max(1),
+            max_pending: config.max_pending_calls,
+            overflows,
         });
         Ok(Self {
             backend,
@@ -228,8 +190,18 @@ where
                 connector,
                 list: RwLock::new(Vec::new()),
             }),
+            stop: None,
             _body: PhantomData,
         })
+    }
+
+    /// Calls still waiting for response headers when `stop` is cancelled (at the end of
+    /// the proxy's drain) fail at once, with [`UpstreamError::is_shutdown`], and their
+    /// backend streams are reset.
+    #[must_use]
+    pub fn shutdown_signal(mut self, stop: CancellationToken) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// The backend's endpoints and their health.
@@ -280,7 +252,7 @@ where
         let uri = Uri::builder()
             .scheme(endpoint.url.scheme.clone())
             .authority(endpoint.url.authority.clone())
-            .path_and_query(path)
+            .path_and_query(path.clone())
             .build();
         if let Ok(built) = uri {
             *req.uri_mut() = built;
@@ -309,16 +281,33 @@ where
         }
         // Mapped rather than awaited in an `async` block, which would hold the request
         // twice while the call waits for its headers.
-        Box::pin(Map::new(pool.send(req), move |result| match result {
+        let backend = self.backend.clone();
+        let call = Stoppable::new(pool.send(req), self.stop.as_ref());
+        Box::pin(Map::new(call, move |result| match result {
             Ok(res) => {
                 endpoint.health.succeeded();
                 Ok(res)
             }
             // The pool has marked the endpoint when it could not connect.
-            Err(source) => Err(UpstreamError {
-                endpoint: endpoint.display.clone(),
-                source,
-            }),
+            Err(source) => {
+                let err = UpstreamError {
+                    endpoint: endpoint.display.clone(),
+                    source,
+                };
+                let error = crate::respond::chain(&err);
+                let backend = backend.name();
+                if matches!(err.source, Failure::Overflow | Failure::Shutdown) {
+                    tracing::debug!(
+                        backend,
+                        path = path.as_str(),
+                        error,
+                        "backend call not made"
+                    );
+                } else {
+                    tracing::warn!(backend, path = path.as_str(), error, "backend call failed");
+                }
+                Err(err)
+            }
         }))
     }
 

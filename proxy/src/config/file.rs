@@ -51,6 +51,8 @@ struct FileBackend {
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
     server_name: Option<String>,
+    max_connections: Option<usize>,
+    max_pending_calls: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +162,12 @@ impl Config {
             if let Some(v) = b.dns_refresh_interval {
                 backend.dns_refresh_interval =
                     Some(duration(&format!("{key}.dns_refresh_interval"), &v)?);
+            }
+            if let Some(v) = b.max_connections {
+                backend.max_connections = v;
+            }
+            if let Some(v) = b.max_pending_calls {
+                backend.max_pending_calls = v;
             }
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;

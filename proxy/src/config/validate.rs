@@ -43,6 +43,12 @@ impl Config {
             if b.tls.ca.is_some() {
                 crate::tls::client_config(&b.name, &b.tls)?;
             }
+            if b.max_connections == 0 {
+                return Err(ConfigError::new(
+                    format!("{key}.max_connections"),
+                    "must be at least 1",
+                ));
+            }
             let https = b.endpoints.iter().any(|e| e.starts_with("https://"));
             if b.dns_refresh_interval.is_some() && https && b.tls.server_name.is_none() {
                 return Err(ConfigError::new(

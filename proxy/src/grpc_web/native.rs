@@ -10,6 +10,7 @@ use super::deadline::{call_deadline, deadline_status};
 use super::layer::WebConfig;
 use super::request::{NativeRequestBody, RequestBody};
 use super::response::{NativeResponseBody, ResponseBody};
+use super::translate::not_grpc_status;
 use crate::{BoxError, respond};
 
 /// Forwards a native gRPC call: its deadline capped and enforced (DEADLINE_EXCEEDED, the
@@ -47,14 +48,22 @@ where
         None => call.await,
     };
     match result {
-        Ok(res) => res.map(|b| {
-            ResponseBody::native(NativeResponseBody::new(
-                b,
-                deadline,
-                failure,
-                config.shutdown.as_ref(),
-            ))
-        }),
+        Ok(res) => {
+            let (parts, body) = res.into_parts();
+            match not_grpc_status(&parts) {
+                // Not gRPC (S6): a status, not the backend's page.
+                Some(status) => respond::grpc_status(&status),
+                None => Response::from_parts(
+                    parts,
+                    ResponseBody::native(NativeResponseBody::new(
+                        body,
+                        deadline,
+                        failure,
+                        config.shutdown.as_ref(),
+                    )),
+                ),
+            }
+        }
         Err(e) => {
             let status = match failure.get() {
                 Some(status) => status.clone(),

@@ -91,6 +91,29 @@ fn is_grpc_content_type(headers: &HeaderMap) -> bool {
     })
 }
 
+/// For a backend answer that is not gRPC (S6): the status the client gets, made from the
+/// HTTP status. What the backend said is logged by the upstream module, never shown to
+/// clients (an error page can show internals). `None` for a gRPC answer.
+pub(super) fn not_grpc_status(parts: &http::response::Parts) -> Option<Status> {
+    if parts.headers.contains_key(GRPC_STATUS)
+        || (parts.status == StatusCode::OK && is_grpc_content_type(&parts.headers))
+    {
+        return None;
+    }
+    let code = if parts.status == StatusCode::OK {
+        Code::Unknown
+    } else {
+        Code::from_http_status(parts.status.as_u16())
+    };
+    Some(Status::new(
+        code,
+        format!(
+            "backend answered HTTP {} without a gRPC status",
+            parts.status
+        ),
+    ))
+}
+
 pub(super) fn translate_response<B>(
     res: Response<B>,
     ct: &ContentType,
@@ -120,21 +143,8 @@ where
         return res;
     }
 
-    if parts.status != StatusCode::OK || !is_grpc_content_type(&parts.headers) {
-        // Not a gRPC answer (S6): synthesize a status from the HTTP status and the body.
-        let code = if parts.status == StatusCode::OK {
-            Code::Unknown
-        } else {
-            Code::from_http_status(parts.status.as_u16())
-        };
-        let got = parts.headers.get(CONTENT_TYPE).map_or_else(
-            || "no content-type".to_owned(),
-            |v| String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        );
-        let status = Status::new(
-            code,
-            format!("backend answered HTTP {} ({got}), not gRPC", parts.status),
-        );
+    if let Some(status) = not_grpc_status(&parts) {
+        // Not a gRPC answer (S6): a status from the HTTP status.
         let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
             body, ct.mode, status,
         )));

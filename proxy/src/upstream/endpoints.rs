@@ -2,7 +2,7 @@
 //! backoff, and probes that bring them back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -25,6 +25,8 @@ pub struct Backend {
     dns_refresh: Option<Duration>,
     /// Connections to the backend open now (the connector counts them).
     open: Arc<AtomicI64>,
+    /// Calls refused because too many were waiting for a connection (the pools count).
+    overflows: Arc<AtomicU64>,
     next: AtomicUsize,
     connect_timeout: Duration,
     probe_interval: Option<Duration>,
@@ -83,6 +85,7 @@ impl Backend {
         config: &BackendConfig,
         probe: Probe,
         open: Arc<AtomicI64>,
+        overflows: Arc<AtomicU64>,
     ) -> Result<Self, ConfigError> {
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
         let mut configured = Vec::with_capacity(config.endpoints.len());
@@ -109,6 +112,7 @@ impl Backend {
             endpoints: RwLock::new(endpoints.into()),
             dns_refresh: config.dns_refresh_interval,
             open,
+            overflows,
             next: AtomicUsize::new(0),
             connect_timeout: config.connect_timeout,
             probe_interval: config.health_check_interval,
@@ -144,6 +148,12 @@ impl Backend {
     /// Connections to the backend open now.
     pub fn connections(&self) -> i64 {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// Calls refused so far because too many calls were waiting for a connection to one
+    /// of its endpoints (`max_pending_calls`).
+    pub fn overflows(&self) -> u64 {
+        self.overflows.load(Ordering::Relaxed)
     }
 
     /// True when at least one endpoint is healthy.

@@ -1,9 +1,13 @@
 //! HTTP/2 connections to one backend endpoint, shared by its calls.
 //!
 //! Each call takes a stream slot on the first connection with room, room being the peer's
-//! SETTINGS_MAX_CONCURRENT_STREAMS. Another connection is opened only when every open one
-//! is full (or there is none), one at a time: calls that find no room wait for it rather
-//! than each opening their own, and get its error if it fails. A new connection takes
+//! SETTINGS_MAX_CONCURRENT_STREAMS (at most [`MAX_STREAMS`](super::conn::MAX_STREAMS)).
+//! Another connection is opened only when every open one is full (or there is none), one
+//! at a time, and only below the endpoint's connection limit: calls that find no room wait
+//! for it (a slot given back, a new connection) rather than each opening their own, and
+//! get a failed attempt's error. At most `max_pending` calls wait; one more is refused at
+//! once ([`Failure::Overflow`]) and counted, as is a call that waited at the connection
+//! limit for the connect timeout without a slot coming free. A new connection takes
 //! calls once the backend's SETTINGS have arrived, so the first calls never exceed a limit
 //! the proxy has not seen yet. A slot is given back when the call's response body (or its
 //! response future) is dropped. A connection that carried no call for a whole idle period
@@ -18,20 +22,17 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tower::ServiceExt as _;
 
+use super::conn::{ConnState, Room, Slot, drive};
 use super::counting::Counted;
 use super::endpoints::Endpoint;
-use super::stream::{Pump, UpstreamBody, prepare_head};
+use super::stream::{CallLog, Pump, UpstreamBody, prepare_head};
 use crate::BoxError;
 
-/// A connection that has carried no call for this long is closed (checked every period,
-/// so it goes after one to two periods).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// A request that found its connection closed before it left is tried this often.
 const SEND_ATTEMPTS: usize = 3;
 
@@ -46,6 +47,12 @@ pub(crate) struct Connector {
     pub(crate) open: Arc<AtomicI64>,
     /// For the TCP connect, and again for the TLS handshake and the peer's SETTINGS.
     pub(crate) timeout: Duration,
+    /// Most connections per endpoint (at least 1).
+    pub(crate) max_connections: usize,
+    /// Most calls waiting for a stream slot per endpoint.
+    pub(crate) max_pending: usize,
+    /// Calls refused because `max_pending` were waiting, for the metrics.
+    pub(crate) overflows: Arc<AtomicU64>,
 }
 
 /// Why a call got no response.
@@ -55,6 +62,10 @@ pub(crate) enum Failure {
     Connect(Arc<dyn std::error::Error + Send + Sync>),
     /// The call failed on its connection.
     Call(h2::Error),
+    /// Too many calls were waiting for a stream slot, or none came free in time.
+    Overflow,
+    /// The proxy's drain ended before the backend's response headers came.
+    Shutdown,
 }
 
 /// The connections to one endpoint.
@@ -62,8 +73,8 @@ pub(crate) struct Pool {
     pub(crate) endpoint: Arc<Endpoint>,
     connector: Arc<Connector>,
     state: Mutex<PoolState>,
-    /// Told after every connection attempt.
-    attempted: Notify,
+    /// Told after every connection attempt, and when a slot is given back.
+    room: Arc<Room>,
 }
 
 struct PoolState {
@@ -78,107 +89,6 @@ struct PoolState {
 struct Conn {
     tx: h2::client::SendRequest<Bytes>,
     state: Arc<ConnState>,
-}
-
-/// What the pool knows about one connection; shared with its socket (which reports the
-/// peer's SETTINGS) and its driver task.
-#[derive(Debug)]
-struct ConnState {
-    /// Streams taken now.
-    active: AtomicUsize,
-    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (`usize::MAX`: no limit).
-    max: AtomicUsize,
-    phase: AtomicU8,
-    /// A slot was taken since the idle check last looked.
-    used: AtomicBool,
-    changed: Notify,
-}
-
-const WAITING: u8 = 0;
-const READY: u8 = 1;
-const CLOSED: u8 = 2;
-
-impl ConnState {
-    fn new() -> Self {
-        Self {
-            active: AtomicUsize::new(0),
-            max: AtomicUsize::new(0),
-            phase: AtomicU8::new(WAITING),
-            used: AtomicBool::new(false),
-            changed: Notify::new(),
-        }
-    }
-
-    /// The peer's stream limit as h2 applied it. h2 reports 0 until the peer's first
-    /// SETTINGS (the client starts with no streams allowed), so the first non-zero value
-    /// makes the connection ready; later values follow the peer's changes.
-    fn settings(&self, max: usize) {
-        if max == 0 {
-            return;
-        }
-        self.max.store(max, Ordering::Release);
-        if self
-            .phase
-            .compare_exchange(WAITING, READY, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.changed.notify_one();
-        }
-    }
-
-    fn close(&self) {
-        self.phase.store(CLOSED, Ordering::Release);
-        self.changed.notify_one();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.phase.load(Ordering::Acquire) == CLOSED
-    }
-
-    /// Takes a stream slot if the connection is usable and has room; `Some(true)` when no
-    /// other call was on it. Called with the pool locked, so takers do not race each
-    /// other (givers only make room).
-    fn try_take(&self) -> Option<bool> {
-        if self.phase.load(Ordering::Acquire) != READY {
-            return None;
-        }
-        let active = self.active.load(Ordering::Acquire);
-        if active >= self.max.load(Ordering::Acquire) {
-            return None;
-        }
-        self.active.fetch_add(1, Ordering::AcqRel);
-        self.used.store(true, Ordering::Relaxed);
-        Some(active == 0)
-    }
-
-    /// Waits for the peer's SETTINGS to allow at least one stream.
-    async fn ready(&self) -> Result<(), &'static str> {
-        loop {
-            let changed = self.changed.notified();
-            match self.phase.load(Ordering::Acquire) {
-                READY => return Ok(()),
-                CLOSED => return Err("backend closed the connection before its HTTP/2 SETTINGS"),
-                _ => changed.await,
-            }
-        }
-    }
-}
-
-/// A call's stream on a connection, given back when dropped.
-#[derive(Debug)]
-pub(crate) struct Slot(Arc<ConnState>);
-
-impl Slot {
-    /// Takes the connection out of the pool (it failed).
-    fn close(&self) {
-        self.0.close();
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -197,7 +107,7 @@ impl Pool {
                 attempts: 0,
                 failure: None,
             }),
-            attempted: Notify::new(),
+            room: Arc::new(Room::default()),
         }
     }
 
@@ -217,7 +127,7 @@ impl Pool {
         prepare_head(&mut head, &body);
         let mut attempt = 1;
         let (mut tx, slot) = loop {
-            let (mut tx, slot, idle) = self.checkout().await.map_err(Failure::Connect)?;
+            let (mut tx, slot, idle) = self.checkout().await?;
             if idle {
                 // The backend may have closed a connection without calls, and the news
                 // not been read yet: let its task read first, so that a request is not
@@ -237,6 +147,7 @@ impl Pool {
             }
         };
         let eos = body.is_end_stream();
+        let path = head.uri().path_and_query().cloned();
         let (mut response, send) = tx.send_request(head, eos).map_err(Failure::Call)?;
         drop(tx);
         let mut pump = (!eos).then(|| Pump::new(body, send));
@@ -255,19 +166,22 @@ impl Pool {
             // the rest of the body goes on in a task of its own.
             tokio::spawn(poll_fn(move |cx| pump.poll_send(cx)));
         }
-        Ok(res.map(|inner| UpstreamBody::new(inner, slot)))
+        let log = CallLog::new(&self.endpoint, path, &res);
+        Ok(res.map(|inner| UpstreamBody::new(inner, slot, log)))
     }
 
     async fn checkout(
         self: &Arc<Self>,
-    ) -> Result<
-        (h2::client::SendRequest<Bytes>, Slot, bool),
-        Arc<dyn std::error::Error + Send + Sync>,
-    > {
+    ) -> Result<(h2::client::SendRequest<Bytes>, Slot, bool), Failure> {
         let mut waited_for = None;
+        let mut waiting: Option<Waiting<'_>> = None;
+        // When a call waiting at the connection limit gives up.
+        let mut give_up = None;
         loop {
-            let mut attempted = pin!(self.attempted.notified());
-            {
+            // Registered before looking, so that room made after the look is not missed.
+            let mut told = pin!(self.room.notify.notified());
+            told.as_mut().enable();
+            let at_limit = {
                 let mut state = lock(&self.state);
                 state.conns.retain(|c| !c.state.is_closed());
                 if let Some((conn, idle)) = state
@@ -280,17 +194,44 @@ impl Pool {
                 if let (Some(seen), Some(failure)) = (waited_for, &state.failure)
                     && state.attempts > seen
                 {
-                    return Err(failure.clone());
+                    return Err(Failure::Connect(failure.clone()));
                 }
-                if !state.connecting {
+                if !state.connecting && state.conns.len() < self.connector.max_connections {
                     state.connecting = true;
                     tokio::spawn(self.clone().connect());
                 }
                 waited_for = Some(state.attempts);
-                // Registered before the lock is released, so the attempt's end is not missed.
-                attempted.as_mut().enable();
+                if waiting.is_none() {
+                    // Counted under the lock, so no two calls take the last place; then
+                    // looked again, for a slot given back before the count.
+                    if self.room.waiting.load(Ordering::SeqCst) >= self.connector.max_pending {
+                        self.connector.overflows.fetch_add(1, Ordering::Relaxed);
+                        return Err(Failure::Overflow);
+                    }
+                    self.room.waiting.fetch_add(1, Ordering::SeqCst);
+                    waiting = Some(Waiting(&self.room));
+                    continue;
+                }
+                // No attempt running: every connection the limit allows is open and full.
+                !state.connecting
+            };
+            if !at_limit {
+                // A connection attempt is bounded by its own timeouts.
+                told.await;
+                continue;
             }
-            attempted.await;
+            let give_up = *give_up.get_or_insert_with(|| {
+                tokio::time::Instant::now().checked_add(self.connector.timeout)
+            });
+            match give_up {
+                Some(at) => {
+                    if tokio::time::timeout_at(at, told).await.is_err() {
+                        self.connector.overflows.fetch_add(1, Ordering::Relaxed);
+                        return Err(Failure::Overflow);
+                    }
+                }
+                None => told.await,
+            }
         }
     }
 
@@ -313,7 +254,7 @@ impl Pool {
             }
         }
         drop(state);
-        self.attempted.notify_waiters();
+        self.room.notify.notify_waiters();
     }
 
     async fn open(&self) -> Result<Conn, BoxError> {
@@ -326,7 +267,7 @@ impl Pool {
         // The TCP connect has its own timeout inside the connector.
         let io = self.connector.tcp_tls.clone().oneshot(uri).await?;
         let handshake = async {
-            let state = Arc::new(ConnState::new());
+            let state = Arc::new(ConnState::new(self.room.clone()));
             // Boxed: hyper sizes every task it spawns per stream after its connection
             // task, which holds the socket (and the TLS state) inline.
             let io = Counted::new(Box::new(io), self.connector.open.clone());
@@ -341,65 +282,11 @@ impl Pool {
     }
 }
 
-/// Runs a connection until it ends, has been idle for [`IDLE_TIMEOUT`], or leaves a
-/// keep-alive ping unanswered; keeps the pool's view of the peer's stream limit current.
-async fn drive<T>(
-    mut conn: h2::client::Connection<T, Bytes>,
-    state: Arc<ConnState>,
-    (interval, timeout): (Duration, Duration),
-) where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let ping_pong = conn.ping_pong();
-    let run = poll_fn(|cx| {
-        let polled = Pin::new(&mut conn).poll(cx);
-        state.settings(conn.max_concurrent_send_streams());
-        polled
-    });
-    let idle = async {
-        let mut check = tokio::time::interval(IDLE_TIMEOUT);
-        check.tick().await;
-        loop {
-            check.tick().await;
-            if !state.used.swap(false, Ordering::Relaxed)
-                && state.active.load(Ordering::Acquire) == 0
-            {
-                // A call that took a slot in between finds the connection closed and
-                // is sent on another.
-                return;
-            }
-        }
-    };
-    let keep_alive = async {
-        let Some(mut ping_pong) = ping_pong else {
-            return std::future::pending().await;
-        };
-        let mut tick = tokio::time::interval(interval);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            // As hyper's client: only while calls are in progress.
-            if state.active.load(Ordering::Acquire) == 0 {
-                continue;
-            }
-            match tokio::time::timeout(timeout, ping_pong.ping(h2::Ping::opaque())).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) => return std::future::pending().await,
-                Err(_) => {
-                    tracing::debug!("backend connection did not answer a ping in {timeout:?}");
-                    return;
-                }
-            }
-        }
-    };
-    tokio::select! {
-        result = run => {
-            if let Err(e) = result {
-                tracing::debug!(error = %crate::respond::chain(&e), "backend connection ended");
-            }
-        }
-        () = idle => {}
-        () = keep_alive => {}
+/// A call counted in its pool's waiting calls until dropped.
+struct Waiting<'a>(&'a Room);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
-    state.close();
 }

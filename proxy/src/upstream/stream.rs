@@ -9,14 +9,20 @@
 
 use bytes::{Buf, Bytes};
 use h2::{Reason, RecvStream, SendStream};
-use http::{HeaderMap, Method, Request, Version, header};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body::{Body, Frame, SizeHint};
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use super::pool::Slot;
+use super::conn::Slot;
+use super::endpoints::Endpoint;
 use crate::BoxError;
+
+/// How much of a non-gRPC answer's body goes into the log.
+const EXCERPT_LIMIT: usize = 256;
 
 /// What hyper's client did to a request head before handing it to h2: connection-specific
 /// headers removed (h2 refuses them; only an HTTP/1.1 request can carry them), and
@@ -166,15 +172,103 @@ pub struct UpstreamBody {
     inner: RecvStream,
     data_done: bool,
     _slot: Slot,
+    log: CallLog,
 }
 
 impl UpstreamBody {
-    pub(crate) fn new(inner: RecvStream, slot: Slot) -> Self {
+    pub(crate) fn new(inner: RecvStream, slot: Slot, log: CallLog) -> Self {
         Self {
             inner,
             data_done: false,
             _slot: slot,
+            log,
         }
+    }
+}
+
+/// What the log says about a call whose response fails, or is not gRPC: details the
+/// client's status leaves out (see [`respond`](crate::respond)).
+pub(crate) struct CallLog {
+    endpoint: Arc<Endpoint>,
+    path: Option<PathAndQuery>,
+    /// For an answer without gRPC: logged when the body ends or is dropped.
+    not_grpc: Option<Box<NotGrpc>>,
+}
+
+struct NotGrpc {
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    excerpt: Vec<u8>,
+}
+
+impl CallLog {
+    pub(crate) fn new<B>(
+        endpoint: &Arc<Endpoint>,
+        path: Option<PathAndQuery>,
+        res: &Response<B>,
+    ) -> Self {
+        let headers = res.headers();
+        let grpc = headers.contains_key("grpc-status")
+            || (res.status() == StatusCode::OK
+                && headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+                    let v = v.as_bytes();
+                    v.len() >= 16 && v[..16].eq_ignore_ascii_case(b"application/grpc")
+                }));
+        Self {
+            endpoint: endpoint.clone(),
+            path,
+            not_grpc: (!grpc).then(|| {
+                Box::new(NotGrpc {
+                    status: res.status(),
+                    content_type: headers.get(header::CONTENT_TYPE).cloned(),
+                    excerpt: Vec::new(),
+                })
+            }),
+        }
+    }
+
+    fn path(&self) -> &str {
+        self.path.as_ref().map_or("", PathAndQuery::as_str)
+    }
+
+    fn data(&mut self, data: &[u8]) {
+        if let Some(not_grpc) = self.not_grpc.as_mut() {
+            let room = EXCERPT_LIMIT.saturating_sub(not_grpc.excerpt.len());
+            not_grpc
+                .excerpt
+                .extend_from_slice(&data[..room.min(data.len())]);
+        }
+    }
+
+    fn failed(&self, err: &h2::Error) {
+        tracing::warn!(
+            endpoint = %self.endpoint.display,
+            path = self.path(),
+            error = %crate::respond::chain(err),
+            "backend response failed"
+        );
+    }
+}
+
+impl Drop for CallLog {
+    fn drop(&mut self) {
+        let Some(not_grpc) = self.not_grpc.take() else {
+            return;
+        };
+        let content_type = not_grpc
+            .content_type
+            .as_ref()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let text = String::from_utf8_lossy(&not_grpc.excerpt);
+        let body = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        tracing::warn!(
+            endpoint = %self.endpoint.display,
+            path = self.path(),
+            status = not_grpc.status.as_u16(),
+            content_type,
+            body,
+            "backend answered without gRPC"
+        );
     }
 }
 
@@ -200,19 +294,26 @@ impl Body for UpstreamBody {
                 Some(Ok(data)) => {
                     // Read data is handed on at once: give its window back to the backend.
                     let _ = this.inner.flow_control().release_capacity(data.len());
+                    this.log.data(&data);
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 // As hyper reads a body: RST_STREAM NO_ERROR is an early end, not a
                 // failure (RFC 9113 section 8.1).
                 Some(Err(e)) if e.reason() == Some(Reason::NO_ERROR) => return Poll::Ready(None),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Some(Err(e)) => {
+                    this.log.failed(&e);
+                    return Poll::Ready(Some(Err(e)));
+                }
                 None => this.data_done = true,
             }
         }
         match ready!(this.inner.poll_trailers(cx)) {
             Ok(trailers) => Poll::Ready(trailers.map(|t: HeaderMap| Ok(Frame::trailers(t)))),
             Err(e) if e.reason() == Some(Reason::NO_ERROR) => Poll::Ready(None),
-            Err(e) => Poll::Ready(Some(Err(e))),
+            Err(e) => {
+                this.log.failed(&e);
+                Poll::Ready(Some(Err(e)))
+            }
         }
     }
 

@@ -17,15 +17,16 @@ use crate::grpc_web::MessageCounts;
 use crate::grpc_web::request::Failure;
 use crate::respond;
 
-/// How many bytes of a non-gRPC backend body go into the synthesized `grpc-message`.
+/// How many bytes of a non-gRPC backend body are read before the synthesized status is
+/// sent (the upstream body logs them; the client's `grpc-message` never quotes them).
 const EXCERPT_LIMIT: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Forwarding the backend's frames.
     Streaming,
-    /// The backend answered without gRPC: collecting a short excerpt of its body for the
-    /// synthesized status.
+    /// The backend answered without gRPC: reading a short excerpt of its body (for the
+    /// log) before the synthesized status.
     Excerpt,
     /// Trailer frame sent; nothing more.
     Done,
@@ -108,8 +109,8 @@ where
         }
     }
 
-    /// Reads a short excerpt of a non-gRPC body, then ends with `status`, whose message
-    /// gets the excerpt appended.
+    /// Reads a short excerpt of a non-gRPC body (which the upstream body logs), then ends
+    /// with `status`.
     pub(crate) fn synthesized(inner: B, mode: Mode, status: Status) -> Self {
         Self {
             inner: Some(inner),
@@ -261,7 +262,7 @@ where
                     } else {
                         continue;
                     }
-                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    let status = excerpt_status(this.synth.take());
                     return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
@@ -271,7 +272,7 @@ where
                     ))));
                 }
                 (State::Excerpt, Some(Err(_)) | None) => {
-                    let status = excerpt_status(this.synth.take(), this.excerpt);
+                    let status = excerpt_status(this.synth.take());
                     return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
@@ -331,18 +332,8 @@ fn finish<B>(
     Frame::data(trailer_frame(mode, trailers))
 }
 
-fn excerpt_status(status: Option<Status>, excerpt: &BytesMut) -> Status {
-    let mut status = status.unwrap_or_else(|| Status::new(Code::Unknown, "backend failed"));
-    let text = String::from_utf8_lossy(excerpt);
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !text.is_empty() {
-        status.message.push_str(": ");
-        status.message.push_str(&text);
-        if excerpt.len() >= EXCERPT_LIMIT {
-            status.message.push_str("...");
-        }
-    }
-    status
+fn excerpt_status(status: Option<Status>) -> Status {
+    status.unwrap_or_else(|| Status::new(Code::Unknown, "backend failed"))
 }
 
 pub(super) fn shutdown_status() -> Status {
