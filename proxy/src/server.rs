@@ -2,6 +2,7 @@
 //! layers, route to the backends; and the admin listener beside it.
 
 mod connection;
+mod listener;
 mod observe;
 
 use hyper::body::Incoming;
@@ -15,18 +16,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
-use crate::admin::{self, AdminState};
+use crate::admin::AdminState;
 use crate::config::{Config, ConfigError};
 use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
+use crate::tls::HandshakeFailure;
 use crate::upstream::ClientIp;
-use connection::{Activity, Connections};
+use connection::{Activity, Connections, Timeouts};
 use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
@@ -127,7 +130,11 @@ impl Proxy {
             None => None,
         };
         if let Some(admin) = admin {
-            tasks.push(tokio::spawn(admin::serve(admin, admin_state.clone())));
+            tasks.push(tokio::spawn(listener::serve_admin(
+                admin,
+                admin_state.clone(),
+                config.limits.clone(),
+            )));
         }
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
@@ -156,27 +163,23 @@ impl Proxy {
                 () = &mut shutdown => break,
             };
             let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
+                accepted = listener::accept(&listener) => match accepted {
+                    Some(conn) => conn,
+                    None => continue,
                 },
                 () = &mut shutdown => break,
             };
+            let accepted_at = Instant::now();
             let _ = stream.set_nodelay(true);
             let service = service.clone();
-            let metrics = metrics.clone();
+            let call_metrics = metrics.clone();
             let connection = metrics.connection();
             let activity = Activity::new();
             let calls = activity.clone();
             let client_ip = ClientIp::new(peer);
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
-                let record = CallRecord::start(&metrics, &req, Some(peer));
+                let record = CallRecord::start(&call_metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
@@ -184,9 +187,15 @@ impl Proxy {
             });
             let connections = connections.clone();
             let builder = builder.clone();
-            let idle_timeout = config.limits.idle_timeout;
+            let timeouts = Timeouts {
+                header_deadline: connection::deadline(
+                    accepted_at,
+                    config.limits.header_read_timeout,
+                ),
+                idle: config.limits.idle_timeout,
+            };
             let acceptor = tls.as_ref().map(|t| t.acceptor());
-            let handshake_timeout = config.limits.header_read_timeout;
+            let metrics = metrics.clone();
             tokio::spawn(async move {
                 let _slot = slot;
                 let _connection = connection;
@@ -198,32 +207,38 @@ impl Proxy {
                                 TokioIo::new(stream),
                                 hyper_service,
                                 activity,
-                                idle_timeout,
+                                timeouts,
                             )
                             .await
                     }
                     Some(acceptor) => {
-                        let tls_stream =
-                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%peer, "TLS handshake timed out");
-                                    return;
-                                }
-                            };
+                        let accept = acceptor.accept(stream);
+                        let tls_stream = match tokio::time::timeout_at(
+                            timeouts.header_deadline,
+                            accept,
+                        )
+                        .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                let reason = HandshakeFailure::of(&e);
+                                metrics.tls_handshake_failed(reason.label());
+                                tracing::info!(%peer, reason = reason.label(), error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                metrics.tls_handshake_failed(HandshakeFailure::Timeout.label());
+                                tracing::info!(%peer, reason = "timeout", "TLS handshake not finished within header_read_timeout");
+                                return;
+                            }
+                        };
                         connections
                             .serve(
                                 &builder,
                                 TokioIo::new(tls_stream),
                                 hyper_service,
                                 activity,
-                                idle_timeout,
+                                timeouts,
                             )
                             .await
                     }
@@ -262,7 +277,9 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.limits.header_read_timeout)
-        .max_buf_size((config.limits.max_header_size as usize).max(8192) * 4);
+        // The read buffer bounds the request head: over it, hyper answers 431. hyper
+        // refuses a buffer under 8 KiB.
+        .max_buf_size((config.limits.max_header_size as usize).max(8192));
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -1,6 +1,11 @@
 //! One client connection: served until it ends, closed gracefully (GOAWAY, or
 //! `connection: close` after the current response) when the proxy drains or when it has
 //! had no call for the idle timeout. A live stream never counts as idle.
+//!
+//! Until its first request's headers are complete, a connection has a header deadline
+//! (`header_read_timeout` from accept, TLS handshake and protocol detection included): a
+//! connection that has not sent one by then is closed at once, on HTTP/1.1 and HTTP/2
+//! alike, so silent or trickling sockets cannot hold connection slots.
 
 use http::{Request, Response};
 use http_body::Body;
@@ -10,7 +15,7 @@ use hyper::service::Service;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use std::error::Error as StdError;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -22,6 +27,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 #[derive(Debug)]
 pub(crate) struct Activity {
     active: AtomicUsize,
+    /// Set by the first call: its headers are complete.
+    started: AtomicBool,
     last: Mutex<Instant>,
 }
 
@@ -29,6 +36,7 @@ impl Activity {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             active: AtomicUsize::new(0),
+            started: AtomicBool::new(false),
             last: Mutex::new(Instant::now()),
         })
     }
@@ -36,6 +44,7 @@ impl Activity {
     /// Counts a call until the guard drops (with its response body).
     pub(crate) fn begin(self: &Arc<Self>) -> CallGuard {
         self.active.fetch_add(1, Ordering::Relaxed);
+        self.started.store(true, Ordering::Relaxed);
         CallGuard(self.clone())
     }
 
@@ -97,14 +106,15 @@ impl Connections {
         }
     }
 
-    /// Serves one connection until it ends.
+    /// Serves one connection until it ends; closes it at `header_deadline` if no request
+    /// has begun by then.
     pub(crate) async fn serve<I, S, B>(
         self: Arc<Self>,
         builder: &auto::Builder<TokioExecutor>,
         io: I,
         service: S,
         activity: Arc<Activity>,
-        idle_timeout: Duration,
+        timeouts: Timeouts,
     ) -> Result<(), BoxError>
     where
         S: Service<Request<Incoming>, Response = Response<B>>,
@@ -120,7 +130,12 @@ impl Connections {
         let mut draining = self.draining.subscribe();
         let conn = builder.serve_connection(io, service);
         tokio::pin!(conn);
+        let Timeouts {
+            header_deadline,
+            idle: idle_timeout,
+        } = timeouts;
         let mut closing = false;
+        let mut awaiting_request = true;
         if *draining.borrow_and_update() {
             closing = true;
             conn.as_mut().graceful_shutdown();
@@ -128,13 +143,21 @@ impl Connections {
         loop {
             let idle_check = async {
                 match activity.idle_since() {
-                    Some(since) => tokio::time::sleep_until(since + idle_timeout).await,
+                    Some(since) => tokio::time::sleep_until(deadline(since, idle_timeout)).await,
                     // A call is in progress: look again later.
                     None => tokio::time::sleep(idle_timeout.min(Duration::from_secs(1))).await,
                 }
             };
             tokio::select! {
                 result = conn.as_mut() => return result,
+                () = tokio::time::sleep_until(header_deadline), if awaiting_request => {
+                    if !activity.started.load(Ordering::Relaxed) {
+                        // Not even a graceful GOAWAY: the peer has shown no request to
+                        // finish, and a hostile one would not read it.
+                        return Err(NoRequest.into());
+                    }
+                    awaiting_request = false;
+                }
                 changed = draining.changed(), if !closing => {
                     if changed.is_err() || *draining.borrow() {
                         closing = true;
@@ -151,6 +174,36 @@ impl Connections {
         }
     }
 }
+
+/// The time limits of one connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    /// When the connection is closed unless its first request's headers have come.
+    pub(crate) header_deadline: Instant,
+    /// How long it may stay open with no call in progress.
+    pub(crate) idle: Duration,
+}
+
+/// `start + after`, saturating far in the future instead of overflowing.
+pub(crate) fn deadline(start: Instant, after: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    start
+        .checked_add(after)
+        .or_else(|| start.checked_add(FAR))
+        .unwrap_or(start)
+}
+
+/// The connection was closed because no request came within the header timeout.
+#[derive(Debug)]
+pub(crate) struct NoRequest;
+
+impl std::fmt::Display for NoRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no request headers within header_read_timeout")
+    }
+}
+
+impl StdError for NoRequest {}
 
 struct LiveGuard<'a>(&'a Connections);
 

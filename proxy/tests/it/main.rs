@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admin_hardening;
 mod backend_failures;
 mod bad_input;
 mod cli;
@@ -12,11 +13,14 @@ mod cors;
 mod deadline_resets;
 mod deploy;
 mod forwarding;
+mod header_limits;
 mod http1;
 mod interop_cases;
 mod lifecycle;
 mod many_streams;
 mod observability;
 mod routing;
+mod slowloris;
 mod streaming;
 mod tls;
+mod tls_hardening;
