@@ -6,6 +6,13 @@
 //! (`header_read_timeout` from accept, TLS handshake and protocol detection included): a
 //! connection that has not sent one by then is closed at once, on HTTP/1.1 and HTTP/2
 //! alike, so silent or trickling sockets cannot hold connection slots.
+//!
+//! A connection whose client keeps cancelling calls right after starting them (HTTP/2
+//! rapid reset, once the streams are accepted, which h2's own limit on streams reset
+//! before they are accepted does not see) is closed, by Envoy's rule: a call is reset
+//! prematurely when it ends unfinished within [`PREMATURE_RESET_LIFETIME`] of its start;
+//! the connection is closed once half of [`PREMATURE_RESET_STREAMS`] calls were, or, past
+//! that many calls, when more than half of all its calls were.
 
 use http::{Request, Response};
 use http_body::Body;
@@ -15,13 +22,18 @@ use hyper::service::Service;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use std::error::Error as StdError;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A call that ends unfinished sooner than this after its start was reset prematurely.
+pub(crate) const PREMATURE_RESET_LIFETIME: Duration = Duration::from_secs(1);
+/// See the module docs (Envoy's `premature_reset_total_stream_count`).
+pub(crate) const PREMATURE_RESET_STREAMS: u64 = 500;
 
 /// Calls in progress on one connection, and when the last one ended.
 #[derive(Debug)]
@@ -30,6 +42,11 @@ pub(crate) struct Activity {
     /// Set by the first call: its headers are complete.
     started: AtomicBool,
     last: Mutex<Instant>,
+    /// Calls ended, and how many of them were reset prematurely.
+    ended: AtomicU64,
+    premature: AtomicU64,
+    /// Notified once when the premature resets pass the limit.
+    too_many_resets: Notify,
 }
 
 impl Activity {
@@ -38,6 +55,9 @@ impl Activity {
             active: AtomicUsize::new(0),
             started: AtomicBool::new(false),
             last: Mutex::new(Instant::now()),
+            ended: AtomicU64::new(0),
+            premature: AtomicU64::new(0),
+            too_many_resets: Notify::new(),
         })
     }
 
@@ -45,7 +65,32 @@ impl Activity {
     pub(crate) fn begin(self: &Arc<Self>) -> CallGuard {
         self.active.fetch_add(1, Ordering::Relaxed);
         self.started.store(true, Ordering::Relaxed);
-        CallGuard(self.clone())
+        CallGuard {
+            activity: self.clone(),
+            started: Instant::now(),
+            complete: false,
+        }
+    }
+
+    /// Counts an ended call; tells the connection when premature resets pass the limit.
+    fn ended(&self, premature: bool) {
+        let ended = self.ended.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        let resets = if premature {
+            self.premature
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1)
+        } else {
+            self.premature.load(Ordering::Relaxed)
+        };
+        let over = if ended < PREMATURE_RESET_STREAMS {
+            resets.saturating_mul(2) >= PREMATURE_RESET_STREAMS
+        } else {
+            resets.saturating_mul(2) > ended
+        };
+        if premature && over {
+            // A stored permit: the connection's loop sees it even if not waiting now.
+            self.too_many_resets.notify_one();
+        }
     }
 
     /// When the connection became idle, or `None` while a call is in progress.
@@ -59,14 +104,29 @@ impl Activity {
 
 /// Holds a call open on its connection's [`Activity`].
 #[derive(Debug)]
-pub(crate) struct CallGuard(Arc<Activity>);
+pub(crate) struct CallGuard {
+    activity: Arc<Activity>,
+    started: Instant,
+    complete: bool,
+}
+
+impl CallGuard {
+    /// The response was delivered whole: the call did not end by a reset.
+    pub(crate) fn set_complete(&mut self) {
+        self.complete = true;
+    }
+}
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        if let Ok(mut last) = self.0.last.lock() {
-            *last = Instant::now();
+        let now = Instant::now();
+        if let Ok(mut last) = self.activity.last.lock() {
+            *last = now;
         }
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
+        self.activity.active.fetch_sub(1, Ordering::Relaxed);
+        let premature = !self.complete
+            && now.saturating_duration_since(self.started) < PREMATURE_RESET_LIFETIME;
+        self.activity.ended(premature);
     }
 }
 
@@ -158,6 +218,10 @@ impl Connections {
                     }
                     awaiting_request = false;
                 }
+                () = activity.too_many_resets.notified() => {
+                    // Dropping the connection cancels its calls, backend streams included.
+                    return Err(TooManyResets.into());
+                }
                 changed = draining.changed(), if !closing => {
                     if changed.is_err() || *draining.borrow() {
                         closing = true;
@@ -204,6 +268,18 @@ impl std::fmt::Display for NoRequest {
 }
 
 impl StdError for NoRequest {}
+
+/// The connection was closed because its client kept resetting calls it had just begun.
+#[derive(Debug)]
+pub(crate) struct TooManyResets;
+
+impl std::fmt::Display for TooManyResets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed: too many calls reset by the client right after they began")
+    }
+}
+
+impl StdError for TooManyResets {}
 
 struct LiveGuard<'a>(&'a Connections);
 

@@ -75,7 +75,8 @@ pub(crate) async fn serve_admin(
             let activity = Activity::new();
             let calls = activity.clone();
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let _call = calls.begin();
+                // Answered at once and whole: never a premature reset.
+                calls.begin().set_complete();
                 let res = admin::respond(&state, &req);
                 async move { Ok::<_, Infallible>(res) }
             });

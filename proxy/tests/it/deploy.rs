@@ -155,7 +155,11 @@ fn admin_is_protected(docs: &[Yaml], deployment: &Yaml, admin: std::net::SocketA
     let policies: Vec<_> = kind(docs, "NetworkPolicy")
         .into_iter()
         .filter(selects_pod)
-        .filter(|p| strs(&p["spec"]["policyTypes"]).iter().any(|t| t == "Ingress"))
+        .filter(|p| {
+            strs(&p["spec"]["policyTypes"])
+                .iter()
+                .any(|t| t == "Ingress")
+        })
         .collect();
     assert!(
         !policies.is_empty(),

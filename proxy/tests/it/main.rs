@@ -13,6 +13,7 @@ mod cors;
 mod deadline_resets;
 mod deploy;
 mod forwarding;
+mod h2_abuse;
 mod header_limits;
 mod http1;
 mod interop_cases;
