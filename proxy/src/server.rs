@@ -27,9 +27,8 @@ use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
-use crate::tls::HandshakeFailure;
 use crate::upstream::ClientIp;
-use connection::{Activity, Connections, Timeouts};
+use connection::{Activity, Connections, Timeouts, TooManyResets};
 use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
@@ -212,25 +211,12 @@ impl Proxy {
                             .await
                     }
                     Some(acceptor) => {
-                        let accept = acceptor.accept(stream);
-                        let tls_stream = match tokio::time::timeout_at(
-                            timeouts.header_deadline,
-                            accept,
-                        )
-                        .await
-                        {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => {
-                                let reason = HandshakeFailure::of(&e);
-                                metrics.tls_handshake_failed(reason.label());
-                                tracing::info!(%peer, reason = reason.label(), error = %e, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                metrics.tls_handshake_failed(HandshakeFailure::Timeout.label());
-                                tracing::info!(%peer, reason = "timeout", "TLS handshake not finished within header_read_timeout");
-                                return;
-                            }
+                        let deadline = timeouts.header_deadline;
+                        let Some(tls_stream) =
+                            listener::tls_handshake(&acceptor, stream, deadline, &metrics, peer)
+                                .await
+                        else {
+                            return;
                         };
                         connections
                             .serve(
@@ -243,8 +229,12 @@ impl Proxy {
                             .await
                     }
                 };
-                if let Err(e) = result {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                match result {
+                    Err(e) if e.is::<TooManyResets>() => {
+                        tracing::info!(%peer, "{e}");
+                    }
+                    Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+                    Ok(()) => {}
                 }
             });
         }
@@ -285,6 +275,12 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_concurrent_streams(config.limits.max_concurrent_streams)
         .max_header_list_size(config.limits.max_header_size)
+        // h2's defaults, pinned here because the abuse tests rely on them: more than 20
+        // streams reset by the client before they are accepted, or 1024 streams we had to
+        // reset for its errors, end the connection with GOAWAY (ENHANCE_YOUR_CALM). Rapid
+        // resets after a stream is accepted are `connection`'s premature-reset rule.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(1024)
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(4 << 20)
         .keep_alive_interval(Duration::from_secs(30))

@@ -1,5 +1,5 @@
 //! Accepting connections without spinning when the process is out of file descriptors,
-//! and the admin listener's loop: a connection cap and the same header deadline and idle
+//! the TLS handshake within the header deadline, and the admin listener's loop: a connection cap and the same header deadline and idle
 //! timeout as client connections, so a scraper or a stranger cannot pile up sockets.
 
 use http::Request;
@@ -17,6 +17,8 @@ use tokio::time::Instant;
 use super::connection::{self, Activity, Connections, Timeouts};
 use crate::admin::{self, AdminState};
 use crate::config::LimitsConfig;
+use crate::metrics::Metrics;
+use crate::tls::HandshakeFailure;
 
 /// Most admin connections at once; more wait in the listen backlog.
 pub(crate) const ADMIN_MAX_CONNECTIONS: usize = 64;
@@ -34,6 +36,32 @@ pub(crate) async fn accept(listener: &TcpListener) -> Option<(TcpStream, SocketA
         Err(e) => {
             tracing::warn!(error = %e, "accept failed");
             tokio::time::sleep(ACCEPT_BACKOFF).await;
+            None
+        }
+    }
+}
+
+/// The TLS handshake, to finish by `deadline` (the connection's header deadline); a
+/// failure is counted and logged with its reason.
+pub(crate) async fn tls_handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    deadline: Instant,
+    metrics: &Metrics,
+    peer: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            let reason = HandshakeFailure::of(&e).label();
+            metrics.tls_handshake_failed(reason);
+            tracing::info!(%peer, reason, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            let reason = HandshakeFailure::Timeout.label();
+            metrics.tls_handshake_failed(reason);
+            tracing::info!(%peer, reason, "TLS handshake not finished within header_read_timeout");
             None
         }
     }

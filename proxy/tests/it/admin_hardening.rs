@@ -139,6 +139,7 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+#[cfg(target_os = "linux")]
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -147,8 +148,10 @@ fn free_port() -> u16 {
         .port()
 }
 
+#[cfg(target_os = "linux")]
 struct Child(std::process::Child);
 
+#[cfg(target_os = "linux")]
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();
