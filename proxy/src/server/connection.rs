@@ -4,8 +4,9 @@
 //!
 //! Until its first request's headers are complete, a connection has a header deadline
 //! (`header_read_timeout` from accept, TLS handshake and protocol detection included): a
-//! connection that has not sent one by then is closed at once, on HTTP/1.1 and HTTP/2
-//! alike, so silent or trickling sockets cannot hold connection slots.
+//! connection that has not sent one by then is shut down gracefully (HTTP/2: GOAWAY) and
+//! dropped [`NO_REQUEST_GRACE`] later if it is still there, on HTTP/1.1 and HTTP/2 alike,
+//! so silent or trickling sockets cannot hold connection slots.
 //!
 //! A connection whose client keeps cancelling calls right after starting them (HTTP/2
 //! rapid reset, once the streams are accepted, which h2's own limit on streams reset
@@ -34,6 +35,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 pub(crate) const PREMATURE_RESET_LIFETIME: Duration = Duration::from_secs(1);
 /// See the module docs (Envoy's `premature_reset_total_stream_count`).
 pub(crate) const PREMATURE_RESET_STREAMS: u64 = 500;
+/// How long a connection with no request may take to go after its GOAWAY.
+pub(crate) const NO_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 /// Calls in progress on one connection, and when the last one ended.
 #[derive(Debug)]
@@ -191,9 +194,12 @@ impl Connections {
         let conn = builder.serve_connection(io, service);
         tokio::pin!(conn);
         let Timeouts {
-            header_deadline,
+            mut header_deadline,
             idle: idle_timeout,
         } = timeouts;
+        // Set once the header deadline has passed with no request: the connection is
+        // going away, and is dropped at this instant if it still has not.
+        let mut cut_at = None;
         let mut closing = false;
         let mut awaiting_request = true;
         if *draining.borrow_and_update() {
@@ -211,12 +217,18 @@ impl Connections {
             tokio::select! {
                 result = conn.as_mut() => return result,
                 () = tokio::time::sleep_until(header_deadline), if awaiting_request => {
-                    if !activity.started.load(Ordering::Relaxed) {
-                        // Not even a graceful GOAWAY: the peer has shown no request to
-                        // finish, and a hostile one would not read it.
+                    if activity.started.load(Ordering::Relaxed) {
+                        awaiting_request = false;
+                    } else if cut_at.is_none() {
+                        // GOAWAY first, so an HTTP/2 client that merely connected early
+                        // knows to reconnect; one still there after the grace is dropped.
+                        closing = true;
+                        conn.as_mut().graceful_shutdown();
+                        cut_at = Some(deadline(Instant::now(), NO_REQUEST_GRACE));
+                        header_deadline = cut_at.unwrap_or(header_deadline);
+                    } else {
                         return Err(NoRequest.into());
                     }
-                    awaiting_request = false;
                 }
                 () = activity.too_many_resets.notified() => {
                     // Dropping the connection cancels its calls, backend streams included.

@@ -83,6 +83,30 @@ async fn silent_and_half_sent_connections_are_closed() {
     assert!(backend.requests().is_empty());
 }
 
+/// An HTTP/2 client that connected but sent no request is told to go (GOAWAY) before the
+/// connection closes, so a well-behaved one reconnects instead of failing a call.
+#[tokio::test]
+async fn an_h2_connection_without_requests_gets_a_goaway() {
+    let backend = backend().await;
+    let proxy = support::proxy(&backend.url(), slow).await;
+    let mut tcp = TcpStream::connect(proxy.addr).await.unwrap();
+    tcp.write_all(H2_PREFACE).await.unwrap();
+    tcp.write_all(H2_SETTINGS).await.unwrap();
+    let mut bytes = Vec::new();
+    within(CLOSED_WITHIN, tcp.read_to_end(&mut bytes))
+        .await
+        .unwrap()
+        .ok();
+    let mut kinds = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 9 {
+        let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        kinds.push(rest[3]);
+        rest = &rest[(9 + len).min(rest.len())..];
+    }
+    assert!(kinds.contains(&7), "no GOAWAY among frames {kinds:?}");
+}
+
 /// A HEADERS that never ends (no END_HEADERS, no CONTINUATION) is no request either.
 #[tokio::test]
 async fn h2_headers_without_end_headers_are_closed() {
