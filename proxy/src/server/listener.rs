@@ -24,6 +24,10 @@ use crate::tls::HandshakeFailure;
 pub(crate) const ADMIN_MAX_CONNECTIONS: usize = 64;
 /// Longest an admin connection may stay idle (less when `idle_timeout` is less).
 pub(crate) const ADMIN_MAX_IDLE: Duration = Duration::from_secs(60);
+/// Longest an admin connection may take to send its first request's headers (less when
+/// `header_read_timeout` is less): probes and scrapers ask at once, and a few silent
+/// sockets must not hold the slots the kubelet's probes need.
+pub(crate) const ADMIN_MAX_HEADER_WAIT: Duration = Duration::from_secs(5);
 /// How long to wait before accepting again after an accept error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -73,11 +77,12 @@ pub(crate) async fn serve_admin(
     state: Arc<AdminState>,
     limits: LimitsConfig,
 ) {
+    let header_wait = limits.header_read_timeout.min(ADMIN_MAX_HEADER_WAIT);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(header_wait)
         .max_buf_size(16 * 1024);
     builder
         .http2()
@@ -94,7 +99,7 @@ pub(crate) async fn serve_admin(
             continue;
         };
         let timeouts = Timeouts {
-            header_deadline: connection::deadline(Instant::now(), limits.header_read_timeout),
+            header_deadline: connection::deadline(Instant::now(), header_wait),
             idle: limits.idle_timeout.min(ADMIN_MAX_IDLE),
         };
         let (state, builder, connections) = (state.clone(), builder.clone(), connections.clone());
