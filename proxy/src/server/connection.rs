@@ -302,3 +302,62 @@ impl Drop for LiveGuard<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate() {
+        let now = Instant::now();
+        assert!(deadline(now, Duration::MAX) > now);
+        assert_eq!(
+            deadline(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+    }
+
+    fn flagged(activity: &Activity) -> bool {
+        let notified = activity.too_many_resets.notified();
+        tokio::pin!(notified);
+        // A stored permit makes the first poll ready.
+        notified.as_mut().enable()
+    }
+
+    #[test]
+    fn premature_resets_close_at_half_the_window() {
+        let activity = Activity::new();
+        for _ in 0..(PREMATURE_RESET_STREAMS / 2 - 1) {
+            activity.ended(true);
+        }
+        assert!(!flagged(&activity));
+        activity.ended(true);
+        assert!(flagged(&activity));
+    }
+
+    #[test]
+    fn past_the_window_only_a_majority_of_resets_counts() {
+        let activity = Activity::new();
+        // Alternate, finished calls first: never more resets than half.
+        for _ in 0..PREMATURE_RESET_STREAMS {
+            activity.ended(false);
+            activity.ended(true);
+        }
+        assert!(!flagged(&activity));
+        activity.ended(true);
+        assert!(flagged(&activity));
+    }
+
+    #[test]
+    fn calls_that_finish_or_last_are_not_premature() {
+        let activity = Activity::new();
+        for _ in 0..PREMATURE_RESET_STREAMS {
+            let mut call = activity.begin();
+            call.set_complete();
+        }
+        assert_eq!(activity.premature.load(Ordering::Relaxed), 0);
+        let call = activity.begin();
+        drop(call);
+        assert_eq!(activity.premature.load(Ordering::Relaxed), 1);
+    }
+}
