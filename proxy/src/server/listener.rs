@@ -57,15 +57,21 @@ pub(crate) async fn tls_handshake(
     match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
-            let reason = HandshakeFailure::of(&e).label();
+            let failure = HandshakeFailure::of(&e);
+            let reason = failure.label();
             metrics.tls_handshake_failed(reason);
-            tracing::info!(%peer, reason, error = %e, "TLS handshake failed");
+            // Load balancers' TCP checks connect and close: not worth an info line each.
+            if failure == HandshakeFailure::Io {
+                tracing::debug!(%peer, reason, error = %e, "TLS handshake failed");
+            } else {
+                tracing::info!(%peer, reason, error = %e, "TLS handshake failed");
+            }
             None
         }
         Err(_) => {
             let reason = HandshakeFailure::Timeout.label();
             metrics.tls_handshake_failed(reason);
-            tracing::info!(%peer, reason, "TLS handshake not finished within header_read_timeout");
+            tracing::debug!(%peer, reason, "TLS handshake not finished within header_read_timeout");
             None
         }
     }
