@@ -1,16 +1,13 @@
-//! The admin listener: `/healthz`, `/readyz` and `/metrics`.
+//! The admin endpoints: `/healthz`, `/readyz` and `/metrics` (served by
+//! `server::listener`).
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
 use crate::upstream::Backend;
@@ -24,26 +21,8 @@ pub(crate) struct AdminState {
     pub(crate) draining: AtomicBool,
 }
 
-/// Serves the admin endpoints until the task is dropped.
-pub(crate) async fn serve(listener: TcpListener, state: Arc<AdminState>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let res = respond(&state, &req);
-                async move { Ok::<_, Infallible>(res) }
-            });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-fn respond(state: &AdminState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+/// The answer to one admin request.
+pub(crate) fn respond(state: &AdminState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n".to_owned()),
         "/readyz" => {

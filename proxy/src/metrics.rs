@@ -46,6 +46,12 @@ struct EndpointLabels {
     endpoint: String,
 }
 
+/// A [`crate::tls::HandshakeFailure`] label: a fixed, small set of values.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandshakeFailureLabels {
+    reason: &'static str,
+}
+
 type HistogramFamily = Family<ServiceLabels, Histogram, fn() -> Histogram>;
 
 /// The proxy's metrics.
@@ -63,6 +69,7 @@ pub struct Metrics {
     backend_connections: Family<BackendLabels, Gauge>,
     endpoint_healthy: Family<EndpointLabels, Gauge>,
     upstream_overflow: Family<BackendLabels, Counter>,
+    tls_handshake_failures: Family<HandshakeFailureLabels, Counter>,
     /// Each `/service/method` path with labels of its own, and its metric handles.
     methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
     /// Where calls to other paths count.
@@ -209,6 +216,12 @@ impl Metrics {
             "Calls refused at once because too many were waiting for a backend connection",
             upstream_overflow.clone(),
         );
+        let tls_handshake_failures = Family::<HandshakeFailureLabels, Counter>::default();
+        registry.register(
+            "tls_handshake_failures",
+            "Client TLS handshakes that failed, by reason",
+            tls_handshake_failures.clone(),
+        );
         let other = Arc::new(MethodMetrics::new(
             &duration,
             "other".to_owned(),
@@ -227,6 +240,7 @@ impl Metrics {
             backend_connections,
             endpoint_healthy,
             upstream_overflow,
+            tls_handshake_failures,
             methods: RwLock::new(HashMap::new()),
             other,
         }
@@ -236,6 +250,13 @@ impl Metrics {
     pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
         self.connections.inc();
         ConnectionGuard(self.clone())
+    }
+
+    /// Counts a failed client TLS handshake (`reason` from a fixed set).
+    pub(crate) fn tls_handshake_failed(&self, reason: &'static str) {
+        self.tls_handshake_failures
+            .get_or_create(&HandshakeFailureLabels { reason })
+            .inc();
     }
 
     /// The text exposition of every metric, with backend health read now.

@@ -2,6 +2,7 @@
 //! layers, route to the backends; and the admin listener beside it.
 
 mod connection;
+mod listener;
 mod observe;
 
 use hyper::body::Incoming;
@@ -15,18 +16,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
-use crate::admin::{self, AdminState};
+use crate::admin::AdminState;
 use crate::config::{Config, ConfigError};
 use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
 use crate::upstream::ClientIp;
-use connection::{Activity, Connections};
+use connection::{Activity, Connections, Timeouts, TooManyResets};
 use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
@@ -129,7 +131,11 @@ impl Proxy {
             None => None,
         };
         if let Some(admin) = admin {
-            tasks.push(tokio::spawn(admin::serve(admin, admin_state.clone())));
+            tasks.push(tokio::spawn(listener::serve_admin(
+                admin,
+                admin_state.clone(),
+                config.limits.clone(),
+            )));
         }
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
@@ -159,27 +165,23 @@ impl Proxy {
                 () = &mut shutdown => break,
             };
             let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
+                accepted = listener::accept(&listener) => match accepted {
+                    Some(conn) => conn,
+                    None => continue,
                 },
                 () = &mut shutdown => break,
             };
+            let accepted_at = Instant::now();
             let _ = stream.set_nodelay(true);
             let service = service.clone();
-            let metrics = metrics.clone();
+            let call_metrics = metrics.clone();
             let connection = metrics.connection();
             let activity = Activity::new();
             let calls = activity.clone();
             let client_ip = ClientIp::new(peer);
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
-                let record = CallRecord::start(&metrics, &req, Some(peer));
+                let record = CallRecord::start(&call_metrics, &req, Some(peer));
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
@@ -187,9 +189,15 @@ impl Proxy {
             });
             let connections = connections.clone();
             let builder = builder.clone();
-            let idle_timeout = config.limits.idle_timeout;
+            let timeouts = Timeouts {
+                header_deadline: connection::deadline(
+                    accepted_at,
+                    config.limits.header_read_timeout,
+                ),
+                idle: config.limits.idle_timeout,
+            };
             let acceptor = tls.as_ref().map(|t| t.acceptor());
-            let handshake_timeout = config.limits.header_read_timeout;
+            let metrics = metrics.clone();
             tokio::spawn(async move {
                 let _slot = slot;
                 let _connection = connection;
@@ -201,38 +209,35 @@ impl Proxy {
                                 TokioIo::new(stream),
                                 hyper_service,
                                 activity,
-                                idle_timeout,
+                                timeouts,
                             )
                             .await
                     }
                     Some(acceptor) => {
-                        let tls_stream =
-                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                        let deadline = timeouts.header_deadline;
+                        let Some(tls_stream) =
+                            listener::tls_handshake(&acceptor, stream, deadline, &metrics, peer)
                                 .await
-                            {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%peer, "TLS handshake timed out");
-                                    return;
-                                }
-                            };
+                        else {
+                            return;
+                        };
                         connections
                             .serve(
                                 &builder,
                                 TokioIo::new(tls_stream),
                                 hyper_service,
                                 activity,
-                                idle_timeout,
+                                timeouts,
                             )
                             .await
                     }
                 };
-                if let Err(e) = result {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                match result {
+                    Err(e) if e.is::<TooManyResets>() => {
+                        tracing::info!(%peer, "{e}");
+                    }
+                    Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+                    Ok(()) => {}
                 }
             });
         }
@@ -265,12 +270,20 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.limits.header_read_timeout)
-        .max_buf_size((config.limits.max_header_size as usize).max(8192) * 4);
+        // The read buffer bounds the request head: over it, hyper answers 431. hyper
+        // refuses a buffer under 8 KiB.
+        .max_buf_size((config.limits.max_header_size as usize).max(8192));
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(config.limits.max_concurrent_streams)
         .max_header_list_size(config.limits.max_header_size)
+        // h2's defaults, pinned here because the abuse tests rely on them: more than 20
+        // streams reset by the client before they are accepted, or 1024 streams we had to
+        // reset for its errors, end the connection with GOAWAY (ENHANCE_YOUR_CALM). Rapid
+        // resets after a stream is accepted are `connection`'s premature-reset rule.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(1024)
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(4 << 20)
         .keep_alive_interval(Duration::from_secs(30))

@@ -8,7 +8,7 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::config::ConfigError;
 
@@ -121,7 +121,9 @@ impl Reloading {
         tokio_rustls::TlsAcceptor::from(config)
     }
 
-    fn stamp(&self) -> Vec<Option<SystemTime>> {
+    /// The files' contents: a change of content counts, whatever the modification times
+    /// say (`cp -p`, unpacked archives and coarse clocks keep them).
+    fn stamp(&self) -> Vec<Option<Vec<u8>>> {
         [
             Some(&self.tls.cert),
             Some(&self.tls.key),
@@ -129,13 +131,13 @@ impl Reloading {
         ]
         .into_iter()
         .flatten()
-        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .map(|p| std::fs::read(p).ok())
         .collect()
     }
 
     /// Checks the files every interval and swaps in a new configuration when they change.
     /// A broken new file is logged and the old configuration kept. New handshakes use the
-    /// new certificate; established connections are not touched.
+    /// new certificate and client CA; established connections are not touched.
     pub(crate) async fn watch(self: Arc<Self>) {
         let mut last = self.stamp();
         loop {
@@ -156,6 +158,46 @@ impl Reloading {
                     tracing::warn!(error = %e, "TLS files changed but cannot be loaded; keeping the old certificate")
                 }
             }
+        }
+    }
+}
+
+/// Why a client's TLS handshake failed: a small fixed set, for a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HandshakeFailure {
+    /// Not finished within `header_read_timeout` of accept.
+    Timeout,
+    /// No client certificate, or one the client CA does not vouch for.
+    ClientCertificate,
+    /// The client aborted with an alert (often: it does not trust our certificate).
+    PeerAlert,
+    /// Not TLS, malformed, or nothing in common (versions, ciphers).
+    Protocol,
+    /// The connection failed or closed mid-handshake.
+    Io,
+}
+
+impl HandshakeFailure {
+    /// Classifies an error from the acceptor (rustls errors come wrapped in `io::Error`).
+    pub(crate) fn of(e: &std::io::Error) -> Self {
+        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(rustls::Error::NoCertificatesPresented | rustls::Error::InvalidCertificate(_)) => {
+                Self::ClientCertificate
+            }
+            Some(rustls::Error::AlertReceived(_)) => Self::PeerAlert,
+            Some(_) => Self::Protocol,
+            None => Self::Io,
+        }
+    }
+
+    /// The `reason` label value.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::ClientCertificate => "client_certificate",
+            Self::PeerAlert => "peer_alert",
+            Self::Protocol => "protocol",
+            Self::Io => "io",
         }
     }
 }

@@ -112,8 +112,10 @@ impl<B> ObservedBody<B> {
         B::Error: Into<BoxError>,
     {
         // An empty body is never polled: the call is complete as it is sent.
+        let mut call = call;
         if inner.is_end_stream() {
             record.finish(inner.grpc_status(), true);
+            call.set_complete();
         }
         Self {
             inner,
@@ -143,10 +145,14 @@ where
                 // Servers stop polling once the body says it has ended.
                 if this.inner.is_end_stream() {
                     this.record.finish(this.inner.grpc_status(), true);
+                    this.call.set_complete();
                 }
             }
             Some(Err(_)) => this.record.finish(this.inner.grpc_status(), false),
-            None => this.record.finish(this.inner.grpc_status(), true),
+            None => {
+                this.record.finish(this.inner.grpc_status(), true);
+                this.call.set_complete();
+            }
         }
         Poll::Ready(frame)
     }

@@ -94,6 +94,7 @@ fn check(name: &str) {
             Some(i64::from(admin.port())),
             "{name}: admin port"
         );
+        admin_is_protected(&docs, deployment, admin, name);
         for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
             let get = &proxy[probe]["httpGet"];
             assert_eq!(get["path"].as_str(), Some(path), "{name}: {probe}");
@@ -136,6 +137,55 @@ fn check(name: &str) {
             }
         }
     }
+}
+
+/// `/metrics` is not for the world: the admin listener is on loopback, or a
+/// NetworkPolicy lets only chosen peers reach its port (kubelet probes come from the
+/// pod's node, which NetworkPolicy always allows) while the gRPC-Web port stays open.
+fn admin_is_protected(docs: &[Yaml], deployment: &Yaml, admin: std::net::SocketAddr, name: &str) {
+    if admin.ip().is_loopback() {
+        return;
+    }
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let selects_pod = |policy: &&Yaml| {
+        policy["spec"]["podSelector"]["matchLabels"]
+            .as_hash()
+            .is_some_and(|m| m.iter().all(|(k, v)| labels[k.as_str().unwrap()] == *v))
+    };
+    let policies: Vec<_> = kind(docs, "NetworkPolicy")
+        .into_iter()
+        .filter(selects_pod)
+        .filter(|p| {
+            strs(&p["spec"]["policyTypes"])
+                .iter()
+                .any(|t| t == "Ingress")
+        })
+        .collect();
+    assert!(
+        !policies.is_empty(),
+        "{name}: admin port on {admin} with no NetworkPolicy: every pod in the cluster can read /metrics"
+    );
+    let opens = |rule: &Yaml, port: &str| {
+        rule["ports"]
+            .as_vec()
+            .is_none_or(|ps| ps.iter().any(|p| p["port"].as_str() == Some(port)))
+    };
+    let rules: Vec<&Yaml> = policies
+        .iter()
+        .flat_map(|p| p["spec"]["ingress"].as_vec().into_iter().flatten())
+        .collect();
+    for rule in &rules {
+        if opens(rule, "admin") {
+            assert!(
+                rule["from"].as_vec().is_some_and(|f| !f.is_empty()),
+                "{name}: a NetworkPolicy rule opens the admin port to everyone"
+            );
+        }
+    }
+    assert!(
+        rules.iter().any(|r| opens(r, "grpc-web")),
+        "{name}: the NetworkPolicy shuts the grpc-web port"
+    );
 }
 
 #[test]

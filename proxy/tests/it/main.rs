@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admin_hardening;
 mod backend_failures;
 mod bad_input;
 mod cli;
@@ -14,6 +15,8 @@ mod deploy;
 mod drain_pending;
 mod error_messages;
 mod forwarding;
+mod h2_abuse;
+mod header_limits;
 mod http1;
 mod interop_cases;
 mod lifecycle;
@@ -23,7 +26,9 @@ mod observability;
 mod request_memory;
 mod routing;
 mod slow_readers;
+mod slowloris;
 mod streaming;
 mod tls;
+mod tls_hardening;
 mod trailer_frames;
 mod upstream_limits;

@@ -25,13 +25,13 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 /// A throwaway CA that writes PEM files into its own temporary folder.
-struct Pki {
+pub(crate) struct Pki {
     dir: PathBuf,
     ca: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Pki {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("grpcweb-tls-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -45,12 +45,12 @@ impl Pki {
         Self { dir, ca }
     }
 
-    fn ca_path(&self) -> PathBuf {
+    pub(crate) fn ca_path(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
 
     /// Writes `stem.pem` and `stem.key` for a leaf with these names.
-    fn leaf(&self, stem: &str, names: &[&str], client: bool) -> (PathBuf, PathBuf) {
+    pub(crate) fn leaf(&self, stem: &str, names: &[&str], client: bool) -> (PathBuf, PathBuf) {
         let mut params =
             CertificateParams::new(names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
                 .unwrap();
@@ -70,7 +70,7 @@ impl Pki {
         (cert_path, key_path)
     }
 
-    fn client_config(
+    pub(crate) fn client_config(
         &self,
         alpn: &[u8],
         client_cert: Option<(PathBuf, PathBuf)>,
@@ -106,15 +106,15 @@ impl Drop for Pki {
     }
 }
 
-struct Answer {
-    alpn: Option<Vec<u8>>,
-    peer_cert: Vec<u8>,
-    status: http::StatusCode,
-    body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) alpn: Option<Vec<u8>>,
+    pub(crate) peer_cert: Vec<u8>,
+    pub(crate) status: http::StatusCode,
+    pub(crate) body: Bytes,
 }
 
 /// One gRPC-Web EmptyCall over TLS, on HTTP/2 or HTTP/1.1 as ALPN decides.
-async fn call(addr: SocketAddr, config: rustls::ClientConfig) -> anyhow::Result<Answer> {
+pub(crate) async fn call(addr: SocketAddr, config: rustls::ClientConfig) -> anyhow::Result<Answer> {
     let tcp = TcpStream::connect(addr).await?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
@@ -147,12 +147,12 @@ async fn call(addr: SocketAddr, config: rustls::ClientConfig) -> anyhow::Result<
     })
 }
 
-fn ok_trailer(body: &Bytes) -> bool {
+pub(crate) fn ok_trailer(body: &Bytes) -> bool {
     body.windows(b"grpc-status:0\r\n".len())
         .any(|w| w == b"grpc-status:0\r\n")
 }
 
-async fn tls_proxy(backend_url: &str, tls: TlsConfig) -> support::Running {
+pub(crate) async fn tls_proxy(backend_url: &str, tls: TlsConfig) -> support::Running {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..Config::with_backend(backend_url)
