@@ -9,6 +9,7 @@
 //! | request message over the limit | 200 | RESOURCE_EXHAUSTED (8) |
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
+//! | path not `/package.Service/Method` (or with a query) | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
 //! | backend resets the stream (before or during the response) | 200 | by reason: CANCEL -> CANCELLED, REFUSED_STREAM -> UNAVAILABLE, ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED, others INTERNAL |
 //! | backend resets the stream with CANCEL when the call's deadline has passed (or is less than 5 ms away) | 200 | DEADLINE_EXCEEDED (4) |
@@ -102,7 +103,7 @@ pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> St
     if let Some(e) = find::<RequestError>(&**err) {
         return e.status();
     }
-    if let Some(RouteError::NoRoute { .. }) = find::<RouteError>(&**err) {
+    if let Some(RouteError::NoRoute { .. } | RouteError::InvalidPath) = find::<RouteError>(&**err) {
         return Status::new(Code::Unimplemented, err.to_string());
     }
     if let Some(reason) = h2_reason(&**err) {

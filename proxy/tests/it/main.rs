@@ -17,6 +17,7 @@ mod interop_cases;
 mod lifecycle;
 mod many_streams;
 mod observability;
+mod paths;
 mod routing;
 mod streaming;
 mod tls;
