@@ -15,6 +15,7 @@ use tower_service::Service;
 use crate::BoxError;
 use crate::config::{Config, ConfigError, RouteMatch};
 use crate::method::MethodPath;
+use crate::metrics::BackendAnswered;
 use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamError};
 
 /// Why a call was not forwarded, or failed on its way.
@@ -177,8 +178,15 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         match self.route(req.uri()) {
             Ok(i) => {
+                let answered = req.extensions().get::<BackendAnswered>().cloned();
                 let fut = self.upstreams[i].send(req);
-                Box::pin(async move { fut.await.map_err(RouteError::Upstream) })
+                Box::pin(async move {
+                    let res = fut.await.map_err(RouteError::Upstream)?;
+                    if let Some(answered) = answered {
+                        answered.set();
+                    }
+                    Ok(res)
+                })
             }
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }

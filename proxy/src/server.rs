@@ -180,6 +180,7 @@ impl Proxy {
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
+                req.extensions_mut().insert(record.answered.clone());
                 ObservedCall::new(service.clone().oneshot(req), record, call_guard)
             });
             let connections = connections.clone();

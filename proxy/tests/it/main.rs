@@ -16,6 +16,7 @@ mod http1;
 mod interop_cases;
 mod lifecycle;
 mod many_streams;
+mod metrics_hostile;
 mod observability;
 mod paths;
 mod routing;
