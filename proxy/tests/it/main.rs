@@ -19,6 +19,7 @@ mod many_streams;
 mod metrics_hostile;
 mod observability;
 mod paths;
+mod rebinding;
 mod routing;
 mod streaming;
 mod tls;
