@@ -9,7 +9,7 @@ mod refuse;
 pub(crate) mod request;
 pub(crate) mod response;
 mod service;
-mod translate;
+pub(crate) mod translate;
 
 pub use layer::GrpcWebLayer;
 pub use request::{RequestBody, WebRequestBody};

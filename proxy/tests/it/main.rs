@@ -13,6 +13,7 @@ mod deadline_resets;
 mod deploy;
 mod forwarding;
 mod http1;
+mod identity_headers;
 mod interop_cases;
 mod lifecycle;
 mod many_streams;
