@@ -25,7 +25,7 @@ use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
-use crate::upstream::ClientIp;
+use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections};
 use observe::{CountingBody, ObservedCall};
 
@@ -218,6 +218,20 @@ impl Proxy {
                                     return;
                                 }
                             };
+                        // A certificate is there only when the listener verified it.
+                        let cert = tls_stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .and_then(|der| ClientCert::from_der(der));
+                        let hyper_service =
+                            hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+                                if let Some(cert) = &cert {
+                                    req.extensions_mut().insert(cert.clone());
+                                }
+                                hyper::service::Service::call(&hyper_service, req)
+                            });
                         connections
                             .serve(
                                 &builder,

@@ -36,6 +36,7 @@ use health::Probe;
 use pool::{Connector, Failure, Pool};
 
 pub use endpoints::{Backend, EndpointHealth};
+pub(crate) use forwarding::ClientCert;
 pub use stream::UpstreamBody;
 
 /// The client's address: put one in a request's extensions for `x-forwarded-for`. (The

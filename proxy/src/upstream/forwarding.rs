@@ -42,9 +42,39 @@ const PROTOCOL_HEADERS: [&str; 5] = [
 ];
 
 /// The client certificate the listener verified (mTLS), as an `x-forwarded-client-cert`
-/// element: put in request extensions by the server.
+/// element in Envoy's format: `Hash=<hex SHA-256 of the DER>;Cert="<URL-encoded PEM>"`.
+/// Put in request extensions by the server, once per connection.
 #[derive(Clone, Debug)]
-pub(crate) struct ClientCert(pub(crate) HeaderValue);
+pub(crate) struct ClientCert(HeaderValue);
+
+impl ClientCert {
+    pub(crate) fn from_der(der: &[u8]) -> Option<Self> {
+        use base64::Engine as _;
+        use std::fmt::Write as _;
+        let digest = ring::digest::digest(&ring::digest::SHA256, der);
+        let mut value = String::from("Hash=");
+        for b in digest.as_ref() {
+            let _ = write!(value, "{b:02x}");
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).ok()?);
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        value.push_str(";Cert=\"");
+        for b in pem.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                value.push(char::from(b));
+            } else {
+                let _ = write!(value, "%{b:02X}");
+            }
+        }
+        value.push('"');
+        HeaderValue::from_str(&value).ok().map(Self)
+    }
+}
 
 /// Rewrites `req`'s headers for the backend, as the module docs say.
 pub(super) fn forward_headers<B>(req: &mut Request<B>, forwarding: &ForwardingConfig) {

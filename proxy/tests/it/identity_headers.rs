@@ -108,3 +108,155 @@ async fn native_grpc_over_http1_loses_hop_by_hop_headers() {
         assert_eq!(req.header("x-kept"), Some("yes"), "{ct}");
     }
 }
+
+/// A CA, a server and a client certificate, in PEM files under a temporary folder.
+struct MiniPki {
+    dir: std::path::PathBuf,
+    ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl MiniPki {
+    fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let dir = std::env::temp_dir().join(format!("grpcweb-xfcc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        Self { dir, ca }
+    }
+
+    /// (certificate DER, certificate file, key file).
+    fn leaf(
+        &self,
+        stem: &str,
+        name: &str,
+        usage: rcgen::ExtendedKeyUsagePurpose,
+    ) -> (Vec<u8>, std::path::PathBuf, std::path::PathBuf) {
+        let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.extended_key_usages = vec![usage];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        let cert_path = self.dir.join(format!("{stem}.pem"));
+        let key_path = self.dir.join(format!("{stem}.key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert.der().to_vec(), cert_path, key_path)
+    }
+}
+
+impl Drop for MiniPki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One gRPC-Web call over TLS (HTTP/2) that claims a certificate in its headers.
+async fn tls_call(
+    addr: std::net::SocketAddr,
+    pki: &MiniPki,
+    client: Option<(&std::path::Path, &std::path::Path)>,
+) {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.der().clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let mut config = match client {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_file(cert).unwrap()],
+                PrivateKeyDer::from_pem_file(key).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::post(format!("https://127.0.0.1:{}{PATH}", addr.port()))
+        .header("content-type", "application/grpc-web+proto")
+        .header(
+            "x-forwarded-client-cert",
+            "Hash=forged;Subject=\"CN=admin\"",
+        )
+        .body(Full::new(grpcweb_test_support::data_frame(b"x")))
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    let _ = res.into_body().collect().await;
+}
+
+fn url_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = [bytes.next().unwrap(), bytes.next().unwrap()]
+                .iter()
+                .map(|&c| char::from(c))
+                .collect();
+            out.push(u8::from_str_radix(&hex, 16).unwrap());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_verified_client_certificate_is_passed_and_a_claimed_one_is_not() {
+    use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let pki = MiniPki::new();
+    let (_, cert, key) = pki.leaf("server", "127.0.0.1", ServerAuth);
+    let (client_der, client_cert, client_key) = pki.leaf("client", "client.test", ClientAuth);
+    for mtls in [true, false] {
+        let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+        let mut tls = grpcweb_proxy::tls::TlsConfig::new(cert.clone(), key.clone());
+        if mtls {
+            tls.client_ca = Some(pki.dir.join("ca.pem"));
+        }
+        let proxy = support::proxy(&backend.url(), |c| c.tls = Some(tls)).await;
+        let client = mtls.then_some((client_cert.as_path(), client_key.as_path()));
+        tls_call(proxy.addr, &pki, client).await;
+        let requests = within(Duration::from_secs(10), backend.wait_for_requests(1))
+            .await
+            .unwrap();
+        let got = requests[0].header("x-forwarded-client-cert");
+        if !mtls {
+            assert_eq!(got, None, "no verified certificate, no header");
+            continue;
+        }
+        let got = got.unwrap();
+        let (hash, cert) = got.split_once(";Cert=").unwrap();
+        let hash = hash.strip_prefix("Hash=").unwrap();
+        assert!(
+            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{got}"
+        );
+        let pem = url_decode(cert.trim_matches('"'));
+        let der = CertificateDer::from_pem_slice(&pem).unwrap();
+        assert_eq!(
+            der.as_ref(),
+            client_der.as_slice(),
+            "the client's certificate"
+        );
+    }
+}
