@@ -200,8 +200,11 @@ pub struct RouteConfig {
 pub struct ForwardingConfig {
     /// Tell the backend the client's address in `x-forwarded-for`.
     pub forwarded_for: bool,
-    /// Keep the `x-forwarded-for` the client sent, appending to it. Off (the default): a
-    /// client cannot claim another address; the header is replaced.
+    /// The hop in front is a trusted proxy: keep the `x-forwarded-for` it sent, appending
+    /// to it, and pass its `forwarded`, `x-real-ip`, `x-forwarded-host`,
+    /// `x-forwarded-proto`, `x-forwarded-port` and `x-forwarded-client-cert`. Off (the
+    /// default): a client cannot claim another address, host, scheme or certificate;
+    /// `x-forwarded-for` is replaced and the others are dropped.
     pub trust_forwarded_for: bool,
     /// Request headers never sent to backends (lower-case names).
     pub remove_headers: Vec<String>,

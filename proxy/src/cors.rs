@@ -1,5 +1,10 @@
 //! CORS for browsers (PROTOCOL C1-C5): preflights answered here, never forwarded; requests
 //! from origins not on the list refused with 403 before they reach the backend.
+//!
+//! No origin is trusted for being "the proxy's own": comparing `Origin` with `Host`
+//! lets any DNS-rebinding page in (its host name resolves to the proxy, so the two
+//! match), so a page served from the proxy's host is allowed only when its origin, scheme
+//! included, is listed like any other.
 
 mod allow_origin;
 
@@ -28,8 +33,9 @@ const ALWAYS_EXPOSED: &str = "grpc-status,grpc-message,grpc-status-details-bin";
 #[derive(Clone, Debug)]
 pub struct CorsConfig {
     /// Allowed origins: exact (`https://app.example.com`), patterns
-    /// (`https://*.example.com`), or `*` for any (only without credentials). Requests from
-    /// the proxy's own origin (same host) and requests without `Origin` are always allowed.
+    /// (`https://*.example.com`, not covering a public suffix), or `*` for any (only
+    /// without credentials). Requests without `Origin` (not from a browser page) are
+    /// allowed; a page on the proxy's own host must be listed like any other.
     pub allowed_origins: Vec<String>,
     /// Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth).
     pub allow_credentials: bool,
@@ -154,9 +160,7 @@ where
                 cors: None,
             };
         };
-        let allowed = origin
-            .to_str()
-            .is_ok_and(|o| self.policy.origins.allows(o) || is_same_origin(o, &req));
+        let allowed = origin.to_str().is_ok_and(|o| self.policy.origins.allows(o));
         let preflight = req.method() == Method::OPTIONS
             && req
                 .headers()
@@ -252,16 +256,6 @@ fn valid_header_list(v: &HeaderValue) -> Option<HeaderValue> {
     HeaderValue::from_str(&names?.join(",")).ok()
 }
 
-fn is_same_origin<B>(origin: &str, req: &Request<B>) -> bool {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    let authority = origin.split_once("://").map(|(_, a)| a);
-    matches!((host, authority), (Some(h), Some(a)) if h.eq_ignore_ascii_case(a))
-}
-
 fn forbidden<ResB: Default>(origin: &HeaderValue) -> Response<ResB> {
     let mut res = Response::new(ResB::default());
     *res.status_mut() = StatusCode::FORBIDDEN;
@@ -318,9 +312,11 @@ where
                     let expose = exposed_headers(res.headers());
                     let h = res.headers_mut();
                     h.extend(cors);
-                    add_vary(h, false);
                     h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose);
                 }
+                // With or without `Origin`: the CORS headers (or their absence) depend on
+                // it, so a shared cache must not serve this answer to another origin.
+                add_vary(res.headers_mut(), false);
                 Poll::Ready(Ok(res))
             }
         }

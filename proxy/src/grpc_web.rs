@@ -12,7 +12,7 @@ mod refuse;
 pub(crate) mod request;
 pub(crate) mod response;
 mod service;
-mod translate;
+pub(crate) mod translate;
 
 pub use layer::{DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer};
 pub use request::{NativeRequestBody, RequestBody, WebRequestBody};

@@ -51,6 +51,7 @@ pub mod cli;
 pub mod config;
 pub mod cors;
 pub mod grpc_web;
+pub mod method;
 pub mod metrics;
 pub mod respond;
 pub mod router;

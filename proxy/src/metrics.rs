@@ -1,8 +1,17 @@
 //! Prometheus metrics and the per-call record behind them and the access log.
+//!
+//! Label values never come from a client unchecked: a call has series of its own only
+//! when its path is a gRPC method path ([`MethodPath`]) of at most [`MAX_PATH_LABEL`]
+//! bytes, and only once its method is known to exist: a backend answered a call to it
+//! with a status other than UNIMPLEMENTED. Everything else (calls no route takes, paths
+//! that are not gRPC, methods the backend does not have, calls the proxy refused before a
+//! backend answered) counts as `service="other", method="other"`, so clients inventing
+//! names can neither grow the metrics nor use up the [`MAX_METHODS`] slots the real
+//! methods need. The text encoder escapes every label value it writes.
+
+mod record;
 
 use grpcweb_protocol::Code;
-use grpcweb_protocol::content_type::RequestKind;
-use http::{HeaderMap, Request, Version};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -10,17 +19,21 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use crate::grpc_web::MessageCounts;
+use crate::method::MethodPath;
 use crate::upstream::Backend;
 
-/// Distinct (service, method) label pairs kept; later ones count as `other`, so a client
-/// inventing paths cannot grow the metrics without bound.
-const MAX_METHODS: usize = 1000;
+pub(crate) use record::CallRecord;
+
+/// Distinct (service, method) label pairs kept; methods seen after that count as `other`.
+/// Only methods that exist take a slot.
+pub const MAX_METHODS: usize = 1000;
+
+/// Longest `/service/method` path with series of its own, in bytes; longer ones count as
+/// `other`.
+pub const MAX_PATH_LABEL: usize = 256;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -52,6 +65,9 @@ struct HandshakeFailureLabels {
     reason: &'static str,
 }
 
+/// A backend's name, open connections, and endpoints with their health.
+type BackendSnapshot = (String, i64, Vec<(String, bool)>, u64);
+
 type HistogramFamily = Family<ServiceLabels, Histogram, fn() -> Histogram>;
 
 /// The proxy's metrics.
@@ -74,6 +90,25 @@ pub struct Metrics {
     methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
     /// Where calls to other paths count.
     other: Arc<MethodMetrics>,
+    /// Held while a scrape rebuilds the endpoint series and encodes, so that two scrapes
+    /// at once each see a whole set.
+    scrape: Mutex<()>,
+}
+
+/// Set when a backend answered the call (its response headers came): put in the
+/// request's extensions by the server, set by the router. Only such calls can show that
+/// a method exists.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BackendAnswered(Arc<AtomicBool>);
+
+impl BackendAnswered {
+    pub(crate) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The metric handles of one (service, method) label pair, looked up once and kept, so a
@@ -243,6 +278,7 @@ impl Metrics {
             tls_handshake_failures,
             methods: RwLock::new(HashMap::new()),
             other,
+            scrape: Mutex::new(()),
         }
     }
 
@@ -259,30 +295,18 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition of every metric, with backend health read now.
+    /// The text exposition of every metric, with backend health read now. Endpoints no
+    /// longer in use (DNS refresh dropped them) have no series.
     pub fn encode<'a>(&self, backends: impl Iterator<Item = &'a Arc<Backend>>) -> String {
-        for backend in backends {
-            let labels = BackendLabels {
-                backend: backend.name().to_owned(),
-            };
-            self.backend_connections
-                .get_or_create(&labels)
-                .set(backend.connections());
-            // The pools count; the counter catches up (fetch_max: concurrent scrapes
-            // cannot add twice).
-            self.upstream_overflow
-                .get_or_create(&labels)
-                .inner()
-                .fetch_max(backend.overflows(), Ordering::Relaxed);
-            for (endpoint, healthy) in backend.endpoints() {
-                let labels = EndpointLabels {
-                    backend: backend.name().to_owned(),
-                    endpoint,
-                };
-                self.endpoint_healthy
-                    .get_or_create(&labels)
-                    .set(i64::from(healthy));
-            }
+        self.encode_with(backends.map(|b| (b.name().to_owned(), b.connections(), b.endpoints(), b.overflows())))
+    }
+
+    /// [`Metrics::encode`] given each backend's name, open connections and endpoints.
+    fn encode_with(&self, backends: impl Iterator<Item = BackendSnapshot>) -> String {
+        let _scrape = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        self.endpoint_healthy.clear();
+        for (name, connections, endpoints, overflows) in backends {
+            self.record_backend(&name, connections, endpoints, overflows);
         }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
@@ -291,16 +315,52 @@ impl Metrics {
         out
     }
 
-    /// The metrics of a call to `path`: those of its (service, method) pair while fewer
-    /// than [`MAX_METHODS`] pairs have been seen, else `other`. Known paths take only a
-    /// shared lock and allocate nothing.
-    fn method(&self, path: &str) -> Arc<MethodMetrics> {
-        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+    fn record_backend(
+        &self,
+        name: &str,
+        connections: i64,
+        endpoints: Vec<(String, bool)>,
+        overflows: u64,
+    ) {
+        let labels = BackendLabels {
+            backend: name.to_owned(),
+        };
+        self.backend_connections
+            .get_or_create(&labels)
+            .set(connections);
+        // The pools count; the counter catches up (fetch_max: concurrent scrapes cannot
+        // add twice).
+        self.upstream_overflow
+            .get_or_create(&labels)
+            .inner()
+            .fetch_max(overflows, Ordering::Relaxed);
+        for (endpoint, healthy) in endpoints {
+            let labels = EndpointLabels {
+                backend: name.to_owned(),
+                endpoint,
+            };
+            self.endpoint_healthy
+                .get_or_create(&labels)
+                .set(i64::from(healthy));
+        }
+    }
+
+    /// The metrics of `path` when its method is known to exist. Takes only a shared lock
+    /// and allocates nothing.
+    fn known(&self, path: &str) -> Option<Arc<MethodMetrics>> {
+        self.methods.read().ok()?.get(path).cloned()
+    }
+
+    /// The metrics of a finished call to `path` whose method was not known when it
+    /// started: its own, when the backend answered with a real status other than
+    /// UNIMPLEMENTED (the method exists) and there is room; else `other`.
+    fn admit(&self, path: &str, code: usize, answered: bool) -> Arc<MethodMetrics> {
+        let exists =
+            answered && code < CLIENT_GONE && code != Code::Unimplemented.as_i32() as usize;
+        let method = MethodPath::parse(path).filter(|_| path.len() <= MAX_PATH_LABEL);
+        let (true, Some(method)) = (exists, method) else {
             return self.other.clone();
         };
-        if let Some(known) = self.methods.read().ok().and_then(|m| m.get(path).cloned()) {
-            return known;
-        }
         let Ok(mut methods) = self.methods.write() else {
             return self.other.clone();
         };
@@ -312,8 +372,8 @@ impl Metrics {
         }
         let entry = Arc::new(MethodMetrics::new(
             &self.duration,
-            service.to_owned(),
-            method.to_owned(),
+            method.service.to_owned(),
+            method.method.to_owned(),
         ));
         methods.insert(path.to_owned(), entry.clone());
         entry
@@ -330,120 +390,49 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// One call, from request to the end of its response: feeds the metrics and writes the
-/// access-log line when it is finished or dropped.
-#[derive(Debug)]
-pub(crate) struct CallRecord {
-    metrics: Arc<Metrics>,
-    start: Instant,
-    labels: Arc<MethodMetrics>,
-    /// The path, when it is not the one `labels` was made for (calls counted as `other`).
-    path: Option<String>,
-    mode: usize,
-    version: Version,
-    peer: Option<SocketAddr>,
-    pub(crate) bytes_in: Arc<AtomicU64>,
-    pub(crate) messages: MessageCounts,
-    pub(crate) bytes_out: u64,
-    header_code: Option<Code>,
-    http_status: u16,
-    done: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl CallRecord {
-    pub(crate) fn start<B>(
-        metrics: &Arc<Metrics>,
-        req: &Request<B>,
-        peer: Option<SocketAddr>,
-    ) -> Self {
-        let path = req.uri().path();
-        let labels = metrics.method(path);
-        let own_path = Arc::ptr_eq(&labels, &metrics.other).then(|| path.to_owned());
-        metrics.in_flight.inc();
-        Self {
-            metrics: metrics.clone(),
-            start: Instant::now(),
-            labels,
-            path: own_path,
-            mode: mode(req.headers()),
-            version: req.version(),
-            peer,
-            bytes_in: Arc::new(AtomicU64::new(0)),
-            messages: MessageCounts::new(),
-            bytes_out: 0,
-            header_code: None,
-            http_status: 0,
-            done: false,
-        }
-    }
-
-    /// Notes the response head: HTTP status and a status in the headers (trailers-only).
-    pub(crate) fn response<B>(&mut self, res: &http::Response<B>) {
-        self.http_status = res.status().as_u16();
-        self.header_code = res
-            .headers()
-            .get(grpcweb_protocol::status::GRPC_STATUS)
-            .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
-    }
-
-    /// Records the finished call. `body_code` is the status from the body, if it ended;
-    /// `None` and not `completed` means the client went away first.
-    pub(crate) fn finish(&mut self, body_code: Option<Code>, completed: bool) {
-        if self.done {
-            return;
-        }
-        self.done = true;
-        let metrics = &self.metrics;
-        let code = match (self.header_code.or(body_code), completed) {
-            (Some(code), _) => code.as_i32() as usize,
-            (None, false) => CLIENT_GONE,
-            (None, true) => NO_STATUS,
+    #[test]
+    fn endpoints_dropped_by_dns_refresh_lose_their_series() {
+        let metrics = Metrics::new();
+        let scrape = |endpoints: &[&str]| {
+            let list = endpoints.iter().map(|e| ((*e).to_owned(), true)).collect();
+            let text = metrics.encode_with([("b".to_owned(), 1, list, 0)].into_iter());
+            text.lines()
+                .filter(|l| l.starts_with("grpcweb_backend_endpoint_healthy{"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
-        let elapsed = self.start.elapsed();
-        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
-        metrics.bytes_in.inc_by(bytes_in);
-        metrics.bytes_out.inc_by(self.bytes_out);
-        metrics.messages_in.inc_by(self.messages.requests());
-        metrics.messages_out.inc_by(self.messages.responses());
-        self.labels.calls(&metrics.calls, code, self.mode).inc();
-        self.labels.duration.observe(elapsed.as_secs_f64());
-        // Last, so a scrape that sees no call in flight sees this one counted.
-        metrics.in_flight.dec();
-        tracing::info!(
-            target: "grpcweb::access",
-            path = %self.path.as_deref().unwrap_or_else(|| self.labels.path()),
-            grpc_status = match code {
-                CLIENT_GONE => "CLIENT_GONE",
-                NO_STATUS => "NONE",
-                n => Code::from_i32(n as i32).name(),
-            },
-            http_status = self.http_status,
-            http_version = ?self.version,
-            mode = MODE_NAMES[self.mode],
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            bytes_in,
-            bytes_out = self.bytes_out,
-            peer = %self.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+        assert_eq!(scrape(&["x (10.0.0.1)", "x (10.0.0.2)"]).len(), 2);
+        assert_eq!(
+            scrape(&["x (10.0.0.2)"]),
+            [r#"grpcweb_backend_endpoint_healthy{backend="b",endpoint="x (10.0.0.2)"} 1"#]
         );
     }
-}
 
-impl Drop for CallRecord {
-    fn drop(&mut self) {
-        self.finish(None, false);
-    }
-}
-
-/// The index in [`MODE_NAMES`] of a request's mode.
-fn mode(headers: &HeaderMap) -> usize {
-    let kind = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(RequestKind::parse);
-    match kind {
-        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => 1,
-        Some(RequestKind::GrpcWeb(_)) => 0,
-        Some(RequestKind::Grpc(_)) => 2,
-        None => 3,
+    #[test]
+    fn only_methods_a_backend_answered_get_series() {
+        let metrics = Metrics::new();
+        let ok = Code::Ok.as_i32() as usize;
+        let unimplemented = Code::Unimplemented.as_i32() as usize;
+        let other = |m: &Arc<MethodMetrics>| Arc::ptr_eq(m, &metrics.other);
+        assert!(other(&metrics.admit("/a.S/M", unimplemented, true)));
+        assert!(other(&metrics.admit("/a.S/M", ok, false)), "not answered");
+        assert!(other(&metrics.admit("/a.S/M", CLIENT_GONE, true)));
+        assert!(other(&metrics.admit("/a.S/M", NO_STATUS, true)));
+        assert!(other(&metrics.admit("/a.S/M/x", ok, true)));
+        assert!(other(&metrics.admit("/a.S/M?x", ok, true)));
+        let long = format!("/a.S/{}", "M".repeat(MAX_PATH_LABEL));
+        assert!(other(&metrics.admit(&long, ok, true)));
+        let m = metrics.admit("/a.S/M", ok, true);
+        assert!(!other(&m));
+        assert_eq!((m.service.as_str(), m.method.as_str()), ("a.S", "M"));
+        assert!(metrics.known("/a.S/M").is_some_and(|k| Arc::ptr_eq(&k, &m)));
+        for i in 1..MAX_METHODS {
+            metrics.admit(&format!("/a.S/M{i}"), ok, true);
+        }
+        assert!(other(&metrics.admit("/a.S/Full", ok, true)), "no room left");
     }
 }

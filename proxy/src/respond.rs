@@ -10,6 +10,7 @@
 //! | a second request message (or none) in a unary or server-streaming gRPC-Web call | 200 | UNIMPLEMENTED (12) |
 //! | origin not allowed (CORS) | 403 | PERMISSION_DENIED (7) |
 //! | no route for the service | 200 | UNIMPLEMENTED (12), no backend touched |
+//! | path not `/package.Service/Method` (or with a query) | 200 | UNIMPLEMENTED (12), no backend touched |
 //! | backend unreachable, connection refused, connection lost (before or during the response) | 200 | UNAVAILABLE (14) |
 //! | too many calls waiting for a connection to the endpoint (`max_pending_calls`), or none free at the connection limit within `connect_timeout` | 200 | UNAVAILABLE (14) |
 //! | the drain ends before the backend's response headers | 200 | UNAVAILABLE (14) |
@@ -113,7 +114,7 @@ pub(crate) fn call_error_status(err: &BoxError, deadline: Option<Instant>) -> St
     if let Some(e) = find::<RequestError>(&**err) {
         return e.status();
     }
-    if let Some(RouteError::NoRoute { .. }) = find::<RouteError>(&**err) {
+    if let Some(RouteError::NoRoute { .. } | RouteError::InvalidPath) = find::<RouteError>(&**err) {
         return Status::new(Code::Unimplemented, err.to_string());
     }
     let upstream = find::<UpstreamError>(&**err);

@@ -1,6 +1,6 @@
-//! Routing by gRPC service name to a backend. Calls no route takes are refused with
-//! UNIMPLEMENTED without touching any backend, so the proxy never forwards anywhere it
-//! was not told to.
+//! Routing by gRPC service name to a backend. Calls no route takes, and requests whose
+//! path is not a gRPC method path ([`MethodPath`]), are refused with UNIMPLEMENTED
+//! without touching any backend, so the proxy never forwards anywhere it was not told to.
 
 use http::{Request, Response};
 use http_body::Body;
@@ -14,6 +14,8 @@ use tower_service::Service;
 
 use crate::BoxError;
 use crate::config::{Config, ConfigError, RouteMatch};
+use crate::method::MethodPath;
+use crate::metrics::BackendAnswered;
 use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamError};
 
 /// Why a call was not forwarded, or failed on its way.
@@ -21,9 +23,12 @@ use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamError};
 pub enum RouteError {
     /// No route takes this service.
     NoRoute {
-        /// The service name from the path (or the whole path when it is not a gRPC one).
+        /// The service name from the path.
         service: String,
     },
+    /// The path is not `/<dotted identifier>/<identifier>` (or has a query): not a gRPC
+    /// call, never forwarded.
+    InvalidPath,
     /// The backend call failed.
     Upstream(UpstreamError),
 }
@@ -34,6 +39,9 @@ impl fmt::Display for RouteError {
             Self::NoRoute { service } => {
                 write!(f, "no route for service {service:?} on this proxy")
             }
+            Self::InvalidPath => f.write_str(
+                "not a gRPC method path: expected /package.Service/Method with no query",
+            ),
             Self::Upstream(e) => write!(f, "{e}"),
         }
     }
@@ -42,7 +50,7 @@ impl fmt::Display for RouteError {
 impl std::error::Error for RouteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::NoRoute { .. } => None,
+            Self::NoRoute { .. } | Self::InvalidPath => None,
             Self::Upstream(e) => Some(e),
         }
     }
@@ -133,42 +141,37 @@ where
     /// [`GrpcWebLayer::route_timeouts`](crate::GrpcWebLayer::route_timeouts).
     pub fn max_durations(&self) -> impl Fn(&str) -> Option<Duration> + Send + Sync + 'static {
         let routes = self.routes.clone();
-        move |path| find(&routes, path).ok().and_then(|(_, d)| d)
+        move |path| {
+            let method = MethodPath::parse(path)?;
+            find(&routes, method.service).ok().and_then(|(_, d)| d)
+        }
     }
 
-    fn route(&self, path: &str) -> Result<usize, RouteError> {
-        find(&self.routes, path).map(|(i, _)| i)
+    /// The backend of a request to `uri`: only a gRPC method path is routed.
+    fn route(&self, uri: &http::Uri) -> Result<usize, RouteError> {
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
+        let method = MethodPath::parse(path).ok_or(RouteError::InvalidPath)?;
+        find(&self.routes, method.service).map(|(i, _)| i)
     }
 }
 
 fn find(
     routes: &[(RouteMatch, usize, Option<Duration>)],
-    path: &str,
+    service: &str,
 ) -> Result<(usize, Option<Duration>), RouteError> {
-    let service = service_of(path);
     routes
         .iter()
-        .find(|(m, _, _)| match (m, service) {
-            (RouteMatch::All, _) => true,
-            (RouteMatch::Service(s), Some(service)) => s == service,
-            (RouteMatch::Package(p), Some(service)) => {
-                service.len() > p.len()
-                    && service.starts_with(p.as_str())
-                    && service.as_bytes()[p.len()] == b'.'
-            }
-            _ => false,
+        .find(|(m, _, _)| match m {
+            RouteMatch::All => true,
+            RouteMatch::Service(s) => s == service,
+            RouteMatch::Package(p) => service
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.')),
         })
         .map(|(_, i, d)| (*i, *d))
         .ok_or_else(|| RouteError::NoRoute {
-            service: service.unwrap_or(path).to_owned(),
+            service: service.to_owned(),
         })
-}
-
-/// `pkg.Service` from `/pkg.Service/Method`.
-fn service_of(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix('/')?;
-    let (service, method) = rest.split_once('/')?;
-    (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(service)
 }
 
 impl<B> Service<Request<B>> for Router<B>
@@ -186,10 +189,17 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.route(req.uri().path()) {
+        match self.route(req.uri()) {
             Ok(i) => {
+                let answered = req.extensions().get::<BackendAnswered>().cloned();
                 let fut = self.upstreams[i].send(req);
-                Box::pin(async move { fut.await.map_err(RouteError::Upstream) })
+                Box::pin(async move {
+                    let res = fut.await.map_err(RouteError::Upstream)?;
+                    if let Some(answered) = answered {
+                        answered.set();
+                    }
+                    Ok(res)
+                })
             }
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
@@ -201,11 +211,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn service_names_from_paths() {
-        assert_eq!(service_of("/a.b.Svc/Method"), Some("a.b.Svc"));
-        assert_eq!(service_of("/Svc/M"), Some("Svc"));
-        for bad in ["", "/", "/Svc", "/Svc/", "//M", "/a/b/c", "Svc/M"] {
-            assert_eq!(service_of(bad), None, "{bad}");
-        }
+    fn most_specific_route_wins() {
+        let routes = [
+            (RouteMatch::Service("a.b.S".to_owned()), 0, None),
+            (RouteMatch::Package("a.b".to_owned()), 1, None),
+            (RouteMatch::Package("a".to_owned()), 2, None),
+        ];
+        let backend = |s: &str| find(&routes, s).ok().map(|(i, _)| i);
+        assert_eq!(backend("a.b.S"), Some(0));
+        assert_eq!(backend("a.b.T"), Some(1));
+        assert_eq!(backend("a.bx.T"), Some(2));
+        assert_eq!(
+            backend("a"),
+            None,
+            "a package route takes its services only"
+        );
+        assert_eq!(backend("ab.S"), None);
     }
 }

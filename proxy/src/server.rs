@@ -27,7 +27,7 @@ use crate::cors::CorsLayer;
 use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
-use crate::upstream::ClientIp;
+use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections, Timeouts, TooManyResets};
 use observe::{CountingBody, ObservedCall};
 
@@ -185,6 +185,7 @@ impl Proxy {
                 let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
+                req.extensions_mut().insert(record.answered.clone());
                 ObservedCall::new(service.clone().oneshot(req), record, call_guard)
             });
             let connections = connections.clone();
@@ -221,6 +222,20 @@ impl Proxy {
                         else {
                             return;
                         };
+                        // A certificate is there only when the listener verified it.
+                        let cert = tls_stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .and_then(|der| ClientCert::from_der(der));
+                        let hyper_service =
+                            hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+                                if let Some(cert) = &cert {
+                                    req.extensions_mut().insert(cert.clone());
+                                }
+                                hyper::service::Service::call(&hyper_service, req)
+                            });
                         connections
                             .serve(
                                 &builder,

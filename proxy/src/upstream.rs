@@ -12,6 +12,7 @@ mod conn;
 mod counting;
 mod endpoints;
 mod error;
+mod forwarding;
 mod health;
 mod pool;
 mod stop;
@@ -44,6 +45,7 @@ use stop::Stoppable;
 
 pub use endpoints::{Backend, EndpointHealth};
 pub use error::UpstreamError;
+pub(crate) use forwarding::ClientCert;
 pub use stream::UpstreamBody;
 
 /// The client's address: put one in a request's extensions for `x-forwarded-for`. (The
@@ -71,9 +73,10 @@ impl ClientIp {
 
 /// A tower service that sends each request to one backend over HTTP/2.
 ///
-/// Requests keep their path and headers; the URI gets the chosen endpoint's scheme and
-/// authority (so `host` becomes `:authority`), and the client address goes into
-/// `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
+/// Requests keep their path and most headers (`forwarding` says which go: hop-by-hop
+/// ones, and identity claims from untrusted clients); the URI gets the chosen endpoint's
+/// scheme and authority (so `host` becomes `:authority`), and the client address goes
+/// into `x-forwarded-for` when enabled. Endpoints take turns; one that fails to connect is
 /// skipped for a while (1 s, doubling up to 30 s) and until a probe or call succeeds.
 /// Each endpoint's calls share its HTTP/2 connections up to the backend's stream limit;
 /// another connection is opened when all are full.
@@ -257,28 +260,7 @@ where
         if let Ok(built) = uri {
             *req.uri_mut() = built;
         }
-        req.headers_mut().remove(http::header::HOST);
-        filter_headers(req.headers_mut(), &self.forwarding);
-        if self.forwarding.forwarded_for {
-            let trust = self.forwarding.trust_forwarded_for;
-            let (addr, cached) = match req.extensions().get::<ClientIp>() {
-                Some(ip) => (Some(ip.addr), ip.value.clone()),
-                None => (req.extensions().get::<PeerAddr>().map(|p| p.0), None),
-            };
-            match cached {
-                // The common case: the header is the client's address alone.
-                Some(ip) if !(trust && req.headers().contains_key(&XFF_NAME)) => {
-                    req.headers_mut().insert(XFF_NAME, ip);
-                }
-                _ => {
-                    if let Some(addr) = addr {
-                        set_forwarded_for(req.headers_mut(), addr, trust);
-                    }
-                }
-            }
-        } else if !self.forwarding.trust_forwarded_for {
-            req.headers_mut().remove(XFF_NAME);
-        }
+        forwarding::forward_headers(&mut req, &self.forwarding);
         // Mapped rather than awaited in an `async` block, which would hold the request
         // twice while the call waits for its headers.
         let backend = self.backend.clone();
@@ -341,49 +323,5 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     match lock.read() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-const XFF: &str = "x-forwarded-for";
-const XFF_NAME: http::HeaderName = http::HeaderName::from_static(XFF);
-
-fn set_forwarded_for(headers: &mut http::HeaderMap, addr: SocketAddr, trust_client: bool) {
-    let ip = addr.ip().to_string();
-    let value = match headers.get(XFF).and_then(|v| v.to_str().ok()) {
-        Some(prev) if trust_client && !prev.trim().is_empty() => format!("{prev}, {ip}"),
-        _ => ip,
-    };
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        headers.insert(XFF, v);
-    }
-}
-
-/// Headers gRPC itself needs; never filtered out.
-const PROTOCOL_HEADERS: [&str; 5] = [
-    "content-type",
-    "te",
-    "grpc-timeout",
-    "grpc-encoding",
-    "grpc-accept-encoding",
-];
-
-fn filter_headers(headers: &mut http::HeaderMap, forwarding: &ForwardingConfig) {
-    for name in &forwarding.remove_headers {
-        if !PROTOCOL_HEADERS.contains(&name.as_str()) {
-            headers.remove(name.as_str());
-        }
-    }
-    if let Some(allow) = &forwarding.allow_headers {
-        let drop: Vec<http::HeaderName> = headers
-            .keys()
-            .filter(|n| {
-                let n = n.as_str();
-                !PROTOCOL_HEADERS.contains(&n) && n != XFF && !allow.iter().any(|a| a == n)
-            })
-            .cloned()
-            .collect();
-        for name in drop {
-            headers.remove(name);
-        }
     }
 }

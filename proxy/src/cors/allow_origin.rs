@@ -1,4 +1,8 @@
 //! Origin matching: exact origins, `scheme://*.domain[:port]` patterns, or any.
+//!
+//! A pattern may not cover a public suffix (`https://*.com`, `https://*.co.uk`,
+//! `https://*.github.io`): anyone can register a name under one. The Public Suffix List
+//! is the `psl` crate's, compiled in.
 
 use crate::config::ConfigError;
 
@@ -38,6 +42,15 @@ impl AllowOrigin {
                         "allowed-origin",
                         format!(
                             "{entry:?}: a wildcard must be a whole leading label, as in https://*.example.com"
+                        ),
+                    ));
+                }
+                let domain = suffix[1..].split(':').next().unwrap_or_default();
+                if is_public_suffix(domain) {
+                    return Err(ConfigError::new(
+                        "allowed-origin",
+                        format!(
+                            "{entry:?}: *.{domain} covers a public suffix (anyone can register a name under it); list the origins, or use a pattern under a domain you own"
                         ),
                     ));
                 }
@@ -85,6 +98,12 @@ impl AllowOrigin {
     }
 }
 
+/// True when `domain` is itself a public suffix (an ICANN or private entry of the list,
+/// or a single label, which the list's default rule makes one).
+fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes()).is_some_and(|s| s.as_bytes() == domain.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +139,7 @@ mod tests {
         assert!(!a.allows("null"));
         assert!(!a.is_any());
         assert!(compile(&["*"]).allows("https://anything.example"));
+        assert!(compile(&["https://*.example.co.uk"]).allows("https://a.example.co.uk"));
     }
 
     #[test]
@@ -132,6 +152,10 @@ mod tests {
             "https://*example.com",
             "https://*.",
             "https://x.*.com",
+            "https://*.com",
+            "https://*.co.uk",
+            "https://*.github.io",
+            "http://*.localhost:3000",
         ] {
             let err = AllowOrigin::compile(&[bad.to_owned()]).unwrap_err();
             assert_eq!(err.key(), "allowed-origin", "{bad}");

@@ -31,7 +31,7 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     // Usually there is none: look before allocating.
     if !headers.keys().any(is_hop_by_hop) {
         return;

@@ -1,0 +1,143 @@
+//! One call's record: fed as the call goes, it updates the metrics and writes the
+//! access-log line when the call ends.
+
+use grpcweb_protocol::Code;
+use grpcweb_protocol::content_type::RequestKind;
+use http::{HeaderMap, Request, Version};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::{BackendAnswered, CLIENT_GONE, MODE_NAMES, MethodMetrics, Metrics, NO_STATUS};
+use crate::grpc_web::MessageCounts;
+
+/// One call, from request to the end of its response: feeds the metrics and writes the
+/// access-log line when it is finished or dropped.
+#[derive(Debug)]
+pub(crate) struct CallRecord {
+    metrics: Arc<Metrics>,
+    start: Instant,
+    /// The method's metrics, when it was known to exist as the call started.
+    labels: Option<Arc<MethodMetrics>>,
+    /// The path, when `labels` is not known.
+    path: Option<String>,
+    /// Set by the router when the backend answered.
+    pub(crate) answered: BackendAnswered,
+    mode: usize,
+    version: Version,
+    peer: Option<SocketAddr>,
+    pub(crate) bytes_in: Arc<AtomicU64>,
+    pub(crate) messages: MessageCounts,
+    pub(crate) bytes_out: u64,
+    header_code: Option<Code>,
+    http_status: u16,
+    done: bool,
+}
+
+impl CallRecord {
+    pub(crate) fn start<B>(
+        metrics: &Arc<Metrics>,
+        req: &Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> Self {
+        let path = req.uri().path_and_query().map_or("", |p| p.as_str());
+        let labels = metrics.known(path);
+        let own_path = labels.is_none().then(|| path.to_owned());
+        metrics.in_flight.inc();
+        Self {
+            metrics: metrics.clone(),
+            start: Instant::now(),
+            labels,
+            path: own_path,
+            answered: BackendAnswered::default(),
+            mode: mode(req.headers()),
+            version: req.version(),
+            peer,
+            bytes_in: Arc::new(AtomicU64::new(0)),
+            messages: MessageCounts::new(),
+            bytes_out: 0,
+            header_code: None,
+            http_status: 0,
+            done: false,
+        }
+    }
+
+    /// Notes the response head: HTTP status and a status in the headers (trailers-only).
+    pub(crate) fn response<B>(&mut self, res: &http::Response<B>) {
+        self.http_status = res.status().as_u16();
+        self.header_code = res
+            .headers()
+            .get(grpcweb_protocol::status::GRPC_STATUS)
+            .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
+    }
+
+    /// Records the finished call. `body_code` is the status from the body, if it ended;
+    /// `None` and not `completed` means the client went away first.
+    pub(crate) fn finish(&mut self, body_code: Option<Code>, completed: bool) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let metrics = &self.metrics;
+        let code = match (self.header_code.or(body_code), completed) {
+            (Some(code), _) => code.as_i32() as usize,
+            (None, false) => CLIENT_GONE,
+            (None, true) => NO_STATUS,
+        };
+        let elapsed = self.start.elapsed();
+        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        metrics.bytes_in.inc_by(bytes_in);
+        metrics.bytes_out.inc_by(self.bytes_out);
+        metrics.messages_in.inc_by(self.messages.requests());
+        metrics.messages_out.inc_by(self.messages.responses());
+        let labels = match &self.labels {
+            Some(labels) => labels.clone(),
+            None => metrics.admit(
+                self.path.as_deref().unwrap_or_default(),
+                code,
+                self.answered.get(),
+            ),
+        };
+        labels.calls(&metrics.calls, code, self.mode).inc();
+        labels.duration.observe(elapsed.as_secs_f64());
+        // Last, so a scrape that sees no call in flight sees this one counted.
+        metrics.in_flight.dec();
+        tracing::info!(
+            target: "grpcweb::access",
+            path = %self.path.as_deref().unwrap_or_else(|| labels.path()),
+            grpc_status = match code {
+                CLIENT_GONE => "CLIENT_GONE",
+                NO_STATUS => "NONE",
+                n => Code::from_i32(n as i32).name(),
+            },
+            http_status = self.http_status,
+            http_version = ?self.version,
+            mode = MODE_NAMES[self.mode],
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            bytes_in,
+            bytes_out = self.bytes_out,
+            peer = %self.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+        );
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        self.finish(None, false);
+    }
+}
+
+/// The index in [`MODE_NAMES`] of a request's mode.
+fn mode(headers: &HeaderMap) -> usize {
+    let kind = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestKind::parse);
+    match kind {
+        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => 1,
+        Some(RequestKind::GrpcWeb(_)) => 0,
+        Some(RequestKind::Grpc(_)) => 2,
+        None => 3,
+    }
+}
