@@ -2,6 +2,7 @@
 //! layers, route to the backends; and the admin listener beside it.
 
 mod connection;
+mod linger;
 mod observe;
 
 use hyper::body::Incoming;
@@ -27,10 +28,11 @@ use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
 use crate::upstream::ClientIp;
 use connection::{Activity, Connections};
+use linger::LingeringBody;
 use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
-type ClientBody = CountingBody<Incoming>;
+type ClientBody = CountingBody<LingeringBody>;
 
 /// A bound, configured proxy, ready to serve.
 #[derive(Debug)]
@@ -177,7 +179,10 @@ impl Proxy {
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&metrics, &req, Some(peer));
-                let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
+                let version = req.version();
+                let mut req = req.map(|body| {
+                    CountingBody::new(LingeringBody::new(body, version), record.bytes_in.clone())
+                });
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
                 ObservedCall::new(service.clone().oneshot(req), record, call_guard)
