@@ -46,7 +46,14 @@ pub struct Running {
     pub backend: SocketAddr,
     /// The PEM files the proxy reads its TLS configuration from (it takes paths, and
     /// watches them for changes); removed when this is dropped.
-    _tls_files: Option<TempDir>,
+    tls_files: Option<TempDir>,
+}
+
+impl Running {
+    /// The private directory holding the proxy's TLS files, while it exists.
+    pub fn tls_dir(&self) -> Option<&std::path::Path> {
+        self.tls_files.as_ref().map(TempDir::path)
+    }
 }
 
 /// Starts the backend and the proxy on free loopback ports.
@@ -102,7 +109,7 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     Ok(Running {
         proxy: proxy_addr,
         backend,
-        _tls_files: tls_files,
+        tls_files,
     })
 }
 
