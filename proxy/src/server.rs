@@ -2,6 +2,7 @@
 //! layers, route to the backends; and the admin listener beside it.
 
 mod connection;
+mod linger;
 mod listener;
 mod observe;
 
@@ -29,10 +30,11 @@ use crate::metrics::{CallRecord, Metrics};
 use crate::router::Router;
 use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections, Timeouts, TooManyResets};
+use linger::LingeringBody;
 use observe::{CountingBody, ObservedCall};
 
 /// The request body type the proxy's stack sees.
-type ClientBody = CountingBody<Incoming>;
+type ClientBody = CountingBody<LingeringBody>;
 
 /// A bound, configured proxy, ready to serve.
 #[derive(Debug)]
@@ -182,7 +184,10 @@ impl Proxy {
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&call_metrics, &req, Some(peer));
-                let mut req = req.map(|body| CountingBody::new(body, record.bytes_in.clone()));
+                let version = req.version();
+                let mut req = req.map(|body| {
+                    CountingBody::new(LingeringBody::new(body, version), record.bytes_in.clone())
+                });
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
                 req.extensions_mut().insert(record.answered.clone());

@@ -1,5 +1,7 @@
 //! The connectrpc conformance suite. Server side: `connectconformance --mode server`
-//! against `conformance-server` (our proxy in front of a tonic `ConformanceService`).
+//! against `conformance-server` (our proxy in front of a tonic `ConformanceService`), in
+//! cleartext and over TLS (the configs declare `supports_tls` and
+//! `supports_tls_client_certs`; the runner hands the server its certificates).
 //! Client side: `connectconformance --mode client` against the Node program in
 //! `interop/conformance/client/` (our generated TypeScript over the wasm runtime).
 //!

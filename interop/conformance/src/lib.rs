@@ -11,12 +11,17 @@
 //! so the runner's gRPC-Web client only ever talks to the proxy. Every case the suite runs
 //! is then a test of the proxy's translation.
 //!
+//! When the runner asks for TLS, the proxy serves its listener with the certificate and
+//! key the runner hands over (written to a private temporary directory, since the proxy's
+//! `[tls]` configuration names files, and removed when the server stops), and requires
+//! client certificates signed by the runner's CA when it hands one over. The backend stays
+//! cleartext: TLS is the proxy's business.
+//!
 //! The protos come with the Go module `connectrpc.com/conformance` (see
 //! `CONFORMANCE_VERSION`); `cargo xtask test` downloads it and runs the suite.
 //!
 //! # Limitations
 //!
-//! - No TLS (the proxy has none yet), so the config declares `supports_tls: false`.
 //! - `IdempotentUnary` (Connect GET) does not apply to gRPC-Web and is answered like `Unary`.
 //! - Raw HTTP responses in response definitions are for testing clients, and are ignored.
 
@@ -33,7 +38,7 @@ mod server;
 mod service;
 
 #[cfg(conformance_protos)]
-pub use server::{Running, start};
+pub use server::{Options, Running, ServerTls, start};
 #[cfg(conformance_protos)]
 pub use service::ConformanceServer;
 

@@ -1,7 +1,11 @@
 //! Starting the backend and the proxy in front of it.
 
+use anyhow::Context as _;
+use grpcweb_proxy::tls::TlsConfig;
 use grpcweb_proxy::{Config, Proxy};
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
@@ -10,6 +14,29 @@ use tonic::transport::server::TcpIncoming;
 use crate::pb::conformance_service_server::ConformanceServiceServer;
 use crate::service::{ConformanceServer, ExtraTrailers};
 
+/// What the runner asks of the server under test.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Caps request messages at the proxy and the backend; 0 for none.
+    pub message_limit: usize,
+    /// The proxy's option of that name (client-streaming and bidi calls).
+    pub allow_request_streaming: bool,
+    /// Serve the proxy over TLS with these certificates; plaintext (HTTP/1.1 and h2c)
+    /// when `None`.
+    pub tls: Option<ServerTls>,
+}
+
+/// The certificates the runner hands the server under test, PEM encoded.
+#[derive(Clone, Debug, Default)]
+pub struct ServerTls {
+    /// The proxy's certificate chain.
+    pub cert: Vec<u8>,
+    /// Its private key.
+    pub key: Vec<u8>,
+    /// When set, clients must present a certificate this CA bundle signed (mTLS).
+    pub client_ca: Option<Vec<u8>>,
+}
+
 /// The backend and the proxy, running until dropped (with the runtime).
 #[derive(Debug)]
 pub struct Running {
@@ -17,12 +44,25 @@ pub struct Running {
     pub proxy: SocketAddr,
     /// Where the native gRPC backend listens.
     pub backend: SocketAddr,
+    /// The PEM files the proxy reads its TLS configuration from (it takes paths, and
+    /// watches them for changes); removed when this is dropped.
+    tls_files: Option<TempDir>,
 }
 
-/// Starts the backend and the proxy on free loopback ports. `message_limit` (0 for none)
-/// caps request messages at the proxy and the backend; `allow_request_streaming` is the
-/// proxy's option of that name (client-streaming and bidi calls).
-pub async fn start(message_limit: usize, allow_request_streaming: bool) -> anyhow::Result<Running> {
+impl Running {
+    /// The private directory holding the proxy's TLS files, while it exists.
+    pub fn tls_dir(&self) -> Option<&std::path::Path> {
+        self.tls_files.as_ref().map(TempDir::path)
+    }
+}
+
+/// Starts the backend and the proxy on free loopback ports.
+pub async fn start(options: Options) -> anyhow::Result<Running> {
+    let Options {
+        message_limit,
+        allow_request_streaming,
+        tls,
+    } = options;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let backend = listener.local_addr()?;
     let mut service = ConformanceServiceServer::new(ConformanceServer)
@@ -48,6 +88,14 @@ pub async fn start(message_limit: usize, allow_request_streaming: bool) -> anyho
         ..Config::with_backend(format!("http://{backend}"))
     };
     config.allow_request_streaming = allow_request_streaming;
+    let tls_files = match &tls {
+        Some(tls) => {
+            let (dir, tls_config) = write_tls_files(tls)?;
+            config.tls = Some(tls_config);
+            Some(dir)
+        }
+        None => None,
+    };
     if message_limit > 0 {
         config.limits.max_message_size = message_limit;
     }
@@ -61,7 +109,27 @@ pub async fn start(message_limit: usize, allow_request_streaming: bool) -> anyho
     Ok(Running {
         proxy: proxy_addr,
         backend,
+        tls_files,
     })
+}
+
+/// Writes the runner's PEMs into a fresh private directory (mode 0700) for the proxy's
+/// `[tls]` configuration, which names files.
+fn write_tls_files(tls: &ServerTls) -> anyhow::Result<(TempDir, TlsConfig)> {
+    let dir = tempfile::Builder::new()
+        .prefix("grpcweb-conformance-tls-")
+        .tempdir()
+        .context("creating a directory for the TLS files")?;
+    let write = |name: &str, pem: &[u8]| -> anyhow::Result<PathBuf> {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    };
+    let mut config = TlsConfig::new(write("cert.pem", &tls.cert)?, write("key.pem", &tls.key)?);
+    if let Some(ca) = &tls.client_ca {
+        config.client_ca = Some(write("client-ca.pem", ca)?);
+    }
+    Ok((dir, config))
 }
 
 fn add_response_trailers(
