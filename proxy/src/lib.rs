@@ -50,6 +50,7 @@ mod admin;
 pub mod cli;
 pub mod config;
 pub mod cors;
+mod deadline;
 pub mod grpc_web;
 pub mod metrics;
 pub mod respond;

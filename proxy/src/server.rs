@@ -261,7 +261,7 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.limits.header_read_timeout)
+        .header_read_timeout(crate::deadline::clamp(config.limits.header_read_timeout))
         .max_buf_size((config.limits.max_header_size as usize).max(8192) * 4);
     builder
         .http2()

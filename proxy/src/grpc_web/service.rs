@@ -293,7 +293,7 @@ where
             parts.headers.insert(GRPC_TIMEOUT, v);
         }
     }
-    let deadline = timeout.map(|t| start + t);
+    let deadline = timeout.map(|t| crate::deadline::after(start, t));
 
     let version = parts.version;
     let counts = parts.extensions.get::<MessageCounts>().cloned();
@@ -309,7 +309,7 @@ where
         .then(|| config.max_message_size.saturating_add(64 * 1024));
     let prefetch = body.prefetch(to_end);
     // A client that stops sending mid-request must not hold the call open forever.
-    let body_deadline = start + config.body_read_timeout;
+    let body_deadline = crate::deadline::after(start, config.body_read_timeout);
     let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
     match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
         Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {

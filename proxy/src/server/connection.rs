@@ -128,7 +128,9 @@ impl Connections {
         loop {
             let idle_check = async {
                 match activity.idle_since() {
-                    Some(since) => tokio::time::sleep_until(since + idle_timeout).await,
+                    Some(since) => {
+                        tokio::time::sleep_until(crate::deadline::after(since, idle_timeout)).await
+                    }
                     // A call is in progress: look again later.
                     None => tokio::time::sleep(idle_timeout.min(Duration::from_secs(1))).await,
                 }

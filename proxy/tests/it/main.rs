@@ -19,4 +19,5 @@ mod many_streams;
 mod observability;
 mod routing;
 mod streaming;
+mod time_overflow;
 mod tls;
