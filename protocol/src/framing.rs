@@ -309,6 +309,7 @@ pub struct FrameScanner {
     have: usize,
     remaining: usize,
     messages: u64,
+    trailer_frames: u64,
 }
 
 impl FrameScanner {
@@ -320,6 +321,7 @@ impl FrameScanner {
             have: 0,
             remaining: 0,
             messages: 0,
+            trailer_frames: 0,
         }
     }
 
@@ -340,7 +342,9 @@ impl FrameScanner {
                 let header = FrameHeader::parse(self.header, self.max_len)?;
                 self.have = 0;
                 self.remaining = header.len;
-                if !header.kind.is_trailers() {
+                if header.kind.is_trailers() {
+                    self.trailer_frames += 1;
+                } else {
                     self.messages += 1;
                 }
             }
@@ -351,6 +355,11 @@ impl FrameScanner {
     /// Data frames (messages) whose header has been seen.
     pub fn messages(&self) -> u64 {
         self.messages
+    }
+
+    /// Trailer frames (flag 0x80 or 0x81) whose header has been seen.
+    pub fn trailer_frames(&self) -> u64 {
+        self.trailer_frames
     }
 
     /// Call at end of stream: an error if a frame was left unfinished.

@@ -139,7 +139,7 @@ fn find(
             (RouteMatch::All, _) => true,
             (RouteMatch::Service(s), Some(service)) => s == service,
             (RouteMatch::Package(p), Some(service)) => {
-                service.len() > p.len()
+                service.len() > p.len() + 1
                     && service.starts_with(p.as_str())
                     && service.as_bytes()[p.len()] == b'.'
             }
@@ -191,6 +191,10 @@ mod tests {
     fn service_names_from_paths() {
         assert_eq!(service_of("/a.b.Svc/Method"), Some("a.b.Svc"));
         assert_eq!(service_of("/Svc/M"), Some("Svc"));
+        // Found by the router_path fuzz target: "a." is no service of package "a".
+        let routes = [(RouteMatch::Package("a".into()), 0, None)];
+        assert!(find(&routes, "/a./m").is_err());
+        assert!(find(&routes, "/a.B/m").is_ok());
         for bad in ["", "/", "/Svc", "/Svc/", "//M", "/a/b/c", "Svc/M"] {
             assert_eq!(service_of(bad), None, "{bad}");
         }

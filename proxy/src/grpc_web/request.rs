@@ -30,6 +30,9 @@ pub(crate) enum RequestError {
     },
     /// The client's body stream failed.
     Body(BoxError),
+    /// A trailer-flagged frame (0x80, 0x81): requests carry none, and one must never
+    /// reach a backend.
+    TrailerFrame,
 }
 
 impl RequestError {
@@ -59,6 +62,9 @@ impl fmt::Display for RequestError {
                 write!(f, "request body is larger than the limit of {max} bytes")
             }
             Self::Body(e) => write!(f, "request body failed: {e}"),
+            Self::TrailerFrame => {
+                f.write_str("malformed gRPC-Web request: a request carries no trailer frame")
+            }
         }
     }
 }
@@ -69,7 +75,7 @@ impl std::error::Error for RequestError {
             Self::Text(e) => Some(e),
             Self::Frame(e) => Some(e),
             Self::Body(e) => Some(&**e),
-            Self::BodyTooLarge { .. } => None,
+            Self::BodyTooLarge { .. } | Self::TrailerFrame => None,
         }
     }
 }
@@ -294,6 +300,9 @@ where
                 };
                 this.frames.push(data);
                 while let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? {
+                    if frame.kind.is_trailers() {
+                        return Poll::Ready(Err(RequestError::TrailerFrame));
+                    }
                     // Re-attach the header: the decoder hands out the payload alone.
                     let header = encode_header(frame.kind, frame.payload.len());
                     *this.ready_len += HEADER_LEN + frame.payload.len();
@@ -361,5 +370,48 @@ where
 
     fn is_end_stream(&self) -> bool {
         self.ready.is_empty() && (self.inner_done || self.failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grpcweb_protocol::framing::{FrameKind, encode_frame};
+    use http_body_util::{BodyExt as _, Full};
+
+    /// Found by the `grpc_web_call` fuzz target: with request streaming allowed, a
+    /// client's trailer frame (0x80 or 0x81) was forwarded to the backend.
+    #[tokio::test]
+    async fn a_trailer_frame_is_never_forwarded() {
+        for kind in [FrameKind::Trailers, FrameKind::CompressedTrailers] {
+            let wire = [
+                &encode_frame(FrameKind::Data, b"one")[..],
+                &encode_frame(kind, b"x:y\r\n")[..],
+                &encode_frame(FrameKind::Data, b"two")[..],
+            ]
+            .concat();
+            let mut body = Box::pin(WebRequestBody::new(
+                Full::new(Bytes::from(wire)),
+                Mode::Binary,
+                1024,
+            ));
+            let mut forwarded = Vec::new();
+            let mut failed = false;
+            while let Some(frame) = body.frame().await {
+                match frame {
+                    Ok(frame) => forwarded.extend_from_slice(&frame.into_data().unwrap()),
+                    Err(e) => {
+                        assert!(e.to_string().contains("trailer frame"), "{e}");
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            assert!(failed, "{kind:?}: the body did not fail");
+            assert!(
+                !forwarded.iter().any(|&b| b & 0x80 != 0),
+                "{kind:?}: forwarded {forwarded:?}"
+            );
+        }
     }
 }
