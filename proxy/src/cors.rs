@@ -1,7 +1,7 @@
 //! CORS for browsers (PROTOCOL C1-C5): preflights answered here, never forwarded; requests
 //! from origins not on the list refused with 403 before they reach the backend.
 
-mod allow_origin;
+pub(crate) mod allow_origin;
 
 use grpcweb_protocol::{Code, Status};
 use http::header::{self, HeaderName};

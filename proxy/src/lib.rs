@@ -51,6 +51,8 @@ pub mod cli;
 pub mod config;
 pub mod cors;
 mod deadline;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc_web;
 pub mod metrics;
 pub mod respond;
