@@ -34,7 +34,7 @@ pub(crate) const TARGETS: [&str; 11] = [
 ];
 
 /// How long each target runs in `cargo xtask test`.
-pub(crate) const TEST_SECONDS: u64 = 3;
+pub(crate) const TEST_SECONDS: u64 = 2;
 
 /// What `cargo fuzz` would pass, minus ASan: libFuzzer's coverage feedback (8-bit
 /// counters, the PC table, comparison tracing) and `cfg(fuzzing)`.

@@ -41,7 +41,7 @@ tasks:
   test [rust|js] [--skip-lint]
         install what is missing, then run every check and test in order, stopping at
         the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
-        fuzz targets (3 s each), the connectrpc conformance suite (server side),
+        fuzz targets (2 s each), the connectrpc conformance suite (server side),
         js-tests, the conformance suite (client side), the interop matrix. `rust` runs only the Rust steps, `js`
         only js-tests, the client side and the matrix (after building the
         binaries); --skip-lint skips fmt, clippy and doc.
