@@ -16,7 +16,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::run::{cargo, display, probe, target_dir};
+use crate::run::{cargo, display, has_tool, probe, target_dir};
 
 /// Every fuzz target, in the order they run.
 pub(crate) const TARGETS: [&str; 11] = [
@@ -105,6 +105,11 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
 /// Release build of every target with coverage instrumentation; returns where the
 /// binaries are.
 fn build(root: &Path) -> Result<PathBuf> {
+    if !has_tool("c++") && !has_tool("g++") && !has_tool("clang++") {
+        bail!(
+            "libfuzzer-sys compiles libFuzzer with a C++ compiler: none found (apt-get install g++)"
+        );
+    }
     let host = host_triple()?;
     let fuzz_target_dir = target_dir(root).join("fuzz");
     // An explicit --target keeps RUSTFLAGS off build scripts and proc macros.
