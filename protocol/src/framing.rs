@@ -319,6 +319,7 @@ pub struct FrameScanner {
     remaining: usize,
     messages: u64,
     data_only: bool,
+    trailer_frames: u64,
 }
 
 impl FrameScanner {
@@ -331,6 +332,7 @@ impl FrameScanner {
             remaining: 0,
             messages: 0,
             data_only: false,
+            trailer_frames: 0,
         }
     }
 
@@ -363,7 +365,9 @@ impl FrameScanner {
                 }
                 self.have = 0;
                 self.remaining = header.len;
-                if !header.kind.is_trailers() {
+                if header.kind.is_trailers() {
+                    self.trailer_frames += 1;
+                } else {
                     self.messages += 1;
                 }
             }
@@ -374,6 +378,11 @@ impl FrameScanner {
     /// Data frames (messages) whose header has been seen.
     pub fn messages(&self) -> u64 {
         self.messages
+    }
+
+    /// Trailer frames (flag 0x80 or 0x81) whose header has been seen.
+    pub fn trailer_frames(&self) -> u64 {
+        self.trailer_frames
     }
 
     /// Call at end of stream: an error if a frame was left unfinished.

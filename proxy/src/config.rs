@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::cors::CorsConfig;
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
-pub use duration::{parse_duration, parse_size};
+pub use duration::{MAX_DURATION, parse_duration, parse_size};
 
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]

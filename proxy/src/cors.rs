@@ -6,7 +6,7 @@
 //! match), so a page served from the proxy's host is allowed only when its origin, scheme
 //! included, is listed like any other.
 
-mod allow_origin;
+pub(crate) mod allow_origin;
 
 use grpcweb_protocol::{Code, Status};
 use http::header::{self, HeaderName};

@@ -50,6 +50,9 @@ mod admin;
 pub mod cli;
 pub mod config;
 pub mod cors;
+mod deadline;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc_web;
 pub mod method;
 pub mod metrics;

@@ -289,7 +289,7 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.limits.header_read_timeout)
+        .header_read_timeout(crate::deadline::clamp(config.limits.header_read_timeout))
         // The read buffer bounds the request head: over it, hyper answers 431. hyper
         // refuses a buffer under 8 KiB.
         .max_buf_size((config.limits.max_header_size as usize).max(8192));

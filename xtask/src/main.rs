@@ -4,6 +4,8 @@
 //! - `cargo xtask test [rust|js] [--skip-lint]`: installs what is missing (the wasm32
 //!   target, rustfmt and clippy, js-tests' npm packages), then runs every check and test in
 //!   order and stops at the first failure. This is the command CI runs (`.ci/run`).
+//! - `cargo xtask fuzz [--seconds N] [TARGET]`: coverage-guided fuzzing (libFuzzer, on
+//!   stable Rust) of every parser, N seconds per target (default 60).
 //! - `cargo xtask interop [--update-readme]`: the interop matrix, peers installed first.
 //! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
 //!   missing, builds, starts the demo backend, the proxy and the demo page (on another
@@ -25,6 +27,7 @@ mod bench;
 mod client_wasm;
 mod conformance;
 mod demo;
+mod fuzz;
 mod interop;
 mod peers;
 mod run;
@@ -38,10 +41,18 @@ tasks:
   test [rust|js] [--skip-lint]
         install what is missing, then run every check and test in order, stopping at
         the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
-        connectrpc conformance suite (server side), js-tests, the conformance suite
-        (client side), the interop matrix. `rust` runs only the Rust steps, `js`
+        fuzz targets (2 s each), the connectrpc conformance suite (server side),
+        js-tests, the conformance suite (client side), the interop matrix. `rust` runs only the Rust steps, `js`
         only js-tests, the client side and the matrix (after building the
         binaries); --skip-lint skips fmt, clippy and doc.
+  fuzz [--seconds N] [TARGET]
+        build the fuzz/ crate with libFuzzer's coverage instrumentation (stable
+        Rust, release, into target/fuzz) and run every target (or TARGET) for N
+        seconds (default 60) over its seeds in fuzz/seeds/; the corpus grows in
+        target/fuzz/corpus/, a crashing input is written to target/fuzz/artifacts/
+        and fails the task. Targets: frame_decoder, frame_scanner, text_decoder,
+        trailers, percent, grpc_timeout, content_type, metadata_bin, allow_origin,
+        router_path, grpc_web_call.
   interop [--update-readme]
         install the peers (grpc-go, grpcwebproxy, Python grpcio) and what else is
         missing, build, and run the interop matrix: every client against every
@@ -84,6 +95,7 @@ enum Task {
         quick: bool,
     },
     Soak(soak::Options),
+    Fuzz(fuzz::Options),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +110,7 @@ fn main() -> ExitCode {
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
         Task::Soak(options) => soak::run(&options),
+        Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,6 +154,9 @@ fn parse(args: &[String]) -> Result<Task> {
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
             _ => bail!("unknown arguments to `bench`: {rest:?}\n\n{USAGE}"),
         },
+        "fuzz" => fuzz::parse_options(rest)
+            .map(Task::Fuzz)
+            .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
         "soak" => soak::parse_options(rest)
             .map(Task::Soak)
             .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
@@ -233,6 +249,22 @@ mod tests {
                 update_readme: true
             })
         );
+    }
+
+    #[test]
+    fn fuzz_options() {
+        assert_eq!(
+            parse_strs(&["fuzz"]).unwrap(),
+            Task::Fuzz(fuzz::Options::default())
+        );
+        assert_eq!(
+            parse_strs(&["fuzz", "router_path", "--seconds", "10"]).unwrap(),
+            Task::Fuzz(fuzz::Options {
+                seconds: 10,
+                target: Some("router_path".to_owned())
+            })
+        );
+        assert!(parse_strs(&["fuzz", "--minutes", "1"]).is_err());
     }
 
     #[test]

@@ -40,6 +40,7 @@ enum Step {
     Doc,
     Wasm,
     CargoTest,
+    Fuzz,
     Conformance,
     JsTests,
     ConformanceClient,
@@ -85,6 +86,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::Doc, lint),
         (Step::Wasm, rust),
         (Step::CargoTest, rust),
+        (Step::Fuzz, rust),
         (Step::Conformance, rust),
         (Step::JsTests, js),
         (Step::ConformanceClient, js),
@@ -104,6 +106,7 @@ impl Step {
             Step::Doc => "cargo doc (warnings denied)",
             Step::Wasm => "grpcweb-protocol and grpcweb-client build for wasm32",
             Step::CargoTest => "cargo test",
+            Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
             Step::JsTests => "js-tests against the proxy and interop-server",
             Step::ConformanceClient => {
@@ -142,6 +145,13 @@ impl Step {
                 crate::client_wasm::check_wasm(root)
             }
             Step::CargoTest => run_cmd(cargo().current_dir(root).args(["test", "--workspace"])),
+            Step::Fuzz => crate::fuzz::run(
+                root,
+                &crate::fuzz::Options {
+                    seconds: crate::fuzz::TEST_SECONDS,
+                    target: None,
+                },
+            ),
             Step::Conformance => crate::conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
@@ -279,6 +289,7 @@ mod tests {
                 Doc,
                 Wasm,
                 CargoTest,
+                Fuzz,
                 Conformance,
                 JsTests,
                 ConformanceClient,
@@ -295,6 +306,7 @@ mod tests {
                 Setup,
                 Wasm,
                 CargoTest,
+                Fuzz,
                 Conformance,
                 JsTests,
                 ConformanceClient,
@@ -310,6 +322,6 @@ mod tests {
             part: Part::Rust,
             skip_lint: true,
         };
-        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest, Conformance]);
+        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest, Fuzz, Conformance]);
     }
 }

@@ -150,6 +150,7 @@ fn scanner_checks_flags_and_lengths_across_chunks() {
         s.scan(&wire[split..]).unwrap();
         s.finish().unwrap();
         assert_eq!(s.messages(), 1, "the trailer frame is not a message");
+        assert_eq!(s.trailer_frames(), 1);
     }
     let mut s = FrameScanner::new(2);
     assert_eq!(s.scan(&wire), Err(FrameError::TooLarge { len: 3, max: 2 }));

@@ -4,9 +4,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::duration::{count_value, size_value};
 use super::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    RouteConfig, RouteMatch, parse_duration, parse_size,
+    RouteConfig, RouteMatch, parse_duration,
 };
 use crate::cors::CorsConfig;
 
@@ -78,12 +79,14 @@ struct FileCors {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileLimits {
-    max_message_size: Option<String>,
-    max_response_message_size: Option<String>,
-    max_buffered_request_bytes: Option<String>,
-    max_header_size: Option<String>,
-    max_connections: Option<usize>,
-    max_concurrent_streams: Option<u32>,
+    // Sizes and counts are read as any TOML value so that a wrong one (negative, too large,
+    // a float) is reported with its key, not just its line.
+    max_message_size: Option<toml::Value>,
+    max_response_message_size: Option<toml::Value>,
+    max_buffered_request_bytes: Option<toml::Value>,
+    max_header_size: Option<toml::Value>,
+    max_connections: Option<toml::Value>,
+    max_concurrent_streams: Option<toml::Value>,
     max_timeout: Option<String>,
     header_read_timeout: Option<String>,
     body_read_timeout: Option<String>,
@@ -265,20 +268,22 @@ fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigEr
     if let Some(v) = l.max_buffered_request_bytes {
         let key = "limits.max_buffered_request_bytes";
         limits.max_buffered_request_bytes = match v.as_str() {
-            "unlimited" => None,
-            v => Some(size(key, v)?),
+            Some("unlimited") => None,
+            _ => Some(size(key, &v)?),
         };
     }
     if let Some(v) = l.max_header_size {
-        let n = size("limits.max_header_size", &v)?;
-        limits.max_header_size = u32::try_from(n)
-            .map_err(|_| ConfigError::new("limits.max_header_size", "too large"))?;
+        limits.max_header_size = u32_of(
+            "limits.max_header_size",
+            size("limits.max_header_size", &v)?,
+        )?;
     }
     if let Some(v) = l.max_connections {
-        limits.max_connections = v;
+        limits.max_connections = count("limits.max_connections", &v)?;
     }
     if let Some(v) = l.max_concurrent_streams {
-        limits.max_concurrent_streams = v;
+        let key = "limits.max_concurrent_streams";
+        limits.max_concurrent_streams = u32_of(key, count(key, &v)?)?;
     }
     if let Some(v) = l.max_timeout {
         limits.max_timeout = Some(duration("limits.max_timeout", &v)?);
@@ -318,6 +323,24 @@ fn duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
     parse_duration(v).map_err(|m| ConfigError::new(key, m))
 }
 
-fn size(key: &str, v: &str) -> Result<usize, ConfigError> {
-    parse_size(v).map_err(|m| ConfigError::new(key, m))
+/// A size: a string (`"4MiB"`) or a TOML integer of bytes.
+pub(crate) fn size(key: &str, v: &toml::Value) -> Result<usize, ConfigError> {
+    size_value(v).map_err(|m| ConfigError::new(key, m))
+}
+
+/// A count: a TOML integer, not negative.
+pub(crate) fn count(key: &str, v: &toml::Value) -> Result<usize, ConfigError> {
+    match v {
+        toml::Value::Integer(n) => count_value(*n).map_err(|m| ConfigError::new(key, m)),
+        _ => Err(ConfigError::new(
+            key,
+            format!("expected a whole number, found a {}", v.type_str()),
+        )),
+    }
+}
+
+/// A size or count that goes to HTTP/2 as a `u32` setting.
+pub(crate) fn u32_of(key: &str, n: usize) -> Result<u32, ConfigError> {
+    u32::try_from(n)
+        .map_err(|_| ConfigError::new(key, format!("{n} is too large: at most {}", u32::MAX)))
 }

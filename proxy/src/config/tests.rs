@@ -184,3 +184,143 @@ fn with_backend_is_valid() {
         .validate()
         .unwrap();
 }
+
+#[test]
+fn overflowing_durations_are_refused_naming_the_key() {
+    let b = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let keys = [
+        ("[limits]\nmax_timeout", "limits.max_timeout"),
+        (
+            "[limits]\nheader_read_timeout",
+            "limits.header_read_timeout",
+        ),
+        ("[limits]\nbody_read_timeout", "limits.body_read_timeout"),
+        ("[limits]\nidle_timeout", "limits.idle_timeout"),
+        ("[limits]\ndrain_timeout", "limits.drain_timeout"),
+        ("[cors]\nmax_age", "cors.max_age"),
+    ];
+    let backend_keys = [
+        "connect_timeout",
+        "health_check_interval",
+        "dns_refresh_interval",
+    ];
+    let route = "[[routes]]\nall = true\nbackend = \"a\"\nmax_duration";
+    for huge in [
+        "18446744073709551615s",
+        "18446744073709551615ms",
+        "9999999999999h",
+        "307445734561825861m",
+        "99999999999999999999999s",
+    ] {
+        for (table_key, key) in keys {
+            let text = format!("{b}{table_key} = \"{huge}\"\n");
+            assert_eq!(invalid_key(&text), key, "{text}");
+        }
+        for key in backend_keys {
+            let text = format!("{b}{key} = \"{huge}\"\n");
+            assert_eq!(invalid_key(&text), format!("backends[0].{key}"), "{text}");
+        }
+        let text = format!("{b}{route} = \"{huge}\"\n");
+        assert_eq!(invalid_key(&text), "routes[0].max_duration", "{text}");
+        let text = format!("{b}[tls]\ncert = \"c\"\nkey = \"k\"\nreload_interval = \"{huge}\"\n");
+        assert_eq!(invalid_key(&text), "tls.reload_interval", "{text}");
+    }
+    // A zero period would make its loop spin.
+    for (text, key) in [
+        (
+            format!("{b}health_check_interval = \"0s\"\n"),
+            "backends[0].health_check_interval",
+        ),
+        (
+            format!("{b}dns_refresh_interval = \"0ms\"\n"),
+            "backends[0].dns_refresh_interval",
+        ),
+    ] {
+        assert_eq!(invalid_key(&text), key, "{text}");
+    }
+    // The longest accepted duration is a year; that much still fits every deadline.
+    let c = valid(&format!("{b}[limits]\nidle_timeout = \"8760h\"\n"));
+    assert_eq!(c.limits.idle_timeout, MAX_DURATION);
+    assert_eq!(
+        invalid_key(&format!("{b}[limits]\nidle_timeout = \"8761h\"\n")),
+        "limits.idle_timeout"
+    );
+}
+
+#[test]
+fn overflowing_counts_and_sizes_are_refused_naming_the_key() {
+    let b = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let cases = [
+        // tokio's Semaphore panics above its MAX_PERMITS (2^61 - 1).
+        (
+            "max_connections = 4611686018427387904",
+            "limits.max_connections",
+        ),
+        (
+            "max_connections = 9223372036854775807",
+            "limits.max_connections",
+        ),
+        ("max_connections = -1", "limits.max_connections"),
+        (
+            "max_concurrent_streams = 4294967296",
+            "limits.max_concurrent_streams",
+        ),
+        (
+            "max_concurrent_streams = -1",
+            "limits.max_concurrent_streams",
+        ),
+        (
+            "max_concurrent_streams = 0",
+            "limits.max_concurrent_streams",
+        ),
+        ("max_message_size = \"4097MiB\"", "limits.max_message_size"),
+        ("max_message_size = -1", "limits.max_message_size"),
+        ("max_message_size = 4294967296", "limits.max_message_size"),
+        (
+            "max_response_message_size = \"4097MiB\"",
+            "limits.max_response_message_size",
+        ),
+        (
+            "max_response_message_size = -5",
+            "limits.max_response_message_size",
+        ),
+        (
+            "max_response_message_size = 0",
+            "limits.max_response_message_size",
+        ),
+        ("max_header_size = \"4097MiB\"", "limits.max_header_size"),
+        ("max_header_size = 4294967296", "limits.max_header_size"),
+        ("max_header_size = -1", "limits.max_header_size"),
+        ("max_header_size = 0", "limits.max_header_size"),
+        (
+            "max_header_size = \"99999999999999999999MiB\"",
+            "limits.max_header_size",
+        ),
+        ("max_message_size = 1.5", "limits.max_message_size"),
+        ("max_message_size = true", "limits.max_message_size"),
+    ];
+    for (line, key) in cases {
+        let text = format!("{b}[limits]\n{line}\n");
+        let err = match Config::from_toml(&text) {
+            Err(e) => e,
+            Ok(c) => c.validate().unwrap_err(),
+        };
+        assert_eq!(err.key(), key, "{text}: {err}");
+    }
+}
+
+#[test]
+fn sizes_may_be_toml_integers_in_bytes() {
+    let b = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let c = valid(&format!(
+        "{b}[limits]\nmax_message_size = 2048\nmax_response_message_size = 1024\nmax_header_size = 65536\n"
+    ));
+    assert_eq!(c.limits.max_message_size, 2048);
+    assert_eq!(c.limits.max_response_message_size, Some(1024));
+    assert_eq!(c.limits.max_header_size, 65536);
+    let c = valid(&format!(
+        "{b}[limits]\nmax_message_size = \"2KiB\"\nmax_response_message_size = \"1024\"\n"
+    ));
+    assert_eq!(c.limits.max_message_size, 2048);
+    assert_eq!(c.limits.max_response_message_size, Some(1024));
+}

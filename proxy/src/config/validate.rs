@@ -1,7 +1,10 @@
 //! [`Config::validate`]: every check, each error naming its key.
 
 use http::uri::Scheme;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
+use super::duration::check_duration;
 use super::{Config, ConfigError, RouteMatch, parse_endpoint};
 
 impl Config {
@@ -128,10 +131,10 @@ impl Config {
                 "must be at least limits.max_message_size plus 64KiB",
             ));
         }
-        if limits.max_connections == 0 {
+        if limits.max_connections == 0 || limits.max_connections > Semaphore::MAX_PERMITS {
             return Err(ConfigError::new(
                 "limits.max_connections",
-                "must be at least 1",
+                format!("must be between 1 and {}", Semaphore::MAX_PERMITS),
             ));
         }
         if limits.max_concurrent_streams == 0 {
@@ -140,8 +143,78 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if limits.max_header_size == 0 {
+            return Err(ConfigError::new(
+                "limits.max_header_size",
+                "must be at least 1 byte",
+            ));
+        }
+        if let Some(n) = limits.max_response_message_size
+            && (n == 0 || u32::try_from(n).is_err())
+        {
+            return Err(ConfigError::new(
+                "limits.max_response_message_size",
+                "must be between 1 byte and 4 GiB",
+            ));
+        }
+        self.validate_durations()?;
         if self.admin_listen == Some(self.listen) && self.listen.port() != 0 {
             return Err(ConfigError::new("admin_listen", "must differ from listen"));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Every duration is at most [`MAX_DURATION`](super::MAX_DURATION), so deadlines computed from it fit the
+    /// clock; the periods of loops are not zero (a zero period would spin).
+    fn validate_durations(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        let mut durations = vec![
+            ("limits.max_timeout".to_owned(), limits.max_timeout),
+            (
+                "limits.header_read_timeout".to_owned(),
+                Some(limits.header_read_timeout),
+            ),
+            (
+                "limits.body_read_timeout".to_owned(),
+                Some(limits.body_read_timeout),
+            ),
+            ("limits.idle_timeout".to_owned(), Some(limits.idle_timeout)),
+            (
+                "limits.drain_timeout".to_owned(),
+                Some(limits.drain_timeout),
+            ),
+            ("cors.max_age".to_owned(), Some(self.cors.max_age)),
+        ];
+        let mut periods = Vec::new();
+        if let Some(tls) = &self.tls {
+            periods.push(("tls.reload_interval".to_owned(), Some(tls.reload_interval)));
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let key = format!("backends[{i}]");
+            durations.push((format!("{key}.connect_timeout"), Some(b.connect_timeout)));
+            periods.push((
+                format!("{key}.health_check_interval"),
+                b.health_check_interval,
+            ));
+            periods.push((
+                format!("{key}.dns_refresh_interval"),
+                b.dns_refresh_interval,
+            ));
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            durations.push((format!("routes[{i}].max_duration"), r.max_duration));
+        }
+        for (key, d) in &periods {
+            if *d == Some(Duration::ZERO) {
+                return Err(ConfigError::new(key, "must not be zero"));
+            }
+        }
+        for (key, d) in durations.iter().chain(&periods) {
+            if let Some(d) = d {
+                check_duration(*d).map_err(|m| ConfigError::new(key, m))?;
+            }
         }
         Ok(())
     }

@@ -47,18 +47,10 @@ pub(super) fn call_deadline(
         }
     }
     // A timeout too far away to be a point in time is no deadline at all.
-    Ok(timeout.and_then(|t: Duration| start.checked_add(t)))
+    Ok(timeout.map(|t: Duration| crate::deadline::after(start, t)))
 }
 
 pub(super) fn deadline_status() -> Status {
     Status::new(Code::DeadlineExceeded, "deadline exceeded")
 }
 
-/// `start + d`, saturating: a duration too long to add is as good as thirty years.
-pub(super) fn after(start: Instant, d: Duration) -> Instant {
-    const FAR: Duration = Duration::from_secs(30 * 365 * 86_400);
-    start
-        .checked_add(d)
-        .or_else(|| start.checked_add(FAR))
-        .unwrap_or(start)
-}

@@ -16,7 +16,8 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::MessageCounts;
-use super::deadline::{after, call_deadline, deadline_status};
+use super::deadline::{call_deadline, deadline_status};
+use crate::deadline::after;
 use super::future::Map;
 use super::layer::WebConfig;
 use super::native::native_call;

@@ -186,3 +186,93 @@ fn check_config_validates_the_file_and_exits() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_config_refuses_overflowing_durations_counts_and_sizes() {
+    let dir = std::env::temp_dir().join(format!("grpcweb-cli-overflow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let backend = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let files = [
+        (
+            "[limits]\nbody_read_timeout = \"18446744073709551615s\"",
+            "limits.body_read_timeout",
+        ),
+        (
+            "[limits]\nidle_timeout = \"9999999999999h\"",
+            "limits.idle_timeout",
+        ),
+        (
+            "[limits]\nmax_connections = 4611686018427387904",
+            "limits.max_connections",
+        ),
+        (
+            "[limits]\nmax_concurrent_streams = 4294967296",
+            "limits.max_concurrent_streams",
+        ),
+        (
+            "[limits]\nmax_header_size = 4294967296",
+            "limits.max_header_size",
+        ),
+        (
+            "[limits]\nmax_response_message_size = -1",
+            "limits.max_response_message_size",
+        ),
+    ];
+    for (i, (table, key)) in files.into_iter().enumerate() {
+        let path = dir.join(format!("{i}.toml"));
+        std::fs::write(&path, format!("{backend}{table}\n")).unwrap();
+        let out = Command::new(BIN)
+            .args(["--check-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{table}: {err}");
+        assert!(err.contains(key), "{table}: {err}");
+    }
+    let flags = [
+        (
+            "--max-connections",
+            "4611686018427387904",
+            "limits.max_connections",
+        ),
+        (
+            "--max-timeout-ms",
+            "18446744073709551615",
+            "limits.max_timeout",
+        ),
+    ];
+    for (flag, value, key) in flags {
+        let out = Command::new(BIN)
+            .args([
+                "--check-config",
+                "--backend",
+                "http://127.0.0.1:1",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(key), "{flag}: {err}");
+    }
+    // A size written as a TOML integer is bytes.
+    let path = dir.join("integer-size.toml");
+    std::fs::write(
+        &path,
+        format!("{backend}[limits]\nmax_response_message_size = 1024\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

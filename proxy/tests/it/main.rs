@@ -32,6 +32,7 @@ mod routing;
 mod slow_readers;
 mod slowloris;
 mod streaming;
+mod time_overflow;
 mod tls;
 mod tls_hardening;
 mod trailer_frames;

@@ -5,10 +5,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::BytesMut;
+use grpcweb_fuzz::{cut, split_input};
 use grpcweb_protocol::text::{
     Base64Decoder, TextError, decode_all, encode_segment, encode_segment_into,
 };
-use grpcweb_protocol_fuzz::{cut, split_input};
 use libfuzzer_sys::fuzz_target;
 
 fn decode_chunks(chunks: &[&[u8]]) -> Result<Vec<u8>, TextError> {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use bytes::Bytes;
+use grpcweb_fuzz::{cut, split_input};
 use grpcweb_protocol::framing::{Frame, FrameDecoder, FrameError, HEADER_LEN, encode_frame};
-use grpcweb_protocol_fuzz::{cut, split_input};
 use libfuzzer_sys::fuzz_target;
 
 /// Limits worth exercising: zero, tiny, around a header, and the real default.
