@@ -61,6 +61,14 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  bench hostile [--quick]
+        the proxy under attack (about 2 minutes; --quick under 1): a fresh release
+        proxy and interop-server per attack; hostile-client runs each attack of
+        issue 11 (huge empty-frame bodies, endless native bodies, slow readers,
+        metrics poisoning, slowloris, rapid reset, SETTINGS/PING and empty DATA
+        floods) for 8 s while it makes 20 normal calls a second; writes the proxy's
+        peak RSS and fds and the normal calls' latency and failures, next to a
+        baseline without attack, into BENCHMARKS.md (Hostile load).
   soak [--minutes N | --seconds N]
         the endurance run (default 10 minutes, fractions allowed, at least 20 s):
         release interop-server behind grpcweb-proxy; measure the peak of a call
@@ -83,6 +91,10 @@ enum Task {
     Bench {
         quick: bool,
     },
+    /// `quick`: shorter attacks.
+    Hostile {
+        quick: bool,
+    },
     Soak(soak::Options),
 }
 
@@ -97,6 +109,7 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Hostile { quick } => bench::hostile::run(quick),
         Task::Soak(options) => soak::run(&options),
     });
     match result {
@@ -139,6 +152,10 @@ fn parse(args: &[String]) -> Result<Task> {
         "bench" => match rest {
             [] => Ok(Task::Bench { quick: false }),
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            [what] if what == "hostile" => Ok(Task::Hostile { quick: false }),
+            [what, flag] if what == "hostile" && flag == "--quick" => {
+                Ok(Task::Hostile { quick: true })
+            }
             _ => bail!("unknown arguments to `bench`: {rest:?}\n\n{USAGE}"),
         },
         "soak" => soak::parse_options(rest)
@@ -219,6 +236,15 @@ mod tests {
             parse_strs(&["bench", "--quick"]).unwrap(),
             Task::Bench { quick: true }
         );
+        assert_eq!(
+            parse_strs(&["bench", "hostile", "--quick"]).unwrap(),
+            Task::Hostile { quick: true }
+        );
+        assert_eq!(
+            parse_strs(&["bench", "hostile"]).unwrap(),
+            Task::Hostile { quick: false }
+        );
+        assert!(parse_strs(&["bench", "hostile", "--slow"]).is_err());
     }
 
     #[test]
