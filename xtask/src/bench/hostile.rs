@@ -7,7 +7,8 @@
 //! the baseline's) goes into BENCHMARKS.md between the hostile markers.
 //!
 //! `--quick` (or `GRPCWEB_BENCH_QUICK=1`) runs each attack for [`QUICK_SECONDS`]
-//! instead of [`SECONDS`].
+//! instead of [`SECONDS`]; `--only ATTACK` runs the baseline and that attack and prints
+//! the section instead of writing it.
 //!
 //! # Limitations
 //! Attacker, proxy and backend share the machine's cores, so the normal calls' latency
@@ -20,7 +21,7 @@ mod report;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use super::driver::Driver;
 use super::load::{fds, peak_rss_kib, rss_kib};
@@ -113,8 +114,38 @@ pub(super) const CASES: [Case; 9] = [
     },
 ];
 
-pub(crate) fn run(quick: bool) -> Result<()> {
-    let quick = quick || std::env::var_os("GRPCWEB_BENCH_QUICK").is_some_and(|v| v != "0");
+/// Options of `cargo xtask bench hostile`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// Shorter attacks.
+    pub(crate) quick: bool,
+    /// Only the baseline and this attack, printed, not written.
+    pub(crate) only: Option<String>,
+}
+
+/// `[--quick] [--only ATTACK]`.
+pub(crate) fn parse_options(args: &[String]) -> Result<Options> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--only" => {
+                let name = args.next().context("--only needs an attack name")?;
+                if !CASES.iter().any(|c| c.attack == name) {
+                    let names: Vec<&str> = CASES.iter().map(|c| c.attack).collect();
+                    bail!("--only: no attack {name:?} (one of {})", names.join(", "));
+                }
+                options.only = Some(name.clone());
+            }
+            other => bail!("unknown argument to `bench hostile`: {other:?}"),
+        }
+    }
+    Ok(options)
+}
+
+pub(crate) fn run(options: &Options) -> Result<()> {
+    let quick = options.quick || std::env::var_os("GRPCWEB_BENCH_QUICK").is_some_and(|v| v != "0");
     let seconds = if quick { QUICK_SECONDS } else { SECONDS };
     let root = workspace_root();
     super::build_release(&root)?;
@@ -128,7 +159,10 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         probe_rate: PROBE_RATE,
         ..Report::default()
     };
-    for case in &CASES {
+    let chosen = CASES.iter().filter(|c| {
+        c.attack == "none" || options.only.as_ref().is_none_or(|only| only == c.attack)
+    });
+    for case in chosen {
         println!("\n== {} ==", case.label);
         let row = run_case(case, &bin_dir, &work, seconds)
             .with_context(|| format!("attack {}", case.attack))?;
@@ -139,6 +173,10 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     report.load_average = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    if options.only.is_some() {
+        print!("{}", report.markdown());
+        return Ok(());
+    }
     report.write(&root)
 }
 

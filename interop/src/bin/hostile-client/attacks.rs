@@ -76,7 +76,7 @@ pub(crate) async fn run(attack: Attack, ctx: &Context) -> anyhow::Result<String>
 
 /// Bodies sent at once by [`empty_frames`].
 const EMPTY_FRAME_BODIES: usize = 24;
-/// Empty frames per body: 4 MiB + 64 KiB of frame headers.
+/// Empty frames per body: 4 MiB + 64 KiB of frame headers (the note spells it out).
 const EMPTY_FRAMES: usize = 851_968;
 
 /// Rounds of [`EMPTY_FRAME_BODIES`] unary gRPC-Web calls at once, each on its own
@@ -105,8 +105,8 @@ async fn empty_frames(ctx: &Context) -> anyhow::Result<String> {
         rounds += 1;
     }
     Ok(format!(
-        "{rounds} rounds of {EMPTY_FRAME_BODIES} bodies of {EMPTY_FRAMES} empty frames \
-         ({:.1} MB each) at once; answers: {answers}",
+        "{EMPTY_FRAME_BODIES} bodies of 851,968 empty frames ({:.1} MB each) at once, \
+         rounds: {rounds}; answers: {answers}",
         body.len() as f64 / 1e6
     ))
 }
@@ -237,16 +237,24 @@ impl Tally {
         *self.0.entry(label.into()).or_default() += 1;
     }
 
+    /// Adds the outcome of one finished call, as `JoinSet::join_next` gives it.
+    fn record(&mut self, joined: Option<Result<anyhow::Result<String>, tokio::task::JoinError>>) {
+        match joined {
+            Some(Ok(Ok(label))) => self.add(label),
+            Some(Ok(Err(e))) => self.add(format!("error ({})", short(&e))),
+            Some(Err(_)) => self.add("task failed"),
+            None => {}
+        }
+    }
+
     /// Adds the outcome of every call in `calls`; those still running at `until` (plus a
     /// short grace) count as `no answer` and are aborted.
     async fn join(&mut self, mut calls: JoinSet<anyhow::Result<String>>, until: Instant) {
         let deadline = until + REPORT_GRACE;
         loop {
             match tokio::time::timeout_at(deadline, calls.join_next()).await {
-                Ok(Some(Ok(Ok(label)))) => self.add(label),
-                Ok(Some(Ok(Err(e)))) => self.add(format!("error ({})", short(&e))),
-                Ok(Some(Err(_))) => self.add("task failed"),
                 Ok(None) => return,
+                Ok(joined) => self.record(joined),
                 Err(_) => {
                     for _ in 0..calls.len() {
                         self.add("no answer");

@@ -116,13 +116,13 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    fn markdown(&self) -> String {
+    pub(crate) fn markdown(&self) -> String {
         let mut t = String::new();
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
         let _ = writeln!(t, "{BEGIN}\n## Hostile load\n");
         let _ = writeln!(
             t,
-            "Measured {} with `cargo xtask bench hostile`{} on {cores} cores shared by the \
+            "Measured {} with `cargo xtask bench hostile{}` on {cores} cores shared by the \
              backend, the proxy and the attacker (load average at the end: {}; the run took \
              {} s). For the baseline and for each attack, a fresh release `grpcweb-proxy` \
              (default settings unless the row says otherwise) in front of a fresh release \

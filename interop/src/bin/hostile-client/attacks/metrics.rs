@@ -30,24 +30,6 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(3);
 pub(super) async fn run(ctx: &Context) -> anyhow::Result<String> {
     let admin = ctx.admin.context("the metrics attack needs --admin")?;
     let mut answers = Tally::default();
-    // Invented but well-formed names, over HTTP/2.
-    let client = connect(ctx.target).await?;
-    let mut calls = JoinSet::new();
-    for i in 0..JUNK_METHODS {
-        if calls.len() >= JUNK_IN_FLIGHT {
-            let _ = calls.join_next().await;
-        }
-        let (mut client, target) = (client.clone(), ctx.target);
-        calls.spawn(async move {
-            client = client.ready().await?;
-            let path = format!("/junk{i}.Service/Method{i}");
-            let (response, mut send) =
-                client.send_request(grpc_web_request(target, &path)?, false)?;
-            send.send_data(empty_message(), true)?;
-            outcome(response).await
-        });
-    }
-    answers.join(calls, ctx.until).await;
     // Quotes, backslashes and length, over HTTP/1.1 (whose request line takes them).
     let long = format!("/x.Long/{}", "a".repeat(LONG_PATH));
     for path in [
@@ -61,6 +43,24 @@ pub(super) async fn run(ctx: &Context) -> anyhow::Result<String> {
             Err(e) => format!("error ({})", super::short(&e)),
         });
     }
+    // Invented but well-formed names, over HTTP/2.
+    let client = connect(ctx.target).await?;
+    let mut calls = JoinSet::new();
+    for i in 0..JUNK_METHODS {
+        if calls.len() >= JUNK_IN_FLIGHT {
+            answers.record(calls.join_next().await);
+        }
+        let (mut client, target) = (client.clone(), ctx.target);
+        calls.spawn(async move {
+            client = client.ready().await?;
+            let path = format!("/junk{i}.Service/Method{i}");
+            let (response, mut send) =
+                client.send_request(grpc_web_request(target, &path)?, false)?;
+            send.send_data(empty_message(), true)?;
+            outcome(response).await
+        });
+    }
+    answers.join(calls, ctx.until).await;
     // The real method, first called now.
     let mut client = connect(ctx.target).await?;
     let (response, mut send) = client.send_request(
@@ -71,6 +71,7 @@ pub(super) async fn run(ctx: &Context) -> anyhow::Result<String> {
     let empty_call = outcome(response).await.unwrap_or_else(|e| super::short(&e));
     let page = scrape(admin).await?;
     let lines = page.lines().filter(|l| !l.starts_with('#')).count();
+    let longest = page.lines().map(str::len).max().unwrap_or(0);
     let verdict = match check_exposition(&page) {
         Ok(()) => "parses".to_owned(),
         Err((n, why)) => format!("does not parse (line {n}: {why})"),
@@ -80,14 +81,15 @@ pub(super) async fn run(ctx: &Context) -> anyhow::Result<String> {
     Ok(format!(
         "{JUNK_METHODS} invented methods, 3 paths with a quote or backslash, one of {} KiB \
          (answers: {answers}); then EmptyCall ({empty_call}): {}; scrape {:.1} KB, {lines} \
-         samples, {verdict}",
+         samples, longest line {:.1} KB, {verdict}",
         LONG_PATH / 1024,
         if own {
             "has its own labels"
         } else {
             "counted under `other`"
         },
-        page.len() as f64 / 1000.0
+        page.len() as f64 / 1000.0,
+        longest as f64 / 1000.0
     ))
 }
 
@@ -104,10 +106,20 @@ async fn http1_call(target: SocketAddr, path: &str) -> anyhow::Result<String> {
     );
     let reply = exchange(target, request.as_bytes(), 64 * 1024).await?;
     let status = reply.lines().next().unwrap_or_default();
+    // In the headers, or in the trailer frame at the end of the body.
     let grpc = reply
-        .lines()
-        .find_map(|l| l.strip_prefix("grpc-status: "))
-        .map_or_else(String::new, |s| format!(" grpc-status {}", s.trim()));
+        .to_ascii_lowercase()
+        .split("grpc-status:")
+        .nth(1)
+        .map(|rest| {
+            let code: String = rest
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            format!(" grpc-status {code}")
+        })
+        .unwrap_or_default();
     Ok(format!(
         "{}{grpc}",
         status.trim_start_matches("HTTP/1.1 ").trim()

@@ -3,9 +3,10 @@
 //! HEADERS + RST_STREAM floods, SETTINGS and PING floods whose acks are never read, and
 //! zero-length DATA floods.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -53,7 +54,8 @@ struct Seen {
     connections: AtomicU64,
     streams: AtomicU64,
     frames: AtomicU64,
-    goaway: AtomicU64,
+    /// GOAWAY frames by error code.
+    goaway: Mutex<BTreeMap<String, u64>>,
     resets: AtomicU64,
     closed: AtomicU64,
 }
@@ -64,11 +66,17 @@ impl Seen {
     }
 
     fn summary(&self) -> String {
+        let goaway = self.goaway.lock().map(|g| g.clone()).unwrap_or_default();
+        let goaway = if goaway.is_empty() {
+            "no GOAWAY".to_owned()
+        } else {
+            let codes: Vec<String> = goaway.iter().map(|(c, n)| format!("{n} {c}")).collect();
+            format!("GOAWAY ({})", codes.join(", "))
+        };
         format!(
-            "{} connections; the proxy answered with {} GOAWAY and {} RST_STREAM frames and \
+            "{} connections; the proxy answered with {goaway} and {} RST_STREAM frames and \
              closed {} connections",
             Self::get(&self.connections),
-            Self::get(&self.goaway),
             Self::get(&self.resets),
             Self::get(&self.closed)
         )
@@ -287,8 +295,15 @@ async fn flood_unread(ctx: &Context, seen: &Arc<Seen>) {
 async fn count_replies(mut r: OwnedReadHalf, seen: Arc<Seen>) {
     loop {
         match read_frame(&mut r).await {
-            Ok((GOAWAY, _, _)) => {
-                seen.goaway.fetch_add(1, Ordering::Relaxed);
+            Ok((GOAWAY, _, payload)) => {
+                let code = payload
+                    .get(4..8)
+                    .and_then(|c| <[u8; 4]>::try_from(c).ok())
+                    .map_or(0, u32::from_be_bytes);
+                let name = format!("{:?}", h2::Reason::from(code));
+                if let Ok(mut g) = seen.goaway.lock() {
+                    *g.entry(name).or_default() += 1;
+                }
             }
             Ok((RST_STREAM, _, _)) => {
                 seen.resets.fetch_add(1, Ordering::Relaxed);
@@ -329,8 +344,8 @@ async fn open(target: SocketAddr) -> anyhow::Result<(OwnedReadHalf, OwnedWriteHa
     Ok((r, w))
 }
 
-/// One frame: (type, flags, payload length); the payload is read and dropped.
-async fn read_frame(r: &mut OwnedReadHalf) -> anyhow::Result<(u8, u8, usize)> {
+/// One frame: (type, flags, payload).
+async fn read_frame(r: &mut OwnedReadHalf) -> anyhow::Result<(u8, u8, Vec<u8>)> {
     let mut head = [0u8; 9];
     r.read_exact(&mut head).await?;
     let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
@@ -339,7 +354,7 @@ async fn read_frame(r: &mut OwnedReadHalf) -> anyhow::Result<(u8, u8, usize)> {
     }
     let mut payload = vec![0u8; len];
     r.read_exact(&mut payload).await?;
-    Ok((head[3], head[4], len))
+    Ok((head[3], head[4], payload))
 }
 
 /// An HTTP/2 frame.
