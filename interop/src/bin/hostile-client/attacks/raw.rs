@@ -42,7 +42,7 @@ const SLOWLORIS_MAX: u64 = 400;
 /// Connections of the flood attacks at once, and at most in all (a closed one is
 /// replaced, as an attacker would).
 const FLOOD_CONNECTIONS: usize = 4;
-const FLOOD_MAX_CONNECTIONS: u64 = 200;
+const FLOOD_MAX_CONNECTIONS: u64 = 1000;
 /// Streams a flood connection opens at most (ids stay far below 2^31).
 const FLOOD_MAX_STREAMS: u32 = 400_000;
 /// Streams per write of [`rapid_reset`]; frames per write of the other floods.
@@ -58,6 +58,8 @@ struct Seen {
     goaway: Mutex<BTreeMap<String, u64>>,
     resets: AtomicU64,
     closed: AtomicU64,
+    /// How long the flood lasted: until the deadline, or until the connection cap.
+    lasted_ms: AtomicU64,
 }
 
 impl Seen {
@@ -74,9 +76,10 @@ impl Seen {
             format!("GOAWAY ({})", codes.join(", "))
         };
         format!(
-            "{} connections; the proxy answered with {goaway} and {} RST_STREAM frames and \
-             closed {} connections",
+            "{} connections in {:.1} s; the proxy answered with {goaway} and {} RST_STREAM \
+             frames and closed {} connections",
             Self::get(&self.connections),
+            Self::get(&self.lasted_ms) as f64 / 1000.0,
             Self::get(&self.resets),
             Self::get(&self.closed)
         )
@@ -232,6 +235,7 @@ where
     F: Fn(OwnedWriteHalf, Instant, Arc<Seen>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
+    let started = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..FLOOD_CONNECTIONS {
         let (target, until, seen, attack) = (ctx.target, ctx.until, seen.clone(), attack.clone());
@@ -250,11 +254,14 @@ where
         });
     }
     while workers.join_next().await.is_some() {}
+    seen.lasted_ms
+        .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
 }
 
 /// The SETTINGS and PING flood: like [`flood`], but nothing reads the socket after the
 /// handshake, so the proxy's acks pile up.
 async fn flood_unread(ctx: &Context, seen: &Arc<Seen>) {
+    let started = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..FLOOD_CONNECTIONS {
         let (target, until, seen) = (ctx.target, ctx.until, seen.clone());
@@ -288,6 +295,8 @@ async fn flood_unread(ctx: &Context, seen: &Arc<Seen>) {
         });
     }
     while workers.join_next().await.is_some() {}
+    seen.lasted_ms
+        .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
 }
 
 /// Reads what the proxy sends on a flood connection, counting GOAWAY and RST_STREAM
