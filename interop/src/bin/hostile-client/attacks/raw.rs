@@ -48,7 +48,8 @@ const FLOOD_MAX_STREAMS: u32 = 400_000;
 /// Streams per write of [`rapid_reset`]; frames per write of the other floods.
 const BATCH: u32 = 100;
 
-/// What the flood connections saw, added up.
+/// What the flood connections saw, added up. Frames count as written once the socket
+/// took them: a proxy that closes the connection may not have read them all.
 #[derive(Debug, Default)]
 struct Seen {
     connections: AtomicU64,
@@ -190,7 +191,7 @@ pub(super) async fn settings_ping(ctx: &Context) -> anyhow::Result<String> {
     let seen = Arc::new(Seen::default());
     flood_unread(ctx, &seen).await;
     Ok(format!(
-        "{} SETTINGS and PING frames, acks never read, over {}",
+        "{} SETTINGS and PING frames written, acks never read, over {}",
         Seen::get(&seen.frames),
         seen.summary()
     ))
@@ -220,7 +221,7 @@ pub(super) async fn zero_data(ctx: &Context) -> anyhow::Result<String> {
     })
     .await;
     Ok(format!(
-        "{} zero-length DATA frames on {} open streams over {}",
+        "{} zero-length DATA frames written on {} open streams over {}",
         Seen::get(&seen.frames),
         Seen::get(&seen.streams),
         seen.summary()
