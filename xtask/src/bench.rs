@@ -8,7 +8,8 @@
 //! with 10,000 idle streams; the tables go into BENCHMARKS.md between markers.
 //!
 //! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB
-//! unary only, fewer calls, no idle streams).
+//! unary only, fewer calls, no idle streams). `cargo xtask bench hostile` measures the
+//! proxy under attack instead (bench/hostile.rs).
 //!
 //! # Limitations
 //! One machine runs the backend, the proxies and the load generator, so the figures compare
@@ -16,10 +17,12 @@
 //! clock ticks. A peer that cannot be installed (no Go, no apt) is left out of the tables
 //! with a note. The endurance run is `cargo xtask soak` (xtask/src/soak.rs).
 
+pub(crate) mod driver;
+pub(crate) mod hostile;
 mod idle;
 pub(crate) mod load;
 mod peers;
-mod report;
+pub(crate) mod report;
 mod target;
 
 use std::path::Path;

@@ -72,6 +72,15 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  bench hostile [--quick] [--only ATTACK]
+        the proxy under attack (about 2 minutes; --quick about 1): a fresh release
+        proxy and interop-server per attack; hostile-client runs each attack of
+        issue 11 (empty-frames, native-endless, slow-readers, metrics, slowloris,
+        rapid-reset, settings-ping, zero-data) for 8 s (--quick: 3 s) while it
+        makes 20 normal calls a second; writes the proxy's peak RSS and fds and the
+        normal calls' latency and failures, next to a baseline without attack, into
+        BENCHMARKS.md (Hostile load). --only runs the baseline and that attack and
+        prints the rows without writing BENCHMARKS.md.
   soak [--minutes N | --seconds N]
         the endurance run (default 10 minutes, fractions allowed, at least 20 s):
         release interop-server behind grpcweb-proxy; measure the peak of a call
@@ -94,6 +103,7 @@ enum Task {
     Bench {
         quick: bool,
     },
+    Hostile(bench::hostile::Options),
     Soak(soak::Options),
     Fuzz(fuzz::Options),
 }
@@ -109,6 +119,7 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
     });
@@ -152,6 +163,9 @@ fn parse(args: &[String]) -> Result<Task> {
         "bench" => match rest {
             [] => Ok(Task::Bench { quick: false }),
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            [what, options @ ..] if what == "hostile" => bench::hostile::parse_options(options)
+                .map(Task::Hostile)
+                .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
             _ => bail!("unknown arguments to `bench`: {rest:?}\n\n{USAGE}"),
         },
         "fuzz" => fuzz::parse_options(rest)
@@ -235,6 +249,27 @@ mod tests {
             parse_strs(&["bench", "--quick"]).unwrap(),
             Task::Bench { quick: true }
         );
+        let hostile = |quick, only: Option<&str>| {
+            Task::Hostile(bench::hostile::Options {
+                quick,
+                only: only.map(str::to_owned),
+            })
+        };
+        assert_eq!(
+            parse_strs(&["bench", "hostile", "--quick"]).unwrap(),
+            hostile(true, None)
+        );
+        assert_eq!(
+            parse_strs(&["bench", "hostile"]).unwrap(),
+            hostile(false, None)
+        );
+        assert_eq!(
+            parse_strs(&["bench", "hostile", "--only", "slowloris", "--quick"]).unwrap(),
+            hostile(true, Some("slowloris"))
+        );
+        assert!(parse_strs(&["bench", "hostile", "--slow"]).is_err());
+        assert!(parse_strs(&["bench", "hostile", "--only"]).is_err());
+        assert!(parse_strs(&["bench", "hostile", "--only", "meteor"]).is_err());
     }
 
     #[test]

@@ -28,10 +28,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::bench::driver::Driver;
 use crate::bench::load::{fds, rss_kib, ticks_of as cpu_ticks, ticks_per_sec};
 use crate::demo::Children;
 use crate::run::{target_dir, workspace_root};
-use procs::{Backend, Driver, free_port, metric_sum, metrics_page};
+use procs::{Backend, free_port, metric_sum, metrics_page};
 use report::{Check, Report, Restart, Sample, Tally};
 
 /// Share of the measured peak the run sends.
@@ -117,6 +118,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     // The peak of the same mix, closed loop.
     let peak = Driver::start(
         &bin_dir,
+        "soak-client",
         &[
             "--target".to_owned(),
             proxy.clone(),
@@ -139,6 +141,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let load_started = Instant::now();
     let mut driver = Driver::start(
         &bin_dir,
+        "soak-client",
         &[
             "--target".to_owned(),
             proxy.clone(),

@@ -174,10 +174,20 @@ pub(crate) fn fds(pid: u32) -> Option<u64> {
 
 /// A process's resident set, in KiB.
 pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A process's peak resident set over its life ("high water mark"), in KiB.
+pub(crate) fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `kB` field of `/proc/PID/status`.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -320,6 +330,7 @@ mod proc_tests {
         let pid = std::process::id();
         assert!(fds(pid).is_some_and(|n| n > 0));
         assert!(rss_kib(pid).is_some_and(|n| n > 0));
+        assert!(peak_rss_kib(pid) >= rss_kib(pid));
         assert!(ticks_of(pid).is_some());
     }
 }

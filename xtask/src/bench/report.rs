@@ -213,26 +213,54 @@ impl Report {
     }
 
     pub(crate) fn write(&self, root: &Path) -> Result<()> {
-        let t = self.markdown();
-        let path = root.join("BENCHMARKS.md");
-        let current =
-            std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-        let updated = match (current.find(BEGIN), current.find(END)) {
-            (Some(b), Some(e)) if e > b => format!(
-                "{}{}{}",
-                &current[..b],
-                t.trim_end(),
-                &current[e + END.len()..]
-            ),
-            _ => format!("{}\n{}", current.trim_end(), t),
-        };
-        std::fs::write(&path, updated)?;
-        println!("wrote {}", path.display());
-        Ok(())
+        write_section(root, BEGIN, END, &[], &self.markdown())
     }
 }
 
-fn date() -> String {
+/// Writes `section` (markers `begin` and `end` included) into BENCHMARKS.md at `root`; see
+/// [`splice`].
+pub(crate) fn write_section(
+    root: &Path,
+    begin: &str,
+    end: &str,
+    after: &[&str],
+    section: &str,
+) -> Result<()> {
+    let path = root.join("BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+    std::fs::write(
+        &path,
+        splice(&current, begin, end, after, section.trim_end()),
+    )?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// `current` with the text from `begin` to `end` replaced by `section`; when there is
+/// none, `section` goes after the first of the markers `after` found, or at the end.
+pub(crate) fn splice(
+    current: &str,
+    begin: &str,
+    end: &str,
+    after: &[&str],
+    section: &str,
+) -> String {
+    if let (Some(b), Some(e)) = (current.find(begin), current.find(end))
+        && e > b
+    {
+        return format!("{}{section}{}", &current[..b], &current[e + end.len()..]);
+    }
+    match after
+        .iter()
+        .find_map(|a| current.find(a).map(|at| at + a.len()))
+    {
+        Some(at) => format!("{}\n{section}{}", &current[..at], &current[at..]),
+        None => format!("{}\n{section}\n", current.trim_end()),
+    }
+}
+
+/// Today, `YYYY-MM-DD`.
+pub(crate) fn date() -> String {
     probe(Command::new("date").arg("+%Y-%m-%d"))
         .map_or_else(|| "today".to_owned(), |d| d.trim().to_owned())
 }

@@ -1,10 +1,11 @@
-//! The processes of a soak run: the backend (which the run kills and restarts), the load
-//! driver, and what `/proc` and the proxy's admin `/metrics` say about them.
+//! The processes of a soak run: the backend (which the run kills and restarts), and what
+//! `/proc` and the proxy's admin `/metrics` say about them. The load driver runs as a
+//! [`crate::bench::driver::Driver`].
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,64 +80,6 @@ impl Backend {
 }
 
 impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The load driver (`soak-client`), killed when dropped before it exits.
-#[derive(Debug)]
-pub(super) struct Driver {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Driver {
-    /// Starts `bin_dir/soak-client args`; lines starting with `t=` (progress) are echoed,
-    /// the others kept for [`Driver::finish`].
-    pub(super) fn start(bin_dir: &Path, args: &[String]) -> Result<Self> {
-        let mut cmd = Command::new(bin_dir.join("soak-client"));
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        println!("$ {}", display(&cmd));
-        let mut child = cmd.spawn().context("starting soak-client")?;
-        let stdout: ChildStdout = child.stdout.take().context("no stdout pipe")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("t=") {
-                    println!("[soak-client] {line}");
-                } else {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        Ok(Self { child, lines })
-    }
-
-    /// Whether it has exited.
-    pub(super) fn done(&mut self) -> Result<bool> {
-        Ok(self.child.try_wait()?.is_some())
-    }
-
-    /// Waits for the exit and returns the kept output lines.
-    pub(super) fn finish(mut self) -> Result<Vec<String>> {
-        let status = self.child.wait()?;
-        if !status.success() {
-            bail!("soak-client failed ({status})");
-        }
-        // The reader thread ends with the pipe.
-        Ok(self.lines.iter().collect())
-    }
-}
-
-impl Drop for Driver {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();

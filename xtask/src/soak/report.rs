@@ -359,14 +359,7 @@ impl Report {
     }
 
     pub(super) fn write(&self, root: &Path) -> Result<()> {
-        let section = markdown::section(self);
-        let path = root.join("BENCHMARKS.md");
-        let current =
-            std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-        let updated = markdown::splice(&current, section.trim_end());
-        std::fs::write(&path, updated)?;
-        println!("wrote {}", path.display());
-        Ok(())
+        markdown::write(root, self)
     }
 }
 

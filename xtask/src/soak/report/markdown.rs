@@ -1,10 +1,12 @@
 //! The soak section of BENCHMARKS.md.
 
 use std::fmt::Write as _;
-use std::process::Command;
+use std::path::Path;
+
+use anyhow::Result;
 
 use super::Report;
-use crate::run::probe;
+use crate::bench::report::{date, write_section};
 
 const BEGIN: &str = "<!-- soak:begin (written by cargo xtask soak) -->";
 const END: &str = "<!-- soak:end -->";
@@ -95,28 +97,18 @@ pub(super) fn section(r: &Report) -> String {
     t
 }
 
-/// `current` with the soak section replaced by `section`, or inserted after the proxy
-/// section (at the end when there is none).
+/// Writes the section for the run `r` into BENCHMARKS.md at `root`: in place of the
+/// previous one, or after the proxy section (at the end when there is none).
+pub(super) fn write(root: &Path, r: &Report) -> Result<()> {
+    write_section(root, BEGIN, END, &[AFTER], &section(r))
+}
+
+/// `current` with the soak section replaced by `section`, as [`write`] does it.
+#[cfg(test)]
 pub(super) fn splice(current: &str, section: &str) -> String {
-    if let (Some(b), Some(e)) = (current.find(BEGIN), current.find(END))
-        && e > b
-    {
-        return format!("{}{section}{}", &current[..b], &current[e + END.len()..]);
-    }
-    match current.find(AFTER) {
-        Some(at) => {
-            let at = at + AFTER.len();
-            format!("{}\n{section}{}", &current[..at], &current[at..])
-        }
-        None => format!("{}\n{section}\n", current.trim_end()),
-    }
+    crate::bench::report::splice(current, BEGIN, END, &[AFTER], section)
 }
 
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "?".to_owned(), |v| format!("{v}"))
-}
-
-fn date() -> String {
-    probe(Command::new("date").arg("+%Y-%m-%d"))
-        .map_or_else(|| "today".to_owned(), |d| d.trim().to_owned())
 }
