@@ -298,7 +298,14 @@ impl Metrics {
     /// The text exposition of every metric, with backend health read now. Endpoints no
     /// longer in use (DNS refresh dropped them) have no series.
     pub fn encode<'a>(&self, backends: impl Iterator<Item = &'a Arc<Backend>>) -> String {
-        self.encode_with(backends.map(|b| (b.name().to_owned(), b.connections(), b.endpoints(), b.overflows())))
+        self.encode_with(backends.map(|b| {
+            (
+                b.name().to_owned(),
+                b.connections(),
+                b.endpoints(),
+                b.overflows(),
+            )
+        }))
     }
 
     /// [`Metrics::encode`] given each backend's name, open connections and endpoints.

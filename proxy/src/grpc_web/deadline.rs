@@ -53,4 +53,3 @@ pub(super) fn call_deadline(
 pub(super) fn deadline_status() -> Status {
     Status::new(Code::DeadlineExceeded, "deadline exceeded")
 }
-

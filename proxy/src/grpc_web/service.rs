@@ -17,7 +17,6 @@ use tower_service::Service;
 
 use super::MessageCounts;
 use super::deadline::{call_deadline, deadline_status};
-use crate::deadline::after;
 use super::future::Map;
 use super::layer::WebConfig;
 use super::native::native_call;
@@ -25,6 +24,7 @@ use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread}
 use super::request::{BodyLimits, Failure, RequestBody, RequestError, WebRequestBody};
 use super::response::{ResponseBody, StreamOptions};
 use super::translate::{rewrite_request_headers, translate_response};
+use crate::deadline::after;
 use crate::{BoxError, respond};
 
 /// The service made by [`GrpcWebLayer`](super::GrpcWebLayer).
