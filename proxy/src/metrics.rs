@@ -359,11 +359,13 @@ impl Metrics {
     }
 
     /// The metrics of a finished call to `path` whose method was not known when it
-    /// started: its own, when the backend answered with a real status other than
-    /// UNIMPLEMENTED (the method exists) and there is room; else `other`.
+    /// started: its own, when the backend's headers showed the method exists (`answered`:
+    /// a gRPC answer, not a trailers-only UNIMPLEMENTED) and the call ended with a real
+    /// status other than UNIMPLEMENTED or with its client gone, and there is room; else
+    /// `other`.
     fn admit(&self, path: &str, code: usize, answered: bool) -> Arc<MethodMetrics> {
         let exists =
-            answered && code < CLIENT_GONE && code != Code::Unimplemented.as_i32() as usize;
+            answered && code <= CLIENT_GONE && code != Code::Unimplemented.as_i32() as usize;
         let method = MethodPath::parse(path).filter(|_| path.len() <= MAX_PATH_LABEL);
         let (true, Some(method)) = (exists, method) else {
             return self.other.clone();
@@ -427,7 +429,7 @@ mod tests {
         let other = |m: &Arc<MethodMetrics>| Arc::ptr_eq(m, &metrics.other);
         assert!(other(&metrics.admit("/a.S/M", unimplemented, true)));
         assert!(other(&metrics.admit("/a.S/M", ok, false)), "not answered");
-        assert!(other(&metrics.admit("/a.S/M", CLIENT_GONE, true)));
+        assert!(other(&metrics.admit("/a.S/M", CLIENT_GONE, false)));
         assert!(other(&metrics.admit("/a.S/M", NO_STATUS, true)));
         assert!(other(&metrics.admit("/a.S/M/x", ok, true)));
         assert!(other(&metrics.admit("/a.S/M?x", ok, true)));

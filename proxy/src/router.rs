@@ -195,7 +195,9 @@ where
                 let fut = self.upstreams[i].send(req);
                 Box::pin(async move {
                     let res = fut.await.map_err(RouteError::Upstream)?;
-                    if let Some(answered) = answered {
+                    if let Some(answered) = answered
+                        && method_exists(&res)
+                    {
                         answered.set();
                     }
                     Ok(res)
@@ -204,6 +206,22 @@ where
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }
+}
+
+/// Whether a backend's response headers show that the called method exists: a gRPC answer
+/// (HTTP 200, a gRPC content type) that is not a trailers-only `UNIMPLEMENTED`. Metrics
+/// give a method a series of its own only then, so junk method names cannot take the
+/// places of real ones, even when their clients go away before the status.
+fn method_exists<T>(res: &Response<T>) -> bool {
+    let grpc = res.status() == http::StatusCode::OK
+        && res
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    grpc && res
+        .headers()
+        .get("grpc-status")
+        .is_none_or(|v| v.as_bytes() != b"12")
 }
 
 #[cfg(test)]
@@ -227,5 +245,27 @@ mod tests {
             "a package route takes its services only"
         );
         assert_eq!(backend("ab.S"), None);
+    }
+
+    #[test]
+    fn a_method_exists_when_the_backend_answers_grpc_other_than_unimplemented() {
+        let res = |status: u16, ct: &str, grpc_status: Option<&str>| {
+            let mut b = Response::builder()
+                .status(status)
+                .header("content-type", ct);
+            if let Some(s) = grpc_status {
+                b = b.header("grpc-status", s);
+            }
+            b.body(()).unwrap()
+        };
+        assert!(method_exists(&res(200, "application/grpc", None)));
+        assert!(method_exists(&res(
+            200,
+            "application/grpc+proto",
+            Some("3")
+        )));
+        assert!(!method_exists(&res(200, "application/grpc", Some("12"))));
+        assert!(!method_exists(&res(404, "application/grpc", None)));
+        assert!(!method_exists(&res(200, "text/html", None)));
     }
 }
