@@ -15,6 +15,7 @@
 //! | [`status`] | status codes, [`Status`], the HTTP-status table | S6, K2, K3 |
 //! | [`percent`] | `grpc-message` percent-encoding | S8 |
 //! | [`metadata`] | `-bin` metadata values | S9 |
+//! | [`varint`] | protobuf base-128 varints | |
 //!
 //! # Example
 //!
@@ -48,6 +49,7 @@ pub mod status;
 pub mod text;
 pub mod timeout;
 pub mod trailers;
+pub mod varint;
 
 pub use content_type::{Codec, ContentType, Mode};
 pub use framing::{Frame, FrameDecoder, FrameError, FrameKind};
