@@ -30,6 +30,7 @@ mod demo;
 mod fuzz;
 mod interop;
 mod peers;
+mod protocol_refs;
 mod run;
 mod soak;
 mod test;
@@ -89,6 +90,12 @@ tasks:
         restart it on the same port; fails on any unexpected status, on UNAVAILABLE
         outside the restart, on calls left in flight or fds/RSS growth; writes
         BENCHMARKS.md (Soak).
+  protocol-refs [--fix [PATH...]]
+        check that every wire-rule id cited in comments and Markdown (`S6`,
+        `K1-K4`) has a section in docs/protocol.md and that no comment cites the
+        old external rules file (also a test of `cargo test -p xtask`); --fix
+        first rewrites old citations under PATH (default: the whole tree).
+        Idempotent.
   help  print this text
 ";
 
@@ -106,6 +113,7 @@ enum Task {
     Hostile(bench::hostile::Options),
     Soak(soak::Options),
     Fuzz(fuzz::Options),
+    ProtocolRefs(protocol_refs::Options),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +130,7 @@ fn main() -> ExitCode {
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
+        Task::ProtocolRefs(options) => protocol_refs::run(&run::workspace_root(), &options),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -170,6 +179,9 @@ fn parse(args: &[String]) -> Result<Task> {
         },
         "fuzz" => fuzz::parse_options(rest)
             .map(Task::Fuzz)
+            .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
+        "protocol-refs" => protocol_refs::parse_options(rest)
+            .map(Task::ProtocolRefs)
             .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
         "soak" => soak::parse_options(rest)
             .map(Task::Soak)
