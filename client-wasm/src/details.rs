@@ -1,5 +1,5 @@
 //! `grpc-status-details-bin`: a serialized `google.rpc.Status` whose `details` are
-//! `google.protobuf.Any` messages (PROTOCOL K6). A hand-written reader of the three fields
+//! `google.protobuf.Any` messages (docs/protocol.md K6). A hand-written reader of the three fields
 //! we need keeps a protobuf library out of the wasm.
 
 /// One `google.protobuf.Any` from the details.

@@ -6,7 +6,7 @@
 //! - plain Rust that runs anywhere and is unit-tested on the host: [`request`] builds the
 //!   headers (`grpc-timeout`, `-bin` metadata) and the framed body, [`response`] is the
 //!   state machine that turns the HTTP status, headers and body chunks into messages and
-//!   one final status (PROTOCOL K1-K4, S6), [`details`] decodes
+//!   one final status (docs/protocol.md K1-K4, S6), [`details`] decodes
 //!   `grpc-status-details-bin`, [`RpcError`] is the one error type and [`Metadata`] the
 //!   list of response headers or trailers that comes with results and errors;
 //! - on `wasm32` only, a `fetch` driver (streaming `ReadableStream` reads, deadline timer,

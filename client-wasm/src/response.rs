@@ -1,5 +1,5 @@
 //! The response side of a call as a sans-IO state machine: HTTP status and headers in,
-//! body chunks in, messages and one final status out (PROTOCOL K1-K4, S6).
+//! body chunks in, messages and one final status out (docs/protocol.md K1-K4, S6).
 //!
 //! The fetch driver feeds it; everything here runs (and is tested) on the host.
 

@@ -1,4 +1,4 @@
-// The interop cases of PROTOCOL.md ("Interop protos"), written once against a small client
+// The interop cases of docs/protocol.md (I1-I3), written once against a small client
 // interface that every peer client implements (clients/*.ts). Browser-safe: no node:
 // imports, so the same cases run in Node and, bundled, in headless Chromium.
 

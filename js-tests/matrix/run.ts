@@ -1,5 +1,5 @@
 // The interop matrix: every client against every server where it applies, in binary and
-// text modes and over HTTP/1.1 and HTTP/2, running the interop cases of PROTOCOL.md.
+// text modes and over HTTP/1.1 and HTTP/2, running the interop cases of docs/protocol.md.
 // Prints the matrix, the failures, and a last line `N passed, M failed`; exits non-zero
 // on an unexpected failure or on a known-failing entry that matches no failure.
 //

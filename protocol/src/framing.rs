@@ -1,4 +1,4 @@
-//! Frames: 1 flag byte, a 4-byte big-endian length, then the payload (PROTOCOL F1-F3).
+//! Frames: 1 flag byte, a 4-byte big-endian length, then the payload (docs/protocol.md F1-F3).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::fmt;

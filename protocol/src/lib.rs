@@ -5,7 +5,7 @@
 //! no I/O: every piece is a pure function or a small state machine over [`bytes`], so the
 //! same code is tested once and runs on both ends of the wire.
 //!
-//! | module | what it does | rules (`PROTOCOL.md`) |
+//! | module | what it does | rules (`docs/protocol.md`) |
 //! |---|---|---|
 //! | [`framing`] | 5-byte frame headers, an incremental frame decoder | F1-F3 |
 //! | [`trailers`] | the `name:value\r\n` trailer block of the 0x80 frame | S4, K1 |

@@ -7,7 +7,7 @@ Binds 127.0.0.1 (port 0, the default, picks a free port), prints exactly one std
 generated at start-up from the project's protos/grpc/testing/*.proto with
 grpc_tools.protoc into a temporary folder that is removed on exit.
 
-Behaviour (PROTOCOL.md, "Interop protos"):
+Behaviour (docs/protocol.md, I1-I3):
 - EmptyCall returns Empty.
 - UnaryCall and CacheableUnaryCall return `response_size` zero bytes, or fail with
   `response_status` when it is set with a nonzero code.

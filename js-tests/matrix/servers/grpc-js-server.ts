@@ -6,7 +6,7 @@
 // 127.0.0.1:PORT`, and serves until SIGTERM or SIGINT. The service is loaded at start-up
 // from protos/grpc/testing/test.proto with @grpc/proto-loader.
 //
-// Behaviour (PROTOCOL.md, "Interop protos"): EmptyCall returns Empty; UnaryCall and
+// Behaviour (docs/protocol.md, I1-I3): EmptyCall returns Empty; UnaryCall and
 // CacheableUnaryCall return `response_size` zero bytes or fail with `response_status`;
 // StreamingOutputCall sends one response per `response_parameters` entry (sleeping
 // `interval_us` first) then fails with `response_status` if set; StreamingInputCall sums

@@ -1,5 +1,5 @@
 // A peer gRPC-Web server nobody here wrote: @connectrpc/connect-node with gRPC-Web
-// enabled, implementing grpc.testing.TestService as PROTOCOL.md describes (sizes, echo
+// enabled, implementing grpc.testing.TestService as docs/protocol.md describes (sizes, echo
 // metadata, response_status, interval_us). connect serves binary gRPC-Web only.
 
 import { createServer } from "node:http";

@@ -135,7 +135,7 @@ const proxy = (ctx: CaseContext, extra: { interceptors?: Interceptor[] } = {}): 
 const scripted = (ctx: CaseContext): Transport =>
   createGrpcWebTransport({ baseUrl: ctx.scriptedUrl, format: ctx.format });
 
-// ---- interop cases (PROTOCOL.md) ----
+// ---- interop cases (docs/protocol.md) ----
 
 const LARGE_REQUEST_SIZE = 271_828;
 const LARGE_RESPONSE_SIZE = 314_159;
