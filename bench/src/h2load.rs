@@ -1,16 +1,14 @@
-//! Load generation with h2load: one run, its summary parsed; request bodies; latency
-//! percentiles from h2load's per-request log; CPU time from `/proc`.
+//! Load generation with h2load (Debian's nghttp2-client): one run and its summary
+//! parsed, latency percentiles from its per-request log.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::run::probe;
-
 /// How h2load talks to the server under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Http {
+pub enum Http {
     /// HTTP/2 cleartext, prior knowledge.
     H2,
     /// HTTP/1.1 (h2load `--h1`).
@@ -19,32 +17,32 @@ pub(crate) enum Http {
 
 /// One h2load run.
 #[derive(Debug)]
-pub(crate) struct Load<'a> {
-    pub(crate) url: String,
-    pub(crate) http: Http,
-    pub(crate) content_type: &'a str,
-    pub(crate) body: &'a Path,
-    pub(crate) calls: u32,
-    pub(crate) clients: u32,
-    pub(crate) streams: u32,
+pub struct Load<'a> {
+    pub url: String,
+    pub http: Http,
+    pub content_type: &'a str,
+    pub body: &'a Path,
+    pub calls: u32,
+    pub clients: u32,
+    pub streams: u32,
     /// Calls per second per client (h2load `--rps`), for latency runs.
-    pub(crate) rps: Option<u32>,
+    pub rps: Option<u32>,
     /// Where h2load writes one line per request, for percentiles.
-    pub(crate) log: Option<&'a Path>,
+    pub log: Option<&'a Path>,
 }
 
 /// What one run measured.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Summary {
-    pub(crate) calls_per_sec: f64,
-    pub(crate) mean_ms: f64,
-    pub(crate) sd_ms: f64,
-    pub(crate) succeeded: u64,
-    pub(crate) failed: u64,
+pub struct Summary {
+    pub calls_per_sec: f64,
+    pub mean_ms: f64,
+    pub sd_ms: f64,
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 impl Load<'_> {
-    pub(crate) fn run(&self) -> Result<Summary> {
+    pub fn run(&self) -> Result<Summary> {
         let mut cmd = Command::new("h2load");
         cmd.args([
             "-n",
@@ -86,7 +84,7 @@ impl Load<'_> {
 }
 
 /// The summary lines of h2load's output.
-pub(crate) fn parse(out: &str) -> Option<Summary> {
+pub fn parse(out: &str) -> Option<Summary> {
     let rate = out.lines().find(|l| l.starts_with("finished in"))?;
     let calls_per_sec = rate
         .split(", ")
@@ -130,7 +128,7 @@ fn millis(v: &str) -> Option<f64> {
 
 /// (p50, p99) in milliseconds from an h2load `--log-file` (start µs, status, duration µs
 /// per line), over the requests that got a 200.
-pub(crate) fn percentiles(log: &str) -> Option<(f64, f64)> {
+pub fn percentiles(log: &str) -> Option<(f64, f64)> {
     let mut durations: Vec<u64> = log
         .lines()
         .filter_map(|l| {
@@ -149,140 +147,6 @@ pub(crate) fn percentiles(log: &str) -> Option<(f64, f64)> {
         durations[i] as f64 / 1000.0
     };
     Some((at(0.50), at(0.99)))
-}
-
-/// utime + stime of a process and its children still running, in clock ticks.
-pub(crate) fn cpu_ticks(pids: &[u32]) -> Option<u64> {
-    pids.iter().map(|&pid| ticks_of(pid)).sum()
-}
-
-/// utime + stime of one process, in clock ticks.
-pub(crate) fn ticks_of(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// A process's open file descriptors.
-pub(crate) fn fds(pid: u32) -> Option<u64> {
-    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
-}
-
-/// A process's resident set, in KiB.
-pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmRSS:")
-}
-
-/// A process's peak resident set over its life ("high water mark"), in KiB.
-pub(crate) fn peak_rss_kib(pid: u32) -> Option<u64> {
-    status_kib(pid, "VmHWM:")
-}
-
-/// A `kB` field of `/proc/PID/status`.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The process and its direct children (nginx's workers).
-pub(crate) fn with_children(pid: u32) -> Vec<u32> {
-    let mut pids = vec![pid];
-    if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-        pids.extend(
-            children
-                .split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-    }
-    pids
-}
-
-/// Clock ticks per second (`getconf CLK_TCK`).
-pub(crate) fn ticks_per_sec() -> f64 {
-    probe(Command::new("getconf").arg("CLK_TCK"))
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// `SimpleRequest { response_size = n, payload = { body = n bytes } }`.
-pub(crate) fn simple_request(n: usize) -> Vec<u8> {
-    let mut payload = vec![0x12];
-    varint(&mut payload, n as u64);
-    payload.extend(std::iter::repeat_n(0u8, n));
-    let mut msg = vec![0x10];
-    varint(&mut msg, n as u64);
-    msg.push(0x1a);
-    varint(&mut msg, payload.len() as u64);
-    msg.extend(payload);
-    msg
-}
-
-/// `StreamingOutputCallRequest` asking for `count` responses of `size` bytes, each after
-/// `interval_us`.
-pub(crate) fn streaming_request(count: usize, size: u32, interval_us: u32) -> Vec<u8> {
-    let mut params = Vec::new();
-    params.push(0x08);
-    varint(&mut params, u64::from(size));
-    if interval_us > 0 {
-        params.push(0x10);
-        varint(&mut params, u64::from(interval_us));
-    }
-    let mut msg = Vec::new();
-    for _ in 0..count {
-        msg.push(0x12);
-        varint(&mut msg, params.len() as u64);
-        msg.extend(&params);
-    }
-    msg
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// One gRPC (and gRPC-Web) data frame holding `msg`.
-pub(crate) fn frame(msg: &[u8]) -> Vec<u8> {
-    let mut out = vec![0];
-    out.extend((msg.len() as u32).to_be_bytes());
-    out.extend(msg);
-    out
-}
-
-/// Padded standard base64, for `grpc-web-text` bodies.
-pub(crate) fn base64(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -308,31 +172,5 @@ mod tests {
         log.push_str("1\t503\t999999999\n");
         assert_eq!(percentiles(&log), Some((50.0, 99.0)));
         assert_eq!(percentiles(""), None);
-    }
-
-    #[test]
-    fn encodes_requests_and_base64() {
-        assert_eq!(simple_request(1), [0x10, 1, 0x1a, 3, 0x12, 1, 0]);
-        assert_eq!(streaming_request(2, 1, 0), [0x12, 2, 8, 1, 0x12, 2, 8, 1]);
-        assert_eq!(streaming_request(1, 1, 1), [0x12, 4, 8, 1, 0x10, 1]);
-        assert_eq!(frame(&[7]), [0, 0, 0, 0, 1, 7]);
-        assert_eq!(base64(b"f"), b"Zg==");
-        assert_eq!(base64(b"foobar"), b"Zm9vYmFy");
-    }
-}
-
-#[cfg(test)]
-mod proc_tests {
-    use super::*;
-
-    #[test]
-    fn reads_its_own_process() {
-        let pid = std::process::id();
-        assert!(fds(pid).is_some_and(|n| n > 0));
-        let rss = rss_kib(pid);
-        assert!(rss.is_some_and(|n| n > 0));
-        // Read after it: the peak can only have grown since (other tests allocate).
-        assert!(peak_rss_kib(pid) >= rss);
-        assert!(ticks_of(pid).is_some());
     }
 }

@@ -1,12 +1,13 @@
-//! The hostile-load section of BENCHMARKS.md: one row per attack next to the baseline,
-//! then what each attack did as the attacker saw it.
+//! The report of `cargo xtask bench hostile` (the proxy under attack), its section of
+//! BENCHMARKS.md: one row per attack next to the baseline, then what each attack did as
+//! the attacker saw it.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
 
-use crate::bench::report::{date, write_section};
+use crate::markdown::{date, write_section};
 
 const BEGIN: &str = "<!-- hostile:begin (written by cargo xtask bench hostile) -->";
 const END: &str = "<!-- hostile:end -->";
@@ -16,18 +17,18 @@ const AFTER: [&str; 2] = ["<!-- soak:end -->", "<!-- proxy:end -->"];
 
 /// The normal calls of one run, from `hostile-client`'s `probe` line.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Probe {
-    pub(crate) calls: u64,
-    pub(crate) errors: u64,
-    pub(crate) p50_ms: f64,
-    pub(crate) p99_ms: f64,
-    pub(crate) max_ms: f64,
+pub struct Probe {
+    pub calls: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl Probe {
     /// `calls=N ok=N errors=N p50_ms=X p99_ms=X max_ms=X`; missing fields read as 0 (NaN
     /// for latencies).
-    pub(crate) fn parse(line: &str) -> Self {
+    pub fn parse(line: &str) -> Self {
         let field = |key: &str| {
             line.split_whitespace()
                 .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
@@ -46,30 +47,30 @@ impl Probe {
 
 /// One attack's readings.
 #[derive(Debug, Default)]
-pub(crate) struct Row {
-    pub(crate) label: &'static str,
+pub struct Row {
+    pub label: &'static str,
     /// What the attacker saw (`hostile-client`'s `attack` line).
-    pub(crate) attack: String,
-    pub(crate) rss_before_kib: u64,
+    pub attack: String,
+    pub rss_before_kib: u64,
     /// Highest VmRSS read while the attack ran.
-    pub(crate) rss_peak_kib: u64,
+    pub rss_peak_kib: u64,
     /// VmHWM: the kernel's peak, between readings too.
-    pub(crate) hwm_kib: u64,
-    pub(crate) rss_after_kib: u64,
-    pub(crate) fds_before: u64,
-    pub(crate) fds_peak: u64,
-    pub(crate) fds_after: u64,
-    pub(crate) probe: Probe,
+    pub hwm_kib: u64,
+    pub rss_after_kib: u64,
+    pub fds_before: u64,
+    pub fds_peak: u64,
+    pub fds_after: u64,
+    pub probe: Probe,
     /// `ok=N of=N`: calls made once the attack had stopped.
-    pub(crate) after_calls: String,
+    pub after_calls: String,
     /// The proxy process was still running at the end.
-    pub(crate) alive: bool,
-    pub(crate) notes: Vec<String>,
+    pub alive: bool,
+    pub notes: Vec<String>,
 }
 
 impl Row {
     /// One line for the console.
-    pub(crate) fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         format!(
             "RSS {} / {} / {}, fds {} / {} / {}, normal calls {} ms, {} of {} failed, after: {}",
             mib(self.rss_before_kib),
@@ -106,17 +107,17 @@ impl Row {
 
 /// Everything one run measured.
 #[derive(Debug, Default)]
-pub(crate) struct Report {
-    pub(crate) quick: bool,
-    pub(crate) seconds_per_attack: u32,
-    pub(crate) probe_rate: u32,
-    pub(crate) rows: Vec<Row>,
-    pub(crate) seconds: u64,
-    pub(crate) load_average: Option<String>,
+pub struct Report {
+    pub quick: bool,
+    pub seconds_per_attack: u32,
+    pub probe_rate: u32,
+    pub rows: Vec<Row>,
+    pub seconds: u64,
+    pub load_average: Option<String>,
 }
 
 impl Report {
-    pub(crate) fn markdown(&self) -> String {
+    pub fn markdown(&self) -> String {
         let mut t = String::new();
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
         let _ = writeln!(t, "{BEGIN}\n## Hostile load\n");
@@ -177,7 +178,7 @@ impl Report {
         t
     }
 
-    pub(crate) fn write(&self, root: &Path) -> Result<()> {
+    pub fn write(&self, root: &Path) -> Result<()> {
         write_section(root, BEGIN, END, &AFTER, &self.markdown())
     }
 }

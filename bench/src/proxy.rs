@@ -1,51 +1,45 @@
-//! The ways of reaching the TestService that the benchmark compares, the request bodies,
-//! CPU readings from `/proc`, and one measured unary run.
+//! The proxy benchmark (`cargo xtask bench`): the ways of reaching the TestService that
+//! it compares, CPU readings of their processes, one measured unary run; the idle-stream
+//! measurement ([`idle`]) and the report ([`report`]).
 
-use std::path::{Path, PathBuf};
+pub mod idle;
+pub mod report;
 
 use anyhow::Result;
 
-use super::Role;
-use super::load::{self, Http, Load, cpu_ticks, ticks_per_sec};
-use super::report::UnaryRow;
+use crate::h2load::{Http, Load};
+use crate::procfs::{cpu_ticks, ticks_per_sec};
+use crate::requests::{Bodies, Wire};
+use report::UnaryRow;
+
+/// Who answers, for the ratio columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Direct,
+    Nginx,
+    Other,
+}
 
 /// Connections and streams per connection for throughput runs (64 calls in flight).
-pub(super) const CLIENTS: u32 = 8;
-pub(super) const STREAMS_PER_CLIENT: u32 = 8;
-pub(super) const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
-
-/// What a path sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Wire {
-    Grpc,
-    WebBinary,
-    WebText,
-}
-
-impl Wire {
-    pub(super) fn content_type(self) -> &'static str {
-        match self {
-            Self::Grpc => "application/grpc",
-            Self::WebBinary => "application/grpc-web+proto",
-            Self::WebText => "application/grpc-web-text+proto",
-        }
-    }
-}
+pub const CLIENTS: u32 = 8;
+pub const STREAMS_PER_CLIENT: u32 = 8;
+pub const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
 
 /// One way of reaching the TestService.
 #[derive(Debug)]
-pub(super) struct Target {
-    pub(super) label: &'static str,
-    pub(super) addr: String,
-    pub(super) http: Http,
-    pub(super) wire: Wire,
-    pub(super) role: Role,
+pub struct Target {
+    pub label: &'static str,
+    pub addr: String,
+    pub http: Http,
+    pub wire: Wire,
+    pub role: Role,
     /// The proxy's processes (none for direct and in-process paths).
-    pub(super) proxy: Vec<u32>,
-    pub(super) backend: u32,
+    pub proxy: Vec<u32>,
+    pub backend: u32,
 }
 
-pub(super) fn calls_for(payload: usize, quick: bool) -> u32 {
+/// Fewer calls for bigger messages, so that every run takes a few seconds.
+pub fn calls_for(payload: usize, quick: bool) -> u32 {
     let calls = match payload {
         0..=4096 => 20_000,
         4097..=131_072 => 4_000,
@@ -54,44 +48,20 @@ pub(super) fn calls_for(payload: usize, quick: bool) -> u32 {
     if quick { calls / 4 } else { calls }
 }
 
-pub(super) fn url(t: &Target, method: &str) -> String {
+/// The URL of `method` of the TestService behind `t`.
+pub fn url(t: &Target, method: &str) -> String {
     format!("http://{}/grpc.testing.TestService/{method}", t.addr)
-}
-
-/// A request body written in binary and in text form.
-#[derive(Debug)]
-pub(super) struct Bodies {
-    pub(super) binary: PathBuf,
-    pub(super) text: PathBuf,
-}
-
-impl Bodies {
-    pub(super) fn write(dir: &Path, name: &str, msg: &[u8]) -> Result<Self> {
-        let frame = load::frame(msg);
-        let binary = dir.join(format!("{name}.bin"));
-        std::fs::write(&binary, &frame)?;
-        let text = dir.join(format!("{name}.txt"));
-        std::fs::write(&text, load::base64(&frame))?;
-        Ok(Self { binary, text })
-    }
-
-    pub(super) fn for_wire(&self, wire: Wire) -> &Path {
-        match wire {
-            Wire::WebText => &self.text,
-            _ => &self.binary,
-        }
-    }
 }
 
 /// CPU ticks of a target's proxy and backend at one moment.
 #[derive(Debug)]
-pub(super) struct Cpu {
+pub struct Cpu {
     proxy: Option<u64>,
     backend: Option<u64>,
 }
 
 impl Cpu {
-    pub(super) fn read(t: &Target) -> Self {
+    pub fn read(t: &Target) -> Self {
         Self {
             proxy: (!t.proxy.is_empty()).then(|| cpu_ticks(&t.proxy)).flatten(),
             backend: cpu_ticks(&[t.backend]),
@@ -99,7 +69,7 @@ impl Cpu {
     }
 
     /// (proxy, backend) CPU µs per unit of work since `self`.
-    pub(super) fn per_call(&self, t: &Target, units: f64) -> (Option<f64>, Option<f64>) {
+    pub fn per_call(&self, t: &Target, units: f64) -> (Option<f64>, Option<f64>) {
         let now = Self::read(t);
         let us = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 * 1e6 / ticks_per_sec() / units),
@@ -109,12 +79,9 @@ impl Cpu {
     }
 }
 
-pub(super) fn measure_unary(
-    t: &Target,
-    bodies: &Bodies,
-    payload: usize,
-    calls: u32,
-) -> Result<UnaryRow> {
+/// A warm-up, then `calls` unary calls of `payload` bytes: calls/s, latency, and the CPU
+/// per call of the proxy and the backend.
+pub fn measure_unary(t: &Target, bodies: &Bodies, payload: usize, calls: u32) -> Result<UnaryRow> {
     let (clients, streams) = match t.http {
         Http::H2 => (CLIENTS, STREAMS_PER_CLIENT),
         // As many calls in flight, one per connection.

@@ -1,6 +1,6 @@
-//! What a soak run found: the driver's tallies, the restart window, the `/proc` readings
-//! and the checks; printed as a table and written into BENCHMARKS.md between the soak
-//! markers.
+//! The endurance run (`cargo xtask soak`): its parameters, what it found (the driver's
+//! tallies, the restart window, the `/proc` readings), the pass/fail checks ([`checks`]);
+//! printed as a table and written into BENCHMARKS.md between the soak markers.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,27 +8,45 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
+mod checks;
 mod markdown;
 
+pub use checks::checks;
+
+/// Share of the measured peak the run sends.
+pub const LOAD_FRACTION: f64 = 0.7;
+/// Length of the peak measurement.
+pub const PEAK_SECONDS: f64 = 10.0;
+/// Calls in flight while measuring the peak.
+pub const PEAK_CONCURRENCY: u32 = 256;
+/// Time between two readings of `/proc`.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How long the backend stays down.
+pub const DOWN_FOR: Duration = Duration::from_secs(2);
+/// After the new backend listens, how long failing calls still count as the restart's:
+/// the proxy's default health check runs every 5 s.
+pub const RECOVERY_GRACE: Duration = Duration::from_secs(6);
+/// Pause between the end of the load and the final readings.
+pub const SETTLE: Duration = Duration::from_secs(10);
 /// The driver's label for a call it dropped itself.
 const CLIENT_ABORT: &str = "CLIENT_ABORT";
 
 /// What one `soak-client` run printed.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Tally {
-    pub(super) seconds: f64,
-    pub(super) finished: u64,
-    pub(super) skipped: u64,
-    pub(super) calls_per_sec: f64,
-    pub(super) p50_ms: f64,
-    pub(super) p99_ms: f64,
+pub struct Tally {
+    pub seconds: f64,
+    pub finished: u64,
+    pub skipped: u64,
+    pub calls_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
     /// (kind, outcome label, calls).
-    pub(super) counts: Vec<(String, String, u64)>,
+    pub counts: Vec<(String, String, u64)>,
 }
 
 impl Tally {
     /// Parses the `summary k=v ...` line and the `count KIND OUTCOME N` lines.
-    pub(super) fn parse(lines: &[String]) -> Result<Self> {
+    pub fn parse(lines: &[String]) -> Result<Self> {
         let mut t = Self::default();
         let summary = lines
             .iter()
@@ -68,11 +86,11 @@ impl Tally {
             .sum()
     }
 
-    pub(super) fn client_aborts(&self) -> u64 {
+    pub fn client_aborts(&self) -> u64 {
         self.total(CLIENT_ABORT)
     }
 
-    pub(super) fn timeouts(&self) -> u64 {
+    pub fn timeouts(&self) -> u64 {
         self.total("CLIENT_TIMEOUT")
     }
 
@@ -84,30 +102,30 @@ impl Tally {
 
 /// The proxy (and backend) at one moment.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Sample {
-    pub(super) proxy_rss_kib: u64,
-    pub(super) proxy_fds: u64,
-    pub(super) backend_rss_kib: u64,
-    pub(super) in_flight: f64,
+pub struct Sample {
+    pub proxy_rss_kib: u64,
+    pub proxy_fds: u64,
+    pub backend_rss_kib: u64,
+    pub in_flight: f64,
 }
 
 /// The backend restart and the failures it explains.
 #[derive(Debug, Default, Clone)]
-pub(super) struct Restart {
+pub struct Restart {
     /// Seconds into the load.
-    pub(super) at_s: f64,
-    pub(super) kill_ms: u64,
-    pub(super) ready_ms: u64,
+    pub at_s: f64,
+    pub kill_ms: u64,
+    pub ready_ms: u64,
     /// UNAVAILABLE for calls in flight at the kill.
-    pub(super) in_flight: u64,
+    pub in_flight: u64,
     /// UNAVAILABLE for calls started after the kill, up to the grace after the restart.
-    pub(super) later: u64,
+    pub later: u64,
     /// When the last UNAVAILABLE of the window ended, relative to the restart (ms).
-    pub(super) last_after_ready_ms: Option<i64>,
+    pub last_after_ready_ms: Option<i64>,
 }
 
 impl Restart {
-    pub(super) fn new(at_s: f64, kill_ms: u64, ready_ms: u64) -> Self {
+    pub fn new(at_s: f64, kill_ms: u64, ready_ms: u64) -> Self {
         Self {
             at_s,
             kill_ms,
@@ -119,48 +137,48 @@ impl Restart {
 
 /// One pass/fail check.
 #[derive(Debug)]
-pub(super) struct Check {
-    pub(super) name: &'static str,
-    pub(super) ok: bool,
-    pub(super) detail: String,
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
 }
 
 impl Check {
-    pub(super) fn new(name: &'static str, ok: bool, detail: String) -> Self {
+    pub fn new(name: &'static str, ok: bool, detail: String) -> Self {
         Self { name, ok, detail }
     }
 }
 
 /// Everything one run measured.
 #[derive(Debug, Default)]
-pub(super) struct Report {
-    pub(super) seconds: f64,
-    pub(super) peak: Tally,
-    pub(super) rate: f64,
-    pub(super) load: Tally,
-    pub(super) restart: Option<Restart>,
+pub struct Report {
+    pub seconds: f64,
+    pub peak: Tally,
+    pub rate: f64,
+    pub load: Tally,
+    pub restart: Option<Restart>,
     /// Unexpected outcomes of the load by label, and a few examples.
-    pub(super) unexpected: BTreeMap<String, u64>,
-    pub(super) examples: Vec<String>,
-    pub(super) idle: Sample,
-    pub(super) warm: Option<Sample>,
+    pub unexpected: BTreeMap<String, u64>,
+    pub examples: Vec<String>,
+    pub idle: Sample,
+    pub warm: Option<Sample>,
     /// Seconds into the load when `warm` was read.
-    pub(super) warm_at_s: f64,
-    pub(super) samples: Vec<Sample>,
-    pub(super) end: Sample,
-    pub(super) backend_idle_cpu_pct: f64,
-    pub(super) proxy_idle_cpu_pct: f64,
-    pub(super) in_flight_end: Option<f64>,
-    pub(super) connections_end: Option<f64>,
-    pub(super) client_gone: Option<f64>,
-    pub(super) load_average: Option<String>,
-    pub(super) checks: Vec<Check>,
+    pub warm_at_s: f64,
+    pub samples: Vec<Sample>,
+    pub end: Sample,
+    pub backend_idle_cpu_pct: f64,
+    pub proxy_idle_cpu_pct: f64,
+    pub in_flight_end: Option<f64>,
+    pub connections_end: Option<f64>,
+    pub client_gone: Option<f64>,
+    pub load_average: Option<String>,
+    pub checks: Vec<Check>,
 }
 
 impl Report {
     /// Sorts the driver's event lines (`OUTCOME\tKIND\tSTART_MS\tEND_MS\tMESSAGE`) into
     /// the restart's UNAVAILABLEs and the unexpected rest.
-    pub(super) fn classify(&mut self, events: &str, grace: Duration) {
+    pub fn classify(&mut self, events: &str, grace: Duration) {
         let grace_ms = grace.as_millis() as u64;
         let mut seen = 0;
         for line in events.lines() {
@@ -225,7 +243,7 @@ impl Report {
         }
     }
 
-    pub(super) fn unexpected_total(&self) -> u64 {
+    pub fn unexpected_total(&self) -> u64 {
         self.unexpected.values().sum()
     }
 
@@ -315,7 +333,7 @@ impl Report {
         )
     }
 
-    pub(super) fn print(&self) {
+    pub fn print(&self) {
         println!(
             "\nsoak: {:.0} s at {:.0} calls/s ({:.0} % of the peak {:.0} calls/s), {} calls, \
              {} skipped; unary p50 {:.1} ms, p99 {:.1} ms",
@@ -358,7 +376,7 @@ impl Report {
         }
     }
 
-    pub(super) fn write(&self, root: &Path) -> Result<()> {
+    pub fn write(&self, root: &Path) -> Result<()> {
         markdown::write(root, self)
     }
 }

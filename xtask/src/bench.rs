@@ -1,4 +1,6 @@
-//! `cargo xtask bench`: the proxy benchmark (not a test). Release builds of
+//! `cargo xtask bench`: the proxy benchmark (not a test), run with the load tools of the
+//! `grpcweb-bench` crate (bench/): this module installs h2load, builds and starts the
+//! processes, and hands them to the measurements. Release builds of
 //! `interop-server` and `grpcweb-proxy`; h2load (Debian's nghttp2-client) sends
 //! `grpc.testing.TestService` calls to the backend directly, through nginx (`grpc_pass`),
 //! through our proxy (native gRPC, gRPC-Web binary and text, over HTTP/2 and HTTP/1.1),
@@ -9,7 +11,7 @@
 //!
 //! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB
 //! unary only, fewer calls, no idle streams). `cargo xtask bench hostile` measures the
-//! proxy under attack instead (bench/hostile.rs).
+//! proxy under attack instead (xtask/src/bench/hostile.rs).
 //!
 //! # Limitations
 //! One machine runs the backend, the proxies and the load generator, so the figures compare
@@ -19,31 +21,21 @@
 
 pub(crate) mod driver;
 pub(crate) mod hostile;
-mod idle;
-pub(crate) mod load;
-mod peers;
-pub(crate) mod report;
-mod target;
+pub(crate) mod peers;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use grpcweb_bench::h2load::{self, Http, Load};
+use grpcweb_bench::procfs::{load_average, with_children};
+use grpcweb_bench::proxy::report::{LatencyRow, Report, StreamRow};
+use grpcweb_bench::proxy::{Cpu, PAYLOADS, Role, Target, calls_for, idle, measure_unary, url};
+use grpcweb_bench::requests::{Bodies, Wire, simple_request, streaming_request};
 
 use crate::demo::Children;
 use crate::run::{cargo, has_tool, run as run_cmd, target_dir, workspace_root};
-use load::{Http, Load, with_children};
-use report::{LatencyRow, Report, StreamRow};
-use target::{Bodies, Cpu, PAYLOADS, Target, Wire, calls_for, measure_unary, url};
-
-/// Who answers, for the ratio columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    Direct,
-    Nginx,
-    Other,
-}
 
 /// Release builds of `grpcweb-proxy` and the interop binaries (backends, load drivers).
 pub(crate) fn build_release(root: &Path) -> Result<()> {
@@ -224,11 +216,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     let started = Instant::now();
     let payloads: &[usize] = if quick { &[1024] } else { &PAYLOADS };
     for &payload in payloads {
-        let bodies = Bodies::write(
-            &work,
-            &format!("unary-{payload}"),
-            &load::simple_request(payload),
-        )?;
+        let bodies = Bodies::write(&work, &format!("unary-{payload}"), &simple_request(payload))?;
         let calls = calls_for(payload, quick);
         for t in &targets {
             let row = measure_unary(t, &bodies, payload, calls)?;
@@ -244,7 +232,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     }
 
     // Latency at a fixed moderate rate: 1 KiB, 4 clients x 250 calls/s.
-    let bodies = Bodies::write(&work, "unary-1024", &load::simple_request(1024))?;
+    let bodies = Bodies::write(&work, "unary-1024", &simple_request(1024))?;
     let rate_calls = if quick { 1000 } else { 3000 };
     for t in &targets {
         let log = work.join("latency.log");
@@ -262,7 +250,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         }
         .run()?;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let (p50, p99) = load::percentiles(&text).unwrap_or((f64::NAN, f64::NAN));
+        let (p50, p99) = h2load::percentiles(&text).unwrap_or((f64::NAN, f64::NAN));
         println!("{} latency: p50 {p50:.2} ms, p99 {p99:.2} ms", t.label);
         report.latency.push(LatencyRow {
             label: t.label,
@@ -278,7 +266,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     let bodies = Bodies::write(
         &work,
         "stream-1000x1024",
-        &load::streaming_request(per_call, 1024, 0),
+        &streaming_request(per_call, 1024, 0),
     )?;
     let stream_calls = if quick { 32 } else { 128 };
     for t in targets.iter().filter(|t| t.http == Http::H2) {
@@ -312,14 +300,12 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         report.idle = Some(idle::idle_streams(&work, &proxy, &admin, proxy_pid)?);
     }
     report.seconds = started.elapsed().as_secs();
-    report.load_average = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    report.load_average = load_average();
     drop((nginx, gwp, tonic, ours_inproc, children));
     report.write(&root)
 }
 
-/// Fewer calls for bigger messages, so that every run takes a few seconds.
+/// CPU µs for the console, `-` when unknown.
 fn fmt_us(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} µs"))
 }

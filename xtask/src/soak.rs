@@ -1,4 +1,5 @@
-//! `cargo xtask soak`: the endurance run (not a test, not in CI). Release builds of
+//! `cargo xtask soak`: the endurance run (not a test, not in CI); its parameters, checks
+//! and report are in `grpcweb_bench::soak`. Release builds of
 //! `interop-server` (the backend) and `grpcweb-proxy` in front of it; `soak-client`
 //! (interop/src/bin) first measures the peak of its call mix through the proxy, then
 //! sends that mix at [`LOAD_FRACTION`] of the peak for the whole run: gRPC-Web binary and
@@ -21,41 +22,24 @@
 //! moves it.
 
 mod procs;
-mod report;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use grpcweb_bench::metrics;
+use grpcweb_bench::procfs::{fds, load_average, rss_kib, ticks_of as cpu_ticks, ticks_per_sec};
+use grpcweb_bench::soak::{
+    DOWN_FOR, LOAD_FRACTION, PEAK_CONCURRENCY, PEAK_SECONDS, RECOVERY_GRACE, Report, Restart,
+    SAMPLE_EVERY, SETTLE, Sample, Tally, checks,
+};
+
 use crate::bench::driver::Driver;
-use crate::bench::load::{fds, rss_kib, ticks_of as cpu_ticks, ticks_per_sec};
+use crate::bench::peers::free_port;
 use crate::demo::Children;
 use crate::run::{target_dir, workspace_root};
-use procs::{Backend, free_port, metric_sum, metrics_page};
-use report::{Check, Report, Restart, Sample, Tally};
-
-/// Share of the measured peak the run sends.
-const LOAD_FRACTION: f64 = 0.7;
-/// Length of the peak measurement.
-const PEAK_SECONDS: f64 = 10.0;
-/// Calls in flight while measuring the peak.
-const PEAK_CONCURRENCY: u32 = 256;
-/// Time between two readings of `/proc`.
-const SAMPLE_EVERY: Duration = Duration::from_secs(5);
-/// How long the backend stays down.
-const DOWN_FOR: Duration = Duration::from_secs(2);
-/// After the new backend listens, how long failing calls still count as the restart's:
-/// the proxy's default health check runs every 5 s.
-const RECOVERY_GRACE: Duration = Duration::from_secs(6);
-/// Pause between the end of the load and the final readings.
-const SETTLE: Duration = Duration::from_secs(10);
-/// Open descriptors the proxy may hold at the end beyond those it had before any load.
-const FD_TOLERANCE: u64 = 5;
-/// Growth of the proxy's resident memory allowed from after warm-up to the end.
-const RSS_TOLERANCE: f64 = 0.20;
-/// Most CPU the backend may use while idle during the settle, in percent of one core.
-const BACKEND_IDLE_CPU_PCT: f64 = 2.0;
+use procs::Backend;
 
 /// Options of `cargo xtask soak`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,9 +93,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
         proxy_rss_kib: rss_kib(proxy_pid).unwrap_or(0),
         proxy_fds: fds(proxy_pid).unwrap_or(0),
         backend_rss_kib: rss_kib(backend.pid()).unwrap_or(0),
-        in_flight: metrics_page(&admin)
-            .and_then(|p| metric_sum(&p, "grpcweb_in_flight_calls", &[]))
-            .unwrap_or(f64::NAN),
+        in_flight: metrics::read(&admin, "grpcweb_in_flight_calls").unwrap_or(f64::NAN),
     };
     report.idle = sample(&backend);
 
@@ -191,13 +173,11 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     report.backend_idle_cpu_pct = pct(b0, cpu_ticks(backend.pid()));
     report.proxy_idle_cpu_pct = pct(p0, cpu_ticks(proxy_pid));
     report.end = sample(&backend);
-    let page = metrics_page(&admin).context("reading the proxy's /metrics")?;
-    report.in_flight_end = metric_sum(&page, "grpcweb_in_flight_calls", &[]);
-    report.connections_end = metric_sum(&page, "grpcweb_client_connections", &[]);
-    report.client_gone = metric_sum(&page, "grpcweb_calls_total", &["code=\"CLIENT_GONE\""]);
-    report.load_average = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    let page = metrics::page(&admin).context("reading the proxy's /metrics")?;
+    report.in_flight_end = metrics::sum(&page, "grpcweb_in_flight_calls", &[]);
+    report.connections_end = metrics::sum(&page, "grpcweb_client_connections", &[]);
+    report.client_gone = metrics::sum(&page, "grpcweb_calls_total", &["code=\"CLIENT_GONE\""]);
+    report.load_average = load_average();
     drop(children);
     drop(backend);
 
@@ -249,80 +229,6 @@ fn restart_backend(
         ready_ms - kill_ms
     );
     Ok((new, Restart::new(at_s, kill_ms, ready_ms)))
-}
-
-/// The pass/fail checks of a finished run.
-fn checks(r: &Report) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let unexpected = r.unexpected_total();
-    checks.push(Check::new(
-        "no unexpected outcome",
-        unexpected == 0,
-        format!("{unexpected} unexpected"),
-    ));
-    checks.push(Check::new(
-        "the driver started every call due",
-        r.load.skipped == 0,
-        format!("{} skipped", r.load.skipped),
-    ));
-    checks.push(Check::new(
-        "the backend restart happened",
-        r.restart.is_some(),
-        String::new(),
-    ));
-    let in_flight = r.in_flight_end.unwrap_or(f64::NAN);
-    checks.push(Check::new(
-        "no call in flight at the end (admin /metrics)",
-        in_flight == 0.0,
-        format!("grpcweb_in_flight_calls {in_flight}"),
-    ));
-    let conns = r.connections_end.unwrap_or(f64::NAN);
-    checks.push(Check::new(
-        "no client connection left at the end",
-        conns == 0.0,
-        format!("grpcweb_client_connections {conns}"),
-    ));
-    let fd_limit = r.idle.proxy_fds + FD_TOLERANCE;
-    checks.push(Check::new(
-        "proxy fds back to the start",
-        r.end.proxy_fds <= fd_limit,
-        format!(
-            "{} at the end, {} before the load (limit {fd_limit})",
-            r.end.proxy_fds, r.idle.proxy_fds
-        ),
-    ));
-    let warm = r
-        .warm
-        .as_ref()
-        .map_or(r.idle.proxy_rss_kib, |w| w.proxy_rss_kib);
-    let rss_limit = (warm as f64 * (1.0 + RSS_TOLERANCE)) as u64;
-    checks.push(Check::new(
-        "proxy RSS flat",
-        r.end.proxy_rss_kib <= rss_limit,
-        format!(
-            "{} KiB at the end, {warm} KiB after warm-up (limit {rss_limit} KiB)",
-            r.end.proxy_rss_kib
-        ),
-    ));
-    checks.push(Check::new(
-        "aborted streams cancelled at the backend (backend idle after the load)",
-        r.backend_idle_cpu_pct <= BACKEND_IDLE_CPU_PCT,
-        format!(
-            "backend CPU {:.2} % of a core over the settle (limit {BACKEND_IDLE_CPU_PCT} %)",
-            r.backend_idle_cpu_pct
-        ),
-    ));
-    // A call can end at the proxy (say, as the backend dies) just as the client drops it:
-    // then the two count it differently. Hence a small tolerance.
-    let aborts = (r.peak.client_aborts() + r.load.client_aborts() + r.load.timeouts()) as f64;
-    let gone = r.client_gone.unwrap_or(f64::NAN);
-    let slack = (aborts * 0.001).ceil() + 10.0;
-    checks.push(Check::new(
-        "the proxy saw the client aborts (CLIENT_GONE)",
-        (gone - aborts).abs() <= slack,
-        format!("CLIENT_GONE {gone}, client aborts and timeouts {aborts} (tolerance {slack})"),
-    ));
-    checks
 }
 
 /// `--minutes N` or `--seconds N` (fractions allowed).

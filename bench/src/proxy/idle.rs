@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::load::{self, Http, Load, rss_kib};
-use super::peers;
 use super::report::IdleResult;
-use super::target::{Bodies, Wire};
+use crate::h2load::{Http, Load};
+use crate::metrics;
+use crate::procfs::rss_kib;
+use crate::requests::{Bodies, Wire, streaming_request};
 
 /// Idle streams held open through the proxy.
 const IDLE_STREAMS: u32 = 10_000;
@@ -17,13 +18,8 @@ const IDLE_STREAMS: u32 = 10_000;
 /// h2c, 20 connections; each stream's one response comes after 15 s) and reads the
 /// proxy's resident memory and its in-flight gauge (admin listener `admin`) while they are
 /// open.
-pub(super) fn idle_streams(
-    work: &Path,
-    proxy: &str,
-    admin: &str,
-    proxy_pid: u32,
-) -> Result<IdleResult> {
-    let bodies = Bodies::write(work, "idle", &load::streaming_request(1, 16, 15_000_000))?;
+pub fn idle_streams(work: &Path, proxy: &str, admin: &str, proxy_pid: u32) -> Result<IdleResult> {
+    let bodies = Bodies::write(work, "idle", &streaming_request(1, 16, 15_000_000))?;
     let before_kib = rss_kib(proxy_pid).unwrap_or(0);
     let body = bodies.binary.clone();
     let url = format!("http://{proxy}/grpc.testing.TestService/StreamingOutputCall");
@@ -48,7 +44,7 @@ pub(super) fn idle_streams(
     while started.elapsed() < Duration::from_secs(12) && !handle.is_finished() {
         std::thread::sleep(Duration::from_millis(500));
         peak_kib = peak_kib.max(rss_kib(proxy_pid).unwrap_or(0));
-        let open = peers::gauge(admin, "grpcweb_in_flight_calls").unwrap_or(0.0);
+        let open = metrics::read(admin, "grpcweb_in_flight_calls").unwrap_or(0.0);
         peak_open = peak_open.max(open);
         if started.elapsed() >= Duration::from_secs(10) && open_at_10s == 0.0 {
             open_at_10s = open;

@@ -7,63 +7,63 @@ use std::process::Command;
 use anyhow::Result;
 
 use super::Role;
-use super::load::Summary;
-use crate::run::probe;
+use crate::h2load::Summary;
+use crate::markdown::{date, write_section};
 
 const BEGIN: &str = "<!-- proxy:begin (written by cargo xtask bench) -->";
 const END: &str = "<!-- proxy:end -->";
 
 #[derive(Debug)]
-pub(crate) struct UnaryRow {
-    pub(crate) label: &'static str,
-    pub(crate) role: Role,
-    pub(crate) payload: usize,
-    pub(crate) summary: Summary,
-    pub(crate) proxy_cpu_us: Option<f64>,
-    pub(crate) backend_cpu_us: Option<f64>,
+pub struct UnaryRow {
+    pub label: &'static str,
+    pub role: Role,
+    pub payload: usize,
+    pub summary: Summary,
+    pub proxy_cpu_us: Option<f64>,
+    pub backend_cpu_us: Option<f64>,
 }
 
 #[derive(Debug)]
-pub(crate) struct LatencyRow {
-    pub(crate) label: &'static str,
-    pub(crate) rate: u32,
-    pub(crate) p50_ms: f64,
-    pub(crate) p99_ms: f64,
-    pub(crate) failed: u64,
+pub struct LatencyRow {
+    pub label: &'static str,
+    pub rate: u32,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub failed: u64,
 }
 
 #[derive(Debug)]
-pub(crate) struct StreamRow {
-    pub(crate) label: &'static str,
-    pub(crate) messages_per_sec: f64,
-    pub(crate) proxy_cpu_us_per_message: Option<f64>,
-    pub(crate) backend_cpu_us_per_message: Option<f64>,
-    pub(crate) failed: u64,
+pub struct StreamRow {
+    pub label: &'static str,
+    pub messages_per_sec: f64,
+    pub proxy_cpu_us_per_message: Option<f64>,
+    pub backend_cpu_us_per_message: Option<f64>,
+    pub failed: u64,
 }
 
 #[derive(Debug)]
-pub(crate) struct IdleResult {
-    pub(crate) streams: u32,
+pub struct IdleResult {
+    pub streams: u32,
     /// The proxy's in-flight gauge: its highest reading, and its reading 10 s in.
-    pub(crate) peak_open: u64,
-    pub(crate) open_at_10s: u64,
-    pub(crate) before_kib: u64,
-    pub(crate) peak_kib: u64,
-    pub(crate) succeeded: u64,
-    pub(crate) seconds: f64,
+    pub peak_open: u64,
+    pub open_at_10s: u64,
+    pub before_kib: u64,
+    pub peak_kib: u64,
+    pub succeeded: u64,
+    pub seconds: f64,
 }
 
 /// Everything one run measured.
 #[derive(Debug, Default)]
-pub(crate) struct Report {
-    pub(crate) quick: bool,
-    pub(crate) unary: Vec<UnaryRow>,
-    pub(crate) latency: Vec<LatencyRow>,
-    pub(crate) streams: Vec<StreamRow>,
-    pub(crate) idle: Option<IdleResult>,
-    pub(crate) notes: Vec<String>,
-    pub(crate) seconds: u64,
-    pub(crate) load_average: Option<String>,
+pub struct Report {
+    pub quick: bool,
+    pub unary: Vec<UnaryRow>,
+    pub latency: Vec<LatencyRow>,
+    pub streams: Vec<StreamRow>,
+    pub idle: Option<IdleResult>,
+    pub notes: Vec<String>,
+    pub seconds: u64,
+    pub load_average: Option<String>,
 }
 
 fn opt(v: Option<f64>, unit: &str) -> String {
@@ -212,57 +212,9 @@ impl Report {
         t
     }
 
-    pub(crate) fn write(&self, root: &Path) -> Result<()> {
+    pub fn write(&self, root: &Path) -> Result<()> {
         write_section(root, BEGIN, END, &[], &self.markdown())
     }
-}
-
-/// Writes `section` (markers `begin` and `end` included) into BENCHMARKS.md at `root`; see
-/// [`splice`].
-pub(crate) fn write_section(
-    root: &Path,
-    begin: &str,
-    end: &str,
-    after: &[&str],
-    section: &str,
-) -> Result<()> {
-    let path = root.join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
-    std::fs::write(
-        &path,
-        splice(&current, begin, end, after, section.trim_end()),
-    )?;
-    println!("wrote {}", path.display());
-    Ok(())
-}
-
-/// `current` with the text from `begin` to `end` replaced by `section`; when there is
-/// none, `section` goes after the first of the markers `after` found, or at the end.
-pub(crate) fn splice(
-    current: &str,
-    begin: &str,
-    end: &str,
-    after: &[&str],
-    section: &str,
-) -> String {
-    if let (Some(b), Some(e)) = (current.find(begin), current.find(end))
-        && e > b
-    {
-        return format!("{}{section}{}", &current[..b], &current[e + end.len()..]);
-    }
-    match after
-        .iter()
-        .find_map(|a| current.find(a).map(|at| at + a.len()))
-    {
-        Some(at) => format!("{}\n{section}{}", &current[..at], &current[at..]),
-        None => format!("{}\n{section}\n", current.trim_end()),
-    }
-}
-
-/// Today, `YYYY-MM-DD`.
-pub(crate) fn date() -> String {
-    probe(Command::new("date").arg("+%Y-%m-%d"))
-        .map_or_else(|| "today".to_owned(), |d| d.trim().to_owned())
 }
 
 fn nginx_version() -> Option<String> {

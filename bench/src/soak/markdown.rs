@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::Report;
-use crate::bench::report::{date, write_section};
+use crate::markdown::{date, write_section};
 
 const BEGIN: &str = "<!-- soak:begin (written by cargo xtask soak) -->";
 const END: &str = "<!-- soak:end -->";
@@ -41,7 +41,7 @@ pub(super) fn section(r: &Report) -> String {
          drops after 2 (9 %). {}.\n",
         date(),
         r.load_average.as_deref().unwrap_or("?"),
-        super::super::PEAK_CONCURRENCY,
+        super::PEAK_CONCURRENCY,
         r.peak.seconds,
         r.peak.calls_per_sec,
         r.rate,
@@ -65,9 +65,9 @@ pub(super) fn section(r: &Report) -> String {
          highest reading, and {} s after the load ended (the backend is a new process \
          after the restart). The proxy's in-flight gauge read at most {:.0} during the \
          load.\n",
-        super::super::SAMPLE_EVERY.as_secs(),
+        super::SAMPLE_EVERY.as_secs(),
         r.warm_at_s.round(),
-        super::super::SETTLE.as_secs(),
+        super::SETTLE.as_secs(),
         r.max_in_flight()
     );
     let _ = writeln!(
@@ -106,7 +106,7 @@ pub(super) fn write(root: &Path, r: &Report) -> Result<()> {
 /// `current` with the soak section replaced by `section`, as [`write`] does it.
 #[cfg(test)]
 pub(super) fn splice(current: &str, section: &str) -> String {
-    crate::bench::report::splice(current, BEGIN, END, &[AFTER], section)
+    crate::markdown::splice(current, BEGIN, END, &[AFTER], section)
 }
 
 fn opt(v: Option<f64>) -> String {

@@ -16,19 +16,17 @@
 //! passes [`RSS_CEILING_KIB`] is killed (the row says so) rather than let it take the
 //! machine.
 
-mod report;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
+use grpcweb_bench::hostile::{Probe, Report, Row};
+use grpcweb_bench::procfs::{fds, load_average, peak_rss_kib, rss_kib};
 
 use super::driver::Driver;
-use super::load::{fds, peak_rss_kib, rss_kib};
 use super::peers::free_port;
 use crate::demo::Children;
 use crate::run::{target_dir, workspace_root};
-use report::{Probe, Report, Row};
 
 /// Length of each attack, and of the baseline.
 const SECONDS: u32 = 8;
@@ -47,17 +45,17 @@ const RSS_CEILING_KIB: u64 = 4 << 20;
 /// One run: the attack's name for `hostile-client --attack`, what the table calls it,
 /// and the proxy's settings for it.
 #[derive(Debug)]
-pub(super) struct Case {
-    pub(super) attack: &'static str,
-    pub(super) label: &'static str,
+struct Case {
+    attack: &'static str,
+    label: &'static str,
     /// Extra `grpcweb-proxy` flags.
-    pub(super) flags: &'static [&'static str],
+    flags: &'static [&'static str],
     /// A config file for the proxy (TOML), for keys without a flag.
-    pub(super) config: Option<&'static str>,
+    config: Option<&'static str>,
 }
 
 /// The baseline, then the attacks of issue 11 in its order.
-pub(super) const CASES: [Case; 9] = [
+const CASES: [Case; 9] = [
     Case {
         attack: "none",
         label: "none (baseline)",
@@ -170,9 +168,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
         report.rows.push(row);
     }
     report.seconds = started.elapsed().as_secs();
-    report.load_average = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    report.load_average = load_average();
     if options.only.is_some() {
         print!("{}", report.markdown());
         return Ok(());

@@ -2,7 +2,6 @@
 //! improbable-eng's grpcwebproxy, each started in the foreground on a free loopback port
 //! and stopped when its guard drops.
 
-use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -171,19 +170,4 @@ fn wait_for_port(addr: &str, what: &str) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     bail!("{what} did not accept connections on {addr} within 10 s")
-}
-
-/// The value of the gauge `name` on a Prometheus `/metrics` page at `addr`.
-pub(crate) fn gauge(addr: &str, name: &str) -> Option<f64> {
-    let mut conn = TcpStream::connect(addr).ok()?;
-    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")
-        .ok()?;
-    let mut page = String::new();
-    conn.read_to_string(&mut page).ok()?;
-    page.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))?
-        .trim()
-        .parse()
-        .ok()
 }
