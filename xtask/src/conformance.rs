@@ -141,7 +141,7 @@ pub(crate) fn run_client(root: &Path) -> Result<()> {
         );
     }
     run_cmd(&mut protoc)?;
-    crate::test::setup_js(&client)?;
+    crate::setup::setup_js(&client)?;
     run_cmd(
         Command::new("npm")
             .current_dir(&client)

@@ -58,7 +58,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let bin_dir = target_dir(&root).join("debug");
     if options.build {
         setup(&root)?;
-        crate::test::build_bins(&root)?;
+        crate::setup::build_bins(&root)?;
         run_cmd(
             cargo()
                 .current_dir(&root)
@@ -121,9 +121,9 @@ fn setup(root: &Path) -> Result<()> {
             bail!("`{tool}` not found on PATH: the demo page needs Node.js 20 or newer with npm");
         }
     }
-    crate::test::setup_rust(false)?;
+    crate::setup::setup_rust(false)?;
     crate::client_wasm::setup_wasm_bindgen(root)?;
-    crate::test::setup_protoc()
+    crate::setup::setup_protoc()
 }
 
 /// Generates the page's client with protoc-gen-grpcweb-ts into examples/web/gen and bundles

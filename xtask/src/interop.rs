@@ -18,10 +18,10 @@ pub(crate) struct Options {
 
 /// Installs what is missing, builds, and runs the matrix.
 pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
-    crate::test::setup_rust(false)?;
+    crate::setup::setup_rust(false)?;
     crate::client_wasm::setup_wasm_bindgen(root)?;
     crate::client_wasm::setup_chromium()?;
-    crate::test::setup_js(&root.join("js-tests"))?;
+    crate::setup::setup_js(&root.join("js-tests"))?;
     crate::peers::setup(root)?;
     build(root)?;
     crate::client_wasm::build_npm_package(root)?;
@@ -45,7 +45,7 @@ pub(crate) fn run_in_suite(root: &Path) -> Result<()> {
 /// The binaries the matrix starts: the proxy, the interop server, the plugin (for the
 /// generated client) and the tonic-web example server.
 fn build(root: &Path) -> Result<()> {
-    crate::test::build_bins(root)?;
+    crate::setup::build_bins(root)?;
     run_cmd(cargo().current_dir(root).args([
         "build",
         "-p",

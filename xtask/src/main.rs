@@ -32,6 +32,7 @@ mod interop;
 mod peers;
 mod protocol_refs;
 mod run;
+mod setup;
 mod soak;
 mod test;
 
