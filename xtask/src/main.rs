@@ -146,6 +146,9 @@ fn parse(args: &[String]) -> Result<Task> {
     let Some((task, rest)) = args.split_first() else {
         return Ok(Task::Help);
     };
+    if rest.iter().any(|a| a == "-h" || a == "--help") {
+        return Ok(Task::Help);
+    }
     match task.as_str() {
         "help" | "-h" | "--help" => Ok(Task::Help),
         "test" => {
@@ -225,6 +228,8 @@ mod tests {
     fn no_args_prints_usage() {
         assert_eq!(parse_strs(&[]).unwrap(), Task::Help);
         assert_eq!(parse_strs(&["--help"]).unwrap(), Task::Help);
+        assert_eq!(parse_strs(&["bench", "--help"]).unwrap(), Task::Help);
+        assert_eq!(parse_strs(&["soak", "-h"]).unwrap(), Task::Help);
     }
 
     #[test]
