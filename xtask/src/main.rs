@@ -27,14 +27,17 @@ mod bench;
 mod client_wasm;
 mod conformance;
 mod demo;
+mod features;
 mod fuzz;
 mod interop;
+mod msrv;
 mod peers;
 mod protocol_refs;
 mod run;
 mod setup;
 mod soak;
 mod test;
+mod ts_format;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [options]
@@ -42,11 +45,15 @@ usage: cargo xtask <task> [options]
 tasks:
   test [rust|js] [--skip-lint]
         install what is missing, then run every check and test in order, stopping at
-        the first failure: setup, fmt, clippy, doc, wasm32 check, cargo test, the
+        the first failure: setup, fmt (Rust and TypeScript), clippy, doc, cargo check
+        at the MSRV, grpcweb-client's features one by one, wasm32 check, cargo test, the
         fuzz targets (2 s each), the connectrpc conformance suite (server side),
         js-tests, the conformance suite (client side), the interop matrix. `rust` runs only the Rust steps, `js`
         only js-tests, the client side and the matrix (after building the
-        binaries); --skip-lint skips fmt, clippy and doc.
+        binaries); --skip-lint skips fmt, clippy, doc, the MSRV and the features.
+  fmt-ts [--write]
+        check (or --write) the formatting of the TypeScript in client-wasm/npm/src
+        and js-tests with the Prettier pinned in js-tests (.prettierrc.json).
   fuzz [--seconds N] [TARGET]
         build the fuzz/ crate with libFuzzer's coverage instrumentation (stable
         Rust, release, into target/fuzz) and run every target (or TARGET) for N
@@ -115,6 +122,10 @@ enum Task {
     Soak(soak::Options),
     Fuzz(fuzz::Options),
     ProtocolRefs(protocol_refs::Options),
+    /// `write`: rewrite the files instead of checking them.
+    FmtTs {
+        write: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
+        Task::FmtTs { write } => ts_format::run(&run::workspace_root(), write),
         Task::ProtocolRefs(options) => protocol_refs::run(&run::workspace_root(), &options),
     });
     match result {
@@ -184,6 +196,11 @@ fn parse(args: &[String]) -> Result<Task> {
         "fuzz" => fuzz::parse_options(rest)
             .map(Task::Fuzz)
             .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
+        "fmt-ts" => match rest {
+            [] => Ok(Task::FmtTs { write: false }),
+            [flag] if flag == "--write" => Ok(Task::FmtTs { write: true }),
+            _ => bail!("unknown arguments to `fmt-ts`: {rest:?}\n\n{USAGE}"),
+        },
         "protocol-refs" => protocol_refs::parse_options(rest)
             .map(Task::ProtocolRefs)
             .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),

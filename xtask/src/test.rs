@@ -34,8 +34,11 @@ pub(crate) struct Options {
 enum Step {
     Setup,
     Fmt,
+    TsFormat,
     Clippy,
     Doc,
+    Msrv,
+    Features,
     Wasm,
     CargoTest,
     Fuzz,
@@ -77,11 +80,15 @@ fn plan(options: &Options) -> Vec<Step> {
     let rust = options.part != Part::Js;
     let js = options.part != Part::Rust;
     let lint = rust && !options.skip_lint;
+    let ts_lint = js && !options.skip_lint;
     [
         (Step::Setup, true),
         (Step::Fmt, lint),
+        (Step::TsFormat, ts_lint),
         (Step::Clippy, lint),
         (Step::Doc, lint),
+        (Step::Msrv, lint),
+        (Step::Features, lint),
         (Step::Wasm, rust),
         (Step::CargoTest, rust),
         (Step::Fuzz, rust),
@@ -102,6 +109,11 @@ impl Step {
             Step::Fmt => "cargo fmt --check",
             Step::Clippy => "cargo clippy (warnings denied)",
             Step::Doc => "cargo doc (warnings denied)",
+            Step::TsFormat => {
+                "prettier --check: client-wasm/npm/src and js-tests (cargo xtask fmt-ts)"
+            }
+            Step::Msrv => "the workspace builds with its rust-version (cargo check at the MSRV)",
+            Step::Features => "grpcweb-client: each cargo feature alone and none, host and wasm32",
             Step::Wasm => "grpcweb-protocol and grpcweb-client build for wasm32",
             Step::CargoTest => "cargo test",
             Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
@@ -118,6 +130,9 @@ impl Step {
         match self {
             Step::Setup => setup(root, options),
             Step::Fmt => run_cmd(cargo().current_dir(root).args(["fmt", "--all", "--check"])),
+            Step::TsFormat => crate::ts_format::run(root, false),
+            Step::Msrv => crate::msrv::check(root),
+            Step::Features => crate::features::check(root),
             Step::Clippy => run_cmd(cargo().current_dir(root).args([
                 "clippy",
                 "--workspace",
@@ -201,8 +216,11 @@ mod tests {
             [
                 Setup,
                 Fmt,
+                TsFormat,
                 Clippy,
                 Doc,
+                Msrv,
+                Features,
                 Wasm,
                 CargoTest,
                 Fuzz,
@@ -233,7 +251,10 @@ mod tests {
             part: Part::Js,
             skip_lint: false,
         };
-        assert_eq!(plan(&js), [Setup, JsTests, ConformanceClient, Interop]);
+        assert_eq!(
+            plan(&js),
+            [Setup, TsFormat, JsTests, ConformanceClient, Interop]
+        );
         let rust = Options {
             part: Part::Rust,
             skip_lint: true,
