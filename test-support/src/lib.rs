@@ -2,7 +2,7 @@
 //!
 //! - [`WebClient`]: a real HTTP/1.1 or HTTP/2 (prior knowledge, h2c) client that speaks
 //!   gRPC-Web, binary or text, and records *when* each chunk and each message arrived, so
-//!   tests can check streaming (S2, S3) as well as content.
+//!   tests can check streaming (docs/protocol.md S2, S3) as well as content.
 //! - [`FakeBackend`]: a scripted native gRPC server on the `h2` crate that can misbehave on
 //!   purpose (non-gRPC answers, trailers-only, resets, missing trailers, endless streams),
 //!   records every request it got and notices when the proxy cancels a stream.

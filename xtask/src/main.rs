@@ -10,9 +10,13 @@
 //! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
 //!   missing, builds, starts the demo backend, the proxy and the demo page (on another
 //!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
+//! - `cargo xtask bench`, `bench hostile`, `soak`: install the load tools, build and start
+//!   the processes; the measuring and the reports are the `grpcweb-bench` crate (bench/).
+//! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`: single checks of `test`.
 //!
-//! Only `std` and `anyhow`: the tasks run external tools and report what they did, so a
-//! fresh checkout builds this crate in seconds.
+//! Only `std`, `anyhow` and `grpcweb-bench` (itself `std`, `anyhow` and
+//! `grpcweb-protocol`): the tasks run external tools and report what they did, so a fresh
+//! checkout builds this crate in seconds.
 //!
 //! # Limitations
 //! Unix only (it runs `npm`, not `npm.cmd`). `demo` relies on Ctrl-C reaching the whole
@@ -83,8 +87,8 @@ tasks:
         a short subset.
   bench hostile [--quick] [--only ATTACK]
         the proxy under attack (about 2 minutes; --quick about 1): a fresh release
-        proxy and interop-server per attack; hostile-client runs each attack of
-        issue 11 (empty-frames, native-endless, slow-readers, metrics, slowloris,
+        proxy and interop-server per attack; hostile-client runs each attack
+        (empty-frames, native-endless, slow-readers, metrics, slowloris,
         rapid-reset, settings-ping, zero-data) for 8 s (--quick: 3 s) while it
         makes 20 normal calls a second; writes the proxy's peak RSS and fds and the
         normal calls' latency and failures, next to a baseline without attack, into

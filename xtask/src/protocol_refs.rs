@@ -98,7 +98,8 @@ pub(crate) fn rewrite(text: &str) -> String {
         let (before, after) = (&rest[..at], &rest[at + word.len()..]);
         let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
         out.push_str(before);
-        if before.ends_with(ident) || !after.starts_with(char::is_whitespace) {
+        let ends_word = after.is_empty() || after.starts_with(char::is_whitespace);
+        if before.ends_with(ident) || !ends_word {
             out.push_str(word);
         } else {
             out.push_str(DOC);
@@ -311,5 +312,8 @@ mod tests {
              (grpc's doc/PROTOCOL-WEB.md)\n"
         );
         assert_eq!(rewrite(&new), new);
+        // The check reads line by line: a citation may end one.
+        let line = concat!("//! the same deadline (PROTO", "COL");
+        assert_eq!(rewrite(line), "//! the same deadline (docs/protocol.md");
     }
 }

@@ -54,7 +54,7 @@ struct Case {
     config: Option<&'static str>,
 }
 
-/// The baseline, then the attacks of issue 11 in its order.
+/// The baseline, then the attacks.
 const CASES: [Case; 9] = [
     Case {
         attack: "none",
