@@ -34,7 +34,7 @@ use grpcweb_bench::proxy::report::{LatencyRow, Report, StreamRow};
 use grpcweb_bench::proxy::{Cpu, PAYLOADS, Role, Target, calls_for, idle, measure_unary, url};
 use grpcweb_bench::requests::{Bodies, Wire, simple_request, streaming_request};
 
-use crate::demo::Children;
+use crate::children::{Children, free_port};
 use crate::run::{cargo, has_tool, run as run_cmd, target_dir, workspace_root};
 
 /// Release builds of `grpcweb-proxy` and the interop binaries (backends, load drivers).
@@ -82,7 +82,7 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         .push(("RUST_LOG".to_owned(), "warn".to_owned()));
     let backend = children.start(&bin_dir, "interop-server", &["--port", "0"])?;
     let backend_pid = children.pid("interop-server").context("backend pid")?;
-    let admin = format!("127.0.0.1:{}", peers::free_port()?);
+    let admin = format!("127.0.0.1:{}", free_port()?);
     let proxy = children.start(
         &bin_dir,
         "grpcweb-proxy",

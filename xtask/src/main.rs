@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 
 mod bench;
+mod children;
 mod client_wasm;
 mod conformance;
 mod demo;

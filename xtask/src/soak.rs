@@ -36,8 +36,7 @@ use grpcweb_bench::soak::{
 };
 
 use crate::bench::driver::Driver;
-use crate::bench::peers::free_port;
-use crate::demo::Children;
+use crate::children::{Children, free_port};
 use crate::run::{target_dir, workspace_root};
 use procs::Backend;
 

@@ -24,8 +24,7 @@ use grpcweb_bench::hostile::{Probe, Report, Row};
 use grpcweb_bench::procfs::{fds, load_average, peak_rss_kib, rss_kib};
 
 use super::driver::Driver;
-use super::peers::free_port;
-use crate::demo::Children;
+use crate::children::{Children, free_port};
 use crate::run::{target_dir, workspace_root};
 
 /// Length of each attack, and of the baseline.

@@ -2,13 +2,14 @@
 //! improbable-eng's grpcwebproxy, each started in the foreground on a free loopback port
 //! and stopped when its guard drops.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::children::free_port;
 use crate::run::{has_tool, run as run_cmd, workspace_root};
 
 /// improbable-eng's grpcwebproxy, as `go install` takes it.
@@ -153,12 +154,6 @@ pub(crate) fn start_grpcwebproxy(backend: &str) -> Result<Peer> {
     };
     wait_for_port(&peer.addr, "grpcwebproxy")?;
     Ok(peer)
-}
-
-/// A port that was free a moment ago (for programs that cannot report the one they got).
-pub(crate) fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn wait_for_port(addr: &str, what: &str) -> Result<()> {
