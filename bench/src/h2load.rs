@@ -18,12 +18,19 @@ pub enum Http {
 /// One h2load run.
 #[derive(Debug)]
 pub struct Load<'a> {
+    /// `http://ADDR/package.Service/Method`.
     pub url: String,
+    /// HTTP/2 or HTTP/1.1.
     pub http: Http,
+    /// The request's `content-type`.
     pub content_type: &'a str,
+    /// The file holding the request body (h2load `-d`).
     pub body: &'a Path,
+    /// Calls in all (h2load `-n`).
     pub calls: u32,
+    /// Connections (h2load `-c`).
     pub clients: u32,
+    /// Concurrent streams per connection (h2load `-m`; HTTP/2 only).
     pub streams: u32,
     /// Calls per second per client (h2load `--rps`), for latency runs.
     pub rps: Option<u32>,
@@ -34,14 +41,20 @@ pub struct Load<'a> {
 /// What one run measured.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Summary {
+    /// Completed calls per second over the run.
     pub calls_per_sec: f64,
+    /// Mean time per call, in milliseconds.
     pub mean_ms: f64,
+    /// Standard deviation of the time per call, in milliseconds.
     pub sd_ms: f64,
+    /// Calls answered with HTTP 200 (h2load's "succeeded").
     pub succeeded: u64,
+    /// Calls h2load counted as failed.
     pub failed: u64,
 }
 
 impl Load<'_> {
+    /// Runs h2load and parses its summary; fails when h2load fails.
     pub fn run(&self) -> Result<Summary> {
         let mut cmd = Command::new("h2load");
         cmd.args([

@@ -18,10 +18,15 @@ const AFTER: [&str; 2] = ["<!-- soak:end -->", "<!-- proxy:end -->"];
 /// The normal calls of one run, from `hostile-client`'s `probe` line.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Probe {
+    /// Normal calls made.
     pub calls: u64,
+    /// Normal calls that failed or took over 3 s.
     pub errors: u64,
+    /// Median latency, in milliseconds.
     pub p50_ms: f64,
+    /// 99th percentile latency, in milliseconds.
     pub p99_ms: f64,
+    /// Slowest call, in milliseconds.
     pub max_ms: f64,
 }
 
@@ -48,23 +53,31 @@ impl Probe {
 /// One attack's readings.
 #[derive(Debug, Default)]
 pub struct Row {
+    /// What the table calls the attack.
     pub label: &'static str,
     /// What the attacker saw (`hostile-client`'s `attack` line).
     pub attack: String,
+    /// Proxy RSS before the attack, in KiB.
     pub rss_before_kib: u64,
     /// Highest VmRSS read while the attack ran.
     pub rss_peak_kib: u64,
     /// VmHWM: the kernel's peak, between readings too.
     pub hwm_kib: u64,
+    /// Proxy RSS after the attack, in KiB.
     pub rss_after_kib: u64,
+    /// Proxy descriptors before the attack.
     pub fds_before: u64,
+    /// Most proxy descriptors read while it ran.
     pub fds_peak: u64,
+    /// Proxy descriptors after the attack.
     pub fds_after: u64,
+    /// The normal calls made during the attack.
     pub probe: Probe,
     /// `ok=N of=N`: calls made once the attack had stopped.
     pub after_calls: String,
     /// The proxy process was still running at the end.
     pub alive: bool,
+    /// What went wrong with the run itself (an overrun, a killed proxy).
     pub notes: Vec<String>,
 }
 
@@ -108,15 +121,22 @@ impl Row {
 /// Everything one run measured.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// A `--quick` run (shorter attacks).
     pub quick: bool,
+    /// How long each attack ran.
     pub seconds_per_attack: u32,
+    /// Normal calls started per second.
     pub probe_rate: u32,
+    /// The baseline, then one row per attack.
     pub rows: Vec<Row>,
+    /// How long the run took.
     pub seconds: u64,
+    /// The machine's load average at the end.
     pub load_average: Option<String>,
 }
 
 impl Report {
+    /// The section, markers included.
     pub fn markdown(&self) -> String {
         let mut t = String::new();
         let cores = std::thread::available_parallelism().map_or(0, usize::from);
@@ -178,6 +198,7 @@ impl Report {
         t
     }
 
+    /// Writes the section into BENCHMARKS.md at `root`.
     pub fn write(&self, root: &Path) -> Result<()> {
         write_section(root, BEGIN, END, &AFTER, &self.markdown())
     }

@@ -14,8 +14,6 @@
 //!
 //! Only `std`, `anyhow` and `grpcweb-protocol` (for the frames, varints and base64 of the
 //! request bodies). Linux only (`/proc`).
-// The report structs are plain records whose field names say what they hold.
-#![allow(missing_docs)]
 
 pub mod h2load;
 pub mod hostile;

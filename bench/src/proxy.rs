@@ -15,26 +15,37 @@ use report::UnaryRow;
 /// Who answers, for the ratio columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// The backend itself, no hop.
     Direct,
+    /// nginx `grpc_pass` in front of the backend.
     Nginx,
+    /// Every other path.
     Other,
 }
 
 /// Connections and streams per connection for throughput runs (64 calls in flight).
 pub const CLIENTS: u32 = 8;
+/// Streams per connection for throughput runs.
 pub const STREAMS_PER_CLIENT: u32 = 8;
+/// The unary payload sizes measured, in bytes.
 pub const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
 
 /// One way of reaching the TestService.
 #[derive(Debug)]
 pub struct Target {
+    /// The row's name in the tables.
     pub label: &'static str,
+    /// `127.0.0.1:PORT` of the server that answers.
     pub addr: String,
+    /// HTTP/2 or HTTP/1.1.
     pub http: Http,
+    /// What the path sends.
     pub wire: Wire,
+    /// Who answers, for the ratio columns.
     pub role: Role,
     /// The proxy's processes (none for direct and in-process paths).
     pub proxy: Vec<u32>,
+    /// The process of the backend (the server itself for in-process paths).
     pub backend: u32,
 }
 
@@ -61,6 +72,7 @@ pub struct Cpu {
 }
 
 impl Cpu {
+    /// The CPU ticks of `t`'s processes now.
     pub fn read(t: &Target) -> Self {
         Self {
             proxy: (!t.proxy.is_empty()).then(|| cpu_ticks(&t.proxy)).flatten(),

@@ -12,12 +12,16 @@ use grpcweb_protocol::varint;
 /// What a path sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wire {
+    /// Native gRPC (`application/grpc`).
     Grpc,
+    /// gRPC-Web, binary (`application/grpc-web+proto`).
     WebBinary,
+    /// gRPC-Web, text (`application/grpc-web-text+proto`).
     WebText,
 }
 
 impl Wire {
+    /// The request `content-type` of this wire.
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Grpc => "application/grpc",
@@ -30,7 +34,9 @@ impl Wire {
 /// A request body written in binary and in text form.
 #[derive(Debug)]
 pub struct Bodies {
+    /// The framed message.
     pub binary: PathBuf,
+    /// The framed message as one padded base64 segment.
     pub text: PathBuf,
 }
 
@@ -45,6 +51,7 @@ impl Bodies {
         Ok(Self { binary, text })
     }
 
+    /// The body file to send on `wire`.
     pub fn for_wire(&self, wire: Wire) -> &Path {
         match wire {
             Wire::WebText => &self.text,

@@ -34,11 +34,17 @@ const CLIENT_ABORT: &str = "CLIENT_ABORT";
 /// What one `soak-client` run printed.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
+    /// How long the driver ran.
     pub seconds: f64,
+    /// Calls that ended.
     pub finished: u64,
+    /// Calls due that the driver could not start in time.
     pub skipped: u64,
+    /// Finished calls per second.
     pub calls_per_sec: f64,
+    /// Median unary latency, in milliseconds.
     pub p50_ms: f64,
+    /// 99th percentile unary latency, in milliseconds.
     pub p99_ms: f64,
     /// (kind, outcome label, calls).
     pub counts: Vec<(String, String, u64)>,
@@ -86,10 +92,12 @@ impl Tally {
             .sum()
     }
 
+    /// Calls the client dropped itself.
     pub fn client_aborts(&self) -> u64 {
         self.total(CLIENT_ABORT)
     }
 
+    /// Calls the client gave up on (its own timeout).
     pub fn timeouts(&self) -> u64 {
         self.total("CLIENT_TIMEOUT")
     }
@@ -103,9 +111,13 @@ impl Tally {
 /// The proxy (and backend) at one moment.
 #[derive(Debug, Default, Clone)]
 pub struct Sample {
+    /// Proxy RSS, in KiB.
     pub proxy_rss_kib: u64,
+    /// Proxy open descriptors.
     pub proxy_fds: u64,
+    /// Backend RSS, in KiB.
     pub backend_rss_kib: u64,
+    /// The proxy's in-flight gauge (NaN when unreadable).
     pub in_flight: f64,
 }
 
@@ -114,7 +126,9 @@ pub struct Sample {
 pub struct Restart {
     /// Seconds into the load.
     pub at_s: f64,
+    /// When the backend was killed (Unix ms).
     pub kill_ms: u64,
+    /// When the new backend listened (Unix ms).
     pub ready_ms: u64,
     /// UNAVAILABLE for calls in flight at the kill.
     pub in_flight: u64,
@@ -125,6 +139,7 @@ pub struct Restart {
 }
 
 impl Restart {
+    /// A restart with no failures counted yet.
     pub fn new(at_s: f64, kill_ms: u64, ready_ms: u64) -> Self {
         Self {
             at_s,
@@ -138,12 +153,16 @@ impl Restart {
 /// One pass/fail check.
 #[derive(Debug)]
 pub struct Check {
+    /// What is checked.
     pub name: &'static str,
+    /// Whether it passed.
     pub ok: bool,
+    /// The figures behind the verdict.
     pub detail: String,
 }
 
 impl Check {
+    /// A check and its verdict.
     pub fn new(name: &'static str, ok: bool, detail: String) -> Self {
         Self { name, ok, detail }
     }
@@ -152,26 +171,43 @@ impl Check {
 /// Everything one run measured.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// How long the load ran, as asked.
     pub seconds: f64,
+    /// The peak measurement.
     pub peak: Tally,
+    /// Calls per second sent during the load.
     pub rate: f64,
+    /// The load run.
     pub load: Tally,
+    /// The backend restart, once it happened.
     pub restart: Option<Restart>,
     /// Unexpected outcomes of the load by label, and a few examples.
     pub unexpected: BTreeMap<String, u64>,
+    /// A few of the unexpected outcomes, as lines for the report.
     pub examples: Vec<String>,
+    /// The readings before any load.
     pub idle: Sample,
+    /// The readings after warm-up.
     pub warm: Option<Sample>,
     /// Seconds into the load when `warm` was read.
     pub warm_at_s: f64,
+    /// The readings during the load.
     pub samples: Vec<Sample>,
+    /// The readings after the settle.
     pub end: Sample,
+    /// Backend CPU during the settle, in percent of a core.
     pub backend_idle_cpu_pct: f64,
+    /// Proxy CPU during the settle, in percent of a core.
     pub proxy_idle_cpu_pct: f64,
+    /// The proxy's in-flight gauge at the end.
     pub in_flight_end: Option<f64>,
+    /// The proxy's client connections at the end.
     pub connections_end: Option<f64>,
+    /// Calls the proxy counted as CLIENT_GONE.
     pub client_gone: Option<f64>,
+    /// The machine's load average at the end.
     pub load_average: Option<String>,
+    /// The verdicts ([`checks`]).
     pub checks: Vec<Check>,
 }
 
@@ -243,6 +279,7 @@ impl Report {
         }
     }
 
+    /// Unexpected outcomes in all.
     pub fn unexpected_total(&self) -> u64 {
         self.unexpected.values().sum()
     }
@@ -333,6 +370,7 @@ impl Report {
         )
     }
 
+    /// Prints the results and the checks to the console.
     pub fn print(&self) {
         println!(
             "\nsoak: {:.0} s at {:.0} calls/s ({:.0} % of the peak {:.0} calls/s), {} calls, \
@@ -376,6 +414,7 @@ impl Report {
         }
     }
 
+    /// Writes the section into BENCHMARKS.md at `root`.
     pub fn write(&self, root: &Path) -> Result<()> {
         markdown::write(root, self)
     }

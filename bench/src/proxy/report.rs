@@ -13,56 +13,90 @@ use crate::markdown::{date, write_section};
 const BEGIN: &str = "<!-- proxy:begin (written by cargo xtask bench) -->";
 const END: &str = "<!-- proxy:end -->";
 
+/// One path and payload size of the unary table.
 #[derive(Debug)]
 pub struct UnaryRow {
+    /// The path's name.
     pub label: &'static str,
+    /// Who answers, for the ratio columns.
     pub role: Role,
+    /// Request and response payload, in bytes.
     pub payload: usize,
+    /// What h2load measured.
     pub summary: Summary,
+    /// The proxy's CPU per call, in µs (none without a proxy).
     pub proxy_cpu_us: Option<f64>,
+    /// The backend's CPU per call, in µs.
     pub backend_cpu_us: Option<f64>,
 }
 
+/// One path of the fixed-rate latency table.
 #[derive(Debug)]
 pub struct LatencyRow {
+    /// The path's name.
     pub label: &'static str,
+    /// Calls per second sent.
     pub rate: u32,
+    /// Median latency, in milliseconds.
     pub p50_ms: f64,
+    /// 99th percentile latency, in milliseconds.
     pub p99_ms: f64,
+    /// Calls that failed.
     pub failed: u64,
 }
 
+/// One path of the server-streaming table.
 #[derive(Debug)]
 pub struct StreamRow {
+    /// The path's name.
     pub label: &'static str,
+    /// Streamed messages per second.
     pub messages_per_sec: f64,
+    /// The proxy's CPU per message, in µs (none without a proxy).
     pub proxy_cpu_us_per_message: Option<f64>,
+    /// The backend's CPU per message, in µs.
     pub backend_cpu_us_per_message: Option<f64>,
+    /// Calls that failed.
     pub failed: u64,
 }
 
+/// The proxy holding many idle server streams.
 #[derive(Debug)]
 pub struct IdleResult {
+    /// Streams asked for.
     pub streams: u32,
     /// The proxy's in-flight gauge: its highest reading, and its reading 10 s in.
     pub peak_open: u64,
+    /// The in-flight gauge 10 s in.
     pub open_at_10s: u64,
+    /// Proxy RSS before the streams, in KiB.
     pub before_kib: u64,
+    /// Highest proxy RSS while they were open, in KiB.
     pub peak_kib: u64,
+    /// HTTP 200s h2load saw.
     pub succeeded: u64,
+    /// How long h2load ran.
     pub seconds: f64,
 }
 
 /// Everything one run measured.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// A `--quick` run (a subset).
     pub quick: bool,
+    /// The unary table.
     pub unary: Vec<UnaryRow>,
+    /// The fixed-rate latency table.
     pub latency: Vec<LatencyRow>,
+    /// The server-streaming table.
     pub streams: Vec<StreamRow>,
+    /// The idle-stream reading (not in quick runs).
     pub idle: Option<IdleResult>,
+    /// Paths left out, and why.
     pub notes: Vec<String>,
+    /// How long the run took.
     pub seconds: u64,
+    /// The machine's load average at the end.
     pub load_average: Option<String>,
 }
 
@@ -212,6 +246,7 @@ impl Report {
         t
     }
 
+    /// Writes the section into BENCHMARKS.md at `root`.
     pub fn write(&self, root: &Path) -> Result<()> {
         write_section(root, BEGIN, END, &[], &self.markdown())
     }
