@@ -4,7 +4,7 @@
 //! A citation is a rule id (`S6`, `K1-K4`: a letter of [`LETTERS`] and a number) in a
 //! comment (after `//`, `#`, or on a line starting with `*`) or anywhere in a Markdown
 //! file. A section is a heading `### S6. ...` in `docs/protocol.md`. The check (also the
-//! test [`tests::every_cited_rule_has_a_section`], so `cargo test --workspace` runs it)
+//! test `every_cited_rule_has_a_section`, so `cargo test --workspace` runs it)
 //! fails on a cited id without a section and on any mention of the old, external
 //! `PROTOCOL.md`. `--fix` rewrites the old citations in place (idempotent: a second run
 //! changes nothing); without paths it rewrites every file of the tree.

@@ -12,7 +12,7 @@ use crate::procfs::rss_kib;
 use crate::requests::{Bodies, Wire, streaming_request};
 
 /// Idle streams held open through the proxy.
-const IDLE_STREAMS: u32 = 10_000;
+pub const IDLE_STREAMS: u32 = 10_000;
 
 /// Holds [`IDLE_STREAMS`] server streams open through the proxy (gRPC-Web binary over
 /// h2c, 20 connections; each stream's one response comes after 15 s) and reads the
