@@ -6,8 +6,8 @@ use prost_types::field_options::JsType;
 
 use crate::Error;
 use crate::editions::{Features, Presence};
+use crate::file_gen::FileGen;
 use crate::index::{TypeKind, is_proto2, module_path};
-use crate::messages::FileGen;
 use crate::options::Int64;
 use crate::printer::relative_import;
 

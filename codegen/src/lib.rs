@@ -47,6 +47,7 @@
 
 mod editions;
 mod fields;
+mod file_gen;
 mod index;
 mod messages;
 mod names;
@@ -113,7 +114,7 @@ pub fn run(request: &[u8]) -> Vec<u8> {
     // prost-types struct lacks: appending fields to an encoded message sets them.
     for tag in [0x18u8, 0x20] {
         out.push(tag);
-        prost::encoding::encode_varint(EDITION_2023 as u64, &mut out);
+        grpcweb_protocol::varint::put(&mut out, EDITION_2023 as u64);
     }
     out
 }

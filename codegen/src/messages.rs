@@ -6,7 +6,8 @@ use prost_types::field_descriptor_proto::Label;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
-use crate::index::{Comments, is_proto2, module_path};
+use crate::file_gen::FileGen;
+use crate::index::is_proto2;
 use crate::names::{escape_type_name, is_identifier, json_name, property_name, string_literal};
 use crate::printer::{Imports, Printer};
 use crate::{Context, Error};
@@ -20,25 +21,9 @@ const MESSAGE_ENUM: i32 = 4;
 const MESSAGE_ONEOF: i32 = 8;
 const ENUM_VALUE: i32 = 2;
 
-pub(crate) struct FileGen<'a> {
-    pub(crate) ctx: &'a Context<'a>,
-    pub(crate) file: &'a FileDescriptorProto,
-    pub(crate) out_path: String,
-    pub(crate) imports: Imports,
-    comments: Comments,
-    body: Printer,
-}
-
 /// Generates the `_pb.ts` file of `file`.
 pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
-    let mut g = FileGen {
-        ctx,
-        file,
-        out_path: module_path(file.name(), "_pb"),
-        comments: Comments::of(file),
-        imports: Imports::default(),
-        body: Printer::default(),
-    };
+    let mut g = FileGen::new(ctx, file);
     declare_names(&mut g.imports, "", &file.message_type, &file.enum_type);
     let scope = file.package().to_owned();
     for (i, e) in file.enum_type.iter().enumerate() {
