@@ -1,4 +1,6 @@
-//! `<name>_grpcweb.ts`: method descriptors and a typed client class per service.
+//! `<name>_grpcweb.ts`: per service, one exported descriptor const per method (what a
+//! bundler can keep or drop one by one), a service const naming them all, and a typed
+//! client class.
 
 use prost_types::{FileDescriptorProto, MethodDescriptorProto};
 
@@ -16,6 +18,21 @@ fn kind(m: &MethodDescriptorProto) -> &'static str {
         (false, true) => "server_streaming",
         (true, false) => "client_streaming",
         (true, true) => "bidi_streaming",
+    }
+}
+
+/// The name of a method's exported descriptor: `TestService_UnaryCall`.
+fn method_const(service: &str, method: &str) -> String {
+    escape_type_name(&format!("{service}_{method}"))
+}
+
+/// A method descriptor's TSDoc: the method's comment, then which RPC it describes.
+fn method_doc(comment: &str, fq_method: &str) -> String {
+    let what = format!("Descriptor of the RPC {fq_method}.");
+    if comment.trim().is_empty() {
+        what
+    } else {
+        format!("{}\n\n{what}", comment.trim_end())
     }
 }
 
@@ -38,6 +55,9 @@ pub(crate) fn generate(
         let name = escape_type_name(s.name());
         imports.declare(&name);
         imports.declare(&escape_type_name(&format!("{}Client", s.name())));
+        for m in &s.method {
+            imports.declare(&method_const(s.name(), m.name()));
+        }
     }
     let mut body = Printer::default();
     let ext = ctx.options.import_extension.suffix();
@@ -61,24 +81,34 @@ pub(crate) fn generate(
         let service_doc = comments.get(&[FILE_SERVICE, si as i32]).to_owned();
         let service_dep = s.options.as_ref().and_then(|o| o.deprecated) == Some(true);
         let method_descriptor = imports.runtime("methodDescriptor");
-        body.doc(0, &service_doc, service_dep);
-        body.line(0, &format!("export const {name} = {{"));
-        body.line(1, &format!("typeName: {},", string_literal(&fq)));
-        body.line(1, "methods: {");
-        for (mi, (m, method, input, output)) in methods.iter().enumerate() {
+        // One exported const per method, so that a bundler keeps only those an app uses.
+        for (mi, (m, _, input, output)) in methods.iter().enumerate() {
             let doc = comments
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
-            body.doc(2, &doc, deprecated(m));
+            let doc = method_doc(&doc, &format!("{fq}.{}", m.name()));
+            body.doc(0, &doc, deprecated(m));
             let dep = if deprecated(m) { ", true" } else { "" };
             body.line(
-                2,
+                0,
                 &format!(
-                    "{method}: /*@__PURE__*/ {method_descriptor}({}, {}, \"{}\", {input}, {output}{dep}),",
+                    "export const {} = /*@__PURE__*/ {method_descriptor}({}, {}, \"{}\", {input}, {output}{dep});",
+                    method_const(s.name(), m.name()),
                     string_literal(&fq),
                     string_literal(m.name()),
                     kind(m)
                 ),
+            );
+        }
+        body.line(0, "");
+        body.doc(0, &service_doc, service_dep);
+        body.line(0, &format!("export const {name} = {{"));
+        body.line(1, &format!("typeName: {},", string_literal(&fq)));
+        body.line(1, "methods: {");
+        for (m, method, _, _) in &methods {
+            body.line(
+                2,
+                &format!("{method}: {},", method_const(s.name(), m.name())),
             );
         }
         body.line(1, "},");
@@ -105,7 +135,7 @@ pub(crate) fn generate(
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
             body.doc(1, &doc, deprecated(m));
-            let desc = format!("{name}.methods.{method}");
+            let desc = method_const(s.name(), m.name());
             match kind(m) {
                 "unary" => {
                     body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): Promise<{output}> {{"));

@@ -1,8 +1,5 @@
 // The factory generated code calls for each message, plus a simple type registry.
 
-import { Code } from "../code.js";
-import { RpcError } from "../error.js";
-import type { MethodDescriptor, MethodKind } from "../transport.js";
 import type { FieldDecl, FieldInfo, MessageType, PartialMessage, TypeRegistry } from "../message.js";
 import { fromBinary, toBinary } from "./binary.js";
 import { create } from "./fields.js";
@@ -37,40 +34,4 @@ export function messageType<T extends object>(typeName: string, fields: () => Fi
 export function createRegistry(...types: ReadonlyArray<MessageType<any>>): TypeRegistry {
   const byName = new Map<string, MessageType<unknown>>(types.map((t) => [t.typeName, t]));
   return { findMessage: (typeName) => byName.get(typeName) };
-}
-
-/**
- * The error generated client-streaming and bidi methods fail with when the transport
- * cannot stream requests (gRPC-Web transports cannot): an RpcError with UNIMPLEMENTED.
- */
-export function unsupportedMethod(methodPath: string, kind: string): RpcError {
-  return new RpcError(
-    Code.UNIMPLEMENTED,
-    `${kind} method ${methodPath} needs a transport that can stream requests; this one cannot`,
-  );
-}
-
-/** Builds the descriptor of one RPC method (generated `*_grpcweb.ts` files call this). */
-export function methodDescriptor<I, O>(
-  service: string,
-  name: string,
-  kind: MethodKind,
-  input: MessageType<I>,
-  output: MessageType<O>,
-  deprecated?: boolean,
-): MethodDescriptor<I, O> {
-  const method: MethodDescriptor<I, O> = {
-    service,
-    name,
-    path: `/${service}/${name}`,
-    kind,
-    encode: (message: I): Uint8Array => input.toBinary(message),
-    decode: (bytes: Uint8Array): O => output.fromBinary(bytes),
-  };
-  return deprecated === true ? { ...method, deprecated } : method;
-}
-
-/** Turns a stream of partial requests into complete messages (for streaming calls). */
-export async function* createInputs<I>(type: MessageType<I>, inputs: AsyncIterable<PartialMessage<I>>): AsyncIterable<I> {
-  for await (const input of inputs) yield type.create(input);
 }

@@ -1,0 +1,103 @@
+// RPC methods: the descriptor generated `*_grpcweb.ts` files export for each method, and
+// the clients built from them. A generated service exports one const per method
+// (`TestService_UnaryCall`), so `createClient({ unaryCall: TestService_UnaryCall }, t)`
+// bundles that method and its messages only; the generated `XClient` class and
+// `createClient(TestService.methods, t)` bundle every method of the service.
+
+import { Code } from "../code.js";
+import { RpcError } from "../error.js";
+import type { CallOptions, MethodDescriptor, MethodKind, Transport } from "../transport.js";
+import type { MessageType, PartialMessage } from "../message.js";
+
+/** A method descriptor with its message types (what generated code exports per method). */
+export interface Method<I, O, K extends MethodKind = MethodKind> extends MethodDescriptor<I, O> {
+  readonly kind: K;
+  /** The request message. */
+  readonly input: MessageType<I>;
+  /** The response message. */
+  readonly output: MessageType<O>;
+}
+
+/** The call signature of a method, by its kind. */
+export type MethodCall<M> = M extends Method<infer I, infer O, infer K>
+  ? K extends "unary"
+    ? (request: PartialMessage<I>, options?: CallOptions) => Promise<O>
+    : K extends "server_streaming"
+      ? (request: PartialMessage<I>, options?: CallOptions) => AsyncIterable<O>
+      : K extends "client_streaming"
+        ? (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => Promise<O>
+        : (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => AsyncIterable<O>
+  : never;
+
+/** A client of the given methods: one function per key. */
+export type Client<M extends Record<string, Method<any, any>>> = { readonly [K in keyof M]: MethodCall<M[K]> };
+
+/** Builds the descriptor of one RPC method (generated `*_grpcweb.ts` files call this). */
+export function methodDescriptor<I, O, K extends MethodKind>(
+  service: string,
+  name: string,
+  kind: K,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): Method<I, O, K> {
+  const method: Method<I, O, K> = {
+    service,
+    name,
+    path: `/${service}/${name}`,
+    kind,
+    input,
+    output,
+    encode: (message: I): Uint8Array => input.toBinary(message),
+    decode: (bytes: Uint8Array): O => output.fromBinary(bytes),
+  };
+  return deprecated === true ? { ...method, deprecated } : method;
+}
+
+/**
+ * The error generated client-streaming and bidi methods fail with when the transport
+ * cannot stream requests (gRPC-Web transports cannot): an RpcError with UNIMPLEMENTED.
+ */
+export function unsupportedMethod(methodPath: string, kind: string): RpcError {
+  return new RpcError(
+    Code.UNIMPLEMENTED,
+    `${kind} method ${methodPath} needs a transport that can stream requests; this one cannot`,
+  );
+}
+
+/** Turns a stream of partial requests into complete messages (for streaming calls). */
+export async function* createInputs<I>(type: MessageType<I>, inputs: AsyncIterable<PartialMessage<I>>): AsyncIterable<I> {
+  for await (const input of inputs) yield type.create(input);
+}
+
+/** Calls `method` on `transport` (what a `createClient` function does). */
+function call(transport: Transport, m: Method<any, any>, request: any, options?: CallOptions): unknown {
+  switch (m.kind) {
+    case "unary":
+      return transport.unary(m, m.input.create(request), options);
+    case "server_streaming":
+      return transport.serverStream(m, m.input.create(request), options);
+    case "client_streaming":
+      return transport.clientStream === undefined
+        ? Promise.reject(unsupportedMethod(m.path, m.kind))
+        : transport.clientStream(m, createInputs(m.input, request), options);
+    default:
+      if (transport.bidiStream === undefined) throw unsupportedMethod(m.path, m.kind);
+      return transport.bidiStream(m, createInputs(m.input, request), options);
+  }
+}
+
+/**
+ * A client of the given methods over `transport`: `createClient({ unaryCall:
+ * TestService_UnaryCall }, transport).unaryCall({ responseSize: 1 })`. Pass only the
+ * methods the app calls, and a bundler leaves the others out; `TestService.methods` gives
+ * them all. Requests are partial messages; calls behave as the generated class's methods.
+ */
+export function createClient<M extends Record<string, Method<any, any>>>(methods: M, transport: Transport): Client<M> {
+  const client: Record<string, unknown> = {};
+  for (const key of Object.keys(methods)) {
+    const m = methods[key] as Method<any, any>;
+    client[key] = (request: unknown, options?: CallOptions) => call(transport, m, request, options);
+  }
+  return client as Client<M>;
+}
