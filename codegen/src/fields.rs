@@ -197,6 +197,8 @@ pub(crate) fn field_type(
             let (ts, _) = value_entry(g, &value, &mut table, ctx)?;
             // Map values are always length-prefixed, whatever message_encoding says.
             table.retain(|e| e != "delimited: true");
+            // The map codec, which only apps with map fields bundle.
+            table.push(format!("X: {}", g.imports.runtime("mapField")));
             return Ok(FieldType {
                 ts,
                 table,

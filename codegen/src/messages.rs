@@ -161,6 +161,7 @@ impl FileGen<'_> {
         let mut oneof_props: HashMap<i32, String> = HashMap::new();
         // Property names in use: proto2 allows `foo_bar` next to `fooBar`.
         let mut used = HashSet::new();
+        let mut has_required = false;
         for (i, f) in m.field.iter().enumerate() {
             let ctx_name = format!("{fq}.{}", f.name());
             let ft = field_type(self, f, &ctx_name)?;
@@ -216,6 +217,7 @@ impl FileGen<'_> {
                 && ft.kind != "map"
                 && explicit_presence(self, f, &ctx_name);
             if required {
+                has_required = true;
                 entry.push("req: true".to_owned());
             } else if opt {
                 entry.push("opt: true".to_owned());
@@ -265,7 +267,13 @@ impl FileGen<'_> {
         for entry in table {
             self.body.line(1, &format!("{{ {} }},", entry.join(", ")));
         }
-        self.body.line(0, "]);");
+        // The binary check of required fields, which only apps using such messages bundle.
+        if has_required {
+            let check = self.imports.runtime("checkRequired");
+            self.body.line(0, &format!("], {check});"));
+        } else {
+            self.body.line(0, "]);");
+        }
         self.body.line(0, "");
         let nested_prefix = format!("{local}_");
         for (i, e) in m.enum_type.iter().enumerate() {

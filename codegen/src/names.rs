@@ -104,6 +104,8 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "methodDescriptor",
     "unsupportedMethod",
     "createInputs",
+    "mapField",
+    "checkRequired",
     "MessageType",
     "EnumType",
     "FieldInfo",

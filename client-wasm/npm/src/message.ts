@@ -92,6 +92,11 @@ export interface FieldInfo {
   readonly noUtf8Check?: boolean;
   /** proto2 `[default = ...]` as protoc spells it (C-escaped bytes, enum value names, inf/nan); read by `getField`. */
   readonly def?: string;
+  /**
+   * The binary codec of a map field: generated code passes the runtime's `mapField`, so
+   * that apps without map fields do not bundle it. Opaque outside the codec.
+   */
+  readonly X?: object;
 }
 
 /**

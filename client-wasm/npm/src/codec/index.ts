@@ -12,6 +12,8 @@ export { base64Decode, base64Encode } from "./base64.js";
 export { clone, enumType, equals } from "./fields.js";
 export { fromJson, toJson } from "./json.js";
 export { messageType, createRegistry } from "./type.js";
+export { mapField } from "./map.js";
+export { checkRequired } from "./required.js";
 export {
   createClient, createInputs, methodDescriptor, unsupportedMethod, type Client, type Method, type MethodCall,
 } from "./method.js";

@@ -6,17 +6,25 @@ import { create } from "./fields.js";
 
 /**
  * Builds the codec object of a message from its field table. The table is a thunk so
- * that messages can refer to each other (and to themselves) in any order. The object
+ * that messages can refer to each other (and to themselves) in any order. `check` runs
+ * before the message is written to binary (generated code passes `checkRequired` for
+ * messages with proto2 `required` fields). The object
  * refers to the binary codec only: JSON, equals and clone are free functions (./json.ts,
  * ./fields.ts) that a bundler leaves out of apps that do not call them.
  */
-export function messageType<T extends object>(typeName: string, fields: () => FieldDecl[]): MessageType<T> {
+export function messageType<T extends object>(
+  typeName: string,
+  fields: () => FieldDecl[],
+  check?: (type: MessageType<any>, message: any) => void,
+): MessageType<T> {
   let table: readonly FieldInfo[] | undefined;
   // The codec's caches ($c: create template, $b: binary plan) start empty, so that every
-  // type object has the same shape from the start.
+  // type object has the same shape from the start; $r is the check run before writing
+  // (`checkRequired` for messages with proto2 required fields).
   const type = {
     $c: undefined,
     $b: undefined,
+    $r: check,
     typeName,
     get fields(): readonly FieldInfo[] {
       return (table ??= fields().map(

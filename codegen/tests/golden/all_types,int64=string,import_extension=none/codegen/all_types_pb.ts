@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 import { Any } from "../google/protobuf/any_pb";
 import { Duration } from "../google/protobuf/duration_pb";
@@ -146,14 +146,14 @@ export const AllTypes: MessageType<AllTypes> = /*@__PURE__*/ messageType<AllType
   { no: 48, name: "rInt32Unpacked", proto: "r_int32_unpacked", kind: "scalar", T: 5, repeated: true },
   { no: 49, name: "rSint64Unpacked", proto: "r_sint64_unpacked", kind: "scalar", T: 18, L: 1, repeated: true },
   { no: 50, name: "rEnumUnpacked", proto: "r_enum_unpacked", kind: "enum", E: () => Color$, repeated: true },
-  { no: 61, name: "mStringString", proto: "m_string_string", kind: "map", K: 9, T: 9 },
-  { no: 62, name: "mInt32Int32", proto: "m_int32_int32", kind: "map", K: 5, T: 5 },
-  { no: 63, name: "mInt64String", proto: "m_int64_string", kind: "map", K: 3, T: 9 },
-  { no: 64, name: "mUint32Bytes", proto: "m_uint32_bytes", kind: "map", K: 13, T: 12 },
-  { no: 65, name: "mBoolEnum", proto: "m_bool_enum", kind: "map", K: 8, E: () => Color$ },
-  { no: 66, name: "mStringMessage", proto: "m_string_message", kind: "map", K: 9, M: () => AllTypes_Nested },
-  { no: 67, name: "mSint64Double", proto: "m_sint64_double", kind: "map", K: 18, T: 1 },
-  { no: 68, name: "mFixed32Float", proto: "m_fixed32_float", kind: "map", K: 7, T: 2 },
+  { no: 61, name: "mStringString", proto: "m_string_string", kind: "map", K: 9, T: 9, X: mapField },
+  { no: 62, name: "mInt32Int32", proto: "m_int32_int32", kind: "map", K: 5, T: 5, X: mapField },
+  { no: 63, name: "mInt64String", proto: "m_int64_string", kind: "map", K: 3, T: 9, X: mapField },
+  { no: 64, name: "mUint32Bytes", proto: "m_uint32_bytes", kind: "map", K: 13, T: 12, X: mapField },
+  { no: 65, name: "mBoolEnum", proto: "m_bool_enum", kind: "map", K: 8, E: () => Color$, X: mapField },
+  { no: 66, name: "mStringMessage", proto: "m_string_message", kind: "map", K: 9, M: () => AllTypes_Nested, X: mapField },
+  { no: 67, name: "mSint64Double", proto: "m_sint64_double", kind: "map", K: 18, T: 1, X: mapField },
+  { no: 68, name: "mFixed32Float", proto: "m_fixed32_float", kind: "map", K: 7, T: 2, X: mapField },
   { no: 71, name: "cUint32", proto: "c_uint32", kind: "scalar", T: 13, oneof: "choice" },
   { no: 72, name: "cString", proto: "c_string", kind: "scalar", T: 9, oneof: "choice" },
   { no: 73, name: "cMessage", proto: "c_message", kind: "message", M: () => AllTypes_Nested, oneof: "choice" },
@@ -233,6 +233,6 @@ export const WellKnown: MessageType<WellKnown> = /*@__PURE__*/ messageType<WellK
   { no: 16, name: "stringValue", proto: "string_value", kind: "message", M: () => StringValue },
   { no: 17, name: "bytesValue", proto: "bytes_value", kind: "message", M: () => BytesValue },
   { no: 18, name: "timestamps", kind: "message", M: () => Timestamp, repeated: true },
-  { no: 19, name: "values", kind: "map", K: 9, M: () => Value },
+  { no: 19, name: "values", kind: "map", K: 9, M: () => Value, X: mapField },
 ]);
 

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { checkRequired, enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** Closed through a feature. */
@@ -59,10 +59,10 @@ export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageTy
   { no: 11, name: "open", kind: "enum", E: () => Open$, opt: true },
   { no: 12, name: "closedList", proto: "closed_list", kind: "enum", E: () => Closed$, repeated: true, packed: true },
   { no: 13, name: "unchecked", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-  { no: 14, name: "children", kind: "map", K: 9, M: () => EditionsTypes_Child },
+  { no: 14, name: "children", kind: "map", K: 9, M: () => EditionsTypes_Child, X: mapField },
   { no: 15, name: "cString", proto: "c_string", kind: "scalar", T: 9, noUtf8Check: true, oneof: "choice" },
   { no: 16, name: "cChild", proto: "c_child", kind: "message", M: () => EditionsTypes_Child, delimited: true, oneof: "choice" },
-]);
+], checkRequired);
 
 export interface EditionsTypes_Child {
   a?: number;

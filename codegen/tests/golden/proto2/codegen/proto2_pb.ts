@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { checkRequired, enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
@@ -57,14 +57,14 @@ export const Proto2Types: MessageType<Proto2Types> = /*@__PURE__*/ messageType<P
   { no: 12, name: "child", kind: "message", M: () => Proto2Types },
   { no: 13, name: "optionalgroup", kind: "message", M: () => Proto2Types_OptionalGroup, delimited: true },
   { no: 15, name: "repeatedgroup", kind: "message", M: () => Proto2Types_RepeatedGroup, delimited: true, repeated: true },
-  { no: 17, name: "m", kind: "map", K: 9, T: 3 },
+  { no: 17, name: "m", kind: "map", K: 9, T: 3, X: mapField },
   { no: 18, name: "cString", proto: "c_string", kind: "scalar", T: 9, noUtf8Check: true, oneof: "choice" },
   { no: 19, name: "cKind", proto: "c_kind", kind: "enum", E: () => Kind$, oneof: "choice" },
   { no: 20, name: "s", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-  { no: 21, name: "mKind", proto: "m_kind", kind: "map", K: 5, E: () => Kind$ },
+  { no: 21, name: "mKind", proto: "m_kind", kind: "map", K: 5, E: () => Kind$, X: mapField },
   { no: 22, name: "inner", kind: "message", M: () => Proto2Types_Inner },
   { no: 23, name: "requiredInner", proto: "required_inner", kind: "message", M: () => Proto2Types_Inner, req: true },
-]);
+], checkRequired);
 
 export interface Proto2Types_OptionalGroup {
   a?: number;
@@ -100,5 +100,5 @@ export interface Proto2Types_Inner {
 export const Proto2Types_Inner: MessageType<Proto2Types_Inner> = /*@__PURE__*/ messageType<Proto2Types_Inner>("codegen.proto2.Proto2Types.Inner", () => [
   { no: 1, name: "x", kind: "scalar", T: 5, req: true },
   { no: 2, name: "y", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-]);
+], checkRequired);
 

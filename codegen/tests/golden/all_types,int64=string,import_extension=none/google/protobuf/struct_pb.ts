@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export enum NullValue {
@@ -20,7 +20,7 @@ export interface Struct {
 
 /** Codec and reflection info of the message google.protobuf.Struct. */
 export const Struct: MessageType<Struct> = /*@__PURE__*/ messageType<Struct>("google.protobuf.Struct", () => [
-  { no: 1, name: "fields", kind: "map", K: 9, M: () => Value },
+  { no: 1, name: "fields", kind: "map", K: 9, M: () => Value, X: mapField },
 ]);
 
 export interface Value {
