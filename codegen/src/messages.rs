@@ -8,7 +8,9 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
 use crate::file_gen::FileGen;
 use crate::index::is_proto2;
-use crate::names::{escape_type_name, is_identifier, json_name, property_name, string_literal};
+use crate::names::{
+    escape_type_name, is_identifier, json_name, property_name, snake_case, string_literal,
+};
 use crate::printer::{Imports, Printer};
 use crate::{Context, Error};
 
@@ -176,16 +178,15 @@ impl FileGen<'_> {
                 format!("no: {}", f.number()),
                 format!("name: {}", string_literal(&prop)),
             ];
-            // `proto` and `json` are left out when they equal `name` (the runtime fills
-            // them in): most JSON names are the property names, and the table is part of
-            // every bundle that uses the message.
-            if f.name() != prop {
+            // The table is part of every bundle that uses the message, so what the runtime
+            // can work out is left out: `proto` when it is `name` in snake_case, `json`
+            // when it equals `name`, and `kind` (from K, M and E).
+            if f.name() != snake_case(&prop) {
                 entry.push(format!("proto: {}", string_literal(f.name())));
             }
             if json != prop {
                 entry.push(format!("json: {}", string_literal(&json)));
             }
-            entry.push(format!("kind: \"{}\"", ft.kind));
             entry.extend(ft.table.iter().cloned());
             let repeated = f.label() == Label::Repeated && ft.kind != "map";
             if repeated {

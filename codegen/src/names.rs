@@ -163,6 +163,22 @@ pub(crate) fn json_name(proto_name: &str) -> String {
     out
 }
 
+/// The .proto name the runtime assumes for a field table entry without `proto`: the
+/// property name with each ASCII capital turned into `_` and its lowercase
+/// (`responseSize` -> `response_size`), as `messageType` in the npm codec does.
+pub(crate) fn snake_case(property: &str) -> String {
+    let mut out = String::with_capacity(property.len() + 4);
+    for c in property.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// lowerCamelCase of a field or method name (`UnaryCall` -> `unaryCall`,
 /// `response_size` -> `responseSize`).
 pub(crate) fn lower_camel(name: &str) -> String {

@@ -27,9 +27,12 @@ export function messageType<T extends object>(
     $r: check,
     typeName,
     get fields(): readonly FieldInfo[] {
-      return (table ??= fields().map(
-        (f): FieldInfo => (f.proto !== undefined && f.json !== undefined ? (f as FieldInfo) : { ...f, proto: f.proto ?? f.name, json: f.json ?? f.name }),
-      ));
+      return (table ??= fields().map((f): FieldInfo => ({
+        ...f,
+        kind: f.kind ?? (f.K !== undefined ? "map" : f.M !== undefined ? "message" : f.E !== undefined ? "enum" : "scalar"),
+        proto: f.proto ?? f.name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()),
+        json: f.json ?? f.name,
+      })));
     },
     create: (init?: PartialMessage<T>): T => create(type, init as Record<string, any> | undefined) as T,
     toBinary: (message: T): Uint8Array => toBinary(type, message as Record<string, any>),
