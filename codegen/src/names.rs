@@ -238,6 +238,16 @@ mod tests {
     }
 
     #[test]
+    fn snake_cases_as_the_runtime_does() {
+        assert_eq!(snake_case("responseSize"), "response_size");
+        assert_eq!(snake_case("fillOauthScope"), "fill_oauth_scope");
+        assert_eq!(snake_case("value"), "value");
+        // Not the .proto name: the table then spells it out.
+        assert_ne!(snake_case(&json_name("field_name_1")), "field_name_1");
+        assert_ne!(snake_case("constructor$"), "constructor");
+    }
+
+    #[test]
     fn escapes() {
         assert_eq!(escape_type_name("Object"), "Object$");
         assert_eq!(escape_type_name("interface"), "interface$");
