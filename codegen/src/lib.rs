@@ -172,7 +172,7 @@ fn generate_files(
 ) -> Result<Vec<File>, Error> {
     let parameter = request.parameter.clone().unwrap_or_default();
     let options = Options::parse(&parameter).map_err(|e| Error::new(e.to_string()))?;
-    let index = TypeIndex::build(&request.proto_file);
+    let index = TypeIndex::build(&request.proto_file, editions);
     let ctx = Context {
         options,
         parameter: parameter.replace(['\n', '\r'], " "),

@@ -7,7 +7,7 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
 use crate::file_gen::FileGen;
-use crate::index::is_proto2;
+use crate::index::TypeKind;
 use crate::names::{
     escape_type_name, is_identifier, json_name, property_name, snake_case, string_literal,
 };
@@ -122,12 +122,10 @@ impl FileGen<'_> {
         self.body.line(0, "}");
         let enum_type = self.imports.runtime("enumType");
         let enum_ty = self.imports.runtime_type("EnumType");
-        let closed = match self.ctx.editions.enum_(&fq) {
-            Some(features) if self.ctx.editions.is_editions_file(self.file.name()) => {
-                features.closed_enum
-            }
-            _ => is_proto2(self.file),
-        };
+        let closed = matches!(
+            self.ctx.index.get(&format!(".{fq}"), &fq).map(|t| &t.kind),
+            Ok(TypeKind::Enum { closed: true })
+        );
         let closed = if closed { ", true" } else { "" };
         self.body
             .line(0, &format!("/** Reflection info of the enum {fq}. */"));

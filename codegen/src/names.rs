@@ -105,6 +105,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "unsupportedMethod",
     "createInputs",
     "mapField",
+    "closedEnum",
     "checkRequired",
     "MessageType",
     "EnumType",

@@ -4,11 +4,12 @@
 // type object; the loops below then do no lookups beyond that.
 //
 // What only some messages need is not here, so that apps without it do not bundle it:
-// generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`);
-// messages with proto2 `required` fields pass ./required.ts's check to `messageType`,
-// which runs before the message is written. Both import this module, never the reverse.
+// generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
+// fields of closed enums the reader of ./closed.ts (`X: closedEnum`); messages with
+// proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
+// the message is written. Those modules import this one, never the reverse.
 
-import type { EnumType, FieldInfo, MessageType, ScalarTypeId } from "../message.js";
+import type { FieldInfo, MessageType, ScalarTypeId } from "../message.js";
 import { BinaryReader } from "./reader.js";
 import { ProtobufError, WireType } from "./wire.js";
 import { BinaryWriter } from "./writer.js";
@@ -20,7 +21,7 @@ export type Obj = Record<string, any>;
 // Wire types and field operations as top-level constants, which bundlers inline (WireType
 // is an object at runtime). Not `const enum`s: the package is compiled with
 // isolatedModules, under which tsc emits those as objects and does not inline them.
-const WT_VARINT = 0;
+export const WT_VARINT = 0;
 export const WT_LEN = 2;
 const WT_START_GROUP = 3;
 const WT_END_GROUP = 4;
@@ -33,15 +34,18 @@ const OP_LIST = 2;
 const OP_MESSAGE = 3;
 const OP_ONEOF_MESSAGE = 4;
 const OP_MESSAGE_LIST = 5;
-/** A field with its own codec (`FieldInfo.X`): a map. */
+/** A field whose codec writes it (`FieldInfo.X` with `write`): a map. */
 const OP_CODEC = 6;
 
-/** The binary codec of a kind of field that lives outside this module (maps, ./map.ts). */
+/**
+ * The binary codec of a kind of field that lives outside this module: maps (./map.ts)
+ * and closed enums (./closed.ts, which only reads differently).
+ */
 export interface FieldCodec {
   /** Reads one occurrence of `f` into `msg`; its key (wire type `wt`, at `start`) was just read. */
   read(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, depth: number): void;
-  /** Writes the value `v` of `f` (keys included). */
-  write(w: BinaryWriter, f: Field, v: any): void;
+  /** Writes the value `v` of `f` (keys included); without it, `f` is written as its kind is. */
+  write?(w: BinaryWriter, f: Field, v: any): void;
 }
 
 /** One field, ready for the loops. */
@@ -66,9 +70,7 @@ export interface Field {
   readonly L: number | undefined;
   /** The message type of a message field or map value. */
   readonly m: MessageType<any> | undefined;
-  /** The enum of a field or map value, when closed (unknown numbers go to `$unknown`). */
-  readonly closed: EnumType | undefined;
-  /** The field's own codec (op OP_CODEC). */
+  /** The field's own codec, which reads it (and writes it, op OP_CODEC). */
   readonly x: FieldCodec | undefined;
 }
 
@@ -96,22 +98,20 @@ function plan(type: MessageType<any>): Plan {
   if (t.$b !== undefined) return t.$b;
   const sorted = [...type.fields].sort((a, b) => a.no - b.no).map((f): Field => {
     const message = f.kind === "message";
-    const e = f.E?.();
     const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
     const x = f.X as FieldCodec | undefined;
     if (f.kind === "map" && x === undefined) throw new ProtobufError(`${type.typeName}.${f.name}: a map field needs its codec (X)`);
-    const op = x !== undefined ? OP_CODEC
+    const op = x?.write !== undefined ? OP_CODEC
       : message ? (f.repeated ? OP_MESSAGE_LIST : f.oneof !== undefined ? OP_ONEOF_MESSAGE : OP_MESSAGE)
       : f.repeated ? OP_LIST : f.oneof !== undefined ? OP_ONEOF : OP_SCALAR;
     const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
     const key = ((f.no << 3) | wt) >>> 0;
-    const closed = e?.closed ? e : undefined;
     return {
       f, no: f.no, name: f.name, oneof: f.oneof, op, t: st, key,
       packed: f.packed === true && wt !== WT_LEN,
       implicit: op === OP_SCALAR && !f.opt && !f.req,
-      simple: op === OP_SCALAR && closed === undefined ? key : -1,
-      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), closed, x,
+      simple: op === OP_SCALAR && x === undefined ? key : -1,
+      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), x,
     };
   });
   const byNo: Field[] = [];
@@ -227,7 +227,7 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter):
         continue;
       }
       case OP_CODEC:
-        (f.x as FieldCodec).write(w, f, v);
+        (f.x as Required<FieldCodec>).write(w, f, v);
         continue;
       case OP_MESSAGE_LIST:
         for (let i = 0; i < (v as Obj[]).length; i++) writeSubMessage(w, f, v[i]);
@@ -271,10 +271,6 @@ export function addUnknown(msg: Obj, bytes: Uint8Array): void {
   next.set(prev);
   next.set(bytes, prev.length);
   msg["$unknown"] = next;
-}
-
-function unknownVarint(no: number, value: number): Uint8Array {
-  return new BinaryWriter().tag(no, WT_VARINT).int32(value).finish();
 }
 
 /** Nesting deeper than this is rejected (protobuf's default recursion limit). */
@@ -324,11 +320,11 @@ export function wrongWireType(f: Field, wt: WireType): ProtobufError {
 }
 
 function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
-  const op = f.op;
-  if (op === OP_CODEC) {
-    (f.x as FieldCodec).read(msg, f, r, wt, start, depth);
+  if (f.x !== undefined) {
+    f.x.read(msg, f, r, wt, start, depth);
     return;
   }
+  const op = f.op;
   if (op >= OP_MESSAGE) {
     const type = f.m as MessageType<any>;
     if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
@@ -354,21 +350,21 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
     const n = r.length();
     const stop = r.pos + n;
     const list = msg[f.name] as any[];
-    while (r.pos < stop) {
-      const v = readScalar(r, f.t, f.L, utf8);
-      if (f.closed !== undefined && !f.closed.names.has(v)) addUnknown(msg, unknownVarint(f.no, v));
-      else list.push(v);
-    }
-    if (r.pos !== stop) throw new ProtobufError(`packed field ${f.no} overruns its length`);
+    while (r.pos < stop) list.push(readScalar(r, f.t, f.L, utf8));
+    if (r.pos !== stop) throw packedOverrun(f);
     return;
   }
   if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
-  const v = readScalar(r, f.t, f.L, utf8);
-  if (f.closed !== undefined && !f.closed.names.has(v)) {
-    addUnknown(msg, r.span(start));
-    return;
-  }
-  if (op === OP_LIST) (msg[f.name] as any[]).push(v);
-  else if (op === OP_ONEOF) msg[f.oneof as string] = { case: f.name, value: v };
+  setScalar(msg, f, readScalar(r, f.t, f.L, utf8));
+}
+
+/** Stores a value read for a scalar or enum field: appended to a list, as a oneof member, or set. */
+export function setScalar(msg: Obj, f: Field, v: unknown): void {
+  if (f.op === OP_LIST) (msg[f.name] as unknown[]).push(v);
+  else if (f.op === OP_ONEOF) msg[f.oneof as string] = { case: f.name, value: v };
   else msg[f.name] = v;
+}
+
+export function packedOverrun(f: Field): ProtobufError {
+  return new ProtobufError(`packed field ${f.no} overruns its length`);
 }

@@ -13,6 +13,7 @@ export { clone, enumType, equals } from "./fields.js";
 export { fromJson, toJson } from "./json.js";
 export { messageType, createRegistry } from "./type.js";
 export { mapField } from "./map.js";
+export { closedEnum } from "./closed.js";
 export { checkRequired } from "./required.js";
 export {
   createClient, createInputs, methodDescriptor, unsupportedMethod, type Client, type Method, type MethodCall,

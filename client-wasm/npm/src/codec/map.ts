@@ -76,7 +76,8 @@ function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start:
     }
   }
   if (r.pos !== end) throw new ProtobufError(`map entry of field ${f.no} overruns its length`);
-  const e = f.closed;
+  const en = f.f.E?.();
+  const e = en?.closed ? en : undefined;
   if (value === undefined) {
     if (f.m !== undefined) value = create(f.m);
     else if (f.f.E !== undefined) value = e !== undefined ? (e.names.keys().next().value ?? 0) : 0;

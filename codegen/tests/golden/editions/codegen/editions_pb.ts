@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, enumType, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** Closed through a feature. */
@@ -55,9 +55,9 @@ export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageTy
   { no: 7, name: "delimitedChild", M: () => EditionsTypes_Child, delimited: true },
   { no: 8, name: "delimitedChildren", M: () => EditionsTypes_Child, delimited: true, repeated: true },
   { no: 9, name: "child", M: () => EditionsTypes_Child },
-  { no: 10, name: "closed", E: () => Closed$, opt: true },
+  { no: 10, name: "closed", E: () => Closed$, X: closedEnum, opt: true },
   { no: 11, name: "open", E: () => Open$, opt: true },
-  { no: 12, name: "closedList", E: () => Closed$, repeated: true, packed: true },
+  { no: 12, name: "closedList", E: () => Closed$, X: closedEnum, repeated: true, packed: true },
   { no: 13, name: "unchecked", T: 9, noUtf8Check: true, opt: true },
   { no: 14, name: "children", K: 9, M: () => EditionsTypes_Child, X: mapField },
   { no: 15, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
