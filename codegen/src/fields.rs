@@ -153,7 +153,7 @@ fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, 
 }
 
 /// The TS type, kind and table entries of a field's value (of a map's value when
-/// `in_map`, whose codec checks closed enums itself).
+/// `in_map`: always length-prefixed, and its codec checks closed enums itself).
 fn value_entry(
     g: &mut FileGen<'_>,
     f: &FieldDescriptorProto,
@@ -175,8 +175,11 @@ fn value_entry(
             let (name, _) = type_ref(g, f.type_name(), ctx)?;
             table.push(format!("M: () => {name}"));
             let delimited = features(g, ctx).is_some_and(|x| x.delimited);
-            if f.r#type() == Type::Group || delimited {
+            // Map values are always length-prefixed, whatever message_encoding says.
+            if (f.r#type() == Type::Group || delimited) && !in_map {
                 table.push("delimited: true".to_owned());
+                // The group codec, which only apps with groups bundle.
+                table.push(format!("X: {}", g.imports.runtime("groupField")));
             }
             Ok((name, "message"))
         }
@@ -202,8 +205,6 @@ pub(crate) fn field_type(
                 .ok_or_else(|| Error::new(format!("{ctx}: map key must be a scalar")))?;
             table.push(format!("K: {k}"));
             let (ts, _) = value_entry(g, &value, &mut table, ctx, true)?;
-            // Map values are always length-prefixed, whatever message_encoding says.
-            table.retain(|e| e != "delimited: true");
             // The map codec, which only apps with map fields bundle.
             table.push(format!("X: {}", g.imports.runtime("mapField")));
             return Ok(FieldType {

@@ -106,6 +106,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "createInputs",
     "mapField",
     "closedEnum",
+    "groupField",
     "checkRequired",
     "MessageType",
     "EnumType",

@@ -93,9 +93,9 @@ export interface FieldInfo {
   /** proto2 `[default = ...]` as protoc spells it (C-escaped bytes, enum value names, inf/nan); read by `getField`. */
   readonly def?: string;
   /**
-   * The binary codec of a map field (the runtime's `mapField`) or the reader of a
-   * closed-enum field (`closedEnum`), which generated code passes so that apps without
-   * such fields do not bundle them. Opaque outside the codec.
+   * The binary codec of a map field (the runtime's `mapField`) or a group (`groupField`),
+   * or the reader of a closed-enum field (`closedEnum`), which generated code passes so
+   * that apps without such fields do not bundle them. Opaque outside the codec.
    */
   readonly X?: object;
 }

@@ -5,7 +5,8 @@
 //
 // What only some messages need is not here, so that apps without it do not bundle it:
 // generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
-// fields of closed enums the reader of ./closed.ts (`X: closedEnum`); messages with
+// groups (delimited message fields) that of ./group.ts (`X: groupField`), fields of
+// closed enums the reader of ./closed.ts (`X: closedEnum`); messages with
 // proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
 // the message is written. Those modules import this one, never the reverse.
 
@@ -23,8 +24,8 @@ export type Obj = Record<string, any>;
 // isolatedModules, under which tsc emits those as objects and does not inline them.
 export const WT_VARINT = 0;
 export const WT_LEN = 2;
-const WT_START_GROUP = 3;
-const WT_END_GROUP = 4;
+export const WT_START_GROUP = 3;
+export const WT_END_GROUP = 4;
 
 /** How a field is read and written. */
 type Op = 0 | 1 | 2 | 3 | 4 | 5 | 6;
@@ -34,17 +35,23 @@ const OP_LIST = 2;
 const OP_MESSAGE = 3;
 const OP_ONEOF_MESSAGE = 4;
 const OP_MESSAGE_LIST = 5;
-/** A field whose codec writes it (`FieldInfo.X` with `write`): a map. */
+/** A map field, whose codec (`FieldInfo.X`) reads and writes it. */
 const OP_CODEC = 6;
 
 /**
- * The binary codec of a kind of field that lives outside this module: maps (./map.ts)
- * and closed enums (./closed.ts, which only reads differently).
+ * The binary codec of a kind of field that lives outside this module: maps (./map.ts),
+ * groups (./group.ts) and closed enums (./closed.ts, which only reads differently).
  */
 export interface FieldCodec {
-  /** Reads one occurrence of `f` into `msg`; its key (wire type `wt`, at `start`) was just read. */
-  read(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, depth: number): void;
-  /** Writes the value `v` of `f` (keys included); without it, `f` is written as its kind is. */
+  /**
+   * Reads one occurrence of `f` into `msg`; its key (wire type `wt`, at `start`) was just
+   * read. `end` is where the enclosing message ends, `depth` its nesting depth.
+   */
+  read(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void;
+  /**
+   * Writes the value `v` of `f` (one element of a repeated group), keys included; without
+   * it, `f` is written as its kind is.
+   */
   write?(w: BinaryWriter, f: Field, v: any): void;
 }
 
@@ -70,7 +77,7 @@ export interface Field {
   readonly L: number | undefined;
   /** The message type of a message field or map value. */
   readonly m: MessageType<any> | undefined;
-  /** The field's own codec, which reads it (and writes it, op OP_CODEC). */
+  /** The field's own codec, which reads it (and writes a map, op OP_CODEC, or a group). */
   readonly x: FieldCodec | undefined;
 }
 
@@ -100,8 +107,10 @@ function plan(type: MessageType<any>): Plan {
     const message = f.kind === "message";
     const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
     const x = f.X as FieldCodec | undefined;
-    if (f.kind === "map" && x === undefined) throw new ProtobufError(`${type.typeName}.${f.name}: a map field needs its codec (X)`);
-    const op = x?.write !== undefined ? OP_CODEC
+    if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
+      throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
+    }
+    const op = f.kind === "map" ? OP_CODEC
       : message ? (f.repeated ? OP_MESSAGE_LIST : f.oneof !== undefined ? OP_ONEOF_MESSAGE : OP_MESSAGE)
       : f.repeated ? OP_LIST : f.oneof !== undefined ? OP_ONEOF : OP_SCALAR;
     const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
@@ -241,15 +250,14 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter):
 }
 
 function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
-  w.uint32(f.key);
-  if ((f.key & 7) === WT_START_GROUP) {
-    writeMessage(f.m as MessageType<any>, v, w);
-    w.tag(f.no, WT_END_GROUP);
-  } else {
-    const at = w.fork();
-    writeMessage(f.m as MessageType<any>, v, w);
-    w.join(at);
+  if (f.x?.write !== undefined) {
+    f.x.write(w, f, v);
+    return;
   }
+  w.uint32(f.key);
+  const at = w.fork();
+  writeMessage(f.m as MessageType<any>, v, w);
+  w.join(at);
 }
 
 /** Parses a message; throws ProtobufError on malformed input. */
@@ -321,28 +329,14 @@ export function wrongWireType(f: Field, wt: WireType): ProtobufError {
 
 function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
   if (f.x !== undefined) {
-    f.x.read(msg, f, r, wt, start, depth);
+    f.x.read(msg, f, r, wt, start, end, depth);
     return;
   }
   const op = f.op;
   if (op >= OP_MESSAGE) {
-    const type = f.m as MessageType<any>;
-    if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
-    let target: Obj;
-    if (op === OP_MESSAGE_LIST) {
-      (msg[f.name] as Obj[]).push((target = create(type)));
-    } else if (op === OP_ONEOF_MESSAGE) {
-      const o = msg[f.oneof as string];
-      if (o.case === f.name) target = o.value;
-      else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
-    } else {
-      target = msg[f.name] ?? (msg[f.name] = create(type));
-    }
-    if (wt === WT_START_GROUP) readMessage(type, target, r, end, f.no, depth + 1);
-    else {
-      const n = r.length();
-      readMessage(type, target, r, r.pos + n, undefined, depth + 1);
-    }
+    if (wt !== WT_LEN) throw wrongWireType(f, wt);
+    const n = r.length();
+    readMessage(f.m as MessageType<any>, messageTarget(msg, f), r, r.pos + n, undefined, depth + 1);
     return;
   }
   const utf8 = f.utf8;
@@ -356,6 +350,25 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
   }
   if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
   setScalar(msg, f, readScalar(r, f.t, f.L, utf8));
+}
+
+/**
+ * The message a message field's value is read into: a new list element, the oneof
+ * member's (new, or the one already there, to merge into), or the field's.
+ */
+export function messageTarget(msg: Obj, f: Field): Obj {
+  const type = f.m as MessageType<any>;
+  let target: Obj;
+  if (f.op === OP_MESSAGE_LIST) {
+    (msg[f.name] as Obj[]).push((target = create(type)));
+  } else if (f.op === OP_ONEOF_MESSAGE) {
+    const o = msg[f.oneof as string];
+    if (o.case === f.name) target = o.value;
+    else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
+  } else {
+    target = msg[f.name] ?? (msg[f.name] = create(type));
+  }
+  return target;
 }
 
 /** Stores a value read for a scalar or enum field: appended to a list, as a oneof member, or set. */

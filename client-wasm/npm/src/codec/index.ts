@@ -14,6 +14,7 @@ export { fromJson, toJson } from "./json.js";
 export { messageType, createRegistry } from "./type.js";
 export { mapField } from "./map.js";
 export { closedEnum } from "./closed.js";
+export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export {
   createClient, createInputs, methodDescriptor, unsupportedMethod, type Client, type Method, type MethodCall,

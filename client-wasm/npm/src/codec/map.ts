@@ -14,7 +14,7 @@ import type { BinaryWriter } from "./writer.js";
 
 /** The codec of map fields, for generated field tables. */
 export const mapField: FieldCodec = {
-  read(msg, f, r, wt, start, depth) {
+  read(msg, f, r, wt, start, _end, depth) {
     if (wt !== WT_LEN) throw wrongWireType(f, wt);
     readMapEntry(msg, f, r, depth, start);
   },

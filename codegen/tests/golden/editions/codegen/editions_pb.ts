@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** Closed through a feature. */
@@ -52,8 +52,8 @@ export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageTy
   { no: 4, name: "requiredInt64", T: 3, req: true },
   { no: 5, name: "packedInt32", T: 5, repeated: true, packed: true },
   { no: 6, name: "expandedInt32", T: 5, repeated: true },
-  { no: 7, name: "delimitedChild", M: () => EditionsTypes_Child, delimited: true },
-  { no: 8, name: "delimitedChildren", M: () => EditionsTypes_Child, delimited: true, repeated: true },
+  { no: 7, name: "delimitedChild", M: () => EditionsTypes_Child, delimited: true, X: groupField },
+  { no: 8, name: "delimitedChildren", M: () => EditionsTypes_Child, delimited: true, X: groupField, repeated: true },
   { no: 9, name: "child", M: () => EditionsTypes_Child },
   { no: 10, name: "closed", E: () => Closed$, X: closedEnum, opt: true },
   { no: 11, name: "open", E: () => Open$, opt: true },
@@ -61,7 +61,7 @@ export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageTy
   { no: 13, name: "unchecked", T: 9, noUtf8Check: true, opt: true },
   { no: 14, name: "children", K: 9, M: () => EditionsTypes_Child, X: mapField },
   { no: 15, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
-  { no: 16, name: "cChild", M: () => EditionsTypes_Child, delimited: true, oneof: "choice" },
+  { no: 16, name: "cChild", M: () => EditionsTypes_Child, delimited: true, X: groupField, oneof: "choice" },
 ], checkRequired);
 
 export interface EditionsTypes_Child {

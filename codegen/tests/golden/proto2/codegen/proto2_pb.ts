@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
@@ -55,8 +55,8 @@ export const Proto2Types: MessageType<Proto2Types> = /*@__PURE__*/ messageType<P
   { no: 10, name: "rInt32Packed", T: 5, repeated: true, packed: true },
   { no: 11, name: "rKind", E: () => Kind$, X: closedEnum, repeated: true },
   { no: 12, name: "child", M: () => Proto2Types },
-  { no: 13, name: "optionalgroup", M: () => Proto2Types_OptionalGroup, delimited: true },
-  { no: 15, name: "repeatedgroup", M: () => Proto2Types_RepeatedGroup, delimited: true, repeated: true },
+  { no: 13, name: "optionalgroup", M: () => Proto2Types_OptionalGroup, delimited: true, X: groupField },
+  { no: 15, name: "repeatedgroup", M: () => Proto2Types_RepeatedGroup, delimited: true, X: groupField, repeated: true },
   { no: 17, name: "m", K: 9, T: 3, X: mapField },
   { no: 18, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
   { no: 19, name: "cKind", E: () => Kind$, X: closedEnum, oneof: "choice" },
