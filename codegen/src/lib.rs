@@ -4,9 +4,11 @@
 //! For every `.proto` file it writes `<name>_pb.ts` (message interfaces, enums, and a
 //! field table per message that the `grpcweb-client` codec turns into create and binary
 //! encode/decode; the runtime's free functions `toJson`, `fromJson`, `equals` and `clone`
-//! take the same object, so apps that never call them do not bundle them) and, when the
-//! file has services, `<name>_grpcweb.ts` (method descriptors and a typed client class
-//! per service). Generated code imports only from the `grpcweb-client` package.
+//! take the same object, so apps that never call them do not bundle them; map, group,
+//! closed-enum and required-field handling are referred to by the messages that need
+//! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
+//! per method, which `createClient` takes one by one, and a typed client class per
+//! service). Generated code imports only from the `grpcweb-client` package.
 //!
 //! ```sh
 //! protoc --plugin=protoc-gen-grpcweb-ts=target/debug/protoc-gen-grpcweb-ts \
