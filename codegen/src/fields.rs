@@ -4,8 +4,8 @@ use prost_types::FieldDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::field_options::JsType;
 
-use crate::Error;
 use crate::editions::{Features, Presence};
+use crate::error::Error;
 use crate::file_gen::FileGen;
 use crate::index::{TypeKind, is_proto2, module_path};
 use crate::options::Int64;

@@ -4,7 +4,7 @@
 
 use prost_types::FileDescriptorProto;
 
-use crate::Context;
+use crate::context::Context;
 use crate::index::{Comments, module_path};
 use crate::printer::{Imports, Printer};
 

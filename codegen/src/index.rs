@@ -7,8 +7,8 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
 
-use crate::Error;
 use crate::editions::EditionsIndex;
+use crate::error::Error;
 use crate::names::escape_type_name;
 
 /// What a fully-qualified type name refers to.

@@ -47,7 +47,9 @@
 //!   `bidiStream`; gRPC-Web transports have neither, so those calls fail with
 //!   UNIMPLEMENTED (code 12).
 
+mod context;
 mod editions;
+mod error;
 mod fields;
 mod file_gen;
 mod index;
@@ -58,44 +60,18 @@ mod preamble;
 mod printer;
 mod services;
 
-use std::fmt;
-
 use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
+pub use error::Error;
 pub use options::{ImportExtension, Int64, OptionError, Options};
+
+use context::Context;
 
 use editions::{EDITION_2023, EditionsIndex};
 use index::TypeIndex;
-
-/// An input the plugin cannot generate code for; reported in the response's error field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
-
-impl Error {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Error(message.into())
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// What every generator step needs: options and the type index of the whole request.
-#[derive(Debug)]
-pub(crate) struct Context<'a> {
-    pub(crate) options: Options,
-    pub(crate) parameter: String,
-    pub(crate) index: &'a TypeIndex,
-    pub(crate) editions: &'a EditionsIndex,
-}
 
 /// Runs the plugin on an encoded `CodeGeneratorRequest`, returning an encoded
 /// `CodeGeneratorResponse` (errors included; never panics on bad input).

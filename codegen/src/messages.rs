@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use prost_types::field_descriptor_proto::Label;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
+use crate::context::Context;
+use crate::error::Error;
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
 use crate::file_gen::FileGen;
 use crate::index::TypeKind;
@@ -12,7 +14,6 @@ use crate::names::{
     escape_type_name, is_identifier, json_name, property_name, snake_case, string_literal,
 };
 use crate::printer::{Imports, Printer};
-use crate::{Context, Error};
 
 // Source paths (descriptor.proto field numbers) used to find comments.
 const FILE_MESSAGE: i32 = 4;

@@ -4,10 +4,11 @@
 
 use prost_types::{FileDescriptorProto, MethodDescriptorProto};
 
+use crate::context::Context;
+use crate::error::Error;
 use crate::index::{Comments, module_path};
 use crate::names::{escape_property, escape_type_name, lower_camel, string_literal};
 use crate::printer::{Imports, Printer, relative_import};
-use crate::{Context, Error};
 
 const FILE_SERVICE: i32 = 6;
 const SERVICE_METHOD: i32 = 2;
