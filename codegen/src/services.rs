@@ -22,6 +22,17 @@ fn kind(m: &MethodDescriptorProto) -> &'static str {
     }
 }
 
+/// The runtime factory of a method's descriptor: one per kind, so that an app bundles the
+/// calls of the kinds it uses only.
+fn factory(m: &MethodDescriptorProto) -> &'static str {
+    match kind(m) {
+        "unary" => "unaryMethod",
+        "server_streaming" => "serverStreamingMethod",
+        "client_streaming" => "clientStreamingMethod",
+        _ => "bidiStreamingMethod",
+    }
+}
+
 /// The name of a method's exported descriptor: `TestService_UnaryCall`.
 fn method_const(service: &str, method: &str) -> String {
     escape_type_name(&format!("{service}_{method}"))
@@ -81,7 +92,6 @@ pub(crate) fn generate(
         }
         let service_doc = comments.get(&[FILE_SERVICE, si as i32]).to_owned();
         let service_dep = s.options.as_ref().and_then(|o| o.deprecated) == Some(true);
-        let method_descriptor = imports.runtime("methodDescriptor");
         // One exported const per method, so that a bundler keeps only those an app uses.
         for (mi, (m, _, input, output)) in methods.iter().enumerate() {
             let doc = comments
@@ -90,14 +100,14 @@ pub(crate) fn generate(
             let doc = method_doc(&doc, &format!("{fq}.{}", m.name()));
             body.doc(0, &doc, deprecated(m));
             let dep = if deprecated(m) { ", true" } else { "" };
+            let factory = imports.runtime(factory(m));
             body.line(
                 0,
                 &format!(
-                    "export const {} = /*@__PURE__*/ {method_descriptor}({}, {}, \"{}\", {input}, {output}{dep});",
+                    "export const {} = /*@__PURE__*/ {factory}({}, {}, {input}, {output}{dep});",
                     method_const(s.name(), m.name()),
                     string_literal(&fq),
                     string_literal(m.name()),
-                    kind(m)
                 ),
             );
         }

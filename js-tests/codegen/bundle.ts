@@ -74,6 +74,8 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     const one = await bundleApp(libraryApp([GET]));
     assert.match(one.text, /"GetBook"/);
     assert.match(one.text, /codegen\.library\.GetBookRequest/);
+    // A unary method does not bring the calls of the streaming kinds.
+    assert.doesNotMatch(one.text, /can stream requests/);
     for (const other of ["ListBooks", "DeleteBook", "WatchShelf", "codegen.library.Author", "codegen.library.ShelfEvent"]) {
       assert.doesNotMatch(one.text, new RegExp(`"${other.replaceAll(".", "\\.")}`), other);
     }

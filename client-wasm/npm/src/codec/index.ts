@@ -17,7 +17,8 @@ export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export {
-  createClient, createInputs, methodDescriptor, unsupportedMethod, type Client, type Method, type MethodCall,
+  bidiStreamingMethod, clientStreamingMethod, createClient, createInputs, methodDescriptor, serverStreamingMethod,
+  unaryMethod, unsupportedMethod, type Client, type Method, type MethodCall,
 } from "./method.js";
 export {
   anyPack, anyUnpack, durationFromMs, durationToMs, timestampFromDate, timestampToDate, type TimestampLike,

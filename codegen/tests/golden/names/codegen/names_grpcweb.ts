@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { methodDescriptor } from "grpcweb-client";
+import { serverStreamingMethod, unaryMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Object$, Thing } from "./names_pb.js";
 import { Thing as Thing$1 } from "./other/types_pb.js";
@@ -14,9 +14,9 @@ import { Thing as Thing$1 } from "./other/types_pb.js";
  *
  * @deprecated
  */
-export const Transport_Constructor = /*@__PURE__*/ methodDescriptor("codegen.names.Transport", "Constructor", "unary", Object$, Thing, true);
+export const Transport_Constructor = /*@__PURE__*/ unaryMethod("codegen.names.Transport", "Constructor", Object$, Thing, true);
 /** Descriptor of the RPC codegen.names.Transport.ToString. */
-export const Transport_ToString = /*@__PURE__*/ methodDescriptor("codegen.names.Transport", "ToString", "server_streaming", Thing$1, Thing$1);
+export const Transport_ToString = /*@__PURE__*/ serverStreamingMethod("codegen.names.Transport", "ToString", Thing$1, Thing$1);
 
 /** A service whose method names clash with members. */
 export const Transport$ = {

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { createInputs, methodDescriptor, unsupportedMethod } from "grpcweb-client";
+import { bidiStreamingMethod, clientStreamingMethod, createInputs, serverStreamingMethod, unaryMethod, unsupportedMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Empty } from "./empty_pb.js";
 import { SimpleRequest, SimpleResponse, StreamingInputCallRequest, StreamingInputCallResponse, StreamingOutputCallRequest, StreamingOutputCallResponse } from "./messages_pb.js";
@@ -12,49 +12,49 @@ import { SimpleRequest, SimpleResponse, StreamingInputCallRequest, StreamingInpu
  *
  * Descriptor of the RPC grpc.testing.TestService.EmptyCall.
  */
-export const TestService_EmptyCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "EmptyCall", "unary", Empty, Empty);
+export const TestService_EmptyCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "EmptyCall", Empty, Empty);
 /**
  * One request, one response with a payload of the requested size.
  *
  * Descriptor of the RPC grpc.testing.TestService.UnaryCall.
  */
-export const TestService_UnaryCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "UnaryCall", "unary", SimpleRequest, SimpleResponse);
+export const TestService_UnaryCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "UnaryCall", SimpleRequest, SimpleResponse);
 /**
  * Like UnaryCall; meant to be sent as a cacheable GET where supported.
  *
  * Descriptor of the RPC grpc.testing.TestService.CacheableUnaryCall.
  */
-export const TestService_CacheableUnaryCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "CacheableUnaryCall", "unary", SimpleRequest, SimpleResponse);
+export const TestService_CacheableUnaryCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "CacheableUnaryCall", SimpleRequest, SimpleResponse);
 /**
  * One request, then one response per entry of response_parameters.
  *
  * Descriptor of the RPC grpc.testing.TestService.StreamingOutputCall.
  */
-export const TestService_StreamingOutputCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "StreamingOutputCall", "server_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse);
+export const TestService_StreamingOutputCall = /*@__PURE__*/ serverStreamingMethod("grpc.testing.TestService", "StreamingOutputCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
 /**
  * Many requests, then one response with the total payload size.
  *
  * Descriptor of the RPC grpc.testing.TestService.StreamingInputCall.
  */
-export const TestService_StreamingInputCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "StreamingInputCall", "client_streaming", StreamingInputCallRequest, StreamingInputCallResponse);
+export const TestService_StreamingInputCall = /*@__PURE__*/ clientStreamingMethod("grpc.testing.TestService", "StreamingInputCall", StreamingInputCallRequest, StreamingInputCallResponse);
 /**
  * Each request is answered as soon as it arrives.
  *
  * Descriptor of the RPC grpc.testing.TestService.FullDuplexCall.
  */
-export const TestService_FullDuplexCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "FullDuplexCall", "bidi_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse);
+export const TestService_FullDuplexCall = /*@__PURE__*/ bidiStreamingMethod("grpc.testing.TestService", "FullDuplexCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
 /**
  * Requests are answered, in order, only after the client finishes sending.
  *
  * Descriptor of the RPC grpc.testing.TestService.HalfDuplexCall.
  */
-export const TestService_HalfDuplexCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "HalfDuplexCall", "bidi_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse);
+export const TestService_HalfDuplexCall = /*@__PURE__*/ bidiStreamingMethod("grpc.testing.TestService", "HalfDuplexCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
 /**
  * Declared but never implemented: always fails with UNIMPLEMENTED.
  *
  * Descriptor of the RPC grpc.testing.TestService.UnimplementedCall.
  */
-export const TestService_UnimplementedCall = /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "UnimplementedCall", "unary", Empty, Empty);
+export const TestService_UnimplementedCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "UnimplementedCall", Empty, Empty);
 
 /** The service every interop server implements. */
 export const TestService = {
@@ -141,7 +141,7 @@ export class TestServiceClient {
  *
  * Descriptor of the RPC grpc.testing.UnimplementedService.UnimplementedCall.
  */
-export const UnimplementedService_UnimplementedCall = /*@__PURE__*/ methodDescriptor("grpc.testing.UnimplementedService", "UnimplementedCall", "unary", Empty, Empty);
+export const UnimplementedService_UnimplementedCall = /*@__PURE__*/ unaryMethod("grpc.testing.UnimplementedService", "UnimplementedCall", Empty, Empty);
 
 /** A service no interop server implements: every call fails with UNIMPLEMENTED. */
 export const UnimplementedService = {
