@@ -106,6 +106,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "serverStreamingMethod",
     "clientStreamingMethod",
     "bidiStreamingMethod",
+    "callMethod",
     "unsupportedMethod",
     "createInputs",
     "mapField",

@@ -128,6 +128,7 @@ pub(crate) fn generate(
         let transport = imports.runtime_type("Transport");
         let call_options = imports.runtime_type("CallOptions");
         let partial = imports.runtime_type("PartialMessage");
+        let call_method = imports.runtime("callMethod");
         let mut client_doc = format!("Client of the service {fq}.");
         if !service_doc.trim().is_empty() {
             client_doc = format!("{}\n\n{client_doc}", service_doc.trim_end());
@@ -147,39 +148,31 @@ pub(crate) fn generate(
                 .to_owned();
             body.doc(1, &doc, deprecated(m));
             let desc = method_const(s.name(), m.name());
-            match kind(m) {
-                "unary" => {
-                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): Promise<{output}> {{"));
-                    body.line(2, &format!("return this.#transport.unary({desc}, {input}.create(request), options);"));
-                }
+            let partial_input = format!("{partial}<{input}>");
+            let (arg, arg_type, ret) = match kind(m) {
+                "unary" => ("request", partial_input, format!("Promise<{output}>")),
                 "server_streaming" => {
-                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): AsyncIterable<{output}> {{"));
-                    body.line(2, &format!("return this.#transport.serverStream({desc}, {input}.create(request), options);"));
+                    ("request", partial_input, format!("AsyncIterable<{output}>"))
                 }
-                "client_streaming" => {
-                    let unsupported = imports.runtime("unsupportedMethod");
-                    let inputs = imports.runtime("createInputs");
-                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): Promise<{output}> {{"));
-                    body.line(2, "const transport = this.#transport;");
-                    body.line(2, "if (transport.clientStream === undefined) {");
-                    body.line(3, &format!("return Promise.reject({unsupported}({desc}.path, \"client_streaming\"));"));
-                    body.line(2, "}");
-                    body.line(2, &format!("return transport.clientStream({desc}, {inputs}({input}, requests), options);"));
-                }
-                _ => {
-                    let unsupported = imports.runtime("unsupportedMethod");
-                    let inputs = imports.runtime("createInputs");
-                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): AsyncIterable<{output}> {{"));
-                    body.line(2, "const transport = this.#transport;");
-                    body.line(2, "if (transport.bidiStream === undefined) {");
-                    body.line(
-                        3,
-                        &format!("throw {unsupported}({desc}.path, \"bidi_streaming\");"),
-                    );
-                    body.line(2, "}");
-                    body.line(2, &format!("return transport.bidiStream({desc}, {inputs}({input}, requests), options);"));
-                }
-            }
+                "client_streaming" => (
+                    "requests",
+                    format!("AsyncIterable<{partial_input}>"),
+                    format!("Promise<{output}>"),
+                ),
+                _ => (
+                    "requests",
+                    format!("AsyncIterable<{partial_input}>"),
+                    format!("AsyncIterable<{output}>"),
+                ),
+            };
+            body.line(
+                1,
+                &format!("{method}({arg}: {arg_type}, options?: {call_options}): {ret} {{"),
+            );
+            body.line(
+                2,
+                &format!("return {call_method}(this.#transport, {desc}, {arg}, options);"),
+            );
             body.line(1, "}");
         }
         body.line(0, "}");

@@ -17,7 +17,7 @@ export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export {
-  bidiStreamingMethod, clientStreamingMethod, createClient, createInputs, methodDescriptor, serverStreamingMethod,
+  bidiStreamingMethod, callMethod, clientStreamingMethod, createClient, createInputs, methodDescriptor, serverStreamingMethod,
   unaryMethod, unsupportedMethod, type Client, type Method, type MethodCall,
 } from "./method.js";
 export {

@@ -1,8 +1,9 @@
 // RPC methods: the descriptor generated `*_grpcweb.ts` files export for each method, and
 // the clients built from them. A generated service exports one const per method
 // (`TestService_UnaryCall`), so `createClient({ unaryCall: TestService_UnaryCall }, t)`
-// bundles that method and its messages only; the generated `XClient` class and
-// `createClient(TestService.methods, t)` bundle every method of the service. Each kind of
+// bundles that method and its messages only (as does `callMethod(t, TestService_UnaryCall,
+// request)`); the generated `XClient` class and `createClient(TestService.methods, t)`
+// bundle every method of the service. Each kind of
 // method has its own factory (`unaryMethod`...), which gives the descriptor the way to
 // call it: an app that makes no streaming call does not bundle the streaming calls.
 
@@ -129,6 +130,15 @@ export function methodDescriptor<I, O, K extends MethodKind>(
     : kind === "client_streaming" ? callClientStream
     : callBidiStream;
   return describe(service, name, kind, input, output, call, deprecated);
+}
+
+/**
+ * Calls one method on `transport`, with a partial request (or a stream of them):
+ * `callMethod(transport, TestService_UnaryCall, { responseSize: 1 }, { timeoutMs: 500 })`.
+ * What the generated class's methods and `createClient`'s functions do.
+ */
+export function callMethod<M extends Method<any, any>>(transport: Transport, method: M, ...args: Parameters<MethodCall<M>>): ReturnType<MethodCall<M>> {
+  return method.call(transport, method, args[0], args[1]) as ReturnType<MethodCall<M>>;
 }
 
 /**

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { serverStreamingMethod, unaryMethod } from "grpcweb-client";
+import { callMethod, serverStreamingMethod, unaryMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Object$, Thing } from "./names_pb.js";
 import { Thing as Thing$1 } from "./other/types_pb.js";
@@ -45,11 +45,11 @@ export class TransportClient {
    * @deprecated
    */
   constructor$(request: PartialMessage<Object$>, options?: CallOptions): Promise<Thing> {
-    return this.#transport.unary(Transport_Constructor, Object$.create(request), options);
+    return callMethod(this.#transport, Transport_Constructor, request, options);
   }
 
   toString$(request: PartialMessage<Thing$1>, options?: CallOptions): AsyncIterable<Thing$1> {
-    return this.#transport.serverStream(Transport_ToString, Thing$1.create(request), options);
+    return callMethod(this.#transport, Transport_ToString, request, options);
   }
 }
 

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { bidiStreamingMethod, clientStreamingMethod, createInputs, serverStreamingMethod, unaryMethod, unsupportedMethod } from "grpcweb-client";
+import { bidiStreamingMethod, callMethod, clientStreamingMethod, serverStreamingMethod, unaryMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Empty } from "./empty_pb.js";
 import { SimpleRequest, SimpleResponse, StreamingInputCallRequest, StreamingInputCallResponse, StreamingOutputCallRequest, StreamingOutputCallResponse } from "./messages_pb.js";
@@ -85,54 +85,42 @@ export class TestServiceClient {
 
   /** Takes nothing, returns nothing. */
   emptyCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(TestService_EmptyCall, Empty.create(request), options);
+    return callMethod(this.#transport, TestService_EmptyCall, request, options);
   }
 
   /** One request, one response with a payload of the requested size. */
   unaryCall(request: PartialMessage<SimpleRequest>, options?: CallOptions): Promise<SimpleResponse> {
-    return this.#transport.unary(TestService_UnaryCall, SimpleRequest.create(request), options);
+    return callMethod(this.#transport, TestService_UnaryCall, request, options);
   }
 
   /** Like UnaryCall; meant to be sent as a cacheable GET where supported. */
   cacheableUnaryCall(request: PartialMessage<SimpleRequest>, options?: CallOptions): Promise<SimpleResponse> {
-    return this.#transport.unary(TestService_CacheableUnaryCall, SimpleRequest.create(request), options);
+    return callMethod(this.#transport, TestService_CacheableUnaryCall, request, options);
   }
 
   /** One request, then one response per entry of response_parameters. */
   streamingOutputCall(request: PartialMessage<StreamingOutputCallRequest>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    return this.#transport.serverStream(TestService_StreamingOutputCall, StreamingOutputCallRequest.create(request), options);
+    return callMethod(this.#transport, TestService_StreamingOutputCall, request, options);
   }
 
   /** Many requests, then one response with the total payload size. */
   streamingInputCall(requests: AsyncIterable<PartialMessage<StreamingInputCallRequest>>, options?: CallOptions): Promise<StreamingInputCallResponse> {
-    const transport = this.#transport;
-    if (transport.clientStream === undefined) {
-      return Promise.reject(unsupportedMethod(TestService_StreamingInputCall.path, "client_streaming"));
-    }
-    return transport.clientStream(TestService_StreamingInputCall, createInputs(StreamingInputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_StreamingInputCall, requests, options);
   }
 
   /** Each request is answered as soon as it arrives. */
   fullDuplexCall(requests: AsyncIterable<PartialMessage<StreamingOutputCallRequest>>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    const transport = this.#transport;
-    if (transport.bidiStream === undefined) {
-      throw unsupportedMethod(TestService_FullDuplexCall.path, "bidi_streaming");
-    }
-    return transport.bidiStream(TestService_FullDuplexCall, createInputs(StreamingOutputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_FullDuplexCall, requests, options);
   }
 
   /** Requests are answered, in order, only after the client finishes sending. */
   halfDuplexCall(requests: AsyncIterable<PartialMessage<StreamingOutputCallRequest>>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    const transport = this.#transport;
-    if (transport.bidiStream === undefined) {
-      throw unsupportedMethod(TestService_HalfDuplexCall.path, "bidi_streaming");
-    }
-    return transport.bidiStream(TestService_HalfDuplexCall, createInputs(StreamingOutputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_HalfDuplexCall, requests, options);
   }
 
   /** Declared but never implemented: always fails with UNIMPLEMENTED. */
   unimplementedCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(TestService_UnimplementedCall, Empty.create(request), options);
+    return callMethod(this.#transport, TestService_UnimplementedCall, request, options);
   }
 }
 
@@ -165,7 +153,7 @@ export class UnimplementedServiceClient {
 
   /** Always fails with UNIMPLEMENTED. */
   unimplementedCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(UnimplementedService_UnimplementedCall, Empty.create(request), options);
+    return callMethod(this.#transport, UnimplementedService_UnimplementedCall, request, options);
   }
 }
 
