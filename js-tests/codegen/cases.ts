@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import {
-  BinaryReader, BinaryWriter, ProtobufError, WireType, clone, createClient, createRegistry, durationFromMs, durationToMs, equals, fromJson,
+  BinaryReader, BinaryWriter, ProtobufError, WireType, callMethod, clone, createClient, createRegistry, durationFromMs, durationToMs, equals, fromJson,
   getField, oneofValue, timestampFromDate, timestampToDate, toJson, type FieldInfo, type JsonValue, type MessageType, type MethodDescriptor, type Transport,
 } from "grpcweb-client";
 import * as oursAll from "./out/ours/codegen/all_types_pb.js";
@@ -298,5 +298,10 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     async function* none(): AsyncIterable<oursMsgs.StreamingInputCallRequest> {}
     await assert.rejects(all.streamingInputCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
     assert.throws(() => all.fullDuplexCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
+    // The function-style call of one method.
+    const direct = await callMethod(fakeTransport(log), oursTest.TestService_UnaryCall, { responseSize: 2 }, { timeoutMs: 5 });
+    assert.equal(direct.username, "hi");
+    assert.deepEqual(log.at(-1)?.[1], oursMsgs.SimpleRequest.create({ responseSize: 2 }));
+    assert.equal(oursTest.TestService_FullDuplexCall.kind, "bidi_streaming");
   }],
 ];
