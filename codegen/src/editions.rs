@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use prost::Message as _;
 
-use crate::Error;
+use crate::error::Error;
 
 /// `Edition.EDITION_2023`.
 pub(crate) const EDITION_2023: i32 = 1000;

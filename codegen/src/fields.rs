@@ -4,10 +4,10 @@ use prost_types::FieldDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::field_options::JsType;
 
-use crate::Error;
 use crate::editions::{Features, Presence};
+use crate::error::Error;
+use crate::file_gen::FileGen;
 use crate::index::{TypeKind, is_proto2, module_path};
-use crate::messages::FileGen;
 use crate::options::Int64;
 use crate::printer::relative_import;
 
@@ -138,7 +138,7 @@ fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, 
         g.ctx.options.import_extension.suffix(),
     );
     let alias = g.imports.import(&module, &entry.ts_name);
-    if matches!(entry.kind, TypeKind::Enum) {
+    if matches!(entry.kind, TypeKind::Enum { .. }) {
         let info = format!("{}$", entry.ts_name);
         if g.imports
             .import_as(&module, &info, &format!("{alias}$"))
@@ -152,24 +152,34 @@ fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, 
     Ok((alias, entry.kind))
 }
 
+/// The TS type, kind and table entries of a field's value (of a map's value when
+/// `in_map`: always length-prefixed, and its codec checks closed enums itself).
 fn value_entry(
     g: &mut FileGen<'_>,
     f: &FieldDescriptorProto,
     table: &mut Vec<String>,
     ctx: &str,
+    in_map: bool,
 ) -> Result<(String, &'static str), Error> {
     match f.r#type() {
         Type::Enum => {
-            let (name, _) = type_ref(g, f.type_name(), ctx)?;
+            let (name, kind) = type_ref(g, f.type_name(), ctx)?;
             table.push(format!("E: () => {name}$"));
+            if matches!(kind, TypeKind::Enum { closed: true }) && !in_map {
+                // The reader of closed enums, which only apps with such fields bundle.
+                table.push(format!("X: {}", g.imports.runtime("closedEnum")));
+            }
             Ok((name, "enum"))
         }
         Type::Message | Type::Group => {
             let (name, _) = type_ref(g, f.type_name(), ctx)?;
             table.push(format!("M: () => {name}"));
             let delimited = features(g, ctx).is_some_and(|x| x.delimited);
-            if f.r#type() == Type::Group || delimited {
+            // Map values are always length-prefixed, whatever message_encoding says.
+            if (f.r#type() == Type::Group || delimited) && !in_map {
                 table.push("delimited: true".to_owned());
+                // The group codec, which only apps with groups bundle.
+                table.push(format!("X: {}", g.imports.runtime("groupField")));
             }
             Ok((name, "message"))
         }
@@ -194,9 +204,9 @@ pub(crate) fn field_type(
             let (k, _) = scalar(key.r#type())
                 .ok_or_else(|| Error::new(format!("{ctx}: map key must be a scalar")))?;
             table.push(format!("K: {k}"));
-            let (ts, _) = value_entry(g, &value, &mut table, ctx)?;
-            // Map values are always length-prefixed, whatever message_encoding says.
-            table.retain(|e| e != "delimited: true");
+            let (ts, _) = value_entry(g, &value, &mut table, ctx, true)?;
+            // The map codec, which only apps with map fields bundle.
+            table.push(format!("X: {}", g.imports.runtime("mapField")));
             return Ok(FieldType {
                 ts,
                 table,
@@ -204,6 +214,6 @@ pub(crate) fn field_type(
             });
         }
     }
-    let (ts, kind) = value_entry(g, f, &mut table, ctx)?;
+    let (ts, kind) = value_entry(g, f, &mut table, ctx, false)?;
     Ok(FieldType { ts, table, kind })
 }

@@ -7,7 +7,8 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
 
-use crate::Error;
+use crate::editions::EditionsIndex;
+use crate::error::Error;
 use crate::names::escape_type_name;
 
 /// What a fully-qualified type name refers to.
@@ -17,8 +18,8 @@ pub(crate) enum TypeKind {
     Message {
         map_entry: Option<Box<(FieldDescriptorProto, FieldDescriptorProto)>>,
     },
-    /// An enum.
-    Enum,
+    /// An enum; closed enums keep unknown numbers out of their fields.
+    Enum { closed: bool },
 }
 
 /// One message or enum of the request.
@@ -29,6 +30,13 @@ pub(crate) struct TypeEntry {
     /// Its exported TS name (`Outer_Inner`, escaped).
     pub(crate) ts_name: String,
     pub(crate) kind: TypeKind,
+}
+
+/// The file being indexed.
+struct FileCtx<'a> {
+    file: &'a FileDescriptorProto,
+    editions: &'a EditionsIndex,
+    proto2: bool,
 }
 
 /// Every type of every file in the request, by fully-qualified name with a leading dot.
@@ -43,37 +51,62 @@ pub(crate) fn is_proto2(file: &FileDescriptorProto) -> bool {
 }
 
 impl TypeIndex {
-    /// Indexes all files.
-    pub(crate) fn build(files: &[FileDescriptorProto]) -> Self {
+    /// Indexes all files; `editions` gives the features of editions files' enums.
+    pub(crate) fn build(files: &[FileDescriptorProto], editions: &EditionsIndex) -> Self {
         let mut index = TypeIndex::default();
         for file in files {
-            let name = file.name();
             let prefix = match file.package() {
                 "" => String::new(),
                 p => format!(".{p}"),
             };
+            let ctx = FileCtx {
+                file,
+                editions,
+                proto2: is_proto2(file),
+            };
             for e in &file.enum_type {
-                index.add_enum(name, &prefix, "", e);
+                index.add_enum(&ctx, &prefix, "", e);
             }
             for m in &file.message_type {
-                index.add_message(name, &prefix, "", m);
+                index.add_message(&ctx, &prefix, "", m);
             }
         }
         index
     }
 
-    fn add_enum(&mut self, file: &str, prefix: &str, ts_prefix: &str, e: &EnumDescriptorProto) {
+    fn add_enum(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        prefix: &str,
+        ts_prefix: &str,
+        e: &EnumDescriptorProto,
+    ) {
+        let fq = format!("{prefix}.{}", e.name());
+        // proto2 enums are closed, proto3 ones open; editions say so per enum.
+        let closed = match ctx.editions.enum_(&fq[1..]) {
+            Some(features) if ctx.editions.is_editions_file(ctx.file.name()) => {
+                features.closed_enum
+            }
+            _ => ctx.proto2,
+        };
         self.types.insert(
-            format!("{prefix}.{}", e.name()),
+            fq,
             TypeEntry {
-                file: file.to_owned(),
+                file: ctx.file.name().to_owned(),
                 ts_name: escape_type_name(&format!("{ts_prefix}{}", e.name())),
-                kind: TypeKind::Enum,
+                kind: TypeKind::Enum { closed },
             },
         );
     }
 
-    fn add_message(&mut self, file: &str, prefix: &str, ts_prefix: &str, m: &DescriptorProto) {
+    fn add_message(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        prefix: &str,
+        ts_prefix: &str,
+        m: &DescriptorProto,
+    ) {
+        let file = ctx.file.name();
         let fq = format!("{prefix}.{}", m.name());
         let ts_local = format!("{ts_prefix}{}", m.name());
         let map_entry = if m.options.as_ref().and_then(|o| o.map_entry) == Some(true) {
@@ -85,10 +118,10 @@ impl TypeIndex {
         };
         let nested_prefix = format!("{ts_local}_");
         for e in &m.enum_type {
-            self.add_enum(file, &fq, &nested_prefix, e);
+            self.add_enum(ctx, &fq, &nested_prefix, e);
         }
         for n in &m.nested_type {
-            self.add_message(file, &fq, &nested_prefix, n);
+            self.add_message(ctx, &fq, &nested_prefix, n);
         }
         self.types.insert(
             fq,

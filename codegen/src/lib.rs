@@ -4,9 +4,11 @@
 //! For every `.proto` file it writes `<name>_pb.ts` (message interfaces, enums, and a
 //! field table per message that the `grpcweb-client` codec turns into create and binary
 //! encode/decode; the runtime's free functions `toJson`, `fromJson`, `equals` and `clone`
-//! take the same object, so apps that never call them do not bundle them) and, when the
-//! file has services, `<name>_grpcweb.ts` (method descriptors and a typed client class
-//! per service). Generated code imports only from the `grpcweb-client` package.
+//! take the same object, so apps that never call them do not bundle them; map, group,
+//! closed-enum and required-field handling are referred to by the messages that need
+//! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
+//! per method, which `createClient` takes one by one, and a typed client class per
+//! service). Generated code imports only from the `grpcweb-client` package.
 //!
 //! ```sh
 //! protoc --plugin=protoc-gen-grpcweb-ts=target/debug/protoc-gen-grpcweb-ts \
@@ -45,8 +47,11 @@
 //!   `bidiStream`; gRPC-Web transports have neither, so those calls fail with
 //!   UNIMPLEMENTED (code 12).
 
+mod context;
 mod editions;
+mod error;
 mod fields;
+mod file_gen;
 mod index;
 mod messages;
 mod names;
@@ -55,44 +60,18 @@ mod preamble;
 mod printer;
 mod services;
 
-use std::fmt;
-
 use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
+pub use error::Error;
 pub use options::{ImportExtension, Int64, OptionError, Options};
+
+use context::Context;
 
 use editions::{EDITION_2023, EditionsIndex};
 use index::TypeIndex;
-
-/// An input the plugin cannot generate code for; reported in the response's error field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
-
-impl Error {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Error(message.into())
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// What every generator step needs: options and the type index of the whole request.
-#[derive(Debug)]
-pub(crate) struct Context<'a> {
-    pub(crate) options: Options,
-    pub(crate) parameter: String,
-    pub(crate) index: &'a TypeIndex,
-    pub(crate) editions: &'a EditionsIndex,
-}
 
 /// Runs the plugin on an encoded `CodeGeneratorRequest`, returning an encoded
 /// `CodeGeneratorResponse` (errors included; never panics on bad input).
@@ -113,7 +92,7 @@ pub fn run(request: &[u8]) -> Vec<u8> {
     // prost-types struct lacks: appending fields to an encoded message sets them.
     for tag in [0x18u8, 0x20] {
         out.push(tag);
-        prost::encoding::encode_varint(EDITION_2023 as u64, &mut out);
+        grpcweb_protocol::varint::put(&mut out, EDITION_2023 as u64);
     }
     out
 }
@@ -171,7 +150,7 @@ fn generate_files(
 ) -> Result<Vec<File>, Error> {
     let parameter = request.parameter.clone().unwrap_or_default();
     let options = Options::parse(&parameter).map_err(|e| Error::new(e.to_string()))?;
-    let index = TypeIndex::build(&request.proto_file);
+    let index = TypeIndex::build(&request.proto_file, editions);
     let ctx = Context {
         options,
         parameter: parameter.replace(['\n', '\r'], " "),

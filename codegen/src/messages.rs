@@ -5,11 +5,15 @@ use std::collections::{HashMap, HashSet};
 use prost_types::field_descriptor_proto::Label;
 use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
 
+use crate::context::Context;
+use crate::error::Error;
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
-use crate::index::{Comments, is_proto2, module_path};
-use crate::names::{escape_type_name, is_identifier, json_name, property_name, string_literal};
+use crate::file_gen::FileGen;
+use crate::index::TypeKind;
+use crate::names::{
+    escape_type_name, is_identifier, json_name, property_name, snake_case, string_literal,
+};
 use crate::printer::{Imports, Printer};
-use crate::{Context, Error};
 
 // Source paths (descriptor.proto field numbers) used to find comments.
 const FILE_MESSAGE: i32 = 4;
@@ -20,25 +24,9 @@ const MESSAGE_ENUM: i32 = 4;
 const MESSAGE_ONEOF: i32 = 8;
 const ENUM_VALUE: i32 = 2;
 
-pub(crate) struct FileGen<'a> {
-    pub(crate) ctx: &'a Context<'a>,
-    pub(crate) file: &'a FileDescriptorProto,
-    pub(crate) out_path: String,
-    pub(crate) imports: Imports,
-    comments: Comments,
-    body: Printer,
-}
-
 /// Generates the `_pb.ts` file of `file`.
 pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
-    let mut g = FileGen {
-        ctx,
-        file,
-        out_path: module_path(file.name(), "_pb"),
-        comments: Comments::of(file),
-        imports: Imports::default(),
-        body: Printer::default(),
-    };
+    let mut g = FileGen::new(ctx, file);
     declare_names(&mut g.imports, "", &file.message_type, &file.enum_type);
     let scope = file.package().to_owned();
     for (i, e) in file.enum_type.iter().enumerate() {
@@ -135,12 +123,10 @@ impl FileGen<'_> {
         self.body.line(0, "}");
         let enum_type = self.imports.runtime("enumType");
         let enum_ty = self.imports.runtime_type("EnumType");
-        let closed = match self.ctx.editions.enum_(&fq) {
-            Some(features) if self.ctx.editions.is_editions_file(self.file.name()) => {
-                features.closed_enum
-            }
-            _ => is_proto2(self.file),
-        };
+        let closed = matches!(
+            self.ctx.index.get(&format!(".{fq}"), &fq).map(|t| &t.kind),
+            Ok(TypeKind::Enum { closed: true })
+        );
         let closed = if closed { ", true" } else { "" };
         self.body
             .line(0, &format!("/** Reflection info of the enum {fq}. */"));
@@ -176,6 +162,7 @@ impl FileGen<'_> {
         let mut oneof_props: HashMap<i32, String> = HashMap::new();
         // Property names in use: proto2 allows `foo_bar` next to `fooBar`.
         let mut used = HashSet::new();
+        let mut has_required = false;
         for (i, f) in m.field.iter().enumerate() {
             let ctx_name = format!("{fq}.{}", f.name());
             let ft = field_type(self, f, &ctx_name)?;
@@ -190,16 +177,15 @@ impl FileGen<'_> {
                 format!("no: {}", f.number()),
                 format!("name: {}", string_literal(&prop)),
             ];
-            // `proto` and `json` are left out when they equal `name` (the runtime fills
-            // them in): most JSON names are the property names, and the table is part of
-            // every bundle that uses the message.
-            if f.name() != prop {
+            // The table is part of every bundle that uses the message, so what the runtime
+            // can work out is left out: `proto` when it is `name` in snake_case, `json`
+            // when it equals `name`, and `kind` (from K, M and E).
+            if f.name() != snake_case(&prop) {
                 entry.push(format!("proto: {}", string_literal(f.name())));
             }
             if json != prop {
                 entry.push(format!("json: {}", string_literal(&json)));
             }
-            entry.push(format!("kind: \"{}\"", ft.kind));
             entry.extend(ft.table.iter().cloned());
             let repeated = f.label() == Label::Repeated && ft.kind != "map";
             if repeated {
@@ -231,6 +217,7 @@ impl FileGen<'_> {
                 && ft.kind != "map"
                 && explicit_presence(self, f, &ctx_name);
             if required {
+                has_required = true;
                 entry.push("req: true".to_owned());
             } else if opt {
                 entry.push("opt: true".to_owned());
@@ -280,7 +267,13 @@ impl FileGen<'_> {
         for entry in table {
             self.body.line(1, &format!("{{ {} }},", entry.join(", ")));
         }
-        self.body.line(0, "]);");
+        // The binary check of required fields, which only apps using such messages bundle.
+        if has_required {
+            let check = self.imports.runtime("checkRequired");
+            self.body.line(0, &format!("], {check});"));
+        } else {
+            self.body.line(0, "]);");
+        }
         self.body.line(0, "");
         let nested_prefix = format!("{local}_");
         for (i, e) in m.enum_type.iter().enumerate() {

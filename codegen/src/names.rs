@@ -102,8 +102,17 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "messageType",
     "enumType",
     "methodDescriptor",
+    "unaryMethod",
+    "serverStreamingMethod",
+    "clientStreamingMethod",
+    "bidiStreamingMethod",
+    "callMethod",
     "unsupportedMethod",
     "createInputs",
+    "mapField",
+    "closedEnum",
+    "groupField",
+    "checkRequired",
     "MessageType",
     "EnumType",
     "FieldInfo",
@@ -154,6 +163,22 @@ pub(crate) fn json_name(proto_name: &str) -> String {
         } else if upper {
             out.extend(c.to_uppercase());
             upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The .proto name the runtime assumes for a field table entry without `proto`: the
+/// property name with each ASCII capital turned into `_` and its lowercase
+/// (`responseSize` -> `response_size`), as `messageType` in the npm codec does.
+pub(crate) fn snake_case(property: &str) -> String {
+    let mut out = String::with_capacity(property.len() + 4);
+    for c in property.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
         } else {
             out.push(c);
         }
@@ -217,6 +242,16 @@ mod tests {
         assert_eq!(json_name("a__b"), "aB");
         assert_eq!(lower_camel("UnaryCall"), "unaryCall");
         assert_eq!(lower_camel("FullDuplexCall"), "fullDuplexCall");
+    }
+
+    #[test]
+    fn snake_cases_as_the_runtime_does() {
+        assert_eq!(snake_case("responseSize"), "response_size");
+        assert_eq!(snake_case("fillOauthScope"), "fill_oauth_scope");
+        assert_eq!(snake_case("value"), "value");
+        // Not the .proto name: the table then spells it out.
+        assert_ne!(snake_case(&json_name("field_name_1")), "field_name_1");
+        assert_ne!(snake_case("constructor$"), "constructor");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use prost_types::FileDescriptorProto;
 
-use crate::Context;
+use crate::context::Context;
 use crate::printer::Printer;
 
 /// Writes the `@generated` header naming the plugin version, the source and the options.

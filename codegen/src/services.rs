@@ -1,11 +1,14 @@
-//! `<name>_grpcweb.ts`: method descriptors and a typed client class per service.
+//! `<name>_grpcweb.ts`: per service, one exported descriptor const per method (what a
+//! bundler can keep or drop one by one), a service const naming them all, and a typed
+//! client class.
 
 use prost_types::{FileDescriptorProto, MethodDescriptorProto};
 
+use crate::context::Context;
+use crate::error::Error;
 use crate::index::{Comments, module_path};
 use crate::names::{escape_property, escape_type_name, lower_camel, string_literal};
 use crate::printer::{Imports, Printer, relative_import};
-use crate::{Context, Error};
 
 const FILE_SERVICE: i32 = 6;
 const SERVICE_METHOD: i32 = 2;
@@ -16,6 +19,32 @@ fn kind(m: &MethodDescriptorProto) -> &'static str {
         (false, true) => "server_streaming",
         (true, false) => "client_streaming",
         (true, true) => "bidi_streaming",
+    }
+}
+
+/// The runtime factory of a method's descriptor: one per kind, so that an app bundles the
+/// calls of the kinds it uses only.
+fn factory(m: &MethodDescriptorProto) -> &'static str {
+    match kind(m) {
+        "unary" => "unaryMethod",
+        "server_streaming" => "serverStreamingMethod",
+        "client_streaming" => "clientStreamingMethod",
+        _ => "bidiStreamingMethod",
+    }
+}
+
+/// The name of a method's exported descriptor: `TestService_UnaryCall`.
+fn method_const(service: &str, method: &str) -> String {
+    escape_type_name(&format!("{service}_{method}"))
+}
+
+/// A method descriptor's TSDoc: the method's comment, then which RPC it describes.
+fn method_doc(comment: &str, fq_method: &str) -> String {
+    let what = format!("Descriptor of the RPC {fq_method}.");
+    if comment.trim().is_empty() {
+        what
+    } else {
+        format!("{}\n\n{what}", comment.trim_end())
     }
 }
 
@@ -38,6 +67,9 @@ pub(crate) fn generate(
         let name = escape_type_name(s.name());
         imports.declare(&name);
         imports.declare(&escape_type_name(&format!("{}Client", s.name())));
+        for m in &s.method {
+            imports.declare(&method_const(s.name(), m.name()));
+        }
     }
     let mut body = Printer::default();
     let ext = ctx.options.import_extension.suffix();
@@ -60,25 +92,34 @@ pub(crate) fn generate(
         }
         let service_doc = comments.get(&[FILE_SERVICE, si as i32]).to_owned();
         let service_dep = s.options.as_ref().and_then(|o| o.deprecated) == Some(true);
-        let method_descriptor = imports.runtime("methodDescriptor");
+        // One exported const per method, so that a bundler keeps only those an app uses.
+        for (mi, (m, _, input, output)) in methods.iter().enumerate() {
+            let doc = comments
+                .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
+                .to_owned();
+            let doc = method_doc(&doc, &format!("{fq}.{}", m.name()));
+            body.doc(0, &doc, deprecated(m));
+            let dep = if deprecated(m) { ", true" } else { "" };
+            let factory = imports.runtime(factory(m));
+            body.line(
+                0,
+                &format!(
+                    "export const {} = /*@__PURE__*/ {factory}({}, {}, {input}, {output}{dep});",
+                    method_const(s.name(), m.name()),
+                    string_literal(&fq),
+                    string_literal(m.name()),
+                ),
+            );
+        }
+        body.line(0, "");
         body.doc(0, &service_doc, service_dep);
         body.line(0, &format!("export const {name} = {{"));
         body.line(1, &format!("typeName: {},", string_literal(&fq)));
         body.line(1, "methods: {");
-        for (mi, (m, method, input, output)) in methods.iter().enumerate() {
-            let doc = comments
-                .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
-                .to_owned();
-            body.doc(2, &doc, deprecated(m));
-            let dep = if deprecated(m) { ", true" } else { "" };
+        for (m, method, _, _) in &methods {
             body.line(
                 2,
-                &format!(
-                    "{method}: /*@__PURE__*/ {method_descriptor}({}, {}, \"{}\", {input}, {output}{dep}),",
-                    string_literal(&fq),
-                    string_literal(m.name()),
-                    kind(m)
-                ),
+                &format!("{method}: {},", method_const(s.name(), m.name())),
             );
         }
         body.line(1, "},");
@@ -87,6 +128,7 @@ pub(crate) fn generate(
         let transport = imports.runtime_type("Transport");
         let call_options = imports.runtime_type("CallOptions");
         let partial = imports.runtime_type("PartialMessage");
+        let call_method = imports.runtime("callMethod");
         let mut client_doc = format!("Client of the service {fq}.");
         if !service_doc.trim().is_empty() {
             client_doc = format!("{}\n\n{client_doc}", service_doc.trim_end());
@@ -105,40 +147,32 @@ pub(crate) fn generate(
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
             body.doc(1, &doc, deprecated(m));
-            let desc = format!("{name}.methods.{method}");
-            match kind(m) {
-                "unary" => {
-                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): Promise<{output}> {{"));
-                    body.line(2, &format!("return this.#transport.unary({desc}, {input}.create(request), options);"));
-                }
+            let desc = method_const(s.name(), m.name());
+            let partial_input = format!("{partial}<{input}>");
+            let (arg, arg_type, ret) = match kind(m) {
+                "unary" => ("request", partial_input, format!("Promise<{output}>")),
                 "server_streaming" => {
-                    body.line(1, &format!("{method}(request: {partial}<{input}>, options?: {call_options}): AsyncIterable<{output}> {{"));
-                    body.line(2, &format!("return this.#transport.serverStream({desc}, {input}.create(request), options);"));
+                    ("request", partial_input, format!("AsyncIterable<{output}>"))
                 }
-                "client_streaming" => {
-                    let unsupported = imports.runtime("unsupportedMethod");
-                    let inputs = imports.runtime("createInputs");
-                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): Promise<{output}> {{"));
-                    body.line(2, "const transport = this.#transport;");
-                    body.line(2, "if (transport.clientStream === undefined) {");
-                    body.line(3, &format!("return Promise.reject({unsupported}({desc}.path, \"client_streaming\"));"));
-                    body.line(2, "}");
-                    body.line(2, &format!("return transport.clientStream({desc}, {inputs}({input}, requests), options);"));
-                }
-                _ => {
-                    let unsupported = imports.runtime("unsupportedMethod");
-                    let inputs = imports.runtime("createInputs");
-                    body.line(1, &format!("{method}(requests: AsyncIterable<{partial}<{input}>>, options?: {call_options}): AsyncIterable<{output}> {{"));
-                    body.line(2, "const transport = this.#transport;");
-                    body.line(2, "if (transport.bidiStream === undefined) {");
-                    body.line(
-                        3,
-                        &format!("throw {unsupported}({desc}.path, \"bidi_streaming\");"),
-                    );
-                    body.line(2, "}");
-                    body.line(2, &format!("return transport.bidiStream({desc}, {inputs}({input}, requests), options);"));
-                }
-            }
+                "client_streaming" => (
+                    "requests",
+                    format!("AsyncIterable<{partial_input}>"),
+                    format!("Promise<{output}>"),
+                ),
+                _ => (
+                    "requests",
+                    format!("AsyncIterable<{partial_input}>"),
+                    format!("AsyncIterable<{output}>"),
+                ),
+            };
+            body.line(
+                1,
+                &format!("{method}({arg}: {arg_type}, options?: {call_options}): {ret} {{"),
+            );
+            body.line(
+                2,
+                &format!("return {call_method}(this.#transport, {desc}, {arg}, options);"),
+            );
             body.line(1, "}");
         }
         body.line(0, "}");

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import {
-  BinaryReader, BinaryWriter, ProtobufError, WireType, clone, createRegistry, durationFromMs, durationToMs, equals, fromJson,
+  BinaryReader, BinaryWriter, ProtobufError, WireType, callMethod, clone, createClient, createRegistry, durationFromMs, durationToMs, equals, fromJson,
   getField, oneofValue, timestampFromDate, timestampToDate, toJson, type FieldInfo, type JsonValue, type MessageType, type MethodDescriptor, type Transport,
 } from "grpcweb-client";
 import * as oursAll from "./out/ours/codegen/all_types_pb.js";
@@ -276,5 +276,32 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
     async function* none(): AsyncIterable<oursMsgs.StreamingInputCallRequest> {}
     await assert.rejects(client.streamingInputCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
     assert.throws(() => client.fullDuplexCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
+  }],
+  ["createClient calls the methods it is given, like the generated class", async () => {
+    const log: Array<[MethodDescriptor<any, any>, unknown]> = [];
+    assert.equal(oursTest.TestService.methods.unaryCall, oursTest.TestService_UnaryCall);
+    assert.equal(oursTest.TestService_UnaryCall.input, oursMsgs.SimpleRequest);
+    assert.equal(oursTest.TestService_UnaryCall.output, oursMsgs.SimpleResponse);
+    const one = createClient({ unaryCall: oursTest.TestService_UnaryCall }, fakeTransport(log));
+    assert.deepEqual(Object.keys(one), ["unaryCall"]);
+    const res = await one.unaryCall({ responseSize: 3 }, { timeoutMs: 5 });
+    assert.equal(res.username, "hi");
+    const [method, input] = log[0] as [MethodDescriptor<any, any>, oursMsgs.SimpleRequest];
+    assert.equal(method, oursTest.TestService_UnaryCall);
+    // The request is a complete message: create() filled in the defaults.
+    assert.deepEqual(input, oursMsgs.SimpleRequest.create({ responseSize: 3 }));
+    const all = createClient(oursTest.TestService.methods, fakeTransport(log));
+    const got = [];
+    for await (const m of all.streamingOutputCall({ responseParameters: [{ size: 3 }] })) got.push(m);
+    assert.equal(got.length, 1);
+    assert.equal(log[1]?.[0], oursTest.TestService_StreamingOutputCall);
+    async function* none(): AsyncIterable<oursMsgs.StreamingInputCallRequest> {}
+    await assert.rejects(all.streamingInputCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
+    assert.throws(() => all.fullDuplexCall(none()), (e: unknown) => (e as { code?: number }).code === 12);
+    // The function-style call of one method.
+    const direct = await callMethod(fakeTransport(log), oursTest.TestService_UnaryCall, { responseSize: 2 }, { timeoutMs: 5 });
+    assert.equal(direct.username, "hi");
+    assert.deepEqual(log.at(-1)?.[1], oursMsgs.SimpleRequest.create({ responseSize: 2 }));
+    assert.equal(oursTest.TestService_FullDuplexCall.kind, "bidi_streaming");
   }],
 ];

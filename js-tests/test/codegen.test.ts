@@ -67,6 +67,7 @@ type Cases = { cases: Array<[string, () => void | Promise<void>]> };
 const compiled = (name: string): string => pathToFileURL(join(dir, "dist", "js-tests", "codegen", name)).href;
 const cross = (await import(compiled("cross.js"))) as Cases;
 const unit = (await import(compiled("cases.js"))) as Cases;
+const bundle = (await import(compiled("bundle.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -114,7 +115,7 @@ test("protoc runs the plugin; output equals the goldens", { skip: spawnSync("pro
   }
 });
 
-for (const [name, fn] of [...cross.cases, ...unit.cases]) test(name, fn);
+for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
 
 test("generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server", { timeout: 60_000 }, async () => {
   // Imported here so that the checks above do not depend on the runtime package's build.

@@ -92,13 +92,24 @@ export interface FieldInfo {
   readonly noUtf8Check?: boolean;
   /** proto2 `[default = ...]` as protoc spells it (C-escaped bytes, enum value names, inf/nan); read by `getField`. */
   readonly def?: string;
+  /**
+   * The binary codec of a map field (the runtime's `mapField`) or a group (`groupField`),
+   * or the reader of a closed-enum field (`closedEnum`), which generated code passes so
+   * that apps without such fields do not bundle them. Opaque outside the codec.
+   */
+  readonly X?: object;
 }
 
 /**
- * A field as generated code declares it: a FieldInfo where `proto` and `json` may be left
- * out when they equal `name` (`messageType` fills them in).
+ * A field as generated code declares it: a FieldInfo where `messageType` fills in what is
+ * left out: `proto` is `name` in snake_case (each capital becomes `_` and its lowercase),
+ * `json` is `name`, and `kind` follows from K (map), M (message) and E (enum), else scalar.
  */
-export type FieldDecl = Omit<FieldInfo, "proto" | "json"> & { readonly proto?: string; readonly json?: string };
+export type FieldDecl = Omit<FieldInfo, "proto" | "json" | "kind"> & {
+  readonly proto?: string;
+  readonly json?: string;
+  readonly kind?: FieldInfo["kind"];
+};
 
 /** An enum: its fully-qualified name, its values, and whether it is closed. */
 export interface EnumType {

@@ -2,23 +2,30 @@
 // type's table is turned once, on first use, into a plan (fields sorted for writing, an
 // array indexed by field number for reading, keys and wire types worked out), kept on the
 // type object; the loops below then do no lookups beyond that.
+//
+// What only some messages need is not here, so that apps without it do not bundle it:
+// generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
+// groups (delimited message fields) that of ./group.ts (`X: groupField`), fields of
+// closed enums the reader of ./closed.ts (`X: closedEnum`); messages with
+// proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
+// the message is written. Those modules import this one, never the reverse.
 
-import type { EnumType, FieldInfo, MessageType, ScalarTypeId } from "../message.js";
+import type { FieldInfo, MessageType, ScalarTypeId } from "../message.js";
 import { BinaryReader } from "./reader.js";
 import { ProtobufError, WireType } from "./wire.js";
 import { BinaryWriter } from "./writer.js";
-import { create, requiredNotSet, scalarZero, setMapEntry } from "./fields.js";
+import { create } from "./fields.js";
 
 // Messages are plain objects; the codec reads and writes them by property name.
-type Obj = Record<string, any>;
+export type Obj = Record<string, any>;
 
 // Wire types and field operations as top-level constants, which bundlers inline (WireType
 // is an object at runtime). Not `const enum`s: the package is compiled with
 // isolatedModules, under which tsc emits those as objects and does not inline them.
-const WT_VARINT = 0;
-const WT_LEN = 2;
-const WT_START_GROUP = 3;
-const WT_END_GROUP = 4;
+export const WT_VARINT = 0;
+export const WT_LEN = 2;
+export const WT_START_GROUP = 3;
+export const WT_END_GROUP = 4;
 
 /** How a field is read and written. */
 type Op = 0 | 1 | 2 | 3 | 4 | 5 | 6;
@@ -28,10 +35,28 @@ const OP_LIST = 2;
 const OP_MESSAGE = 3;
 const OP_ONEOF_MESSAGE = 4;
 const OP_MESSAGE_LIST = 5;
-const OP_MAP = 6;
+/** A map field, whose codec (`FieldInfo.X`) reads and writes it. */
+const OP_CODEC = 6;
+
+/**
+ * The binary codec of a kind of field that lives outside this module: maps (./map.ts),
+ * groups (./group.ts) and closed enums (./closed.ts, which only reads differently).
+ */
+export interface FieldCodec {
+  /**
+   * Reads one occurrence of `f` into `msg`; its key (wire type `wt`, at `start`) was just
+   * read. `end` is where the enclosing message ends, `depth` its nesting depth.
+   */
+  read(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void;
+  /**
+   * Writes the value `v` of `f` (one element of a repeated group), keys included; without
+   * it, `f` is written as its kind is.
+   */
+  write?(w: BinaryWriter, f: Field, v: any): void;
+}
 
 /** One field, ready for the loops. */
-interface Field {
+export interface Field {
   readonly f: FieldInfo;
   readonly no: number;
   readonly name: string;
@@ -52,8 +77,8 @@ interface Field {
   readonly L: number | undefined;
   /** The message type of a message field or map value. */
   readonly m: MessageType<any> | undefined;
-  /** The enum of a field or map value, when closed (unknown numbers go to `$unknown`). */
-  readonly closed: EnumType | undefined;
+  /** The field's own codec, which reads it (and writes a map, op OP_CODEC, or a group). */
+  readonly x: FieldCodec | undefined;
 }
 
 interface Plan {
@@ -61,9 +86,10 @@ interface Plan {
   readonly sorted: readonly Field[];
   /** Fields by number (a sparse array when numbers are large, which V8 handles as a dictionary). */
   readonly byNo: ReadonlyArray<Field | undefined>;
-  /** proto2 `required` fields, which toBinary checks before writing; undefined when none. */
-  readonly required: readonly FieldInfo[] | undefined;
 }
+
+/** The type object as `messageType` makes it: the plan cache and the check run before writing. */
+type Planned = MessageType<any> & { $b?: Plan; $r?: (type: MessageType<any>, msg: Obj) => void };
 
 // Wire type by scalar type id: fixed64 for double, fixed64, sfixed64; fixed32 for float,
 // fixed32, sfixed32; length-delimited for string and bytes; varint for the rest.
@@ -75,31 +101,31 @@ export function scalarWireType(t: ScalarTypeId): WireType {
 }
 
 function plan(type: MessageType<any>): Plan {
-  const t = type as MessageType<any> & { $b?: Plan };
+  const t = type as Planned;
   if (t.$b !== undefined) return t.$b;
   const sorted = [...type.fields].sort((a, b) => a.no - b.no).map((f): Field => {
     const message = f.kind === "message";
-    const e = f.E?.();
     const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
-    const op = f.kind === "map" ? OP_MAP
+    const x = f.X as FieldCodec | undefined;
+    if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
+      throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
+    }
+    const op = f.kind === "map" ? OP_CODEC
       : message ? (f.repeated ? OP_MESSAGE_LIST : f.oneof !== undefined ? OP_ONEOF_MESSAGE : OP_MESSAGE)
       : f.repeated ? OP_LIST : f.oneof !== undefined ? OP_ONEOF : OP_SCALAR;
     const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
     const key = ((f.no << 3) | wt) >>> 0;
-    const closed = e?.closed ? e : undefined;
     return {
       f, no: f.no, name: f.name, oneof: f.oneof, op, t: st, key,
       packed: f.packed === true && wt !== WT_LEN,
       implicit: op === OP_SCALAR && !f.opt && !f.req,
-      simple: op === OP_SCALAR && closed === undefined ? key : -1,
-      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), closed,
+      simple: op === OP_SCALAR && x === undefined ? key : -1,
+      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), x,
     };
   });
   const byNo: Field[] = [];
   for (const f of sorted) byNo[f.no] = f;
-  // In field-number order, the order @bufbuild/protobuf finds them in.
-  const required = sorted.filter((f) => f.f.req === true).map((f) => f.f);
-  return (t.$b = { sorted, byNo, required: required.length > 0 ? required : undefined });
+  return (t.$b = { sorted, byNo });
 }
 
 /** Writes one scalar value (without its key). */
@@ -171,12 +197,11 @@ export function toBinary(type: MessageType<any>, msg: Obj): Uint8Array {
   }
 }
 
-function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
+/** Writes the fields of `msg` (without a key or length). */
+export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
   const p = plan(type);
-  // Checked first, outside the loop, so messages without required fields pay one test.
-  if (p.required !== undefined) {
-    for (const f of p.required) if (msg[f.name] === undefined) throw requiredNotSet(type, f, "binary");
-  }
+  // The required-field check, for messages that have some.
+  (type as Planned).$r?.(type, msg);
   for (const f of p.sorted) {
     let v: any;
     if (f.oneof !== undefined) {
@@ -210,8 +235,8 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
         }
         continue;
       }
-      case OP_MAP:
-        for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
+      case OP_CODEC:
+        (f.x as Required<FieldCodec>).write(w, f, v);
         continue;
       case OP_MESSAGE_LIST:
         for (let i = 0; i < (v as Obj[]).length; i++) writeSubMessage(w, f, v[i]);
@@ -225,34 +250,13 @@ function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
 }
 
 function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
-  w.uint32(f.key);
-  if ((f.key & 7) === WT_START_GROUP) {
-    writeMessage(f.m as MessageType<any>, v, w);
-    w.tag(f.no, WT_END_GROUP);
-  } else {
-    const at = w.fork();
-    writeMessage(f.m as MessageType<any>, v, w);
-    w.join(at);
+  if (f.x?.write !== undefined) {
+    f.x.write(w, f, v);
+    return;
   }
-}
-
-function writeMapEntry(w: BinaryWriter, f: Field, key: string, value: any): void {
-  const k = f.f.K as ScalarTypeId;
   w.uint32(f.key);
   const at = w.fork();
-  w.uint32((8 | scalarWireType(k)) >>> 0);
-  // Keys are property names: integers as decimal strings, which the 64-bit writers
-  // parse and the 32-bit ones coerce with their integer operators.
-  writeScalar(w, k, k === 8 ? key === "true" : key);
-  if (f.m !== undefined) {
-    w.uint32(18);
-    const inner = w.fork();
-    writeMessage(f.m, value, w);
-    w.join(inner);
-  } else {
-    w.uint32(16 | scalarWireType(f.t));
-    writeScalar(w, f.t, value);
-  }
+  writeMessage(f.m as MessageType<any>, v, w);
   w.join(at);
 }
 
@@ -264,7 +268,8 @@ export function fromBinary<T>(type: MessageType<T>, bytes: Uint8Array): T {
   return msg as T;
 }
 
-function addUnknown(msg: Obj, bytes: Uint8Array): void {
+/** Appends raw bytes to the unknown fields of `msg`. */
+export function addUnknown(msg: Obj, bytes: Uint8Array): void {
   const prev: Uint8Array | undefined = msg["$unknown"];
   if (prev === undefined) {
     msg["$unknown"] = bytes.slice();
@@ -276,15 +281,11 @@ function addUnknown(msg: Obj, bytes: Uint8Array): void {
   msg["$unknown"] = next;
 }
 
-function unknownVarint(no: number, value: number): Uint8Array {
-  return new BinaryWriter().tag(no, WT_VARINT).int32(value).finish();
-}
-
 /** Nesting deeper than this is rejected (protobuf's default recursion limit). */
 const MAX_DEPTH = 100;
 
 /** Reads fields into `msg` until `end`, or until the end-group key of `group`. */
-function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: number, group: number | undefined, depth: number): void {
+export function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: number, group: number | undefined, depth: number): void {
   if (depth > MAX_DEPTH) throw new ProtobufError(`${type.typeName}: messages nested more than ${MAX_DEPTH} deep`);
   const { byNo } = plan(type);
   let f: Field | undefined;
@@ -322,35 +323,20 @@ function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: num
   if (group !== undefined) throw new ProtobufError(`${type.typeName}: group for field ${group} is not terminated`);
 }
 
-function wrongWireType(f: Field, wt: WireType): ProtobufError {
+export function wrongWireType(f: Field, wt: WireType): ProtobufError {
   return new ProtobufError(`wire type ${wt} does not match the field type (field ${f.no})`);
 }
 
 function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
-  const op = f.op;
-  if (op === OP_MAP) {
-    if (wt !== WT_LEN) throw wrongWireType(f, wt);
-    readMapEntry(msg, f, r, depth, start);
+  if (f.x !== undefined) {
+    f.x.read(msg, f, r, wt, start, end, depth);
     return;
   }
+  const op = f.op;
   if (op >= OP_MESSAGE) {
-    const type = f.m as MessageType<any>;
-    if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
-    let target: Obj;
-    if (op === OP_MESSAGE_LIST) {
-      (msg[f.name] as Obj[]).push((target = create(type)));
-    } else if (op === OP_ONEOF_MESSAGE) {
-      const o = msg[f.oneof as string];
-      if (o.case === f.name) target = o.value;
-      else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
-    } else {
-      target = msg[f.name] ?? (msg[f.name] = create(type));
-    }
-    if (wt === WT_START_GROUP) readMessage(type, target, r, end, f.no, depth + 1);
-    else {
-      const n = r.length();
-      readMessage(type, target, r, r.pos + n, undefined, depth + 1);
-    }
+    if (wt !== WT_LEN) throw wrongWireType(f, wt);
+    const n = r.length();
+    readMessage(f.m as MessageType<any>, messageTarget(msg, f), r, r.pos + n, undefined, depth + 1);
     return;
   }
   const utf8 = f.utf8;
@@ -358,67 +344,40 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
     const n = r.length();
     const stop = r.pos + n;
     const list = msg[f.name] as any[];
-    while (r.pos < stop) {
-      const v = readScalar(r, f.t, f.L, utf8);
-      if (f.closed !== undefined && !f.closed.names.has(v)) addUnknown(msg, unknownVarint(f.no, v));
-      else list.push(v);
-    }
-    if (r.pos !== stop) throw new ProtobufError(`packed field ${f.no} overruns its length`);
+    while (r.pos < stop) list.push(readScalar(r, f.t, f.L, utf8));
+    if (r.pos !== stop) throw packedOverrun(f);
     return;
   }
   if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
-  const v = readScalar(r, f.t, f.L, utf8);
-  if (f.closed !== undefined && !f.closed.names.has(v)) {
-    addUnknown(msg, r.span(start));
-    return;
+  setScalar(msg, f, readScalar(r, f.t, f.L, utf8));
+}
+
+/**
+ * The message a message field's value is read into: a new list element, the oneof
+ * member's (new, or the one already there, to merge into), or the field's.
+ */
+export function messageTarget(msg: Obj, f: Field): Obj {
+  const type = f.m as MessageType<any>;
+  let target: Obj;
+  if (f.op === OP_MESSAGE_LIST) {
+    (msg[f.name] as Obj[]).push((target = create(type)));
+  } else if (f.op === OP_ONEOF_MESSAGE) {
+    const o = msg[f.oneof as string];
+    if (o.case === f.name) target = o.value;
+    else msg[f.oneof as string] = { case: f.name, value: (target = create(type)) };
+  } else {
+    target = msg[f.name] ?? (msg[f.name] = create(type));
   }
-  if (op === OP_LIST) (msg[f.name] as any[]).push(v);
-  else if (op === OP_ONEOF) msg[f.oneof as string] = { case: f.name, value: v };
+  return target;
+}
+
+/** Stores a value read for a scalar or enum field: appended to a list, as a oneof member, or set. */
+export function setScalar(msg: Obj, f: Field, v: unknown): void {
+  if (f.op === OP_LIST) (msg[f.name] as unknown[]).push(v);
+  else if (f.op === OP_ONEOF) msg[f.oneof as string] = { case: f.name, value: v };
   else msg[f.name] = v;
 }
 
-function badEntry(f: Field, wt: WireType, what: string): ProtobufError {
-  return new ProtobufError(`map entry of field ${f.no}: bad wire type ${wt} for the ${what}`);
-}
-
-/** Reads one map entry; an unknown closed-enum value sends the whole entry to `$unknown`. */
-function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start: number): void {
-  const n = r.length();
-  const end = r.pos + n;
-  const k = f.f.K as ScalarTypeId;
-  let key: any = scalarZero(k, 1);
-  let value: any;
-  while (r.pos < end) {
-    const tag = r.key();
-    const no = tag >>> 3;
-    const wt = (tag & 7) as WireType;
-    if (no === 1) {
-      if (wt !== scalarWireType(k)) throw badEntry(f, wt, "key");
-      key = readScalar(r, k, 1, f.utf8);
-    } else if (no === 2) {
-      if (f.m !== undefined) {
-        if (wt !== WT_LEN) throw badEntry(f, wt, "value");
-        value ??= create(f.m);
-        const n = r.length();
-        readMessage(f.m, value, r, r.pos + n, undefined, depth + 1);
-      } else {
-        if (wt !== scalarWireType(f.t)) throw badEntry(f, wt, "value");
-        value = readScalar(r, f.t, f.L, f.utf8);
-      }
-    } else {
-      r.skip(wt, no);
-    }
-  }
-  if (r.pos !== end) throw new ProtobufError(`map entry of field ${f.no} overruns its length`);
-  const e = f.closed;
-  if (value === undefined) {
-    if (f.m !== undefined) value = create(f.m);
-    else if (f.f.E !== undefined) value = e !== undefined ? (e.names.keys().next().value ?? 0) : 0;
-    else value = scalarZero(f.t, f.L as 0 | 1 | 2 | undefined);
-  }
-  if (e !== undefined && !e.names.has(value)) {
-    addUnknown(msg, r.span(start));
-    return;
-  }
-  setMapEntry(msg[f.name], String(key), value);
+export function packedOverrun(f: Field): ProtobufError {
+  return new ProtobufError(`packed field ${f.no} overruns its length`);
 }

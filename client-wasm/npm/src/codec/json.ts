@@ -1,11 +1,12 @@
-// The proto3 JSON mapping, driven by the generated field tables. Well-known types with a
-// special JSON form are in ./wkt.ts.
+// The proto3 JSON mapping of messages, driven by the generated field tables. Scalars are
+// in ./json-scalar.ts; well-known types with a special JSON form are in ./wkt.ts, which
+// gets this module's toJson/fromJson as arguments for the types that nest messages.
 
 import type {
   EnumType, FieldInfo, JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId,
 } from "../message.js";
-import { base64Decode, base64Encode } from "./base64.js";
-import { longFrom, requiredNotSet, setMapEntry } from "./fields.js";
+import { requiredNotSet, setMapEntry } from "./fields.js";
+import { describe, scalarFromJson, scalarToJson } from "./json-scalar.js";
 import { wktFromJson, wktToJson } from "./wkt.js";
 import { ProtobufError } from "./wire.js";
 
@@ -32,7 +33,7 @@ function fieldsByJsonName(type: MessageType<any>): ReadonlyMap<string, FieldInfo
  */
 export function toJson<T>(type: MessageType<T>, message: T, opts: JsonWriteOptions = {}): JsonValue {
   const msg = message as Obj;
-  const wkt = wktToJson(type, msg, opts);
+  const wkt = wktToJson(type, msg, opts, toJson);
   if (wkt !== undefined) return wkt;
   const out: JsonObject = {};
   for (const f of type.fields) {
@@ -80,27 +81,12 @@ export function valueToJson(f: FieldInfo, v: any, opts: JsonWriteOptions): JsonV
   return scalarToJson(f.T as ScalarTypeId, v);
 }
 
+const ZERO = /*@__PURE__*/ BigInt(0);
+
 /** An enum value as JSON: its name, or its number when unknown; NullValue is null. */
 export function enumToJson(e: EnumType, v: number): JsonValue {
   if (e.typeName === "google.protobuf.NullValue") return null;
   return e.names.get(v) ?? v;
-}
-
-/** A scalar as JSON: 64-bit integers as strings, bytes as base64, NaN and infinities as strings. */
-export function scalarToJson(t: ScalarTypeId, v: any): JsonValue {
-  switch (t) {
-    case 1: case 2:
-      if (Number.isNaN(v)) return "NaN";
-      if (v === Infinity) return "Infinity";
-      if (v === -Infinity) return "-Infinity";
-      return v;
-    case 3: case 4: case 6: case 16: case 18:
-      return String(v);
-    case 12:
-      return base64Encode(v);
-    default:
-      return v;
-  }
 }
 
 /**
@@ -114,7 +100,7 @@ export function fromJson<T>(type: MessageType<T>, json: JsonValue, opts: JsonRea
 }
 
 function mergeJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: JsonReadOptions): void {
-  if (wktFromJson(type, msg, json, opts)) return;
+  if (wktFromJson(type, msg, json, opts, fromJson)) return;
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new ProtobufError(`${type.typeName}: expected a JSON object, got ${describe(json)}`);
   }
@@ -213,76 +199,4 @@ export function valueFromJson(f: FieldInfo, v: JsonValue, opts: JsonReadOptions)
     throw new ProtobufError(`invalid enum value ${describe(v)}`);
   }
   return scalarFromJson(f.T as ScalarTypeId, v, f.L);
-}
-
-const INT_RE = /^-?[0-9]+$/;
-
-function parseInteger(v: JsonValue): bigint {
-  if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new ProtobufError(`not an integer: ${v}`);
-    return BigInt(v);
-  }
-  if (typeof v === "string") {
-    const s = v.trim() === v ? v : "";
-    if (INT_RE.test(s)) return BigInt(s);
-    // Exponent or fraction notation for integral values ("1e3", "5.0").
-    const n = s === "" ? NaN : Number(s);
-    if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) return BigInt(n);
-    throw new ProtobufError(`not an integer: ${JSON.stringify(v)}`);
-  }
-  throw new ProtobufError(`expected an integer, got ${describe(v)}`);
-}
-
-function checkRange(n: bigint, min: bigint, max: bigint, what: string): bigint {
-  if (n < min || n > max) throw new ProtobufError(`${n} is out of range for ${what}`);
-  return n;
-}
-
-const ZERO = /*@__PURE__*/ BigInt(0);
-const ONE = /*@__PURE__*/ BigInt(1);
-const I32 = /*@__PURE__*/ BigInt(0x80000000);
-const I64 = /*@__PURE__*/ BigInt("0x8000000000000000");
-
-/** Parses a scalar from proto3 JSON (numbers or strings for numeric types). */
-export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | undefined): any {
-  switch (t) {
-    case 1: case 2: {
-      let n: number;
-      if (typeof v === "number") n = v;
-      else if (v === "NaN") return NaN;
-      else if (v === "Infinity") return Infinity;
-      else if (v === "-Infinity") return -Infinity;
-      else if (typeof v === "string" && v.trim() !== "" && v.trim() === v) n = Number(v);
-      else throw new ProtobufError(`expected a number, got ${describe(v)}`);
-      if (Number.isNaN(n)) throw new ProtobufError(`not a number: ${JSON.stringify(v)}`);
-      if (!Number.isFinite(n)) throw new ProtobufError(`number out of range: ${JSON.stringify(v)}`);
-      if (t === 2 && Math.abs(n) > 3.4028234663852886e38) throw new ProtobufError(`${n} is out of range for float`);
-      return t === 2 ? Math.fround(n) : n;
-    }
-    case 5: case 15: case 17:
-      return Number(checkRange(parseInteger(v), -I32, I32 - ONE, "int32"));
-    case 7: case 13:
-      return Number(checkRange(parseInteger(v), ZERO, I32 + I32 - ONE, "uint32"));
-    case 3: case 16: case 18:
-      return longFrom(checkRange(parseInteger(v), -I64, I64 - ONE, "int64"), L);
-    case 4: case 6:
-      return longFrom(checkRange(parseInteger(v), ZERO, I64 + I64 - ONE, "uint64"), L);
-    case 8:
-      if (typeof v === "boolean") return v;
-      throw new ProtobufError(`expected a boolean, got ${describe(v)}`);
-    case 9:
-      if (typeof v === "string") return v;
-      throw new ProtobufError(`expected a string, got ${describe(v)}`);
-    case 12:
-      if (typeof v === "string") return base64Decode(v);
-      throw new ProtobufError(`expected a base64 string, got ${describe(v)}`);
-  }
-}
-
-/** A short description of a JSON value for error messages. */
-export function describe(v: JsonValue): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${JSON.stringify(v)}`;
 }

@@ -1,30 +1,38 @@
 // The factory generated code calls for each message, plus a simple type registry.
 
-import { Code } from "../code.js";
-import { RpcError } from "../error.js";
-import type { MethodDescriptor, MethodKind } from "../transport.js";
 import type { FieldDecl, FieldInfo, MessageType, PartialMessage, TypeRegistry } from "../message.js";
 import { fromBinary, toBinary } from "./binary.js";
 import { create } from "./fields.js";
 
 /**
  * Builds the codec object of a message from its field table. The table is a thunk so
- * that messages can refer to each other (and to themselves) in any order. The object
+ * that messages can refer to each other (and to themselves) in any order. `check` runs
+ * before the message is written to binary (generated code passes `checkRequired` for
+ * messages with proto2 `required` fields). The object
  * refers to the binary codec only: JSON, equals and clone are free functions (./json.ts,
  * ./fields.ts) that a bundler leaves out of apps that do not call them.
  */
-export function messageType<T extends object>(typeName: string, fields: () => FieldDecl[]): MessageType<T> {
+export function messageType<T extends object>(
+  typeName: string,
+  fields: () => FieldDecl[],
+  check?: (type: MessageType<any>, message: any) => void,
+): MessageType<T> {
   let table: readonly FieldInfo[] | undefined;
   // The codec's caches ($c: create template, $b: binary plan) start empty, so that every
-  // type object has the same shape from the start.
+  // type object has the same shape from the start; $r is the check run before writing
+  // (`checkRequired` for messages with proto2 required fields).
   const type = {
     $c: undefined,
     $b: undefined,
+    $r: check,
     typeName,
     get fields(): readonly FieldInfo[] {
-      return (table ??= fields().map(
-        (f): FieldInfo => (f.proto !== undefined && f.json !== undefined ? (f as FieldInfo) : { ...f, proto: f.proto ?? f.name, json: f.json ?? f.name }),
-      ));
+      return (table ??= fields().map((f): FieldInfo => ({
+        ...f,
+        kind: f.kind ?? (f.K !== undefined ? "map" : f.M !== undefined ? "message" : f.E !== undefined ? "enum" : "scalar"),
+        proto: f.proto ?? f.name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()),
+        json: f.json ?? f.name,
+      })));
     },
     create: (init?: PartialMessage<T>): T => create(type, init as Record<string, any> | undefined) as T,
     toBinary: (message: T): Uint8Array => toBinary(type, message as Record<string, any>),
@@ -37,40 +45,4 @@ export function messageType<T extends object>(typeName: string, fields: () => Fi
 export function createRegistry(...types: ReadonlyArray<MessageType<any>>): TypeRegistry {
   const byName = new Map<string, MessageType<unknown>>(types.map((t) => [t.typeName, t]));
   return { findMessage: (typeName) => byName.get(typeName) };
-}
-
-/**
- * The error generated client-streaming and bidi methods fail with when the transport
- * cannot stream requests (gRPC-Web transports cannot): an RpcError with UNIMPLEMENTED.
- */
-export function unsupportedMethod(methodPath: string, kind: string): RpcError {
-  return new RpcError(
-    Code.UNIMPLEMENTED,
-    `${kind} method ${methodPath} needs a transport that can stream requests; this one cannot`,
-  );
-}
-
-/** Builds the descriptor of one RPC method (generated `*_grpcweb.ts` files call this). */
-export function methodDescriptor<I, O>(
-  service: string,
-  name: string,
-  kind: MethodKind,
-  input: MessageType<I>,
-  output: MessageType<O>,
-  deprecated?: boolean,
-): MethodDescriptor<I, O> {
-  const method: MethodDescriptor<I, O> = {
-    service,
-    name,
-    path: `/${service}/${name}`,
-    kind,
-    encode: (message: I): Uint8Array => input.toBinary(message),
-    decode: (bytes: Uint8Array): O => output.fromBinary(bytes),
-  };
-  return deprecated === true ? { ...method, deprecated } : method;
-}
-
-/** Turns a stream of partial requests into complete messages (for streaming calls). */
-export async function* createInputs<I>(type: MessageType<I>, inputs: AsyncIterable<PartialMessage<I>>): AsyncIterable<I> {
-  for await (const input of inputs) yield type.create(input);
 }

@@ -1,14 +1,18 @@
 // Well-known types: their special proto3 JSON forms, and helpers for Timestamp and
 // Duration. The types themselves are generated from google/protobuf/*.proto like any
-// other message; the codec recognizes them by type name.
+// other message; the codec recognizes them by type name. The JSON forms of Struct,
+// ListValue, Value and Any hold other messages: the message mapping (./json.ts) passes
+// its toJson/fromJson in, so imports run one way (json.ts -> wkt.ts).
 
 import type { JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId } from "../message.js";
-import { scalarFromJson, scalarToJson, describe, toJson, fromJson } from "./json.js";
+import { describe, scalarFromJson, scalarToJson } from "./json-scalar.js";
 import { fromBinary, toBinary } from "./binary.js";
 import { setMapEntry } from "./fields.js";
 import { ProtobufError } from "./wire.js";
 
 type Obj = Record<string, any>;
+type ToJson = (type: MessageType<any>, message: any, opts: JsonWriteOptions) => JsonValue;
+type FromJson = (type: MessageType<any>, json: JsonValue, opts: JsonReadOptions) => any;
 
 const WRAPPERS: Record<string, ScalarTypeId> = {
   "google.protobuf.DoubleValue": 1,
@@ -79,7 +83,7 @@ function typeNameOfUrl(url: string): string {
 }
 
 /** The special JSON form of a well-known type, or undefined for other messages. */
-export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions): JsonValue | undefined {
+export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions, toJson: ToJson): JsonValue | undefined {
   const name = type.typeName;
   if (!name.startsWith("google.protobuf.")) return undefined;
   const wrapped = WRAPPERS[name];
@@ -150,7 +154,7 @@ const TS_RE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2}
 const DUR_RE = /^(-)?([0-9]+)(\.[0-9]{1,9})?s$/;
 
 /** Parses the special JSON form of a well-known type into `msg`; false for other messages. */
-export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: JsonReadOptions): boolean {
+export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: JsonReadOptions, fromJson: FromJson): boolean {
   const name = type.typeName;
   if (!name.startsWith("google.protobuf.")) return false;
   const wrapped = WRAPPERS[name];

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** Closed through a feature. */
@@ -46,23 +46,23 @@ export interface EditionsTypes {
 
 /** Codec and reflection info of the message codegen.editions.EditionsTypes. */
 export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageType<EditionsTypes>("codegen.editions.EditionsTypes", () => [
-  { no: 1, name: "explicitInt32", proto: "explicit_int32", kind: "scalar", T: 5, opt: true },
-  { no: 2, name: "implicitInt32", proto: "implicit_int32", kind: "scalar", T: 5 },
-  { no: 3, name: "implicitString", proto: "implicit_string", kind: "scalar", T: 9, noUtf8Check: true },
-  { no: 4, name: "requiredInt64", proto: "required_int64", kind: "scalar", T: 3, req: true },
-  { no: 5, name: "packedInt32", proto: "packed_int32", kind: "scalar", T: 5, repeated: true, packed: true },
-  { no: 6, name: "expandedInt32", proto: "expanded_int32", kind: "scalar", T: 5, repeated: true },
-  { no: 7, name: "delimitedChild", proto: "delimited_child", kind: "message", M: () => EditionsTypes_Child, delimited: true },
-  { no: 8, name: "delimitedChildren", proto: "delimited_children", kind: "message", M: () => EditionsTypes_Child, delimited: true, repeated: true },
-  { no: 9, name: "child", kind: "message", M: () => EditionsTypes_Child },
-  { no: 10, name: "closed", kind: "enum", E: () => Closed$, opt: true },
-  { no: 11, name: "open", kind: "enum", E: () => Open$, opt: true },
-  { no: 12, name: "closedList", proto: "closed_list", kind: "enum", E: () => Closed$, repeated: true, packed: true },
-  { no: 13, name: "unchecked", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-  { no: 14, name: "children", kind: "map", K: 9, M: () => EditionsTypes_Child },
-  { no: 15, name: "cString", proto: "c_string", kind: "scalar", T: 9, noUtf8Check: true, oneof: "choice" },
-  { no: 16, name: "cChild", proto: "c_child", kind: "message", M: () => EditionsTypes_Child, delimited: true, oneof: "choice" },
-]);
+  { no: 1, name: "explicitInt32", T: 5, opt: true },
+  { no: 2, name: "implicitInt32", T: 5 },
+  { no: 3, name: "implicitString", T: 9, noUtf8Check: true },
+  { no: 4, name: "requiredInt64", T: 3, req: true },
+  { no: 5, name: "packedInt32", T: 5, repeated: true, packed: true },
+  { no: 6, name: "expandedInt32", T: 5, repeated: true },
+  { no: 7, name: "delimitedChild", M: () => EditionsTypes_Child, delimited: true, X: groupField },
+  { no: 8, name: "delimitedChildren", M: () => EditionsTypes_Child, delimited: true, X: groupField, repeated: true },
+  { no: 9, name: "child", M: () => EditionsTypes_Child },
+  { no: 10, name: "closed", E: () => Closed$, X: closedEnum, opt: true },
+  { no: 11, name: "open", E: () => Open$, opt: true },
+  { no: 12, name: "closedList", E: () => Closed$, X: closedEnum, repeated: true, packed: true },
+  { no: 13, name: "unchecked", T: 9, noUtf8Check: true, opt: true },
+  { no: 14, name: "children", K: 9, M: () => EditionsTypes_Child, X: mapField },
+  { no: 15, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
+  { no: 16, name: "cChild", M: () => EditionsTypes_Child, delimited: true, X: groupField, oneof: "choice" },
+], checkRequired);
 
 export interface EditionsTypes_Child {
   a?: number;
@@ -73,8 +73,8 @@ export interface EditionsTypes_Child {
 
 /** Codec and reflection info of the message codegen.editions.EditionsTypes.Child. */
 export const EditionsTypes_Child: MessageType<EditionsTypes_Child> = /*@__PURE__*/ messageType<EditionsTypes_Child>("codegen.editions.EditionsTypes.Child", () => [
-  { no: 1, name: "a", kind: "scalar", T: 5, opt: true },
-  { no: 2, name: "s", kind: "scalar", T: 9, opt: true },
+  { no: 1, name: "a", T: 5, opt: true },
+  { no: 2, name: "s", T: 9, opt: true },
 ]);
 
 /** Implicit presence. */
@@ -89,9 +89,9 @@ export interface ImplicitMessage {
 
 /** Codec and reflection info of the message codegen.editions.ImplicitMessage. */
 export const ImplicitMessage: MessageType<ImplicitMessage> = /*@__PURE__*/ messageType<ImplicitMessage>("codegen.editions.ImplicitMessage", () => [
-  { no: 1, name: "x", kind: "scalar", T: 5 },
-  { no: 2, name: "e", kind: "enum", E: () => Open$ },
-  { no: 3, name: "b", kind: "scalar", T: 12 },
-  { no: 4, name: "list", kind: "scalar", T: 17, repeated: true },
+  { no: 1, name: "x", T: 5 },
+  { no: 2, name: "e", E: () => Open$ },
+  { no: 3, name: "b", T: 12 },
+  { no: 4, name: "list", T: 17, repeated: true },
 ]);
 

@@ -18,9 +18,9 @@ export interface Clash {
 
 /** Codec and reflection info of the message codegen.clash.Clash. */
 export const Clash: MessageType<Clash> = /*@__PURE__*/ messageType<Clash>("codegen.clash.Clash", () => [
-  { no: 1, name: "fooBar", proto: "foo_bar", kind: "scalar", T: 5, opt: true },
-  { no: 2, name: "fooBar$", proto: "fooBar", json: "fooBarAlt", kind: "scalar", T: 5, opt: true },
-  { no: 3, name: "a", kind: "scalar", T: 5, oneof: "fooBaz" },
-  { no: 4, name: "fooBaz$", proto: "fooBaz", json: "fooBazAlt", kind: "scalar", T: 5, opt: true },
+  { no: 1, name: "fooBar", T: 5, opt: true },
+  { no: 2, name: "fooBar$", proto: "fooBar", json: "fooBarAlt", T: 5, opt: true },
+  { no: 3, name: "a", T: 5, oneof: "fooBaz" },
+  { no: 4, name: "fooBaz$", proto: "fooBaz", json: "fooBazAlt", T: 5, opt: true },
 ]);
 

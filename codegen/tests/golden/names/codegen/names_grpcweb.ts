@@ -2,22 +2,28 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { methodDescriptor } from "grpcweb-client";
+import { callMethod, serverStreamingMethod, unaryMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Object$, Thing } from "./names_pb.js";
 import { Thing as Thing$1 } from "./other/types_pb.js";
+
+/**
+ * Deprecated method.
+ *
+ * Descriptor of the RPC codegen.names.Transport.Constructor.
+ *
+ * @deprecated
+ */
+export const Transport_Constructor = /*@__PURE__*/ unaryMethod("codegen.names.Transport", "Constructor", Object$, Thing, true);
+/** Descriptor of the RPC codegen.names.Transport.ToString. */
+export const Transport_ToString = /*@__PURE__*/ serverStreamingMethod("codegen.names.Transport", "ToString", Thing$1, Thing$1);
 
 /** A service whose method names clash with members. */
 export const Transport$ = {
   typeName: "codegen.names.Transport",
   methods: {
-    /**
-     * Deprecated method.
-     *
-     * @deprecated
-     */
-    constructor$: /*@__PURE__*/ methodDescriptor("codegen.names.Transport", "Constructor", "unary", Object$, Thing, true),
-    toString$: /*@__PURE__*/ methodDescriptor("codegen.names.Transport", "ToString", "server_streaming", Thing$1, Thing$1),
+    constructor$: Transport_Constructor,
+    toString$: Transport_ToString,
   },
 } as const;
 
@@ -39,11 +45,11 @@ export class TransportClient {
    * @deprecated
    */
   constructor$(request: PartialMessage<Object$>, options?: CallOptions): Promise<Thing> {
-    return this.#transport.unary(Transport$.methods.constructor$, Object$.create(request), options);
+    return callMethod(this.#transport, Transport_Constructor, request, options);
   }
 
   toString$(request: PartialMessage<Thing$1>, options?: CallOptions): AsyncIterable<Thing$1> {
-    return this.#transport.serverStream(Transport$.methods.toString$, Thing$1.create(request), options);
+    return callMethod(this.#transport, Transport_ToString, request, options);
   }
 }
 

@@ -28,13 +28,13 @@ export interface Object$ {
 
 /** Codec and reflection info of the message codegen.names.Object. */
 export const Object$: MessageType<Object$> = /*@__PURE__*/ messageType<Object$>("codegen.names.Object", () => [
-  { no: 1, name: "constructor$", proto: "constructor", json: "constructor", kind: "scalar", T: 5 },
-  { no: 2, name: "toString$", proto: "to_string", json: "toString", kind: "scalar", T: 9 },
-  { no: 3, name: "default", kind: "scalar", T: 8 },
-  { no: 4, name: "valueOf$", proto: "value_of", json: "valueOf", kind: "scalar", T: 5 },
-  { no: 5, name: "proto", proto: "__proto__", json: "Proto", kind: "scalar", T: 9 },
-  { no: 6, name: "interface", kind: "scalar", T: 5, oneof: "class" },
-  { no: 7, name: "function", kind: "scalar", T: 9, oneof: "class" },
+  { no: 1, name: "constructor$", proto: "constructor", json: "constructor", T: 5 },
+  { no: 2, name: "toString$", proto: "to_string", json: "toString", T: 9 },
+  { no: 3, name: "default", T: 8 },
+  { no: 4, name: "valueOf$", proto: "value_of", json: "valueOf", T: 5 },
+  { no: 5, name: "proto", proto: "__proto__", json: "Proto", T: 9 },
+  { no: 6, name: "interface", T: 5, oneof: "class" },
+  { no: 7, name: "function", T: 9, oneof: "class" },
 ]);
 
 export interface interface$ {
@@ -45,7 +45,7 @@ export interface interface$ {
 
 /** Codec and reflection info of the message codegen.names.interface. */
 export const interface$: MessageType<interface$> = /*@__PURE__*/ messageType<interface$>("codegen.names.interface", () => [
-  { no: 1, name: "object", kind: "message", M: () => Object$ },
+  { no: 1, name: "object", M: () => Object$ },
 ]);
 
 export interface MessageType$ {
@@ -56,7 +56,7 @@ export interface MessageType$ {
 
 /** Codec and reflection info of the message codegen.names.MessageType. */
 export const MessageType$: MessageType<MessageType$> = /*@__PURE__*/ messageType<MessageType$>("codegen.names.MessageType", () => [
-  { no: 1, name: "promise", kind: "enum", E: () => MessageType_Promise$ },
+  { no: 1, name: "promise", E: () => MessageType_Promise$ },
 ]);
 
 export enum MessageType_Promise {
@@ -81,12 +81,12 @@ export interface A {
 
 /** Codec and reflection info of the message codegen.names.A. */
 export const A: MessageType<A> = /*@__PURE__*/ messageType<A>("codegen.names.A", () => [
-  { no: 1, name: "b", kind: "message", M: () => A_B },
-  { no: 2, name: "lookalike", kind: "message", M: () => A_B_Lookalike },
-  { no: 3, name: "otherThing", proto: "other_thing", kind: "message", M: () => Thing$1 },
-  { no: 4, name: "thing", kind: "message", M: () => Thing },
-  { no: 5, name: "mode", kind: "enum", E: () => Mode$1$ },
-  { no: 6, name: "localMode", proto: "local_mode", kind: "enum", E: () => Mode$ },
+  { no: 1, name: "b", M: () => A_B },
+  { no: 2, name: "lookalike", M: () => A_B_Lookalike },
+  { no: 3, name: "otherThing", M: () => Thing$1 },
+  { no: 4, name: "thing", M: () => Thing },
+  { no: 5, name: "mode", E: () => Mode$1$ },
+  { no: 6, name: "localMode", E: () => Mode$ },
 ]);
 
 export interface A_B {
@@ -97,7 +97,7 @@ export interface A_B {
 
 /** Codec and reflection info of the message codegen.names.A.B. */
 export const A_B: MessageType<A_B> = /*@__PURE__*/ messageType<A_B>("codegen.names.A.B", () => [
-  { no: 1, name: "c", kind: "message", M: () => A_B_C },
+  { no: 1, name: "c", M: () => A_B_C },
 ]);
 
 export interface A_B_C {
@@ -108,7 +108,7 @@ export interface A_B_C {
 
 /** Codec and reflection info of the message codegen.names.A.B.C. */
 export const A_B_C: MessageType<A_B_C> = /*@__PURE__*/ messageType<A_B_C>("codegen.names.A.B.C", () => [
-  { no: 1, name: "d", kind: "message", M: () => A_B_C_D },
+  { no: 1, name: "d", M: () => A_B_C_D },
 ]);
 
 export interface A_B_C_D {
@@ -121,8 +121,8 @@ export interface A_B_C_D {
 
 /** Codec and reflection info of the message codegen.names.A.B.C.D. */
 export const A_B_C_D: MessageType<A_B_C_D> = /*@__PURE__*/ messageType<A_B_C_D>("codegen.names.A.B.C.D", () => [
-  { no: 1, name: "deep", kind: "scalar", T: 9 },
-  { no: 2, name: "self", kind: "message", M: () => A_B_C_D },
+  { no: 1, name: "deep", T: 9 },
+  { no: 2, name: "self", M: () => A_B_C_D },
 ]);
 
 export interface A_B_Lookalike {
@@ -133,7 +133,7 @@ export interface A_B_Lookalike {
 
 /** Codec and reflection info of the message codegen.names.A_B_Lookalike. */
 export const A_B_Lookalike: MessageType<A_B_Lookalike> = /*@__PURE__*/ messageType<A_B_Lookalike>("codegen.names.A_B_Lookalike", () => [
-  { no: 1, name: "x", kind: "scalar", T: 5 },
+  { no: 1, name: "x", T: 5 },
 ]);
 
 export interface Thing {
@@ -144,6 +144,6 @@ export interface Thing {
 
 /** Codec and reflection info of the message codegen.names.Thing. */
 export const Thing: MessageType<Thing> = /*@__PURE__*/ messageType<Thing>("codegen.names.Thing", () => [
-  { no: 1, name: "name", kind: "scalar", T: 9 },
+  { no: 1, name: "name", T: 9 },
 ]);
 

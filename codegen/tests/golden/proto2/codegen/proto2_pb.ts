@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
@@ -43,28 +43,28 @@ export interface Proto2Types {
 
 /** Codec and reflection info of the message codegen.proto2.Proto2Types. */
 export const Proto2Types: MessageType<Proto2Types> = /*@__PURE__*/ messageType<Proto2Types>("codegen.proto2.Proto2Types", () => [
-  { no: 1, name: "oInt32", proto: "o_int32", kind: "scalar", T: 5, opt: true, def: "42" },
-  { no: 2, name: "oInt64", proto: "o_int64", kind: "scalar", T: 3, opt: true, def: "-7" },
-  { no: 3, name: "oString", proto: "o_string", kind: "scalar", T: 9, noUtf8Check: true, opt: true, def: "hello \"world\"" },
-  { no: 4, name: "oBytes", proto: "o_bytes", kind: "scalar", T: 12, opt: true, def: "a\\000b" },
-  { no: 5, name: "oKind", proto: "o_kind", kind: "enum", E: () => Kind$, opt: true, def: "KIND_TWO" },
-  { no: 6, name: "oFloat", proto: "o_float", kind: "scalar", T: 2, opt: true, def: "inf" },
-  { no: 7, name: "oBool", proto: "o_bool", kind: "scalar", T: 8, opt: true, def: "true" },
-  { no: 8, name: "rUint32", proto: "r_uint32", kind: "scalar", T: 13, req: true },
-  { no: 9, name: "rInt32", proto: "r_int32", kind: "scalar", T: 5, repeated: true },
-  { no: 10, name: "rInt32Packed", proto: "r_int32_packed", kind: "scalar", T: 5, repeated: true, packed: true },
-  { no: 11, name: "rKind", proto: "r_kind", kind: "enum", E: () => Kind$, repeated: true },
-  { no: 12, name: "child", kind: "message", M: () => Proto2Types },
-  { no: 13, name: "optionalgroup", kind: "message", M: () => Proto2Types_OptionalGroup, delimited: true },
-  { no: 15, name: "repeatedgroup", kind: "message", M: () => Proto2Types_RepeatedGroup, delimited: true, repeated: true },
-  { no: 17, name: "m", kind: "map", K: 9, T: 3 },
-  { no: 18, name: "cString", proto: "c_string", kind: "scalar", T: 9, noUtf8Check: true, oneof: "choice" },
-  { no: 19, name: "cKind", proto: "c_kind", kind: "enum", E: () => Kind$, oneof: "choice" },
-  { no: 20, name: "s", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-  { no: 21, name: "mKind", proto: "m_kind", kind: "map", K: 5, E: () => Kind$ },
-  { no: 22, name: "inner", kind: "message", M: () => Proto2Types_Inner },
-  { no: 23, name: "requiredInner", proto: "required_inner", kind: "message", M: () => Proto2Types_Inner, req: true },
-]);
+  { no: 1, name: "oInt32", T: 5, opt: true, def: "42" },
+  { no: 2, name: "oInt64", T: 3, opt: true, def: "-7" },
+  { no: 3, name: "oString", T: 9, noUtf8Check: true, opt: true, def: "hello \"world\"" },
+  { no: 4, name: "oBytes", T: 12, opt: true, def: "a\\000b" },
+  { no: 5, name: "oKind", E: () => Kind$, X: closedEnum, opt: true, def: "KIND_TWO" },
+  { no: 6, name: "oFloat", T: 2, opt: true, def: "inf" },
+  { no: 7, name: "oBool", T: 8, opt: true, def: "true" },
+  { no: 8, name: "rUint32", T: 13, req: true },
+  { no: 9, name: "rInt32", T: 5, repeated: true },
+  { no: 10, name: "rInt32Packed", T: 5, repeated: true, packed: true },
+  { no: 11, name: "rKind", E: () => Kind$, X: closedEnum, repeated: true },
+  { no: 12, name: "child", M: () => Proto2Types },
+  { no: 13, name: "optionalgroup", M: () => Proto2Types_OptionalGroup, delimited: true, X: groupField },
+  { no: 15, name: "repeatedgroup", M: () => Proto2Types_RepeatedGroup, delimited: true, X: groupField, repeated: true },
+  { no: 17, name: "m", K: 9, T: 3, X: mapField },
+  { no: 18, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
+  { no: 19, name: "cKind", E: () => Kind$, X: closedEnum, oneof: "choice" },
+  { no: 20, name: "s", T: 9, noUtf8Check: true, opt: true },
+  { no: 21, name: "mKind", K: 5, E: () => Kind$, X: mapField },
+  { no: 22, name: "inner", M: () => Proto2Types_Inner },
+  { no: 23, name: "requiredInner", M: () => Proto2Types_Inner, req: true },
+], checkRequired);
 
 export interface Proto2Types_OptionalGroup {
   a?: number;
@@ -74,7 +74,7 @@ export interface Proto2Types_OptionalGroup {
 
 /** Codec and reflection info of the message codegen.proto2.Proto2Types.OptionalGroup. */
 export const Proto2Types_OptionalGroup: MessageType<Proto2Types_OptionalGroup> = /*@__PURE__*/ messageType<Proto2Types_OptionalGroup>("codegen.proto2.Proto2Types.OptionalGroup", () => [
-  { no: 14, name: "a", kind: "scalar", T: 5, opt: true },
+  { no: 14, name: "a", T: 5, opt: true },
 ]);
 
 export interface Proto2Types_RepeatedGroup {
@@ -85,7 +85,7 @@ export interface Proto2Types_RepeatedGroup {
 
 /** Codec and reflection info of the message codegen.proto2.Proto2Types.RepeatedGroup. */
 export const Proto2Types_RepeatedGroup: MessageType<Proto2Types_RepeatedGroup> = /*@__PURE__*/ messageType<Proto2Types_RepeatedGroup>("codegen.proto2.Proto2Types.RepeatedGroup", () => [
-  { no: 16, name: "b", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
+  { no: 16, name: "b", T: 9, noUtf8Check: true, opt: true },
 ]);
 
 /** Required fields in another message type, and a required message field. */
@@ -98,7 +98,7 @@ export interface Proto2Types_Inner {
 
 /** Codec and reflection info of the message codegen.proto2.Proto2Types.Inner. */
 export const Proto2Types_Inner: MessageType<Proto2Types_Inner> = /*@__PURE__*/ messageType<Proto2Types_Inner>("codegen.proto2.Proto2Types.Inner", () => [
-  { no: 1, name: "x", kind: "scalar", T: 5, req: true },
-  { no: 2, name: "y", kind: "scalar", T: 9, noUtf8Check: true, opt: true },
-]);
+  { no: 1, name: "x", T: 5, req: true },
+  { no: 2, name: "y", T: 9, noUtf8Check: true, opt: true },
+], checkRequired);
 

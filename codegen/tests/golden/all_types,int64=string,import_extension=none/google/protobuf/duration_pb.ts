@@ -15,7 +15,7 @@ export interface Duration {
 
 /** Codec and reflection info of the message google.protobuf.Duration. */
 export const Duration: MessageType<Duration> = /*@__PURE__*/ messageType<Duration>("google.protobuf.Duration", () => [
-  { no: 1, name: "seconds", kind: "scalar", T: 3 },
-  { no: 2, name: "nanos", kind: "scalar", T: 5 },
+  { no: 1, name: "seconds", T: 3 },
+  { no: 2, name: "nanos", T: 5 },
 ]);
 

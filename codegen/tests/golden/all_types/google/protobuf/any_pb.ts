@@ -14,7 +14,7 @@ export interface Any {
 
 /** Codec and reflection info of the message google.protobuf.Any. */
 export const Any: MessageType<Any> = /*@__PURE__*/ messageType<Any>("google.protobuf.Any", () => [
-  { no: 1, name: "typeUrl", proto: "type_url", kind: "scalar", T: 9 },
-  { no: 2, name: "value", kind: "scalar", T: 12 },
+  { no: 1, name: "typeUrl", T: 9 },
+  { no: 2, name: "value", T: 12 },
 ]);
 

@@ -13,6 +13,6 @@ export interface FieldMask {
 
 /** Codec and reflection info of the message google.protobuf.FieldMask. */
 export const FieldMask: MessageType<FieldMask> = /*@__PURE__*/ messageType<FieldMask>("google.protobuf.FieldMask", () => [
-  { no: 1, name: "paths", kind: "scalar", T: 9, repeated: true },
+  { no: 1, name: "paths", T: 9, repeated: true },
 ]);
 

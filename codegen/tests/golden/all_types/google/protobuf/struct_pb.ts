@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export enum NullValue {
@@ -19,7 +19,7 @@ export interface Struct {
 
 /** Codec and reflection info of the message google.protobuf.Struct. */
 export const Struct: MessageType<Struct> = /*@__PURE__*/ messageType<Struct>("google.protobuf.Struct", () => [
-  { no: 1, name: "fields", kind: "map", K: 9, M: () => Value },
+  { no: 1, name: "fields", K: 9, M: () => Value, X: mapField },
 ]);
 
 export interface Value {
@@ -37,12 +37,12 @@ export interface Value {
 
 /** Codec and reflection info of the message google.protobuf.Value. */
 export const Value: MessageType<Value> = /*@__PURE__*/ messageType<Value>("google.protobuf.Value", () => [
-  { no: 1, name: "nullValue", proto: "null_value", kind: "enum", E: () => NullValue$, oneof: "kind" },
-  { no: 2, name: "numberValue", proto: "number_value", kind: "scalar", T: 1, oneof: "kind" },
-  { no: 3, name: "stringValue", proto: "string_value", kind: "scalar", T: 9, oneof: "kind" },
-  { no: 4, name: "boolValue", proto: "bool_value", kind: "scalar", T: 8, oneof: "kind" },
-  { no: 5, name: "structValue", proto: "struct_value", kind: "message", M: () => Struct, oneof: "kind" },
-  { no: 6, name: "listValue", proto: "list_value", kind: "message", M: () => ListValue, oneof: "kind" },
+  { no: 1, name: "nullValue", E: () => NullValue$, oneof: "kind" },
+  { no: 2, name: "numberValue", T: 1, oneof: "kind" },
+  { no: 3, name: "stringValue", T: 9, oneof: "kind" },
+  { no: 4, name: "boolValue", T: 8, oneof: "kind" },
+  { no: 5, name: "structValue", M: () => Struct, oneof: "kind" },
+  { no: 6, name: "listValue", M: () => ListValue, oneof: "kind" },
 ]);
 
 export interface ListValue {
@@ -53,6 +53,6 @@ export interface ListValue {
 
 /** Codec and reflection info of the message google.protobuf.ListValue. */
 export const ListValue: MessageType<ListValue> = /*@__PURE__*/ messageType<ListValue>("google.protobuf.ListValue", () => [
-  { no: 1, name: "values", kind: "message", M: () => Value, repeated: true },
+  { no: 1, name: "values", M: () => Value, repeated: true },
 ]);
 

@@ -14,7 +14,7 @@ export interface Timestamp {
 
 /** Codec and reflection info of the message google.protobuf.Timestamp. */
 export const Timestamp: MessageType<Timestamp> = /*@__PURE__*/ messageType<Timestamp>("google.protobuf.Timestamp", () => [
-  { no: 1, name: "seconds", kind: "scalar", T: 3 },
-  { no: 2, name: "nanos", kind: "scalar", T: 5 },
+  { no: 1, name: "seconds", T: 3 },
+  { no: 2, name: "nanos", T: 5 },
 ]);
 

@@ -13,7 +13,7 @@ export interface DoubleValue {
 
 /** Codec and reflection info of the message google.protobuf.DoubleValue. */
 export const DoubleValue: MessageType<DoubleValue> = /*@__PURE__*/ messageType<DoubleValue>("google.protobuf.DoubleValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 1 },
+  { no: 1, name: "value", T: 1 },
 ]);
 
 export interface FloatValue {
@@ -24,7 +24,7 @@ export interface FloatValue {
 
 /** Codec and reflection info of the message google.protobuf.FloatValue. */
 export const FloatValue: MessageType<FloatValue> = /*@__PURE__*/ messageType<FloatValue>("google.protobuf.FloatValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 2 },
+  { no: 1, name: "value", T: 2 },
 ]);
 
 export interface Int64Value {
@@ -35,7 +35,7 @@ export interface Int64Value {
 
 /** Codec and reflection info of the message google.protobuf.Int64Value. */
 export const Int64Value: MessageType<Int64Value> = /*@__PURE__*/ messageType<Int64Value>("google.protobuf.Int64Value", () => [
-  { no: 1, name: "value", kind: "scalar", T: 3 },
+  { no: 1, name: "value", T: 3 },
 ]);
 
 export interface UInt64Value {
@@ -46,7 +46,7 @@ export interface UInt64Value {
 
 /** Codec and reflection info of the message google.protobuf.UInt64Value. */
 export const UInt64Value: MessageType<UInt64Value> = /*@__PURE__*/ messageType<UInt64Value>("google.protobuf.UInt64Value", () => [
-  { no: 1, name: "value", kind: "scalar", T: 4 },
+  { no: 1, name: "value", T: 4 },
 ]);
 
 export interface Int32Value {
@@ -57,7 +57,7 @@ export interface Int32Value {
 
 /** Codec and reflection info of the message google.protobuf.Int32Value. */
 export const Int32Value: MessageType<Int32Value> = /*@__PURE__*/ messageType<Int32Value>("google.protobuf.Int32Value", () => [
-  { no: 1, name: "value", kind: "scalar", T: 5 },
+  { no: 1, name: "value", T: 5 },
 ]);
 
 export interface UInt32Value {
@@ -68,7 +68,7 @@ export interface UInt32Value {
 
 /** Codec and reflection info of the message google.protobuf.UInt32Value. */
 export const UInt32Value: MessageType<UInt32Value> = /*@__PURE__*/ messageType<UInt32Value>("google.protobuf.UInt32Value", () => [
-  { no: 1, name: "value", kind: "scalar", T: 13 },
+  { no: 1, name: "value", T: 13 },
 ]);
 
 export interface BoolValue {
@@ -79,7 +79,7 @@ export interface BoolValue {
 
 /** Codec and reflection info of the message google.protobuf.BoolValue. */
 export const BoolValue: MessageType<BoolValue> = /*@__PURE__*/ messageType<BoolValue>("google.protobuf.BoolValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 8 },
+  { no: 1, name: "value", T: 8 },
 ]);
 
 export interface StringValue {
@@ -90,7 +90,7 @@ export interface StringValue {
 
 /** Codec and reflection info of the message google.protobuf.StringValue. */
 export const StringValue: MessageType<StringValue> = /*@__PURE__*/ messageType<StringValue>("google.protobuf.StringValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 9 },
+  { no: 1, name: "value", T: 9 },
 ]);
 
 export interface BytesValue {
@@ -101,6 +101,6 @@ export interface BytesValue {
 
 /** Codec and reflection info of the message google.protobuf.BytesValue. */
 export const BytesValue: MessageType<BytesValue> = /*@__PURE__*/ messageType<BytesValue>("google.protobuf.BytesValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 12 },
+  { no: 1, name: "value", T: 12 },
 ]);
 

@@ -26,7 +26,7 @@ export interface BoolValue {
 
 /** Codec and reflection info of the message grpc.testing.BoolValue. */
 export const BoolValue: MessageType<BoolValue> = /*@__PURE__*/ messageType<BoolValue>("grpc.testing.BoolValue", () => [
-  { no: 1, name: "value", kind: "scalar", T: 8 },
+  { no: 1, name: "value", T: 8 },
 ]);
 
 /** Opaque bytes carried by requests and responses to give them a size. */
@@ -41,8 +41,8 @@ export interface Payload {
 
 /** Codec and reflection info of the message grpc.testing.Payload. */
 export const Payload: MessageType<Payload> = /*@__PURE__*/ messageType<Payload>("grpc.testing.Payload", () => [
-  { no: 1, name: "type", kind: "enum", E: () => PayloadType$ },
-  { no: 2, name: "body", kind: "scalar", T: 12 },
+  { no: 1, name: "type", E: () => PayloadType$ },
+  { no: 2, name: "body", T: 12 },
 ]);
 
 /** A status the client asks the server to end the call with. */
@@ -57,8 +57,8 @@ export interface EchoStatus {
 
 /** Codec and reflection info of the message grpc.testing.EchoStatus. */
 export const EchoStatus: MessageType<EchoStatus> = /*@__PURE__*/ messageType<EchoStatus>("grpc.testing.EchoStatus", () => [
-  { no: 1, name: "code", kind: "scalar", T: 5 },
-  { no: 2, name: "message", kind: "scalar", T: 9 },
+  { no: 1, name: "code", T: 5 },
+  { no: 2, name: "message", T: 9 },
 ]);
 
 /** Request of UnaryCall and CacheableUnaryCall. */
@@ -87,15 +87,15 @@ export interface SimpleRequest {
 
 /** Codec and reflection info of the message grpc.testing.SimpleRequest. */
 export const SimpleRequest: MessageType<SimpleRequest> = /*@__PURE__*/ messageType<SimpleRequest>("grpc.testing.SimpleRequest", () => [
-  { no: 1, name: "responseType", proto: "response_type", kind: "enum", E: () => PayloadType$ },
-  { no: 2, name: "responseSize", proto: "response_size", kind: "scalar", T: 5 },
-  { no: 3, name: "payload", kind: "message", M: () => Payload },
-  { no: 4, name: "fillUsername", proto: "fill_username", kind: "scalar", T: 8 },
-  { no: 5, name: "fillOauthScope", proto: "fill_oauth_scope", kind: "scalar", T: 8 },
-  { no: 6, name: "responseCompressed", proto: "response_compressed", kind: "message", M: () => BoolValue },
-  { no: 7, name: "responseStatus", proto: "response_status", kind: "message", M: () => EchoStatus },
-  { no: 8, name: "expectCompressed", proto: "expect_compressed", kind: "message", M: () => BoolValue },
-  { no: 9, name: "fillServerId", proto: "fill_server_id", kind: "scalar", T: 8 },
+  { no: 1, name: "responseType", E: () => PayloadType$ },
+  { no: 2, name: "responseSize", T: 5 },
+  { no: 3, name: "payload", M: () => Payload },
+  { no: 4, name: "fillUsername", T: 8 },
+  { no: 5, name: "fillOauthScope", T: 8 },
+  { no: 6, name: "responseCompressed", M: () => BoolValue },
+  { no: 7, name: "responseStatus", M: () => EchoStatus },
+  { no: 8, name: "expectCompressed", M: () => BoolValue },
+  { no: 9, name: "fillServerId", T: 8 },
 ]);
 
 /** Response of UnaryCall and CacheableUnaryCall. */
@@ -116,11 +116,11 @@ export interface SimpleResponse {
 
 /** Codec and reflection info of the message grpc.testing.SimpleResponse. */
 export const SimpleResponse: MessageType<SimpleResponse> = /*@__PURE__*/ messageType<SimpleResponse>("grpc.testing.SimpleResponse", () => [
-  { no: 1, name: "payload", kind: "message", M: () => Payload },
-  { no: 2, name: "username", kind: "scalar", T: 9 },
-  { no: 3, name: "oauthScope", proto: "oauth_scope", kind: "scalar", T: 9 },
-  { no: 4, name: "serverId", proto: "server_id", kind: "scalar", T: 9 },
-  { no: 6, name: "hostname", kind: "scalar", T: 9 },
+  { no: 1, name: "payload", M: () => Payload },
+  { no: 2, name: "username", T: 9 },
+  { no: 3, name: "oauthScope", T: 9 },
+  { no: 4, name: "serverId", T: 9 },
+  { no: 6, name: "hostname", T: 9 },
 ]);
 
 /** One response a streaming call should produce. */
@@ -137,9 +137,9 @@ export interface ResponseParameters {
 
 /** Codec and reflection info of the message grpc.testing.ResponseParameters. */
 export const ResponseParameters: MessageType<ResponseParameters> = /*@__PURE__*/ messageType<ResponseParameters>("grpc.testing.ResponseParameters", () => [
-  { no: 1, name: "size", kind: "scalar", T: 5 },
-  { no: 2, name: "intervalUs", proto: "interval_us", kind: "scalar", T: 5 },
-  { no: 3, name: "compressed", kind: "message", M: () => BoolValue },
+  { no: 1, name: "size", T: 5 },
+  { no: 2, name: "intervalUs", T: 5 },
+  { no: 3, name: "compressed", M: () => BoolValue },
 ]);
 
 /** Request of StreamingOutputCall, FullDuplexCall and HalfDuplexCall. */
@@ -158,10 +158,10 @@ export interface StreamingOutputCallRequest {
 
 /** Codec and reflection info of the message grpc.testing.StreamingOutputCallRequest. */
 export const StreamingOutputCallRequest: MessageType<StreamingOutputCallRequest> = /*@__PURE__*/ messageType<StreamingOutputCallRequest>("grpc.testing.StreamingOutputCallRequest", () => [
-  { no: 1, name: "responseType", proto: "response_type", kind: "enum", E: () => PayloadType$ },
-  { no: 2, name: "responseParameters", proto: "response_parameters", kind: "message", M: () => ResponseParameters, repeated: true },
-  { no: 3, name: "payload", kind: "message", M: () => Payload },
-  { no: 7, name: "responseStatus", proto: "response_status", kind: "message", M: () => EchoStatus },
+  { no: 1, name: "responseType", E: () => PayloadType$ },
+  { no: 2, name: "responseParameters", M: () => ResponseParameters, repeated: true },
+  { no: 3, name: "payload", M: () => Payload },
+  { no: 7, name: "responseStatus", M: () => EchoStatus },
 ]);
 
 /** One response of a streaming call. */
@@ -174,7 +174,7 @@ export interface StreamingOutputCallResponse {
 
 /** Codec and reflection info of the message grpc.testing.StreamingOutputCallResponse. */
 export const StreamingOutputCallResponse: MessageType<StreamingOutputCallResponse> = /*@__PURE__*/ messageType<StreamingOutputCallResponse>("grpc.testing.StreamingOutputCallResponse", () => [
-  { no: 1, name: "payload", kind: "message", M: () => Payload },
+  { no: 1, name: "payload", M: () => Payload },
 ]);
 
 /** One request of StreamingInputCall. */
@@ -189,8 +189,8 @@ export interface StreamingInputCallRequest {
 
 /** Codec and reflection info of the message grpc.testing.StreamingInputCallRequest. */
 export const StreamingInputCallRequest: MessageType<StreamingInputCallRequest> = /*@__PURE__*/ messageType<StreamingInputCallRequest>("grpc.testing.StreamingInputCallRequest", () => [
-  { no: 1, name: "payload", kind: "message", M: () => Payload },
-  { no: 2, name: "expectCompressed", proto: "expect_compressed", kind: "message", M: () => BoolValue },
+  { no: 1, name: "payload", M: () => Payload },
+  { no: 2, name: "expectCompressed", M: () => BoolValue },
 ]);
 
 /** Response of StreamingInputCall. */
@@ -203,6 +203,6 @@ export interface StreamingInputCallResponse {
 
 /** Codec and reflection info of the message grpc.testing.StreamingInputCallResponse. */
 export const StreamingInputCallResponse: MessageType<StreamingInputCallResponse> = /*@__PURE__*/ messageType<StreamingInputCallResponse>("grpc.testing.StreamingInputCallResponse", () => [
-  { no: 1, name: "aggregatedPayloadSize", proto: "aggregated_payload_size", kind: "scalar", T: 5 },
+  { no: 1, name: "aggregatedPayloadSize", T: 5 },
 ]);
 

@@ -2,31 +2,72 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { createInputs, methodDescriptor, unsupportedMethod } from "grpcweb-client";
+import { bidiStreamingMethod, callMethod, clientStreamingMethod, serverStreamingMethod, unaryMethod } from "grpcweb-client";
 import type { CallOptions, PartialMessage, Transport } from "grpcweb-client";
 import { Empty } from "./empty_pb.js";
 import { SimpleRequest, SimpleResponse, StreamingInputCallRequest, StreamingInputCallResponse, StreamingOutputCallRequest, StreamingOutputCallResponse } from "./messages_pb.js";
+
+/**
+ * Takes nothing, returns nothing.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.EmptyCall.
+ */
+export const TestService_EmptyCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "EmptyCall", Empty, Empty);
+/**
+ * One request, one response with a payload of the requested size.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.UnaryCall.
+ */
+export const TestService_UnaryCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "UnaryCall", SimpleRequest, SimpleResponse);
+/**
+ * Like UnaryCall; meant to be sent as a cacheable GET where supported.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.CacheableUnaryCall.
+ */
+export const TestService_CacheableUnaryCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "CacheableUnaryCall", SimpleRequest, SimpleResponse);
+/**
+ * One request, then one response per entry of response_parameters.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.StreamingOutputCall.
+ */
+export const TestService_StreamingOutputCall = /*@__PURE__*/ serverStreamingMethod("grpc.testing.TestService", "StreamingOutputCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
+/**
+ * Many requests, then one response with the total payload size.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.StreamingInputCall.
+ */
+export const TestService_StreamingInputCall = /*@__PURE__*/ clientStreamingMethod("grpc.testing.TestService", "StreamingInputCall", StreamingInputCallRequest, StreamingInputCallResponse);
+/**
+ * Each request is answered as soon as it arrives.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.FullDuplexCall.
+ */
+export const TestService_FullDuplexCall = /*@__PURE__*/ bidiStreamingMethod("grpc.testing.TestService", "FullDuplexCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
+/**
+ * Requests are answered, in order, only after the client finishes sending.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.HalfDuplexCall.
+ */
+export const TestService_HalfDuplexCall = /*@__PURE__*/ bidiStreamingMethod("grpc.testing.TestService", "HalfDuplexCall", StreamingOutputCallRequest, StreamingOutputCallResponse);
+/**
+ * Declared but never implemented: always fails with UNIMPLEMENTED.
+ *
+ * Descriptor of the RPC grpc.testing.TestService.UnimplementedCall.
+ */
+export const TestService_UnimplementedCall = /*@__PURE__*/ unaryMethod("grpc.testing.TestService", "UnimplementedCall", Empty, Empty);
 
 /** The service every interop server implements. */
 export const TestService = {
   typeName: "grpc.testing.TestService",
   methods: {
-    /** Takes nothing, returns nothing. */
-    emptyCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "EmptyCall", "unary", Empty, Empty),
-    /** One request, one response with a payload of the requested size. */
-    unaryCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "UnaryCall", "unary", SimpleRequest, SimpleResponse),
-    /** Like UnaryCall; meant to be sent as a cacheable GET where supported. */
-    cacheableUnaryCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "CacheableUnaryCall", "unary", SimpleRequest, SimpleResponse),
-    /** One request, then one response per entry of response_parameters. */
-    streamingOutputCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "StreamingOutputCall", "server_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse),
-    /** Many requests, then one response with the total payload size. */
-    streamingInputCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "StreamingInputCall", "client_streaming", StreamingInputCallRequest, StreamingInputCallResponse),
-    /** Each request is answered as soon as it arrives. */
-    fullDuplexCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "FullDuplexCall", "bidi_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse),
-    /** Requests are answered, in order, only after the client finishes sending. */
-    halfDuplexCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "HalfDuplexCall", "bidi_streaming", StreamingOutputCallRequest, StreamingOutputCallResponse),
-    /** Declared but never implemented: always fails with UNIMPLEMENTED. */
-    unimplementedCall: /*@__PURE__*/ methodDescriptor("grpc.testing.TestService", "UnimplementedCall", "unary", Empty, Empty),
+    emptyCall: TestService_EmptyCall,
+    unaryCall: TestService_UnaryCall,
+    cacheableUnaryCall: TestService_CacheableUnaryCall,
+    streamingOutputCall: TestService_StreamingOutputCall,
+    streamingInputCall: TestService_StreamingInputCall,
+    fullDuplexCall: TestService_FullDuplexCall,
+    halfDuplexCall: TestService_HalfDuplexCall,
+    unimplementedCall: TestService_UnimplementedCall,
   },
 } as const;
 
@@ -44,63 +85,57 @@ export class TestServiceClient {
 
   /** Takes nothing, returns nothing. */
   emptyCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(TestService.methods.emptyCall, Empty.create(request), options);
+    return callMethod(this.#transport, TestService_EmptyCall, request, options);
   }
 
   /** One request, one response with a payload of the requested size. */
   unaryCall(request: PartialMessage<SimpleRequest>, options?: CallOptions): Promise<SimpleResponse> {
-    return this.#transport.unary(TestService.methods.unaryCall, SimpleRequest.create(request), options);
+    return callMethod(this.#transport, TestService_UnaryCall, request, options);
   }
 
   /** Like UnaryCall; meant to be sent as a cacheable GET where supported. */
   cacheableUnaryCall(request: PartialMessage<SimpleRequest>, options?: CallOptions): Promise<SimpleResponse> {
-    return this.#transport.unary(TestService.methods.cacheableUnaryCall, SimpleRequest.create(request), options);
+    return callMethod(this.#transport, TestService_CacheableUnaryCall, request, options);
   }
 
   /** One request, then one response per entry of response_parameters. */
   streamingOutputCall(request: PartialMessage<StreamingOutputCallRequest>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    return this.#transport.serverStream(TestService.methods.streamingOutputCall, StreamingOutputCallRequest.create(request), options);
+    return callMethod(this.#transport, TestService_StreamingOutputCall, request, options);
   }
 
   /** Many requests, then one response with the total payload size. */
   streamingInputCall(requests: AsyncIterable<PartialMessage<StreamingInputCallRequest>>, options?: CallOptions): Promise<StreamingInputCallResponse> {
-    const transport = this.#transport;
-    if (transport.clientStream === undefined) {
-      return Promise.reject(unsupportedMethod(TestService.methods.streamingInputCall.path, "client_streaming"));
-    }
-    return transport.clientStream(TestService.methods.streamingInputCall, createInputs(StreamingInputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_StreamingInputCall, requests, options);
   }
 
   /** Each request is answered as soon as it arrives. */
   fullDuplexCall(requests: AsyncIterable<PartialMessage<StreamingOutputCallRequest>>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    const transport = this.#transport;
-    if (transport.bidiStream === undefined) {
-      throw unsupportedMethod(TestService.methods.fullDuplexCall.path, "bidi_streaming");
-    }
-    return transport.bidiStream(TestService.methods.fullDuplexCall, createInputs(StreamingOutputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_FullDuplexCall, requests, options);
   }
 
   /** Requests are answered, in order, only after the client finishes sending. */
   halfDuplexCall(requests: AsyncIterable<PartialMessage<StreamingOutputCallRequest>>, options?: CallOptions): AsyncIterable<StreamingOutputCallResponse> {
-    const transport = this.#transport;
-    if (transport.bidiStream === undefined) {
-      throw unsupportedMethod(TestService.methods.halfDuplexCall.path, "bidi_streaming");
-    }
-    return transport.bidiStream(TestService.methods.halfDuplexCall, createInputs(StreamingOutputCallRequest, requests), options);
+    return callMethod(this.#transport, TestService_HalfDuplexCall, requests, options);
   }
 
   /** Declared but never implemented: always fails with UNIMPLEMENTED. */
   unimplementedCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(TestService.methods.unimplementedCall, Empty.create(request), options);
+    return callMethod(this.#transport, TestService_UnimplementedCall, request, options);
   }
 }
+
+/**
+ * Always fails with UNIMPLEMENTED.
+ *
+ * Descriptor of the RPC grpc.testing.UnimplementedService.UnimplementedCall.
+ */
+export const UnimplementedService_UnimplementedCall = /*@__PURE__*/ unaryMethod("grpc.testing.UnimplementedService", "UnimplementedCall", Empty, Empty);
 
 /** A service no interop server implements: every call fails with UNIMPLEMENTED. */
 export const UnimplementedService = {
   typeName: "grpc.testing.UnimplementedService",
   methods: {
-    /** Always fails with UNIMPLEMENTED. */
-    unimplementedCall: /*@__PURE__*/ methodDescriptor("grpc.testing.UnimplementedService", "UnimplementedCall", "unary", Empty, Empty),
+    unimplementedCall: UnimplementedService_UnimplementedCall,
   },
 } as const;
 
@@ -118,7 +153,7 @@ export class UnimplementedServiceClient {
 
   /** Always fails with UNIMPLEMENTED. */
   unimplementedCall(request: PartialMessage<Empty>, options?: CallOptions): Promise<Empty> {
-    return this.#transport.unary(UnimplementedService.methods.unimplementedCall, Empty.create(request), options);
+    return callMethod(this.#transport, UnimplementedService_UnimplementedCall, request, options);
   }
 }
 

@@ -20,6 +20,6 @@ export interface Thing {
 
 /** Codec and reflection info of the message codegen.other.Thing. */
 export const Thing: MessageType<Thing> = /*@__PURE__*/ messageType<Thing>("codegen.other.Thing", () => [
-  { no: 1, name: "id", kind: "scalar", T: 3 },
+  { no: 1, name: "id", T: 3 },
 ]);
 
