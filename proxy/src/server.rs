@@ -22,12 +22,12 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
+use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
+
 use crate::admin::AdminState;
 use crate::config::{Config, ConfigError};
-use crate::cors::CorsLayer;
-use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
-use crate::router::Router;
+use crate::router::{RouteLayer, Router};
 use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections, Timeouts, TooManyResets};
 use linger::LingeringBody;
@@ -139,6 +139,7 @@ impl Proxy {
                 config.limits.clone(),
             )));
         }
+        let route = RouteLayer::new(router.routes().clone());
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_response_message_size(config.limits.max_response_message_size)
@@ -147,11 +148,11 @@ impl Proxy {
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
-            .route_timeouts(router.max_durations())
             .layer(router);
+        // Outermost first: CORS, then the route match, then the translation.
         let service = CorsLayer::new(&config.cors)
-            .map_err(StartError::Config)?
-            .layer(web);
+            .map_err(|e| StartError::Config(e.into()))?
+            .layer(route.layer(web));
         let builder = connection_builder(&config);
 
         let connections = Connections::new();
@@ -289,7 +290,9 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(crate::deadline::clamp(config.limits.header_read_timeout))
+        .header_read_timeout(grpcweb_layer::deadline::clamp(
+            config.limits.header_read_timeout,
+        ))
         // The read buffer bounds the request head: over it, hyper answers 431. hyper
         // refuses a buffer under 8 KiB.
         .max_buf_size((config.limits.max_header_size as usize).max(8192));

@@ -7,8 +7,8 @@
 //! included, is listed like any other.
 
 pub(crate) mod allow_origin;
+mod error;
 
-use grpcweb_protocol::{Code, Status};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -20,8 +20,9 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::config::ConfigError;
+use crate::failure::Failure;
 use allow_origin::AllowOrigin;
+pub use error::CorsError;
 
 /// Request headers every gRPC-Web client may send (C3).
 const GRPC_WEB_HEADERS: &str =
@@ -60,10 +61,10 @@ impl Default for CorsConfig {
 
 impl CorsConfig {
     /// Checks the origin list and the credentials rule.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), CorsError> {
         let origins = AllowOrigin::compile(&self.allowed_origins)?;
         if origins.is_any() && self.allow_credentials {
-            return Err(ConfigError::new(
+            return Err(CorsError::new(
                 "allowed-origin",
                 "'*' cannot be combined with credentials; list the origins instead",
             ));
@@ -71,7 +72,7 @@ impl CorsConfig {
         if let Some(list) = &self.allowed_headers {
             for h in list {
                 HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                    ConfigError::new("allowed-header", format!("{h:?} is not a header name"))
+                    CorsError::new("allowed-header", format!("{h:?} is not a header name"))
                 })?;
             }
         }
@@ -95,7 +96,7 @@ pub struct CorsLayer {
 
 impl CorsLayer {
     /// Compiles `config`.
-    pub fn new(config: &CorsConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &CorsConfig) -> Result<Self, CorsError> {
         config.validate()?;
         let allowed_headers = match &config.allowed_headers {
             None => None,
@@ -107,7 +108,7 @@ impl CorsLayer {
                 }
                 Some(
                     HeaderValue::from_str(&all)
-                        .map_err(|_| ConfigError::new("allowed-header", "invalid header list"))?,
+                        .map_err(|_| CorsError::new("allowed-header", "invalid header list"))?,
                 )
             }
         };
@@ -260,12 +261,9 @@ fn forbidden<ResB: Default>(origin: &HeaderValue) -> Response<ResB> {
     let mut res = Response::new(ResB::default());
     *res.status_mut() = StatusCode::FORBIDDEN;
     add_vary(res.headers_mut(), false);
-    let who = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-    Status::new(
-        Code::PermissionDenied,
-        format!("origin {who} is not allowed"),
-    )
-    .write_to(res.headers_mut());
+    Failure::OriginNotAllowed(origin)
+        .status()
+        .write_to(res.headers_mut());
     res
 }
 
