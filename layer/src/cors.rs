@@ -5,6 +5,13 @@
 //! lets any DNS-rebinding page in (its host name resolves to the proxy, so the two
 //! match), so a page served from the proxy's host is allowed only when its origin, scheme
 //! included, is listed like any other.
+//!
+//! Why not tower-http's `CorsLayer`: it only decorates responses, so a browser is what
+//! keeps a foreign page from reading them, while the request itself still reaches the
+//! backend. Here a POST from an origin not on the list is refused with 403 and
+//! PERMISSION_DENIED before anything is forwarded, wildcard patterns refuse to cover a
+//! public suffix, and the exposed headers list every header of the response (C4), which
+//! gRPC-Web clients need to read metadata.
 
 pub(crate) mod allow_origin;
 mod error;

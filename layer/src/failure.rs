@@ -6,6 +6,7 @@
 //! | failure | HTTP | grpc-status |
 //! |---|---|---|
 //! | wrong method | 405 | UNIMPLEMENTED (12) |
+//! | the server's handling of the call panicked (a bug; see [`panicked`]) | 500 | INTERNAL (13) |
 //! | a request let through untranslated (`pass_through_other`) whose inner call failed | 502 | as the failure's row says |
 //! | not gRPC or gRPC-Web content type | 415 | INTERNAL (13) |
 //! | malformed request body (bad base64, unknown flag, truncated frame, a trailer frame), bad `grpc-timeout` | 400 | INTERNAL (13) |
@@ -171,6 +172,8 @@ pub(crate) enum Failure<'a> {
     Backend(&'a BackendErrorKind, Stage),
     /// An inner service's error of no known kind.
     Inner(Stage),
+    /// Handling the call panicked.
+    Panicked,
     /// A request let through untranslated (`pass_through_other`) whose inner call failed.
     PassThrough(Box<Failure<'a>>),
 }
@@ -318,6 +321,11 @@ impl<'a> Failure<'a> {
             }
             Self::Inner(Stage::Call) => (ok, Unavailable, "backend call failed".to_owned()),
             Self::Inner(Stage::Stream) => (ok, Internal, "backend stream failed".to_owned()),
+            Self::Panicked => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Internal,
+                "internal error: the call failed inside the proxy".to_owned(),
+            ),
             Self::PassThrough(failure) => {
                 let (_, code, message) = failure.answer();
                 (StatusCode::BAD_GATEWAY, code, message)
@@ -330,6 +338,17 @@ impl<'a> Failure<'a> {
         let (_, code, message) = self.answer();
         Status::new(code, message)
     }
+}
+
+/// The answer to a call whose handling panicked (a bug), for a server that catches
+/// panics around its calls: HTTP 500 with INTERNAL in the headers, which gRPC and gRPC-Web
+/// clients both read. Its body is `B::default()`.
+pub fn panicked<B: Default>() -> http::Response<B> {
+    let (http, code, message) = Failure::Panicked.answer();
+    let mut res = http::Response::new(B::default());
+    *res.status_mut() = http;
+    Status::new(code, message).write_to(res.headers_mut());
+    res
 }
 
 fn backend(kind: &BackendErrorKind, stage: Stage) -> (Code, String) {

@@ -1,7 +1,12 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
 //! layers, route to the backends; and the admin listener beside it.
+//!
+//! Each call passes, outermost first: the guards ([`guard`]: panics caught, credentials
+//! marked sensitive), the call's record (metrics and access log), CORS, the route match
+//! ([`RouteLayer`]), the gRPC-Web layer, and the [`Router`], which forwards it.
 
 mod connection;
+mod guard;
 mod linger;
 mod listener;
 mod observe;
@@ -9,6 +14,7 @@ mod observe;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -182,7 +188,7 @@ impl Proxy {
             let activity = Activity::new();
             let calls = activity.clone();
             let client_ip = ClientIp::new(peer);
-            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+            let call = tower::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&call_metrics, &req, Some(peer));
                 let version = req.version();
@@ -194,6 +200,7 @@ impl Proxy {
                 req.extensions_mut().insert(record.answered.clone());
                 ObservedCall::new(service.clone().oneshot(req), record, call_guard)
             });
+            let hyper_service = TowerToHyperService::new(guard::guard(call));
             let connections = connections.clone();
             let builder = builder.clone();
             let timeouts = Timeouts {
