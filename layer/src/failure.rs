@@ -1,6 +1,6 @@
 //! The one place where failures become what the client sees: an HTTP status, a
 //! `grpc-status` and a `grpc-message`. Every module that fails a call names the kind of
-//! failure ([`Failure`]); [`Failure::answer`] is the table below, and nothing else mints a
+//! failure (a `Failure`); `Failure::answer` is the table below, and nothing else mints a
 //! status.
 //!
 //! | failure | HTTP | grpc-status |

@@ -1,7 +1,7 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
 //! layers, route to the backends; and the admin listener beside it.
 //!
-//! Each call passes, outermost first: the guards ([`guard`]: panics caught, credentials
+//! Each call passes, outermost first: the guards (`guard`: panics caught, credentials
 //! marked sensitive), the call's record (metrics and access log), CORS, the route match
 //! ([`RouteLayer`]), the gRPC-Web layer, and the [`Router`], which forwards it.
 
