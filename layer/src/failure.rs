@@ -50,7 +50,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::{BoxError, find};
-use crate::request::error::RequestError;
+use crate::request_error::RequestError;
 
 /// What kind of failure an inner service's error is: the layer answers the client from
 /// the kind alone (see the [module table](self)), so the details stay in the error, for
@@ -140,7 +140,7 @@ impl std::error::Error for BackendError {
 pub(crate) enum Stage {
     /// Before the response headers.
     Call,
-    /// While the response body streamed.
+    /// While the response body streamed (S7).
     Stream,
 }
 

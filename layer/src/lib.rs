@@ -54,6 +54,7 @@ mod layer;
 mod native;
 mod refuse;
 mod request;
+mod request_error;
 mod respond;
 mod response;
 mod service;

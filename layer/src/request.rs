@@ -13,10 +13,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-pub(crate) mod error;
 mod native;
 
-pub(crate) use error::{BodyFailure, RequestError};
+pub(crate) use crate::request_error::{BodyFailure, RequestError};
 pub use native::NativeRequestBody;
 
 use crate::budget::{RequestBudget, Reservation};

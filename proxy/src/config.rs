@@ -5,7 +5,6 @@
 //! error names the key at fault. The file layout is documented in `docs/config.md`.
 
 mod duration;
-pub(crate) mod error;
 mod file;
 mod validate;
 
@@ -18,8 +17,8 @@ use grpcweb_layer::CorsConfig;
 
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
+pub use crate::config_error::ConfigError;
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
-pub use error::ConfigError;
 
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]

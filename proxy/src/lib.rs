@@ -33,6 +33,7 @@
 mod admin;
 pub mod cli;
 pub mod config;
+mod config_error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod method;

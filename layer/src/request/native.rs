@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Sleep;
 
-use super::error::{BodyFailure, RequestError};
 use crate::error::BoxError;
 use crate::failure::Failure;
+use crate::request_error::{BodyFailure, RequestError};
 
 pin_project! {
     /// A native gRPC request body, forwarded chunk by chunk as it comes (nothing is

@@ -14,7 +14,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::error::BoxError;
 use crate::failure::Failure;
-use crate::request::BodyFailure;
+use crate::request_error::BodyFailure;
 
 pin_project! {
     /// A native gRPC response, forwarded untouched, except that the call ends with a

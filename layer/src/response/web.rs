@@ -15,7 +15,7 @@ use crate::counts::MessageCounts;
 use crate::error::BoxError;
 use crate::failure::{Failure, Stage};
 use crate::frame::trailer_frame;
-use crate::request::BodyFailure;
+use crate::request_error::BodyFailure;
 
 /// How many bytes of a non-gRPC backend body are read before the synthesized status is
 /// sent (the upstream body logs them; the client's `grpc-message` never quotes them).
