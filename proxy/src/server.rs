@@ -1,8 +1,8 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
 //! layers, route to the backends; and the admin listener beside it.
 //!
-//! Each call passes, outermost first: the guards (`guard`: panics caught, credentials
-//! marked sensitive), the call's record (metrics and access log), CORS, the route match
+//! Each call passes, outermost first: the panic guard (`guard`), the call's record
+//! (metrics and access log), credentials marked sensitive, CORS, the route match
 //! ([`RouteLayer`]), the gRPC-Web layer, and the [`Router`], which forwards it.
 
 mod connection;
@@ -14,7 +14,6 @@ mod observe;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -155,10 +154,13 @@ impl Proxy {
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
             .layer(router);
-        // Outermost first: CORS, then the route match, then the translation.
-        let service = CorsLayer::new(&config.cors)
-            .map_err(|e| StartError::Config(e.into()))?
-            .layer(route.layer(web));
+        // Outermost first: credentials marked sensitive, CORS, the route match, the
+        // translation.
+        let service = guard::sensitive(
+            CorsLayer::new(&config.cors)
+                .map_err(|e| StartError::Config(e.into()))?
+                .layer(route.layer(web)),
+        );
         let builder = connection_builder(&config);
 
         let connections = Connections::new();
@@ -188,7 +190,7 @@ impl Proxy {
             let activity = Activity::new();
             let calls = activity.clone();
             let client_ip = ClientIp::new(peer);
-            let call = tower::service_fn(move |req: http::Request<Incoming>| {
+            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&call_metrics, &req, Some(peer));
                 let version = req.version();
@@ -198,9 +200,12 @@ impl Proxy {
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
                 req.extensions_mut().insert(record.answered.clone());
-                ObservedCall::new(service.clone().oneshot(req), record, call_guard)
+                guard::catch_panic(ObservedCall::new(
+                    service.clone().oneshot(req),
+                    record,
+                    call_guard,
+                ))
             });
-            let hyper_service = TowerToHyperService::new(guard::guard(call));
             let connections = connections.clone();
             let builder = builder.clone();
             let timeouts = Timeouts {
