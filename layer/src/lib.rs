@@ -40,6 +40,7 @@
 //! - Compressed frames (flag 0x01) are forwarded as they are; the layer asks the inner
 //!   service for `identity` unless the client said otherwise.
 
+mod backend_error;
 mod budget;
 mod config;
 pub mod cors;
@@ -60,12 +61,12 @@ mod response;
 mod service;
 mod translate;
 
+pub use backend_error::{BackendError, BackendErrorKind};
 pub use config::DEFAULT_MAX_BUFFERED_REQUEST_BYTES;
 pub use cors::{CorsConfig, CorsError, CorsLayer};
 pub use counts::MessageCounts;
 pub use deadline::RouteLimits;
 pub use error::BoxError;
-pub use failure::{BackendError, BackendErrorKind};
 pub use layer::GrpcWebLayer;
 pub use request::{NativeRequestBody, RequestBody, WebRequestBody};
 pub use response::{NativeResponseBody, ResponseBody, WebResponseBody};
