@@ -165,11 +165,10 @@ where
                 {
                     // The drain timeout passed: end the native call with a status
                     // rather than a cut connection.
+                    let status = Failure::ShuttingDown.status();
                     *ended = true;
-                    *code = Some(Code::Unavailable);
-                    return Poll::Ready(Some(Ok(Frame::trailers(
-                        Failure::ShuttingDown.status().to_header_map(),
-                    ))));
+                    *code = Some(status.code);
+                    return Poll::Ready(Some(Ok(Frame::trailers(status.to_header_map()))));
                 }
                 let frame = ready!(inner.poll_frame(cx));
                 if let Some(Ok(trailers)) =
