@@ -19,7 +19,7 @@ use bytes::{Bytes, BytesMut};
 use grpcweb_fuzz::{Backend, Scripted, Seen, Step, cut};
 use grpcweb_protocol::framing::{Frame, FrameDecoder, FrameKind, encode_frame};
 use grpcweb_protocol::text::{Base64Decoder, encode_segment};
-use grpcweb_proxy::GrpcWebLayer;
+use grpcweb_layer::GrpcWebLayer;
 use http::{HeaderMap, HeaderValue, Request};
 use http_body_util::BodyExt as _;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};

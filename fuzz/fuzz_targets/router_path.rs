@@ -66,7 +66,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(router) = Router::<Full<Bytes>>::new(&config) else {
         return;
     };
-    let Some(taken) = router.max_durations()(path) else {
+    let Some(taken) = router
+        .routes()
+        .route(path)
+        .ok()
+        .and_then(|route| route.limits.max_duration)
+    else {
         return;
     };
     let index = usize::try_from(taken.as_secs()).unwrap() - 1;

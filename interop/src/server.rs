@@ -3,8 +3,8 @@
 use std::fmt;
 use std::future::Future;
 
-use grpcweb_proxy::config::ConfigError;
-use grpcweb_proxy::{CorsConfig, CorsLayer, GrpcWebLayer};
+use grpcweb_layer::CorsError;
+use grpcweb_layer::{CorsConfig, CorsLayer, GrpcWebLayer};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
@@ -17,7 +17,7 @@ use crate::service::TestServiceImpl;
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
     /// Also accept gRPC-Web (binary and text) over HTTP/1.1 and HTTP/2, translated by
-    /// [`grpcweb_proxy::GrpcWebLayer`] in front of the services. Native gRPC keeps working
+    /// [`grpcweb_layer::GrpcWebLayer`] in front of the services. Native gRPC keeps working
     /// either way. When the layer translates, it also enforces `grpc-timeout` itself.
     pub grpc_web: bool,
     /// Browser origins allowed to call the gRPC-Web endpoint cross-origin (the proxy's
@@ -33,7 +33,7 @@ pub struct ServeError {
 
 enum Kind {
     Transport(tonic::transport::Error),
-    Cors(ConfigError),
+    Cors(CorsError),
 }
 
 /// The `TestService` with the metadata echo, ready for tonic's `Server::add_service`.

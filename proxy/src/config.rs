@@ -10,13 +10,14 @@ mod validate;
 
 use http::Uri;
 use http::uri::{Authority, Scheme};
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::cors::CorsConfig;
+use grpcweb_layer::CorsConfig;
+
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
+pub use crate::config_error::ConfigError;
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
 
 /// Everything the standalone proxy needs.
@@ -259,7 +260,7 @@ impl Default for LimitsConfig {
         Self {
             max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
             max_response_message_size: None,
-            max_buffered_request_bytes: Some(crate::DEFAULT_MAX_BUFFERED_REQUEST_BYTES),
+            max_buffered_request_bytes: Some(grpcweb_layer::DEFAULT_MAX_BUFFERED_REQUEST_BYTES),
             max_header_size: 16 * 1024,
             max_connections: 10_000,
             max_concurrent_streams: 1000,
@@ -271,35 +272,6 @@ impl Default for LimitsConfig {
         }
     }
 }
-
-/// An invalid configuration value: which key, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    key: String,
-    message: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-
-    /// The configuration key at fault (`backends[1].endpoints[0]`, `cors.allowed_origins`).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}: {}", self.key, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,4 @@
 //! Entry points for the fuzz targets in `fuzz/` to internals that have no public API of
 //! their own. Not a stable API: hidden from the docs, may change with any release.
 
-use crate::config::ConfigError;
-use crate::cors::allow_origin::AllowOrigin;
-
-/// Compiles `patterns` as `cors.allowed_origins` does, and says whether `origin` passes.
-pub fn origin_allowed(patterns: &[String], origin: &str) -> Result<bool, ConfigError> {
-    Ok(AllowOrigin::compile(patterns)?.allows(origin))
-}
+pub use grpcweb_layer::fuzzing::origin_allowed;

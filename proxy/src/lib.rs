@@ -1,27 +1,14 @@
-//! gRPC-Web for gRPC services: a tower layer for Rust servers, and a standalone proxy.
+//! The standalone gRPC-Web proxy: a server that accepts gRPC-Web over HTTP/1.1 and HTTP/2
+//! (binary and text, cleartext or TLS), answers CORS, routes each call by its service to a
+//! backend and forwards it as native gRPC over HTTP/2, streaming each message as it comes.
+//! Native gRPC clients can use the same port.
 //!
-//! Browsers cannot speak gRPC (they cannot read HTTP/2 trailers or control framing), so
-//! they speak gRPC-Web: the same messages, with the status moved into the body. This
-//! crate translates between the two.
-//!
-//! - In-process, like tonic-web: wrap any tonic/tower gRPC service in [`GrpcWebLayer`].
-//! - Standalone or as a sidecar: the `grpcweb-proxy` binary ([`Proxy`]) accepts gRPC-Web
-//!   over HTTP/1.1 and HTTP/2 (binary and text), answers CORS itself ([`CorsLayer`]), and
-//!   forwards native gRPC over HTTP/2 to a backend, streaming each message as it comes.
-//!   Native gRPC clients can use the same port.
-//!
-//! # Example: the layer in front of a tonic service
-//!
-//! ```no_run
-//! # async fn doc(routes: tonic::service::Routes) -> Result<(), Box<dyn std::error::Error>> {
-//! tonic::transport::Server::builder()
-//!     .accept_http1(true)
-//!     .layer(grpcweb_proxy::GrpcWebLayer::new())
-//!     .add_routes(routes)
-//!     .serve("127.0.0.1:50051".parse()?)
-//!     .await?;
-//! # Ok(()) }
-//! ```
+//! The translation itself is the [`grpcweb_layer`] crate ([`GrpcWebLayer`],
+//! [`CorsLayer`]), re-exported here as [`layer`]; a Rust server that only wants the layer
+//! depends on that crate alone. This crate adds what a deployable proxy needs on top:
+//! the server and its connection limits ([`server`]), routing ([`router`]), the backend
+//! connection pools ([`upstream`]), configuration and the command line ([`config`],
+//! [`cli`]), TLS ([`tls`]) and metrics ([`metrics`]).
 //!
 //! # Example: the proxy
 //!
@@ -39,24 +26,18 @@
 //!
 //! # Limitations
 //!
-//! - Unary and server-streaming calls are what gRPC-Web defines: one request message per
-//!   call, read whole and checked before forwarding. Client-streaming and bidi calls over
-//!   HTTP/2 can be let through with `allow_request_streaming` (the first message is read
-//!   before the call is forwarded); over HTTP/1.1 they cannot work.
-//! - Compressed frames (flag 0x01) are forwarded as they are; the proxy asks backends for
-//!   `identity` unless the client said otherwise.
+//! Those of the layer (see [`grpcweb_layer`]): unary and server-streaming calls, unless
+//! `allow_request_streaming` lets clients stream over HTTP/2; compressed frames are
+//! forwarded as they are.
 
 mod admin;
 pub mod cli;
 pub mod config;
-pub mod cors;
-mod deadline;
+mod config_error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod grpc_web;
 pub mod method;
 pub mod metrics;
-pub mod respond;
 pub mod router;
 pub mod server;
 pub mod tls;
@@ -66,11 +47,9 @@ pub use config::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
     RouteConfig, RouteMatch,
 };
-pub use cors::{CorsConfig, CorsLayer};
-pub use grpc_web::{
-    DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer, GrpcWebService, MessageCounts,
+pub use grpcweb_layer as layer;
+pub use grpcweb_layer::{
+    BoxError, CorsConfig, CorsLayer, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer,
+    GrpcWebService, MessageCounts,
 };
 pub use server::{Proxy, StartError};
-
-/// A boxed error, as tower and hyper use.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

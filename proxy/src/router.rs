@@ -1,7 +1,13 @@
 //! Routing by gRPC service name to a backend. Calls no route takes, and requests whose
 //! path is not a gRPC method path ([`MethodPath`]), are refused with UNIMPLEMENTED
 //! without touching any backend, so the proxy never forwards anywhere it was not told to.
+//!
+//! Each call is matched once, by [`RouteLayer`] in front of the gRPC-Web layer: the match
+//! ([`Route`], and the layer's [`RouteLimits`]) travels in the request's extensions to the
+//! layer (which caps the call's deadline by it) and to the [`Router`] at the bottom of the
+//! stack (which sends the call to the route's backend).
 
+use grpcweb_layer::{BackendError, BackendErrorKind, BoxError, RouteLimits};
 use http::{Request, Response};
 use http_body::Body;
 use std::fmt;
@@ -10,16 +16,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::BoxError;
 use crate::config::{Config, ConfigError, RouteMatch};
 use crate::method::MethodPath;
 use crate::metrics::BackendAnswered;
-use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamError};
+use crate::upstream::{Backend, Upstream, UpstreamBody};
 
-/// Why a call was not forwarded, or failed on its way.
-#[derive(Debug)]
+/// Why a call has no route.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteError {
     /// No route takes this service.
     NoRoute {
@@ -29,8 +35,22 @@ pub enum RouteError {
     /// The path is not `/<dotted identifier>/<identifier>` (or has a query): not a gRPC
     /// call, never forwarded.
     InvalidPath,
-    /// The backend call failed.
-    Upstream(UpstreamError),
+    /// The route names a backend this router does not have (a route of another
+    /// configuration).
+    UnknownBackend,
+}
+
+impl RouteError {
+    /// The kind of failure the client is answered for.
+    fn kind(&self) -> BackendErrorKind {
+        match self {
+            Self::NoRoute { service } => BackendErrorKind::NoRoute {
+                service: service.clone(),
+            },
+            Self::InvalidPath => BackendErrorKind::NotAMethodPath,
+            Self::UnknownBackend => BackendErrorKind::Other,
+        }
+    }
 }
 
 impl fmt::Display for RouteError {
@@ -42,25 +62,117 @@ impl fmt::Display for RouteError {
             Self::InvalidPath => f.write_str(
                 "not a gRPC method path: expected /package.Service/Method with no query",
             ),
-            Self::Upstream(e) => write!(f, "{e}"),
+            Self::UnknownBackend => f.write_str("the route names no backend of this router"),
         }
     }
 }
 
-impl std::error::Error for RouteError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::NoRoute { .. } | Self::InvalidPath => None,
-            Self::Upstream(e) => Some(e),
+impl std::error::Error for RouteError {}
+
+/// The route a call takes: its backend and its limits. [`RouteLayer`] puts the match
+/// (`Result<Route, RouteError>`) in the request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    backend: usize,
+    /// The route's limits.
+    pub limits: RouteLimits,
+}
+
+/// The routes of a configuration, most specific first: exact services, then packages
+/// (longest first), then all.
+#[derive(Clone, Debug)]
+pub struct Routes(Arc<[(RouteMatch, Route)]>);
+
+impl Route {
+    /// The backend's index in the configuration.
+    pub fn backend(&self) -> usize {
+        self.backend
+    }
+}
+
+impl Routes {
+    /// The route of a request to `path` (its path and query, as sent): only a gRPC method
+    /// path is routed.
+    pub fn route(&self, path: &str) -> Result<Route, RouteError> {
+        let method = MethodPath::parse(path).ok_or(RouteError::InvalidPath)?;
+        find(&self.0, method.service)
+    }
+}
+
+fn find(routes: &[(RouteMatch, Route)], service: &str) -> Result<Route, RouteError> {
+    routes
+        .iter()
+        .find(|(m, _)| match m {
+            RouteMatch::All => true,
+            RouteMatch::Service(s) => s == service,
+            RouteMatch::Package(p) => service
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.')),
+        })
+        .map(|(_, route)| *route)
+        .ok_or_else(|| RouteError::NoRoute {
+            service: service.to_owned(),
+        })
+}
+
+/// Matches each request against the [`Routes`] once and puts the result
+/// (`Result<Route, RouteError>`, and the route's [`RouteLimits`]) in its extensions.
+#[derive(Clone, Debug)]
+pub struct RouteLayer {
+    routes: Routes,
+}
+
+impl RouteLayer {
+    /// Matches against `routes`.
+    pub fn new(routes: Routes) -> Self {
+        Self { routes }
+    }
+}
+
+impl<S> Layer<S> for RouteLayer {
+    type Service = RouteService<S>;
+
+    fn layer(&self, inner: S) -> RouteService<S> {
+        RouteService {
+            inner,
+            routes: self.routes.clone(),
         }
+    }
+}
+
+/// The service made by [`RouteLayer`].
+#[derive(Clone, Debug)]
+pub struct RouteService<S> {
+    inner: S,
+    routes: Routes,
+}
+
+impl<S, B> Service<Request<B>> for RouteService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> S::Future {
+        let path = req.uri().path_and_query().map_or("", |p| p.as_str());
+        let routed = self.routes.route(path);
+        if let Ok(route) = &routed {
+            req.extensions_mut().insert(route.limits);
+        }
+        req.extensions_mut().insert(routed);
+        self.inner.call(req)
     }
 }
 
 /// Sends each call to the backend its route names.
 pub struct Router<B> {
-    /// Most specific first: exact services, then packages (longest first), then all.
-    /// Each with its backend's index and its max call duration.
-    routes: Arc<[(RouteMatch, usize, Option<Duration>)]>,
+    routes: Routes,
     /// Shared, so that the per-call clones tower makes cost a reference count.
     upstreams: Arc<[Upstream<B>]>,
 }
@@ -97,24 +209,24 @@ where
         let index = |name: &str| config.backends.iter().position(|b| b.name == name);
         let mut routes = Vec::new();
         if config.routes.is_empty() {
-            routes.push((RouteMatch::All, 0, None));
+            routes.push((RouteMatch::All, route(0, None)));
         }
-        for (i, route) in config.routes.iter().enumerate() {
-            let backend = index(&route.backend).ok_or_else(|| {
+        for (i, r) in config.routes.iter().enumerate() {
+            let backend = index(&r.backend).ok_or_else(|| {
                 ConfigError::new(
                     format!("routes[{i}].backend"),
-                    format!("no backend named {:?}", route.backend),
+                    format!("no backend named {:?}", r.backend),
                 )
             })?;
-            routes.push((route.matches.clone(), backend, route.max_duration));
+            routes.push((r.matches.clone(), route(backend, r.max_duration)));
         }
-        routes.sort_by_key(|(m, _, _)| match m {
+        routes.sort_by_key(|(m, _)| match m {
             RouteMatch::Service(_) => (0, 0),
             RouteMatch::Package(p) => (1, usize::MAX - p.len()),
             RouteMatch::All => (2, 0),
         });
         Ok(Self {
-            routes: routes.into(),
+            routes: Routes(routes.into()),
             upstreams: upstreams.into(),
         })
     }
@@ -137,41 +249,17 @@ where
         self.upstreams.iter().map(Upstream::backend)
     }
 
-    /// The max call duration of each path's route: for
-    /// [`GrpcWebLayer::route_timeouts`](crate::GrpcWebLayer::route_timeouts).
-    pub fn max_durations(&self) -> impl Fn(&str) -> Option<Duration> + Send + Sync + 'static {
-        let routes = self.routes.clone();
-        move |path| {
-            let method = MethodPath::parse(path)?;
-            find(&routes, method.service).ok().and_then(|(_, d)| d)
-        }
-    }
-
-    /// The backend of a request to `uri`: only a gRPC method path is routed.
-    fn route(&self, uri: &http::Uri) -> Result<usize, RouteError> {
-        let path = uri.path_and_query().map_or("", |p| p.as_str());
-        let method = MethodPath::parse(path).ok_or(RouteError::InvalidPath)?;
-        find(&self.routes, method.service).map(|(i, _)| i)
+    /// The routes, for the [`RouteLayer`] in front of the stack.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 }
 
-fn find(
-    routes: &[(RouteMatch, usize, Option<Duration>)],
-    service: &str,
-) -> Result<(usize, Option<Duration>), RouteError> {
-    routes
-        .iter()
-        .find(|(m, _, _)| match m {
-            RouteMatch::All => true,
-            RouteMatch::Service(s) => s == service,
-            RouteMatch::Package(p) => service
-                .strip_prefix(p.as_str())
-                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('.')),
-        })
-        .map(|(_, i, d)| (*i, *d))
-        .ok_or_else(|| RouteError::NoRoute {
-            service: service.to_owned(),
-        })
+fn route(backend: usize, max_duration: Option<Duration>) -> Route {
+    Route {
+        backend,
+        limits: RouteLimits { max_duration },
+    }
 }
 
 impl<B> Service<Request<B>> for Router<B>
@@ -181,20 +269,36 @@ where
     B::Error: Into<BoxError>,
 {
     type Response = Response<UpstreamBody>;
-    type Error = RouteError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, RouteError>> + Send>>;
+    type Error = BackendError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, BackendError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.route(req.uri()) {
-            Ok(i) => {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        // Matched by the `RouteLayer` in front; a request that did not pass one is
+        // matched here.
+        let routed = match req.extensions_mut().remove::<Result<Route, RouteError>>() {
+            Some(routed) => routed,
+            None => {
+                let path = req.uri().path_and_query().map_or("", |p| p.as_str());
+                self.routes.route(path)
+            }
+        };
+        let upstream = routed.and_then(|route| {
+            // A route of another configuration's routes may name a backend not here.
+            self.upstreams
+                .get(route.backend)
+                .ok_or(RouteError::UnknownBackend)
+        });
+        match upstream {
+            Ok(upstream) => {
                 let answered = req.extensions().get::<BackendAnswered>().cloned();
-                let fut = self.upstreams[i].send(req);
+                let fut = upstream.send(req);
                 Box::pin(async move {
-                    let res = fut.await.map_err(RouteError::Upstream)?;
+                    let res = fut.await.map_err(|e| BackendError::new(e.kind(), e))?;
                     if let Some(answered) = answered
                         && method_exists(&res)
                     {
@@ -203,7 +307,7 @@ where
                     Ok(res)
                 })
             }
-            Err(e) => Box::pin(std::future::ready(Err(e))),
+            Err(e) => Box::pin(std::future::ready(Err(BackendError::new(e.kind(), e)))),
         }
     }
 }
@@ -231,11 +335,11 @@ mod tests {
     #[test]
     fn most_specific_route_wins() {
         let routes = [
-            (RouteMatch::Service("a.b.S".to_owned()), 0, None),
-            (RouteMatch::Package("a.b".to_owned()), 1, None),
-            (RouteMatch::Package("a".to_owned()), 2, None),
+            (RouteMatch::Service("a.b.S".to_owned()), route(0, None)),
+            (RouteMatch::Package("a.b".to_owned()), route(1, None)),
+            (RouteMatch::Package("a".to_owned()), route(2, None)),
         ];
-        let backend = |s: &str| find(&routes, s).ok().map(|(i, _)| i);
+        let backend = |s: &str| find(&routes, s).ok().map(|r| r.backend);
         assert_eq!(backend("a.b.S"), Some(0));
         assert_eq!(backend("a.b.T"), Some(1));
         assert_eq!(backend("a.bx.T"), Some(2));

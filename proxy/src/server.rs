@@ -1,7 +1,12 @@
 //! The standalone proxy: accept HTTP/1.1 and h2c on one port, run the CORS and gRPC-Web
 //! layers, route to the backends; and the admin listener beside it.
+//!
+//! Each call passes, outermost first: the panic guard (`guard`), the call's record
+//! (metrics and access log), credentials marked sensitive, CORS, the route match
+//! ([`RouteLayer`]), the gRPC-Web layer, and the [`Router`], which forwards it.
 
 mod connection;
+mod guard;
 mod linger;
 mod listener;
 mod observe;
@@ -22,12 +27,12 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_layer::Layer;
 
+use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
+
 use crate::admin::AdminState;
 use crate::config::{Config, ConfigError};
-use crate::cors::CorsLayer;
-use crate::grpc_web::{GrpcWebLayer, RequestBody};
 use crate::metrics::{CallRecord, Metrics};
-use crate::router::Router;
+use crate::router::{RouteLayer, Router};
 use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections, Timeouts, TooManyResets};
 use linger::LingeringBody;
@@ -139,6 +144,7 @@ impl Proxy {
                 config.limits.clone(),
             )));
         }
+        let route = RouteLayer::new(router.routes().clone());
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_response_message_size(config.limits.max_response_message_size)
@@ -147,11 +153,14 @@ impl Proxy {
             .body_read_timeout(config.limits.body_read_timeout)
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
-            .route_timeouts(router.max_durations())
             .layer(router);
-        let service = CorsLayer::new(&config.cors)
-            .map_err(StartError::Config)?
-            .layer(web);
+        // Outermost first: credentials marked sensitive, CORS, the route match, the
+        // translation.
+        let service = guard::sensitive(
+            CorsLayer::new(&config.cors)
+                .map_err(|e| StartError::Config(e.into()))?
+                .layer(route.layer(web)),
+        );
         let builder = connection_builder(&config);
 
         let connections = Connections::new();
@@ -191,7 +200,11 @@ impl Proxy {
                 req.extensions_mut().insert(client_ip.clone());
                 req.extensions_mut().insert(record.messages.clone());
                 req.extensions_mut().insert(record.answered.clone());
-                ObservedCall::new(service.clone().oneshot(req), record, call_guard)
+                guard::catch_panic(ObservedCall::new(
+                    service.clone().oneshot(req),
+                    record,
+                    call_guard,
+                ))
             });
             let connections = connections.clone();
             let builder = builder.clone();
@@ -289,7 +302,9 @@ fn connection_builder(config: &Config) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(crate::deadline::clamp(config.limits.header_read_timeout))
+        .header_read_timeout(grpcweb_layer::deadline::clamp(
+            config.limits.header_read_timeout,
+        ))
         // The read buffer bounds the request head: over it, hyper answers 431. hyper
         // refuses a buffer under 8 KiB.
         .max_buf_size((config.limits.max_header_size as usize).max(8192));

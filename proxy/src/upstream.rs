@@ -6,7 +6,7 @@
 //! only when every one is full, up to the backend's `max_connections`; then calls wait,
 //! up to `max_pending_calls`. What a backend or a connection did wrong goes to the log,
 //! with the call's path; the client's status says only what kind of failure it was
-//! (see [`respond`](crate::respond)).
+//! (see [`grpcweb_layer::failure`]).
 
 mod conn;
 mod counting;
@@ -35,12 +35,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use crate::BoxError;
 use crate::config::{BackendConfig, ConfigError, ForwardingConfig, HealthCheck};
-use crate::grpc_web::future::Map;
 use endpoints::Endpoint;
+use error::Failure;
+use futures_util::FutureExt as _;
+use grpcweb_layer::BoxError;
 use health::Probe;
-use pool::{Connector, Failure, Pool};
+use pool::{Connector, Pool};
 use stop::Stoppable;
 
 pub use endpoints::{Backend, EndpointHealth};
@@ -265,7 +266,7 @@ where
         // twice while the call waits for its headers.
         let backend = self.backend.clone();
         let call = Stoppable::new(pool.send(req), self.stop.as_ref());
-        Box::pin(Map::new(call, move |result| match result {
+        Box::pin(call.map(move |result| match result {
             Ok(res) => {
                 endpoint.health.succeeded();
                 Ok(res)
@@ -276,7 +277,7 @@ where
                     endpoint: endpoint.display.clone(),
                     source,
                 };
-                let error = crate::respond::chain(&err);
+                let error = grpcweb_layer::error::chain(&err);
                 let backend = backend.name();
                 if matches!(err.source, Failure::Overflow | Failure::Shutdown) {
                     tracing::debug!(

@@ -9,7 +9,7 @@ use super::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
     RouteConfig, RouteMatch, parse_duration,
 };
-use crate::cors::CorsConfig;
+use grpcweb_layer::CorsConfig;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::{BackendAnswered, CLIENT_GONE, MODE_NAMES, MethodMetrics, Metrics, NO_STATUS};
-use crate::grpc_web::MessageCounts;
+use grpcweb_layer::MessageCounts;
 
 /// One call, from request to the end of its response: feeds the metrics and writes the
 /// access-log line when it is finished or dropped.

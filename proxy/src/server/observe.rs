@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use super::connection::CallGuard;
-use crate::BoxError;
-use crate::grpc_web::ResponseBody;
 use crate::metrics::CallRecord;
+use grpcweb_layer::BoxError;
+use grpcweb_layer::ResponseBody;
 
 /// A request body that counts its bytes.
 #[derive(Debug)]

@@ -237,7 +237,7 @@ pub(crate) async fn drive<T>(
     tokio::select! {
         result = run => {
             if let Err(e) = result {
-                tracing::debug!(error = %crate::respond::chain(&e), "backend connection ended");
+                tracing::debug!(error = %grpcweb_layer::error::chain(&e), "backend connection ended");
             }
         }
         () = idle => {}

@@ -183,7 +183,7 @@ impl Backend {
         };
         loop {
             for endpoint in self.snapshot().iter() {
-                match self.probe.check(endpoint, self.connect_timeout).await {
+                match self.probe.check(&endpoint.url, self.connect_timeout).await {
                     Ok(()) => endpoint.health.succeeded(),
                     Err(why) => {
                         if endpoint.health.is_healthy() {

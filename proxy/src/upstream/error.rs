@@ -1,9 +1,24 @@
-//! [`UpstreamError`]: a failed backend call, with everything the log needs. The client's
-//! status is made from its kind only (see [`respond`](crate::respond)).
+//! [`UpstreamError`]: a failed backend call, with everything the log needs, and the kind
+//! of failure it is ([`BackendErrorKind`]), which is all the client's status is made from
+//! (see [`grpcweb_layer::failure`]).
 
+use grpcweb_layer::BackendErrorKind;
+use grpcweb_layer::error::chain;
 use std::fmt;
+use std::sync::Arc;
 
-use super::pool::Failure;
+/// Why a call got no response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// No connection could be opened (shared by the calls that waited for it).
+    Connect(Arc<dyn std::error::Error + Send + Sync>),
+    /// The call failed on its connection.
+    Call(h2::Error),
+    /// Too many calls were waiting for a stream slot, or none came free in time.
+    Overflow,
+    /// The proxy's drain ended before the backend's response headers came.
+    Shutdown,
+}
 
 /// A failed call to a backend, naming the backend and endpoint.
 #[derive(Debug)]
@@ -29,23 +44,42 @@ impl UpstreamError {
     pub fn is_shutdown(&self) -> bool {
         matches!(self.source, Failure::Shutdown)
     }
+
+    /// The kind of failure: what the client is answered for.
+    pub fn kind(&self) -> BackendErrorKind {
+        match &self.source {
+            Failure::Connect(_) => BackendErrorKind::Unreachable,
+            Failure::Overflow => BackendErrorKind::Overloaded,
+            Failure::Shutdown => BackendErrorKind::ShuttingDown,
+            // Without a reset reason, the call failed with its connection.
+            Failure::Call(e) => reset(e).unwrap_or(BackendErrorKind::ConnectionLost),
+        }
+    }
+}
+
+/// The kind of failure of a response body's h2 error.
+pub(crate) fn stream_kind(e: &h2::Error) -> BackendErrorKind {
+    match reset(e) {
+        Some(kind) => kind,
+        None if e.is_io() => BackendErrorKind::ConnectionLost,
+        None => BackendErrorKind::Other,
+    }
+}
+
+fn reset(e: &h2::Error) -> Option<BackendErrorKind> {
+    e.reason().map(|reason| BackendErrorKind::Reset {
+        reason: reason.into(),
+        remote: e.is_remote(),
+    })
 }
 
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
-            Failure::Connect(e) => write!(
-                f,
-                "backend {} unreachable: {}",
-                self.endpoint,
-                crate::respond::chain(&**e)
-            ),
-            Failure::Call(e) => write!(
-                f,
-                "backend {} failed: {}",
-                self.endpoint,
-                crate::respond::chain(e)
-            ),
+            Failure::Connect(e) => {
+                write!(f, "backend {} unreachable: {}", self.endpoint, chain(&**e))
+            }
+            Failure::Call(e) => write!(f, "backend {} failed: {}", self.endpoint, chain(e)),
             Failure::Overflow => write!(
                 f,
                 "backend {}: no connection free for the call (too many calls waiting, or none free within the connect timeout)",

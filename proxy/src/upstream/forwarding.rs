@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 
 use super::{ClientIp, PeerAddr};
 use crate::config::ForwardingConfig;
-use crate::grpc_web::translate::remove_hop_by_hop;
+use grpcweb_layer::remove_hop_by_hop;
 
 const XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
 const XFCC: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
@@ -49,16 +49,15 @@ pub(crate) struct ClientCert(HeaderValue);
 
 impl ClientCert {
     pub(crate) fn from_der(der: &[u8]) -> Option<Self> {
-        use base64::Engine as _;
         use std::fmt::Write as _;
         let digest = ring::digest::digest(&ring::digest::SHA256, der);
         let mut value = String::from("Hash=");
         for b in digest.as_ref() {
             let _ = write!(value, "{b:02x}");
         }
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let b64 = grpcweb_protocol::text::encode_segment(der);
         let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-        for line in b64.as_bytes().chunks(64) {
+        for line in b64.chunks(64) {
             pem.push_str(std::str::from_utf8(line).ok()?);
             pem.push('\n');
         }

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::time::Duration;
 
-use super::endpoints::Endpoint;
+use crate::config::EndpointUrl;
 
 /// How endpoints are probed.
 #[derive(Clone, Debug)]
@@ -27,14 +27,14 @@ pub(crate) enum Probe {
 
 impl Probe {
     /// Checks one endpoint; the error says why it is unhealthy.
-    pub(crate) async fn check(&self, endpoint: &Endpoint, timeout: Duration) -> Result<(), String> {
+    pub(crate) async fn check(&self, url: &EndpointUrl, timeout: Duration) -> Result<(), String> {
         let attempt = async {
             match self {
-                Self::Tcp => tokio::net::TcpStream::connect(endpoint.url.authority.as_str())
+                Self::Tcp => tokio::net::TcpStream::connect(url.authority.as_str())
                     .await
                     .map(drop)
                     .map_err(|e| format!("connect: {e}")),
-                Self::Grpc { service, client } => grpc_check(client, endpoint, service).await,
+                Self::Grpc { service, client } => grpc_check(client, url, service).await,
             }
         };
         tokio::time::timeout(timeout, attempt)
@@ -99,12 +99,12 @@ fn serving_status(message: &[u8]) -> Option<u64> {
 
 async fn grpc_check(
     client: &Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    endpoint: &Endpoint,
+    url: &EndpointUrl,
     service: &str,
 ) -> Result<(), String> {
     let uri = Uri::builder()
-        .scheme(endpoint.url.scheme.clone())
-        .authority(endpoint.url.authority.clone())
+        .scheme(url.scheme.clone())
+        .authority(url.authority.clone())
         .path_and_query("/grpc.health.v1.Health/Check")
         .build()
         .map_err(|e| e.to_string())?;
@@ -117,7 +117,7 @@ async fn grpc_check(
     let res = client
         .request(req)
         .await
-        .map_err(|e| crate::respond::chain(&e))?;
+        .map_err(|e| grpcweb_layer::error::chain(&e))?;
     if let Some(status) = Status::from_header_map(res.headers()) {
         return Err(format!("health check answered {status}"));
     }

@@ -30,8 +30,9 @@ use tower::ServiceExt as _;
 use super::conn::{ConnState, Room, Slot, drive};
 use super::counting::Counted;
 use super::endpoints::Endpoint;
+use super::error::Failure;
 use super::stream::{CallLog, Pump, UpstreamBody, prepare_head};
-use crate::BoxError;
+use grpcweb_layer::BoxError;
 
 /// A request that found its connection closed before it left is tried this often.
 const SEND_ATTEMPTS: usize = 3;
@@ -53,19 +54,6 @@ pub(crate) struct Connector {
     pub(crate) max_pending: usize,
     /// Calls refused because `max_pending` were waiting, for the metrics.
     pub(crate) overflows: Arc<AtomicU64>,
-}
-
-/// Why a call got no response.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// No connection could be opened (shared by the calls that waited for it).
-    Connect(Arc<dyn std::error::Error + Send + Sync>),
-    /// The call failed on its connection.
-    Call(h2::Error),
-    /// Too many calls were waiting for a stream slot, or none came free in time.
-    Overflow,
-    /// The proxy's drain ended before the backend's response headers came.
-    Shutdown,
 }
 
 /// The connections to one endpoint.
@@ -248,7 +236,7 @@ impl Pool {
                 self.endpoint.health.succeeded();
             }
             Err(e) => {
-                tracing::debug!(endpoint = %self.endpoint.display, error = %crate::respond::chain(&*e), "backend connection failed");
+                tracing::debug!(endpoint = %self.endpoint.display, error = %grpcweb_layer::error::chain(&*e), "backend connection failed");
                 self.endpoint.health.failed();
                 state.failure = Some(Arc::from(e));
             }

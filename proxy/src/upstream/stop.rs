@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::pool::Failure;
+use super::error::Failure;
 
 pin_project! {
     /// `call`, failing with [`Failure::Shutdown`] once the stop signal fires (dropping

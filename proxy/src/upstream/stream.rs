@@ -19,7 +19,9 @@ use std::task::{Context, Poll, ready};
 
 use super::conn::Slot;
 use super::endpoints::Endpoint;
-use crate::BoxError;
+use grpcweb_layer::{BackendError, BoxError};
+
+use super::error::stream_kind;
 
 /// How much of a non-gRPC answer's body goes into the log.
 const EXCERPT_LIMIT: usize = 256;
@@ -187,7 +189,7 @@ impl UpstreamBody {
 }
 
 /// What the log says about a call whose response fails, or is not gRPC: details the
-/// client's status leaves out (see [`respond`](crate::respond)).
+/// client's status leaves out (see [`grpcweb_layer::failure`]).
 pub(crate) struct CallLog {
     endpoint: Arc<Endpoint>,
     path: Option<PathAndQuery>,
@@ -244,7 +246,7 @@ impl CallLog {
         tracing::warn!(
             endpoint = %self.endpoint.display,
             path = self.path(),
-            error = %crate::respond::chain(err),
+            error = %grpcweb_layer::error::chain(err),
             "backend response failed"
         );
     }
@@ -282,12 +284,12 @@ impl fmt::Debug for UpstreamBody {
 
 impl Body for UpstreamBody {
     type Data = Bytes;
-    type Error = h2::Error;
+    type Error = BackendError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, h2::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BackendError>>> {
         let this = &mut *self;
         if !this.data_done {
             match ready!(this.inner.poll_data(cx)) {
@@ -302,7 +304,7 @@ impl Body for UpstreamBody {
                 Some(Err(e)) if e.reason() == Some(Reason::NO_ERROR) => return Poll::Ready(None),
                 Some(Err(e)) => {
                     this.log.failed(&e);
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(Some(Err(BackendError::new(stream_kind(&e), e))));
                 }
                 None => this.data_done = true,
             }
@@ -312,7 +314,7 @@ impl Body for UpstreamBody {
             Err(e) if e.reason() == Some(Reason::NO_ERROR) => Poll::Ready(None),
             Err(e) => {
                 this.log.failed(&e);
-                Poll::Ready(Some(Err(e)))
+                Poll::Ready(Some(Err(BackendError::new(stream_kind(&e), e))))
             }
         }
     }

@@ -207,147 +207,182 @@ fn custom_metadata(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCas
     })
 }
 
-fn status_code_and_message(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
+/// One call of a case: the method's path and the request message.
+type Call = (&'static str, fn() -> Vec<u8>);
+
+/// A case whose answer is a status: each call of `calls` (path, request) must end with
+/// `code` (and `message`), HTTP 200 and the status in the body's trailer frame.
+#[derive(Clone, Copy)]
+struct StatusCase {
+    calls: &'static [Call],
+    headers: &'static [(&'static str, &'static str)],
+    code: Code,
+    message: Option<&'static str>,
+    /// No response message may come.
+    no_messages: bool,
+    /// The answer must come within this long.
+    within: Duration,
+}
+
+fn expect_status<'a>(
+    client: &'a WebClient,
+    addr: SocketAddr,
+    mode: Mode,
+    case: StatusCase,
+) -> BoxedCase<'a> {
     Box::pin(async move {
-        let status = pb::EchoStatus {
-            code: 2,
-            message: "test status message".into(),
-        };
-        let unary = pb::SimpleRequest {
-            response_status: Some(status.clone()),
-            ..Default::default()
-        };
-        let streaming = pb::StreamingOutputCallRequest {
-            response_status: Some(status),
-            ..Default::default()
-        };
-        for (method, body) in [
-            ("UnaryCall", unary.encode_to_vec()),
-            ("StreamingOutputCall", streaming.encode_to_vec()),
-        ] {
-            let res = client
-                .call(addr, &format!("{TEST_SERVICE}{method}"))
-                .mode(mode)
-                .message(body)
-                .send()
-                .await?;
-            ensure!(res.status == 200, "{method}: HTTP {}", res.status);
+        for (path, request) in case.calls {
+            let start = Instant::now();
+            let mut call = client.call(addr, path).mode(mode).message(request());
+            for (name, value) in case.headers {
+                call = call.header(name, value);
+            }
+            let res = call.send().await?;
+            ensure!(res.status == 200, "{path}: HTTP {}", res.status);
             ensure!(
-                res.grpc_status() == Some(Code::Unknown),
-                "{method}: {:?}",
+                res.grpc_status() == Some(case.code),
+                "{path}: {:?}",
                 res.status()
             );
-            ensure!(
-                res.grpc_message().as_deref() == Some("test status message"),
-                "{method}: {:?}",
-                res.grpc_message()
-            );
+            if let Some(message) = case.message {
+                ensure!(
+                    res.grpc_message().as_deref() == Some(message),
+                    "{path}: {:?}",
+                    res.grpc_message()
+                );
+            }
             ensure!(
                 res.trailers.is_some(),
-                "{method}: status must be in the body trailer frame"
+                "{path}: status must be in the body trailer frame"
+            );
+            ensure!(
+                !case.no_messages || res.message_payloads().is_empty(),
+                "{path}: messages {:?}",
+                res.message_payloads()
+            );
+            ensure!(
+                start.elapsed() < case.within,
+                "{path}: took {:?}",
+                start.elapsed()
             );
         }
         Ok(())
     })
 }
 
-fn special_status_message(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
-    Box::pin(async move {
-        let text = "\t\ttest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
-        let req = pb::SimpleRequest {
-            response_status: Some(pb::EchoStatus {
-                code: 2,
-                message: text.into(),
-            }),
-            ..Default::default()
-        };
-        let res = client
-            .call(addr, &format!("{TEST_SERVICE}UnaryCall"))
-            .mode(mode)
-            .message_proto(&req)
-            .send()
-            .await?;
-        ensure!(
-            res.grpc_status() == Some(Code::Unknown),
-            "{:?}",
-            res.status()
-        );
-        ensure!(
-            res.grpc_message().as_deref() == Some(text),
-            "{:?}",
-            res.grpc_message()
-        );
-        Ok(())
-    })
+/// An UNKNOWN status with `message`, for the server to answer with.
+fn echo_status(message: &str) -> pb::EchoStatus {
+    pb::EchoStatus {
+        code: 2,
+        message: message.into(),
+    }
 }
 
-fn unimplemented_method(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
-    Box::pin(async move {
-        let res = client
-            .call(addr, &format!("{TEST_SERVICE}UnimplementedCall"))
-            .mode(mode)
-            .message_proto(&pb::Empty {})
-            .send()
-            .await?;
-        ensure!(res.status == 200, "HTTP {}", res.status);
-        ensure!(
-            res.grpc_status() == Some(Code::Unimplemented),
-            "{:?}",
-            res.status()
-        );
-        Ok(())
-    })
-}
+const SPECIAL_MESSAGE: &str = "\t\ttest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n";
 
-fn unimplemented_service(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
-    Box::pin(async move {
-        let res = client
-            .call(addr, "/grpc.testing.UnimplementedService/UnimplementedCall")
-            .mode(mode)
-            .message_proto(&pb::Empty {})
-            .send()
-            .await?;
-        ensure!(
-            res.grpc_status() == Some(Code::Unimplemented),
-            "{:?}",
-            res.status()
-        );
-        Ok(())
-    })
-}
+/// The status cases, by name.
+const STATUS_CASES: &[(&str, StatusCase)] = &[
+    (
+        "status_code_and_message",
+        StatusCase {
+            calls: &[
+                ("/grpc.testing.TestService/UnaryCall", || {
+                    pb::SimpleRequest {
+                        response_status: Some(echo_status("test status message")),
+                        ..Default::default()
+                    }
+                    .encode_to_vec()
+                }),
+                ("/grpc.testing.TestService/StreamingOutputCall", || {
+                    pb::StreamingOutputCallRequest {
+                        response_status: Some(echo_status("test status message")),
+                        ..Default::default()
+                    }
+                    .encode_to_vec()
+                }),
+            ],
+            headers: &[],
+            code: Code::Unknown,
+            message: Some("test status message"),
+            no_messages: false,
+            within: Duration::from_secs(20),
+        },
+    ),
+    (
+        "special_status_message",
+        StatusCase {
+            calls: &[("/grpc.testing.TestService/UnaryCall", || {
+                pb::SimpleRequest {
+                    response_status: Some(echo_status(SPECIAL_MESSAGE)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            })],
+            headers: &[],
+            code: Code::Unknown,
+            message: Some(SPECIAL_MESSAGE),
+            no_messages: false,
+            within: Duration::from_secs(20),
+        },
+    ),
+    (
+        "unimplemented_method",
+        StatusCase {
+            calls: &[("/grpc.testing.TestService/UnimplementedCall", || {
+                pb::Empty {}.encode_to_vec()
+            })],
+            headers: &[],
+            code: Code::Unimplemented,
+            message: None,
+            no_messages: false,
+            within: Duration::from_secs(20),
+        },
+    ),
+    (
+        "unimplemented_service",
+        StatusCase {
+            calls: &[(
+                "/grpc.testing.UnimplementedService/UnimplementedCall",
+                || pb::Empty {}.encode_to_vec(),
+            )],
+            headers: &[],
+            code: Code::Unimplemented,
+            message: None,
+            no_messages: false,
+            within: Duration::from_secs(20),
+        },
+    ),
+    (
+        "timeout_on_sleeping_server",
+        StatusCase {
+            calls: &[("/grpc.testing.TestService/StreamingOutputCall", || {
+                pb::StreamingOutputCallRequest {
+                    response_parameters: vec![pb::ResponseParameters {
+                        size: 1,
+                        interval_us: 5_000_000,
+                        ..Default::default()
+                    }],
+                    payload: Some(zeros(27_182)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            })],
+            headers: &[("grpc-timeout", "100m")],
+            code: Code::DeadlineExceeded,
+            message: None,
+            no_messages: true,
+            within: Duration::from_secs(3),
+        },
+    ),
+];
 
-fn timeout_on_sleeping_server(client: &WebClient, addr: SocketAddr, mode: Mode) -> BoxedCase<'_> {
-    Box::pin(async move {
-        let req = pb::StreamingOutputCallRequest {
-            response_parameters: vec![pb::ResponseParameters {
-                size: 1,
-                interval_us: 5_000_000,
-                ..Default::default()
-            }],
-            payload: Some(zeros(27_182)),
-            ..Default::default()
-        };
-        let start = Instant::now();
-        let res = client
-            .call(addr, &format!("{TEST_SERVICE}StreamingOutputCall"))
-            .mode(mode)
-            .header("grpc-timeout", "100m")
-            .message_proto(&req)
-            .send()
-            .await?;
-        ensure!(
-            res.grpc_status() == Some(Code::DeadlineExceeded),
-            "{:?}",
-            res.status()
-        );
-        ensure!(
-            start.elapsed() < Duration::from_secs(3),
-            "took {:?}",
-            start.elapsed()
-        );
-        ensure!(res.message_payloads().is_empty());
-        Ok(())
-    })
+/// The status case named `name`.
+fn status_case(name: &str) -> StatusCase {
+    let (_, case) = STATUS_CASES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no status case {name}"));
+    *case
 }
 
 /// One `#[tokio::test]` per case, each running the whole matrix.
@@ -364,11 +399,34 @@ macro_rules! cases {
     };
 }
 
-cases!(
-    empty_unary,
-    large_unary,
-    server_streaming,
-    custom_metadata,
+cases!(empty_unary, large_unary, server_streaming, custom_metadata);
+
+/// One `#[tokio::test]` per row of [`STATUS_CASES`], each running the whole matrix.
+macro_rules! status_cases {
+    ($($case:ident),* $(,)?) => {
+        mod status_case {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run_matrix(stringify!($case), |client, addr, mode| {
+                        super::expect_status(client, addr, mode, super::status_case(stringify!($case)))
+                    })
+                    .await;
+                }
+            )*
+
+            #[test]
+            fn every_row_has_a_test() {
+                let names = [$(stringify!($case)),*];
+                for (name, _) in super::STATUS_CASES {
+                    assert!(names.contains(name), "{name} has no test");
+                }
+            }
+        }
+    };
+}
+
+status_cases!(
     status_code_and_message,
     special_status_message,
     unimplemented_method,

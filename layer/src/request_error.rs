@@ -1,11 +1,16 @@
-//! [`RequestError`]: why a request body was refused, and the status the client gets.
+//! [`RequestError`]: why a request body was refused (the status the client gets is
+//! [`failure`](crate::failure)'s to say).
 
+use grpcweb_protocol::Status;
 use grpcweb_protocol::framing::FrameError;
 use grpcweb_protocol::text::TextError;
-use grpcweb_protocol::{Code, Status};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-use crate::BoxError;
+use crate::error::BoxError;
+
+/// The status of a request body that failed mid-call, shared with the response side.
+pub(crate) type BodyFailure = Arc<OnceLock<Status>>;
 
 /// Why a gRPC-Web request body was refused.
 #[derive(Debug)]
@@ -37,23 +42,6 @@ pub(crate) enum RequestError {
     },
     /// The client's body stream failed.
     Body(BoxError),
-}
-
-impl RequestError {
-    /// The status the client gets for this error.
-    pub(crate) fn status(&self) -> Status {
-        let code = match self {
-            Self::Frame(FrameError::TooLarge { .. })
-            | Self::Native(FrameError::TooLarge { .. })
-            | Self::BodyTooLarge { .. }
-            | Self::OverBudget { .. } => Code::ResourceExhausted,
-            Self::SecondMessage => Code::Unimplemented,
-            Self::MessageTimeout { .. } => Code::DeadlineExceeded,
-            Self::Body(_) => Code::Cancelled,
-            _ => Code::Internal,
-        };
-        Status::new(code, self.to_string())
-    }
 }
 
 impl fmt::Display for RequestError {

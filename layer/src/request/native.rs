@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Sleep;
 
-use super::{Failure, RequestError};
-use crate::BoxError;
+use crate::error::BoxError;
+use crate::failure::Failure;
+use crate::request_error::{BodyFailure, RequestError};
 
 pin_project! {
     /// A native gRPC request body, forwarded chunk by chunk as it comes (nothing is
@@ -30,7 +31,7 @@ pin_project! {
         timer: Option<Sleep>,
         // Messages whose header had been seen when the timer was armed.
         timed: u64,
-        failure: Failure,
+        failure: BodyFailure,
         failed: bool,
     }
 }
@@ -43,13 +44,13 @@ impl<B> NativeRequestBody<B> {
             read_timeout,
             timer: None,
             timed: 0,
-            failure: Failure::default(),
+            failure: BodyFailure::default(),
             failed: false,
         }
     }
 
     /// Where this body records why it failed.
-    pub(crate) fn failure(&self) -> Failure {
+    pub(crate) fn failure(&self) -> BodyFailure {
         self.failure.clone()
     }
 }
@@ -118,11 +119,11 @@ where
 
 fn fail(
     failed: &mut bool,
-    failure: &Failure,
+    failure: &BodyFailure,
     error: RequestError,
 ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
     *failed = true;
     // Whoever reports the call's outcome reports this, not the reset it causes.
-    let _ = failure.set(error.status());
+    let _ = failure.set(Failure::Request(&error).status());
     Poll::Ready(Some(Err(Box::new(error))))
 }

@@ -1,9 +1,10 @@
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use grpcweb_protocol::content_type::RequestKind;
 use grpcweb_protocol::framing::FrameError;
-use grpcweb_protocol::{Code, ContentType, Mode, Status};
+use grpcweb_protocol::{ContentType, Mode};
 use http::header::{self, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Version};
 use http_body::Body;
 use std::convert::Infallible;
 use std::fmt;
@@ -15,22 +16,22 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tower_service::Service;
 
-use super::MessageCounts;
-use super::deadline::{call_deadline, deadline_status};
-use super::future::Map;
-use super::layer::WebConfig;
-use super::native::native_call;
-use super::refuse::{BodyUnread, DRAIN_LIMIT, method_not_allowed, settle, unread};
-use super::request::{BodyLimits, Failure, RequestBody, RequestError, WebRequestBody};
-use super::response::{ResponseBody, StreamOptions};
-use super::translate::{rewrite_request_headers, translate_response};
-use crate::deadline::after;
-use crate::{BoxError, respond};
+use crate::config::WebConfig;
+use crate::counts::MessageCounts;
+use crate::deadline::{RouteLimits, after, call_deadline};
+use crate::error::BoxError;
+use crate::failure::{Failure, Stage};
+use crate::native::native_call;
+use crate::refuse::{BodyUnread, DRAIN_LIMIT, settle, unread};
+use crate::request::{BodyFailure, BodyLimits, RequestBody, RequestError, WebRequestBody};
+use crate::respond;
+use crate::response::{ResponseBody, StreamOptions};
+use crate::translate::{rewrite_request_headers, translate_response};
 
 /// The service made by [`GrpcWebLayer`](super::GrpcWebLayer).
 ///
 /// Its error type is [`Infallible`]: every failure, the inner service's included, becomes
-/// a gRPC status the client can read (see [`respond`](crate::respond)'s table).
+/// a gRPC status the client can read (see the [`failure`](crate::failure) table).
 #[derive(Clone)]
 pub struct GrpcWebService<S> {
     inner: S,
@@ -85,17 +86,15 @@ where
         // Each kind of call gets a future of its own, so that the one a stream keeps
         // until its headers come is no bigger than that kind needs.
         match kind {
-            Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => {
-                Box::pin(Map::new(web_call(inner, config, req, ct), move |res| {
-                    Ok(close_if_unread(res, http1))
-                }))
-            }
+            Some(RequestKind::GrpcWeb(ct)) if req.method() == Method::POST => Box::pin(
+                web_call(inner, config, req, ct).map(move |res| Ok(close_if_unread(res, http1))),
+            ),
             Some(RequestKind::Grpc(_)) if req.method() == Method::POST => {
                 Box::pin(async move { Ok(native_call(inner, &config, req).await) })
             }
-            _ => Box::pin(Map::new(handle(inner, config, req, kind), move |res| {
-                Ok(close_if_unread(res, http1))
-            })),
+            _ => Box::pin(
+                handle(inner, config, req, kind).map(move |res| Ok(close_if_unread(res, http1))),
+            ),
         }
     }
 }
@@ -134,33 +133,23 @@ where
             match inner.oneshot(req).await {
                 Ok(res) => res.map(|b| ResponseBody::passthrough(b, config.shutdown.as_ref())),
                 Err(e) => {
-                    let status = respond::call_error_status(&e.into(), None);
-                    respond::refuse(StatusCode::BAD_GATEWAY, None, &status)
+                    let e: BoxError = e.into();
+                    let failure = Failure::of_inner(&*e, Stage::Call, None);
+                    respond::plain_failure(&Failure::PassThrough(Box::new(failure)))
                 }
             }
         }
         Some(_) => {
-            let res = method_not_allowed(req.method());
+            let res = respond::plain_failure(&Failure::MethodNotAllowed(req.method()));
             settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
         }
         None if req.method() != Method::POST => {
-            let res = method_not_allowed(req.method());
+            let res = respond::plain_failure(&Failure::MethodNotAllowed(req.method()));
             settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
         }
         None => {
-            let got = req
-                .headers()
-                .get(CONTENT_TYPE)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let message = match got {
-                Some(ct) => format!("unsupported content-type {ct:?}: expected application/grpc-web, application/grpc-web-text or application/grpc"),
-                None => "missing content-type: expected application/grpc-web, application/grpc-web-text or application/grpc".to_owned(),
-            };
-            let res = respond::refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                None,
-                &Status::new(Code::Internal, message),
-            );
+            let failure = Failure::UnsupportedContentType(req.headers().get(CONTENT_TYPE));
+            let res = respond::plain_failure(&failure);
             settle(req.version(), req.into_body(), DRAIN_LIMIT, res).await
         }
     }
@@ -171,7 +160,7 @@ struct Prepared<B> {
     req: Request<RequestBody<B>>,
     reply: ContentType,
     deadline: Option<Instant>,
-    failure: Failure,
+    failure: BodyFailure,
     counts: Option<MessageCounts>,
 }
 
@@ -206,7 +195,7 @@ where
     let result = match deadline {
         Some(d) => match tokio::time::timeout_at(d, call).await {
             Ok(r) => r,
-            Err(_) => return respond::web_status(&reply, &deadline_status()),
+            Err(_) => return respond::web_failure(&reply, &Failure::DeadlineExceeded),
         },
         None => call.await,
     };
@@ -221,13 +210,13 @@ where
             };
             translate_response(res, &reply, options)
         }
-        Err(e) => {
-            let status = match failure.get() {
-                Some(status) => status.clone(),
-                None => respond::call_error_status(&e.into(), deadline),
-            };
-            respond::web_status(&reply, &status)
-        }
+        Err(e) => match failure.get() {
+            Some(status) => respond::web_status(&reply, status),
+            None => {
+                let e: BoxError = e.into();
+                respond::web_failure(&reply, &Failure::of_inner(&*e, Stage::Call, deadline))
+            }
+        },
     }
 }
 
@@ -247,15 +236,12 @@ where
     // The reply is text when the request was, or when `Accept` asks for text (S1).
     let reply = response_content_type(&ct, &parts.headers);
 
-    let path = parts.uri.path().to_owned();
-    let deadline = match call_deadline(config, &mut parts.headers, &path, start) {
+    let limits = parts.extensions.get::<RouteLimits>();
+    let deadline = match call_deadline(config.max_timeout, limits, &mut parts.headers, start) {
         Ok(deadline) => deadline,
-        Err(status) => {
-            return Err(unread(respond::refuse(
-                StatusCode::BAD_REQUEST,
-                Some(&reply),
-                &status,
-            )));
+        Err((e, value)) => {
+            let failure = Failure::BadTimeout(e, value);
+            return Err(unread(respond::web_failure(&reply, &failure)));
         }
     };
 
@@ -283,27 +269,20 @@ where
     let prefetch_deadline = deadline.map_or(body_deadline, |d| d.min(body_deadline));
     match tokio::time::timeout_at(prefetch_deadline, prefetch).await {
         Err(_) if deadline.is_some_and(|d| d <= body_deadline) => {
-            return Err(unread(respond::web_status(&reply, &deadline_status())));
+            return Err(unread(respond::web_failure(
+                &reply,
+                &Failure::DeadlineExceeded,
+            )));
         }
         Err(_) => {
-            let status = Status::new(
-                Code::DeadlineExceeded,
-                format!(
-                    "request body not received within {:?}",
-                    config.body_read_timeout
-                ),
-            );
-            return Err(unread(respond::refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                Some(&reply),
-                &status,
-            )));
+            let failure = Failure::BodyTimeout(config.body_read_timeout);
+            return Err(unread(respond::web_failure(&reply, &failure)));
         }
         Ok(Err(e)) => {
             // A message over the limit is refused from its header; the rest of it is still
             // coming, so read (and drop) up to a message's worth before answering. Other
             // refusals read (and drop) a little; more, and the connection is closed.
-            let res = respond::request_error(&reply, &e);
+            let res = respond::web_failure(&reply, &Failure::Request(&e));
             let limit = match e {
                 RequestError::Frame(FrameError::TooLarge { .. }) => {
                     config.max_message_size.saturating_add(DRAIN_LIMIT)
@@ -316,11 +295,7 @@ where
     }
     if !config.allow_request_streaming && body.messages_read() != 1 {
         // None: a second one was refused as it came.
-        let status = Status::new(
-            Code::Unimplemented,
-            "a gRPC-Web call sends exactly one request message, this one sent 0",
-        );
-        return Err(respond::web_status(&reply, &status));
+        return Err(respond::web_failure(&reply, &Failure::NoRequestMessage));
     }
 
     let failure = body.failure();

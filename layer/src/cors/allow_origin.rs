@@ -4,7 +4,7 @@
 //! `https://*.github.io`): anyone can register a name under one. The Public Suffix List
 //! is the `psl` crate's, compiled in.
 
-use crate::config::ConfigError;
+use super::error::CorsError;
 
 /// A compiled allow-list of origins.
 #[derive(Clone, Debug, Default)]
@@ -16,7 +16,7 @@ pub(crate) struct AllowOrigin {
 }
 
 impl AllowOrigin {
-    pub(crate) fn compile(list: &[String]) -> Result<Self, ConfigError> {
+    pub(crate) fn compile(list: &[String]) -> Result<Self, CorsError> {
         let mut out = Self::default();
         for entry in list {
             let entry = entry.trim().to_ascii_lowercase();
@@ -25,20 +25,20 @@ impl AllowOrigin {
                 continue;
             }
             let Some((scheme, rest)) = entry.split_once("://") else {
-                return Err(ConfigError::new(
+                return Err(CorsError::new(
                     "allowed-origin",
                     format!("{entry:?}: expected scheme://host[:port], scheme://*.domain or *"),
                 ));
             };
             if scheme.is_empty() || rest.is_empty() || rest.contains('/') {
-                return Err(ConfigError::new(
+                return Err(CorsError::new(
                     "allowed-origin",
                     format!("{entry:?}: an origin is scheme://host[:port] with no path"),
                 ));
             }
             if let Some(suffix) = rest.strip_prefix('*') {
                 if !suffix.starts_with('.') || suffix.len() < 2 || suffix.contains('*') {
-                    return Err(ConfigError::new(
+                    return Err(CorsError::new(
                         "allowed-origin",
                         format!(
                             "{entry:?}: a wildcard must be a whole leading label, as in https://*.example.com"
@@ -47,7 +47,7 @@ impl AllowOrigin {
                 }
                 let domain = suffix[1..].split(':').next().unwrap_or_default();
                 if is_public_suffix(domain) {
-                    return Err(ConfigError::new(
+                    return Err(CorsError::new(
                         "allowed-origin",
                         format!(
                             "{entry:?}: *.{domain} covers a public suffix (anyone can register a name under it); list the origins, or use a pattern under a domain you own"
@@ -57,7 +57,7 @@ impl AllowOrigin {
                 out.patterns
                     .push((format!("{scheme}://"), suffix.to_owned()));
             } else if rest.contains('*') {
-                return Err(ConfigError::new(
+                return Err(CorsError::new(
                     "allowed-origin",
                     format!(
                         "{entry:?}: '*' may only stand for leading labels, as in https://*.example.com"

@@ -1,5 +1,5 @@
 use super::*;
-use crate::grpc_web::budget::RequestBudget;
+use crate::budget::RequestBudget;
 use grpcweb_protocol::framing::{FrameKind, encode_frame};
 use std::collections::VecDeque;
 use std::task::Waker;

@@ -1,10 +1,8 @@
 //! Response side: stream the backend's frames to the client as they come, turn HTTP/2
 //! trailers into the 0x80 trailer frame, base64 each chunk in text mode.
 
-use bytes::{BufMut, Bytes, BytesMut};
-use grpcweb_protocol::framing::{FrameKind, HEADER_LEN, encode_header};
-use grpcweb_protocol::{Code, Mode, text, trailers};
-use http::HeaderMap;
+use bytes::Bytes;
+use grpcweb_protocol::Code;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::fmt;
@@ -12,7 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::BoxError;
+use crate::error::BoxError;
+use crate::failure::Failure;
 
 mod native;
 mod web;
@@ -20,7 +19,6 @@ mod web;
 pub use native::NativeResponseBody;
 pub(crate) use web::StreamOptions;
 pub use web::WebResponseBody;
-use web::shutdown_status;
 
 pin_project! {
     /// The response body the client receives.
@@ -33,7 +31,7 @@ pin_project! {
     ///   the matching status after the messages already sent. When the call's deadline
     ///   passes first, the backend body is dropped (which resets the backend stream) and
     ///   the body ends with DEADLINE_EXCEEDED.
-    /// - `Full`: a body the proxy wrote itself (errors, preflights).
+    /// - `Full`: a body the layer wrote itself (errors, preflights).
     ///
     /// Dropping the body drops the backend's body, which cancels the backend stream.
     #[project = ResponseBodyProj]
@@ -167,11 +165,10 @@ where
                 {
                     // The drain timeout passed: end the native call with a status
                     // rather than a cut connection.
+                    let status = Failure::ShuttingDown.status();
                     *ended = true;
-                    *code = Some(Code::Unavailable);
-                    return Poll::Ready(Some(Ok(Frame::trailers(
-                        shutdown_status().to_header_map(),
-                    ))));
+                    *code = Some(status.code);
+                    return Poll::Ready(Some(Ok(Frame::trailers(status.to_header_map()))));
                 }
                 let frame = ready!(inner.poll_frame(cx));
                 if let Some(Ok(trailers)) =
@@ -209,17 +206,5 @@ where
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
-    }
-}
-
-/// One complete trailer frame for `trailers`, base64-encoded in text mode.
-pub(crate) fn trailer_frame(mode: Mode, trailers: &HeaderMap) -> Bytes {
-    let len = trailers::estimate_len(trailers);
-    let mut frame = BytesMut::with_capacity(HEADER_LEN + len);
-    frame.put_slice(&encode_header(FrameKind::Trailers, len));
-    trailers::encode_into(trailers, &mut frame);
-    match mode {
-        Mode::Binary => frame.freeze(),
-        Mode::Text => text::encode_segment(&frame),
     }
 }

@@ -1,43 +1,30 @@
-//! Answers to requests the proxy refuses, and keeping HTTP/1.1 connections usable after
-//! them.
+//! Keeping HTTP/1.1 connections usable after a refusal: the refused request's body is
+//! read (and dropped) before the answer, or the answer says `connection: close`.
 
 use bytes::Bytes;
-use grpcweb_protocol::{Code, Status};
-use http::{Method, Response, StatusCode, Version};
+use http::{Response, Version};
 use http_body::Body;
 use http_body_util::BodyExt as _;
 use std::time::Duration;
 
-use super::response::ResponseBody;
-use crate::respond;
-
-pub(super) fn method_not_allowed<B>(method: &Method) -> Response<ResponseBody<B>> {
-    let message = format!("method {method} not allowed: gRPC-Web needs POST");
-    respond::refuse(
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-        &Status::new(Code::Unimplemented, message),
-    )
-}
-
 /// Marks a response sent before the request body was read to its end.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct BodyUnread;
+pub(crate) struct BodyUnread;
 
-pub(super) fn unread<B>(mut res: Response<B>) -> Response<B> {
+pub(crate) fn unread<B>(mut res: Response<B>) -> Response<B> {
     res.extensions_mut().insert(BodyUnread);
     res
 }
 
 /// Most a refused request's body is read (and dropped) so that its HTTP/1.1 connection
 /// stays usable; a larger or slower one gets `connection: close` instead.
-pub(super) const DRAIN_LIMIT: usize = 64 * 1024;
+pub(crate) const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 /// Finishes reading a refused HTTP/1.1 request before it is answered: a client still
 /// writing its body to a connection the proxy has closed sees a broken pipe instead of the
 /// answer. HTTP/2 needs none of this (the stream is simply reset).
-pub(super) async fn settle<B, R>(
+pub(crate) async fn settle<B, R>(
     version: Version,
     mut body: B,
     limit: usize,

@@ -5,10 +5,17 @@
 //! lets any DNS-rebinding page in (its host name resolves to the proxy, so the two
 //! match), so a page served from the proxy's host is allowed only when its origin, scheme
 //! included, is listed like any other.
+//!
+//! Why not tower-http's `CorsLayer`: it only decorates responses, so a browser is what
+//! keeps a foreign page from reading them, while the request itself still reaches the
+//! backend. Here a POST from an origin not on the list is refused with 403 and
+//! PERMISSION_DENIED before anything is forwarded, wildcard patterns refuse to cover a
+//! public suffix, and the exposed headers list every header of the response (C4), which
+//! gRPC-Web clients need to read metadata.
 
 pub(crate) mod allow_origin;
+mod error;
 
-use grpcweb_protocol::{Code, Status};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -20,8 +27,9 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::config::ConfigError;
+use crate::failure::Failure;
 use allow_origin::AllowOrigin;
+pub use error::CorsError;
 
 /// Request headers every gRPC-Web client may send (C3).
 const GRPC_WEB_HEADERS: &str =
@@ -60,10 +68,10 @@ impl Default for CorsConfig {
 
 impl CorsConfig {
     /// Checks the origin list and the credentials rule.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), CorsError> {
         let origins = AllowOrigin::compile(&self.allowed_origins)?;
         if origins.is_any() && self.allow_credentials {
-            return Err(ConfigError::new(
+            return Err(CorsError::new(
                 "allowed-origin",
                 "'*' cannot be combined with credentials; list the origins instead",
             ));
@@ -71,7 +79,7 @@ impl CorsConfig {
         if let Some(list) = &self.allowed_headers {
             for h in list {
                 HeaderName::from_bytes(h.as_bytes()).map_err(|_| {
-                    ConfigError::new("allowed-header", format!("{h:?} is not a header name"))
+                    CorsError::new("allowed-header", format!("{h:?} is not a header name"))
                 })?;
             }
         }
@@ -95,7 +103,7 @@ pub struct CorsLayer {
 
 impl CorsLayer {
     /// Compiles `config`.
-    pub fn new(config: &CorsConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &CorsConfig) -> Result<Self, CorsError> {
         config.validate()?;
         let allowed_headers = match &config.allowed_headers {
             None => None,
@@ -107,7 +115,7 @@ impl CorsLayer {
                 }
                 Some(
                     HeaderValue::from_str(&all)
-                        .map_err(|_| ConfigError::new("allowed-header", "invalid header list"))?,
+                        .map_err(|_| CorsError::new("allowed-header", "invalid header list"))?,
                 )
             }
         };
@@ -260,12 +268,9 @@ fn forbidden<ResB: Default>(origin: &HeaderValue) -> Response<ResB> {
     let mut res = Response::new(ResB::default());
     *res.status_mut() = StatusCode::FORBIDDEN;
     add_vary(res.headers_mut(), false);
-    let who = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-    Status::new(
-        Code::PermissionDenied,
-        format!("origin {who} is not allowed"),
-    )
-    .write_to(res.headers_mut());
+    Failure::OriginNotAllowed(origin)
+        .status()
+        .write_to(res.headers_mut());
     res
 }
 

@@ -1,14 +1,13 @@
+//! [`GrpcWebLayer`]: the layer and its settings.
+
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower_layer::Layer;
 
-use super::GrpcWebService;
-use super::budget::RequestBudget;
-
-/// The default of [`GrpcWebLayer::max_buffered_request_bytes`]: 64 MiB, sixteen whole
-/// messages of the default largest size.
-pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+use crate::budget::RequestBudget;
+use crate::config::WebConfig;
+use crate::service::GrpcWebService;
 
 /// Translates gRPC-Web to gRPC in front of any tower/tonic gRPC service.
 ///
@@ -39,7 +38,7 @@ pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 ///
 /// ```no_run
 /// # async fn doc(routes: tonic::service::Routes) -> Result<(), Box<dyn std::error::Error>> {
-/// use grpcweb_proxy::GrpcWebLayer;
+/// use grpcweb_layer::GrpcWebLayer;
 ///
 /// tonic::transport::Server::builder()
 ///     .accept_http1(true) // browsers may use HTTP/1.1
@@ -55,47 +54,6 @@ pub const DEFAULT_MAX_BUFFERED_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct GrpcWebLayer {
     config: Arc<WebConfig>,
-}
-
-/// A per-path deadline cap.
-#[derive(Clone)]
-pub(crate) struct RouteTimeouts(pub(crate) Arc<TimeoutFn>);
-
-type TimeoutFn = dyn Fn(&str) -> Option<Duration> + Send + Sync;
-
-impl std::fmt::Debug for RouteTimeouts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RouteTimeouts")
-    }
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct WebConfig {
-    pub(crate) max_message_size: usize,
-    pub(crate) max_timeout: Option<Duration>,
-    pub(crate) route_timeouts: Option<RouteTimeouts>,
-    pub(crate) pass_through_other: bool,
-    pub(crate) body_read_timeout: Duration,
-    pub(crate) allow_request_streaming: bool,
-    pub(crate) shutdown: Option<CancellationToken>,
-    pub(crate) max_response_message_size: Option<usize>,
-    pub(crate) request_budget: Option<Arc<RequestBudget>>,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        Self {
-            max_message_size: grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN,
-            max_timeout: None,
-            route_timeouts: None,
-            pass_through_other: false,
-            body_read_timeout: Duration::from_secs(30),
-            allow_request_streaming: false,
-            shutdown: None,
-            max_response_message_size: None,
-            request_budget: Some(RequestBudget::new(DEFAULT_MAX_BUFFERED_REQUEST_BYTES)),
-        }
-    }
 }
 
 impl Default for GrpcWebLayer {
@@ -130,7 +88,7 @@ impl GrpcWebLayer {
     }
 
     /// Most request bytes all calls through this layer may buffer at once (default
-    /// [`DEFAULT_MAX_BUFFERED_REQUEST_BYTES`]; `None`: no limit). A call whose body would
+    /// [`DEFAULT_MAX_BUFFERED_REQUEST_BYTES`](crate::DEFAULT_MAX_BUFFERED_REQUEST_BYTES); `None`: no limit). A call whose body would
     /// go over it gets RESOURCE_EXHAUSTED (its backend stream, if any, is reset) rather
     /// than wait. Bodies buffer while a message is assembled (a unary call's message,
     /// before it is forwarded) and while whole frames wait for the backend to take them.
@@ -140,7 +98,9 @@ impl GrpcWebLayer {
         self
     }
 
-    /// Caps every call's `grpc-timeout` (and gives calls without one this timeout).
+    /// Caps every call's `grpc-timeout` (and gives calls without one this timeout). A
+    /// request that carries [`RouteLimits`](crate::RouteLimits) in its extensions is held
+    /// to its route's cap too.
     #[must_use]
     pub fn max_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).max_timeout = timeout;
@@ -154,17 +114,6 @@ impl GrpcWebLayer {
     #[must_use]
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).body_read_timeout = timeout;
-        self
-    }
-
-    /// Caps each call's deadline by its route: `limit(path)` gives the cap (or `None`),
-    /// on top of [`max_timeout`](Self::max_timeout).
-    #[must_use]
-    pub fn route_timeouts(
-        mut self,
-        limit: impl Fn(&str) -> Option<Duration> + Send + Sync + 'static,
-    ) -> Self {
-        Arc::make_mut(&mut self.config).route_timeouts = Some(RouteTimeouts(Arc::new(limit)));
         self
     }
 

@@ -2,8 +2,8 @@
 //! call's deadline.
 
 use bytes::Bytes;
+use grpcweb_protocol::Code;
 use grpcweb_protocol::status::GRPC_STATUS;
-use grpcweb_protocol::{Code, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::future::Future;
@@ -12,9 +12,9 @@ use std::task::{Context, Poll, ready};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::web::shutdown_status;
-use crate::BoxError;
-use crate::grpc_web::request::Failure;
+use crate::error::BoxError;
+use crate::failure::Failure;
+use crate::request_error::BodyFailure;
 
 pin_project! {
     /// A native gRPC response, forwarded untouched, except that the call ends with a
@@ -28,7 +28,7 @@ pin_project! {
         deadline: Option<Sleep>,
         #[pin]
         shutdown: Option<WaitForCancellationFutureOwned>,
-        failure: Failure,
+        failure: BodyFailure,
         code: Option<Code>,
         ended: bool,
     }
@@ -38,7 +38,7 @@ impl<B> NativeResponseBody<B> {
     pub(crate) fn new(
         inner: B,
         deadline: Option<Instant>,
-        failure: Failure,
+        failure: BodyFailure,
         shutdown: Option<&CancellationToken>,
     ) -> Self {
         Self {
@@ -93,13 +93,13 @@ where
         if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
             && deadline.poll(cx).is_ready()
         {
-            status = Some(Status::new(Code::DeadlineExceeded, "deadline exceeded"));
+            status = Some(Failure::DeadlineExceeded.status());
         } else if let Some(signal) = this.shutdown.as_mut().as_pin_mut()
             && signal.poll(cx).is_ready()
         {
             // The drain timeout passed: end the call with a status rather than a cut
             // connection.
-            status = Some(shutdown_status());
+            status = Some(Failure::ShuttingDown.status());
         }
         if status.is_none() {
             let Some(inner) = this.inner.as_mut().as_pin_mut() else {
@@ -128,7 +128,10 @@ where
                 }
             }
         }
-        let status = status.unwrap_or_else(|| Status::new(Code::Unknown, "call ended"));
+        let Some(status) = status else {
+            *this.ended = true;
+            return Poll::Ready(None);
+        };
         // Dropping the backend body resets its stream.
         this.inner.set(None);
         *this.ended = true;

@@ -1,23 +1,4 @@
-//! The gRPC-Web translation layer: gRPC-Web (binary or text, HTTP/1.1 or HTTP/2) in front,
-//! native gRPC behind.
-//!
-//! See [`GrpcWebLayer`] for what happens to each request and response.
-
-mod budget;
-mod deadline;
-pub(crate) mod future;
-mod layer;
-mod native;
-mod refuse;
-pub(crate) mod request;
-pub(crate) mod response;
-mod service;
-pub(crate) mod translate;
-
-pub use layer::{DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer};
-pub use request::{NativeRequestBody, RequestBody, WebRequestBody};
-pub use response::{NativeResponseBody, ResponseBody, WebResponseBody};
-pub use service::GrpcWebService;
+//! [`MessageCounts`]: how many messages a call sent and received, counted as they pass.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use grpcweb_protocol::framing::{FrameError, FrameScanner};
 use grpcweb_protocol::{Code, Mode, Status, text};
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 use std::pin::Pin;
@@ -11,11 +11,11 @@ use std::task::{Context, Poll, ready};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::trailer_frame;
-use crate::BoxError;
-use crate::grpc_web::MessageCounts;
-use crate::grpc_web::request::Failure;
-use crate::respond;
+use crate::counts::MessageCounts;
+use crate::error::BoxError;
+use crate::failure::{Failure, Stage};
+use crate::frame::trailer_frame;
+use crate::request_error::BodyFailure;
 
 /// How many bytes of a non-gRPC backend body are read before the synthesized status is
 /// sent (the upstream body logs them; the client's `grpc-message` never quotes them).
@@ -44,10 +44,11 @@ pin_project! {
         mode: Mode,
         state: State,
         excerpt: BytesMut,
-        synth: Option<Status>,
-                failure: Option<Failure>,
+        // The HTTP status of an answer without gRPC.
+        synth: StatusCode,
+        failure: Option<BodyFailure>,
         code: Option<Code>,
-                scanner: Option<FrameScanner>,
+        scanner: Option<FrameScanner>,
         counts: Option<MessageCounts>,
     }
 }
@@ -58,7 +59,7 @@ pub(crate) struct StreamOptions<'a> {
     /// The call's deadline.
     pub(crate) deadline: Option<Instant>,
     /// Where the request body records a failure that outranks the backend's error.
-    pub(crate) failure: Option<Failure>,
+    pub(crate) failure: Option<BodyFailure>,
     /// Cancelled at the end of a drain.
     pub(crate) shutdown: Option<&'a CancellationToken>,
     /// Largest response message; frames are checked as they pass when set.
@@ -95,7 +96,7 @@ where
             mode,
             state: State::Streaming,
             excerpt: BytesMut::new(),
-            synth: None,
+            synth: StatusCode::OK,
             failure: options.failure,
             code: None,
             // Frames are always walked: to enforce the limit, count messages, know
@@ -109,9 +110,9 @@ where
         }
     }
 
-    /// Reads a short excerpt of a non-gRPC body (which the upstream body logs), then ends
-    /// with `status`.
-    pub(crate) fn synthesized(inner: B, mode: Mode, status: Status) -> Self {
+    /// Reads a short excerpt of a body that is not gRPC (which the inner service may log),
+    /// then ends with the status made from its HTTP status `http` (S6).
+    pub(crate) fn synthesized(inner: B, mode: Mode, http: StatusCode) -> Self {
         Self {
             inner: Some(inner),
             deadline: None,
@@ -119,7 +120,7 @@ where
             mode,
             state: State::Excerpt,
             excerpt: BytesMut::new(),
-            synth: Some(status),
+            synth: http,
             failure: None,
             code: None,
             scanner: None,
@@ -141,7 +142,7 @@ where
         if let Some(deadline) = this.deadline.as_mut().as_pin_mut()
             && deadline.poll(cx).is_ready()
         {
-            let status = Status::new(Code::DeadlineExceeded, "deadline exceeded");
+            let status = Failure::DeadlineExceeded.status();
             return Poll::Ready(Some(end(
                 this.inner,
                 this.state,
@@ -161,7 +162,7 @@ where
                 this.code,
                 at_boundary(this.scanner.as_ref()),
                 *this.mode,
-                &shutdown_status(),
+                &Failure::ShuttingDown.status(),
             )));
         }
         let Some(mut inner) = this.inner.as_mut().as_pin_mut() else {
@@ -192,17 +193,12 @@ where
                         });
                         if let Some(Err(e)) = scanned {
                             let status = match e {
-                                FrameError::TooLarge { len, max } => Status::new(
-                                    Code::ResourceExhausted,
-                                    format!(
-                                        "response message of {len} bytes is larger than the limit of {max} bytes"
-                                    ),
-                                ),
-                                e => Status::new(
-                                    Code::Internal,
-                                    format!("backend sent a malformed response: {e}"),
-                                ),
-                            };
+                                FrameError::TooLarge { len, max } => {
+                                    Failure::ResponseTooLarge { len, max }
+                                }
+                                e => Failure::MalformedResponse(e),
+                            }
+                            .status();
                             // Nothing of this chunk is forwarded; the trailer frame follows
                             // the earlier chunks if they ended on a boundary.
                             return Poll::Ready(Some(end(
@@ -221,16 +217,14 @@ where
                         if !at_boundary(this.scanner.as_ref()) {
                             // Trailers after half a message: a trailer frame here would be
                             // read as the rest of that message, so the response is cut.
-                            let status = Status::new(
-                                Code::Internal,
-                                "backend sent a malformed response: trailers inside a message",
-                            );
+                            let status = Failure::TrailersInsideMessage.status();
                             return Poll::Ready(Some(end(
                                 this.inner, this.state, this.code, false, *this.mode, &status,
                             )));
                         }
                         if !trailers.contains_key(grpcweb_protocol::status::GRPC_STATUS) {
-                            Status::new(Code::Unknown, "backend trailers carry no grpc-status")
+                            Failure::TrailersWithoutStatus
+                                .status()
                                 .write_to(&mut trailers);
                         }
                         return Poll::Ready(Some(Ok(finish(
@@ -244,7 +238,8 @@ where
                         None => {
                             let deadline =
                                 this.deadline.as_ref().as_pin_ref().map(|s| s.deadline());
-                            respond::stream_error_status(&e.into(), deadline)
+                            let e: BoxError = e.into();
+                            Failure::of_inner(&*e, Stage::Stream, deadline).status()
                         }
                     };
                     return Poll::Ready(Some(end(
@@ -257,8 +252,7 @@ where
                     )));
                 }
                 (State::Streaming, None) => {
-                    let status =
-                        Status::new(Code::Unknown, "backend ended the stream without trailers");
+                    let status = Failure::EndedWithoutTrailers.status();
                     return Poll::Ready(Some(end(
                         this.inner,
                         this.state,
@@ -278,7 +272,7 @@ where
                     } else {
                         continue;
                     }
-                    let status = excerpt_status(this.synth.take());
+                    let status = Failure::NotGrpc(*this.synth).status();
                     return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
@@ -288,7 +282,7 @@ where
                     ))));
                 }
                 (State::Excerpt, Some(Err(_)) | None) => {
-                    let status = excerpt_status(this.synth.take());
+                    let status = Failure::NotGrpc(*this.synth).status();
                     return Poll::Ready(Some(Ok(finish(
                         this.inner,
                         this.state,
@@ -348,17 +342,6 @@ fn finish<B>(
     Frame::data(trailer_frame(mode, trailers))
 }
 
-fn excerpt_status(status: Option<Status>) -> Status {
-    status.unwrap_or_else(|| Status::new(Code::Unknown, "backend failed"))
-}
-
-pub(super) fn shutdown_status() -> Status {
-    Status::new(
-        Code::Unavailable,
-        "proxy shutting down: the call outlived the drain timeout",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +354,7 @@ mod tests {
     async fn a_trailer_frame_in_backend_data_is_never_forwarded() {
         let forged = encode_frame(FrameKind::Trailers, b"grpc-status:0\r\n");
         for first in [Bytes::new(), encode_frame(FrameKind::Data, b"one")] {
-            let body = crate::grpc_web::ResponseBody::web(WebResponseBody::streaming(
+            let body = crate::response::ResponseBody::web(WebResponseBody::streaming(
                 Full::new(Bytes::from([&first[..], &forged[..]].concat())),
                 Mode::Binary,
                 StreamOptions::default(),
@@ -400,7 +383,7 @@ mod tests {
         trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
         let half = Bytes::from_static(&[0, 0, 0, 0, 9, b'a', b'b']);
         let inner = Frames(vec![Frame::data(half.clone()), Frame::trailers(trailers)].into());
-        let mut body = Box::pin(crate::grpc_web::ResponseBody::web(
+        let mut body = Box::pin(crate::response::ResponseBody::web(
             WebResponseBody::streaming(inner, Mode::Binary, StreamOptions::default()),
         ));
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();

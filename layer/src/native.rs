@@ -6,12 +6,14 @@ use http_body::Body;
 use tower::ServiceExt;
 use tower_service::Service;
 
-use super::deadline::{call_deadline, deadline_status};
-use super::layer::WebConfig;
-use super::request::{NativeRequestBody, RequestBody};
-use super::response::{NativeResponseBody, ResponseBody};
-use super::translate::not_grpc_status;
-use crate::{BoxError, respond};
+use crate::config::WebConfig;
+use crate::deadline::{RouteLimits, call_deadline};
+use crate::error::BoxError;
+use crate::failure::{Failure, Stage};
+use crate::request::{NativeRequestBody, RequestBody};
+use crate::respond;
+use crate::response::{NativeResponseBody, ResponseBody};
+use crate::translate::not_grpc;
 
 /// Forwards a native gRPC call: its deadline capped and enforced (DEADLINE_EXCEEDED, the
 /// backend stream reset), its request frames checked as they pass (see
@@ -31,10 +33,10 @@ where
 {
     let start = tokio::time::Instant::now();
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let deadline = match call_deadline(config, &mut parts.headers, &path, start) {
+    let limits = parts.extensions.get::<RouteLimits>();
+    let deadline = match call_deadline(config.max_timeout, limits, &mut parts.headers, start) {
         Ok(deadline) => deadline,
-        Err(status) => return respond::grpc_status(&status),
+        Err((e, value)) => return respond::grpc_failure(&Failure::BadTimeout(e, value)),
     };
     let body = NativeRequestBody::new(body, config.max_message_size, config.body_read_timeout);
     let failure = body.failure();
@@ -43,16 +45,16 @@ where
         // Dropping the call when the deadline passes resets the backend stream.
         Some(d) => match tokio::time::timeout_at(d, call).await {
             Ok(r) => r,
-            Err(_) => return respond::grpc_status(&deadline_status()),
+            Err(_) => return respond::grpc_failure(&Failure::DeadlineExceeded),
         },
         None => call.await,
     };
     match result {
         Ok(res) => {
             let (parts, body) = res.into_parts();
-            match not_grpc_status(&parts) {
+            match not_grpc(&parts) {
                 // Not gRPC (S6): a status, not the backend's page.
-                Some(status) => respond::grpc_status(&status),
+                Some(http) => respond::grpc_failure(&Failure::NotGrpc(http)),
                 None => Response::from_parts(
                     parts,
                     ResponseBody::native(NativeResponseBody::new(
@@ -64,12 +66,12 @@ where
                 ),
             }
         }
-        Err(e) => {
-            let status = match failure.get() {
-                Some(status) => status.clone(),
-                None => respond::call_error_status(&e.into(), deadline),
-            };
-            respond::grpc_status(&status)
-        }
+        Err(e) => match failure.get() {
+            Some(status) => respond::grpc_status(status),
+            None => {
+                let e: BoxError = e.into();
+                respond::grpc_failure(&Failure::of_inner(&*e, Stage::Call, deadline))
+            }
+        },
     }
 }

@@ -4,13 +4,15 @@
 use bytes::Bytes;
 use grpcweb_protocol::content_type::Codec;
 use grpcweb_protocol::status::GRPC_STATUS;
-use grpcweb_protocol::{Code, ContentType, Status};
+use grpcweb_protocol::{Code, ContentType};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body::Body;
 
-use super::response::{ResponseBody, StreamOptions, WebResponseBody};
-use crate::{BoxError, respond};
+use crate::error::BoxError;
+use crate::frame::trailer_frame;
+use crate::respond::content_type_value;
+use crate::response::{ResponseBody, StreamOptions, WebResponseBody};
 
 const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
 
@@ -31,7 +33,10 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes the headers that describe one connection (`connection` and those it names,
+/// `keep-alive`, `transfer-encoding`, `te`, `upgrade`, `host`, ...): they are never
+/// forwarded (R2).
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     // Usually there is none: look before allocating.
     if !headers.keys().any(is_hop_by_hop) {
         return;
@@ -57,7 +62,7 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-pub(super) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
+pub(crate) fn rewrite_request_headers(headers: &mut HeaderMap, ct: &ContentType) {
     // `te: trailers` (which gRPC clients send) is what goes upstream anyway: leave it
     // rather than take the slow path for it.
     let mut te = headers.get_all(header::TE).iter();
@@ -91,30 +96,16 @@ fn is_grpc_content_type(headers: &HeaderMap) -> bool {
     })
 }
 
-/// For a backend answer that is not gRPC (S6): the status the client gets, made from the
-/// HTTP status. What the backend said is logged by the upstream module, never shown to
+/// For a backend answer that is not gRPC (S6): its HTTP status, from which the client's
+/// status is made. What the backend said is the inner service's to log, never shown to
 /// clients (an error page can show internals). `None` for a gRPC answer.
-pub(super) fn not_grpc_status(parts: &http::response::Parts) -> Option<Status> {
-    if parts.headers.contains_key(GRPC_STATUS)
-        || (parts.status == StatusCode::OK && is_grpc_content_type(&parts.headers))
-    {
-        return None;
-    }
-    let code = if parts.status == StatusCode::OK {
-        Code::Unknown
-    } else {
-        Code::from_http_status(parts.status.as_u16())
-    };
-    Some(Status::new(
-        code,
-        format!(
-            "backend answered HTTP {} without a gRPC status",
-            parts.status
-        ),
-    ))
+pub(crate) fn not_grpc(parts: &http::response::Parts) -> Option<StatusCode> {
+    let grpc = parts.headers.contains_key(GRPC_STATUS)
+        || (parts.status == StatusCode::OK && is_grpc_content_type(&parts.headers));
+    (!grpc).then_some(parts.status)
 }
 
-pub(super) fn translate_response<B>(
+pub(crate) fn translate_response<B>(
     res: Response<B>,
     ct: &ContentType,
     options: StreamOptions<'_>,
@@ -124,7 +115,7 @@ where
     B::Error: Into<BoxError>,
 {
     let (mut parts, body) = res.into_parts();
-    let content_type = respond::content_type_value(ct);
+    let content_type = content_type_value(ct);
 
     if parts.headers.contains_key(GRPC_STATUS) {
         // Trailers-only (S5): every header is metadata of the status, so all of it goes
@@ -137,16 +128,16 @@ where
         let code = trailers.get(GRPC_STATUS).map_or(Code::Unknown, |v| {
             Code::parse(v.as_bytes()).unwrap_or(Code::Unknown)
         });
-        let frame = super::response::trailer_frame(ct.mode, &trailers);
+        let frame = trailer_frame(ct.mode, &trailers);
         let mut res = Response::new(ResponseBody::status_frame(frame, code));
         res.headers_mut().insert(CONTENT_TYPE, content_type);
         return res;
     }
 
-    if let Some(status) = not_grpc_status(&parts) {
+    if let Some(http) = not_grpc(&parts) {
         // Not a gRPC answer (S6): a status from the HTTP status.
         let mut res = Response::new(ResponseBody::web(WebResponseBody::synthesized(
-            body, ct.mode, status,
+            body, ct.mode, http,
         )));
         res.headers_mut().insert(CONTENT_TYPE, content_type);
         return res;

@@ -2,33 +2,30 @@
 //! are whole.
 
 use bytes::{Bytes, BytesMut};
+use grpcweb_protocol::Mode;
 use grpcweb_protocol::framing::{FrameDecoder, HEADER_LEN, encode_header};
 use grpcweb_protocol::text::Base64Decoder;
-use grpcweb_protocol::{Mode, Status};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-mod error;
 mod native;
 
-pub(crate) use error::RequestError;
+pub(crate) use crate::request_error::{BodyFailure, RequestError};
 pub use native::NativeRequestBody;
 
-use super::MessageCounts;
-use super::budget::{RequestBudget, Reservation};
-use crate::BoxError;
+use crate::budget::{RequestBudget, Reservation};
+use crate::counts::MessageCounts;
+use crate::error::BoxError;
+use crate::failure::Failure;
 
 /// Messages up to this size are forwarded in one chunk with their frame header (copied);
 /// bigger ones as the header and the payload as it came (not copied).
 const COALESCE_LIMIT: usize = 16 * 1024;
-
-/// The status of a request body that failed mid-call, shared with the response side.
-pub(crate) type Failure = Arc<OnceLock<Status>>;
 
 pin_project! {
     /// The request body the inner service receives.
@@ -141,7 +138,7 @@ pin_project! {
         scratch: BytesMut,
         inner_done: bool,
         failed: bool,
-        failure: Failure,
+        failure: BodyFailure,
         counts: Option<MessageCounts>,
     }
 }
@@ -176,7 +173,7 @@ where
             scratch: BytesMut::new(),
             inner_done: false,
             failed: false,
-            failure: Failure::default(),
+            failure: BodyFailure::default(),
             counts: None,
         }
     }
@@ -203,7 +200,7 @@ where
     }
 
     /// Where this body records why it failed after the call was forwarded.
-    pub(crate) fn failure(&self) -> Failure {
+    pub(crate) fn failure(&self) -> BodyFailure {
         self.failure.clone()
     }
 
@@ -357,7 +354,7 @@ where
                 *this.failed = true;
                 // The backend stream is reset because of this; whoever reports the
                 // call's outcome reports this status, not the reset.
-                let _ = this.failure.set(e.status());
+                let _ = this.failure.set(Failure::Request(&e).status());
                 return Poll::Ready(Some(Err(Box::new(e))));
             }
         }
