@@ -1,4 +1,4 @@
-//! CORS for browsers (PROTOCOL C1-C5): preflights answered here, never forwarded; requests
+//! CORS for browsers (docs/protocol.md C1-C5): preflights answered here, never forwarded; requests
 //! from origins not on the list refused with 403 before they reach the backend.
 //!
 //! No origin is trusted for being "the proxy's own": comparing `Origin` with `Host`

@@ -1,5 +1,5 @@
 //! Backends that are dead, reset, answer without gRPC, or never answer: the client always
-//! gets a readable gRPC status (PROTOCOL S5-S7, D1, D2).
+//! gets a readable gRPC status (docs/protocol.md S5-S7, D1, D2).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 

@@ -1,5 +1,5 @@
 //! Every malformed request gets a clear status from the proxy and never reaches the
-//! backend (PROTOCOL R4, R5, F1-F3, D1).
+//! backend (docs/protocol.md R4, R5, F1-F3, D1).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 

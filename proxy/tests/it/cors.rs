@@ -1,5 +1,5 @@
 //! CORS: preflights answered by the proxy, allowed origins get the headers, others are
-//! refused before the backend (PROTOCOL C1-C5).
+//! refused before the backend (docs/protocol.md C1-C5).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 

@@ -1,5 +1,5 @@
 //! A backend that enforces `grpc-timeout` itself (grpc-go) resets the stream with CANCEL
-//! and no status when the deadline passes. The proxy enforces the same deadline (PROTOCOL
+//! and no status when the deadline passes. The proxy enforces the same deadline (docs/protocol.md
 //! D1), and whichever of the two fires first, the client gets DEADLINE_EXCEEDED; a CANCEL
 //! well before the deadline stays CANCELLED (S7).
 

@@ -1,4 +1,4 @@
-//! What the backend receives (PROTOCOL R1-R3), and native gRPC passthrough on the same
+//! What the backend receives (docs/protocol.md R1-R3), and native gRPC passthrough on the same
 //! port (R4).
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test

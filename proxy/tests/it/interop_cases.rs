@@ -1,4 +1,4 @@
-//! The gRPC-Web interop cases (PROTOCOL.md "Interop protos") against the proxy in front
+//! The gRPC-Web interop cases (docs/protocol.md I1-I3) against the proxy in front
 //! of the tonic interop server and against the interop server with the layer in-process,
 //! over HTTP/1.1 and HTTP/2, in binary and text mode.
 

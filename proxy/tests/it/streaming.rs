@@ -1,4 +1,4 @@
-//! Server streams are forwarded message by message, never buffered (PROTOCOL S2, S3):
+//! Server streams are forwarded message by message, never buffered (docs/protocol.md S2, S3):
 //! a message the backend sends 300 ms before the next one reaches the client before the
 //! next one is sent.
 
