@@ -3,6 +3,7 @@
 
 use crate::{metadata, percent};
 use bytes::Bytes;
+#[cfg(feature = "http")]
 use http::{HeaderMap, HeaderValue};
 use std::fmt;
 
@@ -81,6 +82,7 @@ impl Code {
     }
 
     /// The `grpc-status` header value.
+    #[cfg(feature = "http")]
     pub fn header_value(self) -> HeaderValue {
         const VALUES: [&str; 17] = [
             "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
@@ -157,6 +159,7 @@ impl Status {
     /// Writes `grpc-status`, `grpc-message` (when not empty) and
     /// `grpc-status-details-bin` (when details are present) into `map`, replacing any
     /// values there.
+    #[cfg(feature = "http")]
     pub fn write_to(&self, map: &mut HeaderMap) {
         map.insert(GRPC_STATUS, self.code.header_value());
         if self.message.is_empty() {
@@ -172,6 +175,7 @@ impl Status {
     }
 
     /// The status as a fresh header map.
+    #[cfg(feature = "http")]
     pub fn to_header_map(&self) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(3);
         self.write_to(&mut map);
@@ -180,6 +184,7 @@ impl Status {
 
     /// Reads a status from headers or trailers; `None` when there is no `grpc-status`.
     /// An unparsable `grpc-status` reads as [`Code::Unknown`]; bad details are dropped.
+    #[cfg(feature = "http")]
     pub fn from_header_map(map: &HeaderMap) -> Option<Self> {
         let raw = map.get(GRPC_STATUS)?;
         let details = map

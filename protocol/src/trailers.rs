@@ -1,6 +1,8 @@
 //! The trailer block carried in a 0x80 frame: `name:value\r\n` per entry (S4, K1).
 
+#[cfg(feature = "http")]
 use bytes::{BufMut, Bytes, BytesMut};
+#[cfg(feature = "http")]
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 
@@ -41,6 +43,7 @@ impl std::error::Error for TrailerError {}
 ///
 /// Names are lower-case (as `HeaderName` always is), one `name:value\r\n` line per entry,
 /// duplicates as separate lines in their order.
+#[cfg(feature = "http")]
 pub fn encode(trailers: &HeaderMap) -> Bytes {
     let mut out = BytesMut::with_capacity(estimate_len(trailers));
     encode_into(trailers, &mut out);
@@ -48,6 +51,7 @@ pub fn encode(trailers: &HeaderMap) -> Bytes {
 }
 
 /// Appends the trailer block to `out`.
+#[cfg(feature = "http")]
 pub fn encode_into(trailers: &HeaderMap, out: &mut BytesMut) {
     for (name, value) in trailers {
         out.put_slice(name.as_str().as_bytes());
@@ -58,6 +62,7 @@ pub fn encode_into(trailers: &HeaderMap, out: &mut BytesMut) {
 }
 
 /// The exact encoded length of `trailers`.
+#[cfg(feature = "http")]
 pub fn estimate_len(trailers: &HeaderMap) -> usize {
     trailers
         .iter()
@@ -70,6 +75,7 @@ pub fn estimate_len(trailers: &HeaderMap) -> usize {
 /// Accepts `name:value` and `name: value`, names in any letter case, lines ended by `\r\n`
 /// or a bare `\n`, with or without the final line ending; blank lines are skipped;
 /// duplicates are kept in order.
+#[cfg(feature = "http")]
 pub fn parse(block: &[u8]) -> Result<HeaderMap, TrailerError> {
     let mut map = HeaderMap::new();
     for (line_no, line) in block.split(|&b| b == b'\n').enumerate() {

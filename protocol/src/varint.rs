@@ -35,7 +35,17 @@ mod tests {
 
     #[test]
     fn round_trips_edge_values() {
-        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             put(&mut out, value);
             assert_eq!(out.len(), len(value), "{value}");

@@ -1,0 +1,142 @@
+//! `grpc-status-details-bin`: a serialized `google.rpc.Status` whose `details` are
+//! `google.protobuf.Any` messages (PROTOCOL K6). A reader of the three fields clients
+//! need, so no protobuf library is needed to report error details.
+
+use crate::varint;
+
+/// One `google.protobuf.Any` from the details.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Any {
+    /// `type.googleapis.com/full.Name`.
+    pub type_url: String,
+    /// The serialized message.
+    pub value: Vec<u8>,
+}
+
+/// The decoded `google.rpc.Status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusDetails {
+    /// Field 1.
+    pub code: i32,
+    /// Field 2.
+    pub message: String,
+    /// Field 3, repeated.
+    pub details: Vec<Any>,
+}
+
+/// Decodes `google.rpc.Status`; `None` when the bytes are not a valid message.
+///
+/// ```
+/// // code 5, one Any { type_url: "t/x", value: [1] }
+/// let bytes = [0x08, 5, 0x1a, 8, 0x0a, 3, b't', b'/', b'x', 0x12, 1, 1];
+/// let status = grpcweb_protocol::details::decode(&bytes).unwrap();
+/// assert_eq!((status.code, status.details[0].type_url.as_str()), (5, "t/x"));
+/// ```
+pub fn decode(bytes: &[u8]) -> Option<StatusDetails> {
+    let mut out = StatusDetails::default();
+    let mut r = Reader(bytes);
+    while let Some((field, wire)) = r.key().ok()? {
+        match (field, wire) {
+            // int32 is sign-extended to 64 bits on the wire; keep the low 32.
+            (1, 0) => out.code = r.varint()? as i32,
+            (2, 2) => out.message = String::from_utf8(r.bytes()?.to_vec()).ok()?,
+            (3, 2) => out.details.push(decode_any(r.bytes()?)?),
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Some(out)
+}
+
+fn decode_any(bytes: &[u8]) -> Option<Any> {
+    let mut any = Any::default();
+    let mut r = Reader(bytes);
+    while let Some((field, wire)) = r.key().ok()? {
+        match (field, wire) {
+            (1, 2) => any.type_url = String::from_utf8(r.bytes()?.to_vec()).ok()?,
+            (2, 2) => any.value = r.bytes()?.to_vec(),
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Some(any)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// `Ok(None)` at the end, `Err(())` on malformed input.
+    fn key(&mut self) -> Result<Option<(u64, u8)>, ()> {
+        if self.0.is_empty() {
+            return Ok(None);
+        }
+        let key = self.varint().ok_or(())?;
+        let field = key >> 3;
+        if field == 0 {
+            return Err(());
+        }
+        Ok(Some((field, (key & 7) as u8)))
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let (value, rest) = varint::take(self.0)?;
+        self.0 = rest;
+        Some(value)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        self.take(n)
+    }
+
+    fn skip(&mut self, wire: u8) -> Option<()> {
+        match wire {
+            0 => self.varint().map(drop),
+            1 => self.take(8).map(drop),
+            2 => self.bytes().map(drop),
+            5 => self.take(4).map(drop),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_status_with_details() {
+        // code 3, message "bad", one Any { "t/x", [1, 2] }, and an unknown fixed32 field.
+        let mut any = vec![0x0a, 3, b't', b'/', b'x', 0x12, 2, 1, 2];
+        let mut bytes = vec![0x08, 3, 0x12, 3, b'b', b'a', b'd', 0x1a, any.len() as u8];
+        bytes.append(&mut any);
+        bytes.extend_from_slice(&[0x25, 0, 0, 0, 0]);
+        let s = decode(&bytes).unwrap();
+        assert_eq!(s.code, 3);
+        assert_eq!(s.message, "bad");
+        assert_eq!(
+            s.details,
+            [Any {
+                type_url: "t/x".into(),
+                value: vec![1, 2]
+            }]
+        );
+    }
+
+    #[test]
+    fn negative_code_and_malformed_input() {
+        let mut neg = vec![0x08];
+        neg.extend_from_slice(&[0xff; 9]);
+        neg.push(0x01);
+        assert_eq!(decode(&neg).unwrap().code, -1);
+        assert_eq!(decode(&[0x12, 5, b'a']), None, "truncated string");
+        assert_eq!(decode(&[0x0b]), None, "group wire type");
+        assert_eq!(decode(&[0x00]), None, "field 0");
+        assert_eq!(decode(&[0x12, 1, 0xff]), None, "invalid UTF-8");
+        assert_eq!(decode(&[]), Some(StatusDetails::default()));
+    }
+}

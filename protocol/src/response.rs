@@ -1,0 +1,374 @@
+//! The client side of a gRPC-Web response as a sans-IO state machine (PROTOCOL K1-K6, S6):
+//! the HTTP status and headers in, then body chunks split anywhere, then the end of the
+//! body; out come events: each message, the trailer frame, and one final status or
+//! protocol error.
+//!
+//! This is the one response decoder of every client in the project: the browser runtime
+//! (compiled to wasm), its tower service, the test support client and the soak client.
+//! It is written without `core::fmt` so that the wasm build carries no formatting code.
+//!
+//! ```
+//! use grpcweb_protocol::response::{Event, ResponseDecoder};
+//! use grpcweb_protocol::framing::{encode_frame, FrameKind};
+//! use grpcweb_protocol::Code;
+//!
+//! let mut decoder = ResponseDecoder::new(4 << 20);
+//! decoder.headers(200, [("content-type", &b"application/grpc-web+proto"[..])]);
+//! let mut body = encode_frame(FrameKind::Data, b"hi").to_vec();
+//! body.extend_from_slice(&encode_frame(FrameKind::Trailers, b"grpc-status: 0\r\n"));
+//! decoder.push(&body);
+//! assert!(matches!(decoder.next_event(), Some(Event::Message(b"hi"))));
+//! assert!(matches!(decoder.next_event(), Some(Event::Trailers(_))));
+//! assert!(decoder.next_event().is_none(), "the status comes at the end of the body");
+//! decoder.end();
+//! let Some(Event::End(end)) = decoder.next_event() else { unreachable!() };
+//! assert_eq!(end.status.code, Code::Ok);
+//! ```
+
+use std::fmt;
+
+use crate::content_type::{Mode, RequestKind};
+use crate::details::{self, Any};
+use crate::framing::{FrameError, FrameHeader, FrameKind, HEADER_LEN};
+use crate::status::{Code, Status};
+use crate::text::{Base64Decoder, TextError};
+use crate::trailers::{self, TrailerError};
+
+/// What the decoder produced; see [`ResponseDecoder::next_event`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// One message payload (flag 0x00).
+    Message(&'a [u8]),
+    /// The trailer frame (flag 0x80), its entries already checked.
+    Trailers(Trailers<'a>),
+    /// The call's final status, after the end of the body. The last event.
+    End(ResponseEnd),
+    /// The response broke the protocol. The last event.
+    Error(ResponseError),
+}
+
+/// The entries of a trailer frame, every one valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trailers<'a>(&'a [u8]);
+
+impl<'a> Trailers<'a> {
+    /// `(name, value)` in order, names as sent (compare them ASCII case-insensitively).
+    pub fn entries(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + Clone {
+        trailers::entries(self.0).flatten()
+    }
+
+    /// The raw block.
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// How the call ended, as the server said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseEnd {
+    /// Code, percent-decoded message and raw `grpc-status-details-bin`.
+    pub status: Status,
+    /// The `details` of `grpc-status-details-bin` (a `google.rpc.Status`); empty when
+    /// absent or malformed.
+    pub details: Vec<Any>,
+    /// True when the status came from the response headers (a trailers-only response or
+    /// a non-200 HTTP status): the headers are then the call's trailers.
+    pub from_headers: bool,
+}
+
+/// Why a response is not valid gRPC-Web.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// HTTP 200 without a gRPC-Web `content-type` and without `grpc-status`.
+    ContentType,
+    /// The text body is not valid base64.
+    Text(TextError),
+    /// A frame is invalid, too large, or cut off by the end of the body.
+    Frame(FrameError),
+    /// A compressed frame (no compression is offered).
+    Compressed,
+    /// The trailer frame does not parse.
+    Trailers(TrailerError),
+    /// Bytes after the trailer frame.
+    DataAfterTrailers,
+    /// The body ended without a trailer frame and the headers have no `grpc-status`,
+    /// or the trailer frame has none.
+    NoStatus,
+}
+
+impl ResponseError {
+    /// The status code the call fails with.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Frame(FrameError::TooLarge { .. }) => Code::ResourceExhausted,
+            Self::ContentType | Self::NoStatus => Code::Unknown,
+            _ => Code::Internal,
+        }
+    }
+
+    /// A one-line description, without numbers (no formatting code is needed for it).
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::ContentType => "response is not gRPC-Web: unexpected content-type",
+            Self::Text(TextError::InvalidPadding { .. }) => "invalid text body: invalid padding",
+            Self::Text(TextError::Incomplete { .. }) => "invalid text body: ends inside a group",
+            Self::Text(_) => "invalid text body: invalid base64",
+            Self::Frame(FrameError::TooLarge { .. }) => {
+                "response message larger than the configured limit"
+            }
+            Self::Frame(FrameError::Truncated { .. }) => "response body ends inside a frame",
+            Self::Frame(_) => "invalid gRPC-Web frame flag",
+            Self::Compressed => "compressed frame received, but no compression was offered",
+            Self::Trailers(_) => "invalid trailer frame",
+            Self::DataAfterTrailers => "data after the trailer frame",
+            Self::NoStatus => "response has no grpc-status",
+        }
+    }
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(e) => write!(f, "{}: {e}", self.message()),
+            Self::Frame(e) => write!(f, "{e}"),
+            Self::Trailers(e) => write!(f, "{}: {e}", self.message()),
+            _ => f.write_str(self.message()),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for [`ResponseDecoder::headers`].
+    Headers,
+    /// Reading frames.
+    Body,
+    /// The trailer frame was read; only the end of the body may follow.
+    AfterTrailers,
+    /// The final event is ready (or was returned).
+    Done,
+}
+
+/// Decodes one response; see the module docs.
+#[derive(Debug)]
+pub struct ResponseDecoder {
+    max_message_len: usize,
+    state: State,
+    text: Option<Base64Decoder>,
+    /// Decoded body bytes; `buf[start..]` is not returned yet.
+    buf: Vec<u8>,
+    start: usize,
+    /// The status from the headers (trailers-only) or the trailer frame.
+    status: Option<(Status, bool)>,
+    ended: bool,
+    last: Option<Event<'static>>,
+}
+
+impl ResponseDecoder {
+    /// A decoder that refuses messages longer than `max_message_len` bytes
+    /// (RESOURCE_EXHAUSTED).
+    pub fn new(max_message_len: usize) -> Self {
+        Self {
+            max_message_len,
+            state: State::Headers,
+            text: None,
+            buf: Vec::new(),
+            start: 0,
+            status: None,
+            ended: false,
+            last: None,
+        }
+    }
+
+    /// Takes the HTTP status and the response headers (names in any case). A non-200
+    /// status ends the call at once: `grpc-status` from the headers when it is there and
+    /// not OK, else the HTTP-status table (S6). A 200 must be gRPC-Web (binary or text,
+    /// by its `content-type`) or carry `grpc-status` (trailers-only).
+    pub fn headers<'a, I>(&mut self, http_status: u16, headers: I)
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])> + Clone,
+    {
+        if self.state != State::Headers {
+            return;
+        }
+        let status = Status::from_entries(headers.clone());
+        if http_status != 200 {
+            let status = match status {
+                Some(s) if s.code != Code::Ok => s,
+                _ => Status::new(
+                    Code::from_http_status(http_status),
+                    http_message(http_status),
+                ),
+            };
+            return self.finish_with(Ok((status, true)));
+        }
+        let mode = headers
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .and_then(RequestKind::parse)
+            .and_then(|kind| match kind {
+                RequestKind::GrpcWeb(ct) => Some(ct.mode),
+                RequestKind::Grpc(_) => None,
+            });
+        match (mode, status) {
+            (None, None) => self.finish_with(Err(ResponseError::ContentType)),
+            (mode, status) => {
+                if mode == Some(Mode::Text) {
+                    self.text = Some(Base64Decoder::new());
+                }
+                self.status = status.map(|s| (s, true));
+                self.state = State::Body;
+            }
+        }
+    }
+
+    /// Adds a body chunk, split anywhere. Call [`ResponseDecoder::next_event`] until it returns
+    /// `None` after each push: frames are checked there.
+    pub fn push(&mut self, chunk: &[u8]) {
+        if !matches!(self.state, State::Body | State::AfterTrailers) || chunk.is_empty() {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        match &mut self.text {
+            None => self.buf.extend_from_slice(chunk),
+            Some(text) => {
+                if let Err(e) = text.decode_to_vec(chunk, &mut self.buf) {
+                    self.finish_with(Err(ResponseError::Text(e)));
+                }
+            }
+        }
+    }
+
+    /// The body ended.
+    pub fn end(&mut self) {
+        self.ended = true;
+    }
+
+    /// The next event; `None` when more input (or [`ResponseDecoder::end`]) is needed,
+    /// and after the last event ([`Event::End`] or [`Event::Error`]).
+    pub fn next_event(&mut self) -> Option<Event<'_>> {
+        match self.state {
+            State::Headers => None,
+            State::Done => self.last.take(),
+            State::Body => self.next_frame(),
+            State::AfterTrailers => {
+                if self.buf.len() > self.start {
+                    self.finish_with(Err(ResponseError::DataAfterTrailers));
+                    return self.last.take();
+                }
+                self.next_end()
+            }
+        }
+    }
+
+    fn next_frame(&mut self) -> Option<Event<'_>> {
+        let unread = self.buf.len() - self.start;
+        if unread < HEADER_LEN {
+            return self.next_end();
+        }
+        let mut raw = [0u8; HEADER_LEN];
+        raw.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
+        let header = match FrameHeader::parse(raw, self.max_message_len) {
+            Ok(h) => h,
+            Err(e) => {
+                self.finish_with(Err(ResponseError::Frame(e)));
+                return self.last.take();
+            }
+        };
+        if header.kind.is_compressed() {
+            self.finish_with(Err(ResponseError::Compressed));
+            return self.last.take();
+        }
+        if unread - HEADER_LEN < header.len {
+            return self.next_end();
+        }
+        let from = self.start + HEADER_LEN;
+        self.start = from + header.len;
+        if header.kind == FrameKind::Data {
+            return Some(Event::Message(&self.buf[from..self.start]));
+        }
+        let block = &self.buf[from..self.start];
+        if let Some(Err(e)) = trailers::entries(block).find(Result::is_err) {
+            self.finish_with(Err(ResponseError::Trailers(e)));
+            return self.last.take();
+        }
+        // A trailer frame replaces any status in the headers; without `grpc-status` it
+        // is an error at the end.
+        self.status = Status::from_entries(trailers::entries(block).flatten()).map(|s| (s, false));
+        if self.status.is_none() {
+            self.finish_with(Err(ResponseError::NoStatus));
+            return self.last.take();
+        }
+        self.state = State::AfterTrailers;
+        Some(Event::Trailers(Trailers(&self.buf[from..self.start])))
+    }
+
+    /// At the end of the body: the final event, or an error for a cut-off body.
+    fn next_end(&mut self) -> Option<Event<'_>> {
+        if !self.ended {
+            return None;
+        }
+        let result = match (&self.text, self.state) {
+            (Some(text), _) if !text.is_aligned() => text.finish().map_err(ResponseError::Text),
+            (_, State::Body) if self.buf.len() > self.start => {
+                let have = self.buf.len() - self.start;
+                Err(ResponseError::Frame(FrameError::Truncated {
+                    have,
+                    need: None,
+                }))
+            }
+            _ => Ok(()),
+        };
+        let result = result.and_then(|()| self.status.take().ok_or(ResponseError::NoStatus));
+        self.finish_with(result);
+        self.last.take()
+    }
+
+    fn finish_with(&mut self, result: Result<(Status, bool), ResponseError>) {
+        self.state = State::Done;
+        self.buf = Vec::new();
+        self.start = 0;
+        self.last = Some(match result {
+            Ok((status, from_headers)) => {
+                let details = if status.details.is_empty() {
+                    Vec::new()
+                } else {
+                    details::decode(&status.details).map_or_else(Vec::new, |d| d.details)
+                };
+                Event::End(ResponseEnd {
+                    status,
+                    details,
+                    from_headers,
+                })
+            }
+            Err(e) => Event::Error(e),
+        });
+    }
+}
+
+/// "HTTP status 503", without `core::fmt`.
+fn http_message(status: u16) -> String {
+    let mut digits = [0u8; 5];
+    let (mut i, mut rest) = (digits.len(), status);
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::from("HTTP status ");
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    out
+}
+
+#[cfg(test)]
+mod tests;
