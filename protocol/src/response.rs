@@ -22,15 +22,16 @@
 //! assert!(decoder.next_event().is_none(), "the status comes at the end of the body");
 //! decoder.end();
 //! let Some(Event::End(end)) = decoder.next_event() else { unreachable!() };
-//! assert_eq!(end.status.code, Code::Ok);
+//! assert_eq!(end.code, Code::Ok);
 //! ```
 
 use std::fmt;
 
-use crate::content_type::{Mode, RequestKind};
+use crate::content_type::{Mode, response_mode};
 use crate::details::{self, Any};
 use crate::framing::{FrameError, FrameHeader, FrameKind, HEADER_LEN};
-use crate::status::{Code, Status};
+use crate::percent;
+use crate::status::{Code, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
 use crate::text::{Base64Decoder, TextError};
 use crate::trailers::{self, TrailerError};
 
@@ -57,6 +58,11 @@ impl<'a> Trailers<'a> {
         trailers::entries(self.0).flatten()
     }
 
+    /// [`Trailers::entries`] with names as bytes (ASCII).
+    pub fn raw_entries(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone {
+        trailers::raw_entries(self.0).flatten()
+    }
+
     /// The raw block.
     pub fn as_bytes(self) -> &'a [u8] {
         self.0
@@ -66,8 +72,11 @@ impl<'a> Trailers<'a> {
 /// How the call ended, as the server said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResponseEnd {
-    /// Code, percent-decoded message and raw `grpc-status-details-bin`.
-    pub status: Status,
+    /// `grpc-status`; an unparsable one reads as UNKNOWN.
+    pub code: Code,
+    /// `grpc-message`, percent-decoded: UTF-8 when the server followed S8 (see
+    /// [`ResponseEnd::message`]).
+    pub message: Vec<u8>,
     /// The `details` of `grpc-status-details-bin` (a `google.rpc.Status`); empty when
     /// absent or malformed.
     pub details: Vec<Any>,
@@ -95,6 +104,13 @@ pub enum ResponseError {
     /// The body ended without a trailer frame and the headers have no `grpc-status`,
     /// or the trailer frame has none.
     NoStatus,
+}
+
+impl ResponseEnd {
+    /// The message as text, invalid UTF-8 replaced by U+FFFD.
+    pub fn message(&self) -> String {
+        String::from_utf8_lossy(&self.message).into_owned()
+    }
 }
 
 impl ResponseError {
@@ -162,7 +178,7 @@ pub struct ResponseDecoder {
     buf: Vec<u8>,
     start: usize,
     /// The status from the headers (trailers-only) or the trailer frame.
-    status: Option<(Status, bool)>,
+    status: Option<ResponseEnd>,
     ended: bool,
     last: Option<Event<'static>>,
 }
@@ -187,40 +203,38 @@ impl ResponseDecoder {
     /// status ends the call at once: `grpc-status` from the headers when it is there and
     /// not OK, else the HTTP-status table (S6). A 200 must be gRPC-Web (binary or text,
     /// by its `content-type`) or carry `grpc-status` (trailers-only).
-    pub fn headers<'a, I>(&mut self, http_status: u16, headers: I)
+    pub fn headers<'a, I, N>(&mut self, http_status: u16, headers: I)
     where
-        I: IntoIterator<Item = (&'a str, &'a [u8])> + Clone,
+        I: IntoIterator<Item = (N, &'a [u8])> + Clone,
+        N: AsRef<[u8]>,
     {
         if self.state != State::Headers {
             return;
         }
-        let status = Status::from_entries(headers.clone());
+        let status = status_of(headers.clone(), true);
         if http_status != 200 {
             let status = match status {
                 Some(s) if s.code != Code::Ok => s,
-                _ => Status::new(
-                    Code::from_http_status(http_status),
-                    http_message(http_status),
-                ),
+                _ => ResponseEnd {
+                    code: Code::from_http_status(http_status),
+                    message: http_message(http_status),
+                    details: Vec::new(),
+                    from_headers: true,
+                },
             };
-            return self.finish_with(Ok((status, true)));
+            return self.finish_with(Ok(status));
         }
         let mode = headers
             .into_iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
-            .and_then(RequestKind::parse)
-            .and_then(|kind| match kind {
-                RequestKind::GrpcWeb(ct) => Some(ct.mode),
-                RequestKind::Grpc(_) => None,
-            });
+            .find(|(name, _)| name.as_ref().eq_ignore_ascii_case(b"content-type"))
+            .and_then(|(_, v)| response_mode(v));
         match (mode, status) {
             (None, None) => self.finish_with(Err(ResponseError::ContentType)),
             (mode, status) => {
                 if mode == Some(Mode::Text) {
                     self.text = Some(Base64Decoder::new());
                 }
-                self.status = status.map(|s| (s, true));
+                self.status = status;
                 self.state = State::Body;
             }
         }
@@ -295,13 +309,13 @@ impl ResponseDecoder {
             return Some(Event::Message(&self.buf[from..self.start]));
         }
         let block = &self.buf[from..self.start];
-        if let Some(Err(e)) = trailers::entries(block).find(Result::is_err) {
+        if let Some(Err(e)) = trailers::raw_entries(block).find(Result::is_err) {
             self.finish_with(Err(ResponseError::Trailers(e)));
             return self.last.take();
         }
         // A trailer frame replaces any status in the headers; without `grpc-status` it
         // is an error at the end.
-        self.status = Status::from_entries(trailers::entries(block).flatten()).map(|s| (s, false));
+        self.status = status_of(trailers::raw_entries(block).flatten(), false);
         if self.status.is_none() {
             self.finish_with(Err(ResponseError::NoStatus));
             return self.last.take();
@@ -331,30 +345,67 @@ impl ResponseDecoder {
         self.last.take()
     }
 
-    fn finish_with(&mut self, result: Result<(Status, bool), ResponseError>) {
+    fn finish_with(&mut self, result: Result<ResponseEnd, ResponseError>) {
         self.state = State::Done;
         self.buf = Vec::new();
         self.start = 0;
         self.last = Some(match result {
-            Ok((status, from_headers)) => {
-                let details = if status.details.is_empty() {
-                    Vec::new()
-                } else {
-                    details::decode(&status.details).map_or_else(Vec::new, |d| d.details)
-                };
-                Event::End(ResponseEnd {
-                    status,
-                    details,
-                    from_headers,
-                })
-            }
+            Ok(end) => Event::End(end),
             Err(e) => Event::Error(e),
         });
     }
 }
 
+/// The status in headers or trailers: `grpc-status` (`None` without it), `grpc-message`
+/// and `grpc-status-details-bin`, the first of each counting, as
+/// [`crate::Status::from_entries`] reads them. Written without `str` conversions for the
+/// wasm client's size.
+fn status_of<'a, I, N>(entries: I, from_headers: bool) -> Option<ResponseEnd>
+where
+    I: IntoIterator<Item = (N, &'a [u8])>,
+    N: AsRef<[u8]>,
+{
+    let (mut code, mut message, mut details) = (None, None, None);
+    for (name, value) in entries {
+        let name = name.as_ref();
+        let slot = if name.eq_ignore_ascii_case(GRPC_STATUS.as_bytes()) {
+            &mut code
+        } else if name.eq_ignore_ascii_case(GRPC_MESSAGE.as_bytes()) {
+            &mut message
+        } else if name.eq_ignore_ascii_case(GRPC_STATUS_DETAILS_BIN.as_bytes()) {
+            &mut details
+        } else {
+            continue;
+        };
+        if slot.is_none() {
+            *slot = Some(value);
+        }
+    }
+    Some(ResponseEnd {
+        code: Code::parse(code?).unwrap_or(Code::Unknown),
+        message: message.map(percent::decode_bytes).unwrap_or_default(),
+        details: details
+            .and_then(decode_bin)
+            .and_then(|d| details::decode(&d))
+            .unwrap_or_default(),
+        from_headers,
+    })
+}
+
+/// One `-bin` value, padded or not (S9), with the text decoder already in the client;
+/// `None` when it is not base64 (several comma-separated values included).
+fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
+    let mut decoder = Base64Decoder::new();
+    let mut out = Vec::new();
+    decoder.decode_to_vec(value, &mut out).ok()?;
+    while !decoder.is_aligned() {
+        decoder.decode_to_vec(b"=", &mut out).ok()?;
+    }
+    Some(out)
+}
+
 /// "HTTP status 503", without `core::fmt`.
-fn http_message(status: u16) -> String {
+fn http_message(status: u16) -> Vec<u8> {
     let mut digits = [0u8; 5];
     let (mut i, mut rest) = (digits.len(), status);
     loop {
@@ -365,9 +416,7 @@ fn http_message(status: u16) -> String {
             break;
         }
     }
-    let mut out = String::from("HTTP status ");
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
-    out
+    [&b"HTTP status "[..], &digits[i..]].concat()
 }
 
 #[cfg(test)]

@@ -115,7 +115,21 @@ pub fn parse(block: &[u8]) -> Result<HeaderMap, TrailerError> {
 /// assert_eq!(entries, [("Grpc-Status", &b"0"[..]), ("x-a", &b"1"[..])]);
 /// ```
 pub fn entries(block: &[u8]) -> Entries<'_> {
-    Entries {
+    Entries(raw_entries(block))
+}
+
+/// [`entries`] with names as bytes: the same entries, accepted or rejected alike, without
+/// a UTF-8 conversion (names are checked to be header-name tokens, so they are ASCII).
+/// For the wasm client, which hands bytes to TypeScript and counts its code size.
+///
+/// ```
+/// let entries: Vec<_> = grpcweb_protocol::trailers::raw_entries(b"a: 1\n")
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(entries, [(&b"a"[..], &b"1"[..])]);
+/// ```
+pub fn raw_entries(block: &[u8]) -> RawEntries<'_> {
+    RawEntries {
         lines: block.split(is_newline as fn(&u8) -> bool),
         line_no: 0,
         failed: false,
@@ -124,14 +138,32 @@ pub fn entries(block: &[u8]) -> Entries<'_> {
 
 /// The iterator returned by [`entries`].
 #[derive(Clone, Debug)]
-pub struct Entries<'a> {
+pub struct Entries<'a>(RawEntries<'a>);
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<(&'a str, &'a [u8]), TrailerError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.0.next()?;
+        let line = self.0.line_no.saturating_sub(1);
+        Some(entry.and_then(|(name, value)| {
+            // Token bytes are ASCII.
+            let name = std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line })?;
+            Ok((name, value))
+        }))
+    }
+}
+
+/// The iterator returned by [`raw_entries`].
+#[derive(Clone, Debug)]
+pub struct RawEntries<'a> {
     lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
     line_no: usize,
     failed: bool,
 }
 
-impl<'a> Iterator for Entries<'a> {
-    type Item = Result<(&'a str, &'a [u8]), TrailerError>;
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), TrailerError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -154,7 +186,7 @@ impl<'a> Iterator for Entries<'a> {
 
 /// One non-blank line, validated as `HeaderName::from_bytes` and
 /// `HeaderValue::from_bytes` would.
-fn parse_entry(line: &[u8], line_no: usize) -> Result<(&str, &[u8]), TrailerError> {
+fn parse_entry(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), TrailerError> {
     let colon = line
         .iter()
         .position(|&b| b == b':')
@@ -170,9 +202,6 @@ fn parse_entry(line: &[u8], line_no: usize) -> Result<(&str, &[u8]), TrailerErro
     {
         return Err(TrailerError::InvalidValue { line: line_no });
     }
-    // Token bytes are ASCII.
-    let name =
-        std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line: line_no })?;
     Ok((name, value))
 }
 

@@ -17,7 +17,7 @@ struct Outcome {
 impl Outcome {
     fn code(&self) -> Code {
         match &self.end {
-            Ok(end) => end.status.code,
+            Ok(end) => end.code,
             Err(e) => e.code(),
         }
     }
@@ -92,7 +92,7 @@ fn stream_in_every_chunking() {
     for chunk in [1, 2, 5, 7, wire.len()] {
         let o = run(200, BINARY, &wire, chunk);
         let end = o.end.unwrap();
-        assert_eq!(end.status.code, Code::Ok, "chunk {chunk}");
+        assert_eq!(end.code, Code::Ok, "chunk {chunk}");
         assert!(!end.from_headers);
         assert_eq!(o.messages, [&b"one"[..], b"", b"three"], "chunk {chunk}");
         let t = o.trailers.unwrap();
@@ -130,12 +130,12 @@ fn in_body_error_status_with_percent_message_and_details() {
     );
     let o = run(200, BINARY, &body(&[], block.as_bytes()), 3);
     let end = o.end.unwrap();
-    assert_eq!(end.status.code, Code::Unknown);
-    assert_eq!(end.status.message, "a b\u{1F608}");
+    assert_eq!(end.code, Code::Unknown);
+    assert_eq!(end.message(), "a b\u{1F608}");
     assert_eq!(
         end.details,
         [Any {
-            type_url: "t/x".into(),
+            type_url: b"t/x".to_vec(),
             value: vec![1, 2]
         }]
     );
@@ -155,7 +155,7 @@ fn trailers_only_in_headers() {
     let o = run(200, &h, b"", 1);
     let end = o.end.unwrap();
     assert_eq!(
-        (end.status.code, end.status.message.as_str()),
+        (end.code, end.message().as_str()),
         (Code::Unimplemented, "nope")
     );
     assert!(end.from_headers);
@@ -202,7 +202,7 @@ fn http_status_table() {
         assert_eq!(o.code(), want, "HTTP {http}");
         let end = o.end.unwrap();
         assert!(end.from_headers);
-        assert_eq!(end.status.message, format!("HTTP status {http}"));
+        assert_eq!(end.message(), format!("HTTP status {http}"));
     }
     let with_status = [("grpc-status", "7"), ("grpc-message", "no")];
     assert_eq!(
@@ -216,10 +216,7 @@ fn http_status_table() {
         run(503, &[("grpc-status", "0")], b"", 1).code(),
         Code::Unavailable
     );
-    assert_eq!(
-        run(7, &[], b"", 1).end.unwrap().status.message,
-        "HTTP status 7"
-    );
+    assert_eq!(run(7, &[], b"", 1).end.unwrap().message(), "HTTP status 7");
 }
 
 #[test]
