@@ -161,7 +161,8 @@ impl Call {
         }
         let Self { decoder, out, .. } = self;
         match decoder.next_event() {
-            None => NONE,
+            // Compressed messages are only handed out when asked for.
+            None | Some(Event::CompressedMessage(_)) => NONE,
             Some(Event::Message(m)) => {
                 *out = [addr(m.as_ptr()), m.len() as u32, 0, 0, 0];
                 MESSAGE

@@ -263,6 +263,9 @@ impl Call {
                             *self.stage.borrow_mut() = Stage::Reading(reader);
                             return Some(Ok(Some(m)));
                         }
+                        Some(Decoded::CompressedMessage(_)) => {
+                            *self.stage.borrow_mut() = Stage::Reading(reader);
+                        }
                         Some(Decoded::Trailers(t)) => {
                             *self.trailer_frame.borrow_mut() = Some(t.entries().collect());
                             *self.stage.borrow_mut() = Stage::Reading(reader);

@@ -40,6 +40,9 @@ use crate::trailers::{self, TrailerError};
 pub enum Event<'a> {
     /// One message payload (flag 0x00).
     Message(&'a [u8]),
+    /// One compressed message payload (flag 0x01), only with
+    /// [`ResponseDecoder::with_compressed_messages`].
+    CompressedMessage(&'a [u8]),
     /// The trailer frame (flag 0x80), its entries already checked.
     Trailers(Trailers<'a>),
     /// The call's final status, after the end of the body. The last event.
@@ -181,6 +184,8 @@ pub struct ResponseDecoder {
     status: Option<ResponseEnd>,
     ended: bool,
     last: Option<Event<'static>>,
+    /// Compressed data frames are handed out rather than refused.
+    compressed: bool,
 }
 
 impl ResponseDecoder {
@@ -196,7 +201,16 @@ impl ResponseDecoder {
             status: None,
             ended: false,
             last: None,
+            compressed: false,
         }
+    }
+
+    /// Hands out compressed data frames (0x01) as [`Event::CompressedMessage`] instead of
+    /// failing on them: for callers that inspect responses rather than use them (tests).
+    #[must_use]
+    pub fn with_compressed_messages(mut self) -> Self {
+        self.compressed = true;
+        self
     }
 
     /// Takes the HTTP status and the response headers (names in any case). A non-200
@@ -298,7 +312,9 @@ impl ResponseDecoder {
                 return self.last.take();
             }
         };
-        if header.kind.is_compressed() {
+        if header.kind.is_compressed()
+            && !(self.compressed && header.kind == FrameKind::CompressedData)
+        {
             self.finish_with(Err(ResponseError::Compressed));
             return self.last.take();
         }
@@ -307,21 +323,21 @@ impl ResponseDecoder {
         }
         let from = self.start + HEADER_LEN;
         self.start = from + header.len;
-        if header.kind == FrameKind::Data {
-            return Some(Event::Message(&self.buf[from..self.start]));
+        match header.kind {
+            FrameKind::Data => return Some(Event::Message(&self.buf[from..self.start])),
+            FrameKind::CompressedData => {
+                return Some(Event::CompressedMessage(&self.buf[from..self.start]));
+            }
+            _ => {}
         }
         let block = &self.buf[from..self.start];
         if let Some(Err(e)) = trailers::raw_entries(block).find(Result::is_err) {
             self.finish_with(Err(ResponseError::Trailers(e)));
             return self.last.take();
         }
-        // A trailer frame replaces any status in the headers; without `grpc-status` it
-        // is an error at the end.
+        // A trailer frame replaces any status in the headers; without `grpc-status` the
+        // end is an error.
         self.status = status_of(trailers::raw_entries(block).flatten(), false);
-        if self.status.is_none() {
-            self.finish_with(Err(ResponseError::NoStatus));
-            return self.last.take();
-        }
         self.state = State::AfterTrailers;
         Some(Event::Trailers(Trailers(&self.buf[from..self.start])))
     }

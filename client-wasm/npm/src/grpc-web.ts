@@ -216,6 +216,10 @@ class Call {
     const decoder = this.decoder!;
     const details: ErrorDetail[] = [];
     for (;;) {
+      if (this.reason !== undefined) {
+        // Cut short locally: nothing more is handed out, buffered messages included.
+        throw this.reason;
+      }
       const ev = decoder.next();
       switch (ev.kind) {
         case MESSAGE:
@@ -248,9 +252,6 @@ class Call {
             read = await this.reader!.read();
           } catch (e) {
             throw this.ioError(e, "reading the response");
-          }
-          if (this.reason !== undefined) {
-            throw this.reason;
           }
           if (read.done) {
             this.bodyDone = true;

@@ -34,6 +34,7 @@ fn run_split(status: u16, headers: &[(&str, &str)], body: &[u8], sizes: &[usize]
     loop {
         match d.next_event() {
             Some(Event::Message(m)) => messages.push(m.to_vec()),
+            Some(Event::CompressedMessage(_)) => panic!("not asked for"),
             Some(Event::Trailers(t)) => {
                 assert!(trailers.is_none(), "two trailer events");
                 trailers = Some(
@@ -263,6 +264,35 @@ fn compressed_frames_are_refused() {
         assert_eq!(o.end, Err(ResponseError::Compressed));
         assert_eq!(o.code(), Code::Internal);
     }
+}
+
+#[test]
+fn compressed_messages_on_request() {
+    let mut wire = encode_frame(FrameKind::CompressedData, b"z").to_vec();
+    wire.extend_from_slice(&body(&[b"m"], b"grpc-status: 0"));
+    let mut d = ResponseDecoder::new(MAX).with_compressed_messages();
+    d.headers(200, [("content-type", &b"application/grpc-web"[..])]);
+    d.push(&wire);
+    assert_eq!(d.next_event(), Some(Event::CompressedMessage(b"z")));
+    assert_eq!(d.next_event(), Some(Event::Message(b"m")));
+    assert!(matches!(d.next_event(), Some(Event::Trailers(_))));
+    d.end();
+    assert!(matches!(d.next_event(), Some(Event::End(_))));
+    // Compressed trailers stay an error.
+    let mut d = ResponseDecoder::new(MAX).with_compressed_messages();
+    d.headers(200, [("content-type", &b"application/grpc-web"[..])]);
+    d.push(&encode_frame(FrameKind::CompressedTrailers, b"x"));
+    assert_eq!(
+        d.next_event(),
+        Some(Event::Error(ResponseError::Compressed))
+    );
+}
+
+#[test]
+fn trailers_without_status_are_handed_out_then_fail() {
+    let o = run(200, BINARY, &body(&[], b"x-other: 1"), 64);
+    assert_eq!(o.trailers, Some(vec![("x-other".into(), b"1".to_vec())]));
+    assert_eq!(o.end, Err(ResponseError::NoStatus));
 }
 
 #[test]
