@@ -150,7 +150,7 @@ impl fmt::Display for ResponseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text(e) => write!(f, "{}: {e}", self.message()),
-            Self::Frame(e) => write!(f, "{e}"),
+            Self::Frame(e) => write!(f, "{}: {e}", self.message()),
             Self::Trailers(e) => write!(f, "{}: {e}", self.message()),
             _ => f.write_str(self.message()),
         }
@@ -350,10 +350,14 @@ impl ResponseDecoder {
         let result = match (&self.text, self.state) {
             (Some(text), _) if !text.is_aligned() => text.finish().map_err(ResponseError::Text),
             (_, State::Body) if self.buf.len() > self.start => {
-                let have = self.buf.len() - self.start;
+                let rest = &self.buf[self.start..];
+                // The frame's whole length once its header is in.
+                let need = rest
+                    .get(1..HEADER_LEN)
+                    .map(|l| HEADER_LEN + u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize);
                 Err(ResponseError::Frame(FrameError::Truncated {
-                    have,
-                    need: None,
+                    have: rest.len(),
+                    need,
                 }))
             }
             _ => Ok(()),

@@ -352,7 +352,8 @@ fn nothing_before_headers_or_after_the_end() {
 fn error_messages_and_display() {
     assert_eq!(
         ResponseError::Frame(FrameError::TooLarge { len: 5, max: 4 }).to_string(),
-        "message of 5 bytes is larger than the limit of 4 bytes"
+        "response message larger than the configured limit: message of 5 bytes is larger \
+         than the limit of 4 bytes"
     );
     assert_eq!(
         ResponseError::NoStatus.to_string(),
