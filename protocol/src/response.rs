@@ -25,15 +25,13 @@
 //! assert_eq!(end.code, Code::Ok);
 //! ```
 
-use std::fmt;
-
 use crate::content_type::{Mode, response_mode};
 use crate::details::{self, Any};
 use crate::framing::{FrameError, FrameHeader, FrameKind, HEADER_LEN};
 use crate::percent;
 use crate::status::{Code, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
-use crate::text::{Base64Decoder, TextError};
-use crate::trailers::{self, TrailerError};
+use crate::text::Base64Decoder;
+use crate::trailers;
 
 /// What the decoder produced; see [`ResponseDecoder::next_event`].
 #[derive(Debug, PartialEq, Eq)]
@@ -88,76 +86,12 @@ pub struct ResponseEnd {
     pub from_headers: bool,
 }
 
-/// Why a response is not valid gRPC-Web.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ResponseError {
-    /// HTTP 200 without a gRPC-Web `content-type` and without `grpc-status`.
-    ContentType,
-    /// The text body is not valid base64.
-    Text(TextError),
-    /// A frame is invalid, too large, or cut off by the end of the body.
-    Frame(FrameError),
-    /// A compressed frame (no compression is offered).
-    Compressed,
-    /// The trailer frame does not parse.
-    Trailers(TrailerError),
-    /// Bytes after the trailer frame.
-    DataAfterTrailers,
-    /// The body ended without a trailer frame and the headers have no `grpc-status`,
-    /// or the trailer frame has none.
-    NoStatus,
-}
-
 impl ResponseEnd {
     /// The message as text, invalid UTF-8 replaced by U+FFFD.
     pub fn message(&self) -> String {
         String::from_utf8_lossy(&self.message).into_owned()
     }
 }
-
-impl ResponseError {
-    /// The status code the call fails with.
-    pub fn code(&self) -> Code {
-        match self {
-            Self::Frame(FrameError::TooLarge { .. }) => Code::ResourceExhausted,
-            Self::ContentType | Self::NoStatus => Code::Unknown,
-            _ => Code::Internal,
-        }
-    }
-
-    /// A one-line description, without numbers (no formatting code is needed for it).
-    pub fn message(&self) -> &'static str {
-        match self {
-            Self::ContentType => "response is not gRPC-Web: unexpected content-type",
-            Self::Text(TextError::InvalidPadding { .. }) => "invalid text body: invalid padding",
-            Self::Text(TextError::Incomplete { .. }) => "invalid text body: ends inside a group",
-            Self::Text(_) => "invalid text body: invalid base64",
-            Self::Frame(FrameError::TooLarge { .. }) => {
-                "response message larger than the configured limit"
-            }
-            Self::Frame(FrameError::Truncated { .. }) => "response body ends inside a frame",
-            Self::Frame(_) => "invalid gRPC-Web frame flag",
-            Self::Compressed => "compressed frame received, but no compression was offered",
-            Self::Trailers(_) => "invalid trailer frame",
-            Self::DataAfterTrailers => "data after the trailer frame",
-            Self::NoStatus => "response has no grpc-status",
-        }
-    }
-}
-
-impl fmt::Display for ResponseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(e) => write!(f, "{}: {e}", self.message()),
-            Self::Frame(e) => write!(f, "{}: {e}", self.message()),
-            Self::Trailers(e) => write!(f, "{}: {e}", self.message()),
-            _ => f.write_str(self.message()),
-        }
-    }
-}
-
-impl std::error::Error for ResponseError {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -442,5 +376,8 @@ fn http_message(status: u16) -> Vec<u8> {
     [&b"HTTP status "[..], &digits[i..]].concat()
 }
 
+mod error;
 #[cfg(test)]
 mod tests;
+
+pub use error::ResponseError;

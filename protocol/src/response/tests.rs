@@ -1,4 +1,5 @@
 use super::*;
+use crate::text::TextError;
 use crate::framing::encode_frame;
 use crate::text::encode_segment;
 use proptest::prelude::*;

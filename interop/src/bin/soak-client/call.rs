@@ -236,7 +236,7 @@ async fn read_body(
                         return Outcome::ClientAbort;
                     }
                 }
-                Event::Trailers(_) => {}
+                Event::Trailers(_) | Event::CompressedMessage(_) => {}
                 Event::End(end) if end.code == Code::Ok => return check(kind, &messages),
                 Event::End(end) => return Outcome::Status(Status::new(end.code, end.message())),
                 Event::Error(ResponseError::NoStatus) => {
