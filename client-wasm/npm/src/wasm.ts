@@ -43,10 +43,18 @@ export function core(source?: WasmSource): Promise<Core> {
     if (module instanceof Response) {
       module = await module.arrayBuffer();
     }
-    const instance =
-      module instanceof WebAssembly.Module
-        ? await WebAssembly.instantiate(module)
-        : (await WebAssembly.instantiate(module)).instance;
+    let instance: WebAssembly.Instance;
+    try {
+      // Synchronous where allowed (Node, workers): the module is small, and an async
+      // compile can wait behind other work, e.g. Node's first fetch.
+      instance = new WebAssembly.Instance(module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module));
+    } catch {
+      // Browsers' main threads refuse to compile more than 4 KB synchronously.
+      instance =
+        module instanceof WebAssembly.Module
+          ? await WebAssembly.instantiate(module)
+          : (await WebAssembly.instantiate(module)).instance;
+    }
     return instance.exports as unknown as Core;
   })();
   return ready;
