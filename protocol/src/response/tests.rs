@@ -1,6 +1,6 @@
 use super::*;
-use crate::text::TextError;
 use crate::framing::encode_frame;
+use crate::text::TextError;
 use crate::text::encode_segment;
 use proptest::prelude::*;
 
