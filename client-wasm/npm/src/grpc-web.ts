@@ -189,7 +189,7 @@ class Call {
     }
     if (this.reason !== undefined) {
       // A fetch that ignores its signal resolved after the deadline or an abort.
-      throw this.reason;
+      throw this.cutShort();
     }
     this.header = response.headers;
     this.callOptions?.onHeader?.(response.headers);
@@ -218,7 +218,7 @@ class Call {
     for (;;) {
       if (this.reason !== undefined) {
         // Cut short locally: nothing more is handed out, buffered messages included.
-        throw this.reason;
+        throw this.cutShort();
       }
       const ev = decoder.next();
       switch (ev.kind) {
@@ -308,10 +308,16 @@ class Call {
     }
   }
 
+  /** The local reason, with the response headers when they came. */
+  private cutShort(): RpcError {
+    const r = this.reason!;
+    return new RpcError(r.code, r.rawMessage, this.metadata(0), r.details);
+  }
+
   /** A failed fetch or read: the local reason when there is one, else a network error. */
   private ioError(e: unknown, doing: string): RpcError {
     if (this.reason !== undefined) {
-      return this.reason;
+      return this.cutShort();
     }
     const err = e as { message?: unknown; cause?: { message?: unknown } } | undefined;
     let message = String(err?.message ?? e);

@@ -480,6 +480,7 @@ export const runtimeCases: Case[] = [
         Code.DEADLINE_EXCEEDED,
       );
       equal(deadline.rawMessage, "deadline exceeded locally after 50 ms", "deadline message");
+      check(deadline.metadata.get("content-type") !== null, "the response headers that came are in the metadata");
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 20);
       const cancelled = await expectError(
