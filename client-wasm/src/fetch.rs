@@ -1,13 +1,13 @@
-//! Drives one call over `fetch` (wasm32 only): sends the request, reads the body as a
-//! stream and feeds [`ResponseDecoder`], enforces the deadline and follows the caller's
-//! `AbortSignal`.
+//! Drives one call of the tower service over `fetch` (wasm32, feature `tower`): sends the
+//! request, reads the body as a stream and feeds the protocol's [`ResponseDecoder`], and
+//! enforces the deadline.
 //!
 //! The driver is a state machine moved on by JavaScript promise callbacks, not an `async`
 //! function: a caller asks for the next message with [`Call::next`] and a reply callback;
 //! the driver reads from the body until it has a message or the end, then replies. This
-//! keeps a futures executor out of the wasm; the tower service wraps it in a `Future`.
+//! keeps the driver independent of an executor; the tower service wraps it in a `Future`.
 //!
-//! Cancellation (deadline, signal, or [`Call::cancel`]) records why, then aborts the
+//! Cancellation (deadline or [`Call::cancel`]) records why, then aborts the
 //! fetch; whichever promise is pending then fails and the recorded reason becomes the
 //! status, so a raw `AbortError` or `TypeError` never reaches the caller.
 //!
@@ -21,22 +21,20 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use grpcweb_protocol::Code;
+use grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN;
+use grpcweb_protocol::response::{Event as Decoded, ResponseDecoder};
+use grpcweb_protocol::{Code, Status};
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{
-    AbortController, AbortSignal, Headers, ReadableStreamDefaultReader, RequestCredentials,
-    RequestInit, Response,
-};
+use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, RequestInit, Response};
 
 use crate::error::RpcError;
 use crate::metadata::Metadata;
-use crate::response::{Event as Decoded, ResponseDecoder, push_decimal};
 
 pub(crate) mod js;
 
-use js::{Fields, clear_timeout, header_map, js_error, js_headers, set_timeout};
+use js::{Fields, clear_timeout, header_map, js_error, set_timeout};
 
 /// Everything needed to start a call.
 pub(crate) struct CallSpec {
@@ -46,11 +44,6 @@ pub(crate) struct CallSpec {
     pub(crate) headers: Headers,
     pub(crate) body: Bytes,
     pub(crate) timeout: Option<Duration>,
-    pub(crate) signal: Option<AbortSignal>,
-    pub(crate) credentials: Option<RequestCredentials>,
-    pub(crate) unary: bool,
-    pub(crate) on_header: Option<Function>,
-    pub(crate) on_trailer: Option<Function>,
 }
 
 /// Receives the outcome of one [`Call::next`]: a message, `None` at a successful end, or
@@ -64,8 +57,6 @@ enum Event {
     Fulfilled,
     /// The pending promise was rejected.
     Rejected,
-    /// The caller's signal fired.
-    Cancelled,
     /// The deadline timer fired.
     Expired,
 }
@@ -75,8 +66,8 @@ enum Stage {
     Sent,
     /// The fetch settled.
     Fetched(Result<Response, JsValue>),
-    /// Reading the body; no read pending.
-    Reading(ReadableStreamDefaultReader),
+    /// Reading the body (when there is one); no read pending.
+    Reading(Option<ReadableStreamDefaultReader>),
     /// A `read()` is pending.
     ReadPending(ReadableStreamDefaultReader),
     /// A `read()` settled.
@@ -97,10 +88,8 @@ pub(crate) struct Call {
     timeout: Option<Duration>,
     /// The pending `setTimeout` id.
     timer: RefCell<Option<JsValue>>,
-    /// The caller's signal and our `abort` listener on it.
-    listener: RefCell<Option<(AbortSignal, JsValue)>>,
-    on_header: Option<Function>,
-    on_trailer: Option<Function>,
+    /// The trailer frame's entries, once read.
+    trailer_frame: RefCell<Option<Metadata>>,
     /// HTTP status and headers, once the response arrived (for Rust callers).
     response_headers: RefCell<Option<(u16, Metadata)>>,
     /// Trailers, once the call ended with a status (for Rust callers).
@@ -117,34 +106,19 @@ impl Call {
         init.set_headers(&spec.headers);
         init.set_body(&Uint8Array::from(&spec.body[..]));
         init.set_signal(Some(&controller.signal()));
-        if let Some(c) = spec.credentials {
-            init.set_credentials(c);
-        }
         let call = Rc::new_cyclic(|this| Self {
             this: this.clone(),
             stage: RefCell::new(Stage::Done),
-            decoder: RefCell::new(ResponseDecoder::new(spec.unary)),
+            decoder: RefCell::new(ResponseDecoder::new(DEFAULT_MAX_FRAME_LEN)),
             reply: RefCell::new(None),
             reason: Cell::new(None),
             controller,
             timeout: spec.timeout,
             timer: RefCell::new(None),
-            listener: RefCell::new(None),
-            on_header: spec.on_header,
-            on_trailer: spec.on_trailer,
+            trailer_frame: RefCell::new(None),
             response_headers: RefCell::new(None),
             trailers: RefCell::new(None),
         });
-        if let Some(signal) = spec.signal {
-            if signal.aborted() {
-                call.reason.set(Some(Code::Cancelled));
-                return Ok(call);
-            }
-            let abort = call.callback(Event::Cancelled);
-            // Cannot fail: AbortSignal is an EventTarget and the callback a function.
-            drop(signal.add_event_listener_with_callback("abort", abort.unchecked_ref()));
-            *call.listener.borrow_mut() = Some((signal, abort));
-        }
         if let Some(t) = spec.timeout {
             let id = set_timeout(&call.callback(Event::Expired), t.as_secs_f64() * 1000.0);
             *call.timer.borrow_mut() = Some(id);
@@ -182,13 +156,11 @@ impl Call {
     }
 
     /// The HTTP status and headers, once a `next` got the response.
-    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn response_headers(&self) -> Option<(u16, Metadata)> {
         self.response_headers.borrow().clone()
     }
 
     /// The trailers, once the call ended with a status.
-    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn trailers(&self) -> Option<Metadata> {
         self.trailers.borrow().clone()
     }
@@ -213,7 +185,6 @@ impl Call {
 
     fn on_event(&self, event: Event, value: JsValue) {
         let ok = match event {
-            Event::Cancelled => return self.interrupt(Code::Cancelled),
             Event::Expired => return self.interrupt(Code::DeadlineExceeded),
             Event::Fulfilled => Ok(value),
             Event::Rejected => Err(value),
@@ -268,92 +239,92 @@ impl Call {
                 }
                 Stage::Fetched(Err(e)) => return Some(Err(self.io_error(&e))),
                 Stage::Fetched(Ok(response)) => {
-                    if let Err(e) = self.on_response(&response) {
-                        return Some(Err(e));
-                    }
+                    self.on_response(&response);
+                    let reader = response.body().map(|b| b.get_reader().unchecked_into());
+                    *self.stage.borrow_mut() = Stage::Reading(reader);
                 }
                 Stage::Reading(reader) => {
-                    let event = self.decoder.borrow_mut().next_event();
-                    match event {
-                        Ok(None) => {
+                    let mut decoder = self.decoder.borrow_mut();
+                    match decoder.next_event() {
+                        None => {
+                            drop(decoder);
+                            let Some(reader) = reader else {
+                                return Some(Err(RpcError::new(
+                                    Code::Internal,
+                                    "response ended without a status",
+                                )));
+                            };
                             self.watch(&reader.read());
                             *self.stage.borrow_mut() = Stage::ReadPending(reader);
                             return None;
                         }
-                        Ok(Some(Decoded::Message(m))) => {
+                        Some(Decoded::Message(m)) => {
+                            let m = Bytes::copy_from_slice(m);
                             *self.stage.borrow_mut() = Stage::Reading(reader);
                             return Some(Ok(Some(m)));
                         }
-                        Ok(Some(Decoded::End { trailers, result })) => {
-                            // The rest of the body is not needed; aborting frees the
-                            // connection without a promise to watch.
-                            self.controller.abort();
-                            return Some(self.end(&trailers, result));
+                        Some(Decoded::CompressedMessage(_)) => {
+                            *self.stage.borrow_mut() = Stage::Reading(reader);
                         }
-                        Err(e) => {
+                        Some(Decoded::Trailers(t)) => {
+                            *self.trailer_frame.borrow_mut() = Some(t.entries().collect());
+                            *self.stage.borrow_mut() = Stage::Reading(reader);
+                        }
+                        Some(Decoded::End(end)) => {
+                            drop(decoder);
+                            // Only a non-200 answer ends before its body: drop the body
+                            // so the connection is freed.
                             self.controller.abort();
-                            return Some(Err(e));
+                            let trailers = if end.from_headers {
+                                self.response_headers().map(|(_, h)| h).unwrap_or_default()
+                            } else {
+                                self.trailer_frame.borrow_mut().take().unwrap_or_default()
+                            };
+                            // The raw details travel on to tonic in the trailers.
+                            let mut status = Status::new(end.code, end.message());
+                            status.details = Status::from_entries(trailers.iter())
+                                .map(|s| s.details)
+                                .unwrap_or_default();
+                            return Some(self.end(trailers, status));
+                        }
+                        Some(Decoded::Error(e)) => {
+                            drop(decoder);
+                            self.controller.abort();
+                            return Some(Err(RpcError::new(e.code(), e.message())));
                         }
                     }
                 }
                 Stage::Read(_, Err(e)) => return Some(Err(self.io_error(&e))),
                 Stage::Read(reader, Ok(read)) => {
                     if read.done() {
-                        return Some(self.finish());
+                        self.decoder.borrow_mut().end();
+                    } else {
+                        let chunk: Uint8Array = read.value().unchecked_into();
+                        self.decoder.borrow_mut().push(&chunk.to_vec());
                     }
-                    let chunk: Uint8Array = read.value().unchecked_into();
-                    if let Err(e) = self.decoder.borrow_mut().push(Bytes::from(chunk.to_vec())) {
-                        self.controller.abort();
-                        return Some(Err(e));
-                    }
-                    *self.stage.borrow_mut() = Stage::Reading(reader);
+                    *self.stage.borrow_mut() = Stage::Reading(Some(reader));
                 }
             }
         }
     }
 
-    fn on_response(&self, response: &Response) -> Result<(), RpcError> {
-        let js_headers = response.headers();
-        if let Some(cb) = &self.on_header {
-            drop(cb.call1(&JsValue::UNDEFINED, &js_headers));
-        }
-        let headers = header_map(&js_headers);
+    fn on_response(&self, response: &Response) {
+        let headers = header_map(&response.headers());
         let status = response.status();
-        let accepted = self.decoder.borrow_mut().on_headers(status, &headers);
+        self.decoder.borrow_mut().headers(status, headers.iter());
         *self.response_headers.borrow_mut() = Some((status, headers));
-        if let Err(e) = accepted {
-            // Not a gRPC-Web response: drop its body so the connection is freed.
-            self.controller.abort();
-            return Err(e);
-        }
-        match response.body() {
-            Some(body) => {
-                let reader = body.get_reader().unchecked_into();
-                *self.stage.borrow_mut() = Stage::Reading(reader);
-                Ok(())
-            }
-            None => self.finish().map(drop),
+        if response.body().is_none() {
+            self.decoder.borrow_mut().end();
         }
     }
 
-    fn finish(&self) -> Result<Option<Bytes>, RpcError> {
-        let event = self.decoder.borrow_mut().finish()?;
-        match event {
-            Decoded::End { trailers, result } => self.end(&trailers, result),
-            Decoded::Message(m) => Ok(Some(m)),
-        }
-    }
-
-    fn end(
-        &self,
-        trailers: &Metadata,
-        result: Result<(), RpcError>,
-    ) -> Result<Option<Bytes>, RpcError> {
-        if let Some(cb) = &self.on_trailer {
-            drop(cb.call1(&JsValue::UNDEFINED, &js_headers(trailers)));
-        }
+    fn end(&self, trailers: Metadata, status: Status) -> Result<Option<Bytes>, RpcError> {
         *self.trailers.borrow_mut() = Some(trailers.clone());
-        result.map(|()| None)
+        if status.code == Code::Ok {
+            Ok(None)
+        } else {
+            Err(RpcError::with_metadata(status, trailers))
+        }
     }
 
     /// A rejected fetch or read: the recorded cancellation reason, else a network error.
@@ -369,10 +340,7 @@ impl Call {
         match (code, self.timeout) {
             (Code::DeadlineExceeded, Some(t)) => {
                 message.push_str("deadline of ");
-                push_decimal(
-                    &mut message,
-                    t.as_secs() * 1000 + u64::from(t.subsec_millis()),
-                );
+                message.push_str(&(t.as_secs() * 1000 + u64::from(t.subsec_millis())).to_string());
                 message.push_str(" ms exceeded");
             }
             _ => message.push_str("call cancelled"),
@@ -380,15 +348,12 @@ impl Call {
         RpcError::new(code, message)
     }
 
-    /// Releases the timer and the signal listener; later `next` calls return the end (or
+    /// Releases the timer; later `next` calls return the end (or
     /// the recorded reason).
     fn close(&self) {
         *self.stage.borrow_mut() = Stage::Done;
         if let Some(id) = self.timer.borrow_mut().take() {
             clear_timeout(&id);
-        }
-        if let Some((signal, listener)) = self.listener.borrow_mut().take() {
-            drop(signal.remove_event_listener_with_callback("abort", listener.unchecked_ref()));
         }
     }
 }

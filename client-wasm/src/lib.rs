@@ -1,37 +1,38 @@
-//! grpcweb-client: the browser runtime of grpcweb, gRPC-Web over `fetch` in Rust compiled
-//! to WebAssembly.
+//! grpcweb-client: the Rust side of grpcweb's browser runtime.
 //!
-//! The crate has two layers:
+//! The crate has two independent front-ends over the same protocol core,
+//! [`grpcweb_protocol::response::ResponseDecoder`]:
 //!
-//! - plain Rust that runs anywhere and is unit-tested on the host: [`request`] builds the
-//!   headers (`grpc-timeout`, `-bin` metadata) and the framed body, [`response`] is the
-//!   state machine that turns the HTTP status, headers and body chunks into messages and
-//!   one final status (docs/protocol.md K1-K4, S6), [`details`] decodes
-//!   `grpc-status-details-bin`, [`RpcError`] is the one error type and [`Metadata`] the
-//!   list of response headers or trailers that comes with results and errors;
-//! - on `wasm32` only, a `fetch` driver (streaming `ReadableStream` reads, deadline timer,
-//!   `AbortSignal`) and the wasm-bindgen API in `bindings`, which the npm package
-//!   `grpcweb-client` wraps in TypeScript (`createGrpcWebTransport`);
-//! - on `wasm32` with the `tower` feature, `service::GrpcWebClient`: a tower `Service`
-//!   over the same driver, so tonic-generated clients run in the browser.
-//!
-//! All framing, base64 text decoding and trailer parsing is `grpcweb-protocol`'s.
+//! - [`abi`] (feature `abi`, default): the wasm core of the npm package `grpcweb-client`.
+//!   A handful of `extern "C"` functions over linear memory, no imports: TypeScript
+//!   fetches, reads the body and hands each chunk over; the core decodes frames (binary or
+//!   base64 text, across any chunk boundaries), trailers, `grpc-message` and
+//!   `grpc-status-details-bin` and hands back events. On wasm32 it brings a size-class
+//!   allocator of its own; panics are traps and no `core::fmt` code is reachable.
+//! - `service::GrpcWebClient` (feature `tower`, wasm32 only): a tower `Service` over
+//!   `fetch` (wasm-bindgen, web-sys), so tonic-generated clients run in Rust front-ends
+//!   (Leptos, Yew, Dioxus). It uses [`request`] to build headers and bodies, and reports
+//!   failures as [`RpcError`] with [`Metadata`].
 //!
 //! # Example
 //!
-//! The response state machine, fed a trailers-only response:
+//! The core's exports, as TypeScript calls them, fed a trailers-only response:
 //!
 //! ```
-//! use grpcweb_client::Metadata;
-//! use grpcweb_client::response::{Event, ResponseDecoder};
-//! use grpcweb_protocol::Code;
+//! use grpcweb_client::abi::*;
 //!
-//! let mut headers = Metadata::new();
-//! headers.append("grpc-status", "12");
-//! let mut decoder = ResponseDecoder::new(true);
-//! decoder.on_headers(200, &headers).unwrap();
-//! let Event::End { result, .. } = decoder.finish().unwrap() else { unreachable!() };
-//! assert_eq!(result.unwrap_err().code(), Code::Unimplemented);
+//! let call = gw_new(4 << 20);
+//! let headers = b"grpc-status:12\n";
+//! unsafe {
+//!     let buf = gw_buf(call, headers.len() as u32);
+//!     std::ptr::copy_nonoverlapping(headers.as_ptr(), buf, headers.len());
+//!     gw_headers(call, 200, headers.len() as u32);
+//!     gw_end(call);
+//!     assert_eq!(gw_next(call), 4, "the end");
+//!     // code 12 (UNIMPLEMENTED), from the headers (0x100)
+//!     assert_eq!(*gw_out(call).add(4), 12 | 0x100);
+//!     gw_free(call);
+//! }
 //! ```
 //!
 //! # Limitations
@@ -39,38 +40,23 @@
 //! - Unary and server-streaming calls only: `fetch` cannot stream request bodies to a
 //!   gRPC-Web proxy, so client-streaming and bidi methods are not offered.
 //! - No message compression: none is offered, and a compressed frame fails the call.
-//! - A custom `fetch` that ignores its `AbortSignal` cannot be interrupted mid-read; the
-//!   call then ends when that fetch settles.
-//! - Messages above 4 MiB fail with RESOURCE_EXHAUSTED.
 //! - The tower service hands messages to tonic through a one-slot channel; when tonic
 //!   drops the response body, the fetch is aborted once the next message arrives, not
 //!   before.
-//! - Size: about 28 KB of gzip-compressed wasm (59 KB raw, inlined gzip-compressed), of
-//!   which the call state machine and request building are about a quarter (see the
-//!   crate README).
+//! - Size: the npm package's wasm is about 14 KB raw, 7 KB gzip-compressed (see the crate
+//!   README for where the bytes go).
 
-pub mod details;
+#[cfg(feature = "abi")]
+#[allow(unsafe_code)]
+pub mod abi;
 pub mod error;
 pub mod metadata;
 pub mod request;
-pub mod response;
 
-#[cfg(target_arch = "wasm32")]
-pub mod bindings;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "tower"))]
 mod fetch;
 #[cfg(all(target_arch = "wasm32", feature = "tower"))]
 pub mod service;
 
 pub use error::RpcError;
-
-// Single-threaded wasm only (talc's constructor checks it); see the `talc-allocator`
-// feature in Cargo.toml.
-#[cfg(all(
-    target_arch = "wasm32",
-    not(target_feature = "atomics"),
-    feature = "talc-allocator"
-))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 pub use metadata::Metadata;

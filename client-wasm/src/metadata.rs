@@ -42,7 +42,7 @@ impl Metadata {
     }
 
     /// All entries in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + Clone {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
     }
 

@@ -1,11 +1,9 @@
-//! What goes on the wire for a request: headers (content type, `grpc-timeout`, user
-//! metadata with `-bin` values base64-encoded) and the framed body.
+//! The request headers of the tower service: content type, `grpc-timeout`, user metadata
+//! with `-bin` values base64-encoded.
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use grpcweb_protocol::framing::{FrameKind, encode_frame};
-use grpcweb_protocol::{metadata, text, timeout};
+use grpcweb_protocol::{metadata, timeout};
 
 use crate::error::RpcError;
 use grpcweb_protocol::Code;
@@ -20,18 +18,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// `"binary"` or `"text"`; anything else is an error.
-    pub fn parse(name: &str) -> Result<Self, RpcError> {
-        match name {
-            "binary" => Ok(Self::Binary),
-            "text" => Ok(Self::Text),
-            _ => Err(RpcError::new(
-                Code::InvalidArgument,
-                "unknown format: expected \"binary\" or \"text\"",
-            )),
-        }
-    }
-
     /// The request's (and, in text mode, the accepted) content type.
     pub(crate) fn content_type(self) -> &'static str {
         match self {
@@ -96,26 +82,6 @@ pub fn headers(
     Ok(out)
 }
 
-/// The request body: one data frame, base64-encoded in text mode.
-pub fn body(format: Format, message: &[u8]) -> Bytes {
-    let frame = encode_frame(FrameKind::Data, message);
-    match format {
-        Format::Binary => frame,
-        Format::Text => {
-            let mut out = Vec::new();
-            text::encode_compact(&frame, true, &mut out);
-            Bytes::from(out)
-        }
-    }
-}
-
-/// A `timeoutMs` value from JS as a duration: `None` for absent, NaN or infinite;
-/// negative values count as an already expired deadline.
-pub fn timeout_from_ms(ms: Option<f64>) -> Option<Duration> {
-    let ms = ms.filter(|m| m.is_finite())?;
-    Some(Duration::from_micros((ms.max(0.0) * 1000.0) as u64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,25 +122,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
-    }
-
-    #[test]
-    fn frames_body() {
-        assert_eq!(&body(Format::Binary, b"hi")[..], b"\x00\x00\x00\x00\x02hi");
-        assert_eq!(&body(Format::Text, b"hi")[..], b"AAAAAAJoaQ==");
-        assert_eq!(&body(Format::Binary, b"")[..], b"\x00\x00\x00\x00\x00");
-    }
-
-    #[test]
-    fn parses_format_and_timeout() {
-        assert_eq!(Format::parse("text").unwrap(), Format::Text);
-        assert!(Format::parse("json").is_err());
-        assert_eq!(timeout_from_ms(None), None);
-        assert_eq!(timeout_from_ms(Some(f64::NAN)), None);
-        assert_eq!(timeout_from_ms(Some(-5.0)), Some(Duration::ZERO));
-        assert_eq!(
-            timeout_from_ms(Some(2.5)),
-            Some(Duration::from_micros(2500))
-        );
     }
 }

@@ -117,11 +117,6 @@ impl GrpcWebClient {
                 Format::Text => text::encode_segment(&body),
             },
             timeout,
-            signal: None,
-            credentials: None,
-            unary: false,
-            on_header: None,
-            on_trailer: None,
         })?;
         // Wait for the response (and maybe the first message) so headers are real.
         let first = next_message(&call).await;

@@ -60,6 +60,21 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
     assert.equal(stdout.trim(), "empty response bytes: 0");
   });
 
+  it("encodeBinaryHeader/decodeBinaryHeader work before the wasm core loads", { timeout: TEST_TIMEOUT_MS }, async () => {
+    // A fresh process that never calls: the wasm is never loaded.
+    const script = `
+      import { encodeBinaryHeader, decodeBinaryHeader } from "grpcweb-client";
+      const text = encodeBinaryHeader(new Uint8Array([0xab, 0xab, 0xab, 0x01]));
+      const back = Array.from(decodeBinaryHeader(text + ",AQ=="));
+      let bad = "";
+      try { decodeBinaryHeader("*"); } catch (e) { bad = e.name + " " + e.code; }
+      console.log(JSON.stringify([text, back, bad]));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    });
+    assert.deepEqual(JSON.parse(stdout), ["q6urAQ", [0xab, 0xab, 0xab, 0x01, 0x01], "RpcError 3"]);
+  });
+
   for (const format of FORMATS) {
     describe(format, () => {
       const ctx = (): CaseContext => {
@@ -132,6 +147,67 @@ describe("abort mid-stream reaches the proxy, which cancels the backend call", (
       const mode = format === "text" ? "grpc-web-text" : "grpc-web";
       const ended = new RegExp(`grpcweb_calls_total\\{[^}]*method="StreamingOutputCall",code="(CLIENT_GONE|CANCELLED)",mode="${mode}"\\} 1`);
       assert.match(text, ended, text);
+    });
+  }
+});
+
+describe("after the trailer frame the body is read to its end: HTTP/1.1 connections are reused", () => {
+  let backend: Server | undefined;
+  let proxy: Server | undefined;
+  let admin = "";
+
+  before(async () => {
+    backend = await startServer("interop-server", ["--port", "0"]);
+    admin = new URL(await closedUrl()).host;
+    proxy = await startServer("grpcweb-proxy", [
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      `http://${backend.addr}`,
+      "--admin-listen",
+      admin,
+    ]);
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  for (const format of FORMATS) {
+    it(format, { timeout: TEST_TIMEOUT_MS }, async () => {
+      assert.ok(proxy !== undefined, "proxy not started");
+      const open = async (): Promise<number> => {
+        const text = await (await fetch(`http://${admin}/metrics`)).text();
+        return Number(/^grpcweb_client_connections (\d+)/m.exec(text)?.[1] ?? NaN);
+      };
+      const settle = async (want: (n: number) => boolean): Promise<number> => {
+        let n = await open();
+        for (let i = 0; i < 40 && !want(n); i++) {
+          await new Promise((done) => setTimeout(done, 50));
+          n = await open();
+        }
+        return n;
+      };
+      await settle((n) => n === 0);
+      // Node's fetch speaks HTTP/1.1 to a plain-http server and keeps connections alive.
+      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format });
+      const seen: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const stream = transport.serverStream(
+          streamingOutputCall,
+          create(StreamingOutputCallRequestSchema, { responseParameters: [{ size: 3 }, { size: 4 }] }),
+        );
+        for await (const _ of stream) {
+          // read every message
+        }
+        seen.push(await open());
+      }
+      // An aborted body closes its connection, so the count would drop to 0 after a call.
+      await new Promise((done) => setTimeout(done, 300));
+      const after = await open();
+      assert.deepEqual(seen, Array(10).fill(1), "one connection, open across the calls");
+      assert.equal(after, 1, "the connection is still open, kept alive for reuse");
     });
   }
 });

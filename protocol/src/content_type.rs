@@ -95,6 +95,31 @@ impl ContentType {
     }
 }
 
+/// The mode of a gRPC-Web response `content-type`, any codec suffix accepted: what a
+/// client needs to read the body. `None` when it is not gRPC-Web. Works on bytes without
+/// building a [`ContentType`], for the wasm client's size.
+///
+/// ```
+/// use grpcweb_protocol::content_type::{response_mode, Mode};
+/// assert_eq!(response_mode(b"Application/gRPC-Web-Text+proto; x=1"), Some(Mode::Text));
+/// assert_eq!(response_mode(b"application/grpc"), None);
+/// ```
+pub fn response_mode(value: &[u8]) -> Option<Mode> {
+    let media = value.split(|&b| b == b';').next().unwrap_or_default();
+    let base = media
+        .trim_ascii()
+        .split(|&b| b == b'+')
+        .next()
+        .unwrap_or_default();
+    if base.eq_ignore_ascii_case(b"application/grpc-web") {
+        Some(Mode::Binary)
+    } else if base.eq_ignore_ascii_case(b"application/grpc-web-text") {
+        Some(Mode::Text)
+    } else {
+        None
+    }
+}
+
 impl RequestKind {
     /// Classifies a `content-type` value: media type matched case-insensitively,
     /// parameters ignored.

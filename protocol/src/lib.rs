@@ -15,6 +15,8 @@
 //! | [`status`] | status codes, [`Status`], the HTTP-status table | S6, K2, K3 |
 //! | [`percent`] | `grpc-message` percent-encoding | S8 |
 //! | [`metadata`] | `-bin` metadata values | S9 |
+//! | [`response`] | the client's response decoder: headers, chunks, events, final status | K1-K6, S6, F3 |
+//! | [`details`] | `grpc-status-details-bin` as `google.rpc.Status` | K6 |
 //! | [`varint`] | protobuf base-128 varints | |
 //!
 //! # Example
@@ -34,6 +36,12 @@
 //! assert_eq!(&frame.payload[..], b"hello");
 //! ```
 //!
+//! # Features
+//!
+//! - `http` (default): conversions to and from `http::HeaderMap` (the proxy's).
+//! - `fast-text` (default): a 4 KB table that decodes text bodies four characters per
+//!   step. The wasm client leaves both out to stay small.
+//!
 //! # Limitations
 //!
 //! - Compression is not implemented here: compressed frames are recognised by their flag
@@ -42,9 +50,11 @@
 //!   they were given, and refuse frames above the configured limit before buffering them.
 
 pub mod content_type;
+pub mod details;
 pub mod framing;
 pub mod metadata;
 pub mod percent;
+pub mod response;
 pub mod status;
 pub mod text;
 pub mod timeout;

@@ -21,6 +21,16 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// Decodes a `grpc-message` value. A `%` not followed by two hex digits is kept as is;
 /// bytes that are not valid UTF-8 after decoding become U+FFFD.
 pub fn decode(value: &[u8]) -> String {
+    match String::from_utf8(decode_bytes(value)) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// [`decode`] without the UTF-8 step: the bytes the message stands for (UTF-8 when the
+/// sender followed S8), for callers that decode text themselves (the wasm client's
+/// TypeScript uses `TextDecoder`).
+pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
     let mut i = 0;
     while i < value.len() {
@@ -36,10 +46,7 @@ pub fn decode(value: &[u8]) -> String {
         out.push(b);
         i += 1;
     }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -3,6 +3,7 @@
 
 use crate::{metadata, percent};
 use bytes::Bytes;
+#[cfg(feature = "http")]
 use http::{HeaderMap, HeaderValue};
 use std::fmt;
 
@@ -68,11 +69,22 @@ impl Code {
 
     /// Parses a `grpc-status` value; anything but a decimal number is `None`.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        let s = std::str::from_utf8(value).ok()?.trim();
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        // Byte by byte rather than `str::parse`: the wasm client counts this code's size.
+        let digits = value.trim_ascii();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        Some(s.parse::<i32>().map_or(Self::Unknown, Self::from_i32))
+        let mut n: i32 = 0;
+        for &d in digits {
+            match n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(i32::from(d - b'0')))
+            {
+                Some(next) => n = next,
+                None => return Some(Self::Unknown),
+            }
+        }
+        Some(Self::from_i32(n))
     }
 
     /// The number.
@@ -81,6 +93,7 @@ impl Code {
     }
 
     /// The `grpc-status` header value.
+    #[cfg(feature = "http")]
     pub fn header_value(self) -> HeaderValue {
         const VALUES: [&str; 17] = [
             "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
@@ -157,6 +170,7 @@ impl Status {
     /// Writes `grpc-status`, `grpc-message` (when not empty) and
     /// `grpc-status-details-bin` (when details are present) into `map`, replacing any
     /// values there.
+    #[cfg(feature = "http")]
     pub fn write_to(&self, map: &mut HeaderMap) {
         map.insert(GRPC_STATUS, self.code.header_value());
         if self.message.is_empty() {
@@ -172,6 +186,7 @@ impl Status {
     }
 
     /// The status as a fresh header map.
+    #[cfg(feature = "http")]
     pub fn to_header_map(&self) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(3);
         self.write_to(&mut map);
@@ -180,6 +195,7 @@ impl Status {
 
     /// Reads a status from headers or trailers; `None` when there is no `grpc-status`.
     /// An unparsable `grpc-status` reads as [`Code::Unknown`]; bad details are dropped.
+    #[cfg(feature = "http")]
     pub fn from_header_map(map: &HeaderMap) -> Option<Self> {
         let raw = map.get(GRPC_STATUS)?;
         let details = map

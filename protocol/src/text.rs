@@ -33,6 +33,7 @@ const fn decode_table() -> [u8; 256] {
 }
 
 static TABLE: [u8; 256] = decode_table();
+#[cfg(feature = "fast-text")]
 const TABLE_CONST: [u8; 256] = decode_table();
 
 /// Why a text body is not valid base64.
@@ -111,6 +112,16 @@ impl Base64Decoder {
     /// decoder must not be used again.
     pub fn decode(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(), TextError> {
         out.reserve(input.len() / 4 * 3 + 3);
+        self.decode_into(input, out)
+    }
+
+    /// [`Base64Decoder::decode`] into a `Vec`.
+    pub fn decode_to_vec(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), TextError> {
+        out.reserve(input.len() / 4 * 3 + 3);
+        self.decode_into(input, out)
+    }
+
+    fn decode_into<B: BufMut>(&mut self, input: &[u8], out: &mut B) -> Result<(), TextError> {
         let mut i = 0;
         while i < input.len() {
             // Fast path: at a group boundary, decode the run of whole groups of plain
@@ -161,7 +172,7 @@ impl Base64Decoder {
         self.len == 0
     }
 
-    fn push_sextet(&mut self, sextet: u8, out: &mut BytesMut) {
+    fn push_sextet<B: BufMut>(&mut self, sextet: u8, out: &mut B) {
         self.group[self.len as usize] = sextet;
         self.len += 1;
         if self.len == 4 {
@@ -177,10 +188,18 @@ impl Base64Decoder {
     }
 }
 
+/// Without the `fast-text` feature: no fast path (its tables are 4 KB), every character
+/// goes through [`TABLE`].
+#[cfg(not(feature = "fast-text"))]
+fn decode_groups<B: BufMut>(_input: &[u8], _out: &mut B) -> usize {
+    0
+}
+
 /// Decodes whole 4-character groups of plain alphabet characters from the start of
 /// `input` into `out`, stopping before the first group that holds anything else (padding,
 /// whitespace, an invalid byte) or is incomplete. Returns the input bytes consumed.
-fn decode_groups(input: &[u8], out: &mut BytesMut) -> usize {
+#[cfg(feature = "fast-text")]
+fn decode_groups<B: BufMut>(input: &[u8], out: &mut B) -> usize {
     // Decoded through a buffer on the stack, a block at a time: no zeroing of the output.
     const GROUPS: usize = 256;
     let mut buf = [0u8; GROUPS * 3];
@@ -210,10 +229,12 @@ fn decode_groups(input: &[u8], out: &mut BytesMut) -> usize {
 }
 
 /// Marks a character that is not a plain alphabet character in [`SHIFTED`].
+#[cfg(feature = "fast-text")]
 const BAD: u32 = 1 << 31;
 
 /// [`TABLE`] with each sextet shifted to its place in a group's 24 bits (one table per
 /// position in the group), so a group decodes with four lookups and three ORs.
+#[cfg(feature = "fast-text")]
 const fn shifted_tables() -> [[u32; 256]; 4] {
     let mut t = [[BAD; 256]; 4];
     let mut c = 0;
@@ -231,6 +252,7 @@ const fn shifted_tables() -> [[u32; 256]; 4] {
     t
 }
 
+#[cfg(feature = "fast-text")]
 static SHIFTED: [[u32; 256]; 4] = shifted_tables();
 
 /// Decodes a complete text body in one go.

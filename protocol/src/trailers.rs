@@ -1,6 +1,8 @@
 //! The trailer block carried in a 0x80 frame: `name:value\r\n` per entry (S4, K1).
 
+#[cfg(feature = "http")]
 use bytes::{BufMut, Bytes, BytesMut};
+#[cfg(feature = "http")]
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 
@@ -41,6 +43,7 @@ impl std::error::Error for TrailerError {}
 ///
 /// Names are lower-case (as `HeaderName` always is), one `name:value\r\n` line per entry,
 /// duplicates as separate lines in their order.
+#[cfg(feature = "http")]
 pub fn encode(trailers: &HeaderMap) -> Bytes {
     let mut out = BytesMut::with_capacity(estimate_len(trailers));
     encode_into(trailers, &mut out);
@@ -48,6 +51,7 @@ pub fn encode(trailers: &HeaderMap) -> Bytes {
 }
 
 /// Appends the trailer block to `out`.
+#[cfg(feature = "http")]
 pub fn encode_into(trailers: &HeaderMap, out: &mut BytesMut) {
     for (name, value) in trailers {
         out.put_slice(name.as_str().as_bytes());
@@ -58,6 +62,7 @@ pub fn encode_into(trailers: &HeaderMap, out: &mut BytesMut) {
 }
 
 /// The exact encoded length of `trailers`.
+#[cfg(feature = "http")]
 pub fn estimate_len(trailers: &HeaderMap) -> usize {
     trailers
         .iter()
@@ -70,6 +75,7 @@ pub fn estimate_len(trailers: &HeaderMap) -> usize {
 /// Accepts `name:value` and `name: value`, names in any letter case, lines ended by `\r\n`
 /// or a bare `\n`, with or without the final line ending; blank lines are skipped;
 /// duplicates are kept in order.
+#[cfg(feature = "http")]
 pub fn parse(block: &[u8]) -> Result<HeaderMap, TrailerError> {
     let mut map = HeaderMap::new();
     for (line_no, line) in block.split(|&b| b == b'\n').enumerate() {
@@ -109,7 +115,21 @@ pub fn parse(block: &[u8]) -> Result<HeaderMap, TrailerError> {
 /// assert_eq!(entries, [("Grpc-Status", &b"0"[..]), ("x-a", &b"1"[..])]);
 /// ```
 pub fn entries(block: &[u8]) -> Entries<'_> {
-    Entries {
+    Entries(raw_entries(block))
+}
+
+/// [`entries`] with names as bytes: the same entries, accepted or rejected alike, without
+/// a UTF-8 conversion (names are checked to be header-name tokens, so they are ASCII).
+/// For the wasm client, which hands bytes to TypeScript and counts its code size.
+///
+/// ```
+/// let entries: Vec<_> = grpcweb_protocol::trailers::raw_entries(b"a: 1\n")
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(entries, [(&b"a"[..], &b"1"[..])]);
+/// ```
+pub fn raw_entries(block: &[u8]) -> RawEntries<'_> {
+    RawEntries {
         lines: block.split(is_newline as fn(&u8) -> bool),
         line_no: 0,
         failed: false,
@@ -118,14 +138,32 @@ pub fn entries(block: &[u8]) -> Entries<'_> {
 
 /// The iterator returned by [`entries`].
 #[derive(Clone, Debug)]
-pub struct Entries<'a> {
+pub struct Entries<'a>(RawEntries<'a>);
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<(&'a str, &'a [u8]), TrailerError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.0.next()?;
+        let line = self.0.line_no.saturating_sub(1);
+        Some(entry.and_then(|(name, value)| {
+            // Token bytes are ASCII.
+            let name = std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line })?;
+            Ok((name, value))
+        }))
+    }
+}
+
+/// The iterator returned by [`raw_entries`].
+#[derive(Clone, Debug)]
+pub struct RawEntries<'a> {
     lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
     line_no: usize,
     failed: bool,
 }
 
-impl<'a> Iterator for Entries<'a> {
-    type Item = Result<(&'a str, &'a [u8]), TrailerError>;
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = Result<(&'a [u8], &'a [u8]), TrailerError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -148,7 +186,7 @@ impl<'a> Iterator for Entries<'a> {
 
 /// One non-blank line, validated as `HeaderName::from_bytes` and
 /// `HeaderValue::from_bytes` would.
-fn parse_entry(line: &[u8], line_no: usize) -> Result<(&str, &[u8]), TrailerError> {
+fn parse_entry(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), TrailerError> {
     let colon = line
         .iter()
         .position(|&b| b == b':')
@@ -164,9 +202,6 @@ fn parse_entry(line: &[u8], line_no: usize) -> Result<(&str, &[u8]), TrailerErro
     {
         return Err(TrailerError::InvalidValue { line: line_no });
     }
-    // Token bytes are ASCII.
-    let name =
-        std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line: line_no })?;
     Ok((name, value))
 }
 

@@ -1,6 +1,7 @@
 //! Setup and build steps for the browser runtime (client-wasm/) and its tests:
-//! wasm-bindgen-cli at exactly the wasm-bindgen crate's version, Debian's Chromium for the
-//! browser tests, and the npm package `grpcweb-client` built before js-tests compile.
+//! wasm-bindgen-cli at exactly the wasm-bindgen crate's version (its test runner runs the
+//! tower service's tests; the npm package needs no wasm-bindgen), Debian's Chromium for
+//! the browser tests, and the npm package `grpcweb-client` built before js-tests compile.
 
 use std::fs;
 use std::path::Path;
@@ -59,9 +60,21 @@ pub(crate) fn setup_chromium() -> Result<()> {
     )
 }
 
-/// Lints grpcweb-client's wasm32-only code (the fetch driver, the JS bindings and the
-/// tower service, which host builds leave out), tests included, with warnings denied.
+/// Lints grpcweb-client's wasm32-only code with warnings denied: the npm package's core
+/// as it is built (its allocator), then the tower service with its fetch driver, tests
+/// included (host builds leave both out).
 pub(crate) fn check_wasm(root: &Path) -> Result<()> {
+    run_cmd(cargo().current_dir(root).args([
+        "clippy",
+        "-p",
+        "grpcweb-client",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run_cmd(cargo().current_dir(root).args([
         "clippy",
         "-p",
@@ -78,7 +91,7 @@ pub(crate) fn check_wasm(root: &Path) -> Result<()> {
 }
 
 /// Installs client-wasm/npm's build tools (TypeScript, binaryen) and builds the package:
-/// cargo for wasm32, wasm-bindgen, wasm-opt, tsc (see client-wasm/npm/scripts/build.mjs).
+/// cargo for wasm32, wasm-opt, tsc (see client-wasm/npm/scripts/build.mjs).
 pub(crate) fn build_npm_package(root: &Path) -> Result<()> {
     let dir = root.join("client-wasm/npm");
     let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();

@@ -155,6 +155,15 @@ impl Step {
                     "--target",
                     WASM_TARGET,
                 ]))?;
+                // As the wasm client builds it: without the proxy's features.
+                run_cmd(cargo().current_dir(root).args([
+                    "check",
+                    "-p",
+                    "grpcweb-protocol",
+                    "--no-default-features",
+                    "--target",
+                    WASM_TARGET,
+                ]))?;
                 crate::client_wasm::check_wasm(root)
             }
             Step::CargoTest => run_cmd(cargo().current_dir(root).args(["test", "--workspace"])),

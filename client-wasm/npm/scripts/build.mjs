@@ -1,10 +1,7 @@
-// Builds the npm package: the Rust core for wasm32 (cargo, profile wasm-release),
-// wasm-bindgen glue (--target web), a binaryen pass that turns std's panic and
+// Builds the npm package: the Rust core for wasm32 (cargo, profile wasm-release; plain
+// `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns std's panic and
 // out-of-memory handlers into a trap, wasm-opt -Oz (both from the binaryen package), the
 // wasm inlined (gzip, base64), then tsc. Prints the sizes. Run with `npm run build`.
-//
-// wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly;
-// `cargo xtask test` installs it when missing.
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,65 +13,46 @@ import binaryen from "binaryen";
 const npmDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const crateDir = join(npmDir, "..");
 const srcWasm = join(npmDir, "src", "wasm");
+/** The shipped file (package export `./grpcweb_client_bg.wasm`). */
+const WASM_NAME = "grpcweb_client_bg.wasm";
 const bin = (name) => join(npmDir, "node_modules", ".bin", name);
 const run = (cmd, args, opts = {}) => {
   console.log(`$ ${cmd} ${args.join(" ")}`);
   return execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
 };
 
-// 1. The wasm-bindgen CLI must be the crate's exact version.
-const lock = readFileSync(join(crateDir, "..", "Cargo.lock"), "utf8");
-const wanted = /name = "wasm-bindgen"\nversion = "([^"]+)"/.exec(lock)?.[1];
-let have = "";
-try {
-  have = execFileSync("wasm-bindgen", ["--version"], { encoding: "utf8" }).trim().split(" ")[1] ?? "";
-} catch {
-  // reported below
-}
-if (wanted === undefined || have !== wanted) {
-  console.error(
-    `wasm-bindgen ${have || "(not found)"} does not match the wasm-bindgen crate ${wanted}; ` +
-      `run \`cargo install wasm-bindgen-cli --version ${wanted}\` (cargo xtask test does this)`,
-  );
-  process.exit(1);
-}
-
-// 2. cargo build for wasm32.
+// 1. cargo build for wasm32: the sans-IO core (src/abi.rs), no wasm-bindgen.
 run("cargo", [
-  "build", "-p", "grpcweb-client", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
-  "--features", "talc-allocator",
+  "build", "-p", "grpcweb-client", "--lib", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
 ], { cwd: crateDir });
 const meta = JSON.parse(
   execFileSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], { cwd: crateDir, encoding: "utf8" }),
 );
 const built = join(meta.target_directory, "wasm32-unknown-unknown", "wasm-release", "grpcweb_client.wasm");
-
-// 3. Glue and 4. wasm-opt.
 rmSync(srcWasm, { recursive: true, force: true });
 mkdirSync(srcWasm, { recursive: true });
-run("wasm-bindgen", [
-  "--target", "web", "--omit-default-module-path", "--out-dir", srcWasm, "--out-name", "grpcweb_client", built,
-]);
-const wasmFile = join(srcWasm, "grpcweb_client_bg.wasm");
-const beforeOpt = readFileSync(wasmFile).length;
+const wasmFile = join(srcWasm, WASM_NAME);
+const beforeOpt = readFileSync(built).length;
 
-// 4a. Panics become a trap. With panic=abort a panic ends in a trap anyway; std's handler
+// 2. Panics become a trap. With panic=abort a panic ends in a trap anyway; std's handler
 // first runs the panic hook, which formats the message, and that keeps core::fmt in the
 // module (about 6 KB). Nothing of ours sets a hook and wasm32 has nowhere to print, so the
 // handlers' bodies become `unreachable` and the formatting code becomes dead. The names
-// come from the name section wasm-bindgen keeps; wasm-opt strips it afterwards.
+// come from the name section rustc writes; wasm-opt strips it afterwards.
+// Legacy (`::h<hash>`) and v0 (`_R...`) mangled names.
 const TRAPPED = [
-  /::panicking::panic_fmt(::h[0-9a-f]+)?$/,
-  /::rust_begin_unwind(::h[0-9a-f]+)?$/,
-  /::alloc::rust_oom(::h[0-9a-f]+)?$/,
-  /^__rust_alloc_error_handler$|::__rust_alloc_error_handler(::h[0-9a-f]+)?$/,
-  /::alloc::handle_alloc_error(::h[0-9a-f]+)?$/,
+  /::panicking::panic_fmt(::h[0-9a-f]+)?$|4core9panicking9panic_fmt$/,
+  /::rust_begin_unwind(::h[0-9a-f]+)?$|rust_begin_unwind$/,
+  /::panicking::panic_with_hook(::h[0-9a-f]+)?$|9panicking15panic_with_hook$/,
+  /::alloc::rust_oom(::h[0-9a-f]+)?$|5alloc8rust_oom$/,
+  /__rust_alloc_error_handler(::h[0-9a-f]+)?$/,
+  /::alloc::handle_alloc_error(::h[0-9a-f]+)?$|5alloc18handle_alloc_error$/,
 ];
 const F = binaryen.Features;
 const WASM_FEATURES =
   F.BulkMemory | F.NontrappingFPToInt | F.SignExt | F.MutableGlobals | F.ReferenceTypes | F.Multivalue;
 {
-  const mod = binaryen.readBinary(readFileSync(wasmFile));
+  const mod = binaryen.readBinary(readFileSync(built));
   // The features rustc's wasm32 target and wasm-opt below use (not `All`: the module's
   // target_features section is written from this, and wasm-opt would use the rest).
   mod.setFeatures(WASM_FEATURES);
@@ -92,9 +70,16 @@ const WASM_FEATURES =
     mod.removeFunction(f.name);
     mod.addFunction(f.name, f.params, f.results, f.vars, mod.unreachable());
   }
+  // The linker's symbols are no part of the interface.
+  for (const name of ["__data_end", "__heap_base"]) {
+    if (mod.getExport(name) !== 0) {
+      mod.removeExport(name);
+    }
+  }
   writeFileSync(wasmFile, mod.emitBinary());
   mod.dispose();
 }
+// 3. wasm-opt.
 run(bin("wasm-opt"), [
   wasmFile, "-o", wasmFile, "-Oz", "--converge", "--strip-debug", "--strip-producers",
   "--strip-target-features", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
@@ -102,7 +87,7 @@ run(bin("wasm-opt"), [
 ]);
 const wasm = readFileSync(wasmFile);
 
-// 5. Inline the wasm, gzip-compressed then base64 (the loader inflates it with the
+// 4. Inline the wasm, gzip-compressed then base64 (the loader inflates it with the
 // standard DecompressionStream): base64 of raw wasm compresses poorly, so this is about a
 // quarter smaller inside a gzip- or brotli-served bundle.
 const wasmGz = gzipSync(wasm, { level: 9 });
@@ -112,27 +97,25 @@ writeFileSync(
 );
 writeFileSync(join(srcWasm, "inline.d.ts"), "export declare const wasmGzipBase64: string;\n");
 
-// 6. Re-export the codec when the codegen work has put it there.
+// 5. Re-export the codec when the codegen work has put it there.
 const codecLine = existsSync(join(npmDir, "src", "codec", "index.ts"))
   ? 'export * from "./codec/index.js";\n'
   : "export {};\n";
 writeFileSync(join(npmDir, "src", "codec-exports.ts"), `// @generated by scripts/build.mjs\n${codecLine}`);
 
-// 7. tsc, then 8. ship the glue next to the compiled TS.
+// 6. tsc, then 7. ship the wasm next to the compiled TS.
 rmSync(join(npmDir, "dist"), { recursive: true, force: true });
 run(bin("tsc"), ["-p", join(npmDir, "tsconfig.json")]);
 mkdirSync(join(npmDir, "dist", "wasm"), { recursive: true });
-for (const f of ["grpcweb_client.js", "grpcweb_client.d.ts", "grpcweb_client_bg.wasm", "inline.js", "inline.d.ts"]) {
+for (const f of [WASM_NAME, "inline.js", "inline.d.ts"]) {
   cpSync(join(srcWasm, f), join(npmDir, "dist", "wasm", f));
 }
 
-// 9. Sizes.
-const glue = readFileSync(join(srcWasm, "grpcweb_client.js"));
+// 8. Sizes.
 const inline = readFileSync(join(srcWasm, "inline.js"));
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 console.log(
-  `wasm: ${beforeOpt} B from wasm-bindgen, ${wasm.length} B after wasm-opt ` +
-    `(gzip ${gz(wasm)} B, brotli ${br(wasm)} B); inlined: ${inline.length} B (gzip ${gz(inline)} B, ` +
-    `brotli ${br(inline)} B); glue: ${glue.length} B (gzip ${gz(glue)} B)`,
+  `wasm: ${beforeOpt} B from cargo, ${wasm.length} B after wasm-opt (gzip ${gz(wasm)} B, brotli ${br(wasm)} B); ` +
+    `inlined: ${inline.length} B (gzip ${gz(inline)} B, brotli ${br(inline)} B)`,
 );

@@ -10,14 +10,18 @@ export interface ErrorDetail {
   readonly value: Uint8Array;
 }
 
-/** A failed call. `message` is "[CODE] rawMessage"; `metadata` holds the trailers. */
+/**
+ * A failed call. `message` is "[CODE] rawMessage"; `metadata` holds the response headers
+ * and trailers. Errors made by the client itself (deadline, cancellation, network,
+ * decoding) say "locally" in their message.
+ */
 export class RpcError extends Error {
   override name = "RpcError";
   /** The gRPC status code. */
   readonly code: Code;
   /** The status message as the server sent it (percent-decoded). */
   readonly rawMessage: string;
-  /** Trailers of the failed call (response headers for trailers-only and HTTP errors). */
+  /** Response headers and trailers of the failed call (empty when no response came). */
   readonly metadata: Headers;
   /** The typed details decoded from `grpc-status-details-bin`. */
   readonly details: readonly ErrorDetail[];
@@ -46,39 +50,11 @@ export class RpcError extends Error {
       .map((d) => type.fromBinary(d.value));
   }
 
-  /**
-   * Any thrown value as an RpcError: RpcErrors as they are, the runtime's error values
-   * with their fields, other errors as `fallback` with their message.
-   */
+  /** Any thrown value as an RpcError: RpcErrors as they are, others as `fallback` with their message. */
   static from(reason: unknown, fallback: Code = Code.UNKNOWN): RpcError {
     if (reason instanceof RpcError) {
       return reason;
     }
-    if (isWasmError(reason)) {
-      const [code, message, metadata, flat] = reason;
-      const details: ErrorDetail[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        details.push({ typeUrl: flat[i] as string, value: flat[i + 1] as Uint8Array });
-      }
-      return new RpcError(code, message, metadata, details);
-    }
-    const message = reason instanceof Error ? reason.message : String(reason);
-    return new RpcError(fallback, message);
+    return new RpcError(fallback, reason instanceof Error ? reason.message : String(reason));
   }
-}
-
-/**
- * What the wasm side throws (see `bindings.rs`): `[code, message, metadata, details]`,
- * details flat as `[typeUrl, value, ...]`.
- */
-type WasmError = [Code, string, Headers, (string | Uint8Array)[]];
-
-function isWasmError(value: unknown): value is WasmError {
-  return (
-    Array.isArray(value) &&
-    value.length === 4 &&
-    typeof value[0] === "number" &&
-    typeof value[1] === "string" &&
-    value[2] instanceof Headers
-  );
 }

@@ -1,16 +1,13 @@
-// createGrpcWebTransport: the Transport that generated clients call, over the wasm core.
+// createGrpcWebTransport: the Transport that generated clients call. TypeScript does the
+// I/O (fetch, streaming reads, deadline, abort); the wasm core decodes the response.
 
+import { base64, encodeBinaryHeader } from "./base64.js";
 import { Code } from "./code.js";
-import { RpcError } from "./error.js";
-import {
-  applyInterceptors,
-  type CallRequest,
-  type CallResponse,
-  type Interceptor,
-  type Next,
-} from "./interceptor.js";
+import { RpcError, type ErrorDetail } from "./error.js";
+import { applyInterceptors, type CallRequest, type CallResponse, type Interceptor, type Next } from "./interceptor.js";
+import { Decoder, DETAIL, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
 import type { CallOptions, MetadataInit, MethodDescriptor, Transport } from "./transport.js";
-import { encodeBinaryHeader, loadWasm, WasmTransport, type WasmCall } from "./wasm.js";
+import { core } from "./wasm.js";
 
 /** A `fetch`-compatible function. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -29,6 +26,8 @@ export interface GrpcWebTransportOptions {
   defaultTimeoutMs?: number;
   /** The fetch `credentials` mode (e.g. "include" to send cookies cross-origin). */
   credentials?: "omit" | "same-origin" | "include";
+  /** Largest response message accepted; larger ones fail with RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxResponseMessageBytes?: number;
 }
 
 /**
@@ -38,43 +37,39 @@ export interface GrpcWebTransportOptions {
  */
 export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
-  const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  let core: WasmTransport | undefined;
-  const getCore = async (): Promise<WasmTransport> => {
-    await loadWasm();
-    core ??= new WasmTransport(baseUrl, options.format ?? "binary", fetchFn, options.credentials);
-    return core;
-  };
 
-  const prepare = async <I, O>(
-    method: MethodDescriptor<I, O>,
-    message: I,
+  const start = async (
+    method: MethodDescriptor<unknown, unknown>,
+    message: unknown,
     callOptions: CallOptions | undefined,
     stream: boolean,
-  ): Promise<{ wasm: WasmTransport; next: Next; request: CallRequest }> => {
-    const wasm = await getCore().catch((e: unknown) => {
-      throw RpcError.from(e, Code.INTERNAL);
-    });
-    const request: CallRequest<I, O> = {
+  ): Promise<CallResponse> => {
+    // Compiled while the request is on its way; needed once response bytes arrive.
+    core().catch(() => undefined);
+    let header: Headers;
+    try {
+      header = toHeaders(callOptions?.metadata);
+    } catch (e) {
+      throw RpcError.from(e, Code.INVALID_ARGUMENT);
+    }
+    const request: CallRequest = {
       method,
       url: baseUrl + method.path,
       stream,
-      header: metadataHeaders(callOptions?.metadata),
+      header,
       message,
       timeoutMs: callOptions?.timeoutMs ?? options.defaultTimeoutMs,
       signal: callOptions?.signal,
     };
-    const last: Next = (req) => send(wasm, req, callOptions);
-    const next = applyInterceptors(options.interceptors ?? [], last);
-    return { wasm, next, request: request as CallRequest };
+    const next = applyInterceptors(options.interceptors ?? [], (req) => send(options, req, callOptions));
+    return next(request).catch((e: unknown) => {
+      throw RpcError.from(e);
+    });
   };
 
   return {
     async unary<I, O>(method: MethodDescriptor<I, O>, input: I, callOptions?: CallOptions): Promise<O> {
-      const { next, request } = await prepare(method, input, callOptions, false);
-      const response = await next(request).catch((e: unknown) => {
-        throw RpcError.from(e);
-      });
+      const response = await start(method as MethodDescriptor<unknown, unknown>, input, callOptions, false);
       if (response.stream) {
         throw new RpcError(Code.INTERNAL, "an interceptor returned a stream for a unary call");
       }
@@ -83,10 +78,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transp
 
     serverStream<I, O>(method: MethodDescriptor<I, O>, input: I, callOptions?: CallOptions): AsyncIterable<O> {
       return (async function* () {
-        const { next, request } = await prepare(method, input, callOptions, true);
-        const response = await next(request).catch((e: unknown) => {
-          throw RpcError.from(e);
-        });
+        const response = await start(method as MethodDescriptor<unknown, unknown>, input, callOptions, true);
         if (!response.stream) {
           throw new RpcError(Code.INTERNAL, "an interceptor returned a unary response for a stream");
         }
@@ -100,109 +92,268 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transp
   };
 }
 
-/** The innermost step: starts the call in wasm and reads the first message. */
-async function send(wasm: WasmTransport, req: CallRequest, options: CallOptions | undefined): Promise<CallResponse> {
-  let header = new Headers();
-  const trailer = new Headers();
-  let call: WasmCall;
+/** The innermost step: sends the request and reads the response up to the first message. */
+async function send(
+  options: GrpcWebTransportOptions,
+  req: CallRequest,
+  callOptions: CallOptions | undefined,
+): Promise<CallResponse> {
+  const call = new Call(options, req, callOptions);
   try {
-    call = wasm.start(
-      req.method.path,
-      req.method.encode(req.message),
-      !req.stream,
-      req.header,
-      req.timeoutMs,
-      req.signal,
-      (h: Headers) => {
-        header = h;
-        options?.onHeader?.(h);
-      },
-      (t: Headers) => {
-        t.forEach((value, key) => trailer.append(key, value));
-        options?.onTrailer?.(trailer);
-      },
-    );
-  } catch (e) {
-    throw RpcError.from(e, Code.INTERNAL);
-  }
-  const decode = (bytes: Uint8Array): unknown => {
-    try {
-      return req.method.decode(bytes);
-    } catch (e) {
-      call.cancel();
-      throw new RpcError(Code.INTERNAL, `failed to decode the response: ${String(e)}`);
-    }
-  };
-  if (!req.stream) {
-    try {
-      const first = await pull(call);
+    await call.open();
+    if (!req.stream) {
+      const first = await call.pull();
       if (first === undefined) {
         throw new RpcError(Code.UNIMPLEMENTED, "unary response has no message");
       }
-      const end = await pull(call);
-      if (end !== undefined) {
+      const message = call.decode(first);
+      if ((await call.pull()) !== undefined) {
         throw new RpcError(Code.UNIMPLEMENTED, "unary response has more than one message");
       }
-      return { stream: false, header, message: decode(first), trailer };
-    } finally {
-      // Release the Rust side now rather than when the GC gets to it.
-      call.free();
+      return { stream: false, header: call.header, message, trailer: call.trailer };
     }
-  }
-  let first: Uint8Array | undefined;
-  try {
-    first = await pull(call);
+    const first = await call.pull();
+    return { stream: true, header: call.header, message: call.messages(first), trailer: call.trailer };
   } catch (e) {
-    call.free();
+    call.close(e);
     throw e;
-  }
-  return { stream: true, header, message: messages(call, first, decode), trailer };
-}
-
-async function* messages(
-  call: WasmCall,
-  first: Uint8Array | undefined,
-  decode: (bytes: Uint8Array) => unknown,
-): AsyncGenerator<unknown> {
-  let finished = false;
-  try {
-    for (let bytes = first; bytes !== undefined; bytes = await pull(call)) {
-      yield decode(bytes);
-    }
-    finished = true;
   } finally {
-    if (!finished) {
-      // The consumer stopped early (break/return) or we failed: abort the fetch.
-      call.cancel();
+    if (!req.stream) {
+      call.close();
     }
-    call.free();
   }
 }
 
-/** The next message, `undefined` at a successful end. */
-function pull(call: WasmCall): Promise<Uint8Array | undefined> {
-  return new Promise<Uint8Array | undefined>((resolve, reject) => {
-    call.next(resolve, (e: unknown) => reject(RpcError.from(e)));
-  });
+/** One call in flight: the fetch, its deadline and abort wiring, and the decoder. */
+class Call {
+  header = new Headers();
+  readonly trailer = new Headers();
+  private readonly controller = new AbortController();
+  /** Why the call was cut short locally, set before the fetch is aborted. */
+  private reason: RpcError | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private decoder: Decoder | undefined;
+  /** The status is in (or a protocol error was found): nothing to abort any more. */
+  private done = false;
+  /** The body was read to its end. */
+  private bodyDone = false;
+  private readonly onAbort = (): void => this.stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
+
+  constructor(
+    private readonly options: GrpcWebTransportOptions,
+    private readonly req: CallRequest,
+    private readonly callOptions: CallOptions | undefined,
+  ) {}
+
+  /** Sends the request; resolves once the response headers are in. */
+  async open(): Promise<void> {
+    const { req, options } = this;
+    const textMode = options.format === "text";
+    const headers = new Headers(req.header);
+    const contentType = textMode ? "application/grpc-web-text" : "application/grpc-web+proto";
+    headers.set("content-type", contentType);
+    if (textMode) {
+      headers.set("accept", contentType);
+    }
+    headers.set("x-grpc-web", "1");
+    headers.delete("grpc-timeout");
+    const ms = req.timeoutMs;
+    if (ms !== undefined && Number.isFinite(ms)) {
+      headers.set("grpc-timeout", grpcTimeout(ms));
+      this.timer = setTimeout(
+        () => this.stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
+        Math.min(Math.max(ms, 0), 2 ** 31 - 1),
+      );
+    }
+    if (req.signal?.aborted) {
+      throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
+    }
+    req.signal?.addEventListener("abort", this.onAbort);
+    const message = req.method.encode(req.message);
+    const frame = new Uint8Array(5 + message.length);
+    new DataView(frame.buffer).setUint32(1, message.length);
+    frame.set(message, 5);
+    const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    let response: Response;
+    try {
+      response = await fetchFn(req.url, {
+        method: "POST",
+        headers,
+        body: textMode ? base64(frame, true) : frame,
+        signal: this.controller.signal,
+        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      });
+    } catch (e) {
+      throw this.ioError(e, "sending the request");
+    }
+    if (this.reason !== undefined) {
+      // A fetch that ignores its signal resolved after the deadline or an abort.
+      throw this.cutShort();
+    }
+    this.header = response.headers;
+    this.callOptions?.onHeader?.(response.headers);
+    let wasm;
+    try {
+      wasm = await core();
+    } catch (e) {
+      throw RpcError.from(e, Code.INTERNAL);
+    }
+    this.decoder = new Decoder(
+      wasm,
+      options.maxResponseMessageBytes ?? 4 * 1024 * 1024,
+      response.status,
+      response.headers,
+    );
+    this.reader = response.body?.getReader();
+    if (this.reader === undefined) {
+      this.decoder.end();
+    }
+  }
+
+  /** The next message, `undefined` at a successful end; rejects with the call's error. */
+  async pull(): Promise<Uint8Array | undefined> {
+    const decoder = this.decoder!;
+    const details: ErrorDetail[] = [];
+    for (;;) {
+      if (this.reason !== undefined) {
+        // Cut short locally: nothing more is handed out, buffered messages included.
+        throw this.cutShort();
+      }
+      const ev = decoder.next();
+      switch (ev.kind) {
+        case MESSAGE:
+          return ev.a;
+        case TRAILER:
+          this.trailer.append(text(ev.a), text(ev.b));
+          break;
+        case DETAIL:
+          details.push({ typeUrl: text(ev.a), value: ev.b });
+          break;
+        case END: {
+          this.done = true;
+          if (ev.n & 0x100) {
+            // Trailers-only or an HTTP error: the headers are the trailers.
+            this.header.forEach((value, name) => this.trailer.append(name, value));
+          }
+          this.close();
+          this.callOptions?.onTrailer?.(this.trailer);
+          const code = (ev.n & 0xff) as Code;
+          if (code === Code.OK) {
+            return undefined;
+          }
+          throw new RpcError(code, text(ev.a), this.metadata(ev.n & 0x100), details);
+        }
+        case ERROR:
+          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.metadata(0));
+        case NONE: {
+          let read: ReadableStreamReadResult<Uint8Array>;
+          try {
+            read = await this.reader!.read();
+          } catch (e) {
+            throw this.ioError(e, "reading the response");
+          }
+          if (read.done) {
+            this.bodyDone = true;
+            decoder.end();
+          } else {
+            decoder.push(read.value);
+          }
+        }
+      }
+    }
+  }
+
+  /** Decodes a message with the method's codec; a failure ends the call. */
+  decode(bytes: Uint8Array): unknown {
+    try {
+      return this.req.method.decode(bytes);
+    } catch (e) {
+      throw new RpcError(Code.INTERNAL, `failed to decode the response message locally: ${String(e)}`);
+    }
+  }
+
+  /** The messages of a server stream, starting with `first`. */
+  async *messages(first: Uint8Array | undefined): AsyncGenerator<unknown> {
+    try {
+      for (let bytes = first; bytes !== undefined; bytes = await this.pull()) {
+        yield this.decode(bytes);
+      }
+    } finally {
+      // Ended, failed, or the consumer stopped early (break/return): the latter aborts.
+      this.close(new RpcError(Code.CANCELLED, "call cancelled locally: the stream was left"));
+    }
+  }
+
+  /** Ends the call: stops the timer and the listener, frees the decoder; when the call is
+   * not over yet, `error` says why and the fetch is aborted. */
+  close(error?: unknown): void {
+    clearTimeout(this.timer);
+    this.req.signal?.removeEventListener("abort", this.onAbort);
+    if (error !== undefined && !this.done) {
+      this.reason ??= RpcError.from(error);
+      this.controller.abort();
+    } else if (!this.bodyDone) {
+      // An answer from the headers alone (an HTTP error): its body is not needed.
+      this.reader?.cancel().catch(() => undefined);
+    }
+    this.decoder?.free();
+  }
+
+  /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
+  private stop(code: Code, message: string): void {
+    if (this.reason === undefined) {
+      this.reason = new RpcError(code, message);
+      this.controller.abort();
+    }
+  }
+
+  /** The local reason, with the response headers when they came. */
+  private cutShort(): RpcError {
+    const r = this.reason!;
+    return new RpcError(r.code, r.rawMessage, this.metadata(0), r.details);
+  }
+
+  /** A failed fetch or read: the local reason when there is one, else a network error. */
+  private ioError(e: unknown, doing: string): RpcError {
+    if (this.reason !== undefined) {
+      return this.cutShort();
+    }
+    const err = e as { message?: unknown; cause?: { message?: unknown } } | undefined;
+    let message = String(err?.message ?? e);
+    if (err?.cause?.message !== undefined) {
+      message += `: ${String(err.cause.message)}`;
+    }
+    return new RpcError(Code.UNAVAILABLE, `network error locally while ${doing}: ${message}`);
+  }
+
+  /** Response headers and trailers, for a failed call (headers once when they are the trailers). */
+  private metadata(fromHeaders: number): Headers {
+    const out = new Headers(this.header);
+    if (!fromHeaders) {
+      this.trailer.forEach((value, name) => out.append(name, value));
+    }
+    return out;
+  }
 }
 
-/** `toHeaders`, with invalid names or values reported as INVALID_ARGUMENT. */
-function metadataHeaders(init: MetadataInit | undefined): Headers {
-  try {
-    return toHeaders(init);
-  } catch (e) {
-    throw RpcError.from(e, Code.INVALID_ARGUMENT);
+/** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
+function grpcTimeout(ms: number): string {
+  const ns = Math.ceil(Math.max(ms, 0) * 1e6);
+  for (const [per, unit] of [[1, "n"], [1e3, "u"], [1e6, "m"], [1e9, "S"], [6e10, "M"], [3.6e12, "H"]] as const) {
+    const n = Math.ceil(ns / per);
+    if (n <= 99_999_999) {
+      return `${n}${unit}`;
+    }
   }
+  return "99999999H";
 }
 
 /** Request metadata as Headers; `Uint8Array` values become unpadded base64. */
 function toHeaders(init: MetadataInit | undefined): Headers {
   const out = new Headers();
-  if (init === undefined) {
-    return out;
-  }
   const entries: Iterable<readonly [string, string | Uint8Array]> =
-    init instanceof Headers ? init : Array.isArray(init) ? init : Object.entries(init);
+    init === undefined ? [] : init instanceof Headers ? init : Array.isArray(init) ? init : Object.entries(init);
   for (const [key, value] of entries) {
     if (typeof value !== "string" && !key.toLowerCase().endsWith("-bin")) {
       throw new RpcError(Code.INVALID_ARGUMENT, `metadata "${key}" has a binary value but does not end in "-bin"`);

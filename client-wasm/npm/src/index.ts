@@ -1,4 +1,4 @@
-// grpcweb-client: the gRPC-Web runtime (wasm core + this TypeScript layer). Generated code
+// grpcweb-client: the gRPC-Web runtime (a sans-IO wasm core + this TypeScript layer). Generated code
 // imports from this entry point only.
 
 export { createGrpcWebTransport, type FetchLike, type GrpcWebTransportOptions } from "./grpc-web.js";
@@ -13,7 +13,8 @@ export {
   type StreamResponse,
   type UnaryResponse,
 } from "./interceptor.js";
-export { encodeBinaryHeader, decodeBinaryHeader, loadWasm, type WasmSource } from "./wasm.js";
+export { encodeBinaryHeader, decodeBinaryHeader } from "./base64.js";
+export { loadWasm, type WasmSource } from "./wasm.js";
 export { clientStreamCall, bidiStreamCall } from "./streaming.js";
 export * from "./transport.js";
 export * from "./message.js";

@@ -66,22 +66,6 @@ pub(super) fn header_map(headers: &Headers) -> Metadata {
     map
 }
 
-/// As a JS `Headers`; values that are not visible ASCII (which `Headers` would reject or
-/// misread) are left out.
-pub(crate) fn js_headers(map: &Metadata) -> Headers {
-    let out = new_headers();
-    for (name, value) in map.iter() {
-        if value
-            .iter()
-            .all(|&b| b == b'\t' || (b' '..0x7f).contains(&b))
-            && let Ok(v) = std::str::from_utf8(value)
-        {
-            drop(out.append(name, v));
-        }
-    }
-    out
-}
-
 /// An empty `Headers` (whose constructor cannot fail without arguments).
 pub(crate) fn new_headers() -> Headers {
     Headers::new().unwrap_or_else(JsCast::unchecked_into)

@@ -467,7 +467,87 @@ export const runtimeCases: Case[] = [
           throw new TypeError("Failed to fetch");
         },
       });
-      await expectError(transport.unary(emptyCall, empty()), Code.UNAVAILABLE, "Failed to fetch");
+      const err = await expectError(transport.unary(emptyCall, empty()), Code.UNAVAILABLE);
+      check(err.rawMessage.includes("Failed to fetch"), `the cause is kept: ${err.rawMessage}`);
+      check(err.rawMessage.includes("locally"), `says it is local: ${err.rawMessage}`);
+    },
+  },
+  {
+    name: "errors made locally say so: deadline, cancel, decode",
+    async run(ctx) {
+      const deadline = await expectError(
+        scripted(ctx).unary(scriptedUnary("Hang"), empty(), { timeoutMs: 50 }),
+        Code.DEADLINE_EXCEEDED,
+      );
+      equal(deadline.rawMessage, "deadline exceeded locally after 50 ms", "deadline message");
+      check(deadline.metadata.get("content-type") !== null, "the response headers that came are in the metadata");
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 20);
+      const cancelled = await expectError(
+        scripted(ctx).unary(scriptedUnary("Hang"), empty(), { signal: controller.signal }),
+        Code.CANCELLED,
+      );
+      check(cancelled.rawMessage.includes("locally"), `cancel message: ${cancelled.rawMessage}`);
+      const broken = {
+        ...unaryCall,
+        decode: () => {
+          throw new Error("no such field");
+        },
+      };
+      const decode = await expectError(proxy(ctx).unary(broken, simple({ responseSize: 3 })), Code.INTERNAL);
+      check(
+        decode.rawMessage.includes("locally") && decode.rawMessage.includes("no such field"),
+        `decode message: ${decode.rawMessage}`,
+      );
+      // A status the server sent is not marked local.
+      const remote = await expectError(
+        proxy(ctx).unary(unaryCall, simple({ responseStatus: { code: Code.ABORTED, message: "from the server" } })),
+        Code.ABORTED,
+      );
+      equal(remote.rawMessage, "from the server", "server message");
+    },
+  },
+  {
+    name: "a failed call's metadata holds the response headers and the trailers",
+    async run(ctx) {
+      const err = await expectError(
+        proxy(ctx).unary(
+          unaryCall,
+          simple({ responseStatus: { code: Code.FAILED_PRECONDITION, message: "no" } }),
+          { metadata: { [ECHO_INITIAL]: ECHO_INITIAL_VALUE, [ECHO_TRAILING]: new Uint8Array(ECHO_TRAILING_VALUE) } },
+        ),
+        Code.FAILED_PRECONDITION,
+      );
+      equal(err.metadata.get(ECHO_INITIAL), ECHO_INITIAL_VALUE, "response header in metadata");
+      const trailing = err.metadata.get(ECHO_TRAILING);
+      check(trailing !== null, "trailer in metadata");
+      equal(Array.from(decodeBinaryHeader(trailing)), ECHO_TRAILING_VALUE, "trailer value");
+      equal(err.metadata.get("grpc-status"), "9", "grpc-status in metadata");
+    },
+  },
+  {
+    name: "onTrailer fires on a non-200 answer, with its headers",
+    async run(ctx) {
+      let trailer: Headers | undefined;
+      const err = await expectError(
+        scripted(ctx).unary(scriptedUnary("Http503"), empty(), { onTrailer: (t) => (trailer = t) }),
+        Code.UNAVAILABLE,
+      );
+      check(trailer !== undefined, "onTrailer was not called");
+      equal(trailer.get("content-type"), "text/plain", "onTrailer headers");
+      equal(err.metadata.get("content-type"), "text/plain", "error metadata");
+    },
+  },
+  {
+    name: "largest response message is a transport option (maxResponseMessageBytes)",
+    async run(ctx) {
+      const small = createGrpcWebTransport({ baseUrl: ctx.proxyUrl, format: ctx.format, maxResponseMessageBytes: 100 });
+      const err = await expectError(small.unary(unaryCall, simple({ responseSize: 200 })), Code.RESOURCE_EXHAUSTED);
+      check(err.rawMessage.includes("locally"), `message: ${err.rawMessage}`);
+      equal((await small.unary(unaryCall, simple({ responseSize: 50 }))).payload?.body.length, 50, "small message");
+      // The default is 4 MiB.
+      const big = 4 * 1024 * 1024 - 64;
+      equal((await proxy(ctx).unary(unaryCall, simple({ responseSize: big }))).payload?.body.length, big, "4 MiB");
     },
   },
   {

@@ -1,13 +1,14 @@
-//! Reading a gRPC-Web response body frame by frame, with arrival times.
+//! Reading a response body frame by frame, with arrival times: gRPC-Web bodies through the
+//! protocol's client decoder (`grpcweb_protocol::response`), native gRPC bodies through
+//! its frame decoder.
 
 use crate::time::within;
 use anyhow::{Context as _, anyhow, bail};
 use bytes::{Bytes, BytesMut};
-use grpcweb_protocol::Mode;
 use grpcweb_protocol::content_type::RequestKind;
 use grpcweb_protocol::framing::{FrameDecoder, FrameKind};
-use grpcweb_protocol::text::Base64Decoder;
-use grpcweb_protocol::{Code, Status, trailers};
+use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseError};
+use grpcweb_protocol::{Code, Mode, Status, trailers};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Response, StatusCode, Version};
 use http_body_util::BodyExt as _;
@@ -235,7 +236,9 @@ fn framing_of(headers: &HeaderMap) -> Framing {
 struct Reader {
     body: Incoming,
     framing: Framing,
-    text: Base64Decoder,
+    /// gRPC-Web bodies.
+    web: ResponseDecoder,
+    /// Native gRPC bodies.
     decoder: FrameDecoder,
     raw: BytesMut,
     chunks: Vec<(Instant, usize)>,
@@ -254,7 +257,7 @@ impl Reader {
         Self {
             body,
             framing,
-            text: Base64Decoder::new(),
+            web: web_decoder(framing),
             decoder: FrameDecoder::new(u32::MAX as usize),
             raw: BytesMut::new(),
             chunks: Vec::new(),
@@ -319,58 +322,85 @@ impl Reader {
         self.chunks.push((at, data.len()));
         self.raw.extend_from_slice(&data);
         match self.framing {
-            Framing::None => return Ok(()),
-            Framing::Web(Mode::Text) => {
-                let mut decoded = BytesMut::new();
-                self.text
-                    .decode(&data, &mut decoded)
-                    .context("invalid grpc-web-text body")?;
-                self.decoder.push(decoded.freeze());
+            Framing::None => Ok(()),
+            Framing::Web(_) => {
+                self.web.push(&data);
+                self.web_events(at)
             }
-            Framing::Web(Mode::Binary) | Framing::Native => self.decoder.push(data),
+            Framing::Native => {
+                self.decoder.push(data);
+                self.native_frames(at)
+            }
         }
+    }
+
+    /// Records what the gRPC-Web decoder has found so far.
+    fn web_events(&mut self, at: Instant) -> anyhow::Result<()> {
+        while let Some(event) = self.web.next_event() {
+            let (kind, payload) = match event {
+                Event::Message(m) => (FrameKind::Data, Bytes::copy_from_slice(m)),
+                Event::CompressedMessage(m) => {
+                    (FrameKind::CompressedData, Bytes::copy_from_slice(m))
+                }
+                Event::Trailers(t) => {
+                    let block = Bytes::copy_from_slice(t.as_bytes());
+                    let map = trailers::parse(&block).context("invalid trailer frame")?;
+                    self.trailers = Some(map);
+                    (FrameKind::Trailers, block)
+                }
+                // The status is read from the headers and trailers kept here; a body
+                // without one is still a body to look at.
+                Event::End(_) | Event::Error(ResponseError::NoStatus) => return Ok(()),
+                Event::Error(e) => bail!("{e}"),
+            };
+            if kind != FrameKind::Trailers {
+                self.messages.push((at, payload.clone()));
+            }
+            self.frames.push(ReceivedFrame { at, kind, payload });
+        }
+        Ok(())
+    }
+
+    fn native_frames(&mut self, at: Instant) -> anyhow::Result<()> {
         while let Some(frame) = self.decoder.next_frame().context("invalid frame")? {
-            let received = ReceivedFrame {
+            match frame.kind {
+                FrameKind::Data | FrameKind::CompressedData => {
+                    self.messages.push((at, frame.payload.clone()));
+                }
+                _ => bail!("a trailer frame in a native gRPC body"),
+            }
+            self.frames.push(ReceivedFrame {
                 at,
                 kind: frame.kind,
-                payload: frame.payload.clone(),
-            };
-            match frame.kind {
-                kind if kind.is_trailers() && self.trailers.is_some() => {
-                    bail!("more than one trailer frame")
-                }
-                _ if self.trailers.is_some() => bail!("a data frame after the trailer frame"),
-                FrameKind::Data | FrameKind::CompressedData => {
-                    self.messages.push((at, frame.payload));
-                }
-                FrameKind::Trailers if self.framing == Framing::Native => {
-                    bail!("a trailer frame in a native gRPC body")
-                }
-                FrameKind::Trailers => {
-                    let map = trailers::parse(&frame.payload).context("invalid trailer frame")?;
-                    self.trailers = Some(map);
-                }
-                FrameKind::CompressedTrailers => bail!("a compressed trailer frame (0x81)"),
-            }
-            self.frames.push(received);
-        }
-        if self.trailers.is_some() && self.decoder.buffered() > 0 {
-            bail!("{} bytes after the trailer frame", self.decoder.buffered());
+                payload: frame.payload,
+            });
         }
         Ok(())
     }
 
     fn on_end(&mut self) -> anyhow::Result<()> {
-        self.finished_at = Some(Instant::now());
-        if self.framing == Framing::None {
-            return Ok(());
+        let at = Instant::now();
+        self.finished_at = Some(at);
+        match self.framing {
+            Framing::None => Ok(()),
+            Framing::Web(_) => {
+                self.web.end();
+                self.web_events(at)
+            }
+            Framing::Native => self.decoder.finish().context("body ends inside a frame"),
         }
-        if self.framing == Framing::Web(Mode::Text) {
-            self.text
-                .finish()
-                .context("text body ends inside a base64 group")?;
-        }
-        self.decoder.finish().context("body ends inside a frame")?;
-        Ok(())
     }
+}
+
+/// The client decoder for a gRPC-Web body (no size limit, compressed messages kept). It
+/// is told only the content type: the HTTP status and `grpc-status` are read from what
+/// [`WebResponse`] keeps, and the frames are wanted whatever they say.
+fn web_decoder(framing: Framing) -> ResponseDecoder {
+    let mut decoder = ResponseDecoder::new(u32::MAX as usize).with_compressed_messages();
+    let content_type: &[u8] = match framing {
+        Framing::Web(Mode::Text) => b"application/grpc-web-text",
+        _ => b"application/grpc-web",
+    };
+    decoder.headers(200, [("content-type", content_type)]);
+    decoder
 }

@@ -235,17 +235,17 @@ async fn protocol_violations_are_errors() {
     let one = data_frame("1");
     let cases: Vec<(&str, &'static str, Vec<Step>)> = vec![
         (
-            "data frame after the trailer frame",
+            "data after the trailer frame",
             "application/grpc-web+proto",
             vec![Chunk(ok_trailers()), ms(20), Chunk(one.clone())],
         ),
         (
-            "more than one trailer frame",
+            "data after the trailer frame",
             "application/grpc-web+proto",
             vec![Chunk([ok_trailers(), ok_trailers()].concat().into())],
         ),
         (
-            "bytes after the trailer frame",
+            "data after the trailer frame",
             "application/grpc-web+proto",
             vec![Chunk([&ok_trailers()[..], &[0, 0]].concat().into())],
         ),
@@ -255,12 +255,12 @@ async fn protocol_violations_are_errors() {
             vec![Chunk(one.slice(..4))],
         ),
         (
-            "invalid frame",
+            "invalid gRPC-Web frame flag",
             "application/grpc-web+proto",
             vec![Chunk(Bytes::from_static(&[0x02, 0, 0, 0, 0]))],
         ),
         (
-            "compressed trailer frame",
+            "compressed frame received",
             "application/grpc-web+proto",
             vec![Chunk(frame(FrameKind::CompressedTrailers, "x"))],
         ),
@@ -270,7 +270,7 @@ async fn protocol_violations_are_errors() {
             vec![Chunk(frame(FrameKind::Trailers, "no colon"))],
         ),
         (
-            "invalid grpc-web-text body",
+            "invalid text body",
             "application/grpc-web-text+proto",
             vec![Chunk(Bytes::from_static(b"AAAA*AAA"))],
         ),

@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use bytes::{Bytes, BytesMut};
-use grpcweb_protocol::framing::{FrameDecoder, FrameKind};
-use grpcweb_protocol::text::Base64Decoder;
-use grpcweb_protocol::{Code, Status, trailers};
+use bytes::Bytes;
+use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseError};
+use grpcweb_protocol::{Code, Status};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -199,61 +198,33 @@ impl Driver {
         if response.status() != http::StatusCode::OK {
             return Outcome::Http(response.status().as_u16());
         }
-        read_body(kind, response.into_body()).await
+        let (parts, body) = response.into_parts();
+        read_body(kind, &parts.headers, body).await
     }
 }
 
-/// Reads a gRPC-Web response body: its messages, then the trailer frame.
-async fn read_body(kind: &Kind, mut body: hyper::body::Incoming) -> Outcome {
-    let mut text = kind.text.then(Base64Decoder::new);
-    let mut frames = FrameDecoder::new(MAX_FRAME);
+/// Reads a gRPC-Web response body with the protocol's response decoder: its messages,
+/// the trailer frame, then the end of the body.
+async fn read_body(
+    kind: &Kind,
+    headers: &http::HeaderMap,
+    mut body: hyper::body::Incoming,
+) -> Outcome {
+    let mut decoder = ResponseDecoder::new(MAX_FRAME);
+    let entries: Vec<_> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    decoder.headers(200, entries.iter().copied());
     let mut messages = Vec::new();
     let mut received = 0;
-    // The decoded body so far (up to a limit), quoted when it turns out malformed.
+    // The body so far (up to a limit), quoted when it turns out malformed.
     let mut seen = Vec::new();
     loop {
-        let chunk = match body.frame().await {
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue, // HTTP trailers: gRPC-Web puts the status in the body
-            },
-            Some(Err(e)) => return Outcome::Transport(error_chain(&e)),
-            None => {
-                return Outcome::NoStatus(format!(
-                    "body ended after {received} bytes: {} whole messages, {} bytes of a \
-                     frame; {}",
-                    messages.len(),
-                    frames.buffered(),
-                    excerpt(&seen)
-                ));
-            }
-        };
-        received += chunk.len();
-        let chunk = match &mut text {
-            Some(decoder) => {
-                let mut out = BytesMut::new();
-                if let Err(e) = decoder.decode(&chunk, &mut out) {
-                    return Outcome::BadResponse(format!("base64: {e}"));
-                }
-                out.freeze()
-            }
-            None => chunk,
-        };
-        if seen.len() < SEEN_LIMIT {
-            seen.extend_from_slice(&chunk[..chunk.len().min(SEEN_LIMIT - seen.len())]);
-        }
-        frames.push(chunk);
-        loop {
-            let frame = match frames.next_frame() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(e) => {
-                    return Outcome::BadResponse(format!("framing: {e}; {}", excerpt(&seen)));
-                }
-            };
-            match frame.kind {
-                FrameKind::Data => {
-                    messages.push(frame.payload);
+        while let Some(event) = decoder.next_event() {
+            match event {
+                Event::Message(m) => {
+                    messages.push(Bytes::copy_from_slice(m));
                     if let Shape::Stream {
                         abort_after: Some(n),
                         ..
@@ -265,16 +236,35 @@ async fn read_body(kind: &Kind, mut body: hyper::body::Incoming) -> Outcome {
                         return Outcome::ClientAbort;
                     }
                 }
-                FrameKind::Trailers => {
-                    let status = Status::from_entries(trailers::entries(&frame.payload).flatten());
-                    return match status {
-                        Some(s) if s.code == Code::Ok => check(kind, &messages),
-                        Some(s) => Outcome::Status(s),
-                        None => Outcome::NoStatus("a trailer frame without grpc-status".to_owned()),
-                    };
+                Event::Trailers(_) | Event::CompressedMessage(_) => {}
+                Event::End(end) if end.code == Code::Ok => return check(kind, &messages),
+                Event::End(end) => return Outcome::Status(Status::new(end.code, end.message())),
+                Event::Error(ResponseError::NoStatus) => {
+                    return Outcome::NoStatus(format!(
+                        "body ended after {received} bytes without a status: {} whole \
+                         messages; {}",
+                        messages.len(),
+                        excerpt(&seen)
+                    ));
                 }
-                other => return Outcome::BadResponse(format!("unexpected frame {other:?}")),
+                Event::Error(e) => {
+                    return Outcome::BadResponse(format!("{e}; {}", excerpt(&seen)));
+                }
             }
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                // HTTP trailers are skipped: gRPC-Web puts the status in the body.
+                if let Ok(data) = frame.into_data() {
+                    received += data.len();
+                    if seen.len() < SEEN_LIMIT {
+                        seen.extend_from_slice(&data[..data.len().min(SEEN_LIMIT - seen.len())]);
+                    }
+                    decoder.push(&data);
+                }
+            }
+            Some(Err(e)) => return Outcome::Transport(error_chain(&e)),
+            None => decoder.end(),
         }
     }
 }
@@ -314,7 +304,7 @@ fn excerpt(body: &[u8]) -> String {
     let head = &body[..body.len().min(8)];
     let tail = &body[body.len().saturating_sub(48)..];
     format!(
-        "decoded {} bytes, first {} last {}",
+        "received {} bytes, first {} last {}",
         body.len(),
         hex(head),
         hex(tail)

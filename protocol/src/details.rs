@@ -1,37 +1,35 @@
 //! `grpc-status-details-bin`: a serialized `google.rpc.Status` whose `details` are
-//! `google.protobuf.Any` messages (docs/protocol.md K6). A hand-written reader of the three fields
-//! we need keeps a protobuf library out of the wasm.
+//! `google.protobuf.Any` messages (docs/protocol.md K6). A reader of the three fields clients
+//! need, so no protobuf library is needed to report error details.
+
+use crate::varint;
 
 /// One `google.protobuf.Any` from the details.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Any {
-    /// `type.googleapis.com/full.Name`.
-    pub type_url: String,
+    /// `type.googleapis.com/full.Name`, as sent (bytes: the wasm client hands it to
+    /// TypeScript without a UTF-8 check).
+    pub type_url: Vec<u8>,
     /// The serialized message.
     pub value: Vec<u8>,
 }
 
-/// The decoded `google.rpc.Status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StatusDetails {
-    /// Field 1.
-    pub code: i32,
-    /// Field 2.
-    pub message: String,
-    /// Field 3, repeated.
-    pub details: Vec<Any>,
-}
-
-/// Decodes `google.rpc.Status`; `None` when the bytes are not a valid message.
-pub fn decode(bytes: &[u8]) -> Option<StatusDetails> {
-    let mut out = StatusDetails::default();
+/// The `details` (field 3) of a serialized `google.rpc.Status`; `None` when the bytes
+/// are not a valid message. Its code and message are not read: they travel in
+/// `grpc-status` and `grpc-message`.
+///
+/// ```
+/// // code 5, one Any { type_url: "t/x", value: [1] }
+/// let bytes = [0x08, 5, 0x1a, 8, 0x0a, 3, b't', b'/', b'x', 0x12, 1, 1];
+/// let details = grpcweb_protocol::details::decode(&bytes).unwrap();
+/// assert_eq!((&details[0].type_url[..], &details[0].value[..]), (&b"t/x"[..], &[1][..]));
+/// ```
+pub fn decode(bytes: &[u8]) -> Option<Vec<Any>> {
+    let mut out = Vec::new();
     let mut r = Reader(bytes);
     while let Some((field, wire)) = r.key().ok()? {
         match (field, wire) {
-            // int32 is sign-extended to 64 bits on the wire; keep the low 32.
-            (1, 0) => out.code = r.varint()? as i32,
-            (2, 2) => out.message = String::from_utf8(r.bytes()?.to_vec()).ok()?,
-            (3, 2) => out.details.push(decode_any(r.bytes()?)?),
+            (3, 2) => out.push(decode_any(r.bytes()?)?),
             (_, w) => r.skip(w)?,
         }
     }
@@ -43,7 +41,7 @@ fn decode_any(bytes: &[u8]) -> Option<Any> {
     let mut r = Reader(bytes);
     while let Some((field, wire)) = r.key().ok()? {
         match (field, wire) {
-            (1, 2) => any.type_url = String::from_utf8(r.bytes()?.to_vec()).ok()?,
+            (1, 2) => any.type_url = r.bytes()?.to_vec(),
             (2, 2) => any.value = r.bytes()?.to_vec(),
             (_, w) => r.skip(w)?,
         }
@@ -68,15 +66,9 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut value = 0u64;
-        for (i, &b) in self.0.iter().enumerate().take(10) {
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.0 = &self.0[i + 1..];
-                return Some(value);
-            }
-        }
-        None
+        let (value, rest) = varint::take(self.0)?;
+        self.0 = rest;
+        Some(value)
     }
 
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
@@ -112,28 +104,24 @@ mod tests {
         let mut bytes = vec![0x08, 3, 0x12, 3, b'b', b'a', b'd', 0x1a, any.len() as u8];
         bytes.append(&mut any);
         bytes.extend_from_slice(&[0x25, 0, 0, 0, 0]);
-        let s = decode(&bytes).unwrap();
-        assert_eq!(s.code, 3);
-        assert_eq!(s.message, "bad");
         assert_eq!(
-            s.details,
+            decode(&bytes).unwrap(),
             [Any {
-                type_url: "t/x".into(),
+                type_url: b"t/x".to_vec(),
                 value: vec![1, 2]
             }]
         );
     }
 
     #[test]
-    fn negative_code_and_malformed_input() {
+    fn malformed_input() {
         let mut neg = vec![0x08];
         neg.extend_from_slice(&[0xff; 9]);
         neg.push(0x01);
-        assert_eq!(decode(&neg).unwrap().code, -1);
+        assert_eq!(decode(&neg), Some(vec![]), "a negative code is skipped");
         assert_eq!(decode(&[0x12, 5, b'a']), None, "truncated string");
         assert_eq!(decode(&[0x0b]), None, "group wire type");
         assert_eq!(decode(&[0x00]), None, "field 0");
-        assert_eq!(decode(&[0x12, 1, 0xff]), None, "invalid UTF-8");
-        assert_eq!(decode(&[]), Some(StatusDetails::default()));
+        assert_eq!(decode(&[]), Some(vec![]));
     }
 }

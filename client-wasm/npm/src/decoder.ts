@@ -1,0 +1,79 @@
+// One response, decoded by the wasm core: TypeScript hands over the status, the headers
+// and each body chunk, and reads back events (client-wasm/src/abi.rs).
+
+import type { Core } from "./wasm.js";
+
+/** Event kinds of `gw_next`. */
+export const NONE = 0;
+export const MESSAGE = 1;
+export const TRAILER = 2;
+export const DETAIL = 3;
+export const END = 4;
+export const ERROR = 5;
+
+/** One event: its kind, two byte strings (copied out of wasm memory) and a number. */
+export interface Event {
+  kind: number;
+  a: Uint8Array;
+  b: Uint8Array;
+  /** END: the code, | 0x100 when the status came from the headers; ERROR: the code. */
+  n: number;
+}
+
+const utf8 = new TextDecoder();
+
+/** UTF-8 bytes as text (invalid sequences become U+FFFD). */
+export const text = (bytes: Uint8Array): string => utf8.decode(bytes);
+
+/** A decoder in the wasm core; `free` it when the call is over. */
+export class Decoder {
+  private readonly core: Core;
+  private call: number;
+
+  constructor(core: Core, maxMessageBytes: number, status: number, headers: Headers) {
+    this.core = core;
+    this.call = core.gw_new(maxMessageBytes);
+    let block = "";
+    headers.forEach((value, name) => (block += `${name}:${value}\n`));
+    const bytes = new TextEncoder().encode(block);
+    this.give(bytes);
+    core.gw_headers(this.call, status, bytes.length);
+  }
+
+  private give(bytes: Uint8Array): void {
+    const at = this.core.gw_buf(this.call, bytes.length);
+    new Uint8Array(this.core.memory.buffer, at, bytes.length).set(bytes);
+  }
+
+  /** A body chunk. */
+  push(chunk: Uint8Array): void {
+    this.give(chunk);
+    this.core.gw_push(this.call, chunk.length);
+  }
+
+  /** The body ended. */
+  end(): void {
+    this.core.gw_end(this.call);
+  }
+
+  /** The next event; kind NONE when more input is needed. */
+  next(): Event {
+    const kind = this.core.gw_next(this.call);
+    const buffer = this.core.memory.buffer;
+    const [pa, la, pb, lb, n] = new Uint32Array(buffer, this.core.gw_out(this.call), 5);
+    return {
+      kind,
+      a: new Uint8Array(buffer, pa, la).slice(),
+      b: new Uint8Array(buffer, pb, lb).slice(),
+      n: n!,
+    };
+  }
+
+  /** Releases the wasm side (once). */
+  free(): void {
+    if (this.call !== 0) {
+      this.core.gw_free(this.call);
+      this.call = 0;
+    }
+  }
+}

@@ -1,0 +1,232 @@
+//! The npm package's interface to the protocol core: a few `extern "C"` functions over
+//! linear memory, no imports. TypeScript (`npm/src/core.ts`) does the I/O and feeds one
+//! [`ResponseDecoder`] per call through them.
+//!
+//! A call is a handle (`gw_new`). The caller writes input (the response headers as
+//! `name:value\n` lines, then each body chunk) into the handle's input buffer
+//! (`gw_buf`), hands it over (`gw_headers`, `gw_push`, `gw_end`) and pulls events with
+//! `gw_next`, which returns the event kind and fills the handle's record (`gw_out`:
+//! five `u32`):
+//!
+//! | kind | record |
+//! |---|---|
+//! | 0 none | more input needed |
+//! | 1 message | `[ptr, len]` of the payload |
+//! | 2 trailer | `[name ptr, name len, value ptr, value len]`, one event per entry |
+//! | 3 detail | `[type_url ptr, len, value ptr, len]`, one per `google.rpc.Status` detail |
+//! | 4 end | `[message ptr, len, 0, 0, code | 0x100 when from the headers]`, last |
+//! | 5 error | `[message ptr, len, 0, 0, code]`, a protocol error, last |
+//!
+//! Pointers stay valid until the next call on the handle. `gw_free` releases it.
+//! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
+//! return, or one already freed, is undefined behaviour.
+
+use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseEnd};
+use grpcweb_protocol::trailers;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "tower")))]
+mod alloc;
+
+const NONE: u32 = 0;
+const MESSAGE: u32 = 1;
+const TRAILER: u32 = 2;
+const DETAIL: u32 = 3;
+const END: u32 = 4;
+const ERROR: u32 = 5;
+
+/// One call's decoder and what it hands out.
+#[derive(Debug)]
+pub struct Call {
+    decoder: ResponseDecoder,
+    input: Vec<u8>,
+    out: [u32; 5],
+    /// The trailer block being handed out entry by entry, and the next entry's index.
+    trailers: Vec<u8>,
+    next_trailer: usize,
+    /// The end, handed out after its details.
+    end: Option<ResponseEnd>,
+    next_detail: usize,
+    end_sent: bool,
+}
+
+/// A new call whose response messages may be up to `max_message_len` bytes.
+#[unsafe(no_mangle)]
+pub extern "C" fn gw_new(max_message_len: u32) -> *mut Call {
+    Box::into_raw(Box::new(Call {
+        decoder: ResponseDecoder::new(max_message_len as usize),
+        input: Vec::new(),
+        out: [0; 5],
+        trailers: Vec::new(),
+        next_trailer: 0,
+        end: None,
+        next_detail: 0,
+        end_sent: false,
+    }))
+}
+
+/// Releases a call.
+///
+/// # Safety
+///
+/// `call` comes from [`gw_new`] and is not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_free(call: *mut Call) {
+    // SAFETY: the caller passes a live handle from `gw_new`, once.
+    drop(unsafe { Box::from_raw(call) });
+}
+
+/// The call's input buffer, `len` bytes long, for the next `gw_headers` or `gw_push`.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_buf(call: *mut Call, len: u32) -> *mut u8 {
+    let call = unsafe { live(call) };
+    call.input.clear();
+    call.input.resize(len as usize, 0);
+    call.input.as_mut_ptr()
+}
+
+/// The HTTP status and the headers, `name:value\n` lines in the first `len` bytes of the
+/// input buffer.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_headers(call: *mut Call, status: u32, len: u32) {
+    let call = unsafe { live(call) };
+    let block = call.input.get(..len as usize).unwrap_or_default();
+    let status = u16::try_from(status).unwrap_or(0);
+    call.decoder
+        .headers(status, trailers::raw_entries(block).flatten());
+}
+
+/// A body chunk: the first `len` bytes of the input buffer.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_push(call: *mut Call, len: u32) {
+    let call = unsafe { live(call) };
+    let chunk = call.input.get(..len as usize).unwrap_or_default();
+    call.decoder.push(chunk);
+}
+
+/// The body ended.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_end(call: *mut Call) {
+    unsafe { live(call) }.decoder.end();
+}
+
+/// The address of the call's event record.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_out(call: *mut Call) -> *const u32 {
+    unsafe { live(call) }.out.as_ptr()
+}
+
+/// The next event's kind; its record is in `gw_out`.
+///
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gw_next(call: *mut Call) -> u32 {
+    unsafe { live(call) }.next()
+}
+
+/// # Safety
+///
+/// `call` is a live handle from [`gw_new`], not aliased for the returned lifetime.
+unsafe fn live<'a>(call: *mut Call) -> &'a mut Call {
+    // SAFETY: the caller (our TypeScript) passes handles from `gw_new` until `gw_free`,
+    // and wasm runs one of these functions at a time.
+    unsafe { &mut *call }
+}
+
+impl Call {
+    fn next(&mut self) -> u32 {
+        if let Some(kind) = self.pending() {
+            return kind;
+        }
+        let Self { decoder, out, .. } = self;
+        match decoder.next_event() {
+            // Compressed messages are only handed out when asked for.
+            None | Some(Event::CompressedMessage(_)) => NONE,
+            Some(Event::Message(m)) => {
+                *out = [addr(m.as_ptr()), m.len() as u32, 0, 0, 0];
+                MESSAGE
+            }
+            Some(Event::Trailers(t)) => {
+                self.trailers = t.as_bytes().to_vec();
+                self.next_trailer = 0;
+                self.next()
+            }
+            Some(Event::End(end)) => {
+                self.end = Some(end);
+                self.next()
+            }
+            Some(Event::Error(e)) => {
+                let m = e.message();
+                *out = [addr(m.as_ptr()), m.len() as u32, 0, 0, e.code() as u32];
+                ERROR
+            }
+        }
+    }
+
+    /// The next trailer entry, detail or the end while some are left to hand out;
+    /// `NONE` for good once the end was handed out.
+    fn pending(&mut self) -> Option<u32> {
+        if !self.trailers.is_empty() {
+            let entry = trailers::raw_entries(&self.trailers)
+                .flatten()
+                .nth(self.next_trailer);
+            if let Some((name, value)) = entry {
+                self.next_trailer += 1;
+                self.out = pair(name, value, 0);
+                return Some(TRAILER);
+            }
+            self.trailers.clear();
+        }
+        let end = self.end.as_ref()?;
+        if self.end_sent {
+            return Some(NONE);
+        }
+        if let Some(d) = end.details.get(self.next_detail) {
+            self.next_detail += 1;
+            self.out = pair(&d.type_url, &d.value, 0);
+            return Some(DETAIL);
+        }
+        let code = end.code as u32 | if end.from_headers { 0x100 } else { 0 };
+        self.out = pair(&end.message, &[], code);
+        self.end_sent = true;
+        Some(END)
+    }
+}
+
+fn addr(p: *const u8) -> u32 {
+    p as usize as u32
+}
+
+fn pair(a: &[u8], b: &[u8], extra: u32) -> [u32; 5] {
+    [
+        addr(a.as_ptr()),
+        a.len() as u32,
+        addr(b.as_ptr()),
+        b.len() as u32,
+        extra,
+    ]
+}
+
+#[cfg(test)]
+mod tests;
