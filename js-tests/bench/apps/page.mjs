@@ -35,11 +35,25 @@ function filesByName(dir) {
 }
 
 /**
+ * A file of the app built into `outDir` for the URL path `path`, or undefined: a `.wasm`
+ * the bundler did not emit comes from the package's build output `packageDist`.
+ */
+export function appFileResolver(packageDist) {
+  const packageFiles = filesByName(packageDist);
+  return (outDir, path) => {
+    let file = join(outDir, normalize(path).replace(/^(\.\.[/\\])+/, ""));
+    if (!existsSync(file) && extname(path) === ".wasm") file = packageFiles.get(basename(path)) ?? file;
+    if (!existsSync(file) || !statSync(file).isFile()) return undefined;
+    return { bytes: readFileSync(file), type: TYPES[extname(file)] ?? "application/octet-stream" };
+  };
+}
+
+/**
  * Starts the site and the browser. `load(outDir)` opens the page for the app built into
  * `outDir` and resolves with the files it downloaded: `[{ path, bytes }]`.
  */
 export async function startSizeSite(packageDist) {
-  const packageFiles = filesByName(packageDist);
+  const resolve = appFileResolver(packageDist);
   let current = "";
   let served = [];
   const server = createServer((req, res) => {
@@ -59,16 +73,14 @@ export async function startSizeSite(packageDist) {
       res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
       return;
     }
-    let file = join(current, normalize(path).replace(/^(\.\.[/\\])+/, ""));
-    if (!existsSync(file) && extname(path) === ".wasm") file = packageFiles.get(basename(path)) ?? file;
-    if (!existsSync(file) || !statSync(file).isFile()) {
+    const file = resolve(current, path);
+    if (file === undefined) {
       res.writeHead(404).end();
       return;
     }
-    const bytes = readFileSync(file);
-    served.push({ path, bytes });
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
-    res.end(bytes);
+    served.push({ path, bytes: file.bytes });
+    res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" });
+    res.end(file.bytes);
   });
   await new Promise((done) => server.listen(0, "127.0.0.1", done));
   const origin = `http://127.0.0.1:${server.address().port}`;
