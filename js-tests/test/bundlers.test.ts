@@ -33,7 +33,7 @@ describe("the package bundled by esbuild, Vite and webpack, in headless Chromium
   before(async () => {
     let files: Record<string, ExtraFile> = {};
     for (const bundler of BUNDLERS) {
-      built.set(bundler, await buildApp(bundler));
+      built.set(bundler, await buildApp(bundler, "bundlers"));
       files = { ...files, ...built.get(bundler) };
     }
     site = await startStaticServer(files);

@@ -72,14 +72,17 @@ function served(dir: string, prefix: string): Record<string, ExtraFile> {
   return files;
 }
 
-/** Builds the app with `bundler`; the page is `/<bundler>/index.html`. */
-export async function buildApp(bundler: Bundler): Promise<Record<string, ExtraFile>> {
-  const dir = join(WORK, bundler);
+/**
+ * Builds the app with `bundler`; the page is `/<bundler>/index.html`. `id` names the build
+ * folders (test files run in parallel: each uses its own).
+ */
+export async function buildApp(bundler: Bundler, id: string): Promise<Record<string, ExtraFile>> {
+  const dir = join(WORK, id, bundler);
   const out = join(dir, "out");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  // The app sits in dist/<bundler>-app/ so that "../gen/ours/..." is the compiled generated code.
-  const appDir = join(JS_TESTS, "dist", `${bundler}-app`);
+  // The app sits in dist/app-<id>-<bundler>/ so that "../gen/ours/..." is the compiled generated code.
+  const appDir = join(JS_TESTS, "dist", `app-${id}-${bundler}`);
   mkdirSync(appDir, { recursive: true });
   const entry = join(appDir, "main.js");
   writeFileSync(entry, APP);
