@@ -6,9 +6,9 @@
 // size of the wasm core's linear memory, and prints one JSON line: the samples, the count
 // of each kind of call, and the first unexpected outcomes.
 //
-// The wasm memory is found without help from the package: WebAssembly.instantiate and
-// instantiateStreaming are wrapped before the package loads, and every WebAssembly.Memory
-// an instance exports is kept.
+// The wasm memory is found without help from the package: WebAssembly.instantiate,
+// instantiateStreaming and the Instance and Memory constructors are wrapped before the
+// package loads, and every WebAssembly.Memory an instance exports or JS creates is kept.
 //
 // Usage: node --expose-gc soak-client.js BASE_URL CALLS WARMUP CONCURRENCY FORMAT
 
@@ -47,6 +47,21 @@ if (instantiateStreaming !== undefined) {
     return result;
   };
 }
+// And instances made synchronously, and memories the JS side creates and passes in.
+wasm.Instance = new Proxy(wasm.Instance, {
+  construct(target, args, newTarget) {
+    const instance = Reflect.construct(target, args, newTarget) as Instance;
+    keepMemories(instance);
+    return instance;
+  },
+});
+wasm.Memory = new Proxy(wasm.Memory, {
+  construct(target, args, newTarget) {
+    const memory = Reflect.construct(target, args, newTarget) as Memory;
+    memories.add(memory);
+    return memory;
+  },
+});
 
 const { Code, RpcError, createGrpcWebTransport } = await import("grpcweb-client");
 const { TestServiceClient } = await import("../../gen/ours/grpc/testing/test_grpcweb.js");
