@@ -1,7 +1,7 @@
 // A soak of the client itself in Node: 100,000 calls of the generated client on
 // grpcweb-client through grpcweb-proxy (in front of interop-server), mixing unary calls
-// (OK and error status), server streams, and aborts mid-stream and before any answer
-// (support/soak-client.ts, run in a child `node --expose-gc`). Every call must end as
+// (OK and error status), server streams, and aborts mid-stream and before any answer, in
+// binary and text (support/soak-client.ts, run in a child `node --expose-gc`). Every call must end as
 // expected, and after the run the JS heap and the wasm core's memory must be where they
 // were after a warm-up.
 //
@@ -55,12 +55,12 @@ describe(`client soak in Node: ${CALLS} calls, heap and wasm memory flat`, () =>
     await backend?.stop();
   });
 
-  it(`${CALLS} calls (unary, errors, streams, aborts), binary`, { timeout: 600_000 }, async (t) => {
+  it(`${CALLS} calls (unary, errors, streams, aborts), binary and text in turn`, { timeout: 600_000 }, async (t) => {
     assert.ok(proxy !== undefined, "proxy not started");
     const script = fileURLToPath(new URL("./support/soak-client.js", import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--expose-gc", script, `http://${proxy.addr}`, String(CALLS), String(WARMUP), String(CONCURRENCY), "binary"],
+      ["--expose-gc", script, `http://${proxy.addr}`, String(CALLS), String(WARMUP), String(CONCURRENCY), "both"],
       { cwd: fileURLToPath(new URL("../../", import.meta.url)), maxBuffer: 1 << 20 },
     );
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as SoakResult;

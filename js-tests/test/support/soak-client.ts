@@ -10,7 +10,7 @@
 // instantiateStreaming and the Instance and Memory constructors are wrapped before the
 // package loads, and every WebAssembly.Memory an instance exports or JS creates is kept.
 //
-// Usage: node --expose-gc soak-client.js BASE_URL CALLS WARMUP CONCURRENCY FORMAT
+// Usage: node --expose-gc soak-client.js BASE_URL CALLS WARMUP CONCURRENCY binary|text|both
 
 // The bits of the WebAssembly JS API used here (js-tests compile without the DOM library).
 interface Memory {
@@ -72,10 +72,13 @@ const WARMUP = Number(warmupArg);
 const CONCURRENCY = Number(concurrencyArg);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (baseUrl === undefined || !(CALLS > 0) || !(WARMUP > 0) || !(CONCURRENCY > 0) || gc === undefined) {
-  throw new Error("usage: node --expose-gc soak-client.js BASE_URL CALLS WARMUP CONCURRENCY FORMAT");
+  throw new Error("usage: node --expose-gc soak-client.js BASE_URL CALLS WARMUP CONCURRENCY binary|text|both");
 }
 
-const client = new TestServiceClient(createGrpcWebTransport({ baseUrl, format: format === "text" ? "text" : "binary" }));
+// FORMAT "binary" or "text", or "both": the calls alternate between the two, round by round.
+const clients = (format === "both" ? (["binary", "text"] as const) : ([format === "text" ? "text" : "binary"] as const)).map(
+  (f) => new TestServiceClient(createGrpcWebTransport({ baseUrl, format: f })),
+);
 const KINDS = ["unary", "unary", "unary", "error", "stream", "stream", "abort stream", "abort unary"] as const;
 type Kind = (typeof KINDS)[number];
 const counts: Record<Kind, number> = { unary: 0, error: 0, stream: 0, "abort stream": 0, "abort unary": 0 };
@@ -89,7 +92,7 @@ async function expectCode(call: Promise<unknown>, code: number): Promise<void> {
   if (!(err instanceof RpcError) || err.code !== code) throw new Error(`expected ${Code[code]}, got ${String(err)}`);
 }
 
-async function one(kind: Kind): Promise<void> {
+async function one(kind: Kind, client: InstanceType<typeof TestServiceClient>): Promise<void> {
   switch (kind) {
     case "unary": {
       const res = await client.unaryCall({ responseSize: 8, payload: { body: new Uint8Array(8) } });
@@ -131,9 +134,10 @@ async function run(until: number): Promise<void> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (started < until) {
-        const kind = KINDS[started++ % KINDS.length]!;
+        const n = started++;
+        const kind = KINDS[n % KINDS.length]!;
         try {
-          await one(kind);
+          await one(kind, clients[Math.floor(n / KINDS.length) % clients.length]!);
           counts[kind]++;
         } catch (e) {
           if (unexpected.length < 5) unexpected.push(`${kind}: ${String(e)}`);
