@@ -1,155 +1,129 @@
-// Size benchmark (not a test): the same small browser app, calling ONE RPC (UnaryCall) and
-// FOUR RPCs (EmptyCall, UnaryCall, CacheableUnaryCall, StreamingOutputCall) of
-// grpc.testing.TestService, built on
-//   - ours: code from protoc-gen-grpcweb-ts + the grpcweb-client package (its wasm is
-//     inlined in the package, so it is inside the bundle and counted);
+// Size benchmark (not a test): what a browser page downloads to make its gRPC-Web calls,
+// for the same small app on each stack:
+//   - ours: code from protoc-gen-grpcweb-ts + the grpcweb-client package;
 //   - connect-web: @connectrpc/connect-web + code from @bufbuild/protoc-gen-es;
 //   - protobuf-ts: @protobuf-ts/grpcweb-transport + code from @protobuf-ts/plugin, with its
-//     default options and with `optimize_code_size`.
-// Each app is bundled with esbuild (--bundle --minify --format=esm), then compressed with
-// gzip -9 and brotli (quality 11) from Node's zlib. The table goes to stdout and into
-// BENCHMARKS.md at the repo root (between the size markers; the rest of the file is kept).
+//     default options and with `optimize_code_size`;
+//   - grpc-web: the official runtime (npm grpc-web) + a client written as
+//     protoc-gen-grpc-web writes it (bench/apps/grpc-web-client.mjs says why and how).
+// The apps (bench/apps/apps.mjs) call ONE RPC (UnaryCall) and FOUR RPCs (UnaryCall,
+// EmptyCall, CacheableUnaryCall, StreamingOutputCall) of grpc.testing.TestService, and one
+// or two methods of grpcweb.bench.WideService (20 methods, bench/protos/). Each app is
+// bundled with esbuild (--bundle --minify --format=esm --splitting, .wasm imports as
+// files), loaded in headless Chromium from a local site that answers the calls
+// (bench/apps/page.mjs), and every file the page downloaded is counted: raw, gzip -9 and
+// brotli (quality 11, Node's zlib), each file compressed on its own as a server would.
+// The tables go to stdout and into BENCHMARKS.md at the repo root (between the size
+// markers; the rest of the file is kept).
 //
-// Run: `npm run bench:size` in js-tests/ (rebuilds client-wasm/npm first; pass
-// `-- --no-runtime-build` to measure the package as it is). Needs protoc and cargo.
+// Run: `npm run bench:size` in js-tests/ (builds the tests' support code and rebuilds
+// client-wasm/npm first; pass `-- --no-runtime-build` to measure the package as it is).
+// Needs protoc, cargo and Chromium (as the browser tests).
 
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
-import * as esbuild from "esbuild";
 
-const jsTests = join(dirname(fileURLToPath(import.meta.url)), "..");
-const root = join(jsTests, "..");
-const bin = (name) => join(jsTests, "node_modules", ".bin", name);
-const run = (cmd, args, cwd = root) =>
-  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+import { stacks, TEST_CALLS, WIDE_APPS } from "./apps/apps.mjs";
+import { buildTools, createWorkspace, esbuildVersion, jsTests, packageDist, root, run } from "./apps/build.mjs";
+import { startSizeSite } from "./apps/page.mjs";
+
 const version = (pkg) =>
   JSON.parse(readFileSync(join(jsTests, "node_modules", pkg, "package.json"), "utf8")).version;
 
-// 1. The runtime package and our plugin, fresh from the sources.
-if (!process.argv.includes("--no-runtime-build")) {
-  console.error("building client-wasm/npm ...");
-  execFileSync("npm", ["run", "build"], { cwd: join(root, "client-wasm", "npm"), stdio: ["ignore", "ignore", "inherit"] });
-}
-const binDir = process.env["GRPCWEB_BIN_DIR"] ?? join(root, "target", "debug");
-const plugin = join(binDir, "protoc-gen-grpcweb-ts");
-if (!process.env["GRPCWEB_BIN_DIR"]) {
-  execFileSync("cargo", ["build", "-q", "-p", "protoc-gen-grpcweb-ts"], { cwd: root, stdio: "inherit" });
-}
-if (!existsSync(plugin)) throw new Error(`${plugin} missing`);
+// 1. The runtime, our plugin and every stack's generated code.
+const workspace = createWorkspace(buildTools());
 
-// 2. Generated code for each stack, from the same protos.
-const work = mkdtempSync(join(tmpdir(), "grpcweb-size-"));
-const protos = ["grpc/testing/test.proto", "grpc/testing/messages.proto", "grpc/testing/empty.proto"];
-const protoc = (pluginName, pluginPath, out, opt) => {
-  mkdirSync(out, { recursive: true });
-  const args = [`--plugin=${pluginName}=${pluginPath}`, `--${pluginName.slice("protoc-gen-".length)}_out=${out}`];
-  if (opt) args.push(`--${pluginName.slice("protoc-gen-".length)}_opt=${opt}`);
-  run("protoc", [...args, "-I", join(root, "protos"), ...protos]);
-};
-protoc("protoc-gen-grpcweb-ts", plugin, join(work, "ours"));
-protoc("protoc-gen-es", bin("protoc-gen-es"), join(work, "es"), "target=ts");
-protoc("protoc-gen-ts", bin("protoc-gen-ts"), join(work, "pbts"));
-protoc("protoc-gen-ts", bin("protoc-gen-ts"), join(work, "pbts-small"), "optimize_code_size");
-
-// 3. The apps. Every one sends the same requests and reads the same fields.
-const baseUrl = '"https://api.example.com"';
-const apps = {
-  ours: {
-    gen: "ours",
-    head: `import { createGrpcWebTransport } from "grpcweb-client";
-import { TestServiceClient } from "./ours/grpc/testing/test_grpcweb.js";
-const client = new TestServiceClient(createGrpcWebTransport({ baseUrl: ${baseUrl}, format: "binary" }));`,
-    unary: `const res = await client.unaryCall({ responseSize: 10 });`,
-    more: `await client.emptyCall({});
-await client.cacheableUnaryCall({ responseSize: 1 });
-for await (const m of client.streamingOutputCall({ responseParameters: [{ size: 3 }] })) out.push(m.payload?.body.length);`,
-  },
-  "connect-web": {
-    gen: "es",
-    head: `import { createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { TestService } from "./es/grpc/testing/test_pb.js";
-const client = createClient(TestService, createGrpcWebTransport({ baseUrl: ${baseUrl} }));`,
-    unary: `const res = await client.unaryCall({ responseSize: 10 });`,
-    more: `await client.emptyCall({});
-await client.cacheableUnaryCall({ responseSize: 1 });
-for await (const m of client.streamingOutputCall({ responseParameters: [{ size: 3 }] })) out.push(m.payload?.body.length);`,
-  },
-};
-for (const [name, gen] of [["protobuf-ts", "pbts"], ["protobuf-ts (optimize_code_size)", "pbts-small"]]) {
-  apps[name] = {
-    gen,
-    head: `import { GrpcWebFetchTransport } from "@protobuf-ts/grpcweb-transport";
-import { TestServiceClient } from "./${gen}/grpc/testing/test.client.js";
-import { SimpleRequest, StreamingOutputCallRequest } from "./${gen}/grpc/testing/messages.js";
-import { Empty } from "./${gen}/grpc/testing/empty.js";
-const client = new TestServiceClient(new GrpcWebFetchTransport({ baseUrl: ${baseUrl} }));`,
-    unary: `const { response: res } = await client.unaryCall(SimpleRequest.create({ responseSize: 10 }));`,
-    more: `await client.emptyCall(Empty.create());
-await client.cacheableUnaryCall(SimpleRequest.create({ responseSize: 1 }));
-for await (const m of client.streamingOutputCall(StreamingOutputCallRequest.create({ responseParameters: [{ size: 3 }] })).responses) out.push(m.payload?.body.length);`,
-  };
-}
-
+// 2. Build each app, load it, count what the page downloaded.
 const gzip = (b) => gzipSync(b, { level: 9 }).length;
 const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+const site = await startSizeSite(packageDist);
+const measure = async (source) => {
+  const outDir = await workspace.bundle(source);
+  const files = await site.load(outDir);
+  if (files.length === 0) throw new Error(`${outDir}: the page downloaded nothing`);
+  const sum = (f) => files.reduce((n, { bytes }) => n + f(bytes), 0);
+  return { files: files.length, raw: sum((b) => b.length), gzip: sum(gzip), brotli: sum(brotli) };
+};
 const rows = [];
-for (const [name, app] of Object.entries(apps)) {
-  const sizes = [];
-  for (const rpcs of [1, 4]) {
-    const file = join(work, `${app.gen}-${rpcs}.ts`);
-    const body = rpcs === 1 ? app.unary : `${app.unary}\n${app.more}`;
-    writeFileSync(file, `${app.head}\nconst out: unknown[] = [];\n${body}\nout.push(res.payload?.body.length);\nconsole.log(out);\n`);
-    const result = await esbuild.build({
-      entryPoints: [file],
-      bundle: true,
-      minify: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-      logLevel: "error",
-      nodePaths: [join(jsTests, "node_modules")],
-    });
-    const bytes = result.outputFiles[0].contents;
-    sizes.push({ raw: bytes.length, gzip: gzip(bytes), brotli: brotli(bytes) });
+const wideRows = [];
+try {
+  for (const stack of stacks) {
+    console.error(`measuring ${stack.name} ...`);
+    const test = [];
+    for (const n of [1, TEST_CALLS.length]) test.push(await measure(stack.test(TEST_CALLS.slice(0, n))));
+    rows.push({ name: stack.name, sizes: test });
+    const wide = [];
+    for (const { service, calls } of WIDE_APPS) wide.push(await measure(stack.wide(calls, service)));
+    wideRows.push({ name: stack.name, sizes: wide });
   }
-  rows.push({ name, sizes });
+} finally {
+  await site.stop();
+  workspace.remove();
 }
-rmSync(work, { recursive: true, force: true });
 
-// 4. The report.
+// 3. The report.
 const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
-const wasmGz = readFileSync(join(root, "client-wasm", "npm", "dist", "wasm", "grpcweb_client_bg.wasm"));
+const wasmFiles = readdirSync(packageDist, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".wasm"));
+const wasmNote = wasmFiles
+  .map((f) => {
+    const b = readFileSync(join(packageDist, f));
+    return `${f} ${b.length} B raw, ${gzip(b)} B gzip -9`;
+  })
+  .join(", ");
+const files = (s) => (s.files === 1 ? "1" : `${s.files}`);
 const table = [
-  "| app | 1 RPC: minified | gzip -9 | brotli | 4 RPCs: minified | gzip -9 | brotli |",
-  "|---|---:|---:|---:|---:|---:|---:|",
+  "| app | files | 1 RPC: raw | gzip -9 | brotli | files | 4 RPCs: raw | gzip -9 | brotli |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     ({ name, sizes: [a, b] }) =>
-      `| ${name} | ${kb(a.raw)} | ${kb(a.gzip)} | ${kb(a.brotli)} | ${kb(b.raw)} | ${kb(b.gzip)} | ${kb(b.brotli)} |`,
+      `| ${name} | ${files(a)} | ${kb(a.raw)} | ${kb(a.gzip)} | ${kb(a.brotli)} | ${files(b)} | ${kb(b.raw)} | ${kb(b.gzip)} | ${kb(b.brotli)} |`,
+  ),
+].join("\n");
+const diff = (a, b, k) => `${b[k] - a[k]} B`;
+const wideTable = [
+  "| app | 1 of 20 methods: raw | gzip -9 | the 19 not called add: raw | gzip -9 | a 2nd method called adds: raw | gzip -9 | brotli |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ...wideRows.map(
+    ({ name, sizes: [narrow, one, two] }) =>
+      `| ${name} | ${kb(one.raw)} | ${kb(one.gzip)} | ${diff(narrow, one, "raw")} | ${diff(narrow, one, "gzip")} | ${diff(one, two, "raw")} | ${diff(one, two, "gzip")} | ${diff(one, two, "brotli")} |`,
   ),
 ].join("\n");
 const versions = [
-  `grpcweb-client ${version("grpcweb-client")} (wasm ${wasmGz.length} B raw, ${gzip(wasmGz)} B gzip -9, inlined gzip+base64)`,
+  `grpcweb-client ${version("grpcweb-client")} (wasm in the package: ${wasmNote || "none"})`,
   `@connectrpc/connect-web ${version("@connectrpc/connect-web")}`,
   `@bufbuild/protobuf ${version("@bufbuild/protobuf")} + @bufbuild/protoc-gen-es ${version("@bufbuild/protoc-gen-es")}`,
   `@protobuf-ts/runtime ${version("@protobuf-ts/runtime")}, @protobuf-ts/grpcweb-transport ${version("@protobuf-ts/grpcweb-transport")}, @protobuf-ts/plugin ${version("@protobuf-ts/plugin")}`,
-  `esbuild ${esbuild.version}, ${run("protoc", ["--version"]).trim()}, Node ${process.version}`,
+  `grpc-web ${version("grpc-web")}`,
+  `esbuild ${esbuildVersion}, ${run("protoc", ["--version"]).trim()}, Node ${process.version}`,
 ].join("; ");
 const section = `<!-- size:begin (written by js-tests/bench/size.mjs) -->
-## Bundle size: a browser app calling grpc.testing.TestService
+## Bundle size: what a browser page downloads to call a service
 
 Measured ${new Date().toISOString().slice(0, 10)} with \`cd js-tests && npm run bench:size\`
-(\`node bench/size.mjs\`): each app is bundled with \`esbuild --bundle --minify --format=esm\`,
-then compressed with gzip -9 and brotli (quality 11); KB = 1000 bytes. "1 RPC" calls UnaryCall; "4 RPCs" calls
-EmptyCall, UnaryCall, CacheableUnaryCall and StreamingOutputCall. Our app includes the whole
-runtime: the TypeScript layer, the wasm-bindgen glue and the wasm (inlined in the bundle).
+(\`node bench/size.mjs\`, apps in \`bench/apps/apps.mjs\`). Each app is bundled with
+\`esbuild --bundle --minify --format=esm --splitting\` (a \`.wasm\` import becomes a file),
+loaded in headless Chromium from a local site that answers its calls, and every file the
+page downloaded (script chunks and any wasm fetched at run time; not the HTML shell) is
+counted: raw, gzip -9 and brotli (quality 11), each file compressed on its own, summed;
+KB = 1000 bytes; "files" is how many were downloaded. "1 RPC" calls UnaryCall; "4 RPCs"
+calls UnaryCall, EmptyCall, CacheableUnaryCall and StreamingOutputCall of
+grpc.testing.TestService. Our app includes the whole runtime (TypeScript and wasm).
+grpc-web is the official runtime with a client written as protoc-gen-grpc-web writes one
+and messages from protoc-gen-es (its generators install by downloading binaries; see
+\`bench/apps/grpc-web-client.mjs\`): with google-protobuf's message classes it would be larger.
 
 ${table}
+
+A service with 20 methods (\`js-tests/bench/protos/grpcweb/bench/wide.proto\`, all on the
+same two messages), through each stack's generated client: an app calling one of its
+methods; what the 19 it does not call add (against the same app on NarrowService, the
+same messages with one method: 0 when the generated code is tree-shakable); and what
+calling a second method adds (the call site, plus the method when tree-shaken).
+connect-web's services come from one embedded descriptor per .proto file, so
+NarrowService's own file makes its baseline the larger one there:
+
+${wideTable}
 
 Versions: ${versions}.
 <!-- size:end -->`;
@@ -158,4 +132,6 @@ const old = existsSync(benchmarks) ? readFileSync(benchmarks, "utf8") : "# Bench
 const marked = /<!-- size:begin[\s\S]*?<!-- size:end -->/;
 writeFileSync(benchmarks, marked.test(old) ? old.replace(marked, section) : `${old.trimEnd()}\n\n${section}\n`);
 console.log(table);
+console.log();
+console.log(wideTable);
 console.log(`\n${versions}\nwritten to ${benchmarks}`);

@@ -149,6 +149,11 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     await site?.stop();
   });
 
+  const context = (format: Format): CaseContext => {
+    assert.ok(proxy !== undefined && scripted !== undefined, "not set up");
+    return { proxyUrl: `http://${proxy.addr}`, scriptedUrl: scripted.baseUrl, closedUrl: closed, format };
+  };
+
   it("the page and the proxy are on different origins", () => {
     assert.ok(site !== undefined && proxy !== undefined);
     assert.notEqual(new URL(site.origin).origin, new URL(`http://${proxy.addr}`).origin);
@@ -181,7 +186,7 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     }
   });
 
-  describe("esbuild bundle", () => {
+  describe("esbuild bundle, as shipped", () => {
     it("loads from one file: the wasm is inlined, no other request", async (t) => {
       assert.ok(bundledPage !== undefined, "not set up");
       assert.deepEqual(bundledRequests.filter((p) => p !== "/bundled.html" && p !== "/bundle.js"), []);
@@ -201,58 +206,13 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
       const bytes = app.outputFiles[0]!.contents;
       t.diagnostic(`runtime bundle: ${bytes.length} B minified, ${gzipSync(bytes, { level: 9 }).length} B gzip`);
     });
-    for (const format of FORMATS) {
-      for (const name of BUNDLED_CASES) {
-        it(`${format}: ${name}`, { timeout: TEST_TIMEOUT_MS }, async () => {
-          assert.ok(bundledPage !== undefined && proxy !== undefined && scripted !== undefined, "not set up");
-          const ctx: CaseContext = {
-            proxyUrl: `http://${proxy.addr}`,
-            scriptedUrl: scripted.baseUrl,
-            closedUrl: closed,
-            format,
-          };
-          const failure = await bundledPage.evaluate(
-            ([n, c]) => (globalThis as unknown as CasePage).runCase(n, c),
-            [name, ctx] as const,
-          );
-          assert.equal(failure, null);
-        });
-      }
-    }
-  });
-
-  describe("Vite bundle", () => {
-    for (const format of FORMATS) {
-      for (const name of BUNDLED_CASES) {
-        it(`${format}: ${name}`, { timeout: TEST_TIMEOUT_MS }, async () => {
-          assert.ok(vitePage !== undefined && proxy !== undefined && scripted !== undefined, "not set up");
-          const ctx: CaseContext = {
-            proxyUrl: `http://${proxy.addr}`,
-            scriptedUrl: scripted.baseUrl,
-            closedUrl: closed,
-            format,
-          };
-          const failure = await vitePage.evaluate(
-            ([n, c]) => (globalThis as unknown as CasePage).runCase(n, c),
-            [name, ctx] as const,
-          );
-          assert.equal(failure, null);
-        });
-      }
-    }
   });
 
   describe("in a module Web Worker (no window)", () => {
     for (const format of FORMATS) {
       for (const name of WORKER_CASES) {
         it(`${format}: ${name}`, { timeout: TEST_TIMEOUT_MS }, async () => {
-          assert.ok(page !== undefined && proxy !== undefined && scripted !== undefined, "not set up");
-          const ctx: CaseContext = {
-            proxyUrl: `http://${proxy.addr}`,
-            scriptedUrl: scripted.baseUrl,
-            closedUrl: closed,
-            format,
-          };
+          assert.ok(page !== undefined, "not set up");
           const failure = await page.evaluate(
             ([n, c]) =>
               new Promise<string | null>((done) => {
@@ -265,7 +225,7 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
                 worker.onerror = (event) => done(`worker error: ${event.message}`);
                 worker.postMessage({ name: n, ctx: c });
               }),
-            [name, ctx] as const,
+            [name, context(format)] as const,
           );
           assert.equal(failure, null);
         });
@@ -315,20 +275,26 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     }
   });
 
-  for (const format of FORMATS) {
-    describe(format, () => {
-      for (const c of allCases) {
-        it(c.name, { timeout: TEST_TIMEOUT_MS }, async () => {
-          assert.ok(page !== undefined && proxy !== undefined && scripted !== undefined, "not set up");
-          const ctx: CaseContext = {
-            proxyUrl: `http://${proxy.addr}`,
-            scriptedUrl: scripted.baseUrl,
-            closedUrl: closed,
-            format,
-          };
-          const failure = await page.evaluate(([name, c]) => (globalThis as unknown as CasePage).runCase(name, c), [c.name, ctx] as const);
-          assert.equal(failure, null);
-        });
+  /** Where the shared cases run: each page, with the cases it runs, in both formats. */
+  const TARGETS: readonly { suite: string; page: () => Page | undefined; cases: readonly string[] }[] = [
+    { suite: "esbuild bundle", page: () => bundledPage, cases: BUNDLED_CASES },
+    { suite: "Vite bundle", page: () => vitePage, cases: BUNDLED_CASES },
+    { suite: "unbundled (import map)", page: () => page, cases: allCases.map((c) => c.name) },
+  ];
+  for (const target of TARGETS) {
+    describe(target.suite, () => {
+      for (const format of FORMATS) {
+        for (const name of target.cases) {
+          it(`${format}: ${name}`, { timeout: TEST_TIMEOUT_MS }, async () => {
+            const p = target.page();
+            assert.ok(p !== undefined, "not set up");
+            const failure = await p.evaluate(
+              ([n, c]) => (globalThis as unknown as CasePage).runCase(n, c),
+              [name, context(format)] as const,
+            );
+            assert.equal(failure, null);
+          });
+        }
       }
     });
   }

@@ -57,6 +57,8 @@ export interface StaticServer {
 export interface ExtraFile {
   readonly type: string;
   readonly body: string | Uint8Array;
+  /** More response headers (e.g. a Content-Security-Policy); read on every request. */
+  readonly headers?: Record<string, string>;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function startStaticServer(extra: Record<string, ExtraFile> = {}): 
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const file = path === "/" ? { type: TYPES[".html"]!, body: casesPage("/dist/test/support/runtime-cases.js") } : extra[path];
     if (file !== undefined) {
-      res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" });
+      res.writeHead(200, { ...file.headers, "content-type": file.type, "cache-control": "no-store" });
       res.end(file.body);
       return;
     }
