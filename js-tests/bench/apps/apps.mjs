@@ -47,9 +47,9 @@ export const stacks = [
     gen: "ours",
     test: (names) =>
       app(
-        `import { createGrpcWebTransport } from "grpcweb-client";
-import { TestServiceClient } from "./ours/grpc/testing/test_grpcweb.js";
-const client = new TestServiceClient(createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
+        `import { createClient, createGrpcWebTransport } from "grpcweb-client";
+import { ${names.map((n) => `TestService_${n}`).join(", ")} } from "./ours/grpc/testing/test_grpcweb.js";
+const client = createClient({ ${names.map((n) => `${camel(n)}: TestService_${n}`).join(", ")} }, createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
         testCalls(names, {
           req: (_type, init, method) => `await client.${method}(${init})`,
           stream: (_type, init, method) => `for await (const m of client.${method}(${init})) out.push(m.payload?.body.length);`,
@@ -57,9 +57,9 @@ const client = new TestServiceClient(createGrpcWebTransport({ baseUrl: location.
       ),
     wide: (n, service) =>
       app(
-        `import { createGrpcWebTransport } from "grpcweb-client";
-import { ${service}Client } from "./ours/grpcweb/bench/${fileOf(service)}_grpcweb.js";
-const client = new ${service}Client(createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
+        `import { createClient, createGrpcWebTransport } from "grpcweb-client";
+import { ${wideNames(n).map((m) => `${service}_${m}`).join(", ")} } from "./ours/grpcweb/bench/${fileOf(service)}_grpcweb.js";
+const client = createClient({ ${wideNames(n).map((m) => `${camel(m)}: ${service}_${m}`).join(", ")} }, createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
         wideCalls(n, (m) => `(await client.${m}({ id: "a", count: 1 })).value`),
       ),
   },
@@ -183,6 +183,11 @@ const client = new ${service}Client(location.origin);`,
       ),
   },
 ];
+
+/** The names of the first `n` methods of the wide services. */
+function wideNames(n) {
+  return Array.from({ length: n }, (_, i) => wideName(i + 1));
+}
 
 function wideCalls(n, call) {
   return Array.from({ length: n }, (_, i) => `out.push(${call(camel(wideName(i + 1)))});`).join("\n");
