@@ -69,7 +69,10 @@ const protoc = (name, path, out, opt) => {
   mkdirSync(out, { recursive: true });
   const flag = name.slice("protoc-gen-".length);
   const a = [`--plugin=${name}=${path}`, `--${flag}_out=${out}`, ...(opt ? [`--${flag}_opt=${opt}`] : [])];
-  execFileSync("protoc", [...a, "-I", join(root, "protos"), ...protos], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("protoc", [...a, "-I", join(root, "protos"), ...protos], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 };
 protoc("protoc-gen-grpcweb-ts", plugin, join(work, "ours"));
 protoc("protoc-gen-es", bin("protoc-gen-es"), join(work, "es"), "target=ts");
@@ -106,7 +109,8 @@ const equals = gen.oursRuntime.equals ?? ((type, a, b) => type.equals(a, b));
 const es = await import(pathToFileURL(require.resolve("@bufbuild/protobuf")).href);
 const protobuf = require("protobufjs");
 const pbjsRoot = new protobuf.Root();
-pbjsRoot.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? target : join(root, "protos", target));
+pbjsRoot.resolvePath = (_origin, target) =>
+  target.startsWith("google/protobuf/") ? target : join(root, "protos", target);
 pbjsRoot.loadSync(protos, { keepCase: false });
 pbjsRoot.resolveAll();
 
@@ -129,7 +133,11 @@ function codecs(c) {
       encode: (m) => es.toBinary(esSchema, m),
       decode: (b) => es.fromBinary(esSchema, b),
     },
-    "@protobuf-ts/runtime": { message: pbts.create(pbtsInit(value)), encode: (m) => pbts.toBinary(m), decode: (b) => pbts.fromBinary(b) },
+    "@protobuf-ts/runtime": {
+      message: pbts.create(pbtsInit(value)),
+      encode: (m) => pbts.toBinary(m),
+      decode: (b) => pbts.fromBinary(b),
+    },
     protobufjs: {
       message: pbjs.fromObject(pbjsInit(value)),
       encode: (m) => pbjs.encode(m).finish(),
@@ -150,11 +158,15 @@ function verify(c, cs) {
     const { message, encode, decode } = cs[lib];
     const mine = encode(message);
     if (!equals(type, type.fromBinary(mine), reference)) {
-      throw new Error(`${c.name}: ${lib} encodes a different message (${hex(mine).slice(0, 200)} vs ${hex(bytes).slice(0, 200)})`);
+      throw new Error(
+        `${c.name}: ${lib} encodes a different message (${hex(mine).slice(0, 200)} vs ${hex(bytes).slice(0, 200)})`,
+      );
     }
-    if (mine.length !== bytes.length) throw new Error(`${c.name}: ${lib} encodes ${mine.length} bytes, ours ${bytes.length}`);
+    if (mine.length !== bytes.length)
+      throw new Error(`${c.name}: ${lib} encodes ${mine.length} bytes, ours ${bytes.length}`);
     const again = encode(decode(bytes));
-    if (!equals(type, type.fromBinary(again), reference)) throw new Error(`${c.name}: ${lib} decodes a different message`);
+    if (!equals(type, type.fromBinary(again), reference))
+      throw new Error(`${c.name}: ${lib} decodes a different message`);
   }
   return bytes;
 }
@@ -237,8 +249,16 @@ function pct(x) {
 }
 const others = libs.filter((l) => l !== "ours");
 const header = [
-  "| message | bytes | op | " + libs.map((l) => `${l} ops/s (MB/s)`).join(" | ") + " | " + others.map((l) => `ours ÷ ${l}`).join(" | ") + " |",
-  "|---|---:|---|" + libs.map(() => "---:").join("|") + "|" + others.map(() => "---:").join("|") + (others.length ? "|" : ""),
+  "| message | bytes | op | " +
+    libs.map((l) => `${l} ops/s (MB/s)`).join(" | ") +
+    " | " +
+    others.map((l) => `ours ÷ ${l}`).join(" | ") +
+    " |",
+  "|---|---:|---|" +
+    libs.map(() => "---:").join("|") +
+    "|" +
+    others.map(() => "---:").join("|") +
+    (others.length ? "|" : ""),
 ];
 const rows = results.map((r) => {
   const cells = libs.map((l) => `${fmtOps(r.by[l].ops)} (${fmtMbs(r.by[l].mbs)})`);
@@ -284,7 +304,8 @@ if (!args["no-write"] && libs.length === LIBS.length && args.case === undefined 
   const marked = /<!-- codec:begin[\s\S]*?<!-- codec:end -->/;
   let next;
   if (marked.test(old)) next = old.replace(marked, section);
-  else if (old.includes("<!-- size:end -->")) next = old.replace("<!-- size:end -->", `<!-- size:end -->\n\n${section}`);
+  else if (old.includes("<!-- size:end -->"))
+    next = old.replace("<!-- size:end -->", `<!-- size:end -->\n\n${section}`);
   else next = `${old.trimEnd()}\n\n${section}\n`;
   writeFileSync(benchmarks, next);
   console.log(`written to ${benchmarks}`);

@@ -134,7 +134,9 @@ const table = [
       `| ${a.name} | ${ms(median(a.times))} | ${ms(sorted(a.times)[0])} | ${ms(sorted(a.times).at(-1))} | ${ms(median(a.sinceNavigation))} |`,
   ),
 ].join("\n");
-const chromium = execFileSync(process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim();
+const chromium = execFileSync(process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium", ["--version"], {
+  encoding: "utf8",
+}).trim();
 const section = `<!-- first-call:begin (written by js-tests/bench/first-call.mjs) -->
 ## First-call latency in headless Chromium
 

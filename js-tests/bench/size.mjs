@@ -28,8 +28,7 @@ import { stacks, TEST_CALLS, WIDE_APPS } from "./apps/apps.mjs";
 import { buildTools, createWorkspace, esbuildVersion, jsTests, packageDist, root, run } from "./apps/build.mjs";
 import { startSizeSite } from "./apps/page.mjs";
 
-const version = (pkg) =>
-  JSON.parse(readFileSync(join(jsTests, "node_modules", pkg, "package.json"), "utf8")).version;
+const version = (pkg) => JSON.parse(readFileSync(join(jsTests, "node_modules", pkg, "package.json"), "utf8")).version;
 
 // 1. The runtime, our plugin and every stack's generated code.
 const workspace = createWorkspace(buildTools());

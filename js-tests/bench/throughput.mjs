@@ -49,8 +49,7 @@ const { createClient } = await import("@connectrpc/connect");
 const { createGrpcWebTransport: connectTransport, Http2SessionManager } = await import("@connectrpc/connect-node");
 const { TestService } = await import("../dist/gen/grpc/testing/test_pb.js");
 
-const version = (pkg) =>
-  JSON.parse(readFileSync(join(jsTests, "node_modules", pkg, "package.json"), "utf8")).version;
+const version = (pkg) => JSON.parse(readFileSync(join(jsTests, "node_modules", pkg, "package.json"), "utf8")).version;
 
 const PAYLOAD = new Uint8Array(16);
 const STREAM = { responseParameters: Array.from({ length: 100 }, () => ({ size: 1024 })) };
@@ -158,7 +157,8 @@ try {
   await backend.stop();
 }
 
-const reference = (w) => results.find((r) => r.workload === w && r.client.name.startsWith("connect-node (binary, HTTP/1.1"));
+const reference = (w) =>
+  results.find((r) => r.workload === w && r.client.name.startsWith("connect-node (binary, HTTP/1.1"));
 const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const table = [
   "| workload | client | calls/s | messages/s | ÷ connect-node HTTP/1.1 | client CPU per call |",
@@ -197,5 +197,7 @@ console.log(`\n${versions}\nwritten to ${benchmarks}`);
 function insertAfterSize(text, section) {
   const end = "<!-- size:end -->";
   const at = text.indexOf(end);
-  return at < 0 ? `${text.trimEnd()}\n\n${section}\n` : `${text.slice(0, at + end.length)}\n\n${section}${text.slice(at + end.length)}`;
+  return at < 0
+    ? `${text.trimEnd()}\n\n${section}\n`
+    : `${text.slice(0, at + end.length)}\n\n${section}${text.slice(at + end.length)}`;
 }

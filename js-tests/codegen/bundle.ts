@@ -58,39 +58,54 @@ const REQUIRED_CHECK = /required field/;
 const JSON_MAPPING = /expected a JSON object/;
 
 export const cases: Array<[string, () => void | Promise<void>]> = [
-  ["the binary codec bundles maps and required checks only with messages that have them", async () => {
-    const plain = await bundleApp(messageApp("./out/ours/grpc/testing/messages_pb.js", "SimpleRequest"));
-    for (const absent of [MAP_CODEC, REQUIRED_CHECK, JSON_MAPPING]) assert.doesNotMatch(plain.text, absent);
-    const withMaps = await bundleApp(messageApp("./out/ours/codegen/all_types_pb.js", "AllTypes"));
-    assert.match(withMaps.text, MAP_CODEC);
-    assert.doesNotMatch(withMaps.text, REQUIRED_CHECK);
-    const proto2 = await bundleApp(messageApp("./out/ours/codegen/proto2_pb.js", "Proto2Types"));
-    assert.match(proto2.text, REQUIRED_CHECK);
-    assert.doesNotMatch(proto2.text, JSON_MAPPING);
-    console.log(`codec bundle sizes (esbuild --minify, gzip -9): SimpleRequest ${plain.min} B min, ${plain.gzip} B gzip; ` +
-      `AllTypes ${withMaps.gzip} B gzip; Proto2Types ${proto2.gzip} B gzip`);
-  }],
-  ["an app calling one method of a 20-method service bundles that method only", async () => {
-    const one = await bundleApp(libraryApp([GET]));
-    assert.match(one.text, /"GetBook"/);
-    assert.match(one.text, /codegen\.library\.GetBookRequest/);
-    // A unary method does not bring the calls of the streaming kinds.
-    assert.doesNotMatch(one.text, /can stream requests/);
-    for (const other of ["ListBooks", "DeleteBook", "WatchShelf", "codegen.library.Author", "codegen.library.ShelfEvent"]) {
-      assert.doesNotMatch(one.text, new RegExp(`"${other.replaceAll(".", "\\.")}`), other);
-    }
-    // The whole class, for comparison: it refers to every method.
-    const whole = await bundleApp(`import { LibraryServiceClient } from "${LIBRARY}";
+  [
+    "the binary codec bundles maps and required checks only with messages that have them",
+    async () => {
+      const plain = await bundleApp(messageApp("./out/ours/grpc/testing/messages_pb.js", "SimpleRequest"));
+      for (const absent of [MAP_CODEC, REQUIRED_CHECK, JSON_MAPPING]) assert.doesNotMatch(plain.text, absent);
+      const withMaps = await bundleApp(messageApp("./out/ours/codegen/all_types_pb.js", "AllTypes"));
+      assert.match(withMaps.text, MAP_CODEC);
+      assert.doesNotMatch(withMaps.text, REQUIRED_CHECK);
+      const proto2 = await bundleApp(messageApp("./out/ours/codegen/proto2_pb.js", "Proto2Types"));
+      assert.match(proto2.text, REQUIRED_CHECK);
+      assert.doesNotMatch(proto2.text, JSON_MAPPING);
+      console.log(
+        `codec bundle sizes (esbuild --minify, gzip -9): SimpleRequest ${plain.min} B min, ${plain.gzip} B gzip; ` +
+          `AllTypes ${withMaps.gzip} B gzip; Proto2Types ${proto2.gzip} B gzip`,
+      );
+    },
+  ],
+  [
+    "an app calling one method of a 20-method service bundles that method only",
+    async () => {
+      const one = await bundleApp(libraryApp([GET]));
+      assert.match(one.text, /"GetBook"/);
+      assert.match(one.text, /codegen\.library\.GetBookRequest/);
+      // A unary method does not bring the calls of the streaming kinds.
+      assert.doesNotMatch(one.text, /can stream requests/);
+      for (const other of [
+        "ListBooks",
+        "DeleteBook",
+        "WatchShelf",
+        "codegen.library.Author",
+        "codegen.library.ShelfEvent",
+      ]) {
+        assert.doesNotMatch(one.text, new RegExp(`"${other.replaceAll(".", "\\.")}`), other);
+      }
+      // The whole class, for comparison: it refers to every method.
+      const whole = await bundleApp(`import { LibraryServiceClient } from "${LIBRARY}";
 export const app = (t: any) => new LibraryServiceClient(t).getBook({ name: "a" });`);
-    assert.match(whole.text, /"WatchShelf"/);
-    const extra = async (m: [string, string, string]): Promise<number> => (await bundleApp(libraryApp([GET, m]))).gzip - one.gzip;
-    const sizes = {
-      "1 method (createClient)": `${one.min} B min, ${one.gzip} B gzip`,
-      "whole client class": `${whole.min} B min, ${whole.gzip} B gzip`,
-      "+DeleteBook (2 new small messages)": `+${await extra(["deleteBook", "DeleteBook", `{ name: "x" }`])} B gzip`,
-      "+CreateBook (1 new message)": `+${await extra(["createBook", "CreateBook", `{ parent: "x" }`])} B gzip`,
-      "+ListBooks (2 new messages, one a list of Book)": `+${await extra(["listBooks", "ListBooks", `{ parent: "x" }`])} B gzip`,
-    };
-    console.log(`library app bundle sizes (esbuild --minify, gzip -9): ${JSON.stringify(sizes, null, 1)}`);
-  }],
+      assert.match(whole.text, /"WatchShelf"/);
+      const extra = async (m: [string, string, string]): Promise<number> =>
+        (await bundleApp(libraryApp([GET, m]))).gzip - one.gzip;
+      const sizes = {
+        "1 method (createClient)": `${one.min} B min, ${one.gzip} B gzip`,
+        "whole client class": `${whole.min} B min, ${whole.gzip} B gzip`,
+        "+DeleteBook (2 new small messages)": `+${await extra(["deleteBook", "DeleteBook", `{ name: "x" }`])} B gzip`,
+        "+CreateBook (1 new message)": `+${await extra(["createBook", "CreateBook", `{ parent: "x" }`])} B gzip`,
+        "+ListBooks (2 new messages, one a list of Book)": `+${await extra(["listBooks", "ListBooks", `{ parent: "x" }`])} B gzip`,
+      };
+      console.log(`library app bundle sizes (esbuild --minify, gzip -9): ${JSON.stringify(sizes, null, 1)}`);
+    },
+  ],
 ];

@@ -32,7 +32,10 @@ export async function runInteropCases(transport: Transport, label: string): Prom
   await client.unaryCall(
     { responseSize: 1 },
     {
-      metadata: { "x-grpc-test-echo-initial": "initial-value", "x-grpc-test-echo-trailing-bin": new Uint8Array([0xab, 0xab, 0xab]) },
+      metadata: {
+        "x-grpc-test-echo-initial": "initial-value",
+        "x-grpc-test-echo-trailing-bin": new Uint8Array([0xab, 0xab, 0xab]),
+      },
       onHeader: (h) => (header = h.get("x-grpc-test-echo-initial") ?? ""),
       onTrailer: (t) => (trailer = t.get("x-grpc-test-echo-trailing-bin") ?? ""),
     },

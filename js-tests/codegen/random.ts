@@ -45,7 +45,7 @@ export class Gen {
     return BigInt.asIntN(64, this.u64());
   }
   string(): string {
-    const alphabet = ["a", "Z", "0", " ", "é", "ß", "中", "😀", "\n", "\"", "\\", "\u0000", "\u{10ffff}"];
+    const alphabet = ["a", "Z", "0", " ", "é", "ß", "中", "😀", "\n", '"', "\\", "\u0000", "\u{10ffff}"];
     let s = "";
     const n = this.int(8);
     for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
@@ -65,15 +65,30 @@ export class Gen {
 function scalar(g: Gen, t: ScalarTypeId, L: 0 | 1 | 2 | undefined): any {
   const long = (v: bigint): any => (L === 1 ? v.toString() : L === 2 ? Number(BigInt.asIntN(52, v)) : v);
   switch (t) {
-    case 1: return g.double();
-    case 2: return Math.fround(g.double());
-    case 3: case 16: case 18: return long(g.i64());
-    case 4: case 6: return L === 2 ? g.int(2 ** 52) : long(g.u64());
-    case 5: case 15: case 17: return g.i32();
-    case 7: case 13: return g.u32();
-    case 8: return g.chance(0.5);
-    case 9: return g.string();
-    case 12: return g.bytes();
+    case 1:
+      return g.double();
+    case 2:
+      return Math.fround(g.double());
+    case 3:
+    case 16:
+    case 18:
+      return long(g.i64());
+    case 4:
+    case 6:
+      return L === 2 ? g.int(2 ** 52) : long(g.u64());
+    case 5:
+    case 15:
+    case 17:
+      return g.i32();
+    case 7:
+    case 13:
+      return g.u32();
+    case 8:
+      return g.chance(0.5);
+    case 9:
+      return g.string();
+    case 12:
+      return g.bytes();
   }
 }
 
@@ -98,7 +113,9 @@ function randomWkt(g: Gen, type: MessageType<any>, depth: number): Obj | undefin
     case "google.protobuf.Duration": {
       const s = g.int(1e6);
       const n = g.int(1e9);
-      return type.create(g.chance(0.5) ? { seconds: BigInt(s), nanos: n } : { seconds: BigInt(-s), nanos: s === 0 ? -n : -n });
+      return type.create(
+        g.chance(0.5) ? { seconds: BigInt(s), nanos: n } : { seconds: BigInt(-s), nanos: s === 0 ? -n : -n },
+      );
     }
     case "google.protobuf.FieldMask":
       return type.create({ paths: ["a", "foo_bar", "x.y_z"].slice(0, g.int(4)) });
@@ -118,7 +135,10 @@ function randomWkt(g: Gen, type: MessageType<any>, depth: number): Obj | undefin
     case "google.protobuf.Any": {
       if (g.chance(0.3)) return type.create();
       const inner = random(g, oursAll.AllTypes_Nested, depth + 1);
-      return type.create({ typeUrl: "type.googleapis.com/codegen.alltypes.AllTypes.Nested", value: oursAll.AllTypes_Nested.toBinary(inner as oursAll.AllTypes_Nested) });
+      return type.create({
+        typeUrl: "type.googleapis.com/codegen.alltypes.AllTypes.Nested",
+        value: oursAll.AllTypes_Nested.toBinary(inner as oursAll.AllTypes_Nested),
+      });
     }
     default:
       return undefined;
@@ -160,7 +180,12 @@ export function random(g: Gen, type: MessageType<any>, depth = 0, unknownFrom?: 
   }
   const msg = type.create(init);
   if (unknownFrom !== undefined && g.chance(0.3)) {
-    msg["$unknown"] = new BinaryWriter().tag(unknownFrom + g.int(50), WireType.Varint).uint32(g.u32()).tag(unknownFrom + 60, WireType.LengthDelimited).bytes(g.bytes()).finish();
+    msg["$unknown"] = new BinaryWriter()
+      .tag(unknownFrom + g.int(50), WireType.Varint)
+      .uint32(g.u32())
+      .tag(unknownFrom + 60, WireType.LengthDelimited)
+      .bytes(g.bytes())
+      .finish();
   }
   return msg;
 }

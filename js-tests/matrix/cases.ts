@@ -92,7 +92,6 @@ export interface Case {
 
 // ---- assertions (browser-safe) ----
 
-
 function zeros(body: Uint8Array | undefined, size: number, what: string): void {
   check(body !== undefined, `${what}: no payload`);
   equal(body.length, size, `${what} size`);
@@ -156,7 +155,11 @@ export const cases: readonly Case[] = [
   {
     name: "custom_metadata",
     async run(client) {
-      const unary = await client.unary({ echo: true, requestSize: LARGE_REQUEST_SIZE, responseSize: LARGE_RESPONSE_SIZE });
+      const unary = await client.unary({
+        echo: true,
+        requestSize: LARGE_REQUEST_SIZE,
+        responseSize: LARGE_RESPONSE_SIZE,
+      });
       zeros(unary.payloads[0], LARGE_RESPONSE_SIZE, "unary response");
       echoed(unary, "unary");
       const stream = await client.stream({ echo: true, requestSize: LARGE_REQUEST_SIZE, sizes: [LARGE_RESPONSE_SIZE] });

@@ -8,7 +8,13 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 
 import { runCase, type Outcome } from "./cases.js";
-import { bufCurlClient, connectNodeClient, runGrpcGoCase, type ClosableClient, type HttpVersion } from "./clients/node.js";
+import {
+  bufCurlClient,
+  connectNodeClient,
+  runGrpcGoCase,
+  type ClosableClient,
+  type HttpVersion,
+} from "./clients/node.js";
 import { protobufTsClient } from "./clients/protobuf-ts.js";
 import type { Format } from "./clients/requests.js";
 import { connectWebClient, oursClient } from "./clients/web.js";
@@ -19,7 +25,6 @@ const JS_TESTS = fileURLToPath(new URL("../../", import.meta.url));
 
 /** A wire format: gRPC-Web binary or text, or native gRPC. */
 export type Wire = Format | "native";
-
 
 export interface ClientSpec {
   readonly id: string;

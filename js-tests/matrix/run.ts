@@ -65,7 +65,10 @@ function applies(client: ClientSpec, server: ServerSpec, wire: Wire, http: HttpV
 
 const withTimeout = (p: Promise<Outcome>): Promise<Outcome> =>
   new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ result: "fail", detail: `no result within ${CASE_TIMEOUT_MS} ms` }), CASE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => resolve({ result: "fail", detail: `no result within ${CASE_TIMEOUT_MS} ms` }),
+      CASE_TIMEOUT_MS,
+    );
     p.then(
       (o) => resolve(o),
       (e: unknown) => resolve({ result: "fail", detail: `runner error: ${String(e)}` }),
@@ -76,7 +79,8 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const updateReadme = args.includes("--update-readme");
   // `--client ID` / `--server ID` (repeatable) run part of the matrix, for debugging.
-  const only = (flag: string): string[] => args.flatMap((a, i) => (a === flag && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const only = (flag: string): string[] =>
+    args.flatMap((a, i) => (a === flag && args[i + 1] !== undefined ? [args[i + 1]!] : []));
   const onlyClients = only("--client");
   const onlyServers = only("--server");
   mkdirSync(OUTPUT, { recursive: true });
@@ -84,12 +88,18 @@ async function main(): Promise<number> {
 
   // The interop protos as an image for buf curl.
   const bufSchema = join(OUTPUT, "matrix-protos.binpb");
-  execFileSync(join(JS_TESTS, "node_modules", ".bin", "buf"), ["build", "../protos", "--path", "../protos/grpc/testing", "-o", bufSchema], {
-    cwd: JS_TESTS,
-    stdio: "inherit",
-  });
+  execFileSync(
+    join(JS_TESTS, "node_modules", ".bin", "buf"),
+    ["build", "../protos", "--path", "../protos/grpc/testing", "-o", bufSchema],
+    {
+      cwd: JS_TESTS,
+      stdio: "inherit",
+    },
+  );
   let page: Page | undefined;
-  const allClients = clients(bufSchema, () => page).filter((c) => onlyClients.length === 0 || onlyClients.includes(c.id));
+  const allClients = clients(bufSchema, () => page).filter(
+    (c) => onlyClients.length === 0 || onlyClients.includes(c.id),
+  );
   const known = parseKnownFailing(
     existsSync(KNOWN_FAILING) ? readFileSync(KNOWN_FAILING, "utf8") : "",
     new Set(allClients.filter((c) => c.ours).map((c) => c.id)),
@@ -114,7 +124,9 @@ async function main(): Promise<number> {
   });
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
-  const rows: Row[] = allClients.flatMap((client) => client.wires.flatMap((wire) => client.http.map((http) => ({ client, wire, http }))));
+  const rows: Row[] = allClients.flatMap((client) =>
+    client.wires.flatMap((wire) => client.http.map((http) => ({ client, wire, http }))),
+  );
   const cells = new Map<string, Cell>();
   const failures: Failure[] = [];
   let passed = 0;
@@ -127,9 +139,13 @@ async function main(): Promise<number> {
     page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     await page.goto(`${site.origin}/matrix.html`);
-    await page.waitForFunction(() => (globalThis as unknown as { matrixReady?: boolean }).matrixReady === true, undefined, {
-      timeout: 15_000,
-    });
+    await page.waitForFunction(
+      () => (globalThis as unknown as { matrixReady?: boolean }).matrixReady === true,
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
 
     for (const server of servers.filter((s) => onlyServers.length === 0 || onlyServers.includes(s.id))) {
       process.stdout.write(`\n${server.label}: starting ... `);
@@ -187,7 +203,9 @@ async function main(): Promise<number> {
             runner.close();
           }
           const status = cell.failed > 0 ? "FAIL" : "ok";
-          console.log(`  ${row.client.label} [${row.wire}, HTTP/${row.http}]: ${cell.passed} passed${cell.known ? `, ${cell.known} known failures` : ""}${cell.na ? `, ${cell.na} n/a` : ""}${cell.failed ? `, ${cell.failed} FAILED` : ""} ${status}`);
+          console.log(
+            `  ${row.client.label} [${row.wire}, HTTP/${row.http}]: ${cell.passed} passed${cell.known ? `, ${cell.known} known failures` : ""}${cell.na ? `, ${cell.na} n/a` : ""}${cell.failed ? `, ${cell.failed} FAILED` : ""} ${status}`,
+          );
         }
       } finally {
         await running.stop();
@@ -231,14 +249,19 @@ async function main(): Promise<number> {
     `Total: ${summary}; ${extra}. Produced by \`cargo xtask interop\` in ${seconds} s.`,
   ].join("\n");
   writeFileSync(join(OUTPUT, "matrix.md"), markdown + "\n");
-  writeFileSync(join(OUTPUT, "matrix.json"), JSON.stringify({ passed, failed, known: knownCount, notApplicable, failures }, null, 2));
+  writeFileSync(
+    join(OUTPUT, "matrix.json"),
+    JSON.stringify({ passed, failed, known: knownCount, notApplicable, failures }, null, 2),
+  );
 
   console.log(`\n${table}\n`);
   const unexpected = failures.filter((f) => f.known === undefined);
   if (failures.length > 0) {
     console.log("Failures:");
     for (const f of failures) {
-      console.log(`  ${f.known !== undefined ? "known" : "FAILED"}: ${f.key}: ${f.detail.split("\n")[0]}${f.known !== undefined ? ` (${f.known})` : ""}`);
+      console.log(
+        `  ${f.known !== undefined ? "known" : "FAILED"}: ${f.key}: ${f.detail.split("\n")[0]}${f.known !== undefined ? ` (${f.known})` : ""}`,
+      );
     }
   }
   if (updateReadme && (onlyClients.length > 0 || onlyServers.length > 0)) {

@@ -14,7 +14,6 @@ import { startGoServer, startGrpcJsServer, startGrpcwebproxy, startPythonServer 
 /** The repository root (this file is compiled to js-tests/dist/matrix/). */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-
 export interface RunningServer {
   /** Base URL, `http://127.0.0.1:PORT`. */
   readonly url: string;
@@ -40,7 +39,14 @@ export interface ServerSpec {
 const url = (addr: string): string => `http://${addr}`;
 
 async function proxyInFront(backend: RunningServer, origin: string): Promise<RunningServer> {
-  const proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", backend.url, "--allowed-origin", origin]);
+  const proxy = await startServer("grpcweb-proxy", [
+    "--listen",
+    "127.0.0.1:0",
+    "--backend",
+    backend.url,
+    "--allowed-origin",
+    origin,
+  ]);
   return {
     url: url(proxy.addr),
     async stop() {
@@ -141,10 +147,14 @@ export const servers: readonly ServerSpec[] = [
     notes: "tonic-web's example server has no CORS layer",
     async start() {
       if (!existsSync(join(binDir(), "examples", "tonic_web_peer"))) {
-        execFileSync(process.env["CARGO"] ?? "cargo", ["build", "-p", "grpcweb-client", "--example", "tonic_web_peer"], {
-          cwd: ROOT,
-          stdio: "inherit",
-        });
+        execFileSync(
+          process.env["CARGO"] ?? "cargo",
+          ["build", "-p", "grpcweb-client", "--example", "tonic_web_peer"],
+          {
+            cwd: ROOT,
+            stdio: "inherit",
+          },
+        );
       }
       const server = await startServer("examples/tonic_web_peer", []);
       return { url: url(server.addr), stop: () => server.stop() };

@@ -125,7 +125,9 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     page = await browser.newPage();
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     await page.goto(`${site.origin}/`);
-    await page.waitForFunction(() => (globalThis as unknown as CasePage).casesReady === true, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => (globalThis as unknown as CasePage).casesReady === true, undefined, {
+      timeout: 15_000,
+    });
     vitePage = await browser.newPage();
     vitePage.on("pageerror", (e) => pageErrors.push(String(e)));
     await vitePage.goto(`${site.origin}/vite.html`);
@@ -178,7 +180,9 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
         closedUrl: closed,
         format: "binary",
       };
-      const failure = await page.evaluate(([c]) => (globalThis as unknown as CasePage).runCase("empty_unary", c), [ctx] as const);
+      const failure = await page.evaluate(([c]) => (globalThis as unknown as CasePage).runCase("empty_unary", c), [
+        ctx,
+      ] as const);
       assert.ok(failure !== null, "the call succeeded although the origin is not allowed");
       assert.match(failure, /UNAVAILABLE/);
     } finally {
@@ -189,7 +193,10 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
   describe("esbuild bundle, as shipped", () => {
     it("loads from one file: the wasm is inlined, no other request", async (t) => {
       assert.ok(bundledPage !== undefined, "not set up");
-      assert.deepEqual(bundledRequests.filter((p) => p !== "/bundled.html" && p !== "/bundle.js"), []);
+      assert.deepEqual(
+        bundledRequests.filter((p) => p !== "/bundled.html" && p !== "/bundle.js"),
+        [],
+      );
       // For the record: the runtime alone, as an app would bundle it.
       const app = await build({
         stdin: {
@@ -233,26 +240,29 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
     }
   });
 
-  it("credentials: \"include\" is sent, and needs a proxy that allows credentials", async () => {
+  it('credentials: "include" is sent, and needs a proxy that allows credentials', async () => {
     assert.ok(page !== undefined && backend !== undefined && site !== undefined);
     const call = (baseUrl: string): Promise<string> =>
-      page!.evaluate(async ([url]) => {
-        const { createGrpcWebTransport } = await import("grpcweb-client");
-        const transport = createGrpcWebTransport({ baseUrl: url, credentials: "include" });
-        const method = {
-          service: "grpc.testing.TestService",
-          name: "EmptyCall",
-          path: "/grpc.testing.TestService/EmptyCall",
-          kind: "unary" as const,
-          encode: () => new Uint8Array(0),
-          decode: (bytes: Uint8Array) => bytes.length,
-        };
-        try {
-          return `ok ${await transport.unary(method, {})}`;
-        } catch (e) {
-          return String(e);
-        }
-      }, [baseUrl] as const);
+      page!.evaluate(
+        async ([url]) => {
+          const { createGrpcWebTransport } = await import("grpcweb-client");
+          const transport = createGrpcWebTransport({ baseUrl: url, credentials: "include" });
+          const method = {
+            service: "grpc.testing.TestService",
+            name: "EmptyCall",
+            path: "/grpc.testing.TestService/EmptyCall",
+            kind: "unary" as const,
+            encode: () => new Uint8Array(0),
+            decode: (bytes: Uint8Array) => bytes.length,
+          };
+          try {
+            return `ok ${await transport.unary(method, {})}`;
+          } catch (e) {
+            return String(e);
+          }
+        },
+        [baseUrl] as const,
+      );
     const start = (extra: string[]): Promise<Server> =>
       startServer("grpcweb-proxy", [
         "--listen",
@@ -288,10 +298,10 @@ describe("grpcweb-client (wasm) in headless Chromium, cross-origin -> grpcweb-pr
           it(`${format}: ${name}`, { timeout: TEST_TIMEOUT_MS }, async () => {
             const p = target.page();
             assert.ok(p !== undefined, "not set up");
-            const failure = await p.evaluate(
-              ([n, c]) => (globalThis as unknown as CasePage).runCase(n, c),
-              [name, context(format)] as const,
-            );
+            const failure = await p.evaluate(([n, c]) => (globalThis as unknown as CasePage).runCase(n, c), [
+              name,
+              context(format),
+            ] as const);
             assert.equal(failure, null);
           });
         }

@@ -75,10 +75,10 @@ describe("the package bundled by esbuild, Vite and webpack, in headless Chromium
           await page.waitForFunction(() => (globalThis as unknown as AppPage).appReady === true, undefined, {
             timeout: 15_000,
           });
-          const result = await page.evaluate(
-            ([url, f]) => (globalThis as unknown as AppPage).runApp(url, f),
-            [`http://${proxy.addr}`, format] as const,
-          );
+          const result = await page.evaluate(([url, f]) => (globalThis as unknown as AppPage).runApp(url, f), [
+            `http://${proxy.addr}`,
+            format,
+          ] as const);
           assert.deepEqual(result, EXPECTED);
           assert.deepEqual(problems, []);
           t.diagnostic(`${bundler} page downloaded: ${downloaded.join(" ")}`);

@@ -5,7 +5,16 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
@@ -44,7 +53,10 @@ function files(base: string, sub = ""): string[] {
 // Always (re)build: a stale plugin would compare stale output with the goldens. xtask's
 // `cargo test` has usually built it already, so this is quick.
 execFileSync("cargo", ["build", "-p", "protoc-gen-grpcweb-ts"], { cwd: root, stdio: "inherit" });
-assert.ok(existsSync(plugin), `${plugin} missing after cargo build (GRPCWEB_BIN_DIR and the cargo target dir disagree?)`);
+assert.ok(
+  existsSync(plugin),
+  `${plugin} missing after cargo build (GRPCWEB_BIN_DIR and the cargo target dir disagree?)`,
+);
 const inputs = { directory: "../protos", paths: ["../protos/codegen", "../protos/grpc/testing"] };
 rmSync(join(dir, "out"), { recursive: true, force: true });
 rmSync(join(dir, "dist"), { recursive: true, force: true });
@@ -52,7 +64,11 @@ const ours = (out: string, opt: string[] = []) => ({ local: plugin, out: `codege
 const generate = (input: object, plugins: object[]): void => {
   run(bin("buf"), ["generate", "--template", JSON.stringify({ version: "v2", inputs: [input], plugins })]);
 };
-generate(inputs, [ours("ours"), ours("ours-int64-string", ["int64=string"]), ours("ours-int64-number", ["int64=number", "import_extension=js"])]);
+generate(inputs, [
+  ours("ours"),
+  ours("ours-int64-string", ["int64=string"]),
+  ours("ours-int64-number", ["int64=number", "import_extension=js"]),
+]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 generate({ ...inputs, exclude_paths: ["../protos/codegen/clash.proto"] }, [
   { local: bin("protoc-gen-es"), out: "codegen/out/es", opt: ["target=ts", "import_extension=js"] },
@@ -61,7 +77,10 @@ run(bin("tsc"), ["-p", "codegen/tsconfig.json"]);
 // Node resolves "grpcweb-client" in the compiled output through this stand-in package.
 const shimDir = join(dir, "dist", "node_modules", "grpcweb-client");
 mkdirSync(shimDir, { recursive: true });
-writeFileSync(join(shimDir, "package.json"), JSON.stringify({ name: "grpcweb-client", type: "module", exports: "./index.js" }));
+writeFileSync(
+  join(shimDir, "package.json"),
+  JSON.stringify({ name: "grpcweb-client", type: "module", exports: "./index.js" }),
+);
 writeFileSync(join(shimDir, "index.js"), 'export * from "../../js-tests/codegen/grpcweb-client.js";\n');
 type Cases = { cases: Array<[string, () => void | Promise<void>]> };
 const compiled = (name: string): string => pathToFileURL(join(dir, "dist", "js-tests", "codegen", name)).href;
@@ -79,8 +98,12 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   const ours = join(dir, "out", "ours");
   // google/protobuf files differ in comments: buf and protox bundle different copies.
   const mine = (rel: string): boolean => !rel.startsWith("google/");
-  for (const rel of files(join(golden, "all_types")).concat(files(join(golden, "interop"))).filter(mine)) {
-    const g = existsSync(join(golden, "all_types", rel)) ? join(golden, "all_types", rel) : join(golden, "interop", rel);
+  for (const rel of files(join(golden, "all_types"))
+    .concat(files(join(golden, "interop")))
+    .filter(mine)) {
+    const g = existsSync(join(golden, "all_types", rel))
+      ? join(golden, "all_types", rel)
+      : join(golden, "interop", rel);
     assert.equal(readFileSync(join(ours, rel), "utf8"), readFileSync(g, "utf8"), rel);
   }
 });
@@ -98,40 +121,74 @@ test("editions golden: buf output equals codegen/tests/golden/editions (protox h
   assert.equal(actual, readFileSync(join(golden, rel), "utf8"), "run with UPDATE_GOLDEN=1 to rewrite");
 });
 
-test("protoc runs the plugin; output equals the goldens", { skip: spawnSync("protoc", ["--version"]).status !== 0 && "protoc is not installed" }, () => {
-  const out = mkdtempSync(join(tmpdir(), "grpcweb-ts-"));
-  try {
-    run("protoc", [`--plugin=protoc-gen-grpcweb-ts=${plugin}`, `--grpcweb-ts_out=${out}`, "-I", join(root, "protos"),
-      "grpc/testing/test.proto", "grpc/testing/messages.proto", "grpc/testing/empty.proto"], root);
-    const golden = join(root, "codegen", "tests", "golden", "interop");
-    assert.deepEqual(files(out), files(golden));
-    for (const rel of files(golden)) assert.equal(readFileSync(join(out, rel), "utf8"), readFileSync(join(golden, rel), "utf8"), rel);
-    // A bad option comes back as a plugin error naming the key.
-    const r = spawnSync("protoc", [`--plugin=protoc-gen-grpcweb-ts=${plugin}`, `--grpcweb-ts_out=target=js:${out}`, "-I", join(root, "protos"), "grpc/testing/empty.proto"], { encoding: "utf8" });
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /unknown option "target"/);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+test(
+  "protoc runs the plugin; output equals the goldens",
+  { skip: spawnSync("protoc", ["--version"]).status !== 0 && "protoc is not installed" },
+  () => {
+    const out = mkdtempSync(join(tmpdir(), "grpcweb-ts-"));
+    try {
+      run(
+        "protoc",
+        [
+          `--plugin=protoc-gen-grpcweb-ts=${plugin}`,
+          `--grpcweb-ts_out=${out}`,
+          "-I",
+          join(root, "protos"),
+          "grpc/testing/test.proto",
+          "grpc/testing/messages.proto",
+          "grpc/testing/empty.proto",
+        ],
+        root,
+      );
+      const golden = join(root, "codegen", "tests", "golden", "interop");
+      assert.deepEqual(files(out), files(golden));
+      for (const rel of files(golden))
+        assert.equal(readFileSync(join(out, rel), "utf8"), readFileSync(join(golden, rel), "utf8"), rel);
+      // A bad option comes back as a plugin error naming the key.
+      const r = spawnSync(
+        "protoc",
+        [
+          `--plugin=protoc-gen-grpcweb-ts=${plugin}`,
+          `--grpcweb-ts_out=target=js:${out}`,
+          "-I",
+          join(root, "protos"),
+          "grpc/testing/empty.proto",
+        ],
+        { encoding: "utf8" },
+      );
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /unknown option "target"/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  },
+);
 
 for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
 
-test("generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server", { timeout: 60_000 }, async () => {
-  // Imported here so that the checks above do not depend on the runtime package's build.
-  const { createGrpcWebTransport } = await import("grpcweb-client");
-  const backend = await startServer("interop-server", ["--port", "0"]);
-  try {
-    const proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", `http://${backend.addr}`]);
+test(
+  "generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server",
+  { timeout: 60_000 },
+  async () => {
+    // Imported here so that the checks above do not depend on the runtime package's build.
+    const { createGrpcWebTransport } = await import("grpcweb-client");
+    const backend = await startServer("interop-server", ["--port", "0"]);
     try {
-      for (const format of ["binary", "text"] as const) {
-        await e2e.runInteropCases(createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format }), format);
+      const proxy = await startServer("grpcweb-proxy", [
+        "--listen",
+        "127.0.0.1:0",
+        "--backend",
+        `http://${backend.addr}`,
+      ]);
+      try {
+        for (const format of ["binary", "text"] as const) {
+          await e2e.runInteropCases(createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format }), format);
+        }
+      } finally {
+        await proxy.stop();
       }
     } finally {
-      await proxy.stop();
+      await backend.stop();
     }
-  } finally {
-    await backend.stop();
-  }
-});
-
+  },
+);

@@ -69,11 +69,7 @@ async function expectError(call: Promise<unknown>, code: Code, rawMessage?: stri
     (e: unknown) => e,
   );
   assert.ok(err instanceof ConnectError, `expected a ConnectError, got ${String(err)}`);
-  assert.equal(
-    Code[err.code],
-    Code[code],
-    `expected code ${Code[code]}, got ${Code[err.code]}: ${err.rawMessage}`,
-  );
+  assert.equal(Code[err.code], Code[code], `expected code ${Code[code]}, got ${Code[err.code]}: ${err.rawMessage}`);
   if (rawMessage !== undefined) {
     assert.equal(err.rawMessage, rawMessage);
   }
@@ -101,12 +97,7 @@ describe("connect-node gRPC-Web -> grpcweb-proxy -> interop-server", () => {
 
   before(async () => {
     backend = await startServer("interop-server", ["--port", "0"]);
-    proxy = await startServer("grpcweb-proxy", [
-      "--listen",
-      "127.0.0.1:0",
-      "--backend",
-      `http://${backend.addr}`,
-    ]);
+    proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", `http://${backend.addr}`]);
   });
 
   after(async () => {
@@ -211,11 +202,7 @@ describe("connect-node gRPC-Web -> grpcweb-proxy -> interop-server", () => {
         const responseStatus = { code: Code.Unknown, message: "test status message" };
 
         it("unary", { timeout: TEST_TIMEOUT_MS }, async () => {
-          await expectError(
-            the().client.unaryCall({ responseStatus }),
-            Code.Unknown,
-            "test status message",
-          );
+          await expectError(the().client.unaryCall({ responseStatus }), Code.Unknown, "test status message");
         });
 
         it("server streaming", { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -51,7 +51,10 @@ function startDemo(): Promise<Demo> {
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   return new Promise<Demo>((done, fail) => {
     let proxyUrl = "";
-    const timer = setTimeout(() => fail(new Error(`no "Demo:" line within ${START_TIMEOUT_MS} ms\n${tail}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`no "Demo:" line within ${START_TIMEOUT_MS} ms\n${tail}`)),
+      START_TIMEOUT_MS,
+    );
     child.once("error", (e) => fail(new Error(`could not start ${xtask}: ${e.message}`)));
     child.once("exit", (code) => {
       clearTimeout(timer);
@@ -203,7 +206,9 @@ describe("the demo page (cargo xtask demo) in headless Chromium", { timeout: 400
     assert.ok(found?.[1] !== undefined, shown);
     const ms = Number(found[1]);
     assert.ok(ms >= 450 && ms < 1800, `the deadline fired after ${ms} ms`);
-    await page.locator('#log-body tr[data-method="Sleep"][data-code="DEADLINE_EXCEEDED"]').waitFor({ timeout: UI_TIMEOUT_MS });
+    await page
+      .locator('#log-body tr[data-method="Sleep"][data-code="DEADLINE_EXCEEDED"]')
+      .waitFor({ timeout: UI_TIMEOUT_MS });
   });
 
   it("text mode: echo and a whole ticker stream go over application/grpc-web-text", async () => {
@@ -248,7 +253,9 @@ describe("the demo page (cargo xtask demo) in headless Chromium", { timeout: 400
     process.kill(-demo.child.pid, "SIGINT");
     await Promise.race([
       demo.exited,
-      new Promise((_, fail) => setTimeout(() => fail(new Error(`xtask demo still running\n${demo!.output()}`)), 10_000)),
+      new Promise((_, fail) =>
+        setTimeout(() => fail(new Error(`xtask demo still running\n${demo!.output()}`)), 10_000),
+      ),
     ]);
     // The children drain for up to a couple of seconds.
     const deadline = Date.now() + 10_000;

@@ -11,7 +11,9 @@ const OURS = new Set(["ours-node", "ours-chromium"]);
 
 test("known-failing entries: five fields, a reason, wildcards", () => {
   const known = parseKnownFailing(
-    ["# comment", "", "peer-a  *  binary  1.1  large_unary  # peer-a cannot", "*  srv  *  *  *  # srv is odd"].join("\n"),
+    ["# comment", "", "peer-a  *  binary  1.1  large_unary  # peer-a cannot", "*  srv  *  *  *  # srv is odd"].join(
+      "\n",
+    ),
     OURS,
   );
   assert.equal(known.length, 2);

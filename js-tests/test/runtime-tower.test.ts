@@ -39,18 +39,32 @@ describe("tonic over grpcweb-client's tower Service (wasm32, in Node)", { timeou
     await backend?.stop();
   });
 
-  it("unary, server streaming, status and metadata, deadline, in binary and text", { timeout: TIMEOUT_MS }, async () => {
-    assert.ok(proxy !== undefined, "proxy not started");
-    const { code, output } = await run(
-      process.env["CARGO"] ?? "cargo",
-      ["test", "-p", "grpcweb-client", "--target", "wasm32-unknown-unknown", "--features", "tower", "--test", "tower"],
-      {
-        GRPCWEB_PROXY_URL: `http://${proxy.addr}`,
-        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner",
-      },
-    );
-    const tail = output.slice(-6_000);
-    assert.equal(code, 0, tail);
-    assert.match(output, /test result: ok\. 8 passed; 0 failed/, tail);
-  });
+  it(
+    "unary, server streaming, status and metadata, deadline, in binary and text",
+    { timeout: TIMEOUT_MS },
+    async () => {
+      assert.ok(proxy !== undefined, "proxy not started");
+      const { code, output } = await run(
+        process.env["CARGO"] ?? "cargo",
+        [
+          "test",
+          "-p",
+          "grpcweb-client",
+          "--target",
+          "wasm32-unknown-unknown",
+          "--features",
+          "tower",
+          "--test",
+          "tower",
+        ],
+        {
+          GRPCWEB_PROXY_URL: `http://${proxy.addr}`,
+          CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner",
+        },
+      );
+      const tail = output.slice(-6_000);
+      assert.equal(code, 0, tail);
+      assert.match(output, /test result: ok\. 8 passed; 0 failed/, tail);
+    },
+  );
 });

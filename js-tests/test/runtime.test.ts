@@ -40,10 +40,13 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
     await backend?.stop();
   });
 
-  it("loadWasm(bytes of the shipped .wasm file) instead of the inlined copy", { timeout: TEST_TIMEOUT_MS }, async () => {
-    assert.ok(proxy !== undefined, "proxy not started");
-    // A fresh process: the wasm module is loaded once per process.
-    const script = `
+  it(
+    "loadWasm(bytes of the shipped .wasm file) instead of the inlined copy",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      assert.ok(proxy !== undefined, "proxy not started");
+      // A fresh process: the wasm module is loaded once per process.
+      const script = `
       import { readFile } from "node:fs/promises";
       import { createGrpcWebTransport, loadWasm } from "grpcweb-client";
       const file = new URL(import.meta.resolve("grpcweb-client/grpcweb_client_bg.wasm"));
@@ -52,28 +55,33 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
       const method = { service: "grpc.testing.TestService", name: "EmptyCall", kind: "unary",
         path: "/grpc.testing.TestService/EmptyCall", encode: () => new Uint8Array(0), decode: (b) => b.length };
       console.log("empty response bytes: " + (await transport.unary(method, {})));`;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--input-type=module", "-e", script, `http://${proxy.addr}`],
-      { cwd: fileURLToPath(new URL("../../", import.meta.url)) },
-    );
-    assert.equal(stdout.trim(), "empty response bytes: 0");
-  });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--input-type=module", "-e", script, `http://${proxy.addr}`],
+        { cwd: fileURLToPath(new URL("../../", import.meta.url)) },
+      );
+      assert.equal(stdout.trim(), "empty response bytes: 0");
+    },
+  );
 
-  it("encodeBinaryHeader/decodeBinaryHeader work before the wasm core loads", { timeout: TEST_TIMEOUT_MS }, async () => {
-    // A fresh process that never calls: the wasm is never loaded.
-    const script = `
+  it(
+    "encodeBinaryHeader/decodeBinaryHeader work before the wasm core loads",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // A fresh process that never calls: the wasm is never loaded.
+      const script = `
       import { encodeBinaryHeader, decodeBinaryHeader } from "grpcweb-client";
       const text = encodeBinaryHeader(new Uint8Array([0xab, 0xab, 0xab, 0x01]));
       const back = Array.from(decodeBinaryHeader(text + ",AQ=="));
       let bad = "";
       try { decodeBinaryHeader("*"); } catch (e) { bad = e.name + " " + e.code; }
       console.log(JSON.stringify([text, back, bad]));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: fileURLToPath(new URL("../../", import.meta.url)),
-    });
-    assert.deepEqual(JSON.parse(stdout), ["q6urAQ", [0xab, 0xab, 0xab, 0x01, 0x01], "RpcError 3"]);
-  });
+      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      });
+      assert.deepEqual(JSON.parse(stdout), ["q6urAQ", [0xab, 0xab, 0xab, 0x01, 0x01], "RpcError 3"]);
+    },
+  );
 
   for (const format of FORMATS) {
     describe(format, () => {
@@ -145,7 +153,9 @@ describe("abort mid-stream reaches the proxy, which cancels the backend call", (
       assert.equal(inFlight(text), 0, `the proxy still has the call in flight:\n${text}`);
       // The proxy saw the client go away and ended the call (it resets the backend stream, D2).
       const mode = format === "text" ? "grpc-web-text" : "grpc-web";
-      const ended = new RegExp(`grpcweb_calls_total\\{[^}]*method="StreamingOutputCall",code="(CLIENT_GONE|CANCELLED)",mode="${mode}"\\} 1`);
+      const ended = new RegExp(
+        `grpcweb_calls_total\\{[^}]*method="StreamingOutputCall",code="(CLIENT_GONE|CANCELLED)",mode="${mode}"\\} 1`,
+      );
       assert.match(text, ended, text);
     });
   }

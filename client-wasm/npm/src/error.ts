@@ -26,12 +26,7 @@ export class RpcError extends Error {
   /** The typed details decoded from `grpc-status-details-bin`. */
   readonly details: readonly ErrorDetail[];
 
-  constructor(
-    code: Code,
-    rawMessage: string,
-    metadata: Headers = new Headers(),
-    details: readonly ErrorDetail[] = [],
-  ) {
+  constructor(code: Code, rawMessage: string, metadata: Headers = new Headers(), details: readonly ErrorDetail[] = []) {
     super(rawMessage === "" ? `[${Code[code] ?? code}]` : `[${Code[code] ?? code}] ${rawMessage}`);
     this.code = code;
     this.rawMessage = rawMessage;

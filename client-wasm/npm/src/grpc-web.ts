@@ -340,7 +340,14 @@ class Call {
 /** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
 function grpcTimeout(ms: number): string {
   const ns = Math.ceil(Math.max(ms, 0) * 1e6);
-  for (const [per, unit] of [[1, "n"], [1e3, "u"], [1e6, "m"], [1e9, "S"], [6e10, "M"], [3.6e12, "H"]] as const) {
+  for (const [per, unit] of [
+    [1, "n"],
+    [1e3, "u"],
+    [1e6, "m"],
+    [1e9, "S"],
+    [6e10, "M"],
+    [3.6e12, "H"],
+  ] as const) {
     const n = Math.ceil(ns / per);
     if (n <= 99_999_999) {
       return `${n}${unit}`;

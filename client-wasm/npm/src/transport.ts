@@ -23,9 +23,7 @@ export interface MethodDescriptor<I, O> {
 
 /** Request metadata: values ending in "-bin" keys may be bytes (sent base64, unpadded). */
 export type MetadataInit =
-  | Headers
-  | Record<string, string | Uint8Array>
-  | ReadonlyArray<readonly [string, string | Uint8Array]>;
+  Headers | Record<string, string | Uint8Array> | ReadonlyArray<readonly [string, string | Uint8Array]>;
 
 /** Per-call options, accepted by every generated method. */
 export interface CallOptions {

@@ -47,7 +47,9 @@ export function core(source?: WasmSource): Promise<Core> {
     try {
       // Synchronous where allowed (Node, workers): the module is small, and an async
       // compile can wait behind other work, e.g. Node's first fetch.
-      instance = new WebAssembly.Instance(module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module));
+      instance = new WebAssembly.Instance(
+        module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module),
+      );
     } catch {
       // Browsers' main threads refuse to compile more than 4 KB synchronously.
       instance =

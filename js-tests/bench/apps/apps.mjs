@@ -28,7 +28,11 @@ function testCalls(names, { req, stream }) {
     UnaryCall: `out.push((${req("SimpleRequest", "{ responseSize: 10 }", "unaryCall")})?.payload?.body.length);`,
     EmptyCall: `${req("Empty", "{}", "emptyCall")};`,
     CacheableUnaryCall: `${req("SimpleRequest", "{ responseSize: 1 }", "cacheableUnaryCall")};`,
-    StreamingOutputCall: stream("StreamingOutputCallRequest", "{ responseParameters: [{ size: 3 }] }", "streamingOutputCall"),
+    StreamingOutputCall: stream(
+      "StreamingOutputCallRequest",
+      "{ responseParameters: [{ size: 3 }] }",
+      "streamingOutputCall",
+    ),
   };
   return names.map((n) => body[n]).join("\n");
 }
@@ -52,14 +56,19 @@ import { ${names.map((n) => `TestService_${n}`).join(", ")} } from "./ours/grpc/
 const client = createClient({ ${names.map((n) => `${camel(n)}: TestService_${n}`).join(", ")} }, createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
         testCalls(names, {
           req: (_type, init, method) => `await client.${method}(${init})`,
-          stream: (_type, init, method) => `for await (const m of client.${method}(${init})) out.push(m.payload?.body.length);`,
+          stream: (_type, init, method) =>
+            `for await (const m of client.${method}(${init})) out.push(m.payload?.body.length);`,
         }),
       ),
     wide: (n, service) =>
       app(
         `import { createClient, createGrpcWebTransport } from "grpcweb-client";
-import { ${wideNames(n).map((m) => `${service}_${m}`).join(", ")} } from "./ours/grpcweb/bench/${fileOf(service)}_grpcweb.js";
-const client = createClient({ ${wideNames(n).map((m) => `${camel(m)}: ${service}_${m}`).join(", ")} }, createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
+import { ${wideNames(n)
+          .map((m) => `${service}_${m}`)
+          .join(", ")} } from "./ours/grpcweb/bench/${fileOf(service)}_grpcweb.js";
+const client = createClient({ ${wideNames(n)
+          .map((m) => `${camel(m)}: ${service}_${m}`)
+          .join(", ")} }, createGrpcWebTransport({ baseUrl: location.origin, format: "binary" }));`,
         wideCalls(n, (m) => `(await client.${m}({ id: "a", count: 1 })).value`),
       ),
   },
@@ -74,7 +83,8 @@ import { TestService } from "./es/grpc/testing/test_pb.js";
 const client = createClient(TestService, createGrpcWebTransport({ baseUrl: location.origin }));`,
         testCalls(names, {
           req: (_type, init, method) => `await client.${method}(${init})`,
-          stream: (_type, init, method) => `for await (const m of client.${method}(${init})) out.push(m.payload?.body.length);`,
+          stream: (_type, init, method) =>
+            `for await (const m of client.${method}(${init})) out.push(m.payload?.body.length);`,
         }),
       ),
     wide: (n, service) =>
@@ -151,7 +161,10 @@ const client = new ${service}Client(new GrpcWebFetchTransport({ baseUrl: locatio
               input: "WideRequestSchema",
               output: "WideResponseSchema",
             })),
-            { WideRequestSchema: "../es/grpcweb/bench/wide_pb.js", WideResponseSchema: "../es/grpcweb/bench/wide_pb.js" },
+            {
+              WideRequestSchema: "../es/grpcweb/bench/wide_pb.js",
+              WideResponseSchema: "../es/grpcweb/bench/wide_pb.js",
+            },
           ),
         ]),
       ),

@@ -27,7 +27,10 @@ export const run = (cmd, args, cwd = root) =>
 export function buildTools() {
   if (!process.argv.includes("--no-runtime-build")) {
     console.error("building client-wasm/npm ...");
-    execFileSync("npm", ["run", "build"], { cwd: join(root, "client-wasm", "npm"), stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("npm", ["run", "build"], {
+      cwd: join(root, "client-wasm", "npm"),
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   }
   const given = join(process.env["GRPCWEB_BIN_DIR"] ?? "", "protoc-gen-grpcweb-ts");
   if (process.env["GRPCWEB_BIN_DIR"] && existsSync(given)) return given;
@@ -36,7 +39,10 @@ export function buildTools() {
 }
 
 const INPUTS = [
-  { dir: join(root, "protos"), files: ["grpc/testing/test.proto", "grpc/testing/messages.proto", "grpc/testing/empty.proto"] },
+  {
+    dir: join(root, "protos"),
+    files: ["grpc/testing/test.proto", "grpc/testing/messages.proto", "grpc/testing/empty.proto"],
+  },
   { dir: join(jsTests, "bench", "protos"), files: ["grpcweb/bench/wide.proto", "grpcweb/bench/narrow.proto"] },
 ];
 

@@ -97,7 +97,9 @@ export function pbtsInit(value) {
   if (Array.isArray(value)) return value.map(pbtsInit);
   const out = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = isOneof(v) ? { oneofKind: v.case, ...(v.case === undefined ? {} : { [v.case]: pbtsInit(v.value) }) } : pbtsInit(v);
+    out[k] = isOneof(v)
+      ? { oneofKind: v.case, ...(v.case === undefined ? {} : { [v.case]: pbtsInit(v.value) }) }
+      : pbtsInit(v);
   }
   return out;
 }

@@ -25,7 +25,12 @@ import { binValue, simpleRequest, streamingRequest, type Format } from "./reques
 
 type AnyMessage = ReturnType<typeof create>;
 
-function grpcWebMethod(path: string, type: string, input: AnySchema, output: AnySchema): MethodDescriptor<AnyMessage, AnyMessage> {
+function grpcWebMethod(
+  path: string,
+  type: string,
+  input: AnySchema,
+  output: AnySchema,
+): MethodDescriptor<AnyMessage, AnyMessage> {
   // The runtime only calls the two functions; the "types" are never constructed.
   const NoType = function () {} as unknown as new (...args: unknown[]) => AnyMessage;
   return new MethodDescriptor(
@@ -40,15 +45,30 @@ function grpcWebMethod(path: string, type: string, input: AnySchema, output: Any
 
 const GRPC_WEB = {
   emptyCall: grpcWebMethod("/grpc.testing.TestService/EmptyCall", MethodType.UNARY, EmptySchema, EmptySchema),
-  unaryCall: grpcWebMethod("/grpc.testing.TestService/UnaryCall", MethodType.UNARY, SimpleRequestSchema, SimpleResponseSchema),
+  unaryCall: grpcWebMethod(
+    "/grpc.testing.TestService/UnaryCall",
+    MethodType.UNARY,
+    SimpleRequestSchema,
+    SimpleResponseSchema,
+  ),
   streamingOutputCall: grpcWebMethod(
     "/grpc.testing.TestService/StreamingOutputCall",
     MethodType.SERVER_STREAMING,
     StreamingOutputCallRequestSchema,
     StreamingOutputCallResponseSchema,
   ),
-  unimplementedCall: grpcWebMethod("/grpc.testing.TestService/UnimplementedCall", MethodType.UNARY, EmptySchema, EmptySchema),
-  unimplementedService: grpcWebMethod("/grpc.testing.UnimplementedService/UnimplementedCall", MethodType.UNARY, EmptySchema, EmptySchema),
+  unimplementedCall: grpcWebMethod(
+    "/grpc.testing.TestService/UnimplementedCall",
+    MethodType.UNARY,
+    EmptySchema,
+    EmptySchema,
+  ),
+  unimplementedService: grpcWebMethod(
+    "/grpc.testing.UnimplementedService/UnimplementedCall",
+    MethodType.UNARY,
+    EmptySchema,
+    EmptySchema,
+  ),
 };
 
 /** The official `grpc-web` runtime's GrpcWebClientBase (format "text" or "binary"). */
@@ -109,13 +129,18 @@ export function grpcWebClient(baseUrl: string, format: Format): Client {
       stream.on("end", () => finish(null, trailersSeen));
     });
   const payload = (m: AnyMessage | undefined): Uint8Array =>
-    ((m as { payload?: { body: Uint8Array } } | undefined)?.payload?.body ?? new Uint8Array());
+    (m as { payload?: { body: Uint8Array } } | undefined)?.payload?.body ?? new Uint8Array();
   return {
     async empty() {
       await run(GRPC_WEB.emptyCall, create(EmptySchema), {}, false);
     },
     async unary(a) {
-      const { messages, reply } = await run(GRPC_WEB.unaryCall, create(SimpleRequestSchema, simpleRequest(a)), a, false);
+      const { messages, reply } = await run(
+        GRPC_WEB.unaryCall,
+        create(SimpleRequestSchema, simpleRequest(a)),
+        a,
+        false,
+      );
       return { ...reply, payloads: messages.map(payload) };
     },
     async stream(a) {

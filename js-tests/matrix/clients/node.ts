@@ -33,11 +33,15 @@ export interface ClosableClient extends Client {
 export function connectNodeClient(baseUrl: string, httpVersion: HttpVersion): ClosableClient {
   if (httpVersion === "2") {
     const sessionManager = new Http2SessionManager(baseUrl);
-    const client = connectClient(createGrpcWebTransport({ baseUrl, httpVersion, sessionManager, useBinaryFormat: true }));
+    const client = connectClient(
+      createGrpcWebTransport({ baseUrl, httpVersion, sessionManager, useBinaryFormat: true }),
+    );
     return { ...client, close: () => sessionManager.abort() };
   }
   const agent = new Agent({ keepAlive: true });
-  const client = connectClient(createGrpcWebTransport({ baseUrl, httpVersion, nodeOptions: { agent }, useBinaryFormat: true }));
+  const client = connectClient(
+    createGrpcWebTransport({ baseUrl, httpVersion, nodeOptions: { agent }, useBinaryFormat: true }),
+  );
   return { ...client, close: () => agent.destroy() };
 }
 
@@ -155,7 +159,9 @@ export function bufCurlClient(buf: string, schema: string, baseUrl: string, http
       }
       throw new PeerError(code, err?.message ?? "");
     }
-    const payloads = splitJsonDocuments(stdout).map((d) => fromBase64((d as { payload?: { body?: string } }).payload?.body ?? ""));
+    const payloads = splitJsonDocuments(stdout).map((d) =>
+      fromBase64((d as { payload?: { body?: string } }).payload?.body ?? ""),
+    );
     if (args.echo === true) {
       // Headers are printed with -v; the trailer frame's contents are not.
       throw new NotApplicable(
@@ -172,7 +178,11 @@ export function bufCurlClient(buf: string, schema: string, baseUrl: string, http
     unary: (a: UnaryArgs) =>
       call(
         "grpc.testing.TestService/UnaryCall",
-        { responseSize: a.responseSize, payload: { body: Buffer.alloc(a.requestSize ?? 0).toString("base64") }, ...status(a) },
+        {
+          responseSize: a.responseSize,
+          payload: { body: Buffer.alloc(a.requestSize ?? 0).toString("base64") },
+          ...status(a),
+        },
         a,
       ),
     stream: (a: StreamArgs) =>

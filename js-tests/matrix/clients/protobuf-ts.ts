@@ -35,7 +35,13 @@ function pbtsType(schema: AnySchema) {
   };
 }
 
-function pbtsMethod(service: string, name: string, input: AnySchema, output: AnySchema, serverStreaming: boolean): MethodInfo {
+function pbtsMethod(
+  service: string,
+  name: string,
+  input: AnySchema,
+  output: AnySchema,
+  serverStreaming: boolean,
+): MethodInfo {
   const info = {
     service: { typeName: service, methods: [] as unknown[], options: {} },
     name,
@@ -61,7 +67,13 @@ const PBTS = {
     true,
   ),
   unimplementedCall: pbtsMethod("grpc.testing.TestService", "UnimplementedCall", EmptySchema, EmptySchema, false),
-  unimplementedService: pbtsMethod("grpc.testing.UnimplementedService", "UnimplementedCall", EmptySchema, EmptySchema, false),
+  unimplementedService: pbtsMethod(
+    "grpc.testing.UnimplementedService",
+    "UnimplementedCall",
+    EmptySchema,
+    EmptySchema,
+    false,
+  ),
 };
 
 /** protobuf-ts's numeric code of its error's code name (it reports names). */
@@ -103,7 +115,11 @@ export function protobufTsClient(baseUrl: string, format: Format): Client {
       ...(a.timeoutMs !== undefined ? { timeout: a.timeoutMs } : {}),
       ...(a.echo === true ? { meta: { ...ECHO_HEADERS } } : {}),
     });
-  const unary = async (method: MethodInfo, input: unknown, a: CallArgs): Promise<{ output: unknown; reply: Omit<Reply, "payloads"> }> => {
+  const unary = async (
+    method: MethodInfo,
+    input: unknown,
+    a: CallArgs,
+  ): Promise<{ output: unknown; reply: Omit<Reply, "payloads"> }> => {
     try {
       const call = transport.unary(method as MethodInfo<object, object>, input as object, options(a));
       const [headers, output, trailers] = await Promise.all([call.headers, call.response, call.trailers]);
@@ -139,7 +155,11 @@ export function protobufTsClient(baseUrl: string, format: Format): Client {
         }
         const [headers, trailers] = await Promise.all([call.headers, call.trailers]);
         await call.status;
-        return { payloads, initial: firstValue(headers[ECHO_INITIAL]), trailing: binValue(firstValue(trailers[ECHO_TRAILING])) };
+        return {
+          payloads,
+          initial: firstValue(headers[ECHO_INITIAL]),
+          trailing: binValue(firstValue(trailers[ECHO_TRAILING])),
+        };
       } catch (e) {
         throw pbtsError(e);
       }

@@ -29,7 +29,6 @@ import { grpcWebClient } from "./grpc-web.js";
 import { protobufTsClient } from "./protobuf-ts.js";
 import { simpleRequest, streamingRequest, type Format } from "./requests.js";
 
-
 // ---- clients shaped like a generated TestService client (ours, connect's) ----
 
 type WithPayload = { readonly payload?: { readonly body: Uint8Array } | undefined };
@@ -43,9 +42,16 @@ interface TestServiceStub<O> {
 }
 
 /** Runs `run` with options for `args`, and returns its value with the echoed metadata. */
-type CallWith<O> = <T>(args: CallArgs, run: (options: O) => Promise<T>) => Promise<{ value: T; reply: Omit<Reply, "payloads"> }>;
+type CallWith<O> = <T>(
+  args: CallArgs,
+  run: (options: O) => Promise<T>,
+) => Promise<{ value: T; reply: Omit<Reply, "payloads"> }>;
 
-function stubClient<O>(client: TestServiceStub<O>, unimplemented: Pick<TestServiceStub<O>, "unimplementedCall">, call: CallWith<O>): Client {
+function stubClient<O>(
+  client: TestServiceStub<O>,
+  unimplemented: Pick<TestServiceStub<O>, "unimplementedCall">,
+  call: CallWith<O>,
+): Client {
   const body = (m: WithPayload): Uint8Array => m.payload?.body ?? new Uint8Array();
   return {
     async empty() {
@@ -81,13 +87,21 @@ export function oursClient(baseUrl: string, format: Format): Client {
   const transport = createGrpcWebTransport({ baseUrl, format });
   const client = new TestServiceClient(transport);
   const unimplemented = new UnimplementedServiceClient(transport);
-  const call = async <T>(args: CallArgs, run: (options: CallOptions) => Promise<T>): Promise<{ value: T; reply: Omit<Reply, "payloads"> }> => {
+  const call = async <T>(
+    args: CallArgs,
+    run: (options: CallOptions) => Promise<T>,
+  ): Promise<{ value: T; reply: Omit<Reply, "payloads"> }> => {
     let initial: string | undefined;
     let trailing: Uint8Array | undefined;
     const options: CallOptions = {
       ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
       ...(args.echo === true
-        ? { metadata: { [ECHO_INITIAL]: ECHO_HEADERS[ECHO_INITIAL]!, [ECHO_TRAILING]: Uint8Array.from(ECHO_TRAILING_VALUE) } }
+        ? {
+            metadata: {
+              [ECHO_INITIAL]: ECHO_HEADERS[ECHO_INITIAL]!,
+              [ECHO_TRAILING]: Uint8Array.from(ECHO_TRAILING_VALUE),
+            },
+          }
         : {}),
       onHeader: (h) => (initial = h.get(ECHO_INITIAL) ?? undefined),
       onTrailer: (t) => {
@@ -111,7 +125,10 @@ export function oursClient(baseUrl: string, format: Format): Client {
 export function connectClient(transport: ConnectTransport): Client {
   const client = createClient(TestService, transport);
   const unimplemented = createClient(UnimplementedService, transport);
-  const call = async <T>(args: CallArgs, run: (options: ConnectCallOptions) => Promise<T>): Promise<{ value: T; reply: Omit<Reply, "payloads"> }> => {
+  const call = async <T>(
+    args: CallArgs,
+    run: (options: ConnectCallOptions) => Promise<T>,
+  ): Promise<{ value: T; reply: Omit<Reply, "payloads"> }> => {
     let initial: string | undefined;
     let trailing: Uint8Array | undefined;
     const options: ConnectCallOptions = {

@@ -62,8 +62,11 @@ interface StreamingOutputCallResponse {
   payload: Payload;
 }
 
-type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> |
-  grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+type AnyCall =
+  | grpc.ServerUnaryCall<unknown, unknown>
+  | grpc.ServerReadableStream<unknown, unknown>
+  | grpc.ServerWritableStream<unknown, unknown>
+  | grpc.ServerDuplexStream<unknown, unknown>;
 type OutCall =
   | grpc.ServerWritableStream<unknown, StreamingOutputCallResponse>
   | grpc.ServerDuplexStream<unknown, StreamingOutputCallResponse>;
@@ -101,10 +104,7 @@ function payload(size: number): Payload {
   return { body: Buffer.alloc(size) }; // type COMPRESSABLE (0) is the default: not sent
 }
 
-function unary(
-  call: grpc.ServerUnaryCall<SimpleRequest, unknown>,
-  callback: grpc.sendUnaryData<unknown>,
-): void {
+function unary(call: grpc.ServerUnaryCall<SimpleRequest, unknown>, callback: grpc.sendUnaryData<unknown>): void {
   const trailers = echo(call);
   const failed = requested(call.request.responseStatus, trailers);
   if (failed !== undefined) {
@@ -112,7 +112,10 @@ function unary(
     return;
   }
   if (call.request.responseSize < 0) {
-    callback(failure(grpc.status.INVALID_ARGUMENT, `negative response size ${call.request.responseSize}`, trailers), null);
+    callback(
+      failure(grpc.status.INVALID_ARGUMENT, `negative response size ${call.request.responseSize}`, trailers),
+      null,
+    );
     return;
   }
   callback(null, { payload: payload(call.request.responseSize) }, trailers);
@@ -163,7 +166,9 @@ async function streamOut(
  * The requests of a client-streaming call. Plain `for await` over the call would destroy
  * it once the client finishes sending, before the responses and status are out.
  */
-function requests<T>(call: grpc.ServerReadableStream<T, unknown> | grpc.ServerDuplexStream<T, unknown>): AsyncIterable<T> {
+function requests<T>(
+  call: grpc.ServerReadableStream<T, unknown> | grpc.ServerDuplexStream<T, unknown>,
+): AsyncIterable<T> {
   return call.iterator({ destroyOnReturn: false }) as AsyncIterable<T>;
 }
 

@@ -50,7 +50,6 @@ export interface Case {
 
 // ---- assertions (browser-safe) ----
 
-
 async function expectError(call: Promise<unknown>, code: Code, rawMessage?: string): Promise<RpcError> {
   let err: unknown;
   try {
@@ -78,7 +77,10 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 function assertZeros(body: Uint8Array | undefined, size: number): void {
   check(body !== undefined, "response has no payload");
   equal(body.length, size, "payload size");
-  check(body.every((b) => b === 0), "payload body is not all zeros");
+  check(
+    body.every((b) => b === 0),
+    "payload body is not all zeros",
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -390,7 +392,10 @@ export const runtimeCases: Case[] = [
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
       const started = performance.now();
-      await expectError(scripted(ctx).unary(scriptedUnary("Hang"), empty(), { signal: controller.signal }), Code.CANCELLED);
+      await expectError(
+        scripted(ctx).unary(scriptedUnary("Hang"), empty(), { signal: controller.signal }),
+        Code.CANCELLED,
+      );
       const elapsed = performance.now() - started;
       check(elapsed < 1_000, `CANCELLED after ${Math.round(elapsed)} ms`);
     },
@@ -410,7 +415,12 @@ export const runtimeCases: Case[] = [
       const transport = proxy(ctx);
       for (let i = 0; i < 100; i++) {
         await transport.unary(emptyCall, empty());
-        equal((await collect(transport.serverStream(streamingOutputCall, streaming({ responseParameters: [{ size: 3 }] })))).length, 1, "messages");
+        equal(
+          (await collect(transport.serverStream(streamingOutputCall, streaming({ responseParameters: [{ size: 3 }] }))))
+            .length,
+          1,
+          "messages",
+        );
         await expectError(transport.unary(unimplementedCall, empty()), Code.UNIMPLEMENTED);
       }
       const parallel = await Promise.all(
@@ -418,7 +428,11 @@ export const runtimeCases: Case[] = [
           transport.unary(unaryCall, simple({ responseSize: i, payload: { body: new Uint8Array(i) } })),
         ),
       );
-      equal(parallel.map((r) => r.payload?.body.length), Array.from({ length: 50 }, (_, i) => i), "sizes");
+      equal(
+        parallel.map((r) => r.payload?.body.length),
+        Array.from({ length: 50 }, (_, i) => i),
+        "sizes",
+      );
     },
   },
   {
@@ -426,9 +440,16 @@ export const runtimeCases: Case[] = [
     async run(ctx) {
       const transport = proxy(ctx);
       await expectError(transport.unary(emptyCall, empty(), { metadata: { "bad name": "x" } }), Code.INVALID_ARGUMENT);
-      await expectError(transport.unary(emptyCall, empty(), { metadata: { "x-a": "line\nbreak" } }), Code.INVALID_ARGUMENT);
       await expectError(
-        collect(transport.serverStream(streamingOutputCall, streaming({}), { metadata: { "x-binary-value": new Uint8Array([1]) } })),
+        transport.unary(emptyCall, empty(), { metadata: { "x-a": "line\nbreak" } }),
+        Code.INVALID_ARGUMENT,
+      );
+      await expectError(
+        collect(
+          transport.serverStream(streamingOutputCall, streaming({}), {
+            metadata: { "x-binary-value": new Uint8Array([1]) },
+          }),
+        ),
         Code.INVALID_ARGUMENT,
       );
     },
@@ -511,11 +532,9 @@ export const runtimeCases: Case[] = [
     name: "a failed call's metadata holds the response headers and the trailers",
     async run(ctx) {
       const err = await expectError(
-        proxy(ctx).unary(
-          unaryCall,
-          simple({ responseStatus: { code: Code.FAILED_PRECONDITION, message: "no" } }),
-          { metadata: { [ECHO_INITIAL]: ECHO_INITIAL_VALUE, [ECHO_TRAILING]: new Uint8Array(ECHO_TRAILING_VALUE) } },
-        ),
+        proxy(ctx).unary(unaryCall, simple({ responseStatus: { code: Code.FAILED_PRECONDITION, message: "no" } }), {
+          metadata: { [ECHO_INITIAL]: ECHO_INITIAL_VALUE, [ECHO_TRAILING]: new Uint8Array(ECHO_TRAILING_VALUE) },
+        }),
         Code.FAILED_PRECONDITION,
       );
       equal(err.metadata.get(ECHO_INITIAL), ECHO_INITIAL_VALUE, "response header in metadata");
@@ -599,7 +618,14 @@ export const runtimeCases: Case[] = [
         onTrailer: (t) => (trailer = t),
       });
       const bodies = (await collect(stream)).map((m) => Array.from(m.payload?.body ?? []));
-      equal(bodies, [[1, 2, 3], [4, 5]], "messages");
+      equal(
+        bodies,
+        [
+          [1, 2, 3],
+          [4, 5],
+        ],
+        "messages",
+      );
       equal(trailer?.get("x-dribbled"), "yes", "trailer");
       check(reads > 40, `only ${reads} reads`);
     },
@@ -607,7 +633,11 @@ export const runtimeCases: Case[] = [
   {
     name: "error details decoded from grpc-status-details-bin",
     async run(ctx) {
-      const err = await expectError(scripted(ctx).unary(scriptedUnary("Details"), empty()), Code.INVALID_ARGUMENT, "bad field");
+      const err = await expectError(
+        scripted(ctx).unary(scriptedUnary("Details"), empty()),
+        Code.INVALID_ARGUMENT,
+        "bad field",
+      );
       equal(err.details.length, 1, "details");
       equal(err.details[0]?.typeUrl, "type.googleapis.com/grpc.testing.EchoStatus", "typeUrl");
       equal(Array.from(err.details[0]?.value ?? []), [0x08, 0x05, 0x12, 0x02, 0x68, 0x69], "value");
@@ -615,7 +645,11 @@ export const runtimeCases: Case[] = [
         typeName: "grpc.testing.EchoStatus",
         fromBinary: (bytes: Uint8Array) => fromBinary(EchoStatusSchema, bytes),
       });
-      equal(typed.map((d) => [d.code, d.message]), [[5, "hi"]], "typed details");
+      equal(
+        typed.map((d) => [d.code, d.message]),
+        [[5, "hi"]],
+        "typed details",
+      );
       equal(err.findDetails({ typeName: "other.Type", fromBinary: (b: Uint8Array) => b }).length, 0, "other type");
     },
   },
@@ -691,8 +725,20 @@ export const runtimeCases: Case[] = [
       const inputs = (async function* () {
         yield streaming({});
       })();
-      const fullDuplex = method(TEST_SERVICE, "FullDuplexCall", "bidi_streaming", StreamingOutputCallRequestSchema, StreamingOutputCallResponseSchema);
-      const streamingInput = method(TEST_SERVICE, "StreamingInputCall", "client_streaming", StreamingOutputCallRequestSchema, EmptySchema);
+      const fullDuplex = method(
+        TEST_SERVICE,
+        "FullDuplexCall",
+        "bidi_streaming",
+        StreamingOutputCallRequestSchema,
+        StreamingOutputCallResponseSchema,
+      );
+      const streamingInput = method(
+        TEST_SERVICE,
+        "StreamingInputCall",
+        "client_streaming",
+        StreamingOutputCallRequestSchema,
+        EmptySchema,
+      );
       await expectError(clientStreamCall(transport, streamingInput, inputs), Code.UNIMPLEMENTED);
       await expectError(collect(bidiStreamCall(transport, fullDuplex, inputs)), Code.UNIMPLEMENTED);
     },

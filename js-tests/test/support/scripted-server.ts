@@ -117,10 +117,7 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     switch (method) {
       case "Dribble": {
         // Two messages and trailers, one byte per write, each flushed on its own.
-        const body = encode(req, [
-          ...CANNED_BODIES.map(message),
-          trailers("grpc-status: 0\r\nx-dribbled: yes\r\n"),
-        ]);
+        const body = encode(req, [...CANNED_BODIES.map(message), trailers("grpc-status: 0\r\nx-dribbled: yes\r\n")]);
         res.writeHead(200, grpcHeaders(req));
         res.flushHeaders();
         for (const byte of body) {
@@ -146,7 +143,9 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
         res.writeHead(200, grpcHeaders(req));
         res.end(
           encode(req, [
-            trailers(`grpc-status: 3\r\ngrpc-message: bad field\r\ngrpc-status-details-bin: ${statusDetails().toString("base64").replace(/=+$/, "")}\r\n`),
+            trailers(
+              `grpc-status: 3\r\ngrpc-message: bad field\r\ngrpc-status-details-bin: ${statusDetails().toString("base64").replace(/=+$/, "")}\r\n`,
+            ),
           ]),
         );
         return;

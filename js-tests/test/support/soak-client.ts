@@ -76,9 +76,9 @@ if (baseUrl === undefined || !(CALLS > 0) || !(WARMUP > 0) || !(CONCURRENCY > 0)
 }
 
 // FORMAT "binary" or "text", or "both": the calls alternate between the two, round by round.
-const clients = (format === "both" ? (["binary", "text"] as const) : ([format === "text" ? "text" : "binary"] as const)).map(
-  (f) => new TestServiceClient(createGrpcWebTransport({ baseUrl, format: f })),
-);
+const clients = (
+  format === "both" ? (["binary", "text"] as const) : ([format === "text" ? "text" : "binary"] as const)
+).map((f) => new TestServiceClient(createGrpcWebTransport({ baseUrl, format: f })));
 const KINDS = ["unary", "unary", "unary", "error", "stream", "stream", "abort stream", "abort unary"] as const;
 type Kind = (typeof KINDS)[number];
 const counts: Record<Kind, number> = { unary: 0, error: 0, stream: 0, "abort stream": 0, "abort unary": 0 };
@@ -100,10 +100,14 @@ async function one(kind: Kind, client: InstanceType<typeof TestServiceClient>): 
       return;
     }
     case "error":
-      return expectCode(client.unaryCall({ responseStatus: { code: Code.NOT_FOUND, message: "soak" } }), Code.NOT_FOUND);
+      return expectCode(
+        client.unaryCall({ responseStatus: { code: Code.NOT_FOUND, message: "soak" } }),
+        Code.NOT_FOUND,
+      );
     case "stream": {
       let n = 0;
-      for await (const _ of client.streamingOutputCall({ responseParameters: [{ size: 1 }, { size: 2 }, { size: 3 }] })) n++;
+      for await (const _ of client.streamingOutputCall({ responseParameters: [{ size: 1 }, { size: 2 }, { size: 3 }] }))
+        n++;
       if (n !== 3) throw new Error(`stream: ${n} messages`);
       return;
     }

@@ -68,7 +68,8 @@ export interface ExtraFile {
 export async function startStaticServer(extra: Record<string, ExtraFile> = {}): Promise<StaticServer> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const file = path === "/" ? { type: TYPES[".html"]!, body: casesPage("/dist/test/support/runtime-cases.js") } : extra[path];
+    const file =
+      path === "/" ? { type: TYPES[".html"]!, body: casesPage("/dist/test/support/runtime-cases.js") } : extra[path];
     if (file !== undefined) {
       res.writeHead(200, { ...file.headers, "content-type": file.type, "cache-control": "no-store" });
       res.end(file.body);

@@ -7,7 +7,19 @@ import { ProtobufError } from "./wire.js";
 /** Unescapes a protoc C-escaped `bytes` default (`\000`, `\n`, `\x41`, `\"`...). */
 function unescapeBytes(s: string): Uint8Array {
   const out: number[] = [];
-  const simple: Record<string, number> = { n: 10, r: 13, t: 9, "\"": 34, "'": 39, "\\": 92, a: 7, b: 8, f: 12, v: 11, "?": 63 };
+  const simple: Record<string, number> = {
+    n: 10,
+    r: 13,
+    t: 9,
+    '"': 34,
+    "'": 39,
+    "\\": 92,
+    a: 7,
+    b: 8,
+    f: 12,
+    v: 11,
+    "?": 63,
+  };
   for (let i = 0; i < s.length; i++) {
     const c = s[i] as string;
     if (c !== "\\") {
@@ -47,9 +59,14 @@ export function fieldDefault(f: FieldInfo): unknown {
   if (d === undefined) return scalarZero(t, f.L);
   const s = String(d);
   switch (t) {
-    case 1: case 2:
+    case 1:
+    case 2:
       return s === "inf" ? Infinity : s === "-inf" ? -Infinity : s === "nan" ? NaN : Number(s);
-    case 3: case 4: case 6: case 16: case 18:
+    case 3:
+    case 4:
+    case 6:
+    case 16:
+    case 18:
       return longFrom(BigInt(s), f.L);
     case 8:
       return s === "true";
@@ -66,7 +83,11 @@ export function fieldDefault(f: FieldInfo): unknown {
  * A field's value, or its default when unset: for proto2 `optional x = 1 [default = 5]`
  * an unset `x` reads as 5. `name` is the property name.
  */
-export function getField<T extends object, K extends keyof T & string>(type: MessageType<T>, message: T, name: K): Exclude<T[K], undefined> {
+export function getField<T extends object, K extends keyof T & string>(
+  type: MessageType<T>,
+  message: T,
+  name: K,
+): Exclude<T[K], undefined> {
   const v = message[name];
   if (v !== undefined) return v as Exclude<T[K], undefined>;
   const f = type.fields.find((x) => x.name === name && x.oneof === undefined);
@@ -75,9 +96,9 @@ export function getField<T extends object, K extends keyof T & string>(type: Mes
 }
 
 /** The value of one member of a oneof, or undefined when another member (or none) is set. */
-export function oneofValue<O extends { case: string | undefined; value?: unknown }, C extends Exclude<O["case"], undefined>>(
-  oneof: O,
-  member: C,
-): Extract<O, { case: C }>["value"] | undefined {
+export function oneofValue<
+  O extends { case: string | undefined; value?: unknown },
+  C extends Exclude<O["case"], undefined>,
+>(oneof: O, member: C): Extract<O, { case: C }>["value"] | undefined {
   return oneof.case === member ? (oneof.value as Extract<O, { case: C }>["value"]) : undefined;
 }

@@ -103,26 +103,48 @@ export function scalarWireType(t: ScalarTypeId): WireType {
 function plan(type: MessageType<any>): Plan {
   const t = type as Planned;
   if (t.$b !== undefined) return t.$b;
-  const sorted = [...type.fields].sort((a, b) => a.no - b.no).map((f): Field => {
-    const message = f.kind === "message";
-    const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
-    const x = f.X as FieldCodec | undefined;
-    if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
-      throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
-    }
-    const op = f.kind === "map" ? OP_CODEC
-      : message ? (f.repeated ? OP_MESSAGE_LIST : f.oneof !== undefined ? OP_ONEOF_MESSAGE : OP_MESSAGE)
-      : f.repeated ? OP_LIST : f.oneof !== undefined ? OP_ONEOF : OP_SCALAR;
-    const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
-    const key = ((f.no << 3) | wt) >>> 0;
-    return {
-      f, no: f.no, name: f.name, oneof: f.oneof, op, t: st, key,
-      packed: f.packed === true && wt !== WT_LEN,
-      implicit: op === OP_SCALAR && !f.opt && !f.req,
-      simple: op === OP_SCALAR && x === undefined ? key : -1,
-      utf8: !f.noUtf8Check, L: f.L, m: f.M?.(), x,
-    };
-  });
+  const sorted = [...type.fields]
+    .sort((a, b) => a.no - b.no)
+    .map((f): Field => {
+      const message = f.kind === "message";
+      const st: ScalarTypeId = message ? 12 : (f.T ?? 5);
+      const x = f.X as FieldCodec | undefined;
+      if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
+        throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
+      }
+      const op =
+        f.kind === "map"
+          ? OP_CODEC
+          : message
+            ? f.repeated
+              ? OP_MESSAGE_LIST
+              : f.oneof !== undefined
+                ? OP_ONEOF_MESSAGE
+                : OP_MESSAGE
+            : f.repeated
+              ? OP_LIST
+              : f.oneof !== undefined
+                ? OP_ONEOF
+                : OP_SCALAR;
+      const wt = message && f.delimited ? WT_START_GROUP : f.kind === "map" ? WT_LEN : scalarWireType(st);
+      const key = ((f.no << 3) | wt) >>> 0;
+      return {
+        f,
+        no: f.no,
+        name: f.name,
+        oneof: f.oneof,
+        op,
+        t: st,
+        key,
+        packed: f.packed === true && wt !== WT_LEN,
+        implicit: op === OP_SCALAR && !f.opt && !f.req,
+        simple: op === OP_SCALAR && x === undefined ? key : -1,
+        utf8: !f.noUtf8Check,
+        L: f.L,
+        m: f.M?.(),
+        x,
+      };
+    });
   const byNo: Field[] = [];
   for (const f of sorted) byNo[f.no] = f;
   return (t.$b = { sorted, byNo });
@@ -131,39 +153,81 @@ function plan(type: MessageType<any>): Plan {
 /** Writes one scalar value (without its key). */
 export function writeScalar(w: BinaryWriter, t: ScalarTypeId, v: any): void {
   switch (t) {
-    case 1: w.double(v); break;
-    case 2: w.float(v); break;
-    case 3: case 4: w.int64(v); break;
-    case 5: w.int32(v); break;
-    case 6: case 16: w.fixed64(v); break;
-    case 7: case 15: w.fixed32(v); break;
-    case 8: w.bool(v); break;
-    case 9: w.string(v); break;
-    case 12: w.bytes(v); break;
-    case 13: w.uint32(v); break;
-    case 17: w.sint32(v); break;
-    case 18: w.sint64(v); break;
+    case 1:
+      w.double(v);
+      break;
+    case 2:
+      w.float(v);
+      break;
+    case 3:
+    case 4:
+      w.int64(v);
+      break;
+    case 5:
+      w.int32(v);
+      break;
+    case 6:
+    case 16:
+      w.fixed64(v);
+      break;
+    case 7:
+    case 15:
+      w.fixed32(v);
+      break;
+    case 8:
+      w.bool(v);
+      break;
+    case 9:
+      w.string(v);
+      break;
+    case 12:
+      w.bytes(v);
+      break;
+    case 13:
+      w.uint32(v);
+      break;
+    case 17:
+      w.sint32(v);
+      break;
+    case 18:
+      w.sint64(v);
+      break;
   }
 }
 
 /** Reads one scalar value (after its key); 64-bit integers in representation `L`. */
 export function readScalar(r: BinaryReader, t: ScalarTypeId, L: number | undefined, utf8Check: boolean): any {
   switch (t) {
-    case 1: return r.double();
-    case 2: return r.float();
-    case 3: return r.long(true, false, L);
-    case 4: return r.long(false, false, L);
-    case 5: return r.int32();
-    case 6: return r.fixed(false, L);
-    case 7: return r.fixed32();
-    case 8: return r.bool();
-    case 9: return r.string(utf8Check);
-    case 12: return r.bytes();
-    case 13: return r.uint32();
-    case 15: return r.sfixed32();
-    case 16: return r.fixed(true, L);
-    case 17: return r.sint32();
-    case 18: return r.long(true, true, L);
+    case 1:
+      return r.double();
+    case 2:
+      return r.float();
+    case 3:
+      return r.long(true, false, L);
+    case 4:
+      return r.long(false, false, L);
+    case 5:
+      return r.int32();
+    case 6:
+      return r.fixed(false, L);
+    case 7:
+      return r.fixed32();
+    case 8:
+      return r.bool();
+    case 9:
+      return r.string(utf8Check);
+    case 12:
+      return r.bytes();
+    case 13:
+      return r.uint32();
+    case 15:
+      return r.sfixed32();
+    case 16:
+      return r.fixed(true, L);
+    case 17:
+      return r.sint32();
+    case 18:
+      return r.long(true, true, L);
   }
 }
 
@@ -172,11 +236,16 @@ const ZERO = /*@__PURE__*/ BigInt(0);
 /** Whether an implicit-presence value is the zero value, which is not written. */
 function isZero(t: ScalarTypeId, v: any): boolean {
   switch (typeof v) {
-    case "number": return v === 0 && 1 / v > 0;
-    case "string": return v === "" || (t !== 9 && v === "0");
-    case "boolean": return !v;
-    case "bigint": return v === ZERO;
-    default: return (v as Uint8Array).length === 0;
+    case "number":
+      return v === 0 && 1 / v > 0;
+    case "string":
+      return v === "" || (t !== 9 && v === "0");
+    case "boolean":
+      return !v;
+    case "bigint":
+      return v === ZERO;
+    default:
+      return (v as Uint8Array).length === 0;
   }
 }
 
@@ -285,7 +354,14 @@ export function addUnknown(msg: Obj, bytes: Uint8Array): void {
 const MAX_DEPTH = 100;
 
 /** Reads fields into `msg` until `end`, or until the end-group key of `group`. */
-export function readMessage(type: MessageType<any>, msg: Obj, r: BinaryReader, end: number, group: number | undefined, depth: number): void {
+export function readMessage(
+  type: MessageType<any>,
+  msg: Obj,
+  r: BinaryReader,
+  end: number,
+  group: number | undefined,
+  depth: number,
+): void {
   if (depth > MAX_DEPTH) throw new ProtobufError(`${type.typeName}: messages nested more than ${MAX_DEPTH} deep`);
   const { byNo } = plan(type);
   let f: Field | undefined;

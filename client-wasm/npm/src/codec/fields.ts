@@ -19,10 +19,14 @@ function isLong(t: ScalarTypeId): boolean {
 export function scalarZero(t: ScalarTypeId, L: LongRepr | undefined): any {
   if (isLong(t)) return L === 1 ? "0" : L === 2 ? 0 : BigInt(0);
   switch (t) {
-    case 8: return false;
-    case 9: return "";
-    case 12: return new Uint8Array(0);
-    default: return 0;
+    case 8:
+      return false;
+    case 9:
+      return "";
+    case 12:
+      return new Uint8Array(0);
+    default:
+      return 0;
   }
 }
 

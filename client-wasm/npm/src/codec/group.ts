@@ -4,7 +4,13 @@
 
 import type { MessageType } from "../message.js";
 import {
-  messageTarget, readMessage, writeMessage, wrongWireType, WT_END_GROUP, WT_START_GROUP, type FieldCodec,
+  messageTarget,
+  readMessage,
+  writeMessage,
+  wrongWireType,
+  WT_END_GROUP,
+  WT_START_GROUP,
+  type FieldCodec,
 } from "./binary.js";
 
 /** The codec of group-encoded message fields, for generated field tables. */

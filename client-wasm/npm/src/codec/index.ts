@@ -17,10 +17,26 @@ export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export {
-  bidiStreamingMethod, callMethod, clientStreamingMethod, createClient, createInputs, methodDescriptor, serverStreamingMethod,
-  unaryMethod, unsupportedMethod, type Client, type Method, type MethodCall,
+  bidiStreamingMethod,
+  callMethod,
+  clientStreamingMethod,
+  createClient,
+  createInputs,
+  methodDescriptor,
+  serverStreamingMethod,
+  unaryMethod,
+  unsupportedMethod,
+  type Client,
+  type Method,
+  type MethodCall,
 } from "./method.js";
 export {
-  anyPack, anyUnpack, durationFromMs, durationToMs, timestampFromDate, timestampToDate, type TimestampLike,
+  anyPack,
+  anyUnpack,
+  durationFromMs,
+  durationToMs,
+  timestampFromDate,
+  timestampToDate,
+  type TimestampLike,
 } from "./wkt.js";
 export { fieldDefault, getField, oneofValue } from "./access.js";

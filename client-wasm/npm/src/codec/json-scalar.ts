@@ -9,12 +9,17 @@ import { ProtobufError } from "./wire.js";
 /** A scalar as JSON: 64-bit integers as strings, bytes as base64, NaN and infinities as strings. */
 export function scalarToJson(t: ScalarTypeId, v: any): JsonValue {
   switch (t) {
-    case 1: case 2:
+    case 1:
+    case 2:
       if (Number.isNaN(v)) return "NaN";
       if (v === Infinity) return "Infinity";
       if (v === -Infinity) return "-Infinity";
       return v;
-    case 3: case 4: case 6: case 16: case 18:
+    case 3:
+    case 4:
+    case 6:
+    case 16:
+    case 18:
       return String(v);
     case 12:
       return base64Encode(v);
@@ -54,7 +59,8 @@ const I64 = /*@__PURE__*/ BigInt("0x8000000000000000");
 /** Parses a scalar from proto3 JSON (numbers or strings for numeric types). */
 export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | undefined): any {
   switch (t) {
-    case 1: case 2: {
+    case 1:
+    case 2: {
       let n: number;
       if (typeof v === "number") n = v;
       else if (v === "NaN") return NaN;
@@ -67,13 +73,19 @@ export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | und
       if (t === 2 && Math.abs(n) > 3.4028234663852886e38) throw new ProtobufError(`${n} is out of range for float`);
       return t === 2 ? Math.fround(n) : n;
     }
-    case 5: case 15: case 17:
+    case 5:
+    case 15:
+    case 17:
       return Number(checkRange(parseInteger(v), -I32, I32 - ONE, "int32"));
-    case 7: case 13:
+    case 7:
+    case 13:
       return Number(checkRange(parseInteger(v), ZERO, I32 + I32 - ONE, "uint32"));
-    case 3: case 16: case 18:
+    case 3:
+    case 16:
+    case 18:
       return longFrom(checkRange(parseInteger(v), -I64, I64 - ONE, "int64"), L);
-    case 4: case 6:
+    case 4:
+    case 6:
       return longFrom(checkRange(parseInteger(v), ZERO, I64 + I64 - ONE, "uint64"), L);
     case 8:
       if (typeof v === "boolean") return v;

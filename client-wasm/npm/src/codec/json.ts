@@ -3,7 +3,14 @@
 // gets this module's toJson/fromJson as arguments for the types that nest messages.
 
 import type {
-  EnumType, FieldInfo, JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId,
+  EnumType,
+  FieldInfo,
+  JsonObject,
+  JsonReadOptions,
+  JsonValue,
+  JsonWriteOptions,
+  MessageType,
+  ScalarTypeId,
 } from "../message.js";
 import { requiredNotSet, setMapEntry } from "./fields.js";
 import { describe, scalarFromJson, scalarToJson } from "./json-scalar.js";
@@ -114,7 +121,8 @@ function mergeJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: Json
       if (opts.ignoreUnknownFields) continue;
       throw new ProtobufError(`${type.typeName}: unknown field ${JSON.stringify(key)}`);
     }
-    if (seen.has(f.no)) throw new ProtobufError(`${type.typeName}.${f.proto}: given twice (as JSON name and .proto name)`);
+    if (seen.has(f.no))
+      throw new ProtobufError(`${type.typeName}.${f.proto}: given twice (as JSON name and .proto name)`);
     seen.add(f.no);
     try {
       readJsonField(msg, f, v, opts, seenOneofs);
@@ -134,7 +142,8 @@ function readJsonField(msg: Obj, f: FieldInfo, v: JsonValue, opts: JsonReadOptio
     return;
   }
   if (f.kind === "map") {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ProtobufError(`expected an object, got ${describe(v)}`);
+    if (typeof v !== "object" || v === null || Array.isArray(v))
+      throw new ProtobufError(`expected an object, got ${describe(v)}`);
     const m = msg[f.name] as Obj;
     for (const k of Object.keys(v)) {
       const mk = parseMapKey(f.K as ScalarTypeId, k);

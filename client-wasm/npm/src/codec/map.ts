@@ -4,8 +4,17 @@
 
 import type { ScalarTypeId } from "../message.js";
 import {
-  addUnknown, readMessage, readScalar, scalarWireType, wrongWireType, writeMessage, writeScalar, WT_LEN,
-  type Field, type FieldCodec, type Obj,
+  addUnknown,
+  readMessage,
+  readScalar,
+  scalarWireType,
+  wrongWireType,
+  writeMessage,
+  writeScalar,
+  WT_LEN,
+  type Field,
+  type FieldCodec,
+  type Obj,
 } from "./binary.js";
 import { create, scalarZero, setMapEntry } from "./fields.js";
 import type { BinaryReader } from "./reader.js";

@@ -27,15 +27,16 @@ export interface Method<I, O, K extends MethodKind = MethodKind> extends MethodD
 }
 
 /** The call signature of a method, by its kind. */
-export type MethodCall<M> = M extends Method<infer I, infer O, infer K>
-  ? K extends "unary"
-    ? (request: PartialMessage<I>, options?: CallOptions) => Promise<O>
-    : K extends "server_streaming"
-      ? (request: PartialMessage<I>, options?: CallOptions) => AsyncIterable<O>
-      : K extends "client_streaming"
-        ? (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => Promise<O>
-        : (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => AsyncIterable<O>
-  : never;
+export type MethodCall<M> =
+  M extends Method<infer I, infer O, infer K>
+    ? K extends "unary"
+      ? (request: PartialMessage<I>, options?: CallOptions) => Promise<O>
+      : K extends "server_streaming"
+        ? (request: PartialMessage<I>, options?: CallOptions) => AsyncIterable<O>
+        : K extends "client_streaming"
+          ? (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => Promise<O>
+          : (requests: AsyncIterable<PartialMessage<I>>, options?: CallOptions) => AsyncIterable<O>
+    : never;
 
 /** A client of the given methods: one function per key. */
 export type Client<M extends Record<string, Method<any, any>>> = { readonly [K in keyof M]: MethodCall<M[K]> };
@@ -75,7 +76,10 @@ export function unsupportedMethod(methodPath: string, kind: string): RpcError {
 }
 
 /** Turns a stream of partial requests into complete messages (for streaming calls). */
-export async function* createInputs<I>(type: MessageType<I>, inputs: AsyncIterable<PartialMessage<I>>): AsyncIterable<I> {
+export async function* createInputs<I>(
+  type: MessageType<I>,
+  inputs: AsyncIterable<PartialMessage<I>>,
+): AsyncIterable<I> {
   for await (const input of inputs) yield type.create(input);
 }
 
@@ -94,22 +98,46 @@ const callBidiStream: Call = (t, m, requests, options) => {
 };
 
 /** The descriptor of a unary method (generated `*_grpcweb.ts` files call this). */
-export function unaryMethod<I, O>(service: string, name: string, input: MessageType<I>, output: MessageType<O>, deprecated?: boolean): Method<I, O, "unary"> {
+export function unaryMethod<I, O>(
+  service: string,
+  name: string,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): Method<I, O, "unary"> {
   return describe(service, name, "unary", input, output, callUnary, deprecated);
 }
 
 /** The descriptor of a server-streaming method. */
-export function serverStreamingMethod<I, O>(service: string, name: string, input: MessageType<I>, output: MessageType<O>, deprecated?: boolean): Method<I, O, "server_streaming"> {
+export function serverStreamingMethod<I, O>(
+  service: string,
+  name: string,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): Method<I, O, "server_streaming"> {
   return describe(service, name, "server_streaming", input, output, callServerStream, deprecated);
 }
 
 /** The descriptor of a client-streaming method. */
-export function clientStreamingMethod<I, O>(service: string, name: string, input: MessageType<I>, output: MessageType<O>, deprecated?: boolean): Method<I, O, "client_streaming"> {
+export function clientStreamingMethod<I, O>(
+  service: string,
+  name: string,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): Method<I, O, "client_streaming"> {
   return describe(service, name, "client_streaming", input, output, callClientStream, deprecated);
 }
 
 /** The descriptor of a bidi-streaming method. */
-export function bidiStreamingMethod<I, O>(service: string, name: string, input: MessageType<I>, output: MessageType<O>, deprecated?: boolean): Method<I, O, "bidi_streaming"> {
+export function bidiStreamingMethod<I, O>(
+  service: string,
+  name: string,
+  input: MessageType<I>,
+  output: MessageType<O>,
+  deprecated?: boolean,
+): Method<I, O, "bidi_streaming"> {
   return describe(service, name, "bidi_streaming", input, output, callBidiStream, deprecated);
 }
 
@@ -125,10 +153,14 @@ export function methodDescriptor<I, O, K extends MethodKind>(
   output: MessageType<O>,
   deprecated?: boolean,
 ): Method<I, O, K> {
-  const call = kind === "unary" ? callUnary
-    : kind === "server_streaming" ? callServerStream
-    : kind === "client_streaming" ? callClientStream
-    : callBidiStream;
+  const call =
+    kind === "unary"
+      ? callUnary
+      : kind === "server_streaming"
+        ? callServerStream
+        : kind === "client_streaming"
+          ? callClientStream
+          : callBidiStream;
   return describe(service, name, kind, input, output, call, deprecated);
 }
 
@@ -137,7 +169,11 @@ export function methodDescriptor<I, O, K extends MethodKind>(
  * `callMethod(transport, TestService_UnaryCall, { responseSize: 1 }, { timeoutMs: 500 })`.
  * What the generated class's methods and `createClient`'s functions do.
  */
-export function callMethod<M extends Method<any, any>>(transport: Transport, method: M, ...args: Parameters<MethodCall<M>>): ReturnType<MethodCall<M>> {
+export function callMethod<M extends Method<any, any>>(
+  transport: Transport,
+  method: M,
+  ...args: Parameters<MethodCall<M>>
+): ReturnType<MethodCall<M>> {
   return method.call(transport, method, args[0], args[1]) as ReturnType<MethodCall<M>>;
 }
 

@@ -148,7 +148,10 @@ export class BinaryReader {
     const b = this.buf;
     const p = this.pos;
     this.pos = p + 4;
-    return ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>> 0;
+    return (
+      ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>>
+      0
+    );
   }
 
   /** Reads a little-endian signed 32-bit integer. */
@@ -190,7 +193,9 @@ export class BinaryReader {
     const at = this.pos;
     const n = this.uint32();
     if (this.hi !== 0 || n > this.end - this.pos) {
-      throw new ProtobufError(`premature end of input at offset ${at}: length ${this.hi !== 0 ? "> 2^32" : n} exceeds the ${this.end - this.pos} bytes left`);
+      throw new ProtobufError(
+        `premature end of input at offset ${at}: length ${this.hi !== 0 ? "> 2^32" : n} exceeds the ${this.end - this.pos} bytes left`,
+      );
     }
     return n;
   }
@@ -248,7 +253,8 @@ export class BinaryReader {
         this.need(8);
         this.pos += 8;
         return;
-      case 2: { // length-delimited
+      case 2: {
+        // length-delimited
         const n = this.length();
         this.pos += n;
         return;
@@ -257,7 +263,8 @@ export class BinaryReader {
         this.need(4);
         this.pos += 4;
         return;
-      case 3: { // start group
+      case 3: {
+        // start group
         if (depth > 100) throw new ProtobufError("groups nested more than 100 deep");
         for (;;) {
           if (this.pos >= this.end) throw new ProtobufError(`unterminated group for field ${fieldNo}`);

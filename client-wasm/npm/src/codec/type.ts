@@ -29,7 +29,8 @@ export function messageType<T extends object>(
     get fields(): readonly FieldInfo[] {
       return (table ??= fields().map((f): FieldInfo => ({
         ...f,
-        kind: f.kind ?? (f.K !== undefined ? "map" : f.M !== undefined ? "message" : f.E !== undefined ? "enum" : "scalar"),
+        kind:
+          f.kind ?? (f.K !== undefined ? "map" : f.M !== undefined ? "message" : f.E !== undefined ? "enum" : "scalar"),
         proto: f.proto ?? f.name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()),
         json: f.json ?? f.name,
       })));

@@ -4,7 +4,14 @@
 // ListValue, Value and Any hold other messages: the message mapping (./json.ts) passes
 // its toJson/fromJson in, so imports run one way (json.ts -> wkt.ts).
 
-import type { JsonObject, JsonReadOptions, JsonValue, JsonWriteOptions, MessageType, ScalarTypeId } from "../message.js";
+import type {
+  JsonObject,
+  JsonReadOptions,
+  JsonValue,
+  JsonWriteOptions,
+  MessageType,
+  ScalarTypeId,
+} from "../message.js";
 import { describe, scalarFromJson, scalarToJson } from "./json-scalar.js";
 import { fromBinary, toBinary } from "./binary.js";
 import { setMapEntry } from "./fields.js";
@@ -68,7 +75,8 @@ function fraction(nanos: number): string {
 }
 
 function camelPath(p: string): string {
-  if (/[A-Z]/.test(p) || /_[^a-z]|_$/.test(p)) throw new ProtobufError(`FieldMask path ${JSON.stringify(p)} cannot be written as JSON`);
+  if (/[A-Z]/.test(p) || /_[^a-z]|_$/.test(p))
+    throw new ProtobufError(`FieldMask path ${JSON.stringify(p)} cannot be written as JSON`);
   return p.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -83,7 +91,12 @@ function typeNameOfUrl(url: string): string {
 }
 
 /** The special JSON form of a well-known type, or undefined for other messages. */
-export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptions, toJson: ToJson): JsonValue | undefined {
+export function wktToJson(
+  type: MessageType<any>,
+  msg: Obj,
+  opts: JsonWriteOptions,
+  toJson: ToJson,
+): JsonValue | undefined {
   const name = type.typeName;
   if (!name.startsWith("google.protobuf.")) return undefined;
   const wrapped = WRAPPERS[name];
@@ -92,14 +105,22 @@ export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptio
     case "google.protobuf.Timestamp": {
       const s = BigInt(msg["seconds"]);
       const n = msg["nanos"] as number;
-      if (s < MIN_SECONDS || s > MAX_SECONDS || n < 0 || n > 999999999) throw new ProtobufError(`Timestamp out of range`);
+      if (s < MIN_SECONDS || s > MAX_SECONDS || n < 0 || n > 999999999)
+        throw new ProtobufError(`Timestamp out of range`);
       const iso = new Date(Number(s) * 1000).toISOString();
       return iso.slice(0, 19) + fraction(n) + "Z";
     }
     case "google.protobuf.Duration": {
       const s = BigInt(msg["seconds"]);
       const n = msg["nanos"] as number;
-      if (s > MAX_DURATION || s < -MAX_DURATION || n > 999999999 || n < -999999999 || (s > 0 && n < 0) || (s < 0 && n > 0)) {
+      if (
+        s > MAX_DURATION ||
+        s < -MAX_DURATION ||
+        n > 999999999 ||
+        n < -999999999 ||
+        (s > 0 && n < 0) ||
+        (s < 0 && n > 0)
+      ) {
         throw new ProtobufError(`Duration out of range`);
       }
       const neg = s < 0 || n < 0;
@@ -124,7 +145,8 @@ export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptio
       const f = type.fields.find((x) => x.name === kind.case);
       if (f === undefined) throw new ProtobufError("google.protobuf.Value has no kind set");
       if (kind.case === "nullValue") return null;
-      if (kind.case === "numberValue" && !Number.isFinite(kind.value)) throw new ProtobufError("google.protobuf.Value cannot hold NaN or Infinity");
+      if (kind.case === "numberValue" && !Number.isFinite(kind.value))
+        throw new ProtobufError("google.protobuf.Value cannot hold NaN or Infinity");
       if (f.M !== undefined) return toJson(f.M(), kind.value, opts);
       return kind.value;
     }
@@ -132,7 +154,8 @@ export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptio
       const url = msg["typeUrl"] as string;
       if (url === "") return {};
       const inner = opts.registry?.findMessage(typeNameOfUrl(url));
-      if (inner === undefined) throw new ProtobufError(`cannot write Any as JSON: ${JSON.stringify(url)} is not in the registry`);
+      if (inner === undefined)
+        throw new ProtobufError(`cannot write Any as JSON: ${JSON.stringify(url)} is not in the registry`);
       const value = fromBinary(inner, msg["value"]);
       const json = toJson(inner as MessageType<any>, value as Obj, opts);
       if (wktHasSpecialJson(inner.typeName)) return { "@type": url, value: json };
@@ -144,17 +167,32 @@ export function wktToJson(type: MessageType<any>, msg: Obj, opts: JsonWriteOptio
 }
 
 function wktHasSpecialJson(name: string): boolean {
-  return name in WRAPPERS || [
-    "google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask",
-    "google.protobuf.Struct", "google.protobuf.ListValue", "google.protobuf.Value", "google.protobuf.Any",
-  ].includes(name);
+  return (
+    name in WRAPPERS ||
+    [
+      "google.protobuf.Timestamp",
+      "google.protobuf.Duration",
+      "google.protobuf.FieldMask",
+      "google.protobuf.Struct",
+      "google.protobuf.ListValue",
+      "google.protobuf.Value",
+      "google.protobuf.Any",
+    ].includes(name)
+  );
 }
 
-const TS_RE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$/;
+const TS_RE =
+  /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 const DUR_RE = /^(-)?([0-9]+)(\.[0-9]{1,9})?s$/;
 
 /** Parses the special JSON form of a well-known type into `msg`; false for other messages. */
-export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: JsonReadOptions, fromJson: FromJson): boolean {
+export function wktFromJson(
+  type: MessageType<any>,
+  msg: Obj,
+  json: JsonValue,
+  opts: JsonReadOptions,
+  fromJson: FromJson,
+): boolean {
   const name = type.typeName;
   if (!name.startsWith("google.protobuf.")) return false;
   const wrapped = WRAPPERS[name];
@@ -169,7 +207,8 @@ export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, o
       const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`);
       if (Number.isNaN(ms)) throw new ProtobufError(`invalid Timestamp ${describe(json)}`);
       const seconds = BigInt(ms / 1000);
-      if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) throw new ProtobufError(`Timestamp out of range: ${describe(json)}`);
+      if (seconds < MIN_SECONDS || seconds > MAX_SECONDS)
+        throw new ProtobufError(`Timestamp out of range: ${describe(json)}`);
       msg["seconds"] = setLong(type, "seconds", seconds);
       msg["nanos"] = m[7] === undefined ? 0 : Number(m[7].slice(1).padEnd(9, "0"));
       return true;
@@ -190,7 +229,8 @@ export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, o
       msg["paths"] = json === "" ? [] : json.split(",").map(snakePath);
       return true;
     case "google.protobuf.Struct": {
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ProtobufError(`invalid Struct ${describe(json)}`);
+      if (json === null || typeof json !== "object" || Array.isArray(json))
+        throw new ProtobufError(`invalid Struct ${describe(json)}`);
       const valueType = type.fields[0]?.M?.() as MessageType<any>;
       const fields = msg["fields"] as Obj;
       for (const k of Object.keys(json)) setMapEntry(fields, k, fromJson(valueType, json[k] as JsonValue, opts));
@@ -213,12 +253,14 @@ export function wktFromJson(type: MessageType<any>, msg: Obj, json: JsonValue, o
       return true;
     }
     case "google.protobuf.Any": {
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ProtobufError(`invalid Any ${describe(json)}`);
+      if (json === null || typeof json !== "object" || Array.isArray(json))
+        throw new ProtobufError(`invalid Any ${describe(json)}`);
       if (Object.keys(json).length === 0) return true;
       const url = json["@type"];
       if (typeof url !== "string" || url === "") throw new ProtobufError(`Any JSON without "@type"`);
       const inner = opts.registry?.findMessage(typeNameOfUrl(url));
-      if (inner === undefined) throw new ProtobufError(`cannot read Any from JSON: ${JSON.stringify(url)} is not in the registry`);
+      if (inner === undefined)
+        throw new ProtobufError(`cannot read Any from JSON: ${JSON.stringify(url)} is not in the registry`);
       let value: any;
       if (wktHasSpecialJson(inner.typeName)) {
         value = fromJson(inner, (json["value"] ?? null) as JsonValue, opts);
@@ -247,7 +289,10 @@ export function anyPack<T>(type: MessageType<T>, message: T): { typeUrl: string;
 }
 
 /** Unpacks Any fields with the registry; undefined when the type is not registered. */
-export function anyUnpack(any: { typeUrl: string; value: Uint8Array }, registry: { findMessage(n: string): MessageType<unknown> | undefined }): unknown {
+export function anyUnpack(
+  any: { typeUrl: string; value: Uint8Array },
+  registry: { findMessage(n: string): MessageType<unknown> | undefined },
+): unknown {
   const type = registry.findMessage(typeNameOfUrl(any.typeUrl));
   return type === undefined ? undefined : fromBinary(type, any.value);
 }
