@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use grpcweb_protocol::framing::{FrameDecoder, FrameKind, encode_header};
-use grpcweb_protocol::{Code, Status};
+use grpcweb_protocol::{Code, Status, varint};
 use http::{Request, Uri};
 use http_body_util::{BodyExt as _, Full};
 use hyper_rustls::HttpsConnector;
@@ -45,11 +45,11 @@ impl Probe {
 
 /// `HealthCheckRequest { string service = 1; }` in a gRPC frame.
 fn request_frame(service: &str) -> Bytes {
-    let mut message = BytesMut::new();
+    let mut message = Vec::new();
     if !service.is_empty() {
-        message.put_u8(0x0a);
-        put_varint(&mut message, service.len() as u64);
-        message.put_slice(service.as_bytes());
+        message.push(0x0a);
+        varint::put(&mut message, service.len() as u64);
+        message.extend_from_slice(service.as_bytes());
     }
     let mut frame = BytesMut::with_capacity(5 + message.len());
     frame.put_slice(&encode_header(FrameKind::Data, message.len()));
@@ -57,39 +57,13 @@ fn request_frame(service: &str) -> Bytes {
     frame.freeze()
 }
 
-fn put_varint(out: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        out.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
-}
-
 /// `HealthCheckResponse.status` (field 1, varint) from an encoded message; 0 when absent.
 fn serving_status(message: &[u8]) -> Option<u64> {
     let mut status = 0;
-    let mut i = 0;
-    while i < message.len() {
-        let tag = message[i];
-        i += 1;
+    let mut rest = message;
+    while let Some((&tag, after)) = rest.split_first() {
         match tag {
-            0x08 => {
-                let mut v = 0u64;
-                let mut shift = 0;
-                loop {
-                    let b = *message.get(i)?;
-                    i += 1;
-                    v |= u64::from(b & 0x7f) << shift;
-                    if b < 0x80 {
-                        break;
-                    }
-                    shift += 7;
-                    if shift > 63 {
-                        return None;
-                    }
-                }
-                status = v;
-            }
+            0x08 => (status, rest) = varint::take(after)?,
             // Anything else: the message is not the one we know; do not guess.
             _ => return None,
         }
