@@ -52,7 +52,7 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     let root = workspace_root();
     let bin_dir = target_dir(&root).join("debug");
     if options.build {
-        setup(&root)?;
+        setup()?;
         crate::setup::build_bins(&root)?;
         run_cmd(
             cargo()
@@ -108,16 +108,15 @@ Demo: http://{page_addr}/",
     children.wait_for_stop()
 }
 
-/// Installs what the build needs and is missing: the wasm32 target, wasm-bindgen-cli (at
-/// the crate's version) and protoc. npm packages are installed where they are used.
-fn setup(root: &Path) -> Result<()> {
+/// Installs what the build needs and is missing: the wasm32 target and protoc. npm
+/// packages are installed where they are used.
+fn setup() -> Result<()> {
     for tool in ["node", "npm"] {
         if !has_tool(tool) {
             bail!("`{tool}` not found on PATH: the demo page needs Node.js 20 or newer with npm");
         }
     }
     crate::setup::setup_rust(false)?;
-    crate::client_wasm::setup_wasm_bindgen(root)?;
     crate::setup::setup_protoc()
 }
 

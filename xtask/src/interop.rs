@@ -19,7 +19,6 @@ pub(crate) struct Options {
 /// Installs what is missing, builds, and runs the matrix.
 pub(crate) fn run(root: &Path, options: &Options) -> Result<()> {
     crate::setup::setup_rust(false)?;
-    crate::client_wasm::setup_wasm_bindgen(root)?;
     crate::client_wasm::setup_chromium()?;
     crate::setup::setup_js(&root.join("js-tests"))?;
     crate::peers::setup(root)?;
