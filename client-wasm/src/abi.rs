@@ -21,6 +21,8 @@
 //! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
 //! return, or one already freed, is undefined behaviour.
 
+use ::alloc::boxed::Box;
+use ::alloc::vec::Vec;
 use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseEnd};
 use grpcweb_protocol::trailers;
 

@@ -1,5 +1,9 @@
 //! `content-type` classification (R1, R4, S1).
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+
 /// Binary or base64 text body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {

@@ -3,6 +3,7 @@
 //! need, so no protobuf library is needed to report error details.
 
 use crate::varint;
+use alloc::vec::Vec;
 
 /// One `google.protobuf.Any` from the details.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,9 @@
 //! `grpc-message` percent-encoding (S8): UTF-8, with bytes outside 0x20-0x7E and `%`
 //! written as `%XX`. Decoding never fails.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Percent-encodes a status message for the `grpc-message` header or trailer.
 pub fn encode(message: &str) -> String {
     let mut out = String::with_capacity(message.len());

@@ -32,6 +32,8 @@ use crate::percent;
 use crate::status::{Code, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
 use crate::text::Base64Decoder;
 use crate::trailers;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// What the decoder produced; see [`ResponseDecoder::next_event`].
 #[derive(Debug, PartialEq, Eq)]
@@ -195,9 +197,14 @@ impl ResponseDecoder {
             return;
         }
         if self.start > 0 {
-            // Not `drain`: its machinery costs the wasm client more than this.
-            self.buf.copy_within(self.start.., 0);
-            self.buf.truncate(self.buf.len() - self.start);
+            // What is left moves to the front (`copy_within` and `drain` would bring their
+            // panic paths into the wasm client).
+            let mut skip = self.start;
+            self.buf.retain(|_| {
+                let keep = skip == 0;
+                skip = skip.saturating_sub(1);
+                keep
+            });
             self.start = 0;
         }
         match &mut self.text {
@@ -232,13 +239,14 @@ impl ResponseDecoder {
         }
     }
 
+    // Slices are taken with `get`, not indexing: the wasm client then carries no panic
+    // paths (their messages and locations); `start` never passes the end of `buf`.
     fn next_frame(&mut self) -> Option<Event<'_>> {
-        let unread = self.buf.len() - self.start;
-        if unread < HEADER_LEN {
+        let unread = part(&self.buf, self.start..self.buf.len());
+        let Some(&raw) = unread.first_chunk::<HEADER_LEN>() else {
             return self.next_end();
-        }
-        let mut raw = [0u8; HEADER_LEN];
-        raw.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
+        };
+        let unread = unread.len();
         let header = match FrameHeader::parse(raw, self.max_message_len) {
             Ok(h) => h,
             Err(e) => {
@@ -257,14 +265,15 @@ impl ResponseDecoder {
         }
         let from = self.start + HEADER_LEN;
         self.start = from + header.len;
+        let payload = from..self.start;
         match header.kind {
-            FrameKind::Data => return Some(Event::Message(&self.buf[from..self.start])),
+            FrameKind::Data => return Some(Event::Message(part(&self.buf, payload))),
             FrameKind::CompressedData => {
-                return Some(Event::CompressedMessage(&self.buf[from..self.start]));
+                return Some(Event::CompressedMessage(part(&self.buf, payload)));
             }
             _ => {}
         }
-        let block = &self.buf[from..self.start];
+        let block = part(&self.buf, payload.clone());
         if let Some(Err(e)) = trailers::raw_entries(block).find(Result::is_err) {
             self.finish_with(Err(ResponseError::Trailers(e)));
             return self.last.take();
@@ -273,7 +282,7 @@ impl ResponseDecoder {
         // end is an error.
         self.status = status_of(trailers::raw_entries(block).flatten(), false);
         self.state = State::AfterTrailers;
-        Some(Event::Trailers(Trailers(&self.buf[from..self.start])))
+        Some(Event::Trailers(Trailers(part(&self.buf, payload))))
     }
 
     /// At the end of the body: the final event, or an error for a cut-off body.
@@ -284,7 +293,7 @@ impl ResponseDecoder {
         let result = match (&self.text, self.state) {
             (Some(text), _) if !text.is_aligned() => text.finish().map_err(ResponseError::Text),
             (_, State::Body) if self.buf.len() > self.start => {
-                let rest = &self.buf[self.start..];
+                let rest = part(&self.buf, self.start..self.buf.len());
                 // The frame's whole length once its header is in.
                 let need = rest
                     .get(1..HEADER_LEN)
@@ -310,6 +319,12 @@ impl ResponseDecoder {
             Err(e) => Event::Error(e),
         });
     }
+}
+
+/// `buf[range]`, empty when out of bounds (never: the decoder's ranges are checked), so
+/// that no panic path is compiled in.
+fn part(buf: &[u8], range: core::ops::Range<usize>) -> &[u8] {
+    buf.get(range).unwrap_or_default()
 }
 
 /// The status in headers or trailers: `grpc-status` (`None` without it), `grpc-message`
@@ -365,15 +380,15 @@ fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
 fn http_message(status: u16) -> Vec<u8> {
     let mut digits = [0u8; 5];
     let (mut i, mut rest) = (digits.len(), status);
-    loop {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
         i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    [&b"HTTP status "[..], &digits[i..]].concat()
+    [&b"HTTP status "[..], digits.get(i..).unwrap_or_default()].concat()
 }
 
 mod error;

@@ -1,5 +1,5 @@
 // Builds the npm package: the Rust core for wasm32 (cargo, profile wasm-release; plain
-// `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns std's panic and
+// `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns core's panic and
 // out-of-memory handlers into a trap, wasm-opt -Oz (both from the binaryen package), the
 // wasm inlined (gzip, base64), then tsc. Prints the sizes. Run with `npm run build`.
 
@@ -34,11 +34,11 @@ mkdirSync(srcWasm, { recursive: true });
 const wasmFile = join(srcWasm, WASM_NAME);
 const beforeOpt = readFileSync(built).length;
 
-// 2. Panics become a trap. With panic=abort a panic ends in a trap anyway; std's handler
-// first runs the panic hook, which formats the message, and that keeps core::fmt in the
-// module (about 6 KB). Nothing of ours sets a hook and wasm32 has nowhere to print, so the
-// handlers' bodies become `unreachable` and the formatting code becomes dead. The names
-// come from the name section rustc writes; wasm-opt strips it afterwards.
+// 2. Panics become a trap. The core is `no_std` with a trapping `#[panic_handler]`, but
+// core's panic functions are not inlined into it: the out-of-memory and capacity-overflow
+// paths of `Vec` still format a message before they reach it (about 170 bytes of code).
+// Their bodies become `unreachable`, and the formatting code dead. The names come from the
+// name section rustc writes; wasm-opt strips it afterwards.
 // Legacy (`::h<hash>`) and v0 (`_R...`) mangled names.
 const TRAPPED = [
   /::panicking::panic_fmt(::h[0-9a-f]+)?$|4core9panicking9panic_fmt$/,
