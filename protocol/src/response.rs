@@ -58,12 +58,12 @@ pub struct Trailers<'a>(&'a [u8]);
 impl<'a> Trailers<'a> {
     /// `(name, value)` in order, names as sent (compare them ASCII case-insensitively).
     pub fn entries(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + Clone {
-        trailers::entries(self.0).flatten()
+        trailers::entries(self.0).filter_map(Result::ok)
     }
 
     /// [`Trailers::entries`] with names as bytes (ASCII).
     pub fn raw_entries(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone {
-        trailers::raw_entries(self.0).flatten()
+        trailers::raw_entries(self.0).filter_map(Result::ok)
     }
 
     /// The raw block.
@@ -80,9 +80,9 @@ pub struct ResponseEnd {
     /// `grpc-message`, percent-decoded: UTF-8 when the server followed S8 (see
     /// [`ResponseEnd::message`]).
     pub message: Vec<u8>,
-    /// The `details` of `grpc-status-details-bin` (a `google.rpc.Status`); empty when
-    /// absent or malformed.
-    pub details: Vec<Any>,
+    /// `grpc-status-details-bin` decoded from base64: a serialized `google.rpc.Status`
+    /// (not checked; see [`ResponseEnd::details`]). Empty when absent or not base64.
+    pub status_details: Vec<u8>,
     /// True when the status came from the response headers (a trailers-only response or
     /// a non-200 HTTP status): the headers are then the call's trailers.
     pub from_headers: bool,
@@ -92,6 +92,11 @@ impl ResponseEnd {
     /// The message as text, invalid UTF-8 replaced by U+FFFD.
     pub fn message(&self) -> String {
         String::from_utf8_lossy(&self.message).into_owned()
+    }
+
+    /// The `details` of [`ResponseEnd::status_details`]; empty when absent or malformed.
+    pub fn details(&self) -> Vec<Any> {
+        details::decode(&self.status_details).unwrap_or_default()
     }
 }
 
@@ -168,7 +173,7 @@ impl ResponseDecoder {
                 _ => ResponseEnd {
                     code: Code::from_http_status(http_status),
                     message: http_message(http_status),
-                    details: Vec::new(),
+                    status_details: Vec::new(),
                     from_headers: true,
                 },
             };
@@ -280,7 +285,7 @@ impl ResponseDecoder {
         }
         // A trailer frame replaces any status in the headers; without `grpc-status` the
         // end is an error.
-        self.status = status_of(trailers::raw_entries(block).flatten(), false);
+        self.status = status_of(trailers::raw_entries(block).filter_map(Result::ok), false);
         self.state = State::AfterTrailers;
         Some(Event::Trailers(Trailers(part(&self.buf, payload))))
     }
@@ -356,10 +361,7 @@ where
     Some(ResponseEnd {
         code: Code::parse(code?).unwrap_or(Code::Unknown),
         message: message.map(percent::decode_bytes).unwrap_or_default(),
-        details: details
-            .and_then(decode_bin)
-            .and_then(|d| details::decode(&d))
-            .unwrap_or_default(),
+        status_details: details.and_then(decode_bin).unwrap_or_default(),
         from_headers,
     })
 }
