@@ -35,19 +35,18 @@ pub fn decode(value: &[u8]) -> String {
 /// TypeScript uses `TextDecoder`).
 pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let b = value[i];
-        if b == b'%'
-            && i + 2 < value.len()
-            && let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2]))
+    let mut rest = value;
+    while let [b, tail @ ..] = rest {
+        rest = tail;
+        let mut byte = *b;
+        if byte == b'%'
+            && let [h, l, after @ ..] = tail
+            && let (Some(h), Some(l)) = (hex(*h), hex(*l))
         {
-            out.push((h << 4) | l);
-            i += 3;
-            continue;
+            byte = (h << 4) | l;
+            rest = after;
         }
-        out.push(b);
-        i += 1;
+        out.push(byte);
     }
     out
 }

@@ -181,7 +181,7 @@ impl ResponseDecoder {
         }
         let mode = headers
             .into_iter()
-            .find(|(name, _)| name.as_ref().eq_ignore_ascii_case(b"content-type"))
+            .find(|(name, _)| is(name.as_ref(), "content-type"))
             .and_then(|(_, v)| response_mode(v));
         match (mode, status) {
             (None, None) => self.finish_with(Err(ResponseError::ContentType)),
@@ -326,6 +326,13 @@ impl ResponseDecoder {
     }
 }
 
+/// A header name compared ASCII case-insensitively with a lowercase one; one function
+/// rather than a loop inlined at each comparison (the wasm client counts its bytes).
+#[inline(never)]
+fn is(name: &[u8], lowercase: &str) -> bool {
+    name.eq_ignore_ascii_case(lowercase.as_bytes())
+}
+
 /// `buf[range]`, empty when out of bounds (never: the decoder's ranges are checked), so
 /// that no panic path is compiled in.
 fn part(buf: &[u8], range: core::ops::Range<usize>) -> &[u8] {
@@ -345,11 +352,11 @@ where
     let (mut code, mut message, mut details) = (None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
-        let slot = if name.eq_ignore_ascii_case(GRPC_STATUS.as_bytes()) {
+        let slot = if is(name, GRPC_STATUS) {
             &mut code
-        } else if name.eq_ignore_ascii_case(GRPC_MESSAGE.as_bytes()) {
+        } else if is(name, GRPC_MESSAGE) {
             &mut message
-        } else if name.eq_ignore_ascii_case(GRPC_STATUS_DETAILS_BIN.as_bytes()) {
+        } else if is(name, GRPC_STATUS_DETAILS_BIN) {
             &mut details
         } else {
             continue;
