@@ -25,7 +25,7 @@
 //! assert_eq!(end.code, Code::Ok);
 //! ```
 
-use crate::content_type::{Mode, response_mode};
+use crate::content_type::{Mode, is_lowercase, response_mode};
 use crate::details::{self, Any};
 use crate::framing::{FrameError, FrameHeader, FrameKind, HEADER_LEN};
 use crate::percent;
@@ -181,7 +181,7 @@ impl ResponseDecoder {
         }
         let mode = headers
             .into_iter()
-            .find(|(name, _)| is(name.as_ref(), "content-type"))
+            .find(|(name, _)| is_lowercase(name.as_ref(), "content-type"))
             .and_then(|(_, v)| response_mode(v));
         match (mode, status) {
             (None, None) => self.finish_with(Err(ResponseError::ContentType)),
@@ -326,13 +326,6 @@ impl ResponseDecoder {
     }
 }
 
-/// A header name compared ASCII case-insensitively with a lowercase one; one function
-/// rather than a loop inlined at each comparison (the wasm client counts its bytes).
-#[inline(never)]
-fn is(name: &[u8], lowercase: &str) -> bool {
-    name.eq_ignore_ascii_case(lowercase.as_bytes())
-}
-
 /// `buf[range]`, empty when out of bounds (never: the decoder's ranges are checked), so
 /// that no panic path is compiled in.
 fn part(buf: &[u8], range: core::ops::Range<usize>) -> &[u8] {
@@ -352,11 +345,11 @@ where
     let (mut code, mut message, mut details) = (None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
-        let slot = if is(name, GRPC_STATUS) {
+        let slot = if is_lowercase(name, GRPC_STATUS) {
             &mut code
-        } else if is(name, GRPC_MESSAGE) {
+        } else if is_lowercase(name, GRPC_MESSAGE) {
             &mut message
-        } else if is(name, GRPC_STATUS_DETAILS_BIN) {
+        } else if is_lowercase(name, GRPC_STATUS_DETAILS_BIN) {
             &mut details
         } else {
             continue;
