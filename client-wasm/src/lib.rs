@@ -46,12 +46,12 @@
 //! - Size: the npm package's wasm is about 12 KB raw, 6.2 KB gzip-compressed (see the crate
 //!   README for where the bytes go).
 
-// The npm package's core (wasm32, `abi` with its allocator, no `tower`) is `no_std`: its
-// panics trap at once, without std's panic hook and formatting.
+// The npm package's core (wasm32, feature `no-std`, no `tower`) is `no_std`: its panics
+// trap at once, without std's panic hook and formatting.
 #![cfg_attr(
     all(
         target_arch = "wasm32",
-        feature = "abi",
+        feature = "no-std",
         not(feature = "tower"),
         not(test)
     ),
@@ -78,7 +78,7 @@ pub use error::RpcError;
 /// `RuntimeError`, and nothing of it is formatted.
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "abi",
+    feature = "no-std",
     not(feature = "tower"),
     not(test)
 ))]

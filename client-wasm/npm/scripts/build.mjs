@@ -21,9 +21,10 @@ const run = (cmd, args, opts = {}) => {
   return execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
 };
 
-// 1. cargo build for wasm32: the sans-IO core (src/abi.rs), no wasm-bindgen.
+// 1. cargo build for wasm32: the sans-IO core (src/abi.rs), no wasm-bindgen, no_std.
 run("cargo", [
   "build", "-p", "grpcweb-client", "--lib", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
+  "--features", "no-std",
 ], { cwd: crateDir });
 const meta = JSON.parse(
   execFileSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], { cwd: crateDir, encoding: "utf8" }),
@@ -34,11 +35,11 @@ mkdirSync(srcWasm, { recursive: true });
 const wasmFile = join(srcWasm, WASM_NAME);
 const beforeOpt = readFileSync(built).length;
 
-// 2. Panics become a trap. The core is `no_std` with a trapping `#[panic_handler]`, but
-// core's panic functions are not inlined into it: the out-of-memory and capacity-overflow
-// paths of `Vec` still format a message before they reach it (about 170 bytes of code).
-// Their bodies become `unreachable`, and the formatting code dead. The names come from the
-// name section rustc writes; wasm-opt strips it afterwards.
+// 2. Panics become a trap. The core is `no_std` (feature `no-std`) with a trapping
+// `#[panic_handler]`, but core's panic functions are not inlined into it: the out-of-memory
+// and capacity-overflow paths of `Vec` still format a message before they reach it (about
+// 170 bytes of code). Their bodies become `unreachable`, and the formatting code dead. The
+// names come from the name section rustc writes; wasm-opt strips it afterwards.
 // Legacy (`::h<hash>`) and v0 (`_R...`) mangled names.
 const TRAPPED = [
   /::panicking::panic_fmt(::h[0-9a-f]+)?$|4core9panicking9panic_fmt$/,
