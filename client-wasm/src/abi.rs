@@ -21,8 +21,10 @@
 //! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
 //! return, or one already freed, is undefined behaviour.
 
+use ::alloc::boxed::Box;
+use ::alloc::vec::Vec;
 use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseEnd};
-use grpcweb_protocol::trailers;
+use grpcweb_protocol::{details, trailers};
 
 #[cfg(all(target_arch = "wasm32", not(feature = "tower")))]
 mod alloc;
@@ -100,7 +102,7 @@ pub unsafe extern "C" fn gw_headers(call: *mut Call, status: u32, len: u32) {
     let block = call.input.get(..len as usize).unwrap_or_default();
     let status = u16::try_from(status).unwrap_or(0);
     call.decoder
-        .headers(status, trailers::raw_entries(block).flatten());
+        .headers(status, trailers::raw_entries(block).filter_map(Result::ok));
 }
 
 /// A body chunk: the first `len` bytes of the input buffer.
@@ -189,7 +191,7 @@ impl Call {
     fn pending(&mut self) -> Option<u32> {
         if !self.trailers.is_empty() {
             let entry = trailers::raw_entries(&self.trailers)
-                .flatten()
+                .filter_map(Result::ok)
                 .nth(self.next_trailer);
             if let Some((name, value)) = entry {
                 self.next_trailer += 1;
@@ -202,9 +204,13 @@ impl Call {
         if self.end_sent {
             return Some(NONE);
         }
-        if let Some(d) = end.details.get(self.next_detail) {
+        // Read in place; a malformed `google.rpc.Status` has no details (`details::decode`).
+        let status = &end.status_details;
+        if details::entries(status).all(|d| d.is_some())
+            && let Some(Some((type_url, value))) = details::entries(status).nth(self.next_detail)
+        {
             self.next_detail += 1;
-            self.out = pair(&d.type_url, &d.value, 0);
+            self.out = pair(type_url, value, 0);
             return Some(DETAIL);
         }
         let code = end.code as u32 | if end.from_headers { 0x100 } else { 0 };

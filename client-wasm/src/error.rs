@@ -1,6 +1,8 @@
 //! The one error type of a call: a gRPC status plus the metadata that came with it.
 
-use std::fmt;
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::fmt;
 
 use crate::metadata::Metadata;
 use grpcweb_protocol::{Code, Status};
@@ -56,4 +58,4 @@ impl fmt::Display for RpcError {
     }
 }
 
-impl std::error::Error for RpcError {}
+impl core::error::Error for RpcError {}

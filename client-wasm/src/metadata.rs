@@ -2,6 +2,9 @@
 //! arrival order, names lower-case. A plain list instead of `http::HeaderMap` keeps the
 //! `http` crate's header-name tables and hashing out of the wasm.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Response headers or trailers: lower-case names, raw values, in order, duplicates kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metadata(Vec<(String, Vec<u8>)>);
@@ -26,7 +29,7 @@ impl Metadata {
 
     /// The first value of `name` when it is UTF-8.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+        self.get(name).and_then(|v| core::str::from_utf8(v).ok())
     }
 
     /// The entries of a block of `name: value` lines (a trailer frame's payload), in

@@ -1,7 +1,10 @@
 //! The request headers of the tower service: content type, `grpc-timeout`, user metadata
 //! with `-bin` values base64-encoded.
 
-use std::time::Duration;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
 
 use grpcweb_protocol::{metadata, timeout};
 

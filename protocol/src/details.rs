@@ -3,6 +3,7 @@
 //! need, so no protobuf library is needed to report error details.
 
 use crate::varint;
+use alloc::vec::Vec;
 
 /// One `google.protobuf.Any` from the details.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,30 +26,76 @@ pub struct Any {
 /// assert_eq!((&details[0].type_url[..], &details[0].value[..]), (&b"t/x"[..], &[1][..]));
 /// ```
 pub fn decode(bytes: &[u8]) -> Option<Vec<Any>> {
-    let mut out = Vec::new();
+    entries(bytes)
+        .map(|entry| {
+            entry.map(|(type_url, value)| Any {
+                type_url: type_url.to_vec(),
+                value: value.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// [`decode`] without copies: each detail's `(type_url, value)` in order, borrowed from
+/// `bytes`. A malformed message yields `None` (then nothing more): [`decode`] refuses the
+/// whole message then, so take the entries only once every one is `Some`.
+pub fn entries(bytes: &[u8]) -> Entries<'_> {
+    Entries(Some(Reader(bytes)))
+}
+
+/// One detail: `(type_url, value)`.
+pub type Detail<'a> = (&'a [u8], &'a [u8]);
+
+/// The iterator of [`entries`].
+#[derive(Clone, Debug)]
+pub struct Entries<'a>(Option<Reader<'a>>);
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Option<Detail<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = next_any(self.0.as_mut()?);
+        match entry {
+            Ok(Some(any)) => Some(Some(any)),
+            Ok(None) => {
+                self.0 = None;
+                None
+            }
+            Err(()) => {
+                self.0 = None;
+                Some(None)
+            }
+        }
+    }
+}
+
+/// The next `details` entry of a `google.rpc.Status`: `Ok(None)` at the end, `Err(())`
+/// when malformed.
+fn next_any<'a>(r: &mut Reader<'a>) -> Result<Option<Detail<'a>>, ()> {
+    loop {
+        match r.key()? {
+            None => return Ok(None),
+            Some((3, 2)) => return r.bytes().and_then(decode_any).map(Some).ok_or(()),
+            Some((_, w)) => r.skip(w).ok_or(())?,
+        }
+    }
+}
+
+/// A `google.protobuf.Any`: `type_url` (1) and `value` (2), the last of each counting.
+fn decode_any(bytes: &[u8]) -> Option<Detail<'_>> {
+    let (mut type_url, mut value): (&[u8], &[u8]) = (&[], &[]);
     let mut r = Reader(bytes);
     while let Some((field, wire)) = r.key().ok()? {
         match (field, wire) {
-            (3, 2) => out.push(decode_any(r.bytes()?)?),
+            (1, 2) => type_url = r.bytes()?,
+            (2, 2) => value = r.bytes()?,
             (_, w) => r.skip(w)?,
         }
     }
-    Some(out)
+    Some((type_url, value))
 }
 
-fn decode_any(bytes: &[u8]) -> Option<Any> {
-    let mut any = Any::default();
-    let mut r = Reader(bytes);
-    while let Some((field, wire)) = r.key().ok()? {
-        match (field, wire) {
-            (1, 2) => any.type_url = r.bytes()?.to_vec(),
-            (2, 2) => any.value = r.bytes()?.to_vec(),
-            (_, w) => r.skip(w)?,
-        }
-    }
-    Some(any)
-}
-
+#[derive(Clone, Debug)]
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -123,5 +170,22 @@ mod tests {
         assert_eq!(decode(&[0x0b]), None, "group wire type");
         assert_eq!(decode(&[0x00]), None, "field 0");
         assert_eq!(decode(&[]), Some(vec![]));
+    }
+
+    #[test]
+    fn entries_borrow_and_stop_at_the_first_malformed_field() {
+        let any = [0x1a, 5, 0x0a, 1, b't', 0x12, 0];
+        assert_eq!(
+            entries(&any).collect::<Vec<_>>(),
+            [Some((&b"t"[..], &b""[..]))]
+        );
+        let mut bad = any.to_vec();
+        bad.extend_from_slice(&[0x12, 5, b'a']);
+        bad.extend_from_slice(&any);
+        assert_eq!(
+            entries(&bad).collect::<Vec<_>>(),
+            [Some((&b"t"[..], &b""[..])), None],
+            "nothing after the error"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Frames: 1 flag byte, a 4-byte big-endian length, then the payload (docs/protocol.md F1-F3).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use std::fmt;
+use core::fmt;
 
 /// Length of a frame header: the flag byte and the 4-byte length.
 pub const HEADER_LEN: usize = 5;
@@ -142,7 +142,7 @@ impl fmt::Display for FrameError {
     }
 }
 
-impl std::error::Error for FrameError {}
+impl core::error::Error for FrameError {}
 
 /// The 5 header bytes for a frame of `len` payload bytes.
 ///
@@ -172,7 +172,7 @@ pub fn encode_frame(kind: FrameKind, payload: &[u8]) -> Bytes {
 pub struct FrameDecoder {
     max_len: usize,
     buf: BytesMut,
-    chunks: std::collections::VecDeque<Bytes>,
+    chunks: alloc::collections::VecDeque<Bytes>,
     buffered: usize,
     header: Option<FrameHeader>,
 }
@@ -183,7 +183,7 @@ impl FrameDecoder {
         Self {
             max_len,
             buf: BytesMut::new(),
-            chunks: std::collections::VecDeque::new(),
+            chunks: alloc::collections::VecDeque::new(),
             buffered: 0,
             header: None,
         }

@@ -39,8 +39,10 @@
 //! # Features
 //!
 //! - `http` (default): conversions to and from `http::HeaderMap` (the proxy's).
+//! - `std` (default): `std` support of the dependencies; without it (and without `http`)
+//!   the crate is `no_std` + `alloc`, as the wasm client builds it.
 //! - `fast-text` (default): a 4 KB table that decodes text bodies four characters per
-//!   step. The wasm client leaves both out to stay small.
+//!   step. The wasm client leaves all three out to stay small.
 //!
 //! # Limitations
 //!
@@ -48,6 +50,10 @@
 //!   and passed on, and callers decide what to do with them.
 //! - The decoders never allocate more than one frame's worth of buffered input beyond what
 //!   they were given, and refuse frames above the configured limit before buffering them.
+
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+
+extern crate alloc;
 
 pub mod content_type;
 pub mod details;

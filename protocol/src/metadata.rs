@@ -1,11 +1,13 @@
 //! Binary (`-bin`) metadata values (S9): base64, padded or not on input, unpadded on
 //! output; several values may share one header, separated by `,`.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use std::fmt;
+use core::fmt;
 
 const ENGINE: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
@@ -25,7 +27,7 @@ impl fmt::Display for BinValueError {
     }
 }
 
-impl std::error::Error for BinValueError {}
+impl core::error::Error for BinValueError {}
 
 /// True for names of binary metadata.
 pub fn is_bin_name(name: &str) -> bool {

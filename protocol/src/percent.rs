@@ -1,6 +1,9 @@
 //! `grpc-message` percent-encoding (S8): UTF-8, with bytes outside 0x20-0x7E and `%`
 //! written as `%XX`. Decoding never fails.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Percent-encodes a status message for the `grpc-message` header or trailer.
 pub fn encode(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
@@ -32,19 +35,18 @@ pub fn decode(value: &[u8]) -> String {
 /// TypeScript uses `TextDecoder`).
 pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while i < value.len() {
-        let b = value[i];
-        if b == b'%'
-            && i + 2 < value.len()
-            && let (Some(h), Some(l)) = (hex(value[i + 1]), hex(value[i + 2]))
+    let mut rest = value;
+    while let [b, tail @ ..] = rest {
+        rest = tail;
+        let mut byte = *b;
+        if byte == b'%'
+            && let [h, l, after @ ..] = tail
+            && let (Some(h), Some(l)) = (hex(*h), hex(*l))
         {
-            out.push((h << 4) | l);
-            i += 3;
-            continue;
+            byte = (h << 4) | l;
+            rest = after;
         }
-        out.push(b);
-        i += 1;
+        out.push(byte);
     }
     out
 }

@@ -25,13 +25,15 @@
 //! assert_eq!(end.code, Code::Ok);
 //! ```
 
-use crate::content_type::{Mode, response_mode};
+use crate::content_type::{Mode, is_lowercase, response_mode};
 use crate::details::{self, Any};
 use crate::framing::{FrameError, FrameHeader, FrameKind, HEADER_LEN};
 use crate::percent;
 use crate::status::{Code, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN};
 use crate::text::Base64Decoder;
 use crate::trailers;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// What the decoder produced; see [`ResponseDecoder::next_event`].
 #[derive(Debug, PartialEq, Eq)]
@@ -56,12 +58,12 @@ pub struct Trailers<'a>(&'a [u8]);
 impl<'a> Trailers<'a> {
     /// `(name, value)` in order, names as sent (compare them ASCII case-insensitively).
     pub fn entries(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + Clone {
-        trailers::entries(self.0).flatten()
+        trailers::entries(self.0).filter_map(Result::ok)
     }
 
     /// [`Trailers::entries`] with names as bytes (ASCII).
     pub fn raw_entries(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone {
-        trailers::raw_entries(self.0).flatten()
+        trailers::raw_entries(self.0).filter_map(Result::ok)
     }
 
     /// The raw block.
@@ -78,9 +80,9 @@ pub struct ResponseEnd {
     /// `grpc-message`, percent-decoded: UTF-8 when the server followed S8 (see
     /// [`ResponseEnd::message`]).
     pub message: Vec<u8>,
-    /// The `details` of `grpc-status-details-bin` (a `google.rpc.Status`); empty when
-    /// absent or malformed.
-    pub details: Vec<Any>,
+    /// `grpc-status-details-bin` decoded from base64: a serialized `google.rpc.Status`
+    /// (not checked; see [`ResponseEnd::details`]). Empty when absent or not base64.
+    pub status_details: Vec<u8>,
     /// True when the status came from the response headers (a trailers-only response or
     /// a non-200 HTTP status): the headers are then the call's trailers.
     pub from_headers: bool,
@@ -90,6 +92,11 @@ impl ResponseEnd {
     /// The message as text, invalid UTF-8 replaced by U+FFFD.
     pub fn message(&self) -> String {
         String::from_utf8_lossy(&self.message).into_owned()
+    }
+
+    /// The `details` of [`ResponseEnd::status_details`]; empty when absent or malformed.
+    pub fn details(&self) -> Vec<Any> {
+        details::decode(&self.status_details).unwrap_or_default()
     }
 }
 
@@ -166,7 +173,7 @@ impl ResponseDecoder {
                 _ => ResponseEnd {
                     code: Code::from_http_status(http_status),
                     message: http_message(http_status),
-                    details: Vec::new(),
+                    status_details: Vec::new(),
                     from_headers: true,
                 },
             };
@@ -174,7 +181,7 @@ impl ResponseDecoder {
         }
         let mode = headers
             .into_iter()
-            .find(|(name, _)| name.as_ref().eq_ignore_ascii_case(b"content-type"))
+            .find(|(name, _)| is_lowercase(name.as_ref(), "content-type"))
             .and_then(|(_, v)| response_mode(v));
         match (mode, status) {
             (None, None) => self.finish_with(Err(ResponseError::ContentType)),
@@ -195,9 +202,14 @@ impl ResponseDecoder {
             return;
         }
         if self.start > 0 {
-            // Not `drain`: its machinery costs the wasm client more than this.
-            self.buf.copy_within(self.start.., 0);
-            self.buf.truncate(self.buf.len() - self.start);
+            // What is left moves to the front; `copy_within`, `drain` and `retain` would
+            // bring panic paths or more code into the wasm client. `start` never passes
+            // the end: `min` lets the compiler drop `split_off`'s panic.
+            if self.start >= self.buf.len() {
+                self.buf.clear();
+            } else {
+                self.buf = self.buf.split_off(self.start.min(self.buf.len()));
+            }
             self.start = 0;
         }
         match &mut self.text {
@@ -232,13 +244,14 @@ impl ResponseDecoder {
         }
     }
 
+    // Slices are taken with `get`, not indexing: the wasm client then carries no panic
+    // paths (their messages and locations); `start` never passes the end of `buf`.
     fn next_frame(&mut self) -> Option<Event<'_>> {
-        let unread = self.buf.len() - self.start;
-        if unread < HEADER_LEN {
+        let unread = part(&self.buf, self.start..self.buf.len());
+        let Some(&raw) = unread.first_chunk::<HEADER_LEN>() else {
             return self.next_end();
-        }
-        let mut raw = [0u8; HEADER_LEN];
-        raw.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
+        };
+        let unread = unread.len();
         let header = match FrameHeader::parse(raw, self.max_message_len) {
             Ok(h) => h,
             Err(e) => {
@@ -257,23 +270,24 @@ impl ResponseDecoder {
         }
         let from = self.start + HEADER_LEN;
         self.start = from + header.len;
+        let payload = from..self.start;
         match header.kind {
-            FrameKind::Data => return Some(Event::Message(&self.buf[from..self.start])),
+            FrameKind::Data => return Some(Event::Message(part(&self.buf, payload))),
             FrameKind::CompressedData => {
-                return Some(Event::CompressedMessage(&self.buf[from..self.start]));
+                return Some(Event::CompressedMessage(part(&self.buf, payload)));
             }
             _ => {}
         }
-        let block = &self.buf[from..self.start];
+        let block = part(&self.buf, payload.clone());
         if let Some(Err(e)) = trailers::raw_entries(block).find(Result::is_err) {
             self.finish_with(Err(ResponseError::Trailers(e)));
             return self.last.take();
         }
         // A trailer frame replaces any status in the headers; without `grpc-status` the
         // end is an error.
-        self.status = status_of(trailers::raw_entries(block).flatten(), false);
+        self.status = status_of(trailers::raw_entries(block).filter_map(Result::ok), false);
         self.state = State::AfterTrailers;
-        Some(Event::Trailers(Trailers(&self.buf[from..self.start])))
+        Some(Event::Trailers(Trailers(part(&self.buf, payload))))
     }
 
     /// At the end of the body: the final event, or an error for a cut-off body.
@@ -284,7 +298,7 @@ impl ResponseDecoder {
         let result = match (&self.text, self.state) {
             (Some(text), _) if !text.is_aligned() => text.finish().map_err(ResponseError::Text),
             (_, State::Body) if self.buf.len() > self.start => {
-                let rest = &self.buf[self.start..];
+                let rest = part(&self.buf, self.start..self.buf.len());
                 // The frame's whole length once its header is in.
                 let need = rest
                     .get(1..HEADER_LEN)
@@ -312,6 +326,12 @@ impl ResponseDecoder {
     }
 }
 
+/// `buf[range]`, empty when out of bounds (never: the decoder's ranges are checked), so
+/// that no panic path is compiled in.
+fn part(buf: &[u8], range: core::ops::Range<usize>) -> &[u8] {
+    buf.get(range).unwrap_or_default()
+}
+
 /// The status in headers or trailers: `grpc-status` (`None` without it), `grpc-message`
 /// and `grpc-status-details-bin`, the first of each counting, as
 /// [`crate::Status::from_entries`] reads them. Written without `str` conversions for the
@@ -325,11 +345,11 @@ where
     let (mut code, mut message, mut details) = (None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
-        let slot = if name.eq_ignore_ascii_case(GRPC_STATUS.as_bytes()) {
+        let slot = if is_lowercase(name, GRPC_STATUS) {
             &mut code
-        } else if name.eq_ignore_ascii_case(GRPC_MESSAGE.as_bytes()) {
+        } else if is_lowercase(name, GRPC_MESSAGE) {
             &mut message
-        } else if name.eq_ignore_ascii_case(GRPC_STATUS_DETAILS_BIN.as_bytes()) {
+        } else if is_lowercase(name, GRPC_STATUS_DETAILS_BIN) {
             &mut details
         } else {
             continue;
@@ -341,10 +361,7 @@ where
     Some(ResponseEnd {
         code: Code::parse(code?).unwrap_or(Code::Unknown),
         message: message.map(percent::decode_bytes).unwrap_or_default(),
-        details: details
-            .and_then(decode_bin)
-            .and_then(|d| details::decode(&d))
-            .unwrap_or_default(),
+        status_details: details.and_then(decode_bin).unwrap_or_default(),
         from_headers,
     })
 }
@@ -365,15 +382,15 @@ fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
 fn http_message(status: u16) -> Vec<u8> {
     let mut digits = [0u8; 5];
     let (mut i, mut rest) = (digits.len(), status);
-    loop {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
         i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    [&b"HTTP status "[..], &digits[i..]].concat()
+    [&b"HTTP status "[..], digits.get(i..).unwrap_or_default()].concat()
 }
 
 mod error;

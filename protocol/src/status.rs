@@ -2,10 +2,12 @@
 //! headers or trailers (`grpc-status`, `grpc-message`, `grpc-status-details-bin`).
 
 use crate::{metadata, percent};
+use alloc::string::String;
+use alloc::vec::Vec;
 use bytes::Bytes;
+use core::fmt;
 #[cfg(feature = "http")]
 use http::{HeaderMap, HeaderValue};
-use std::fmt;
 
 /// Header name of the status code.
 pub const GRPC_STATUS: &str = "grpc-status";
@@ -272,7 +274,7 @@ impl fmt::Display for Status {
     }
 }
 
-impl std::error::Error for Status {}
+impl core::error::Error for Status {}
 
 #[cfg(test)]
 mod tests {

@@ -6,10 +6,11 @@
 //! The encoder writes each piece of output as its own padded segment, so a receiver can
 //! decode what it has without waiting for more.
 
+use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
-use std::fmt;
+use core::fmt;
 
 const INVALID: u8 = 0xFF;
 const PAD: u8 = 0xFE;
@@ -85,7 +86,7 @@ impl fmt::Display for TextError {
     }
 }
 
-impl std::error::Error for TextError {}
+impl core::error::Error for TextError {}
 
 /// Incremental base64 decoder for `grpc-web-text` bodies.
 #[derive(Clone, Debug, Default)]
@@ -173,15 +174,16 @@ impl Base64Decoder {
     }
 
     fn push_sextet<B: BufMut>(&mut self, sextet: u8, out: &mut B) {
-        self.group[self.len as usize] = sextet;
+        // `len` is below 4 here; the mask keeps a bounds-check panic out of the code.
+        self.group[usize::from(self.len & 3)] = sextet;
         self.len += 1;
         if self.len == 4 {
             let [a, b, c, d] = self.group;
             let n =
                 (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
             let be = n.to_be_bytes();
-            let keep = 3 - self.pad as usize;
-            out.put_slice(&be[1..1 + keep]);
+            // At most two padding characters: keep 1 to 3 bytes, never a panic.
+            out.put_slice(&be[1..4 - usize::from(self.pad.min(2))]);
             self.len = 0;
             self.pad = 0;
         }

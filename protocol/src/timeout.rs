@@ -1,7 +1,9 @@
 //! `grpc-timeout`: 1 to 8 ASCII digits and a unit, `H M S m u n` (D1).
 
-use std::fmt;
-use std::time::Duration;
+use alloc::format;
+use alloc::string::String;
+use core::fmt;
+use core::time::Duration;
 
 /// Why a `grpc-timeout` value is malformed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +24,7 @@ impl fmt::Display for TimeoutError {
     }
 }
 
-impl std::error::Error for TimeoutError {}
+impl core::error::Error for TimeoutError {}
 
 /// Parses a `grpc-timeout` value.
 pub fn parse(value: &str) -> Result<Duration, TimeoutError> {

@@ -2,9 +2,9 @@
 
 #[cfg(feature = "http")]
 use bytes::{BufMut, Bytes, BytesMut};
+use core::fmt;
 #[cfg(feature = "http")]
 use http::{HeaderMap, HeaderName, HeaderValue};
-use std::fmt;
 
 /// Why a trailer block could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl fmt::Display for TrailerError {
     }
 }
 
-impl std::error::Error for TrailerError {}
+impl core::error::Error for TrailerError {}
 
 /// Encodes trailers as the payload of a 0x80 frame.
 ///
@@ -148,7 +148,8 @@ impl<'a> Iterator for Entries<'a> {
         let line = self.0.line_no.saturating_sub(1);
         Some(entry.and_then(|(name, value)| {
             // Token bytes are ASCII.
-            let name = std::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line })?;
+            let name =
+                core::str::from_utf8(name).map_err(|_| TrailerError::InvalidName { line })?;
             Ok((name, value))
         }))
     }
@@ -157,7 +158,7 @@ impl<'a> Iterator for Entries<'a> {
 /// The iterator returned by [`raw_entries`].
 #[derive(Clone, Debug)]
 pub struct RawEntries<'a> {
-    lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
+    lines: core::slice::Split<'a, u8, fn(&u8) -> bool>,
     line_no: usize,
     failed: bool,
 }

@@ -1,6 +1,8 @@
 //! Protobuf base-128 varints: the one encoder and decoder the project's hand-rolled
 //! message readers and writers share (status details, health checks, load generators).
 
+use alloc::vec::Vec;
+
 /// Appends `value` as a varint (1 to 10 bytes).
 pub fn put(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -17,7 +19,7 @@ pub fn take(input: &[u8]) -> Option<(u64, &[u8])> {
     for (i, &byte) in input.iter().enumerate().take(10) {
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
-            return Some((value, &input[i + 1..]));
+            return Some((value, input.get(i + 1..)?));
         }
     }
     None

@@ -1,5 +1,5 @@
 // Builds the npm package: the Rust core for wasm32 (cargo, profile wasm-release; plain
-// `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns std's panic and
+// `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns core's panic and
 // out-of-memory handlers into a trap, wasm-opt -Oz (both from the binaryen package), the
 // wasm inlined (gzip, base64), then tsc. Prints the sizes. Run with `npm run build`.
 
@@ -21,9 +21,10 @@ const run = (cmd, args, opts = {}) => {
   return execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
 };
 
-// 1. cargo build for wasm32: the sans-IO core (src/abi.rs), no wasm-bindgen.
+// 1. cargo build for wasm32: the sans-IO core (src/abi.rs), no wasm-bindgen, no_std.
 run("cargo", [
   "build", "-p", "grpcweb-client", "--lib", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
+  "--features", "no-std",
 ], { cwd: crateDir });
 const meta = JSON.parse(
   execFileSync("cargo", ["metadata", "--format-version", "1", "--no-deps"], { cwd: crateDir, encoding: "utf8" }),
@@ -34,11 +35,11 @@ mkdirSync(srcWasm, { recursive: true });
 const wasmFile = join(srcWasm, WASM_NAME);
 const beforeOpt = readFileSync(built).length;
 
-// 2. Panics become a trap. With panic=abort a panic ends in a trap anyway; std's handler
-// first runs the panic hook, which formats the message, and that keeps core::fmt in the
-// module (about 6 KB). Nothing of ours sets a hook and wasm32 has nowhere to print, so the
-// handlers' bodies become `unreachable` and the formatting code becomes dead. The names
-// come from the name section rustc writes; wasm-opt strips it afterwards.
+// 2. Panics become a trap. The core is `no_std` (feature `no-std`) with a trapping
+// `#[panic_handler]`, but core's panic functions are not inlined into it: the out-of-memory
+// and capacity-overflow paths of `Vec` still format a message before they reach it (about
+// 170 bytes of code). Their bodies become `unreachable`, and the formatting code dead. The
+// names come from the name section rustc writes; wasm-opt strips it afterwards.
 // Legacy (`::h<hash>`) and v0 (`_R...`) mangled names.
 const TRAPPED = [
   /::panicking::panic_fmt(::h[0-9a-f]+)?$|4core9panicking9panic_fmt$/,
@@ -79,9 +80,11 @@ const WASM_FEATURES =
   writeFileSync(wasmFile, mod.emitBinary());
   mod.dispose();
 }
-// 3. wasm-opt.
+// 3. wasm-opt. `--low-memory-unused` (as Emscripten passes it): rustc's wasm32 layout
+// puts the 1 MiB stack below the data and the heap, so addresses under 1024 are never
+// used, and constant offsets fold into loads and stores.
 run(bin("wasm-opt"), [
-  wasmFile, "-o", wasmFile, "-Oz", "--converge", "--strip-debug", "--strip-producers",
+  wasmFile, "-o", wasmFile, "-Oz", "--converge", "--low-memory-unused", "--strip-debug", "--strip-producers",
   "--strip-target-features", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
   "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
 ]);

@@ -80,8 +80,11 @@ unsafe impl GlobalAlloc for SizeClasses {
         let size = layout.size().max(layout.align());
         let class = (usize::BITS - size.saturating_sub(1).leading_zeros()) as usize;
         let class = class.max(MIN_CLASS);
-        // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
-        unsafe { *(ptr as *mut usize) = heap.free[class] };
-        heap.free[class] = ptr as usize;
+        // `alloc` handed out no block of a class past the table.
+        if let Some(head) = heap.free.get_mut(class) {
+            // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
+            unsafe { *(ptr as *mut usize) = *head };
+            *head = ptr as usize;
+        }
     }
 }

@@ -83,3 +83,20 @@ fn errors_and_headers_only_ends() {
     );
     unsafe { gw_free(call) };
 }
+
+#[test]
+fn details_are_handed_out_only_from_a_valid_status() {
+    // One valid Any, then a truncated field: no details at all, as `details::decode`.
+    for (bin, details) in [("GgkKA3QveBICAQI", 1), ("GgkKA3QveBICAQISBWE", 0)] {
+        let call = gw_new(1 << 20);
+        let headers = format!("grpc-status:5\ngrpc-status-details-bin:{bin}\n");
+        let n = give(call, headers.as_bytes());
+        unsafe { gw_headers(call, 200, n) };
+        unsafe { gw_end(call) };
+        let events = drain(call);
+        let kinds: Vec<_> = events.iter().map(|e| e.0).collect();
+        assert_eq!(kinds.len(), details + 1, "{bin}: {kinds:?}");
+        assert_eq!(events.last().map(|e| (e.0, e.3)), Some((END, 5 | 0x100)));
+        unsafe { gw_free(call) };
+    }
+}

@@ -1,6 +1,6 @@
 //! Why a response is not valid gRPC-Web.
 
-use std::fmt;
+use core::fmt;
 
 use crate::framing::FrameError;
 use crate::status::Code;
@@ -69,4 +69,4 @@ impl fmt::Display for ResponseError {
     }
 }
 
-impl std::error::Error for ResponseError {}
+impl core::error::Error for ResponseError {}

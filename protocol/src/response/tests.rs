@@ -135,7 +135,7 @@ fn in_body_error_status_with_percent_message_and_details() {
     assert_eq!(end.code, Code::Unknown);
     assert_eq!(end.message(), "a b\u{1F608}");
     assert_eq!(
-        end.details,
+        end.details(),
         [Any {
             type_url: b"t/x".to_vec(),
             value: vec![1, 2]
