@@ -61,8 +61,8 @@ pub(crate) fn setup_chromium() -> Result<()> {
 }
 
 /// Lints grpcweb-client's wasm32-only code with warnings denied: the npm package's core
-/// as it is built (its allocator), then the tower service with its fetch driver, tests
-/// included (host builds leave both out).
+/// as the npm build builds it (`no-std`: its allocator and panic handler), then the tower
+/// service with its fetch driver, tests included (host builds leave both out).
 pub(crate) fn check_wasm(root: &Path) -> Result<()> {
     run_cmd(cargo().current_dir(root).args([
         "clippy",
@@ -70,6 +70,8 @@ pub(crate) fn check_wasm(root: &Path) -> Result<()> {
         "grpcweb-client",
         "--target",
         "wasm32-unknown-unknown",
+        "--features",
+        "no-std",
         "--lib",
         "--",
         "-D",
