@@ -7,10 +7,12 @@
 
 mod connection;
 mod guard;
+mod keep_alive;
 mod linger;
 mod listener;
 mod observe;
 
+use futures_util::FutureExt as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -162,6 +164,13 @@ impl Proxy {
                 .layer(route.layer(web)),
         );
         let builder = connection_builder(&config);
+        // An idle HTTP/1.1 connection closes at the first of the two timeouts.
+        let keep_alive = keep_alive::value(
+            config
+                .limits
+                .header_read_timeout
+                .min(config.limits.idle_timeout),
+        );
 
         let connections = Connections::new();
         let slots = Arc::new(Semaphore::new(config.limits.max_connections));
@@ -190,10 +199,14 @@ impl Proxy {
             let activity = Activity::new();
             let calls = activity.clone();
             let client_ip = ClientIp::new(peer);
+            let keep_alive = keep_alive.clone();
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
                 let record = CallRecord::start(&call_metrics, &req, Some(peer));
                 let version = req.version();
+                let advertised = (version == http::Version::HTTP_11)
+                    .then(|| keep_alive.clone())
+                    .flatten();
                 let mut req = req.map(|body| {
                     CountingBody::new(LingeringBody::new(body, version), record.bytes_in.clone())
                 });
@@ -205,6 +218,7 @@ impl Proxy {
                     record,
                     call_guard,
                 ))
+                .map(move |res| res.map(|res| keep_alive::advertise(res, advertised.as_ref())))
             });
             let connections = connections.clone();
             let builder = builder.clone();

@@ -59,6 +59,28 @@ async fn response_waits_for_the_end_of_a_chunked_body_so_the_connection_is_reuse
     }
 }
 
+/// Clients that read `Keep-Alive` (undici, so Node's `fetch`) keep idle connections for
+/// their own default otherwise: 4 s, after which every pause costs new connections.
+#[tokio::test]
+async fn responses_say_how_long_an_idle_connection_is_kept() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.limits.header_read_timeout = Duration::from_secs(20);
+        c.limits.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream.write_all(HEAD.as_bytes()).await.unwrap();
+    stream
+        .write_all(b"5\r\n\x00\x00\x00\x00\x00\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_responses(&mut stream, 1).await.to_ascii_lowercase();
+    assert!(text.contains("grpc-status:12"), "{text:?}");
+    // The shorter of the two: an idle connection closes at the header read timeout.
+    assert!(text.contains("\r\nkeep-alive: timeout=20\r\n"), "{text:?}");
+}
+
 #[tokio::test]
 async fn refused_request_with_unread_body_says_connection_close() {
     let backend = support::interop_server(false).await;
@@ -74,6 +96,7 @@ async fn refused_request_with_unread_body_says_connection_close() {
     let text = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
     assert!(text.starts_with("http/1.1 415"), "{text:?}");
     assert!(text.contains("connection: close"), "{text:?}");
+    assert!(!text.contains("keep-alive"), "{text:?}");
 }
 
 #[tokio::test]
