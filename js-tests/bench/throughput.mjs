@@ -134,7 +134,8 @@ try {
       await load(WARMUP_SECONDS, w.concurrency, w.run(c));
     }
     for (let r = 0; r < ROUNDS; r++) {
-      for (const c of clients) {
+      // Each round starts with the next client, so no client always follows the same one.
+      for (const c of [...clients.slice(r % clients.length), ...clients.slice(0, r % clients.length)]) {
         const res = await load(SECONDS, w.concurrency, w.run(c));
         console.error(`${w.name}, ${c.name}: ${res.calls.toFixed(0)} calls/s`);
         rounds.get(c).push(res);
@@ -178,7 +179,7 @@ Measured ${new Date().toISOString().slice(0, 10)} with \`cd js-tests && npm run 
 process, through the same grpcweb-proxy in front of the same interop-server. UnaryCall (16 B
 payload each way) with 16 calls in flight; StreamingOutputCall (100 responses of 1 KiB per
 call) with 4 in flight. ${ROUNDS} rounds of ${SECONDS} s per cell after a ${WARMUP_SECONDS} s warm-up, the clients
-taking turns; each cell is the median round. Client CPU per call is the Node process's
+taking turns (each round starting with the next one); each cell is the median round. Client CPU per call is the Node process's
 user+system time over the round divided by its calls (the proxy and the server have their
 own processes on the same cores). Our transport uses Node's \`fetch\` (HTTP/1.1).
 
