@@ -1,6 +1,6 @@
 //! The npm package's interface to the protocol core: a few `extern "C"` functions over
-//! linear memory, no imports. TypeScript (`npm/src/decoder.ts`, `npm/src/wasm.ts`) does the I/O and feeds one
-//! [`ResponseDecoder`] per call through them.
+//! linear memory, no imports. TypeScript (`npm/src/decoder.ts`, `npm/src/wasm.ts`) does
+//! the I/O and feeds one [`ResponseDecoder`] per call through them.
 //!
 //! A call is a handle (`gw_new`). The caller writes input (the response headers as
 //! `name:value\n` lines, then each body chunk) into the handle's input buffer
