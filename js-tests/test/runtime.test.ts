@@ -11,11 +11,18 @@ import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { createGrpcWebTransport, Code, RpcError } from "grpcweb-client";
 
+import { EmptySchema } from "../gen/grpc/testing/empty_pb.js";
 import { StreamingOutputCallRequestSchema } from "../gen/grpc/testing/messages_pb.js";
 
 import { closedUrl } from "./support/closed-port.js";
 import { startServer, type Server } from "./support/processes.js";
-import { allCases, streamingOutputCall, type CaseContext, type Format } from "./support/runtime-cases.js";
+import {
+  allCases,
+  scriptedUnary,
+  streamingOutputCall,
+  type CaseContext,
+  type Format,
+} from "./support/runtime-cases.js";
 import { startScriptedServer, type ScriptedServer } from "./support/scripted-server.js";
 
 const TEST_TIMEOUT_MS = 30_000;
@@ -218,6 +225,32 @@ describe("after the trailer frame the body is read to its end: HTTP/1.1 connecti
       const after = await open();
       assert.deepEqual(seen, Array(10).fill(1), "one connection, open across the calls");
       assert.equal(after, 1, "the connection is still open, kept alive for reuse");
+    });
+
+    it(`${format}: a body whose end comes 100 ms after the trailer frame`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      // The proxy sends the body's end with the trailer frame, so the case above would pass
+      // even if the client stopped reading there; this server does not.
+      const server = await startScriptedServer();
+      try {
+        const transport = createGrpcWebTransport({ baseUrl: server.baseUrl, format });
+        const opened: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await transport.unary(scriptedUnary("TrailersThenLateEnd"), create(EmptySchema));
+          assert.deepEqual([...(res.payload?.body ?? [])], [1, 2, 3]);
+          opened.push(server.connections());
+        }
+        // Node's fetch opens a second connection for the second call even when the first
+        // body was read to its end (a plain fetch does the same); after that the calls
+        // share them. A call that dropped its unfinished body would close its connection,
+        // so every call would open one.
+        assert.deepEqual(
+          opened.slice(2),
+          Array(3).fill(opened[1]),
+          `connections after each call: ${opened.join(", ")}`,
+        );
+      } finally {
+        await server.stop();
+      }
     });
   }
 });

@@ -124,7 +124,7 @@ const unimplementedService = method(
 );
 const scriptedStream = (name: string) =>
   method("scripted.Canned", name, "server_streaming", EmptySchema, StreamingOutputCallResponseSchema);
-const scriptedUnary = (name: string) =>
+export const scriptedUnary = (name: string) =>
   method("scripted.Canned", name, "unary", EmptySchema, StreamingOutputCallResponseSchema);
 
 const empty = () => create(EmptySchema);

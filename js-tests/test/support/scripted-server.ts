@@ -24,6 +24,8 @@ interface SlowStreamStats {
 
 export interface ScriptedServer {
   readonly baseUrl: string;
+  /** How many TCP connections clients have opened to it so far. */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -130,6 +132,16 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
         res.end();
         return;
       }
+      case "TrailersThenLateEnd": {
+        // A message and the trailer frame at once, the end of the body 100 ms later: a
+        // client that stops reading at the trailer frame leaves the body unfinished, and
+        // its HTTP/1.1 connection cannot be reused.
+        res.writeHead(200, grpcHeaders(req));
+        res.write(encode(req, [message(CANNED_BODIES[0] ?? []), trailers("grpc-status: 0\r\n")]));
+        await sleep(100);
+        res.end();
+        return;
+      }
       case "EmptyOk":
         // No message, status OK in the trailer frame.
         res.writeHead(200, grpcHeaders(req));
@@ -188,10 +200,13 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     res.on("close", () => open.delete(res));
     handle(req, res).catch(() => res.destroy());
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    connections: () => connections,
     stop: async () => {
       for (const res of open) {
         res.destroy();
