@@ -1,7 +1,8 @@
 // createGrpcWebTransport: the Transport that generated clients call. TypeScript does the
 // I/O (fetch, streaming reads, deadline, abort); the wasm core decodes the response.
 
-import { base64, encodeBinaryHeader } from "./base64.js";
+import { encodeBinaryHeader } from "./base64.js";
+import { base64Encode } from "./codec/base64.js";
 import { Code } from "./code.js";
 import { RpcError, type ErrorDetail } from "./error.js";
 import { applyInterceptors, type CallRequest, type CallResponse, type Interceptor, type Next } from "./interceptor.js";
@@ -180,7 +181,7 @@ class Call {
       response = await fetchFn(req.url, {
         method: "POST",
         headers,
-        body: textMode ? base64(frame, true) : frame,
+        body: textMode ? base64Encode(frame) : frame,
         signal: this.controller.signal,
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       });
