@@ -1,5 +1,5 @@
-// Base64 for `-bin` metadata (S9) and text-mode request bodies (R5), over the codec's
-// base64: plain TypeScript, so it works before the wasm core has loaded.
+// Base64 for `-bin` metadata (S9), over the codec's base64: plain TypeScript, so it works
+// before the wasm core has loaded.
 
 import { base64Decode, base64Encode } from "./codec/base64.js";
 import { Code } from "./code.js";
