@@ -103,11 +103,14 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
   }
 });
 
-describe("abort mid-stream reaches the proxy, which cancels the backend call", () => {
+/**
+ * grpcweb-proxy with its admin listener in front of interop-server, started before and
+ * stopped after the calling `describe` block's tests.
+ */
+function proxyWithMetrics(): { proxy: () => Server; metrics: () => Promise<string> } {
   let backend: Server | undefined;
   let proxy: Server | undefined;
   let admin = "";
-
   before(async () => {
     backend = await startServer("interop-server", ["--port", "0"]);
     admin = new URL(await closedUrl()).host; // a free port for the proxy's /metrics
@@ -120,19 +123,30 @@ describe("abort mid-stream reaches the proxy, which cancels the backend call", (
       admin,
     ]);
   });
-
   after(async () => {
     await proxy?.stop();
     await backend?.stop();
   });
+  return {
+    proxy: () => {
+      assert.ok(proxy !== undefined, "proxy not started");
+      return proxy;
+    },
+    metrics: async () => (await fetch(`http://${admin}/metrics`)).text(),
+  };
+}
+
+/** The value of an unlabelled gauge in a /metrics scrape (NaN when absent). */
+const gauge = (text: string, name: string): number => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+
+describe("abort mid-stream reaches the proxy, which cancels the backend call", () => {
+  const { proxy, metrics } = proxyWithMetrics();
 
   for (const format of FORMATS) {
     it(format, { timeout: TEST_TIMEOUT_MS }, async () => {
-      assert.ok(proxy !== undefined, "proxy not started");
-      const metrics = async (): Promise<string> => (await fetch(`http://${admin}/metrics`)).text();
-      const inFlight = (text: string): number => Number(/^grpcweb_in_flight_calls (\d+)/m.exec(text)?.[1] ?? NaN);
+      const inFlight = (text: string): number => gauge(text, "grpcweb_in_flight_calls");
       const controller = new AbortController();
-      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format });
+      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy().addr}`, format });
       const stream = transport.serverStream(
         streamingOutputCall,
         create(StreamingOutputCallRequestSchema, {
@@ -169,35 +183,11 @@ describe("abort mid-stream reaches the proxy, which cancels the backend call", (
 });
 
 describe("after the trailer frame the body is read to its end: HTTP/1.1 connections are reused", () => {
-  let backend: Server | undefined;
-  let proxy: Server | undefined;
-  let admin = "";
-
-  before(async () => {
-    backend = await startServer("interop-server", ["--port", "0"]);
-    admin = new URL(await closedUrl()).host;
-    proxy = await startServer("grpcweb-proxy", [
-      "--listen",
-      "127.0.0.1:0",
-      "--backend",
-      `http://${backend.addr}`,
-      "--admin-listen",
-      admin,
-    ]);
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await backend?.stop();
-  });
+  const { proxy, metrics } = proxyWithMetrics();
 
   for (const format of FORMATS) {
     it(format, { timeout: TEST_TIMEOUT_MS }, async () => {
-      assert.ok(proxy !== undefined, "proxy not started");
-      const open = async (): Promise<number> => {
-        const text = await (await fetch(`http://${admin}/metrics`)).text();
-        return Number(/^grpcweb_client_connections (\d+)/m.exec(text)?.[1] ?? NaN);
-      };
+      const open = async (): Promise<number> => gauge(await metrics(), "grpcweb_client_connections");
       const settle = async (want: (n: number) => boolean): Promise<number> => {
         let n = await open();
         for (let i = 0; i < 40 && !want(n); i++) {
@@ -208,7 +198,7 @@ describe("after the trailer frame the body is read to its end: HTTP/1.1 connecti
       };
       await settle((n) => n === 0);
       // Node's fetch speaks HTTP/1.1 to a plain-http server and keeps connections alive.
-      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy.addr}`, format });
+      const transport = createGrpcWebTransport({ baseUrl: `http://${proxy().addr}`, format });
       const seen: number[] = [];
       for (let i = 0; i < 10; i++) {
         const stream = transport.serverStream(
