@@ -1,0 +1,188 @@
+// Client streaming and bidi from our runtime in Node: the generated TestServiceClient over
+// createGrpcWebTransport (Node's fetch: HTTP/1.1, request body streamed with duplex "half")
+// through grpcweb-proxy --allow-request-streaming in front of tonic (interop-server),
+// grpc-js and grpc-go, binary and text (support/stream-cases.ts); a proxy without the flag;
+// platforms that cannot stream a request body.
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+
+import { Code, RpcError, createGrpcWebTransport, type FetchLike } from "grpcweb-client";
+
+import { goServerBinary, startGoServer, startGrpcJsServer, type Running } from "../matrix/servers/peers.js";
+import { startServer, type Server } from "./support/processes.js";
+import { streamCases, type StreamContext } from "./support/stream-cases.js";
+import { TestServiceClient } from "../gen/ours/grpc/testing/test_grpcweb.js";
+
+const TEST_TIMEOUT_MS = 30_000;
+const FORMATS = ["binary", "text"] as const;
+
+interface Backend {
+  readonly name: string;
+  /** Why it cannot run here, or undefined. */
+  readonly missing?: string;
+  start(): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+const interopServer = async (): Promise<Running> => {
+  const s = await startServer("interop-server", ["--port", "0"]);
+  return { name: s.name, url: `http://${s.addr}`, stop: () => s.stop() };
+};
+
+const BACKENDS: readonly Backend[] = [
+  { name: "tonic (interop-server)", start: interopServer },
+  { name: "grpc-js", start: startGrpcJsServer },
+  {
+    name: "grpc-go",
+    ...(existsSync(goServerBinary()) ? {} : { missing: `${goServerBinary()} is not installed (cargo xtask setup)` }),
+    start: startGoServer,
+  },
+];
+
+/** grpcweb-proxy in front of `backend`, started before and stopped after the block's tests. */
+function proxied(backend: Backend, args: readonly string[]): () => string {
+  let server: { url: string; stop(): Promise<void> } | undefined;
+  let proxy: Server | undefined;
+  before(async () => {
+    server = await backend.start();
+    proxy = await startServer("grpcweb-proxy", ["--listen", "127.0.0.1:0", "--backend", server.url, ...args]);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+  return () => {
+    assert.ok(proxy !== undefined, "proxy not started");
+    return `http://${proxy.addr}`;
+  };
+}
+
+for (const backend of BACKENDS) {
+  describe(
+    `request streams: Node fetch -> grpcweb-proxy --allow-request-streaming -> ${backend.name}`,
+    {
+      skip: backend.missing ?? false,
+    },
+    () => {
+      const url = proxied(backend, ["--allow-request-streaming"]);
+      for (const format of FORMATS) {
+        describe(format, () => {
+          const ctx = (): StreamContext => ({ url: url(), format });
+          for (const c of streamCases) {
+            it(c.name, { timeout: TEST_TIMEOUT_MS }, () => c.run(ctx()));
+          }
+        });
+      }
+    },
+  );
+}
+
+describe("request streams through a proxy without --allow-request-streaming", () => {
+  const url = proxied(BACKENDS[0]!, []);
+  for (const format of FORMATS) {
+    it(`${format}: two messages get the proxy's UNIMPLEMENTED`, { timeout: TEST_TIMEOUT_MS }, async () => {
+      const client = new TestServiceClient(createGrpcWebTransport({ baseUrl: url(), format }));
+      const two = async function* () {
+        yield { payload: { body: new Uint8Array(1) } };
+        yield { payload: { body: new Uint8Array(2) } };
+      };
+      await assert.rejects(
+        client.streamingInputCall(two()),
+        (e: unknown) =>
+          e instanceof RpcError && e.code === Code.UNIMPLEMENTED && /exactly one request message/.test(e.message),
+      );
+    });
+  }
+});
+
+describe("platforms that cannot stream a request body", () => {
+  const method = {
+    service: "grpc.testing.TestService",
+    name: "StreamingInputCall",
+    path: "/grpc.testing.TestService/StreamingInputCall",
+    kind: "client_streaming",
+    encode: (m: Uint8Array) => m,
+    decode: (b: Uint8Array) => b,
+  } as const;
+  const one = async function* (): AsyncGenerator<Uint8Array> {
+    yield new Uint8Array(1);
+  };
+
+  it("Node's fetch streams request bodies: supportsRequestStreaming() is true", async () => {
+    assert.equal(await createGrpcWebTransport({ baseUrl: "http://127.0.0.1:1" }).supportsRequestStreaming(), true);
+  });
+
+  it("a Request without stream bodies (it sends the stream as text): UNIMPLEMENTED before any fetch", async () => {
+    const real = globalThis.Request;
+    // What Safari and Firefox do today: `duplex` is not read, the stream becomes "[object ReadableStream]".
+    globalThis.Request = class extends real {
+      constructor(input: string | URL | Request, init?: RequestInit) {
+        super(input, init?.body instanceof ReadableStream ? { ...init, body: String(init.body) } : init);
+      }
+    } as typeof Request;
+    let fetched = 0;
+    const fetch: FetchLike = () => {
+      fetched++;
+      return Promise.reject(new TypeError("not reached"));
+    };
+    try {
+      const transport = createGrpcWebTransport({ baseUrl: "http://127.0.0.1:1", fetch });
+      assert.equal(await transport.supportsRequestStreaming(), false);
+      await assert.rejects(
+        transport.clientStream(method, one()),
+        (e: unknown) =>
+          e instanceof RpcError && e.code === Code.UNIMPLEMENTED && /cannot stream a request body/.test(e.message),
+      );
+      const bidi = transport.bidiStream({ ...method, kind: "bidi_streaming" }, one());
+      await assert.rejects(
+        (async () => {
+          for await (const _ of bidi) {
+            // nothing comes
+          }
+        })(),
+        (e: unknown) => e instanceof RpcError && e.code === Code.UNIMPLEMENTED,
+      );
+      assert.equal(fetched, 0, "nothing was sent");
+    } finally {
+      globalThis.Request = real;
+    }
+  });
+
+  it("a browser that refuses the stream (Chromium over HTTP/1.1) while the server is reachable: UNIMPLEMENTED", async () => {
+    // Node has no `document`; pretend to be a page for the runtime's browser check.
+    const g = globalThis as { document?: unknown };
+    g.document = {};
+    try {
+      const requests: string[] = [];
+      const refusing: FetchLike = (_url, init) => {
+        requests.push(`${init.method} ${init.mode ?? ""}`);
+        // Chromium rejects the POST with a stream body over HTTP/1.1; the no-cors GET gets an opaque answer.
+        return init.method === "POST"
+          ? Promise.reject(new TypeError("Failed to fetch"))
+          : Promise.resolve(new Response(null));
+      };
+      const refused = createGrpcWebTransport({ baseUrl: "http://127.0.0.1:1", fetch: refusing });
+      await assert.rejects(
+        refused.clientStream(method, one()),
+        (e: unknown) =>
+          e instanceof RpcError &&
+          e.code === Code.UNIMPLEMENTED &&
+          /refused to stream the request body/.test(e.message) &&
+          /HTTP\/2/.test(e.message),
+      );
+      assert.deepEqual(requests, ["POST ", "GET no-cors"]);
+      // Both fail: the server is not reachable, a network error.
+      const down = createGrpcWebTransport({
+        baseUrl: "http://127.0.0.1:1",
+        fetch: () => Promise.reject(new TypeError("Failed to fetch")),
+      });
+      await assert.rejects(
+        down.clientStream(method, one()),
+        (e: unknown) => e instanceof RpcError && e.code === Code.UNAVAILABLE,
+      );
+    } finally {
+      delete g.document;
+    }
+  });
+});
