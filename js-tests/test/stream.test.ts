@@ -1,12 +1,19 @@
 // Client streaming and bidi from our runtime in Node: the generated TestServiceClient over
 // createGrpcWebTransport (Node's fetch: HTTP/1.1, request body streamed with duplex "half")
 // through grpcweb-proxy --allow-request-streaming in front of tonic (interop-server),
-// grpc-js and grpc-go, binary and text (support/stream-cases.ts); a proxy without the flag;
-// platforms that cannot stream a request body.
+// grpc-js and grpc-go, binary and text (support/stream-cases.ts); the same cases over
+// HTTP/2 with undici's fetch (allowH2) against the proxy serving TLS with a certificate
+// made here; a proxy without the flag; platforms that cannot stream a request body.
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { TLSSocket } from "node:tls";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+
+import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 
 import { Code, RpcError, createGrpcWebTransport, type FetchLike } from "grpcweb-client";
 
@@ -77,6 +84,86 @@ for (const backend of BACKENDS) {
     },
   );
 }
+
+describe("request streams over HTTP/2: undici fetch (allowH2) -> grpcweb-proxy (TLS) -> tonic", () => {
+  let dir = "";
+  let backend: Running | undefined;
+  let proxy: Server | undefined;
+  let agent: Agent | undefined;
+  /** The ALPN protocol of every connection undici made. */
+  const protocols: string[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "grpcweb-stream-tls-"));
+    // A self-signed certificate for 127.0.0.1, trusted by this agent only.
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    backend = await interopServer();
+    proxy = await startServer("grpcweb-proxy", [
+      "--listen",
+      "127.0.0.1:0",
+      "--backend",
+      backend.url,
+      "--allow-request-streaming",
+      "--tls-cert",
+      join(dir, "cert.pem"),
+      "--tls-key",
+      join(dir, "key.pem"),
+    ]);
+    const connector = buildConnector({ ca: readFileSync(join(dir, "cert.pem")), allowH2: true });
+    agent = new Agent({
+      allowH2: true,
+      connect: (options, callback) =>
+        connector(options, (err, socket) => {
+          protocols.push(String((socket as TLSSocket | null)?.alpnProtocol));
+          callback(err, socket as never);
+        }),
+    });
+  });
+  after(async () => {
+    await agent?.close();
+    await proxy?.stop();
+    await backend?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const fetch: FetchLike = (input, init) =>
+    undiciFetch(input, { ...(init as object), dispatcher: agent } as never) as unknown as Promise<Response>;
+
+  for (const format of FORMATS) {
+    describe(format, () => {
+      for (const c of streamCases) {
+        it(c.name, { timeout: TEST_TIMEOUT_MS }, () => {
+          assert.ok(proxy !== undefined, "proxy not started");
+          return c.run({ url: `https://${proxy.addr}`, format, fetch });
+        });
+      }
+    });
+  }
+  it("every connection spoke h2", () => {
+    assert.ok(protocols.length > 0, "no connection");
+    assert.deepEqual([...new Set(protocols)], ["h2"]);
+  });
+});
 
 describe("request streams through a proxy without --allow-request-streaming", () => {
   const url = proxied(BACKENDS[0]!, []);

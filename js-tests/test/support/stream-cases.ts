@@ -3,7 +3,14 @@
 // grpcweb-proxy --allow-request-streaming in front of each backend. Browser-safe: no node:
 // imports; assertions are local.
 
-import { Code, RpcError, createGrpcWebTransport, type Interceptor, type PartialMessage } from "grpcweb-client";
+import {
+  Code,
+  RpcError,
+  createGrpcWebTransport,
+  type FetchLike,
+  type Interceptor,
+  type PartialMessage,
+} from "grpcweb-client";
 
 import { check, equal } from "./check.js";
 import { TestServiceClient } from "../../gen/ours/grpc/testing/test_grpcweb.js";
@@ -13,6 +20,8 @@ export interface StreamContext {
   /** Base URL of a gRPC-Web server that accepts request streams. */
   readonly url: string;
   readonly format: "binary" | "text";
+  /** The fetch to use (default the global one). */
+  readonly fetch?: FetchLike;
 }
 
 export interface StreamCase {
@@ -28,7 +37,14 @@ const RESPONSE_SIZES = [31_415, 9, 2_653, 58_979];
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 const client = (ctx: StreamContext, interceptors: Interceptor[] = []): TestServiceClient =>
-  new TestServiceClient(createGrpcWebTransport({ baseUrl: ctx.url, format: ctx.format, interceptors }));
+  new TestServiceClient(
+    createGrpcWebTransport({
+      baseUrl: ctx.url,
+      format: ctx.format,
+      interceptors,
+      ...(ctx.fetch === undefined ? {} : { fetch: ctx.fetch }),
+    }),
+  );
 
 /** A request iterator that records how it ended (`finally` ran: returned, thrown or done). */
 class Requests<T = Request> {
