@@ -6,7 +6,8 @@
 // type is followed, the request side as the async generator the client pulls from.
 
 import { Code as RpcCode, RpcError, createGrpcWebTransport } from "grpcweb-client";
-import type { CallOptions } from "grpcweb-client";
+import type { CallOptions, FetchLike } from "grpcweb-client";
+import { Agent, fetch as undiciFetch } from "undici";
 
 import {
   ClientCompatRequest,
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   }
   // EOF: wait for the calls in flight, then exit.
   await Promise.all(pending);
+  await Promise.all([...agents.values()].map((a) => a.close()));
 }
 
 async function handle(req: ClientCompatRequest): Promise<ClientCompatResponse> {
@@ -64,14 +66,18 @@ async function handle(req: ClientCompatRequest): Promise<ClientCompatResponse> {
 
 function check(req: ClientCompatRequest): void {
   const want: [string, boolean][] = [
-    [`http version ${HTTPVersion[req.httpVersion]}`, req.httpVersion === HTTPVersion.HTTP_VERSION_1],
+    [
+      `http version ${HTTPVersion[req.httpVersion]}`,
+      req.httpVersion === HTTPVersion.HTTP_VERSION_1 ||
+        (req.httpVersion === HTTPVersion.HTTP_VERSION_2 && req.serverTlsCert.length > 0),
+    ],
     [`protocol ${Protocol[req.protocol]}`, req.protocol === Protocol.PROTOCOL_GRPC_WEB],
     [`codec ${Codec[req.codec]}`, req.codec === Codec.CODEC_PROTO],
     [
       `compression ${Compression[req.compression]}`,
       req.compression === Compression.COMPRESSION_IDENTITY || req.compression === Compression.COMPRESSION_UNSPECIFIED,
     ],
-    ["TLS", req.serverTlsCert.length === 0],
+    ["TLS client certificates", req.clientTlsCreds === undefined],
     [`service ${req.service ?? ""}`, req.service === SERVICE],
   ];
   for (const [what, ok] of want) {
@@ -109,7 +115,12 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 
 async function invoke(req: ClientCompatRequest): Promise<ClientResponseResult> {
   check(req);
-  const transport = createGrpcWebTransport({ baseUrl: `http://${req.host}:${req.port}`, format: FORMAT });
+  const tls = req.serverTlsCert.length > 0;
+  const transport = createGrpcWebTransport({
+    baseUrl: `${tls ? "https" : "http"}://${req.host}:${req.port}`,
+    format: FORMAT,
+    ...(tls ? { fetch: tlsFetch(req.serverTlsCert, req.httpVersion === HTTPVersion.HTTP_VERSION_2) } : {}),
+  });
   const client = new ConformanceServiceClient(transport);
 
   const abort = new AbortController();
@@ -258,6 +269,25 @@ async function invoke(req: ClientCompatRequest): Promise<ClientResponseResult> {
     numUnsentRequests: streamsRequests ? total - sent : 0,
     feedback: [],
   };
+}
+
+/**
+ * TLS (the runner's per-run certificate) and HTTP/2 need undici's fetch with an agent of
+ * our own: Node's fetch trusts only the system CAs and speaks HTTP/1.1. One agent per
+ * certificate and HTTP version; `allowH2` lets ALPN pick h2, and without it undici offers
+ * http/1.1 only.
+ */
+const agents = new Map<string, Agent>();
+function tlsFetch(cert: Uint8Array, http2: boolean): FetchLike {
+  const pem = new TextDecoder().decode(cert);
+  const key = `${http2}|${pem}`;
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    agent = new Agent({ allowH2: http2, connect: { ca: pem } });
+    agents.set(key, agent);
+  }
+  const dispatcher = agent;
+  return (input, init) => undiciFetch(input, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>;
 }
 
 function toHeaders(headers: Headers): Header[] {
