@@ -128,6 +128,19 @@ impl GrpcWebLayer {
         self
     }
 
+    /// With request streaming: the longest a client may leave a call between request
+    /// messages (from the end of one to the first bytes of the next, or the end of its
+    /// stream) while the inner service waits for more (default 60 s). Then the call ends
+    /// with DEADLINE_EXCEEDED and the inner call is dropped (its backend stream reset), so
+    /// a client that sends a message and goes silent does not hold a backend stream
+    /// forever. Each message must still arrive whole within the
+    /// [`body_read_timeout`](Self::body_read_timeout) of its first bytes.
+    #[must_use]
+    pub fn request_idle_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.config).request_idle_timeout = timeout;
+        self
+    }
+
     /// When `token` is cancelled, calls still streaming end at once with UNAVAILABLE (a
     /// trailer frame for gRPC-Web, trailers for native gRPC), as at the end of a drain.
     #[must_use]

@@ -28,6 +28,7 @@ mod observability;
 mod paths;
 mod rebinding;
 mod request_memory;
+mod request_streams;
 mod routing;
 mod slow_readers;
 mod slowloris;
