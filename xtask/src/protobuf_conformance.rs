@@ -61,6 +61,9 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let mut cmd = Command::new(cache.runner());
     cmd.current_dir(testee_dir(root))
         .arg("--enforce_recommended")
+        // Where it writes the lists of failing and unexpectedly passing tests.
+        .arg("--output_dir")
+        .arg(testee.parent().unwrap_or(&testee))
         .arg("--failure_list")
         .arg(&known)
         .arg(&testee);
