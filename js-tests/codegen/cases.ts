@@ -147,7 +147,10 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       // A lone UTF-16 surrogate has no UTF-8 form (protobuf conformance, StringFieldUnpaired*).
       throwsProtobufError(() => fromJson(oursAll.AllTypes, { fString: "\ud800" }), /f_string: lone surrogate/);
       throwsProtobufError(() => fromJson(oursAll.AllTypes, { rString: ["a\udc00"] }), /lone surrogate/);
-      throwsProtobufError(() => fromJson(oursAll.AllTypes, { mStringString: { "\ude01\ud83d": "" } }), /lone surrogate/);
+      throwsProtobufError(
+        () => fromJson(oursAll.AllTypes, { mStringString: { "\ude01\ud83d": "" } }),
+        /lone surrogate/,
+      );
       assert.equal(fromJson(oursAll.AllTypes, { fString: "\ud83d\ude01" }).fString, "\u{1f601}");
       throwsProtobufError(() => fromJson(oursAll.WellKnown, { timestamp: "yesterday" }), /invalid Timestamp/);
       assert.deepEqual(
