@@ -30,6 +30,9 @@
 //! | backend DATA holding a trailer frame (0x80) or an unknown flag, response message over the limit (gRPC-Web) | 200 | INTERNAL (13) / RESOURCE_EXHAUSTED (8) |
 //! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |
 //!
+//! The standalone proxy's JSON transcoding adds its own rows (no descriptor, malformed
+//! JSON, ...) in `grpcweb-transcode`'s `failure` module, an extension of this table.
+//!
 //! The HTTP column is for gRPC-Web. Native gRPC calls get their status in trailers, or
 //! trailers-only (HTTP 200), whatever the failure.
 //!

@@ -36,6 +36,7 @@ pub mod config;
 mod config_error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod json;
 pub mod method;
 pub mod metrics;
 pub mod router;

@@ -12,7 +12,8 @@
 //!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
 //! - `cargo xtask bench`, `bench hostile`, `soak`: install the load tools, build and start
 //!   the processes; the measuring and the reports are the `grpcweb-bench` crate (bench/).
-//! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`: single checks of `test`.
+//! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`, `protobuf-conformance`:
+//!   single checks of `test`.
 //!
 //! Only `std`, `anyhow` and `grpcweb-bench` (itself `std`, `anyhow` and
 //! `grpcweb-protocol`): the tasks run external tools and report what they did, so a fresh
@@ -37,6 +38,7 @@ mod fuzz;
 mod interop;
 mod msrv;
 mod peers;
+mod protobuf_conformance;
 mod protocol_refs;
 mod run;
 mod setup;
@@ -53,9 +55,11 @@ tasks:
         the first failure: setup, fmt (Rust and TypeScript), clippy, doc, cargo check
         at the MSRV, grpcweb-client's features one by one, wasm32 check, cargo test, the
         fuzz targets (2 s each), the connectrpc conformance suite (server side),
-        js-tests, the conformance suite (client side), the interop matrix. `rust` runs only the Rust steps, `js`
-        only js-tests, the client side and the matrix (after building the
-        binaries); --skip-lint skips fmt, clippy, doc, the MSRV and the features.
+        the protobuf conformance suite, js-tests, the connectrpc conformance suite
+        (client side), the interop matrix. `rust` runs only the Rust steps, `js`
+        only the protobuf suite, js-tests, the client side and the matrix (after
+        building the binaries); --skip-lint skips fmt, clippy, doc, the MSRV and
+        the features.
   fmt-ts [--write]
         check (or --write) the formatting of the TypeScript in client-wasm/npm/src
         and js-tests with the Prettier pinned in js-tests (.prettierrc.json).
@@ -103,6 +107,14 @@ tasks:
         restart it on the same port; fails on any unexpected status, on UNAVAILABLE
         outside the restart, on calls left in flight or fds/RSS growth; writes
         BENCHMARKS.md (Soak).
+  protobuf-conformance
+        the protobuf project's conformance suite (conformance_test_runner, binary
+        and JSON) against our generated TypeScript and codec
+        (js-tests/protobuf-conformance): builds the runner once from Debian's
+        protobuf source package into target/protobuf-conformance, generates and
+        bundles the testee, prints the runner's summary lines. Recommended tests
+        are enforced; the exceptions are js-tests/protobuf-conformance/
+        known-failing.txt, and a listed test that passes fails the run.
   protocol-refs [--fix [PATH...]]
         check that every wire-rule id cited in comments and Markdown (`S6`,
         `K1-K4`) has a section in docs/protocol.md and that no comment cites the
@@ -131,6 +143,7 @@ enum Task {
     FmtTs {
         write: bool,
     },
+    ProtobufConformance,
 }
 
 fn main() -> ExitCode {
@@ -149,6 +162,7 @@ fn main() -> ExitCode {
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
         Task::FmtTs { write } => ts_format::run(&run::workspace_root(), write),
         Task::ProtocolRefs(options) => protocol_refs::run(&run::workspace_root(), &options),
+        Task::ProtobufConformance => protobuf_conformance::run(&run::workspace_root()),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -205,6 +219,10 @@ fn parse(args: &[String]) -> Result<Task> {
             [] => Ok(Task::FmtTs { write: false }),
             [flag] if flag == "--write" => Ok(Task::FmtTs { write: true }),
             _ => bail!("unknown arguments to `fmt-ts`: {rest:?}\n\n{USAGE}"),
+        },
+        "protobuf-conformance" => match rest {
+            [] => Ok(Task::ProtobufConformance),
+            _ => bail!("unknown arguments to `protobuf-conformance`: {rest:?}\n\n{USAGE}"),
         },
         "protocol-refs" => protocol_refs::parse_options(rest)
             .map(Task::ProtocolRefs)
@@ -284,6 +302,11 @@ mod tests {
         assert!(parse_strs(&["demo", "--page-port"]).is_err());
         assert!(parse_strs(&["demo", "--proxy-port", "http"]).is_err());
         assert!(parse_strs(&["interop", "--readme"]).is_err());
+        assert!(parse_strs(&["protobuf-conformance", "--verbose"]).is_err());
+        assert_eq!(
+            parse_strs(&["protobuf-conformance"]).unwrap(),
+            Task::ProtobufConformance
+        );
         assert!(parse_strs(&["bench", "--slow"]).is_err());
         assert_eq!(
             parse_strs(&["bench", "--quick"]).unwrap(),

@@ -43,6 +43,7 @@ enum Step {
     CargoTest,
     Fuzz,
     Conformance,
+    ProtobufConformance,
     JsTests,
     ConformanceClient,
     Interop,
@@ -93,6 +94,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::CargoTest, rust),
         (Step::Fuzz, rust),
         (Step::Conformance, rust),
+        (Step::ProtobufConformance, js),
         (Step::JsTests, js),
         (Step::ConformanceClient, js),
         (Step::Interop, js),
@@ -118,6 +120,9 @@ impl Step {
             Step::CargoTest => "cargo test",
             Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
+            Step::ProtobufConformance => {
+                "protobuf conformance suite (generated TypeScript + codec under test)"
+            }
             Step::JsTests => "js-tests against the proxy and interop-server",
             Step::ConformanceClient => {
                 "connectrpc conformance suite, client side (generated TypeScript + wasm runtime under test)"
@@ -175,6 +180,7 @@ impl Step {
                 },
             ),
             Step::Conformance => crate::conformance::run(root),
+            Step::ProtobufConformance => crate::protobuf_conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
                 crate::client_wasm::build_npm_package(root)?;
@@ -234,6 +240,7 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                ProtobufConformance,
                 JsTests,
                 ConformanceClient,
                 Interop
@@ -251,6 +258,7 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                ProtobufConformance,
                 JsTests,
                 ConformanceClient,
                 Interop
@@ -262,7 +270,14 @@ mod tests {
         };
         assert_eq!(
             plan(&js),
-            [Setup, TsFormat, JsTests, ConformanceClient, Interop]
+            [
+                Setup,
+                TsFormat,
+                ProtobufConformance,
+                JsTests,
+                ConformanceClient,
+                Interop
+            ]
         );
         let rust = Options {
             part: Part::Rust,

@@ -19,6 +19,8 @@ struct File {
     log_format: Option<String>,
     allow_request_streaming: Option<bool>,
     #[serde(default)]
+    descriptor_sets: Vec<PathBuf>,
+    #[serde(default)]
     backends: Vec<FileBackend>,
     #[serde(default)]
     routes: Vec<FileRoute>,
@@ -54,6 +56,8 @@ struct FileBackend {
     server_name: Option<String>,
     max_connections: Option<usize>,
     max_pending_calls: Option<usize>,
+    #[serde(default)]
+    descriptor_sets: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +137,7 @@ impl Config {
         if let Some(v) = file.allow_request_streaming {
             config.allow_request_streaming = v;
         }
+        config.descriptor_sets = file.descriptor_sets;
         for (i, b) in file.backends.into_iter().enumerate() {
             let key = format!("backends[{i}]");
             let mut backend = BackendConfig::new(b.name, String::new());
@@ -174,6 +179,7 @@ impl Config {
             if let Some(v) = b.max_pending_calls {
                 backend.max_pending_calls = v;
             }
+            backend.descriptor_sets = b.descriptor_sets;
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;
             backend.tls.client_cert = match (b.client_cert, b.client_key) {

@@ -60,6 +60,9 @@ impl Config {
                 ));
             }
         }
+        for i in 0..self.backends.len() {
+            super::backend_descriptors(self, i)?;
+        }
         if self.routes.is_empty() && self.backends.len() > 1 {
             return Err(ConfigError::new(
                 "routes",

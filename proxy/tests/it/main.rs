@@ -20,6 +20,7 @@ mod header_limits;
 mod http1;
 mod identity_headers;
 mod interop_cases;
+mod json_calls;
 mod lifecycle;
 mod many_streams;
 mod metrics_hostile;
