@@ -189,7 +189,6 @@ fn json_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read as _;
 
     fn site() -> Site {
         let dir = std::env::temp_dir().join(format!("xtask-site-{}", std::process::id()));
