@@ -152,6 +152,9 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
         /lone surrogate/,
       );
       assert.equal(fromJson(oursAll.AllTypes, { fString: "\ud83d\ude01" }).fString, "\u{1f601}");
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { stringValue: "\ud800" }), /lone surrogate/);
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { value: ["\ud800"] }), /lone surrogate/);
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { struct: { "\udc00": 1 } }), /lone surrogate/);
       throwsProtobufError(() => fromJson(oursAll.WellKnown, { timestamp: "yesterday" }), /invalid Timestamp/);
       assert.deepEqual(
         fromJson(oursAll.AllTypes, { nope: 1 }, { ignoreUnknownFields: true }),

@@ -95,6 +95,12 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  bench callgrind [--check]
+        user-space instructions per 1 KiB unary call in the release proxy on each
+        path (and in nginx's grpc_pass), counted by callgrind over two runs of
+        different lengths, and the gRPC-Web path's top functions per call; writes
+        BENCHMARKS.md (Instructions per call). --check measures the budgeted paths
+        (gRPC-Web binary, native) and fails over budget (a step of `test`).
   bench hostile [--quick] [--only ATTACK]
         the proxy under attack (about 2 minutes; --quick about 1): a fresh release
         proxy and interop-server per attack; hostile-client runs each attack
@@ -140,6 +146,10 @@ enum Task {
     Bench {
         quick: bool,
     },
+    /// `check`: only the budgeted paths, failing over budget.
+    Callgrind {
+        check: bool,
+    },
     Hostile(bench::hostile::Options),
     Soak(soak::Options),
     Fuzz(fuzz::Options),
@@ -162,6 +172,7 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Callgrind { check } => bench::callgrind::run(check),
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
@@ -212,6 +223,10 @@ fn parse(args: &[String]) -> Result<Task> {
         "bench" => match rest {
             [] => Ok(Task::Bench { quick: false }),
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            [what] if what == "callgrind" => Ok(Task::Callgrind { check: false }),
+            [what, flag] if what == "callgrind" && flag == "--check" => {
+                Ok(Task::Callgrind { check: true })
+            }
             [what, options @ ..] if what == "hostile" => bench::hostile::parse_options(options)
                 .map(Task::Hostile)
                 .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
@@ -337,6 +352,15 @@ mod tests {
             hostile(true, Some("slowloris"))
         );
         assert!(parse_strs(&["bench", "hostile", "--slow"]).is_err());
+        assert_eq!(
+            parse_strs(&["bench", "callgrind"]).unwrap(),
+            Task::Callgrind { check: false }
+        );
+        assert_eq!(
+            parse_strs(&["bench", "callgrind", "--check"]).unwrap(),
+            Task::Callgrind { check: true }
+        );
+        assert!(parse_strs(&["bench", "callgrind", "--quick"]).is_err());
         assert!(parse_strs(&["bench", "hostile", "--only"]).is_err());
         assert!(parse_strs(&["bench", "hostile", "--only", "meteor"]).is_err());
     }

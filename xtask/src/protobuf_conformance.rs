@@ -44,29 +44,54 @@ const SOURCES: [&str; 6] = [
     "conformance/third_party/jsoncpp/jsoncpp.cpp",
 ];
 
+/// The testee is built and run once per exact representation of 64-bit integers: `bigint`
+/// (the default) and `string` (`int64=string`), with the plugin options of each.
+const VARIANTS: [(&str, &[&str]); 2] = [
+    ("bigint", &[]),
+    ("string", &["--grpcweb-ts_opt=int64=string"]),
+];
+
 fn testee_dir(root: &Path) -> PathBuf {
     root.join("js-tests").join("protobuf-conformance")
 }
 
-/// `cargo xtask protobuf-conformance`: builds the runner when it is not cached, generates
-/// and bundles the testee, runs the suite and prints the runner's summary lines.
+/// `cargo xtask protobuf-conformance`: builds the runner when it is not cached, then for
+/// each of [`VARIANTS`] generates and bundles the testee, runs the suite and prints the
+/// runner's summary lines.
 pub(crate) fn run(root: &Path) -> Result<()> {
     let cache = ensure_runner(root)?;
-    let testee = build_testee(root, &cache)?;
     let known = testee_dir(root).join("known-failing.txt");
     check_known_failing(
         &fs::read_to_string(&known).with_context(|| format!("reading {}", known.display()))?,
     )
     .with_context(|| format!("{} is not valid", known.display()))?;
+    run_cmd(
+        cargo()
+            .current_dir(root)
+            .args(["build", "-p", "protoc-gen-grpcweb-ts"]),
+    )?;
+    setup_js(&root.join("js-tests"))?;
+    remove_dir(&testee_dir(root).join("dist"))?;
+    for (int64, options) in VARIANTS {
+        let testee = build_testee(root, &cache, int64, options)?;
+        run_suite(&cache, &known, &testee, int64)?;
+    }
+    Ok(())
+}
+
+/// Runs the suite against `testee`, enforcing the recommended tests with the `known`
+/// failures; prints the summary lines.
+fn run_suite(cache: &Cache, known: &Path, testee: &Path, int64: &str) -> Result<()> {
     let mut cmd = Command::new(cache.runner());
-    cmd.current_dir(testee_dir(root))
+    let dir = testee.parent().unwrap_or(testee);
+    cmd.current_dir(dir)
         .arg("--enforce_recommended")
         // Where it writes the lists of failing and unexpectedly passing tests.
         .arg("--output_dir")
-        .arg(testee.parent().unwrap_or(&testee))
+        .arg(dir)
         .arg("--failure_list")
-        .arg(&known)
-        .arg(&testee);
+        .arg(known)
+        .arg(testee);
     println!("$ {}", display(&cmd));
     let output = cmd
         .output()
@@ -79,11 +104,14 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .collect();
     if !output.status.success() || summary.is_empty() {
         eprintln!("{report}");
-        bail!("the protobuf conformance suite failed ({})", output.status);
+        bail!(
+            "the protobuf conformance suite failed with int64 as {int64} ({})",
+            output.status
+        );
     }
     // Two suites: binary and JSON, then the text format (which the testee skips).
     for (suite, line) in ["binary and JSON", "text format"].iter().zip(&summary) {
-        println!("protobuf conformance ({suite}): {line}");
+        println!("protobuf conformance, int64 as {int64} ({suite}): {line}");
     }
     Ok(())
 }
@@ -113,7 +141,8 @@ fn ensure_runner(root: &Path) -> Result<Cache> {
             .join("protobuf-conformance")
             .join(&upstream),
     };
-    if cache.runner().is_file() && cache.protos().is_dir() {
+    // The runner is moved into place last: its presence means the cache is complete.
+    if cache.runner().is_file() {
         println!("conformance_test_runner {upstream}: built");
         return Ok(cache);
     }
@@ -126,12 +155,10 @@ fn ensure_runner(root: &Path) -> Result<Cache> {
         )?;
     }
     let build = cache.dir.join("build");
-    if build.exists() {
-        fs::remove_dir_all(&build).with_context(|| format!("removing {}", build.display()))?;
-    }
+    remove_dir(&build)?;
     let tree = fetch_source(&build, &version, &upstream)?;
-    compile_runner(&build, &tree, &cache.runner())?;
     let protos = cache.protos();
+    remove_dir(&protos)?;
     for (include, name) in PROTOS {
         let to = protos.join(name);
         if let Some(parent) = to.parent() {
@@ -139,7 +166,8 @@ fn ensure_runner(root: &Path) -> Result<Cache> {
         }
         fs::copy(tree.join(include).join(name), &to).with_context(|| format!("copying {name}"))?;
     }
-    fs::remove_dir_all(&build).with_context(|| format!("removing {}", build.display()))?;
+    compile_runner(&build, &tree, &cache.runner())?;
+    remove_dir(&build)?;
     Ok(cache)
 }
 
@@ -243,23 +271,14 @@ fn compile_runner(build: &Path, tree: &Path, runner: &Path) -> Result<()> {
         .with_context(|| format!("moving the runner to {}", runner.display()))
 }
 
-/// Generates the testee's code with protoc-gen-grpcweb-ts, type-checks it and bundles it
-/// with esbuild into one executable script; returns its path.
-fn build_testee(root: &Path, cache: &Cache) -> Result<PathBuf> {
-    run_cmd(
-        cargo()
-            .current_dir(root)
-            .args(["build", "-p", "protoc-gen-grpcweb-ts"]),
-    )?;
+/// Generates the testee's code into `gen/` with protoc-gen-grpcweb-ts and `options`,
+/// type-checks it and bundles it with esbuild into one executable script,
+/// `dist/<int64>/testee.mjs`; returns its path.
+fn build_testee(root: &Path, cache: &Cache, int64: &str, options: &[&str]) -> Result<PathBuf> {
     let js = root.join("js-tests");
-    setup_js(&js)?;
     let dir = testee_dir(root);
-    for generated in ["gen", "dist"] {
-        let path = dir.join(generated);
-        if path.exists() {
-            fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
+    let out = dir.join("dist").join(int64);
+    remove_dir(&dir.join("gen"))?;
     fs::create_dir_all(dir.join("gen")).context("creating the testee's gen/")?;
     let plugin = target_dir(root).join("debug").join("protoc-gen-grpcweb-ts");
     run_cmd(
@@ -270,6 +289,7 @@ fn build_testee(root: &Path, cache: &Cache) -> Result<PathBuf> {
                 plugin.display()
             ))
             .arg("--grpcweb-ts_out=gen")
+            .args(options)
             .arg("-I")
             .arg(cache.protos())
             .args(PROTOS.map(|(_, name)| name)),
@@ -280,7 +300,7 @@ fn build_testee(root: &Path, cache: &Cache) -> Result<PathBuf> {
             .current_dir(&dir)
             .args(["-p", "tsconfig.json"]),
     )?;
-    let testee = dir.join("dist").join("testee.mjs");
+    let testee = out.join("testee.mjs");
     run_cmd(
         Command::new(bin.join("esbuild"))
             .current_dir(&dir)
@@ -298,6 +318,13 @@ fn build_testee(root: &Path, cache: &Cache) -> Result<PathBuf> {
     fs::set_permissions(&testee, fs::Permissions::from_mode(0o755))
         .with_context(|| format!("making {} executable", testee.display()))?;
     Ok(testee)
+}
+
+fn remove_dir(path: &Path) -> Result<()> {
+    if path.exists() {
+        fs::remove_dir_all(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The known-failing list: test names as the runner prints them, each followed by

@@ -43,6 +43,7 @@ enum Step {
     CargoTest,
     Fuzz,
     Conformance,
+    Callgrind,
     ProtobufConformance,
     JsTests,
     ConformanceClient,
@@ -94,6 +95,7 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::CargoTest, rust),
         (Step::Fuzz, rust),
         (Step::Conformance, rust),
+        (Step::Callgrind, rust),
         (Step::ProtobufConformance, js),
         (Step::JsTests, js),
         (Step::ConformanceClient, js),
@@ -120,6 +122,9 @@ impl Step {
             Step::CargoTest => "cargo test",
             Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
+            Step::Callgrind => {
+                "the proxy's instructions per 1 KiB call within budget (cargo xtask bench callgrind --check)"
+            }
             Step::ProtobufConformance => {
                 "protobuf conformance suite (generated TypeScript + codec under test)"
             }
@@ -180,6 +185,7 @@ impl Step {
                 },
             ),
             Step::Conformance => crate::conformance::run(root),
+            Step::Callgrind => crate::bench::callgrind::run(true),
             Step::ProtobufConformance => crate::protobuf_conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
@@ -240,6 +246,7 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                Callgrind,
                 ProtobufConformance,
                 JsTests,
                 ConformanceClient,
@@ -258,6 +265,7 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                Callgrind,
                 ProtobufConformance,
                 JsTests,
                 ConformanceClient,
@@ -283,6 +291,9 @@ mod tests {
             part: Part::Rust,
             skip_lint: true,
         };
-        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest, Fuzz, Conformance]);
+        assert_eq!(
+            plan(&rust),
+            [Setup, Wasm, CargoTest, Fuzz, Conformance, Callgrind]
+        );
     }
 }
