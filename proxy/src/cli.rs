@@ -76,7 +76,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
 
-    /// Let clients stream request messages (client-streaming, and bidi over HTTP/2). By
+    /// Let clients stream request messages (client-streaming and bidi calls, over HTTP/2
+    /// and HTTP/1.1 chunked bodies; a route's `allow_request_streaming` overrides it). By
     /// default a gRPC-Web call carries exactly one request message, and a body with none or
     /// several is refused with UNIMPLEMENTED.
     #[arg(long)]
@@ -85,6 +86,13 @@ pub struct Args {
     /// Cap on every call's deadline, in milliseconds; calls without a deadline get it.
     #[arg(long, value_name = "MS")]
     pub max_timeout_ms: Option<u64>,
+
+    /// A FileDescriptorSet of the backends' services (repeatable), as written by `protoc
+    /// --include_imports --descriptor_set_out` or `buf build -o`: clients may then call
+    /// them with JSON messages (application/grpc-web+json, application/grpc+json) and
+    /// over REST where the descriptors carry google.api.http rules.
+    #[arg(long = "descriptor-set", value_name = "FILE")]
+    pub descriptor_sets: Vec<PathBuf>,
 }
 
 /// `--log-format` values.
@@ -167,6 +175,7 @@ impl Args {
             config.limits.max_connections = v;
         }
         config.allow_request_streaming |= self.allow_request_streaming;
+        config.descriptor_sets.extend(self.descriptor_sets);
         if let Some(ms) = self.max_timeout_ms {
             config.limits.max_timeout = Some(Duration::from_millis(ms));
         }

@@ -4,6 +4,7 @@
 //! the same [`Config`]; [`Config::validate`] checks it before anything starts, and every
 //! error names the key at fault. The file layout is documented in `docs/config.md`.
 
+mod descriptors;
 mod duration;
 mod file;
 mod validate;
@@ -11,6 +12,7 @@ mod validate;
 use http::Uri;
 use http::uri::{Authority, Scheme};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use grpcweb_layer::CorsConfig;
@@ -18,6 +20,7 @@ use grpcweb_layer::CorsConfig;
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
 pub use crate::config_error::ConfigError;
+pub use descriptors::backend_descriptors;
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
 
 /// Everything the standalone proxy needs.
@@ -44,6 +47,9 @@ pub struct Config {
     /// Let gRPC-Web clients stream request messages (client-streaming, and bidi over
     /// HTTP/2). Off: every call carries exactly one request message.
     pub allow_request_streaming: bool,
+    /// `FileDescriptorSet` files of every backend's services, for JSON and REST calls
+    /// (each backend may add its own in [`BackendConfig::descriptor_sets`]).
+    pub descriptor_sets: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -59,6 +65,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             forwarding: ForwardingConfig::default(),
             allow_request_streaming: false,
+            descriptor_sets: Vec::new(),
         }
     }
 }
@@ -109,6 +116,9 @@ pub struct BackendConfig {
     /// Most calls waiting for a connection or a stream slot at each endpoint (default
     /// 1024); a call over it is answered UNAVAILABLE at once.
     pub max_pending_calls: usize,
+    /// `FileDescriptorSet` files of this backend's services, next to the top-level
+    /// [`Config::descriptor_sets`], for JSON and REST calls.
+    pub descriptor_sets: Vec<PathBuf>,
 }
 
 /// What a backend probe checks.
@@ -138,6 +148,7 @@ impl BackendConfig {
             tls: BackendTlsConfig::default(),
             max_connections: 1024,
             max_pending_calls: 1024,
+            descriptor_sets: Vec::new(),
         }
     }
 }
@@ -194,6 +205,9 @@ pub struct RouteConfig {
     /// Longest a call on this route may last, streams included (off when `None`): the
     /// call's deadline is capped, and calls without one get it.
     pub max_duration: Option<Duration>,
+    /// Whether calls on this route may stream request messages; `None` (the default):
+    /// as [`Config::allow_request_streaming`] says.
+    pub allow_request_streaming: Option<bool>,
 }
 
 /// What the backend learns about the client.
@@ -246,8 +260,13 @@ pub struct LimitsConfig {
     pub max_timeout: Option<Duration>,
     /// Time allowed for a client to send request headers (HTTP/1.1).
     pub header_read_timeout: Duration,
-    /// Time allowed for a client to send its request message.
+    /// Time allowed for a client to send its request message (with request streaming:
+    /// each request message, once its first bytes came).
     pub body_read_timeout: Duration,
+    /// With request streaming: longest wait for a client's next request message (or the
+    /// end of its stream) after the last one (default 60 s). Then the call ends with
+    /// DEADLINE_EXCEEDED and its backend stream is reset.
+    pub request_idle_timeout: Duration,
     /// How long a connection may stay open with no call in progress (a live stream is
     /// never idle).
     pub idle_timeout: Duration,
@@ -267,6 +286,7 @@ impl Default for LimitsConfig {
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
+            request_idle_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             drain_timeout: Duration::from_secs(30),
         }

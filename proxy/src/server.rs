@@ -32,7 +32,8 @@ use tower_layer::Layer;
 use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
 
 use crate::admin::AdminState;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, backend_descriptors};
+use crate::json::{CallBody, JsonCalls, JsonSettings};
 use crate::metrics::{CallRecord, Metrics};
 use crate::router::{RouteLayer, Router};
 use crate::upstream::{ClientCert, ClientIp};
@@ -113,7 +114,7 @@ impl Proxy {
             config,
         } = self;
         let stop_calls = CancellationToken::new();
-        let router = Router::<RequestBody<ClientBody>>::new(&config)
+        let router = Router::<CallBody<RequestBody<ClientBody>>>::new(&config)
             .map_err(StartError::Config)?
             .shutdown_signal(&stop_calls);
         let metrics = Arc::new(Metrics::new());
@@ -147,15 +148,32 @@ impl Proxy {
             )));
         }
         let route = RouteLayer::new(router.routes().clone());
+        let descriptors = (0..config.backends.len())
+            .map(|i| backend_descriptors(&config, i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Config)?;
+        let json = JsonCalls::new(
+            router,
+            JsonSettings {
+                descriptors: descriptors.into(),
+                options: grpcweb_transcode::JsonOptions::default(),
+                max_message_size: config.limits.max_message_size,
+                max_response_message_size: config
+                    .limits
+                    .max_response_message_size
+                    .unwrap_or(grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN),
+            },
+        );
         let web = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_response_message_size(config.limits.max_response_message_size)
             .max_buffered_request_bytes(config.limits.max_buffered_request_bytes)
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
+            .request_idle_timeout(config.limits.request_idle_timeout)
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
-            .layer(router);
+            .layer(json);
         // Outermost first: credentials marked sensitive, CORS, the route match, the
         // translation.
         let service = guard::sensitive(

@@ -19,6 +19,8 @@ struct File {
     log_format: Option<String>,
     allow_request_streaming: Option<bool>,
     #[serde(default)]
+    descriptor_sets: Vec<PathBuf>,
+    #[serde(default)]
     backends: Vec<FileBackend>,
     #[serde(default)]
     routes: Vec<FileRoute>,
@@ -54,6 +56,8 @@ struct FileBackend {
     server_name: Option<String>,
     max_connections: Option<usize>,
     max_pending_calls: Option<usize>,
+    #[serde(default)]
+    descriptor_sets: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +69,7 @@ struct FileRoute {
     all: bool,
     backend: String,
     max_duration: Option<String>,
+    allow_request_streaming: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +95,7 @@ struct FileLimits {
     max_timeout: Option<String>,
     header_read_timeout: Option<String>,
     body_read_timeout: Option<String>,
+    request_idle_timeout: Option<String>,
     drain_timeout: Option<String>,
     idle_timeout: Option<String>,
 }
@@ -131,6 +137,7 @@ impl Config {
         if let Some(v) = file.allow_request_streaming {
             config.allow_request_streaming = v;
         }
+        config.descriptor_sets = file.descriptor_sets;
         for (i, b) in file.backends.into_iter().enumerate() {
             let key = format!("backends[{i}]");
             let mut backend = BackendConfig::new(b.name, String::new());
@@ -172,6 +179,7 @@ impl Config {
             if let Some(v) = b.max_pending_calls {
                 backend.max_pending_calls = v;
             }
+            backend.descriptor_sets = b.descriptor_sets;
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;
             backend.tls.client_cert = match (b.client_cert, b.client_key) {
@@ -206,6 +214,7 @@ impl Config {
                 matches,
                 backend: r.backend,
                 max_duration,
+                allow_request_streaming: r.allow_request_streaming,
             });
         }
         if let Some(c) = file.cors {
@@ -293,6 +302,9 @@ fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigEr
     }
     if let Some(v) = l.body_read_timeout {
         limits.body_read_timeout = duration("limits.body_read_timeout", &v)?;
+    }
+    if let Some(v) = l.request_idle_timeout {
+        limits.request_idle_timeout = duration("limits.request_idle_timeout", &v)?;
     }
     if let Some(v) = l.idle_timeout {
         limits.idle_timeout = duration("limits.idle_timeout", &v)?;

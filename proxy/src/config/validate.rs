@@ -60,6 +60,9 @@ impl Config {
                 ));
             }
         }
+        for i in 0..self.backends.len() {
+            super::backend_descriptors(self, i)?;
+        }
         if self.routes.is_empty() && self.backends.len() > 1 {
             return Err(ConfigError::new(
                 "routes",
@@ -187,7 +190,11 @@ impl Config {
             ),
             ("cors.max_age".to_owned(), Some(self.cors.max_age)),
         ];
-        let mut periods = Vec::new();
+        // A zero idle budget would end every request stream at its first pause.
+        let mut periods = vec![(
+            "limits.request_idle_timeout".to_owned(),
+            Some(limits.request_idle_timeout),
+        )];
         if let Some(tls) = &self.tls {
             periods.push(("tls.reload_interval".to_owned(), Some(tls.reload_interval)));
         }

@@ -1,0 +1,26 @@
+//! The descriptors each backend's JSON and REST calls use: the top-level
+//! `descriptor_sets` and the backend's own, read into one pool.
+
+use grpcweb_transcode::Descriptors;
+
+use super::{Config, ConfigError};
+
+/// The descriptors of backend `index`: the files of `config.descriptor_sets`, then the
+/// backend's. The error names the key and the file at fault.
+pub fn backend_descriptors(config: &Config, index: usize) -> Result<Descriptors, ConfigError> {
+    let backend = config.backends.get(index);
+    let own = backend.map_or(&[][..], |b| &b.descriptor_sets[..]);
+    let paths: Vec<_> = config.descriptor_sets.iter().chain(own).collect();
+    Descriptors::load(&paths).map_err(|e| {
+        let global = config.descriptor_sets.iter().position(|p| *p == e.path);
+        let key = match (global, backend) {
+            (Some(j), _) => format!("descriptor_sets[{j}]"),
+            (None, Some(_)) => {
+                let j = own.iter().position(|p| *p == e.path).unwrap_or_default();
+                format!("backends[{index}].descriptor_sets[{j}]")
+            }
+            (None, None) => "descriptor_sets".to_owned(),
+        };
+        ConfigError::new(key, e.to_string())
+    })
+}

@@ -1,0 +1,182 @@
+//! gRPC calls with JSON messages (`application/grpc+json`, which the gRPC-Web layer
+//! makes of `application/grpc-web+json` and `application/grpc-web-text+json`): each
+//! request message is transcoded to protobuf before it goes to the backend
+//! (`application/grpc+proto`), each response message back to JSON, one by one as they
+//! come, with the descriptors of the backend the call is routed to.
+//!
+//! Sits between the gRPC-Web layer and the [`Router`](crate::router::Router), so the
+//! layer's framing, text mode, limits and deadlines apply to JSON calls as they are; the
+//! failures of transcoding are `grpcweb_transcode::failure`'s rows.
+
+mod body;
+mod request;
+mod response;
+
+use bytes::Bytes;
+use grpcweb_layer::BoxError;
+use grpcweb_protocol::Status;
+use grpcweb_protocol::content_type::{Codec, RequestKind};
+use grpcweb_transcode::{Descriptors, JsonOptions, MethodCodec, TranscodeError};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Body;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower_service::Service;
+
+use crate::router::{Route, RouteError};
+pub(crate) use body::{CallBody, ResBody};
+use request::JsonRequestBody;
+use response::JsonResponseBody;
+
+/// The content type of JSON calls toward the proxy's inner services, and back.
+const GRPC_JSON: &str = "application/grpc+json";
+/// The content type toward the backend.
+const GRPC_PROTO: &str = "application/grpc+proto";
+
+/// How JSON calls are transcoded.
+#[derive(Clone, Debug)]
+pub(crate) struct JsonSettings {
+    /// The descriptors of each backend, by its index in the configuration.
+    pub(crate) descriptors: Arc<[Descriptors]>,
+    pub(crate) options: JsonOptions,
+    /// The limit of a request message, in protobuf (the layer holds the JSON to it).
+    pub(crate) max_message_size: usize,
+    /// The limit of a backend's response message, in protobuf (each is buffered whole).
+    pub(crate) max_response_message_size: usize,
+}
+
+/// Transcodes JSON calls on their way to `inner`; other calls pass as they are.
+#[derive(Clone, Debug)]
+pub(crate) struct JsonCalls<S> {
+    inner: S,
+    settings: Arc<JsonSettings>,
+}
+
+impl<S> JsonCalls<S> {
+    pub(crate) fn new(inner: S, settings: JsonSettings) -> Self {
+        Self {
+            inner,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, B, R> Service<Request<B>> for JsonCalls<S>
+where
+    S: Service<Request<CallBody<B>>, Response = Response<R>> + Clone + Send + 'static,
+    S::Error: Send,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+    R: Body<Data = Bytes> + Unpin + Send + 'static,
+    R::Error: Into<BoxError>,
+{
+    type Response = Response<ResBody<R>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<ResBody<R>>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if !is_grpc_json(req.headers()) {
+            let call = self.inner.call(req.map(CallBody::Plain));
+            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+        }
+        let backend = match req.extensions().get::<Result<Route, RouteError>>() {
+            Some(Ok(route)) => Some(route.backend()),
+            // The router answers calls that have no route.
+            Some(Err(_)) => None,
+            None => Some(0),
+        };
+        let Some(backend) = backend else {
+            let call = self.inner.call(req.map(CallBody::Plain));
+            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+        };
+        let path = req.uri().path();
+        let method = self
+            .settings
+            .descriptors
+            .get(backend)
+            .and_then(|d| d.method(path));
+        let Some(method) = method else {
+            let e = TranscodeError::NoDescriptor {
+                path: path.to_owned(),
+            };
+            return Box::pin(std::future::ready(Ok(status_only(&e.status()))));
+        };
+        let settings = self.settings.clone();
+        let codec = Arc::new(MethodCodec::new(method.clone(), settings.options));
+        // The clone is ready (it was polled); this one waits for the next call.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            let mut body = JsonRequestBody::new(body, codec.clone(), settings.max_message_size);
+            if let Err(status) = body.read_first().await {
+                return Ok(status_only(&status));
+            }
+            let failure = body.failure();
+            parts.headers.remove(CONTENT_LENGTH);
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_PROTO));
+            let req = Request::from_parts(parts, CallBody::Json(body));
+            match inner.call(req).await {
+                Ok(res) => {
+                    let (mut parts, body) = res.into_parts();
+                    let grpc = parts
+                        .headers
+                        .get(CONTENT_TYPE)
+                        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+                    // Not gRPC: the layer answers from the HTTP status.
+                    if !grpc {
+                        return Ok(Response::from_parts(parts, ResBody::Plain(body)));
+                    }
+                    parts
+                        .headers
+                        .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_JSON));
+                    if parts.headers.contains_key("grpc-status") {
+                        // Trailers-only: no message.
+                        return Ok(Response::from_parts(parts, ResBody::Plain(body)));
+                    }
+                    let body = JsonResponseBody::new(
+                        body,
+                        codec,
+                        settings.max_response_message_size,
+                        failure,
+                    );
+                    Ok(Response::from_parts(parts, ResBody::Json(body)))
+                }
+                Err(e) => match failure.get() {
+                    Some(status) => Ok(status_only(status)),
+                    None => Err(e),
+                },
+            }
+        })
+    }
+}
+
+/// Whether a request is a native gRPC call with JSON messages.
+fn is_grpc_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestKind::parse)
+        == Some(RequestKind::Grpc(Codec::Json))
+}
+
+/// A trailers-only answer with `status`.
+fn status_only<R>(status: &Status) -> Response<ResBody<R>> {
+    let mut res = Response::new(ResBody::Empty);
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_JSON));
+    status.write_to(res.headers_mut());
+    res
+}

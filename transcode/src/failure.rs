@@ -1,0 +1,129 @@
+//! What a client sees when transcoding fails: an extension of the layer's failure table
+//! (`grpcweb_layer::failure`), for the calls only the transcoding proxy serves.
+//!
+//! | failure | grpc-status | REST HTTP status |
+//! |---|---|---|
+//! | no descriptor for the called method (JSON call) | UNIMPLEMENTED (12) | 404 (no binding matches) |
+//! | request JSON malformed, of a wrong type, or with an unknown field; a path variable or query parameter that does not parse | INVALID_ARGUMENT (3), naming the field; never sent to the backend | 400 |
+//! | compressed JSON request message | UNIMPLEMENTED (12) | - |
+//! | request message over `max_message_size` once in protobuf | RESOURCE_EXHAUSTED (8) | 429 |
+//! | backend message over the response limit (its protobuf form, buffered whole to transcode it) | RESOURCE_EXHAUSTED (8) | 429 |
+//! | backend message that does not decode with the descriptor, or malformed framing | INTERNAL (13) | 500 |
+//!
+//! REST calls answer every gRPC status with the HTTP status [`http_status`] maps it to
+//! (`google.rpc.Code`'s documented mapping), with the JSON form of `google.rpc.Status` as
+//! the body.
+
+use grpcweb_protocol::{Code, Status};
+use std::fmt;
+
+/// A transcoding failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TranscodeError {
+    /// No descriptor set given to the proxy has the called method.
+    NoDescriptor {
+        /// The method's gRPC path.
+        path: String,
+    },
+    /// The request's JSON (or a path variable or query parameter) is not a valid value of
+    /// the field.
+    BadJson {
+        /// The field's path (`payload.body`, `""` for the whole message).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A JSON request message was compressed: the proxy cannot read it.
+    Compressed,
+    /// The request message, in protobuf, is over the limit.
+    RequestTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The backend's response message is over the limit.
+    ResponseTooLarge {
+        /// Its length (protobuf).
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The backend's message does not decode as the method's response type, or its
+    /// framing is malformed.
+    BadResponse {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl TranscodeError {
+    /// The gRPC code clients get.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::NoDescriptor { .. } | Self::Compressed => Code::Unimplemented,
+            Self::BadJson { .. } => Code::InvalidArgument,
+            Self::RequestTooLarge { .. } | Self::ResponseTooLarge { .. } => Code::ResourceExhausted,
+            Self::BadResponse { .. } => Code::Internal,
+        }
+    }
+
+    /// The status clients get.
+    pub fn status(&self) -> Status {
+        Status::new(self.code(), self.to_string())
+    }
+}
+
+impl fmt::Display for TranscodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoDescriptor { path } => write!(
+                f,
+                "no descriptor for method {path}: JSON needs the service's descriptors (--descriptor-set or a backend's descriptor_sets)"
+            ),
+            Self::BadJson { field, reason } if field.is_empty() => {
+                write!(f, "invalid JSON request: {reason}")
+            }
+            Self::BadJson { field, reason } => {
+                write!(f, "invalid JSON request: field {field:?}: {reason}")
+            }
+            Self::Compressed => f.write_str(
+                "compressed JSON request messages are not supported: the proxy must read them",
+            ),
+            Self::RequestTooLarge { len, max } => write!(
+                f,
+                "request message of {len} bytes (in protobuf) is larger than the limit of {max} bytes"
+            ),
+            Self::ResponseTooLarge { len, max } => write!(
+                f,
+                "response message of {len} bytes (in protobuf) is larger than the limit of {max} bytes"
+            ),
+            Self::BadResponse { reason } => write!(
+                f,
+                "backend response does not match the descriptors: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TranscodeError {}
+
+/// The HTTP status of a REST answer with gRPC code `code`, as `google.rpc.Code`
+/// documents it (and Envoy's transcoder and grpc-gateway answer).
+pub fn http_status(code: Code) -> http::StatusCode {
+    use http::StatusCode as H;
+    match code {
+        Code::Ok => H::OK,
+        Code::Cancelled => H::from_u16(499).unwrap_or(H::BAD_REQUEST),
+        Code::Unknown | Code::Internal | Code::DataLoss => H::INTERNAL_SERVER_ERROR,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => H::BAD_REQUEST,
+        Code::DeadlineExceeded => H::GATEWAY_TIMEOUT,
+        Code::NotFound => H::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => H::CONFLICT,
+        Code::PermissionDenied => H::FORBIDDEN,
+        Code::Unauthenticated => H::UNAUTHORIZED,
+        Code::ResourceExhausted => H::TOO_MANY_REQUESTS,
+        Code::Unimplemented => H::NOT_IMPLEMENTED,
+        Code::Unavailable => H::SERVICE_UNAVAILABLE,
+    }
+}
