@@ -20,7 +20,7 @@ use grpcweb_layer::CorsConfig;
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
 pub use crate::config_error::ConfigError;
-pub use descriptors::backend_descriptors;
+pub use descriptors::{backend_descriptors, transcoding};
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
 
 /// Everything the standalone proxy needs.

@@ -39,6 +39,7 @@ pub mod fuzzing;
 mod json;
 pub mod method;
 pub mod metrics;
+mod rest;
 pub mod router;
 pub mod server;
 pub mod tls;

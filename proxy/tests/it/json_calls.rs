@@ -10,7 +10,6 @@ use crate::support;
 use bytes::Bytes;
 use grpcweb_proxy::Config;
 use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient};
-use prost::Message as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,11 +25,11 @@ pub(crate) fn descriptor_set(root_files: &[&str]) -> PathBuf {
         .include_imports(true)
         .open_files(root_files)
         .unwrap()
-        .file_descriptor_set();
+        .encode_file_descriptor_set();
     let dir = std::env::temp_dir().join(format!("grpcweb-json-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("set-{}.binpb", N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::write(&path, set.encode_to_vec()).unwrap();
+    std::fs::write(&path, set).unwrap();
     path
 }
 
@@ -146,11 +145,15 @@ async fn backend_statuses_reach_json_clients() {
 }
 
 #[tokio::test]
-async fn a_method_without_descriptors_is_unimplemented() {
+async fn a_method_missing_from_the_descriptors_is_unimplemented() {
     let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"")]))
         .await
         .unwrap();
-    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    // Descriptors, but not of this service.
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.descriptor_sets = vec![descriptor_set(&["examples/demo.proto"])];
+    })
+    .await;
     let res = WebClient::new(HttpVersion::H1)
         .call(proxy.addr, UNARY)
         .content_type("application/grpc-web+json")

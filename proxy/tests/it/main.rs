@@ -29,6 +29,7 @@ mod observability;
 mod paths;
 mod rebinding;
 mod request_memory;
+mod rest_calls;
 mod routing;
 mod slow_readers;
 mod slowloris;
