@@ -298,3 +298,61 @@ fn check_config_names_the_descriptor_set_at_fault() {
     assert!(stderr.contains("descriptor_sets[1]"), "{stderr}");
     assert!(stderr.contains("missing.binpb"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_malformed_later_message_of_a_client_stream_ends_the_call_invalid_argument() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), with_descriptors).await;
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, "/grpc.testing.TestService/StreamingInputCall")
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .message(r#"{"payload": {"body": "AAAA"}}"#)
+        .message(r#"{"payload": {"body": 7}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::InvalidArgument), "{:?}", res.status());
+    assert!(res.grpc_message().unwrap().contains("payload.body"));
+    // Both well-formed: the backend counts the bytes.
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, "/grpc.testing.TestService/StreamingInputCall")
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .message(r#"{"payload": {"body": "AAAA"}}"#)
+        .message(r#"{"payload": {"body": "AA=="}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok), "{:?}", res.status());
+    assert_eq!(
+        json(&res.message_payloads()[0]),
+        serde_json::json!({"aggregatedPayloadSize": 4})
+    );
+}
+
+#[test]
+fn the_config_file_takes_descriptor_sets_at_the_top_and_per_backend() {
+    let config = Config::from_toml(
+        r#"
+descriptor_sets = ["all.binpb"]
+
+[[backends]]
+name = "a"
+endpoints = ["http://127.0.0.1:1"]
+descriptor_sets = ["a.binpb", "b.binpb"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.descriptor_sets, [PathBuf::from("all.binpb")]);
+    assert_eq!(
+        config.backends[0].descriptor_sets,
+        [PathBuf::from("a.binpb"), PathBuf::from("b.binpb")]
+    );
+    let good = descriptor_set(&["grpc/testing/test.proto"]);
+    let mut config = config;
+    config.descriptor_sets = vec![good];
+    let err = config.validate().unwrap_err();
+    assert_eq!(err.key(), "backends[0].descriptor_sets[0]");
+    assert!(err.to_string().contains("a.binpb"), "{err}");
+}
