@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 use tower_service::Service;
 
 use crate::router::{Route, RouteError};
-pub(crate) use body::{CallBody, ResBody};
+pub(crate) use body::{BoxedBody, CallBody, ResBody};
 use request::JsonRequestBody;
 use response::JsonResponseBody;
 

@@ -9,6 +9,7 @@
 
 mod body;
 mod call;
+mod stream;
 
 use bytes::Bytes;
 use grpcweb_layer::{BoxError, ResponseBody};
@@ -64,7 +65,7 @@ where
     S::Future: Send,
     B: Body<Data = Bytes> + Unpin + Send + 'static,
     B::Error: Into<BoxError>,
-    R: Body<Data = Bytes> + Send + 'static,
+    R: Body<Data = Bytes> + From<crate::json::BoxedBody> + Send + 'static,
     R::Error: Into<BoxError>,
 {
     type Response = Response<ResponseBody<R>>;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::failure::TranscodeError;
 use crate::message::JsonOptions;
-use crate::rules::{BodyRule, Matched, leaf};
+use crate::rules::{Binding, BodyRule, Matched, leaf};
 
 /// The request message (protobuf) of a matched request: the body as its rule says, then
 /// the path variables, then the query parameters (`query`, without the `?`). Fields set
@@ -150,16 +150,16 @@ fn set(
 /// The HTTP response body of the method's response message `proto`: the message, or
 /// its `response_body` field, as JSON.
 pub fn response_body(
-    matched: &Matched<'_>,
+    binding: &Binding,
     proto: &[u8],
     options: JsonOptions,
 ) -> Result<Vec<u8>, TranscodeError> {
-    let output = matched.binding.method().output();
+    let output = binding.method().output();
     let message =
         DynamicMessage::decode(output.clone(), proto).map_err(|e| TranscodeError::BadResponse {
             reason: format!("not a {} message: {e}", output.full_name()),
         })?;
-    let Some(field) = matched.binding.response_body() else {
+    let Some(field) = binding.response_body() else {
         return options.to_json(&message);
     };
     let desc = output

@@ -7,7 +7,7 @@ use grpcweb_protocol::status::GRPC_STATUS_DETAILS_BIN;
 use grpcweb_protocol::{Code, Status};
 use grpcweb_transcode::{Matched, TranscodeError, request_message, response_body};
 use http::header::{CONTENT_TYPE, TE};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use http_body::Body;
 use http_body_util::{BodyExt as _, Limited};
 use tower::ServiceExt as _;
@@ -15,7 +15,9 @@ use tower_service::Service;
 
 use grpcweb_layer::ResponseBody;
 
+use super::stream::RestStream;
 use super::{RestBody, RestSettings, error_response};
+use crate::json::BoxedBody;
 
 /// Answers `req` (which is not gRPC) by its binding, or 404 when it has none.
 pub(super) async fn rest_call<S, B, R>(
@@ -27,7 +29,7 @@ where
     S: Service<Request<RestBody<B>>, Response = Response<ResponseBody<R>>>,
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
-    R: Body<Data = Bytes>,
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
     R::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
@@ -126,7 +128,7 @@ async fn answer<R>(
     res: Response<ResponseBody<R>>,
 ) -> Response<ResponseBody<R>>
 where
-    R: Body<Data = Bytes>,
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
     R::Error: Into<BoxError>,
 {
     let pool = matched.binding.method().parent_pool();
@@ -134,7 +136,8 @@ where
     if let Some(status) = Status::from_header_map(&parts.headers) {
         return status_response(pool, &status, &parts.headers);
     }
-    let mut body = std::pin::pin!(body);
+    let streaming = matched.binding.method().is_server_streaming();
+    let mut body = Box::pin(body);
     let mut decoder = FrameDecoder::new(settings.max_response_message_size);
     let mut message: Option<Bytes> = None;
     let mut trailers = HeaderMap::new();
@@ -144,6 +147,9 @@ where
     };
     loop {
         match decoder.next_frame() {
+            Ok(Some(frame)) if frame.kind == FrameKind::Data && streaming => {
+                return stream(matched, settings, body, decoder, &frame.payload);
+            }
             Ok(Some(frame)) if frame.kind == FrameKind::Data && message.is_none() => {
                 message = Some(frame.payload);
                 continue;
@@ -182,16 +188,48 @@ where
     if status.code != Code::Ok {
         return status_response(pool, &status, &trailers);
     }
+    if streaming {
+        // No message: an empty stream.
+        return ok(ResponseBody::empty(), NDJSON);
+    }
     let proto = message.unwrap_or_default();
-    match response_body(matched, &proto, settings.options) {
-        Ok(json) => {
-            let mut res = Response::new(ResponseBody::full(Bytes::from(json)));
-            res.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            *res.status_mut() = StatusCode::OK;
-            res
-        }
+    match response_body(matched.binding, &proto, settings.options) {
+        Ok(json) => ok(ResponseBody::full(Bytes::from(json)), "application/json"),
         Err(e) => failed(Some(pool), &e),
+    }
+}
+
+/// The content type of server-streaming REST answers.
+const NDJSON: &str = "application/x-ndjson";
+
+/// A 200 answer of `content_type`.
+fn ok<R>(body: ResponseBody<R>, content_type: &'static str) -> Response<ResponseBody<R>> {
+    let mut res = Response::new(body);
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// The answer of a server-streaming call whose first message is `first`: 200 at once,
+/// then a JSON line per message as it comes.
+fn stream<R>(
+    matched: &Matched<'_>,
+    settings: &RestSettings,
+    body: std::pin::Pin<Box<ResponseBody<R>>>,
+    decoder: FrameDecoder,
+    first: &[u8],
+) -> Response<ResponseBody<R>>
+where
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
+    R::Error: Into<BoxError>,
+{
+    let binding = matched.binding.clone();
+    match RestStream::new(body, decoder, binding, settings.options, first) {
+        Ok(stream) => ok(
+            ResponseBody::streaming(R::from(BoxedBody(Box::pin(stream)))),
+            NDJSON,
+        ),
+        Err(e) => failed(Some(matched.binding.method().parent_pool()), &e),
     }
 }
 

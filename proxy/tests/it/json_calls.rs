@@ -312,7 +312,12 @@ async fn a_malformed_later_message_of_a_client_stream_ends_the_call_invalid_argu
         .send()
         .await
         .unwrap();
-    assert_eq!(res.grpc_status(), Some(Code::InvalidArgument), "{:?}", res.status());
+    assert_eq!(
+        res.grpc_status(),
+        Some(Code::InvalidArgument),
+        "{:?}",
+        res.status()
+    );
     assert!(res.grpc_message().unwrap().contains("payload.body"));
     // Both well-formed: the backend counts the bytes.
     let res = WebClient::new(HttpVersion::H2)
