@@ -38,6 +38,8 @@ pub(crate) struct RestSettings {
     pub(crate) max_response_message_size: usize,
     /// Time allowed for the HTTP request body.
     pub(crate) body_read_timeout: Duration,
+    /// The request headers sent to the backend as metadata.
+    pub(crate) headers: Vec<http::HeaderName>,
 }
 
 /// Makes REST calls of the requests that match a binding; passes gRPC ones on.

@@ -159,7 +159,7 @@ impl Proxy {
             router,
             JsonSettings {
                 descriptors: descriptors.into(),
-                options: grpcweb_transcode::JsonOptions::default(),
+                options: config.transcoding.json,
                 max_message_size: config.limits.max_message_size,
                 max_response_message_size,
             },
@@ -177,10 +177,16 @@ impl Proxy {
             route.layer(web),
             RestSettings {
                 routes: rest_routes,
-                options: grpcweb_transcode::JsonOptions::default(),
+                options: config.transcoding.json,
                 max_message_size: config.limits.max_message_size,
                 max_response_message_size,
                 body_read_timeout: config.limits.body_read_timeout,
+                headers: config
+                    .transcoding
+                    .rest_headers
+                    .iter()
+                    .filter_map(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
+                    .collect(),
             },
         );
         // Outermost first: credentials marked sensitive, CORS, REST calls made gRPC, the

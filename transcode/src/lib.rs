@@ -27,4 +27,4 @@ pub use failure::TranscodeError;
 pub use message::{JsonOptions, MethodCodec};
 pub use prost_reflect::{DescriptorPool, MethodDescriptor};
 pub use rest::{request_message, response_body, status_body};
-pub use rules::{Binding, BodyRule, Matched, RestRoutes};
+pub use rules::{Binding, BodyRule, Matched, RestRoutes, RuleError, RuleSpec};

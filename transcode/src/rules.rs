@@ -71,6 +71,39 @@ impl fmt::Display for Binding {
     }
 }
 
+/// An HTTP rule given outside the descriptors (grpc-gateway's service-config style): the
+/// fields of a `google.api.HttpRule`, for the method `selector` names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// The method's full name (`acme.v1.Users.Get`).
+    pub selector: String,
+    /// The HTTP method (`GET`, `POST`, ..., any other name, or `*` for all).
+    pub method: String,
+    /// The path template.
+    pub path: String,
+    /// `""`, `"*"` or a top-level field of the request.
+    pub body: String,
+    /// `""` or a top-level field of the response.
+    pub response_body: String,
+}
+
+/// An HTTP rule that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    /// The index of the [`RuleSpec`] at fault; `None` for an annotation.
+    pub rule: Option<usize>,
+    /// What is wrong (naming the method for an annotation).
+    pub reason: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
 /// A request's binding and its path variables.
 #[derive(Debug)]
 pub struct Matched<'a> {
@@ -88,9 +121,42 @@ pub struct RestRoutes {
 
 impl RestRoutes {
     /// The bindings of every method of `sets` that has `google.api.http` rules (a method
-    /// in several sets counts once). The error names the method and what is wrong.
-    pub fn new<'a>(sets: impl IntoIterator<Item = &'a Descriptors>) -> Result<Self, String> {
+    /// in several sets counts once), and of `rules`: a method that `rules` select gets
+    /// those in place of its annotations (as a service config overrides annotations).
+    /// The error names the method (or rule) and what is wrong.
+    pub fn new<'a>(
+        sets: impl IntoIterator<Item = &'a Descriptors> + Clone,
+        rules: &[RuleSpec],
+    ) -> Result<Self, RuleError> {
         let mut bindings: Vec<Binding> = Vec::new();
+        for (i, spec) in rules.iter().enumerate() {
+            let method = sets
+                .clone()
+                .into_iter()
+                .find_map(|d| {
+                    d.pool()
+                        .get_service_by_name(spec.selector.rsplit_once('.')?.0)?
+                        .methods()
+                        .find(|m| m.full_name() == spec.selector)
+                })
+                .ok_or_else(|| RuleError {
+                    rule: Some(i),
+                    reason: format!("no method {:?} in the descriptors", spec.selector),
+                })?;
+            let in_rule = |reason: String| RuleError {
+                rule: Some(i),
+                reason,
+            };
+            let verb = verb_of(&spec.method).map_err(in_rule)?;
+            let rule = Rule {
+                verb,
+                pattern: spec.path.clone(),
+                body: spec.body.clone(),
+                response_body: spec.response_body.clone(),
+            };
+            bindings.push(binding(&method, rule).map_err(in_rule)?);
+        }
+        let configured: Vec<String> = rules.iter().map(|r| r.selector.clone()).collect();
         for set in sets {
             let Some(ext) = set.pool().get_extension_by_name("google.api.http") else {
                 continue;
@@ -98,9 +164,10 @@ impl RestRoutes {
             let mut methods: Vec<_> = set.methods().collect();
             methods.sort_by(|a, b| a.full_name().cmp(b.full_name()));
             for method in methods {
-                if bindings
-                    .iter()
-                    .any(|b| b.method.full_name() == method.full_name())
+                if configured.iter().any(|s| s == method.full_name())
+                    || bindings
+                        .iter()
+                        .any(|b| b.method.full_name() == method.full_name())
                 {
                     continue;
                 }
@@ -111,13 +178,18 @@ impl RestRoutes {
                 let Value::Message(rule) = options.get_extension(&ext).into_owned() else {
                     continue;
                 };
-                let error = |e: String| format!("google.api.http of {}: {e}", method.full_name());
-                bindings.push(binding(method, &rule).map_err(error)?);
+                let error = |e: String| RuleError {
+                    rule: None,
+                    reason: format!("google.api.http of {}: {e}", method.full_name()),
+                };
+                let first = Rule::of(&rule).map_err(error)?;
+                bindings.push(binding(method, first).map_err(error)?);
                 for extra in list(&rule, "additional_bindings") {
                     if !list(&extra, "additional_bindings").is_empty() {
                         return Err(error("additional_bindings nest one level only".to_owned()));
                     }
-                    bindings.push(binding(method, &extra).map_err(error)?);
+                    let extra = Rule::of(&extra).map_err(error)?;
+                    bindings.push(binding(method, extra).map_err(error)?);
                 }
             }
         }
@@ -175,42 +247,70 @@ fn list(rule: &DynamicMessage, name: &str) -> Vec<DynamicMessage> {
         .unwrap_or_default()
 }
 
-fn binding(method: &MethodDescriptor, rule: &DynamicMessage) -> Result<Binding, String> {
-    let mut found = None;
-    for (name, verb) in [
-        ("get", http::Method::GET),
-        ("put", http::Method::PUT),
-        ("post", http::Method::POST),
-        ("delete", http::Method::DELETE),
-        ("patch", http::Method::PATCH),
-    ] {
-        if rule.has_field_by_name(name) {
-            found = Some((Verb::One(verb), string(rule, name)));
+/// The parts of an HTTP rule, from an annotation or from a [`RuleSpec`].
+struct Rule {
+    verb: Verb,
+    pattern: String,
+    body: String,
+    response_body: String,
+}
+
+impl Rule {
+    /// The rule of a `google.api.HttpRule` message.
+    fn of(rule: &DynamicMessage) -> Result<Self, String> {
+        let mut found = None;
+        for (name, verb) in [
+            ("get", http::Method::GET),
+            ("put", http::Method::PUT),
+            ("post", http::Method::POST),
+            ("delete", http::Method::DELETE),
+            ("patch", http::Method::PATCH),
+        ] {
+            if rule.has_field_by_name(name) {
+                found = Some((Verb::One(verb), string(rule, name)));
+            }
         }
+        if rule.has_field_by_name("custom")
+            && let Some(custom) = rule
+                .get_field_by_name("custom")
+                .and_then(|v| v.as_message().cloned())
+        {
+            found = Some((verb_of(&string(&custom, "kind"))?, string(&custom, "path")));
+        }
+        let (verb, pattern) =
+            found.ok_or("no pattern (get, put, post, delete, patch or custom)")?;
+        Ok(Self {
+            verb,
+            pattern,
+            body: string(rule, "body"),
+            response_body: string(rule, "response_body"),
+        })
     }
-    if rule.has_field_by_name("custom")
-        && let Some(custom) = rule
-            .get_field_by_name("custom")
-            .and_then(|v| v.as_message().cloned())
-    {
-        let kind = string(&custom, "kind");
-        let verb = if kind == "*" {
-            Verb::Any
-        } else {
-            Verb::One(
-                http::Method::from_bytes(kind.as_bytes())
-                    .map_err(|_| format!("custom kind {kind:?} is not an HTTP method"))?,
-            )
-        };
-        found = Some((verb, string(&custom, "path")));
+}
+
+/// An HTTP method by name; `*` for any.
+fn verb_of(kind: &str) -> Result<Verb, String> {
+    if kind == "*" {
+        return Ok(Verb::Any);
     }
-    let (verb, pattern) = found.ok_or("no pattern (get, put, post, delete, patch or custom)")?;
+    http::Method::from_bytes(kind.as_bytes())
+        .map(Verb::One)
+        .map_err(|_| format!("{kind:?} is not an HTTP method"))
+}
+
+fn binding(method: &MethodDescriptor, rule: Rule) -> Result<Binding, String> {
+    let Rule {
+        verb,
+        pattern,
+        body,
+        response_body,
+    } = rule;
     let template = Template::parse(&pattern)?;
     let input = method.input();
     for field in template.fields() {
         leaf(&input, field).map_err(|e| format!("{pattern:?}: {e}"))?;
     }
-    let body = match string(rule, "body").as_str() {
+    let body = match body.as_str() {
         "" => BodyRule::None,
         "*" => BodyRule::All,
         field => {
@@ -220,7 +320,7 @@ fn binding(method: &MethodDescriptor, rule: &DynamicMessage) -> Result<Binding, 
             BodyRule::Field(field.to_owned())
         }
     };
-    let response_body = match string(rule, "response_body").as_str() {
+    let response_body = match response_body.as_str() {
         "" => None,
         field => {
             let output = method.output();

@@ -31,6 +31,12 @@ pub fn transcoding(config: &Config) -> Result<(Vec<Descriptors>, RestRoutes), Co
     let sets = (0..config.backends.len())
         .map(|i| backend_descriptors(config, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let routes = RestRoutes::new(&sets).map_err(|e| ConfigError::new("descriptor_sets", e))?;
+    let routes = RestRoutes::new(&sets, &config.transcoding.rules).map_err(|e| {
+        let key = match e.rule {
+            Some(i) => format!("transcoding.rules[{i}]"),
+            None => "descriptor_sets".to_owned(),
+        };
+        ConfigError::new(key, e.reason)
+    })?;
     Ok((sets, routes))
 }

@@ -60,6 +60,7 @@ impl Config {
                 ));
             }
         }
+        super::transcoding::validate(&self.transcoding)?;
         super::transcoding(self)?;
         if self.routes.is_empty() && self.backends.len() > 1 {
             return Err(ConfigError::new(

@@ -74,6 +74,11 @@ where
         }
     }
     let headers = req.headers_mut();
+    for name in &settings.headers {
+        for value in parts.headers.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/grpc+proto"),

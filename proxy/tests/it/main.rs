@@ -38,4 +38,5 @@ mod time_overflow;
 mod tls;
 mod tls_hardening;
 mod trailer_frames;
+mod transcoding_config;
 mod upstream_limits;
