@@ -4,6 +4,9 @@
 //! (`application/grpc+proto`), each response message back to JSON, one by one as they
 //! come, with the descriptors of the backend the call is routed to.
 //!
+//! Backends with no descriptors at all get JSON calls untouched, as
+//! `application/grpc+json`: they may speak JSON themselves.
+//!
 //! Sits between the gRPC-Web layer and the [`Router`](crate::router::Router), so the
 //! layer's framing, text mode, limits and deadlines apply to JSON calls as they are; the
 //! failures of transcoding are `grpcweb_transcode::failure`'s rows.
@@ -27,7 +30,7 @@ use std::task::{Context, Poll};
 use tower_service::Service;
 
 use crate::router::{Route, RouteError};
-pub(crate) use body::{CallBody, ResBody};
+pub(crate) use body::{BoxedBody, CallBody, ResBody};
 use request::JsonRequestBody;
 use response::JsonResponseBody;
 
@@ -99,13 +102,19 @@ where
             let call = self.inner.call(req.map(CallBody::Plain));
             return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
         };
-        let path = req.uri().path();
-        let method = self
+        // A backend without descriptors gets JSON calls as they are: it may speak JSON
+        // itself (as before transcoding existed).
+        let Some(descriptors) = self
             .settings
             .descriptors
             .get(backend)
-            .and_then(|d| d.method(path));
-        let Some(method) = method else {
+            .filter(|d| !d.is_empty())
+        else {
+            let call = self.inner.call(req.map(CallBody::Plain));
+            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+        };
+        let path = req.uri().path();
+        let Some(method) = descriptors.method(path) else {
             let e = TranscodeError::NoDescriptor {
                 path: path.to_owned(),
             };
