@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -181,6 +183,52 @@ describe("request streams through a proxy without --allow-request-streaming", ()
       );
     });
   }
+});
+
+describe("backpressure: the request iterator is pulled only as fast as the body is sent", () => {
+  it(
+    "a server that reads nothing holds the client to what the connection buffers",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      // Accepts the request and never reads its body nor answers.
+      const server = createServer(() => undefined);
+      await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+      const { port } = server.address() as AddressInfo;
+      const MESSAGE = 64 * 1024;
+      let pulled = 0;
+      const endless = async function* (): AsyncGenerator<Uint8Array> {
+        for (;;) {
+          pulled++;
+          yield new Uint8Array(MESSAGE);
+        }
+      };
+      const method = {
+        service: "grpc.testing.TestService",
+        name: "StreamingInputCall",
+        path: "/grpc.testing.TestService/StreamingInputCall",
+        kind: "client_streaming",
+        encode: (m: Uint8Array) => m,
+        decode: (b: Uint8Array) => b,
+      } as const;
+      const controller = new AbortController();
+      const call = createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${port}` }).clientStream(method, endless(), {
+        signal: controller.signal,
+      });
+      try {
+        await new Promise((done) => setTimeout(done, 1_500));
+        const bytes = pulled * MESSAGE;
+        // Loopback socket buffers hold a few MiB at most; an unbounded read-ahead would be
+        // hundreds of MiB by now.
+        assert.ok(pulled > 0, "nothing was pulled");
+        assert.ok(bytes < 32 * 1024 * 1024, `${bytes} bytes pulled from the iterator while the server read nothing`);
+        controller.abort();
+        await assert.rejects(call, (e: unknown) => e instanceof RpcError && e.code === Code.CANCELLED);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((done) => server.close(() => done()));
+      }
+    },
+  );
 });
 
 describe("platforms that cannot stream a request body", () => {
