@@ -225,6 +225,13 @@ async fn bad_input_is_a_400_naming_the_field_and_never_reaches_the_backend() {
         (Method::POST, "/v1/shelves", r#"{"name": 5}"#, "shelf.name"),
         (Method::POST, "/v1/shelves", r#"{"name": "#, "invalid JSON"),
         (Method::POST, "/v1/shelves", r#"{"nope": 1}"#, "nope"),
+        // The body is the shelf: it cannot reach the request's other fields.
+        (
+            Method::POST,
+            "/v1/shelves",
+            r#"{"name": "a"}, "label": "evil""#,
+            "invalid JSON",
+        ),
         (Method::PUT, "/v1/shelves/1?label=x", "{}", "label"),
         (
             Method::PUT,
