@@ -16,6 +16,8 @@ mod request;
 mod response;
 
 use bytes::Bytes;
+use futures_util::TryFutureExt as _;
+use futures_util::future::{Either, MapOk};
 use grpcweb_layer::BoxError;
 use grpcweb_protocol::Status;
 use grpcweb_protocol::content_type::{Codec, RequestKind};
@@ -69,6 +71,12 @@ impl<S> JsonCalls<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
+/// A call's future: the inner one mapped (calls passed on), or a boxed one (JSON calls).
+pub(crate) type JsonFuture<F, R, E> = Either<
+    MapOk<F, fn(Response<R>) -> Response<ResBody<R>>>,
+    BoxFuture<Result<Response<ResBody<R>>, E>>,
+>;
+
 impl<S, B, R> Service<Request<B>> for JsonCalls<S>
 where
     S: Service<Request<CallBody<B>>, Response = Response<R>> + Clone + Send + 'static,
@@ -81,7 +89,8 @@ where
 {
     type Response = Response<ResBody<R>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<ResBody<R>>, S::Error>>;
+    /// Other calls' futures are the inner ones, mapped: no allocation of their own.
+    type Future = JsonFuture<S::Future, R, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -89,8 +98,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if !is_grpc_json(req.headers()) {
-            let call = self.inner.call(req.map(CallBody::Plain));
-            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+            return self.plain(req);
         }
         let backend = match req.extensions().get::<Result<Route, RouteError>>() {
             Some(Ok(route)) => Some(route.backend()),
@@ -99,8 +107,7 @@ where
             None => Some(0),
         };
         let Some(backend) = backend else {
-            let call = self.inner.call(req.map(CallBody::Plain));
-            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+            return self.plain(req);
         };
         // A backend without descriptors gets JSON calls as they are: it may speak JSON
         // itself (as before transcoding existed).
@@ -110,22 +117,21 @@ where
             .get(backend)
             .filter(|d| !d.is_empty())
         else {
-            let call = self.inner.call(req.map(CallBody::Plain));
-            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+            return self.plain(req);
         };
         let path = req.uri().path();
         let Some(method) = descriptors.method(path) else {
             let e = TranscodeError::NoDescriptor {
                 path: path.to_owned(),
             };
-            return Box::pin(std::future::ready(Ok(status_only(&e.status()))));
+            return Either::Right(Box::pin(std::future::ready(Ok(status_only(&e.status())))));
         };
         let settings = self.settings.clone();
         let codec = Arc::new(MethodCodec::new(method.clone(), settings.options));
         // The clone is ready (it was polled); this one waits for the next call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let mut body = JsonRequestBody::new(body, codec.clone(), settings.max_message_size);
             if let Err(status) = body.read_first().await {
@@ -168,7 +174,18 @@ where
                     None => Err(e),
                 },
             }
-        })
+        }))
+    }
+}
+
+impl<S> JsonCalls<S> {
+    /// A call that is not transcoded: passed on, its body as it is.
+    fn plain<B, R>(&mut self, req: Request<B>) -> JsonFuture<S::Future, R, S::Error>
+    where
+        S: Service<Request<CallBody<B>>, Response = Response<R>>,
+    {
+        let wrap: fn(Response<R>) -> Response<ResBody<R>> = |res| res.map(ResBody::Plain);
+        Either::Left(self.inner.call(req.map(CallBody::Plain)).map_ok(wrap))
     }
 }
 
