@@ -2,6 +2,7 @@
 //! `cargo xtask soak`: xtask installs the tools, builds and starts the processes; this
 //! crate generates the load, reads what the processes use, and writes the reports.
 //!
+//! - [`callgrind`]: instructions per call from two callgrind runs, and per function.
 //! - [`h2load`]: one h2load run and its summary, latency percentiles from its log.
 //! - [`requests`]: the TestService request bodies, framed for gRPC and gRPC-Web.
 //! - [`procfs`]: CPU time, resident memory and descriptors of a process, from `/proc`.
@@ -15,6 +16,7 @@
 //! Only `std`, `anyhow` and `grpcweb-protocol` (for the frames, varints and base64 of the
 //! request bodies). Linux only (`/proc`).
 
+pub mod callgrind;
 pub mod h2load;
 pub mod hostile;
 pub mod markdown;

@@ -44,8 +44,9 @@
 //!   fields. `required` is checked when encoding (binary and JSON throw when one is
 //!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
-//!   `bidiStream`; gRPC-Web transports have neither, so those calls fail with
-//!   UNIMPLEMENTED (code 12).
+//!   `bidiStream` (`createGrpcWebTransport` has both; they need a platform whose `fetch`
+//!   streams request bodies and a server that accepts request streams); on a transport
+//!   without them those calls fail with UNIMPLEMENTED (code 12).
 
 mod context;
 mod editions;

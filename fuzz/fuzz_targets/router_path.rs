@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
             },
             backend: "default".to_owned(),
             max_duration: Some(Duration::from_secs(i as u64 + 1)),
+            allow_request_streaming: None,
         })
         .collect();
     if config.routes.is_empty() || config.validate().is_err() {

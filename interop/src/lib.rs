@@ -67,8 +67,8 @@ pub mod trailers;
 mod transcoding;
 
 pub use demo::{
-    CALL_NUMBER_HEADER, DemoServiceImpl, ERROR_DOMAIN, MAX_SLEEP_MS, MAX_TICK_INTERVAL_MS,
-    MAX_TICKS, RpcStatus, TickStream, demo_service, serve_demo,
+    CALL_NUMBER_HEADER, DemoServiceImpl, ERROR_DOMAIN, MAX_COLLECT_BYTES, MAX_SLEEP_MS,
+    MAX_TICK_INTERVAL_MS, MAX_TICKS, RpcStatus, TickStream, demo_service, serve_demo,
 };
 pub use echo::{ECHO_INITIAL, ECHO_TRAILING_BIN, EchoMetadata, EchoMetadataLayer, ResponseFuture};
 pub use server::{ServeError, ServeOptions, serve, test_service};

@@ -144,6 +144,17 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
         /more than one field set in oneof/,
       );
       throwsProtobufError(() => fromJson(oursAll.AllTypes, { fBytes: "!!" }), /invalid base64/);
+      // A lone UTF-16 surrogate has no UTF-8 form (protobuf conformance, StringFieldUnpaired*).
+      throwsProtobufError(() => fromJson(oursAll.AllTypes, { fString: "\ud800" }), /f_string: lone surrogate/);
+      throwsProtobufError(() => fromJson(oursAll.AllTypes, { rString: ["a\udc00"] }), /lone surrogate/);
+      throwsProtobufError(
+        () => fromJson(oursAll.AllTypes, { mStringString: { "\ude01\ud83d": "" } }),
+        /lone surrogate/,
+      );
+      assert.equal(fromJson(oursAll.AllTypes, { fString: "\ud83d\ude01" }).fString, "\u{1f601}");
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { stringValue: "\ud800" }), /lone surrogate/);
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { value: ["\ud800"] }), /lone surrogate/);
+      throwsProtobufError(() => fromJson(oursAll.WellKnown, { struct: { "\udc00": 1 } }), /lone surrogate/);
       throwsProtobufError(() => fromJson(oursAll.WellKnown, { timestamp: "yesterday" }), /invalid Timestamp/);
       assert.deepEqual(
         fromJson(oursAll.AllTypes, { nope: 1 }, { ignoreUnknownFields: true }),

@@ -23,6 +23,10 @@ pub struct RouteLimits {
     /// The longest the call may take: caps its `grpc-timeout` (and gives calls without
     /// one this timeout), on top of [`GrpcWebLayer::max_timeout`](crate::GrpcWebLayer::max_timeout).
     pub max_duration: Option<Duration>,
+    /// Whether calls on the route may stream request messages, over
+    /// [`GrpcWebLayer::allow_request_streaming`](crate::GrpcWebLayer::allow_request_streaming);
+    /// `None`: as the layer says.
+    pub allow_request_streaming: Option<bool>,
 }
 
 /// `start + d`, or thirty years from `start` when `d` is longer.

@@ -25,6 +25,7 @@
 //! | backend trailers without `grpc-status`, or a stream that ends without trailers | 200 | UNKNOWN (2) |
 //! | deadline passes | 200 | DEADLINE_EXCEEDED (4) |
 //! | native gRPC: bad `grpc-timeout` | 200 | INTERNAL (13), trailers-only, no backend touched |
+//! | streamed gRPC-Web request (request streaming on): a later message over the limit / a trailer frame / a message not whole within the body read timeout of its first bytes / no message (nor the end) within the request idle timeout of the last | 200 | RESOURCE_EXHAUSTED (8) / INTERNAL (13) / DEADLINE_EXCEEDED (4) / DEADLINE_EXCEEDED (4), in the trailer frame; the backend stream is reset |
 //! | native gRPC: request message over the limit / trailer frame or unknown flag in the request / a request message not whole within the body read timeout | 200 | RESOURCE_EXHAUSTED (8) / INTERNAL (13) / DEADLINE_EXCEEDED (4), in trailers; the backend stream is reset |
 //! | backend DATA holding a trailer frame (0x80) or an unknown flag, response message over the limit (gRPC-Web) | 200 | INTERNAL (13) / RESOURCE_EXHAUSTED (8) |
 //! | any of these after part of a response message was forwarded | the response is cut (HTTP/2 stream reset, HTTP/1.1 connection closed): a trailer frame there would be read as the rest of the message |
@@ -175,7 +176,9 @@ impl<'a> Failure<'a> {
                     | RequestError::BodyTooLarge { .. }
                     | RequestError::OverBudget { .. } => ResourceExhausted,
                     RequestError::SecondMessage => Unimplemented,
-                    RequestError::MessageTimeout { .. } => DeadlineExceeded,
+                    RequestError::MessageTimeout { .. } | RequestError::IdleTimeout { .. } => {
+                        DeadlineExceeded
+                    }
                     RequestError::Body(_) => Cancelled,
                     _ => Internal,
                 };

@@ -33,10 +33,15 @@
 //! # Limitations
 //!
 //! - Unary and server-streaming calls are what gRPC-Web defines: one request message per
-//!   call, read whole and checked before forwarding. Client-streaming and bidi calls over
-//!   HTTP/2 can be let through with
-//!   [`allow_request_streaming`](GrpcWebLayer::allow_request_streaming) (the first
-//!   message is read before the call is forwarded); over HTTP/1.1 they cannot work.
+//!   call, read whole and checked before forwarding. Client-streaming and bidi calls can
+//!   be let through with
+//!   [`allow_request_streaming`](GrpcWebLayer::allow_request_streaming), for every call
+//!   or per route ([`RouteLimits`]): the first message is read before the call is
+//!   forwarded, later ones are forwarded as each is whole, over HTTP/2 and HTTP/1.1
+//!   chunked bodies alike, each held to the size limit, the deadline, the
+//!   [`body_read_timeout`](GrpcWebLayer::body_read_timeout) and the
+//!   [`request_idle_timeout`](GrpcWebLayer::request_idle_timeout). (Browsers stream
+//!   request bodies over HTTP/2 only; see the README.)
 //! - Compressed frames (flag 0x01) are forwarded as they are; the layer asks the inner
 //!   service for `identity` unless the client said otherwise.
 

@@ -12,12 +12,15 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 mod native;
+mod waits;
 
 pub(crate) use crate::request_error::{BodyFailure, RequestError};
 pub use native::NativeRequestBody;
 
+use self::waits::StreamWaits;
 use crate::budget::{RequestBudget, Reservation};
 use crate::counts::MessageCounts;
 use crate::error::BoxError;
@@ -140,6 +143,7 @@ pin_project! {
         failed: bool,
         failure: BodyFailure,
         counts: Option<MessageCounts>,
+        waits: StreamWaits,
     }
 }
 
@@ -152,6 +156,10 @@ pub(crate) struct BodyLimits {
     pub(crate) single: bool,
     /// Where the bytes this body buffers are reserved.
     pub(crate) budget: Option<Arc<RequestBudget>>,
+    /// Once forwarded: the longest a started message may take to arrive whole.
+    pub(crate) message_timeout: Option<Duration>,
+    /// Once forwarded: the longest wait for the next message (or the end) after the last.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl<B> WebRequestBody<B>
@@ -175,6 +183,7 @@ where
             failed: false,
             failure: BodyFailure::default(),
             counts: None,
+            waits: StreamWaits::new(limits.message_timeout, limits.idle_timeout),
         }
     }
 
@@ -350,7 +359,17 @@ where
             if *this.inner_done || *this.failed {
                 return Poll::Ready(None);
             }
-            if let Err(e) = ready!(poll_inner(&mut this, cx)) {
+            let polled = match poll_inner(&mut this, cx) {
+                Poll::Ready(polled) => polled,
+                Poll::Pending => {
+                    // Waiting for the client: for how long it may take.
+                    let partial = this.frames.buffered() > 0;
+                    let expired = this.waits.poll_expired(cx, partial, *this.data_frames);
+                    Err(ready!(expired))
+                }
+            };
+            this.waits.received(*this.data_frames);
+            if let Err(e) = polled {
                 *this.failed = true;
                 // The backend stream is reset because of this; whoever reports the
                 // call's outcome reports this status, not the reset.

@@ -40,6 +40,11 @@ pub(crate) enum RequestError {
         /// The body read timeout.
         timeout: std::time::Duration,
     },
+    /// A streamed gRPC-Web request left idle between messages for too long.
+    IdleTimeout {
+        /// The request idle timeout.
+        timeout: std::time::Duration,
+    },
     /// The client's body stream failed.
     Body(BoxError),
 }
@@ -58,6 +63,10 @@ impl fmt::Display for RequestError {
             Self::MessageTimeout { timeout } => write!(
                 f,
                 "request message not received whole within {timeout:?} of its start"
+            ),
+            Self::IdleTimeout { timeout } => write!(
+                f,
+                "no request message within {timeout:?} of the last one: the request stream was idle"
             ),
             Self::BodyTooLarge { max } => {
                 write!(f, "request body is larger than the limit of {max} bytes")
@@ -87,7 +96,8 @@ impl std::error::Error for RequestError {
             | Self::TrailerFrame
             | Self::SecondMessage
             | Self::OverBudget { .. }
-            | Self::MessageTimeout { .. } => None,
+            | Self::MessageTimeout { .. }
+            | Self::IdleTimeout { .. } => None,
         }
     }
 }

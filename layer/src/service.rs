@@ -237,6 +237,10 @@ where
     let reply = response_content_type(&ct, &parts.headers);
 
     let limits = parts.extensions.get::<RouteLimits>();
+    // The route's word on request streaming, else the layer's.
+    let streaming = limits
+        .and_then(|l| l.allow_request_streaming)
+        .unwrap_or(config.allow_request_streaming);
     let deadline = match call_deadline(config.max_timeout, limits, &mut parts.headers, start) {
         Ok(deadline) => deadline,
         Err((e, value)) => {
@@ -247,10 +251,15 @@ where
 
     let version = parts.version;
     let counts = parts.extensions.get::<MessageCounts>().cloned();
+    // Once the call is forwarded, a streamed body keeps the backend stream open while
+    // its client is silent: each later message must come whole within the body read
+    // timeout, and the next one start within the request idle timeout.
     let limits = BodyLimits {
         max_message_size: config.max_message_size,
-        single: !config.allow_request_streaming,
+        single: !streaming,
         budget: config.request_budget.clone(),
+        message_timeout: streaming.then_some(config.body_read_timeout),
+        idle_timeout: streaming.then_some(config.request_idle_timeout),
     };
     let mut body = WebRequestBody::new(body, ct.mode, limits);
     body.count_into(counts.clone());
@@ -261,8 +270,7 @@ where
     // as the end of a chunked body, would leave the connection unusable.) With request
     // streaming allowed, any number of messages may come, and the call is forwarded once
     // the first is in.
-    let to_end = (!config.allow_request_streaming)
-        .then(|| config.max_message_size.saturating_add(64 * 1024));
+    let to_end = (!streaming).then(|| config.max_message_size.saturating_add(64 * 1024));
     let prefetch = body.prefetch(to_end);
     // A client that stops sending mid-request must not hold the call open forever.
     let body_deadline = after(start, config.body_read_timeout);
@@ -293,7 +301,7 @@ where
         }
         Ok(Ok(())) => {}
     }
-    if !config.allow_request_streaming && body.messages_read() != 1 {
+    if !streaming && body.messages_read() != 1 {
         // None: a second one was refused as it came.
         return Err(respond::web_failure(&reply, &Failure::NoRequestMessage));
     }

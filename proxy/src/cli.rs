@@ -76,7 +76,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
 
-    /// Let clients stream request messages (client-streaming, and bidi over HTTP/2). By
+    /// Let clients stream request messages (client-streaming and bidi calls, over HTTP/2
+    /// and HTTP/1.1 chunked bodies; a route's `allow_request_streaming` overrides it). By
     /// default a gRPC-Web call carries exactly one request message, and a body with none or
     /// several is refused with UNIMPLEMENTED.
     #[arg(long)]

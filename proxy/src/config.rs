@@ -210,6 +210,9 @@ pub struct RouteConfig {
     /// Longest a call on this route may last, streams included (off when `None`): the
     /// call's deadline is capped, and calls without one get it.
     pub max_duration: Option<Duration>,
+    /// Whether calls on this route may stream request messages; `None` (the default):
+    /// as [`Config::allow_request_streaming`] says.
+    pub allow_request_streaming: Option<bool>,
 }
 
 /// What the backend learns about the client.
@@ -262,8 +265,13 @@ pub struct LimitsConfig {
     pub max_timeout: Option<Duration>,
     /// Time allowed for a client to send request headers (HTTP/1.1).
     pub header_read_timeout: Duration,
-    /// Time allowed for a client to send its request message.
+    /// Time allowed for a client to send its request message (with request streaming:
+    /// each request message, once its first bytes came).
     pub body_read_timeout: Duration,
+    /// With request streaming: longest wait for a client's next request message (or the
+    /// end of its stream) after the last one (default 60 s). Then the call ends with
+    /// DEADLINE_EXCEEDED and its backend stream is reset.
+    pub request_idle_timeout: Duration,
     /// How long a connection may stay open with no call in progress (a live stream is
     /// never idle).
     pub idle_timeout: Duration,
@@ -283,6 +291,7 @@ impl Default for LimitsConfig {
             max_timeout: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
+            request_idle_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             drain_timeout: Duration::from_secs(30),
         }

@@ -27,8 +27,8 @@
 //! # Limitations
 //!
 //! Those of the layer (see [`grpcweb_layer`]): unary and server-streaming calls, unless
-//! `allow_request_streaming` lets clients stream over HTTP/2; compressed frames are
-//! forwarded as they are.
+//! `allow_request_streaming` (globally or on a route) lets clients stream request
+//! messages; compressed frames are forwarded as they are.
 
 mod admin;
 pub mod cli;

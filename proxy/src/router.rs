@@ -218,7 +218,11 @@ where
                     format!("no backend named {:?}", r.backend),
                 )
             })?;
-            routes.push((r.matches.clone(), route(backend, r.max_duration)));
+            let limits = RouteLimits {
+                max_duration: r.max_duration,
+                allow_request_streaming: r.allow_request_streaming,
+            };
+            routes.push((r.matches.clone(), Route { backend, limits }));
         }
         routes.sort_by_key(|(m, _)| match m {
             RouteMatch::Service(_) => (0, 0),
@@ -258,7 +262,10 @@ where
 fn route(backend: usize, max_duration: Option<Duration>) -> Route {
     Route {
         backend,
-        limits: RouteLimits { max_duration },
+        limits: RouteLimits {
+            max_duration,
+            ..RouteLimits::default()
+        },
     }
 }
 

@@ -170,6 +170,7 @@ impl Proxy {
             .max_buffered_request_bytes(config.limits.max_buffered_request_bytes)
             .max_timeout(config.limits.max_timeout)
             .body_read_timeout(config.limits.body_read_timeout)
+            .request_idle_timeout(config.limits.request_idle_timeout)
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
             .layer(json);

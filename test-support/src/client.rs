@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 mod response;
+mod writer;
 
 pub use response::{ReceivedFrame, WebResponse, WebStream};
+pub use writer::BodyWriter;
 
 /// Which HTTP version a [`WebClient`] speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +108,7 @@ impl WebClient {
             raw_body: None,
             split: None,
             keep_open: false,
+            writer: None,
             timeout: DEFAULT_TIMEOUT,
             error: None,
         }
@@ -127,6 +130,7 @@ pub struct CallBuilder {
     raw_body: Option<Bytes>,
     split: Option<(Vec<usize>, Duration)>,
     keep_open: bool,
+    writer: Option<RequestBody>,
     timeout: Duration,
     error: Option<anyhow::Error>,
 }
@@ -208,6 +212,29 @@ impl CallBuilder {
         self
     }
 
+    /// The body is written by the returned [`BodyWriter`] while the call runs (messages
+    /// added to the builder are ignored): for client-streaming and bidi calls. Write the
+    /// first message before awaiting [`CallBuilder::send_streaming`] when the server
+    /// answers only once it has one (a gRPC-Web proxy forwards a call at its first
+    /// message).
+    pub fn body_writer(mut self) -> (Self, BodyWriter) {
+        let (writer, body) = BodyWriter::new(self.mode);
+        self.writer = Some(body.boxed());
+        (self, writer)
+    }
+
+    /// Sends `body` as it is, chunk by chunk as it yields them (no `content-length`;
+    /// chunked on HTTP/1.1), instead of the framed messages: for tests that pace the
+    /// client themselves (an `http_body_util::channel::Channel` shows what the connection
+    /// took).
+    pub fn raw_body_stream<B>(mut self, body: B) -> Self
+    where
+        B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+    {
+        self.writer = Some(body.boxed());
+        self
+    }
+
     /// How long each wait may take (response headers, the whole body in
     /// [`CallBuilder::send`], each [`WebStream::next_message`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -272,6 +299,9 @@ impl CallBuilder {
     }
 
     fn request_body(&mut self, body: Bytes) -> (RequestBody, Option<oneshot::Sender<()>>) {
+        if let Some(writer) = self.writer.take() {
+            return (writer, None);
+        }
         if self.split.is_none() && !self.keep_open {
             return (Full::new(body).boxed(), None);
         }

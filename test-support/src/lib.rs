@@ -47,7 +47,9 @@ pub mod frames;
 mod time;
 
 pub use backend::{Cancellation, End, FakeBackend, RecordedRequest, Reply, Script};
-pub use client::{CallBuilder, HttpVersion, ReceivedFrame, WebClient, WebResponse, WebStream};
+pub use client::{
+    BodyWriter, CallBuilder, HttpVersion, ReceivedFrame, WebClient, WebResponse, WebStream,
+};
 pub use frames::{data_frame, frame, trailer_frame};
 pub use grpcweb_protocol::framing::FrameKind;
 pub use grpcweb_protocol::{Code, Mode, Status};

@@ -19,6 +19,7 @@
 //! clock ticks. A peer that cannot be installed (no Go, no apt) is left out of the tables
 //! with a note. The endurance run is `cargo xtask soak` (xtask/src/soak.rs).
 
+pub(crate) mod callgrind;
 pub(crate) mod driver;
 pub(crate) mod hostile;
 pub(crate) mod peers;

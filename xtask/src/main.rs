@@ -7,16 +7,19 @@
 //! - `cargo xtask fuzz [--seconds N] [TARGET]`: coverage-guided fuzzing (libFuzzer, on
 //!   stable Rust) of every parser, N seconds per target (default 60).
 //! - `cargo xtask interop [--update-readme]`: the interop matrix, peers installed first.
-//! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
-//!   missing, builds, starts the demo backend, the proxy and the demo page (on another
-//!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
+//! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build] [--tls]`: installs
+//!   what is missing, builds, starts the demo backend, the proxy and the demo page (on
+//!   another origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C; with
+//!   `--tls` over HTTPS (a certificate made at start), printing how to trust it.
 //! - `cargo xtask bench`, `bench hostile`, `soak`: install the load tools, build and start
 //!   the processes; the measuring and the reports are the `grpcweb-bench` crate (bench/).
-//! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`: single checks of `test`.
+//! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`, `protobuf-conformance`:
+//!   single checks of `test`.
 //!
 //! Only `std`, `anyhow` and `grpcweb-bench` (itself `std`, `anyhow` and
-//! `grpcweb-protocol`): the tasks run external tools and report what they did, so a fresh
-//! checkout builds this crate in seconds.
+//! `grpcweb-protocol`), plus what `demo --tls` needs to make a certificate and serve the
+//! page over TLS (`rcgen`, `rustls`, `ring`, `base64`, all already built for the proxy):
+//! the tasks run external tools and report what they did.
 //!
 //! # Limitations
 //! Unix only (it runs `npm`, not `npm.cmd`). `demo` relies on Ctrl-C reaching the whole
@@ -37,6 +40,7 @@ mod fuzz;
 mod interop;
 mod msrv;
 mod peers;
+mod protobuf_conformance;
 mod protocol_refs;
 mod run;
 mod setup;
@@ -53,9 +57,11 @@ tasks:
         the first failure: setup, fmt (Rust and TypeScript), clippy, doc, cargo check
         at the MSRV, grpcweb-client's features one by one, wasm32 check, cargo test, the
         fuzz targets (2 s each), the connectrpc conformance suite (server side),
-        js-tests, the conformance suite (client side), the interop matrix. `rust` runs only the Rust steps, `js`
-        only js-tests, the client side and the matrix (after building the
-        binaries); --skip-lint skips fmt, clippy, doc, the MSRV and the features.
+        the protobuf conformance suite, js-tests, the connectrpc conformance suite
+        (client side), the interop matrix. `rust` runs only the Rust steps, `js`
+        only the protobuf suite, js-tests, the client side and the matrix (after
+        building the binaries); --skip-lint skips fmt, clippy, doc, the MSRV and
+        the features.
   fmt-ts [--write]
         check (or --write) the formatting of the TypeScript in client-wasm/npm/src
         and js-tests with the Prettier pinned in js-tests (.prettierrc.json).
@@ -72,12 +78,15 @@ tasks:
         missing, build, and run the interop matrix: every client against every
         server where it applies; prints the matrix and `N passed, M failed`.
         --update-readme writes the matrix into README.md.
-  demo [--page-port N] [--proxy-port N] [--no-build]
+  demo [--page-port N] [--proxy-port N] [--no-build] [--tls]
         install what is missing, build, start demo-server behind grpcweb-proxy
         (default port 8081) and the demo page (default port 8080; a taken default
         falls back to a free port, 0 always picks one), print
         `Demo: http://127.0.0.1:PORT/`, run until Ctrl-C. --no-build skips setup
         and the Rust and runtime builds (the page is still generated and bundled).
+        --tls serves the page and the proxy over HTTPS (HTTP/2 to the proxy, so
+        the page's client stream works) with a certificate made at start, and
+        prints the Chromium flag that trusts it.
   bench [--quick]
         build release binaries and measure, in one run, the direct path, nginx
         grpc_pass, grpcwebproxy, tonic-web and our layer in-process, and
@@ -86,6 +95,12 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  bench callgrind [--check]
+        user-space instructions per 1 KiB unary call in the release proxy on each
+        path (and in nginx's grpc_pass), counted by callgrind over two runs of
+        different lengths, and the gRPC-Web path's top functions per call; writes
+        BENCHMARKS.md (Instructions per call). --check measures the budgeted paths
+        (gRPC-Web binary, native) and fails over budget (a step of `test`).
   bench hostile [--quick] [--only ATTACK]
         the proxy under attack (about 2 minutes; --quick about 1): a fresh release
         proxy and interop-server per attack; hostile-client runs each attack
@@ -103,6 +118,14 @@ tasks:
         restart it on the same port; fails on any unexpected status, on UNAVAILABLE
         outside the restart, on calls left in flight or fds/RSS growth; writes
         BENCHMARKS.md (Soak).
+  protobuf-conformance
+        the protobuf project's conformance suite (conformance_test_runner, binary
+        and JSON) against our generated TypeScript and codec
+        (js-tests/protobuf-conformance): builds the runner once from Debian's
+        protobuf source package into target/protobuf-conformance, generates and
+        bundles the testee, prints the runner's summary lines. Recommended tests
+        are enforced; the exceptions are js-tests/protobuf-conformance/
+        known-failing.txt, and a listed test that passes fails the run.
   protocol-refs [--fix [PATH...]]
         check that every wire-rule id cited in comments and Markdown (`S6`,
         `K1-K4`) has a section in docs/protocol.md and that no comment cites the
@@ -123,6 +146,10 @@ enum Task {
     Bench {
         quick: bool,
     },
+    /// `check`: only the budgeted paths, failing over budget.
+    Callgrind {
+        check: bool,
+    },
     Hostile(bench::hostile::Options),
     Soak(soak::Options),
     Fuzz(fuzz::Options),
@@ -131,6 +158,7 @@ enum Task {
     FmtTs {
         write: bool,
     },
+    ProtobufConformance,
 }
 
 fn main() -> ExitCode {
@@ -144,11 +172,13 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Callgrind { check } => bench::callgrind::run(check),
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),
         Task::FmtTs { write } => ts_format::run(&run::workspace_root(), write),
         Task::ProtocolRefs(options) => protocol_refs::run(&run::workspace_root(), &options),
+        Task::ProtobufConformance => protobuf_conformance::run(&run::workspace_root()),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -193,6 +223,10 @@ fn parse(args: &[String]) -> Result<Task> {
         "bench" => match rest {
             [] => Ok(Task::Bench { quick: false }),
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            [what] if what == "callgrind" => Ok(Task::Callgrind { check: false }),
+            [what, flag] if what == "callgrind" && flag == "--check" => {
+                Ok(Task::Callgrind { check: true })
+            }
             [what, options @ ..] if what == "hostile" => bench::hostile::parse_options(options)
                 .map(Task::Hostile)
                 .map_err(|e| anyhow::anyhow!("{e:#}\n\n{USAGE}")),
@@ -205,6 +239,10 @@ fn parse(args: &[String]) -> Result<Task> {
             [] => Ok(Task::FmtTs { write: false }),
             [flag] if flag == "--write" => Ok(Task::FmtTs { write: true }),
             _ => bail!("unknown arguments to `fmt-ts`: {rest:?}\n\n{USAGE}"),
+        },
+        "protobuf-conformance" => match rest {
+            [] => Ok(Task::ProtobufConformance),
+            _ => bail!("unknown arguments to `protobuf-conformance`: {rest:?}\n\n{USAGE}"),
         },
         "protocol-refs" => protocol_refs::parse_options(rest)
             .map(Task::ProtocolRefs)
@@ -228,6 +266,7 @@ fn parse(args: &[String]) -> Result<Task> {
                     "--page-port" => options.page_port = port(args.next())?,
                     "--proxy-port" => options.proxy_port = port(args.next())?,
                     "--no-build" => options.build = false,
+                    "--tls" => options.tls = true,
                     other => bail!("unknown argument to `demo`: {other:?}\n\n{USAGE}"),
                 }
             }
@@ -284,6 +323,11 @@ mod tests {
         assert!(parse_strs(&["demo", "--page-port"]).is_err());
         assert!(parse_strs(&["demo", "--proxy-port", "http"]).is_err());
         assert!(parse_strs(&["interop", "--readme"]).is_err());
+        assert!(parse_strs(&["protobuf-conformance", "--verbose"]).is_err());
+        assert_eq!(
+            parse_strs(&["protobuf-conformance"]).unwrap(),
+            Task::ProtobufConformance
+        );
         assert!(parse_strs(&["bench", "--slow"]).is_err());
         assert_eq!(
             parse_strs(&["bench", "--quick"]).unwrap(),
@@ -308,6 +352,15 @@ mod tests {
             hostile(true, Some("slowloris"))
         );
         assert!(parse_strs(&["bench", "hostile", "--slow"]).is_err());
+        assert_eq!(
+            parse_strs(&["bench", "callgrind"]).unwrap(),
+            Task::Callgrind { check: false }
+        );
+        assert_eq!(
+            parse_strs(&["bench", "callgrind", "--check"]).unwrap(),
+            Task::Callgrind { check: true }
+        );
+        assert!(parse_strs(&["bench", "callgrind", "--quick"]).is_err());
         assert!(parse_strs(&["bench", "hostile", "--only"]).is_err());
         assert!(parse_strs(&["bench", "hostile", "--only", "meteor"]).is_err());
     }
@@ -371,13 +424,15 @@ mod tests {
                 "0",
                 "--no-build",
                 "--proxy-port",
-                "9001"
+                "9001",
+                "--tls"
             ])
             .unwrap(),
             Task::Demo(demo::Options {
                 page_port: 0,
                 proxy_port: 9001,
                 build: false,
+                tls: true,
             })
         );
     }

@@ -43,6 +43,8 @@ enum Step {
     CargoTest,
     Fuzz,
     Conformance,
+    Callgrind,
+    ProtobufConformance,
     JsTests,
     ConformanceClient,
     Interop,
@@ -93,6 +95,8 @@ fn plan(options: &Options) -> Vec<Step> {
         (Step::CargoTest, rust),
         (Step::Fuzz, rust),
         (Step::Conformance, rust),
+        (Step::Callgrind, rust),
+        (Step::ProtobufConformance, js),
         (Step::JsTests, js),
         (Step::ConformanceClient, js),
         (Step::Interop, js),
@@ -118,6 +122,12 @@ impl Step {
             Step::CargoTest => "cargo test",
             Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
+            Step::Callgrind => {
+                "the proxy's instructions per 1 KiB call within budget (cargo xtask bench callgrind --check)"
+            }
+            Step::ProtobufConformance => {
+                "protobuf conformance suite (generated TypeScript + codec under test)"
+            }
             Step::JsTests => "js-tests against the proxy and interop-server",
             Step::ConformanceClient => {
                 "connectrpc conformance suite, client side (generated TypeScript + wasm runtime under test)"
@@ -175,6 +185,8 @@ impl Step {
                 },
             ),
             Step::Conformance => crate::conformance::run(root),
+            Step::Callgrind => crate::bench::callgrind::run(true),
+            Step::ProtobufConformance => crate::protobuf_conformance::run(root),
             Step::JsTests => {
                 build_bins(root)?;
                 crate::client_wasm::build_npm_package(root)?;
@@ -234,6 +246,8 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                Callgrind,
+                ProtobufConformance,
                 JsTests,
                 ConformanceClient,
                 Interop
@@ -251,6 +265,8 @@ mod tests {
                 CargoTest,
                 Fuzz,
                 Conformance,
+                Callgrind,
+                ProtobufConformance,
                 JsTests,
                 ConformanceClient,
                 Interop
@@ -262,12 +278,22 @@ mod tests {
         };
         assert_eq!(
             plan(&js),
-            [Setup, TsFormat, JsTests, ConformanceClient, Interop]
+            [
+                Setup,
+                TsFormat,
+                ProtobufConformance,
+                JsTests,
+                ConformanceClient,
+                Interop
+            ]
         );
         let rust = Options {
             part: Part::Rust,
             skip_lint: true,
         };
-        assert_eq!(plan(&rust), [Setup, Wasm, CargoTest, Fuzz, Conformance]);
+        assert_eq!(
+            plan(&rust),
+            [Setup, Wasm, CargoTest, Fuzz, Conformance, Callgrind]
+        );
     }
 }

@@ -13,7 +13,8 @@ export interface ErrorDetail {
 /**
  * A failed call. `message` is "[CODE] rawMessage"; `metadata` holds the response headers
  * and trailers. Errors made by the client itself (deadline, cancellation, network,
- * decoding) say "locally" in their message.
+ * decoding) say "locally" in their message; `cause` is what the caller's code threw when
+ * that ended the call (a request iterator of a client-streaming or bidi call).
  */
 export class RpcError extends Error {
   override name = "RpcError";
@@ -26,8 +27,17 @@ export class RpcError extends Error {
   /** The typed details decoded from `grpc-status-details-bin`. */
   readonly details: readonly ErrorDetail[];
 
-  constructor(code: Code, rawMessage: string, metadata: Headers = new Headers(), details: readonly ErrorDetail[] = []) {
-    super(rawMessage === "" ? `[${Code[code] ?? code}]` : `[${Code[code] ?? code}] ${rawMessage}`);
+  constructor(
+    code: Code,
+    rawMessage: string,
+    metadata: Headers = new Headers(),
+    details: readonly ErrorDetail[] = [],
+    cause?: unknown,
+  ) {
+    super(
+      rawMessage === "" ? `[${Code[code] ?? code}]` : `[${Code[code] ?? code}] ${rawMessage}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.code = code;
     this.rawMessage = rawMessage;
     this.metadata = metadata;

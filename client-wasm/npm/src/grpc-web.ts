@@ -1,49 +1,47 @@
 // createGrpcWebTransport: the Transport that generated clients call. TypeScript does the
-// I/O (fetch, streaming reads, deadline, abort); the wasm core decodes the response.
+// I/O (fetch, streaming reads, deadline, abort; ./call.ts); the wasm core decodes the
+// response.
 
 import { encodeBinaryHeader } from "./base64.js";
-import { base64Encode } from "./codec/base64.js";
+import { Call } from "./call.js";
 import { Code } from "./code.js";
-import { RpcError, type ErrorDetail } from "./error.js";
-import { applyInterceptors, type CallRequest, type CallResponse, type Interceptor, type Next } from "./interceptor.js";
-import { Decoder, DETAIL, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import { RpcError } from "./error.js";
+import { applyInterceptors, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.js";
 import type { CallOptions, MetadataInit, MethodDescriptor, Transport } from "./transport.js";
+import type { GrpcWebTransportOptions } from "./options.js";
 import { core } from "./wasm.js";
 
-/** A `fetch`-compatible function. */
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
-
-/** Options of `createGrpcWebTransport`. */
-export interface GrpcWebTransportOptions {
-  /** Where the gRPC-Web server (e.g. grpcweb-proxy) is, e.g. "https://api.example.com". */
-  baseUrl: string;
-  /** Wire format, chosen at run time: binary frames or base64 text. Default "binary". */
-  format?: "binary" | "text";
-  /** The fetch to use; default the global one. */
-  fetch?: FetchLike;
-  /** Run around every call, first one outermost. */
-  interceptors?: readonly Interceptor[];
-  /** Deadline for calls that do not set `timeoutMs`. */
-  defaultTimeoutMs?: number;
-  /** The fetch `credentials` mode (e.g. "include" to send cookies cross-origin). */
-  credentials?: "omit" | "same-origin" | "include";
-  /** Largest response message accepted; larger ones fail with RESOURCE_EXHAUSTED. Default 4 MiB. */
-  maxResponseMessageBytes?: number;
+/** The transport `createGrpcWebTransport` returns: every kind of call. */
+export interface GrpcWebTransport extends Transport {
+  clientStream<I, O>(method: MethodDescriptor<I, O>, inputs: AsyncIterable<I>, options?: CallOptions): Promise<O>;
+  bidiStream<I, O>(method: MethodDescriptor<I, O>, inputs: AsyncIterable<I>, options?: CallOptions): AsyncIterable<O>;
+  /**
+   * Whether this platform's fetch can stream a request body (a `ReadableStream` body with
+   * `duplex: "half"`), which client-streaming and bidi calls need; where it cannot, they
+   * fail with UNIMPLEMENTED before sending anything. It checks the global `Request`, and
+   * cannot know the HTTP version: browsers stream request bodies over HTTP/2 and HTTP/3
+   * only, so over HTTP/1.1 such a call still fails, with UNIMPLEMENTED, when it is made.
+   */
+  supportsRequestStreaming(): Promise<boolean>;
 }
 
-/**
- * A gRPC-Web transport: unary and server streaming over `fetch`, in binary or text
- * format, with deadlines enforced locally and cancellation by `AbortSignal`. It has no
- * `clientStream`/`bidiStream`: gRPC-Web cannot stream requests.
- */
-export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transport {
-  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+/** Loads the request-stream code (its own chunk in bundled apps: unary apps never load it). */
+const requestStreams = (): Promise<typeof import("./request-stream.js")> => import("./request-stream.js");
 
+/**
+ * A gRPC-Web transport over `fetch`, in binary or text format, with deadlines enforced
+ * locally and cancellation by `AbortSignal`: unary and server-streaming calls everywhere;
+ * client-streaming and bidi calls where fetch can stream a request body (see
+ * `supportsRequestStreaming`) and the server accepts request streams.
+ */
+export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWebTransport {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const start = async (
     method: MethodDescriptor<unknown, unknown>,
     message: unknown,
     callOptions: CallOptions | undefined,
     stream: boolean,
+    requests?: AsyncIterable<unknown>,
   ): Promise<CallResponse> => {
     // Compiled while the request is on its way; needed once response bytes arrive.
     core().catch(() => undefined);
@@ -59,6 +57,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transp
       stream,
       header,
       message,
+      requests,
       timeoutMs: callOptions?.timeoutMs ?? options.defaultTimeoutMs,
       signal: callOptions?.signal,
     };
@@ -68,28 +67,35 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): Transp
     });
   };
 
-  return {
-    async unary<I, O>(method: MethodDescriptor<I, O>, input: I, callOptions?: CallOptions): Promise<O> {
-      const response = await start(method as MethodDescriptor<unknown, unknown>, input, callOptions, false);
-      if (response.stream) {
-        throw new RpcError(Code.INTERNAL, "an interceptor returned a stream for a unary call");
-      }
-      return response.message as O;
-    },
+  const single = async (response: Promise<CallResponse>): Promise<any> => {
+    const r = await response;
+    if (r.stream) {
+      throw new RpcError(Code.INTERNAL, "an interceptor returned a stream for a unary call");
+    }
+    return r.message;
+  };
 
-    serverStream<I, O>(method: MethodDescriptor<I, O>, input: I, callOptions?: CallOptions): AsyncIterable<O> {
-      return (async function* () {
-        const response = await start(method as MethodDescriptor<unknown, unknown>, input, callOptions, true);
-        if (!response.stream) {
-          throw new RpcError(Code.INTERNAL, "an interceptor returned a unary response for a stream");
-        }
-        try {
-          yield* response.message as AsyncIterable<O>;
-        } catch (e) {
-          throw RpcError.from(e);
-        }
-      })();
-    },
+  // The call starts when the stream is first iterated.
+  async function* many(response: () => Promise<CallResponse>): AsyncGenerator<any> {
+    const r = await response();
+    if (!r.stream) {
+      throw new RpcError(Code.INTERNAL, "an interceptor returned a unary response for a stream");
+    }
+    try {
+      yield* r.message;
+    } catch (e) {
+      throw RpcError.from(e);
+    }
+  }
+
+  return {
+    unary: (method, input, callOptions) => single(start(method as never, input, callOptions, false)),
+    serverStream: (method, input, callOptions) => many(() => start(method as never, input, callOptions, true)),
+    clientStream: (method, inputs, callOptions) =>
+      single(start(method as never, undefined, callOptions, false, inputs)),
+    bidiStream: (method, inputs, callOptions) =>
+      many(() => start(method as never, undefined, callOptions, true, inputs)),
+    supportsRequestStreaming: () => requestStreams().then((m) => m.canStreamRequests()),
   };
 }
 
@@ -99,7 +105,11 @@ async function send(
   req: CallRequest,
   callOptions: CallOptions | undefined,
 ): Promise<CallResponse> {
-  const call = new Call(options, req, callOptions);
+  const call = new (req.requests === undefined ? Call : (await requestStreams()).streamingCall(Call, RpcError))(
+    options,
+    req,
+    callOptions,
+  );
   try {
     await call.open();
     if (!req.stream) {
@@ -123,238 +133,6 @@ async function send(
       call.close();
     }
   }
-}
-
-/** One call in flight: the fetch, its deadline and abort wiring, and the decoder. */
-class Call {
-  header = new Headers();
-  readonly trailer = new Headers();
-  private readonly controller = new AbortController();
-  /** Why the call was cut short locally, set before the fetch is aborted. */
-  private reason: RpcError | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  private decoder: Decoder | undefined;
-  /** The status is in (or a protocol error was found): nothing to abort any more. */
-  private done = false;
-  /** The body was read to its end. */
-  private bodyDone = false;
-  private readonly onAbort = (): void => this.stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
-
-  constructor(
-    private readonly options: GrpcWebTransportOptions,
-    private readonly req: CallRequest,
-    private readonly callOptions: CallOptions | undefined,
-  ) {}
-
-  /** Sends the request; resolves once the response headers are in. */
-  async open(): Promise<void> {
-    const { req, options } = this;
-    const textMode = options.format === "text";
-    const headers = new Headers(req.header);
-    const contentType = textMode ? "application/grpc-web-text" : "application/grpc-web+proto";
-    headers.set("content-type", contentType);
-    if (textMode) {
-      headers.set("accept", contentType);
-    }
-    headers.set("x-grpc-web", "1");
-    headers.delete("grpc-timeout");
-    const ms = req.timeoutMs;
-    if (ms !== undefined && Number.isFinite(ms)) {
-      headers.set("grpc-timeout", grpcTimeout(ms));
-      this.timer = setTimeout(
-        () => this.stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
-        Math.min(Math.max(ms, 0), 2 ** 31 - 1),
-      );
-    }
-    if (req.signal?.aborted) {
-      throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
-    }
-    req.signal?.addEventListener("abort", this.onAbort);
-    const message = req.method.encode(req.message);
-    const frame = new Uint8Array(5 + message.length);
-    new DataView(frame.buffer).setUint32(1, message.length);
-    frame.set(message, 5);
-    const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    let response: Response;
-    try {
-      response = await fetchFn(req.url, {
-        method: "POST",
-        headers,
-        body: textMode ? base64Encode(frame) : frame,
-        signal: this.controller.signal,
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      });
-    } catch (e) {
-      throw this.ioError(e, "sending the request");
-    }
-    if (this.reason !== undefined) {
-      // A fetch that ignores its signal resolved after the deadline or an abort.
-      throw this.cutShort();
-    }
-    this.header = response.headers;
-    this.callOptions?.onHeader?.(response.headers);
-    let wasm;
-    try {
-      wasm = await core();
-    } catch (e) {
-      throw RpcError.from(e, Code.INTERNAL);
-    }
-    this.decoder = new Decoder(
-      wasm,
-      options.maxResponseMessageBytes ?? 4 * 1024 * 1024,
-      response.status,
-      response.headers,
-    );
-    this.reader = response.body?.getReader();
-    if (this.reader === undefined) {
-      this.decoder.end();
-    }
-  }
-
-  /** The next message, `undefined` at a successful end; rejects with the call's error. */
-  async pull(): Promise<Uint8Array | undefined> {
-    const decoder = this.decoder!;
-    const details: ErrorDetail[] = [];
-    for (;;) {
-      if (this.reason !== undefined) {
-        // Cut short locally: nothing more is handed out, buffered messages included.
-        throw this.cutShort();
-      }
-      const ev = decoder.next();
-      switch (ev.kind) {
-        case MESSAGE:
-          return ev.a;
-        case TRAILER:
-          this.trailer.append(text(ev.a), text(ev.b));
-          break;
-        case DETAIL:
-          details.push({ typeUrl: text(ev.a), value: ev.b });
-          break;
-        case END: {
-          this.done = true;
-          if (ev.n & 0x100) {
-            // Trailers-only or an HTTP error: the headers are the trailers.
-            this.header.forEach((value, name) => this.trailer.append(name, value));
-          }
-          this.close();
-          this.callOptions?.onTrailer?.(this.trailer);
-          const code = (ev.n & 0xff) as Code;
-          if (code === Code.OK) {
-            return undefined;
-          }
-          throw new RpcError(code, text(ev.a), this.metadata(ev.n & 0x100), details);
-        }
-        case ERROR:
-          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.metadata(0));
-        case NONE: {
-          let read: ReadableStreamReadResult<Uint8Array>;
-          try {
-            read = await this.reader!.read();
-          } catch (e) {
-            throw this.ioError(e, "reading the response");
-          }
-          if (read.done) {
-            this.bodyDone = true;
-            decoder.end();
-          } else {
-            decoder.push(read.value);
-          }
-        }
-      }
-    }
-  }
-
-  /** Decodes a message with the method's codec; a failure ends the call. */
-  decode(bytes: Uint8Array): unknown {
-    try {
-      return this.req.method.decode(bytes);
-    } catch (e) {
-      throw new RpcError(Code.INTERNAL, `failed to decode the response message locally: ${String(e)}`);
-    }
-  }
-
-  /** The messages of a server stream, starting with `first`. */
-  async *messages(first: Uint8Array | undefined): AsyncGenerator<unknown> {
-    try {
-      for (let bytes = first; bytes !== undefined; bytes = await this.pull()) {
-        yield this.decode(bytes);
-      }
-    } finally {
-      // Ended, failed, or the consumer stopped early (break/return): the latter aborts.
-      this.close(new RpcError(Code.CANCELLED, "call cancelled locally: the stream was left"));
-    }
-  }
-
-  /** Ends the call: stops the timer and the listener, frees the decoder; when the call is
-   * not over yet, `error` says why and the fetch is aborted. */
-  close(error?: unknown): void {
-    clearTimeout(this.timer);
-    this.req.signal?.removeEventListener("abort", this.onAbort);
-    if (error !== undefined && !this.done) {
-      this.reason ??= RpcError.from(error);
-      this.controller.abort();
-    } else if (!this.bodyDone) {
-      // An answer from the headers alone (an HTTP error): its body is not needed.
-      this.reader?.cancel().catch(() => undefined);
-    }
-    this.decoder?.free();
-  }
-
-  /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
-  private stop(code: Code, message: string): void {
-    if (this.reason === undefined) {
-      this.reason = new RpcError(code, message);
-      this.controller.abort();
-    }
-  }
-
-  /** The local reason, with the response headers when they came. */
-  private cutShort(): RpcError {
-    const r = this.reason!;
-    return new RpcError(r.code, r.rawMessage, this.metadata(0), r.details);
-  }
-
-  /** A failed fetch or read: the local reason when there is one, else a network error. */
-  private ioError(e: unknown, doing: string): RpcError {
-    if (this.reason !== undefined) {
-      return this.cutShort();
-    }
-    const err = e as { message?: unknown; cause?: { message?: unknown } } | undefined;
-    let message = String(err?.message ?? e);
-    if (err?.cause?.message !== undefined) {
-      message += `: ${String(err.cause.message)}`;
-    }
-    return new RpcError(Code.UNAVAILABLE, `network error locally while ${doing}: ${message}`);
-  }
-
-  /** Response headers and trailers, for a failed call (headers once when they are the trailers). */
-  private metadata(fromHeaders: number): Headers {
-    const out = new Headers(this.header);
-    if (!fromHeaders) {
-      this.trailer.forEach((value, name) => out.append(name, value));
-    }
-    return out;
-  }
-}
-
-/** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
-function grpcTimeout(ms: number): string {
-  const ns = Math.ceil(Math.max(ms, 0) * 1e6);
-  for (const [per, unit] of [
-    [1, "n"],
-    [1e3, "u"],
-    [1e6, "m"],
-    [1e9, "S"],
-    [6e10, "M"],
-    [3.6e12, "H"],
-  ] as const) {
-    const n = Math.ceil(ns / per);
-    if (n <= 99_999_999) {
-      return `${n}${unit}`;
-    }
-  }
-  return "99999999H";
 }
 
 /** Request metadata as Headers; `Uint8Array` values become unpadded base64. */

@@ -1,7 +1,8 @@
 // grpcweb-client: the gRPC-Web runtime (a sans-IO wasm core + this TypeScript layer). Generated code
 // imports from this entry point only.
 
-export { createGrpcWebTransport, type FetchLike, type GrpcWebTransportOptions } from "./grpc-web.js";
+export { createGrpcWebTransport, type GrpcWebTransport } from "./grpc-web.js";
+export type { FetchLike, GrpcWebTransportOptions } from "./options.js";
 export { Code } from "./code.js";
 export { RpcError, type ErrorDetail } from "./error.js";
 export {

@@ -1,7 +1,6 @@
-// Client-streaming and bidi calls for generated code: they go to the transport's
+// Client-streaming and bidi calls on any Transport: they go to the transport's
 // `clientStream`/`bidiStream` when it has them, and fail with an RpcError UNIMPLEMENTED
-// when it does not (every gRPC-Web transport: fetch cannot stream a request body to a
-// gRPC-Web server).
+// when it does not (a Transport written by hand may have neither).
 
 import { Code } from "./code.js";
 import { RpcError } from "./error.js";

@@ -1,7 +1,7 @@
 // The contract between generated clients (`*_grpcweb.ts`) and the runtime.
 // Generated code imports these names from the package entry point only ("grpcweb-client").
 
-/** The four RPC shapes; gRPC-Web transports run the first two. */
+/** The four RPC shapes. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
 
 /** Everything a transport needs to call one method; generated per method, exported for interceptors. */
@@ -43,8 +43,8 @@ export interface CallOptions {
 export interface Transport {
   unary<I, O>(method: MethodDescriptor<I, O>, input: I, options?: CallOptions): Promise<O>;
   serverStream<I, O>(method: MethodDescriptor<I, O>, input: I, options?: CallOptions): AsyncIterable<O>;
-  /** Absent on transports that cannot stream requests (all gRPC-Web ones today). */
+  /** Absent on transports that cannot stream requests. */
   clientStream?<I, O>(method: MethodDescriptor<I, O>, inputs: AsyncIterable<I>, options?: CallOptions): Promise<O>;
-  /** Absent on transports that cannot stream requests (all gRPC-Web ones today). */
+  /** Absent on transports that cannot stream requests. */
   bidiStream?<I, O>(method: MethodDescriptor<I, O>, inputs: AsyncIterable<I>, options?: CallOptions): AsyncIterable<O>;
 }

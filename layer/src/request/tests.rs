@@ -52,6 +52,7 @@ fn limits(single: bool, budget: Option<Arc<RequestBudget>>) -> BodyLimits {
         max_message_size: 1 << 20,
         single,
         budget,
+        ..BodyLimits::default()
     }
 }
 

@@ -70,6 +70,7 @@ struct FileRoute {
     all: bool,
     backend: String,
     max_duration: Option<String>,
+    allow_request_streaming: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +96,7 @@ struct FileLimits {
     max_timeout: Option<String>,
     header_read_timeout: Option<String>,
     body_read_timeout: Option<String>,
+    request_idle_timeout: Option<String>,
     drain_timeout: Option<String>,
     idle_timeout: Option<String>,
 }
@@ -216,6 +218,7 @@ impl Config {
                 matches,
                 backend: r.backend,
                 max_duration,
+                allow_request_streaming: r.allow_request_streaming,
             });
         }
         if let Some(c) = file.cors {
@@ -303,6 +306,9 @@ fn apply_limits(limits: &mut LimitsConfig, l: FileLimits) -> Result<(), ConfigEr
     }
     if let Some(v) = l.body_read_timeout {
         limits.body_read_timeout = duration("limits.body_read_timeout", &v)?;
+    }
+    if let Some(v) = l.request_idle_timeout {
+        limits.request_idle_timeout = duration("limits.request_idle_timeout", &v)?;
     }
     if let Some(v) = l.idle_timeout {
         limits.idle_timeout = duration("limits.idle_timeout", &v)?;

@@ -324,3 +324,36 @@ fn sizes_may_be_toml_integers_in_bytes() {
     assert_eq!(c.limits.max_message_size, 2048);
     assert_eq!(c.limits.max_response_message_size, Some(1024));
 }
+
+#[test]
+fn request_streaming_is_set_per_route_and_its_idle_budget_in_limits() {
+    let c = valid(
+        r#"
+        [[backends]]
+        name = "b"
+        endpoints = ["http://b:1"]
+
+        [[routes]]
+        service = "chat.v1.Chat"
+        backend = "b"
+        allow_request_streaming = true
+
+        [[routes]]
+        all = true
+        backend = "b"
+
+        [limits]
+        request_idle_timeout = "2m"
+        "#,
+    );
+    assert!(!c.allow_request_streaming);
+    assert_eq!(c.routes[0].allow_request_streaming, Some(true));
+    assert_eq!(c.routes[1].allow_request_streaming, None);
+    assert_eq!(c.limits.request_idle_timeout, Duration::from_secs(120));
+    assert_eq!(
+        Config::default().limits.request_idle_timeout,
+        Duration::from_secs(60)
+    );
+    let zero = "[[backends]]\nname = \"b\"\nendpoints = [\"http://b:1\"]\n[limits]\nrequest_idle_timeout = \"0s\"";
+    assert_eq!(invalid_key(zero), "limits.request_idle_timeout");
+}

@@ -189,7 +189,11 @@ impl Config {
             ),
             ("cors.max_age".to_owned(), Some(self.cors.max_age)),
         ];
-        let mut periods = Vec::new();
+        // A zero idle budget would end every request stream at its first pause.
+        let mut periods = vec![(
+            "limits.request_idle_timeout".to_owned(),
+            Some(limits.request_idle_timeout),
+        )];
         if let Some(tls) = &self.tls {
             periods.push(("tls.reload_interval".to_owned(), Some(tls.reload_interval)));
         }

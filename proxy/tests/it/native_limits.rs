@@ -117,6 +117,7 @@ async fn a_routes_max_duration_ends_a_native_call() {
             matches: RouteMatch::Package("grpc.testing".into()),
             backend: name,
             max_duration: Some(Duration::from_millis(300)),
+            allow_request_streaming: None,
         }];
     })
     .await;

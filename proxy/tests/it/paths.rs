@@ -39,6 +39,7 @@ fn route_kinds() -> [(&'static str, Vec<RouteConfig>); 3] {
         matches,
         backend: "default".into(),
         max_duration: None,
+        allow_request_streaming: None,
     };
     [
         ("no routes", vec![]),

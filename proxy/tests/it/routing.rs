@@ -42,11 +42,13 @@ async fn services_go_to_their_backends_and_the_rest_is_unimplemented() {
             matches: RouteMatch::Package("acme".into()),
             backend: "billing".into(),
             max_duration: None,
+            allow_request_streaming: None,
         },
         RouteConfig {
             matches: RouteMatch::Service("acme.users.v1.Users".into()),
             backend: "users".into(),
             max_duration: None,
+            allow_request_streaming: None,
         },
     ];
     let proxy = support::start_proxy(config).await;
@@ -103,6 +105,7 @@ async fn unrouted_native_grpc_is_unimplemented_too() {
         matches: RouteMatch::Service("grpc.testing.TestService".into()),
         backend: "only".into(),
         max_duration: None,
+        allow_request_streaming: None,
     }];
     let proxy = support::start_proxy(config).await;
     let mut client =
@@ -246,11 +249,13 @@ async fn a_route_can_cap_how_long_calls_last() {
             matches: RouteMatch::Service("feed.Ticker".into()),
             backend: "slow".into(),
             max_duration: Some(std::time::Duration::from_millis(300)),
+            allow_request_streaming: None,
         },
         RouteConfig {
             matches: RouteMatch::All,
             backend: "slow".into(),
             max_duration: None,
+            allow_request_streaming: None,
         },
     ];
     let proxy = support::start_proxy(config).await;

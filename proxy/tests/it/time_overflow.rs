@@ -60,6 +60,7 @@ async fn the_longest_grpc_timeout_is_served_by_the_proxy() {
             matches: RouteMatch::All,
             backend: "default".into(),
             max_duration: Some(grpcweb_proxy::config::MAX_DURATION),
+            allow_request_streaming: None,
         }];
     })
     .await;
@@ -83,6 +84,7 @@ async fn the_proxy_refuses_timeouts_longer_than_a_year_at_start() {
                 matches: RouteMatch::All,
                 backend: "default".into(),
                 max_duration: Some(Duration::MAX),
+                allow_request_streaming: None,
             }];
         }),
     ];

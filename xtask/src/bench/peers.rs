@@ -42,6 +42,30 @@ impl Drop for Peer {
 /// `backend`, run from a generated config in `dir`. Installs Debian's nginx-light when
 /// there is no nginx.
 pub(crate) fn start_nginx(dir: &Path, backend: &str) -> Result<Peer> {
+    let nginx = nginx_binary()?;
+    let port = free_port()?;
+    let conf = write_nginx_config(dir, backend, port)?;
+    let child = Command::new(&nginx)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf)
+        .args(["-g", "daemon off; master_process on;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", nginx.display()))?;
+    let peer = Peer {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    wait_for_port(&peer.addr, "nginx")?;
+    Ok(peer)
+}
+
+/// The nginx binary, installed (Debian's nginx-light) when there is none.
+pub(crate) fn nginx_binary() -> Result<PathBuf> {
     if !Path::new("/usr/sbin/nginx").exists() && !has_tool("nginx") {
         run_cmd(Command::new("apt-get").arg("update"))?;
         run_cmd(Command::new("apt-get").args([
@@ -51,13 +75,17 @@ pub(crate) fn start_nginx(dir: &Path, backend: &str) -> Result<Peer> {
             "nginx-light",
         ]))?;
     }
-    let nginx = if Path::new("/usr/sbin/nginx").exists() {
+    Ok(if Path::new("/usr/sbin/nginx").exists() {
         PathBuf::from("/usr/sbin/nginx")
     } else {
         PathBuf::from("nginx")
-    };
+    })
+}
+
+/// Writes `dir/nginx.conf`: `grpc_pass` to `backend` on `127.0.0.1:port` (h2c), upstream
+/// keepalive, no access log.
+pub(crate) fn write_nginx_config(dir: &Path, backend: &str, port: u16) -> Result<PathBuf> {
     std::fs::create_dir_all(dir.join("logs"))?;
-    let port = free_port()?;
     let d = dir.display();
     let config = format!(
         "worker_processes auto;
@@ -93,23 +121,7 @@ http {{
     );
     let conf = dir.join("nginx.conf");
     std::fs::write(&conf, config)?;
-    let child = Command::new(&nginx)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(&conf)
-        .args(["-g", "daemon off; master_process on;"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", nginx.display()))?;
-    let peer = Peer {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-    };
-    wait_for_port(&peer.addr, "nginx")?;
-    Ok(peer)
+    Ok(conf)
 }
 
 /// improbable-eng's grpcwebproxy (HTTP/1.1 only on its plain listener) in front of
@@ -156,7 +168,7 @@ pub(crate) fn start_grpcwebproxy(backend: &str) -> Result<Peer> {
     Ok(peer)
 }
 
-fn wait_for_port(addr: &str, what: &str) -> Result<()> {
+pub(crate) fn wait_for_port(addr: &str, what: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if TcpStream::connect(addr).is_ok() {

@@ -29,6 +29,8 @@ export function scalarToJson(t: ScalarTypeId, v: any): JsonValue {
 }
 
 const INT_RE = /^-?[0-9]+$/;
+/** A lone UTF-16 surrogate, which has no UTF-8 form (in unicode mode a valid pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function parseInteger(v: JsonValue): bigint {
   if (typeof v === "number") {
@@ -91,8 +93,9 @@ export function scalarFromJson(t: ScalarTypeId, v: JsonValue, L: 0 | 1 | 2 | und
       if (typeof v === "boolean") return v;
       throw new ProtobufError(`expected a boolean, got ${describe(v)}`);
     case 9:
-      if (typeof v === "string") return v;
-      throw new ProtobufError(`expected a string, got ${describe(v)}`);
+      if (typeof v !== "string") throw new ProtobufError(`expected a string, got ${describe(v)}`);
+      if (LONE_SURROGATE.test(v)) throw new ProtobufError(`lone surrogate in string ${JSON.stringify(v)}`);
+      return v;
     case 12:
       if (typeof v === "string") return base64Decode(v);
       throw new ProtobufError(`expected a base64 string, got ${describe(v)}`);

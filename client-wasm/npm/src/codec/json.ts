@@ -173,7 +173,6 @@ function readJsonField(msg: Obj, f: FieldInfo, v: JsonValue, opts: JsonReadOptio
 }
 
 function parseMapKey(k: ScalarTypeId, key: string): string {
-  if (k === 9) return key;
   if (k === 8) {
     if (key !== "true" && key !== "false") throw new ProtobufError(`invalid bool map key ${JSON.stringify(key)}`);
     return key;

@@ -65,8 +65,8 @@ function describe<I, O, K extends MethodKind>(
 }
 
 /**
- * The error generated client-streaming and bidi methods fail with when the transport
- * cannot stream requests (gRPC-Web transports cannot): an RpcError with UNIMPLEMENTED.
+ * The error generated client-streaming and bidi methods fail with when the transport has
+ * no `clientStream`/`bidiStream`: an RpcError with UNIMPLEMENTED.
  */
 export function unsupportedMethod(methodPath: string, kind: string): RpcError {
   return new RpcError(

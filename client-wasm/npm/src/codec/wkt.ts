@@ -233,7 +233,8 @@ export function wktFromJson(
         throw new ProtobufError(`invalid Struct ${describe(json)}`);
       const valueType = type.fields[0]?.M?.() as MessageType<any>;
       const fields = msg["fields"] as Obj;
-      for (const k of Object.keys(json)) setMapEntry(fields, k, fromJson(valueType, json[k] as JsonValue, opts));
+      for (const k of Object.keys(json))
+        setMapEntry(fields, scalarFromJson(9, k, undefined), fromJson(valueType, json[k] as JsonValue, opts));
       return true;
     }
     case "google.protobuf.ListValue": {
@@ -246,7 +247,8 @@ export function wktFromJson(
       const sub = (n: string): MessageType<any> => type.fields.find((f) => f.name === n)?.M?.() as MessageType<any>;
       if (json === null) msg["kind"] = { case: "nullValue", value: 0 };
       else if (typeof json === "number") msg["kind"] = { case: "numberValue", value: json };
-      else if (typeof json === "string") msg["kind"] = { case: "stringValue", value: json };
+      else if (typeof json === "string")
+        msg["kind"] = { case: "stringValue", value: scalarFromJson(9, json, undefined) };
       else if (typeof json === "boolean") msg["kind"] = { case: "boolValue", value: json };
       else if (Array.isArray(json)) msg["kind"] = { case: "listValue", value: fromJson(sub("listValue"), json, opts) };
       else msg["kind"] = { case: "structValue", value: fromJson(sub("structValue"), json, opts) };

@@ -1,0 +1,255 @@
+// One call in flight: the fetch (with a framed request, or a request stream), its deadline
+// and abort wiring, and the wasm decoder of the response.
+
+import { base64Encode } from "./codec/base64.js";
+import { Code } from "./code.js";
+import { RpcError, type ErrorDetail } from "./error.js";
+import type { CallRequest } from "./interceptor.js";
+import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
+import { Decoder, DETAIL, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import type { CallOptions } from "./transport.js";
+import { core } from "./wasm.js";
+
+/**
+ * A call with one request message; ./request-stream.ts extends it for request streams
+ * (its `payload` and `close`).
+ */
+export class Call {
+  header = new Headers();
+  readonly trailer = new Headers();
+  protected readonly controller = new AbortController();
+  /** Why the call was cut short locally, set before the fetch is aborted. */
+  protected reason: RpcError | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private decoder: Decoder | undefined;
+  /** The status is in (or a protocol error was found): nothing to abort any more. */
+  protected done = false;
+  /** The body was read to its end. */
+  private bodyDone = false;
+  private readonly onAbort = (): void => this.stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
+
+  constructor(
+    protected readonly options: GrpcWebTransportOptions,
+    protected readonly req: CallRequest,
+    private readonly callOptions: CallOptions | undefined,
+  ) {}
+
+  /** Sends the request; resolves once the response headers are in. */
+  async open(): Promise<void> {
+    const { req, options } = this;
+    const textMode = options.format === "text";
+    const headers = new Headers(req.header);
+    const contentType = textMode ? "application/grpc-web-text" : "application/grpc-web+proto";
+    headers.set("content-type", contentType);
+    if (textMode) {
+      headers.set("accept", contentType);
+    }
+    headers.set("x-grpc-web", "1");
+    headers.delete("grpc-timeout");
+    const ms = req.timeoutMs;
+    if (ms !== undefined && Number.isFinite(ms)) {
+      headers.set("grpc-timeout", grpcTimeout(ms));
+      this.timer = setTimeout(
+        () => this.stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
+        Math.min(Math.max(ms, 0), 2 ** 31 - 1),
+      );
+    }
+    if (req.signal?.aborted) {
+      throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
+    }
+    req.signal?.addEventListener("abort", this.onAbort);
+    const frame = (message: unknown): Uint8Array<ArrayBuffer> | string => {
+      const bytes = req.method.encode(message);
+      const out = new Uint8Array(5 + bytes.length);
+      new DataView(out.buffer).setUint32(1, bytes.length);
+      out.set(bytes, 5);
+      // Text mode: each frame is padded base64 of its own, which joined stay valid (R5).
+      return textMode ? base64Encode(out) : out;
+    };
+    const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    let response: Response;
+    try {
+      response = await fetchFn(req.url, {
+        method: "POST",
+        headers,
+        ...this.payload(frame),
+        signal: this.controller.signal,
+        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      });
+    } catch (e) {
+      throw this.ioError(e, "sending the request");
+    }
+    if (this.reason !== undefined) {
+      // A fetch that ignores its signal resolved after the deadline or an abort.
+      throw this.cutShort();
+    }
+    this.header = response.headers;
+    this.callOptions?.onHeader?.(response.headers);
+    let wasm;
+    try {
+      wasm = await core();
+    } catch (e) {
+      throw RpcError.from(e, Code.INTERNAL);
+    }
+    this.decoder = new Decoder(
+      wasm,
+      options.maxResponseMessageBytes ?? 4 * 1024 * 1024,
+      response.status,
+      response.headers,
+    );
+    this.reader = response.body?.getReader();
+    if (this.reader === undefined) {
+      this.decoder.end();
+    }
+  }
+
+  /** The next message, `undefined` at a successful end; rejects with the call's error. */
+  async pull(): Promise<Uint8Array | undefined> {
+    const decoder = this.decoder!;
+    const details: ErrorDetail[] = [];
+    for (;;) {
+      if (this.reason !== undefined) {
+        // Cut short locally: nothing more is handed out, buffered messages included.
+        throw this.cutShort();
+      }
+      const ev = decoder.next();
+      switch (ev.kind) {
+        case MESSAGE:
+          return ev.a;
+        case TRAILER:
+          this.trailer.append(text(ev.a), text(ev.b));
+          break;
+        case DETAIL:
+          details.push({ typeUrl: text(ev.a), value: ev.b });
+          break;
+        case END: {
+          this.done = true;
+          if (ev.n & 0x100) {
+            // Trailers-only or an HTTP error: the headers are the trailers.
+            this.header.forEach((value, name) => this.trailer.append(name, value));
+          }
+          this.close();
+          this.callOptions?.onTrailer?.(this.trailer);
+          const code = (ev.n & 0xff) as Code;
+          if (code === Code.OK) {
+            return undefined;
+          }
+          throw new RpcError(code, text(ev.a), this.metadata(ev.n & 0x100), details);
+        }
+        case ERROR:
+          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.metadata(0));
+        case NONE: {
+          let read: ReadableStreamReadResult<Uint8Array>;
+          try {
+            read = await this.reader!.read();
+          } catch (e) {
+            throw this.ioError(e, "reading the response");
+          }
+          if (read.done) {
+            this.bodyDone = true;
+            decoder.end();
+          } else {
+            decoder.push(read.value);
+          }
+        }
+      }
+    }
+  }
+
+  /** The request body (and what else it needs in the fetch's init): the one message's frame. */
+  protected payload(frame: (message: unknown) => Uint8Array<ArrayBuffer> | string): RequestInit {
+    return { body: frame(this.req.message) };
+  }
+
+  /** Decodes a message with the method's codec; a failure ends the call. */
+  decode(bytes: Uint8Array): unknown {
+    try {
+      return this.req.method.decode(bytes);
+    } catch (e) {
+      throw new RpcError(Code.INTERNAL, `failed to decode the response message locally: ${String(e)}`);
+    }
+  }
+
+  /** The messages of a response stream, starting with `first`. */
+  async *messages(first: Uint8Array | undefined): AsyncGenerator<unknown> {
+    try {
+      for (let bytes = first; bytes !== undefined; bytes = await this.pull()) {
+        yield this.decode(bytes);
+      }
+    } finally {
+      // Ended, failed, or the consumer stopped early (break/return): the latter aborts.
+      this.close(new RpcError(Code.CANCELLED, "call cancelled locally: the stream was left"));
+    }
+  }
+
+  /** Ends the call: stops the timer and the listener, frees the decoder; when the call is
+   * not over yet, `error` says why and the fetch is aborted. */
+  close(error?: unknown): void {
+    clearTimeout(this.timer);
+    this.req.signal?.removeEventListener("abort", this.onAbort);
+    if (error !== undefined && !this.done) {
+      this.reason ??= RpcError.from(error);
+      this.controller.abort();
+    } else if (!this.bodyDone) {
+      // An answer from the headers alone (an HTTP error): its body is not needed.
+      this.reader?.cancel().catch(() => undefined);
+    }
+    this.decoder?.free();
+  }
+
+  /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
+  private stop(code: Code, message: string): void {
+    if (this.reason === undefined) {
+      this.reason = new RpcError(code, message);
+      this.controller.abort();
+    }
+  }
+
+  /** The local reason, with the response headers when they came. */
+  private cutShort(): RpcError {
+    const r = this.reason!;
+    return new RpcError(r.code, r.rawMessage, this.metadata(0), r.details, r.cause);
+  }
+
+  /** A failed fetch or read: the local reason when there is one, else a network error. */
+  private ioError(e: unknown, doing: string): RpcError {
+    if (this.reason !== undefined) {
+      return this.cutShort();
+    }
+    const err = e as { message?: unknown; cause?: { message?: unknown } } | undefined;
+    let message = String(err?.message ?? e);
+    if (err?.cause?.message !== undefined) {
+      message += `: ${String(err.cause.message)}`;
+    }
+    return new RpcError(Code.UNAVAILABLE, `network error locally while ${doing}: ${message}`);
+  }
+
+  /** Response headers and trailers, for a failed call (headers once when they are the trailers). */
+  private metadata(fromHeaders: number): Headers {
+    const out = new Headers(this.header);
+    if (!fromHeaders) {
+      this.trailer.forEach((value, name) => out.append(name, value));
+    }
+    return out;
+  }
+}
+
+/** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
+function grpcTimeout(ms: number): string {
+  const ns = Math.ceil(Math.max(ms, 0) * 1e6);
+  for (const [per, unit] of [
+    [1, "n"],
+    [1e3, "u"],
+    [1e6, "m"],
+    [1e9, "S"],
+    [6e10, "M"],
+    [3.6e12, "H"],
+  ] as const) {
+    const n = Math.ceil(ns / per);
+    if (n <= 99_999_999) {
+      return `${n}${unit}`;
+    }
+  }
+  return "99999999H";
+}

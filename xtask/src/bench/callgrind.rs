@@ -1,0 +1,339 @@
+//! `cargo xtask bench callgrind [--check]`: user-space instructions per 1 KiB unary call
+//! (`grpc.testing.TestService/UnaryCall`, 1 KiB each way) in the release `grpcweb-proxy`
+//! on each of its paths, and in nginx's `grpc_pass` for scale, counted by callgrind
+//! (grpcweb_bench::callgrind). The proxy (or nginx, one process) runs under valgrind in
+//! front of a release `interop-server`; h2load makes the calls (one connection, 8
+//! streams); each path runs twice ([`SMALL`] and [`LARGE`] calls) and the difference is
+//! divided by the difference in calls. The table and the gRPC-Web path's top functions
+//! per call go into BENCHMARKS.md between the callgrind markers.
+//!
+//! `--check` (a step of `cargo xtask test`) measures the two budgeted paths only and
+//! fails when one is over its budget in [`BUDGETS`]: a change that makes every call cost
+//! more must raise the budget in the same commit, on purpose.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use grpcweb_bench::callgrind::{self, Frame};
+use grpcweb_bench::h2load::{Http, Load};
+use grpcweb_bench::markdown;
+use grpcweb_bench::requests::{Bodies, Wire, simple_request};
+
+use super::peers;
+use crate::children::{Children, free_port};
+use crate::run::{has_tool, run as run_cmd, target_dir, workspace_root};
+
+/// Calls of the small and the large run of each path.
+const SMALL: u64 = 200;
+const LARGE: u64 = 1200;
+/// Top functions listed for the gRPC-Web path.
+const TOP: usize = 15;
+
+/// Most instructions per 1 KiB call each budgeted path may take (measured, plus about
+/// 3% for run-to-run spread and toolchain drift).
+pub(crate) const BUDGETS: [(Case, u64); 2] = [(Case::WebBinary, 111_000), (Case::Native, 104_000)];
+
+/// The paths measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Case {
+    WebBinary,
+    WebText,
+    Native,
+    WebHttp1,
+    /// gRPC-Web binary with the access log on (`RUST_LOG=info`, text format).
+    WebLogged,
+    Nginx,
+}
+
+impl Case {
+    const ALL: [Self; 6] = [
+        Self::WebBinary,
+        Self::WebText,
+        Self::Native,
+        Self::WebHttp1,
+        Self::WebLogged,
+        Self::Nginx,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::WebBinary => "grpcweb-proxy, gRPC-Web binary",
+            Self::WebText => "grpcweb-proxy, gRPC-Web text",
+            Self::Native => "grpcweb-proxy, native gRPC passthrough",
+            Self::WebHttp1 => "grpcweb-proxy, gRPC-Web binary, HTTP/1.1",
+            Self::WebLogged => "grpcweb-proxy, gRPC-Web binary, access log on",
+            Self::Nginx => "nginx grpc_pass, native gRPC",
+        }
+    }
+
+    fn wire(self) -> Wire {
+        match self {
+            Self::WebText => Wire::WebText,
+            Self::Native | Self::Nginx => Wire::Grpc,
+            Self::WebBinary | Self::WebHttp1 | Self::WebLogged => Wire::WebBinary,
+        }
+    }
+
+    fn http(self) -> Http {
+        if self == Self::WebHttp1 {
+            Http::H1
+        } else {
+            Http::H2
+        }
+    }
+}
+
+/// One path's result.
+struct Row {
+    path: Case,
+    per_call: u64,
+    frames: Vec<Frame>,
+}
+
+pub(crate) fn run(check: bool) -> Result<()> {
+    let root = workspace_root();
+    for (tool, package) in [("valgrind", "valgrind"), ("h2load", "nghttp2-client")] {
+        if !has_tool(tool) {
+            run_cmd(Command::new("apt-get").arg("update"))?;
+            run_cmd(Command::new("apt-get").args(["install", "-y", package]))?;
+        }
+    }
+    super::build_release(&root)?;
+    let bin_dir = target_dir(&root).join("release");
+    let work = target_dir(&root).join("callgrind");
+    std::fs::create_dir_all(&work)?;
+    let bodies = Bodies::write(&work, "unary-1k", &simple_request(1024))?;
+
+    let mut backend_set = Children::default();
+    backend_set
+        .env
+        .push(("RUST_LOG".to_owned(), "warn".to_owned()));
+    let backend = backend_set.start(&bin_dir, "interop-server", &["--port", "0"])?;
+
+    let paths: Vec<Case> = if check {
+        BUDGETS.iter().map(|(p, _)| *p).collect()
+    } else {
+        Case::ALL.to_vec()
+    };
+    let mut rows = Vec::new();
+    for path in paths {
+        let measure = |calls| run_once(&root, &work, &backend, &bodies, path, calls);
+        let (small, small_frames) = measure(SMALL)?;
+        let (large, large_frames) = measure(LARGE)?;
+        let per_call = callgrind::per_call((SMALL, small), (LARGE, large))?;
+        let frames = callgrind::per_call_frames(&small_frames, &large_frames, LARGE - SMALL, TOP);
+        println!("{}: {per_call} instructions per call", path.label());
+        rows.push(Row {
+            path,
+            per_call,
+            frames,
+        });
+    }
+    drop(backend_set);
+
+    if check {
+        let mut over = Vec::new();
+        for (path, budget) in BUDGETS {
+            if let Some(row) = rows.iter().find(|r| r.path == path)
+                && row.per_call > budget
+            {
+                over.push(format!(
+                    "{}: {} instructions per call, budget {budget}",
+                    path.label(),
+                    row.per_call
+                ));
+            }
+        }
+        if !over.is_empty() {
+            bail!(
+                "the proxy's instructions per 1 KiB call are over budget (xtask/src/bench/callgrind.rs BUDGETS):\n{}",
+                over.join("\n")
+            );
+        }
+        println!("callgrind: every budgeted path is within its budget");
+        return Ok(());
+    }
+    markdown::write_section(
+        &root,
+        "<!-- callgrind:begin",
+        "<!-- callgrind:end -->",
+        &["<!-- proxy:end -->"],
+        &report(&rows),
+    )
+}
+
+/// One run of `path` under callgrind with `calls` calls: the total and the self frames.
+fn run_once(
+    root: &Path,
+    work: &Path,
+    backend: &str,
+    bodies: &Bodies,
+    path: Case,
+    calls: u64,
+) -> Result<(u64, Vec<Frame>)> {
+    let out = work.join(format!("callgrind.{path:?}.{calls}.out"));
+    let _ = std::fs::remove_file(&out);
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(format!(
+            "--log-file={}",
+            work.join("valgrind.log").display()
+        ));
+    let (mut child, addr) = if path == Case::Nginx {
+        let dir = work.join("nginx");
+        let port = free_port()?;
+        let conf = peers::write_nginx_config(&dir, backend, port)?;
+        cmd.arg(peers::nginx_binary()?)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off; master_process off;"])
+            .stdout(Stdio::null());
+        let child = cmd.spawn().context("starting nginx under valgrind")?;
+        let addr = format!("127.0.0.1:{port}");
+        peers::wait_for_port(&addr, "nginx")?;
+        (child, addr)
+    } else {
+        let log = if path == Case::WebLogged {
+            "info"
+        } else {
+            "warn"
+        };
+        cmd.arg(target_dir(root).join("release/grpcweb-proxy"))
+            .args(["--listen", "127.0.0.1:0", "--backend"])
+            .arg(format!("http://{backend}"))
+            .env("RUST_LOG", log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .context("starting grpcweb-proxy under valgrind")?;
+        let addr = listening_addr(&mut child)?;
+        (child, addr)
+    };
+    let summary = Load {
+        url: format!("http://{addr}/grpc.testing.TestService/UnaryCall"),
+        body: bodies.for_wire(path.wire()),
+        content_type: path.wire().content_type(),
+        http: path.http(),
+        calls: u32::try_from(calls)?,
+        clients: 1,
+        streams: 8,
+        rps: None,
+        log: None,
+    }
+    .run();
+    // A clean exit makes callgrind write its file: SIGTERM drains the proxy, SIGQUIT
+    // stops nginx gracefully.
+    let signal = if path == Case::Nginx {
+        "-QUIT"
+    } else {
+        "-TERM"
+    };
+    run_cmd(Command::new("kill").args([signal, &child.id().to_string()]))?;
+    let status = child.wait()?;
+    let summary = summary?;
+    if summary.failed > 0 || summary.succeeded != calls {
+        bail!(
+            "{}: {} of {calls} calls succeeded",
+            path.label(),
+            summary.succeeded
+        );
+    }
+    if !status.success() {
+        bail!("{} exited with {status} under valgrind", path.label());
+    }
+    let text =
+        std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
+    let total = callgrind::total(&text)?;
+    let annotate = Command::new("callgrind_annotate")
+        .args(["--threshold=99", "--auto=no"])
+        .arg(&out)
+        .output()
+        .context("running callgrind_annotate")?;
+    let frames = callgrind::self_frames(&String::from_utf8_lossy(&annotate.stdout));
+    Ok((total, frames))
+}
+
+/// The address of the proxy's `listening on ADDR` line (within 60 s: valgrind is slow to
+/// start).
+fn listening_addr(child: &mut Child) -> Result<String> {
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                let _ = tx.take().map(|tx| tx.send(addr.to_owned()));
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => Ok(addr),
+        Err(_) => {
+            let _ = child.kill();
+            bail!("grpcweb-proxy under valgrind printed no `listening on` line within 60 s")
+        }
+    }
+}
+
+/// The BENCHMARKS.md section.
+fn report(rows: &[Row]) -> String {
+    let nginx = rows
+        .iter()
+        .find(|r| r.path == Case::Nginx)
+        .map(|r| r.per_call);
+    let mut s = format!(
+        "<!-- callgrind:begin (written by cargo xtask bench callgrind) -->\n\
+         ### Instructions per call\n\n\
+         Measured {} with `cargo xtask bench callgrind`: user-space instructions per 1 KiB\n\
+         unary call (UnaryCall, 1 KiB each way) counted by callgrind in the release proxy\n\
+         (or in nginx, one process) in front of a release interop-server; h2load makes\n\
+         {SMALL} and then {LARGE} calls (one connection, 8 streams; HTTP/1.1: one\n\
+         connection) and the difference is divided by the {} calls between, so start-up\n\
+         cancels out. The counts hold steady from run to run (about 0.5%), unlike CPU time;\n\
+         kernel time (syscalls, loopback TCP) is not in them. The access log is off\n\
+         (`RUST_LOG=warn`, as in the rows above) except where the row says so.\n\
+         `cargo xtask test` fails when the gRPC-Web binary or the native path goes over its\n\
+         budget in `xtask/src/bench/callgrind.rs`.\n\n\
+         | path | instructions per call | vs nginx |\n|---|---:|---:|\n",
+        markdown::date(),
+        LARGE - SMALL
+    );
+    for r in rows {
+        let ratio = nginx.map_or_else(
+            || "-".to_owned(),
+            |n| format!("{:.2}", r.per_call as f64 / n.max(1) as f64),
+        );
+        s.push_str(&format!(
+            "| {} | {} | {ratio} |\n",
+            r.path.label(),
+            r.per_call
+        ));
+    }
+    if let Some(web) = rows.iter().find(|r| r.path == Case::WebBinary) {
+        s.push_str(&format!(
+            "\nWhere a gRPC-Web binary call's {} instructions go: the {TOP} functions with the\n\
+             most instructions of their own per call (not counting what they call).\n\n\
+             | function | instructions per call | share |\n|---|---:|---:|\n",
+            web.per_call
+        ));
+        for f in &web.frames {
+            s.push_str(&format!(
+                "| `{}` | {} | {:.1}% |\n",
+                f.function.replace('|', "\\|"),
+                f.instructions,
+                100.0 * f.instructions as f64 / web.per_call.max(1) as f64
+            ));
+        }
+    }
+    s.push_str("<!-- callgrind:end -->\n");
+    s
+}
