@@ -58,13 +58,18 @@ pub(crate) struct JsonSettings {
 pub(crate) struct JsonCalls<S> {
     inner: S,
     settings: Arc<JsonSettings>,
+    /// Whether any backend has descriptors: without, every call passes untouched and
+    /// its content type is not even read.
+    any_descriptors: bool,
 }
 
 impl<S> JsonCalls<S> {
     pub(crate) fn new(inner: S, settings: JsonSettings) -> Self {
+        let any_descriptors = settings.descriptors.iter().any(|d| !d.is_empty());
         Self {
             inner,
             settings: Arc::new(settings),
+            any_descriptors,
         }
     }
 }
@@ -97,7 +102,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if !is_grpc_json(req.headers()) {
+        if !self.any_descriptors || !is_grpc_json(req.headers()) {
             return self.plain(req);
         }
         let backend = match req.extensions().get::<Result<Route, RouteError>>() {
