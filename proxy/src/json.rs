@@ -147,6 +147,12 @@ where
             parts
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_PROTO));
+            // The proxy reads every message: uncompressed both ways, whatever the client
+            // accepts (its compressed request messages are refused).
+            parts.headers.remove("grpc-encoding");
+            parts
+                .headers
+                .insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
             let req = Request::from_parts(parts, CallBody::Json(body));
             match inner.call(req).await {
                 Ok(res) => {

@@ -84,6 +84,7 @@ where
         HeaderValue::from_static("application/grpc+proto"),
     );
     headers.insert(TE, HeaderValue::from_static("trailers"));
+    headers.insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
     let Ok(res) = inner.oneshot(req).await else {
         return error_response(Some(pool), Code::Unavailable, "backend call failed", None);
     };
