@@ -427,3 +427,48 @@ async fn stream_lines_are_sent_as_the_messages_come() {
         .unwrap();
     assert!(seen.starts_with(b"HTTP/1.1 200"));
 }
+
+#[tokio::test]
+async fn rest_json_and_binary_calls_give_the_same_answer() {
+    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+    let (_backend, proxy) = setup().await;
+    let without_metadata = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("metadata");
+        v
+    };
+    let res = send(
+        &proxy,
+        Method::GET,
+        "/v1/shelves/7?label=x&kinds=KIND_BOOK",
+        "",
+    )
+    .await;
+    let rest = without_metadata(json_of(&res));
+    let client = WebClient::new(HttpVersion::H1);
+    let res = client
+        .call(proxy.addr, "/grpcweb.transcoding.v1.EchoService/GetShelf")
+        .content_type("application/grpc-web+json")
+        .message(r#"{"id": "7", "label": "x", "kinds": ["KIND_BOOK"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&res.message_payloads()[0]).unwrap();
+    assert_eq!(rest, without_metadata(json));
+    let res = client
+        .call(proxy.addr, "/grpcweb.transcoding.v1.EchoService/GetShelf")
+        .message_proto(&EchoRequest {
+            id: 7,
+            label: "x".to_owned(),
+            kinds: vec![1],
+            ..EchoRequest::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    let binary = res.decode_messages::<EchoResponse>().unwrap().remove(0);
+    let request = binary.request.unwrap();
+    assert_eq!(rest["request"]["id"], request.id.to_string());
+    assert_eq!(rest["request"]["label"], request.label);
+    assert_eq!(rest["request"]["kinds"], json!(["KIND_BOOK"]));
+    assert_eq!(request.kinds, [1]);
+}
