@@ -9,6 +9,7 @@
 
 mod body;
 mod call;
+mod metadata;
 mod stream;
 
 use bytes::Bytes;

@@ -472,3 +472,21 @@ async fn rest_json_and_binary_calls_give_the_same_answer() {
     assert_eq!(rest["request"]["kinds"], json!(["KIND_BOOK"]));
     assert_eq!(request.kinds, [1]);
 }
+
+#[tokio::test]
+async fn backend_metadata_comes_back_as_prefixed_headers() {
+    let backend = FakeBackend::start(
+        Reply::ok(vec![Bytes::new()])
+            .with_header("x-served-by", "b1")
+            .with_trailer("x-cost", "3"),
+    )
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
+    let res = send(&proxy, Method::GET, "/v1/shelves/1", "").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("grpc-metadata-x-served-by"), Some("b1"));
+    assert_eq!(res.header("grpc-trailer-x-cost"), Some("3"));
+    assert_eq!(res.header("grpc-metadata-content-type"), None);
+    assert_eq!(res.header("grpc-trailer-grpc-status"), None);
+}
