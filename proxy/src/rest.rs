@@ -9,9 +9,11 @@
 
 mod body;
 mod call;
+mod metadata;
 mod stream;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use grpcweb_layer::{BoxError, ResponseBody};
 use grpcweb_protocol::Code;
 use grpcweb_transcode::{JsonOptions, RestRoutes, status_body};
@@ -72,7 +74,8 @@ where
 {
     type Response = Response<ResponseBody<R>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<ResponseBody<R>>, S::Error>>;
+    /// gRPC calls' futures are the inner ones: no allocation of their own.
+    type Future = Either<S::Future, BoxFuture<Result<Response<ResponseBody<R>>, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -81,12 +84,14 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if self.settings.routes.is_empty() || is_grpc(req.headers()) {
             let call = self.inner.call(req.map(RestBody::Client));
-            return Box::pin(call);
+            return Either::Left(call);
         }
         let settings = self.settings.clone();
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move { Ok(call::rest_call(inner, &settings, req).await) })
+        Either::Right(Box::pin(async move {
+            Ok(call::rest_call(inner, &settings, req).await)
+        }))
     }
 }
 

@@ -28,19 +28,17 @@ pub fn request_message(
         BodyRule::All => options.from_json(&input, body)?,
         BodyRule::Field(_) if body_is_empty => DynamicMessage::new(input.clone()),
         BodyRule::Field(field) => {
-            // The body is the field's value: read it as `{"field": body}`, so that errors
-            // name `field.inner`.
-            let mut wrapped = Vec::with_capacity(body.len() + field.len() + 8);
-            wrapped.extend_from_slice(b"{\"");
-            wrapped.extend_from_slice(field.as_bytes());
-            wrapped.extend_from_slice(b"\":");
-            wrapped.extend_from_slice(body);
-            wrapped.push(b'}');
-            let strict = JsonOptions {
-                ignore_unknown_fields: false,
-                ..options
-            };
-            strict.from_json(&input, &wrapped)?
+            // The body is the field's value, one JSON value (parsed alone first, so that
+            // it cannot reach other fields), read as `{"field": body}` so that errors name
+            // `field.inner`.
+            let value: Json =
+                serde_json::from_slice(body).map_err(|e| TranscodeError::BadJson {
+                    field: String::new(),
+                    reason: e.to_string(),
+                })?;
+            let mut wrapped = Map::new();
+            wrapped.insert(field.clone(), value);
+            options.from_value(&input, Json::Object(wrapped))?
         }
     };
     let mut params = Map::new();

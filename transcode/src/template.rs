@@ -155,7 +155,7 @@ impl Template {
                 v.end
             };
             let raw = &parts[v.start.min(parts.len())..end.min(parts.len())];
-            let value = if end - v.start == 1 && raw.len() == 1 {
+            let value = if end.saturating_sub(v.start) == 1 && raw.len() == 1 {
                 decode(raw[0], false)
             } else {
                 raw.iter()
@@ -349,6 +349,18 @@ mod tests {
             "/v1/x:",
         ] {
             assert!(Template::parse(t).is_err(), "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_template_and_path_is_handled_without_a_panic(
+            template in "/[a-z{}=*./:%0-9]{0,24}",
+            path in "/[a-z{}=*./:%0-9ÿ]{0,24}",
+        ) {
+            if let Ok(t) = Template::parse(&template) {
+                let _ = t.matches(&path);
+            }
         }
     }
 

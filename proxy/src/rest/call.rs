@@ -15,6 +15,7 @@ use tower_service::Service;
 
 use grpcweb_layer::ResponseBody;
 
+use super::metadata;
 use super::stream::RestStream;
 use super::{RestBody, RestSettings, error_response};
 use crate::json::BoxedBody;
@@ -84,6 +85,7 @@ where
         HeaderValue::from_static("application/grpc+proto"),
     );
     headers.insert(TE, HeaderValue::from_static("trailers"));
+    headers.insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
     let Ok(res) = inner.oneshot(req).await else {
         return error_response(Some(pool), Code::Unavailable, "backend call failed", None);
     };
@@ -127,6 +129,9 @@ where
 
 /// The client's answer to the gRPC response `res`: the response message as JSON, or the
 /// status as an HTTP error.
+///
+/// The backend's metadata goes along as headers: `grpc-metadata-<name>` for its response
+/// headers, `grpc-trailer-<name>` for its trailers (unary calls), as grpc-gateway does.
 async fn answer<R>(
     matched: &Matched<'_>,
     settings: &RestSettings,
@@ -136,16 +141,34 @@ where
     R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
     R::Error: Into<BoxError>,
 {
-    let pool = matched.binding.method().parent_pool();
     let (parts, body) = res.into_parts();
-    if let Some(status) = Status::from_header_map(&parts.headers) {
-        return status_response(pool, &status, &parts.headers);
+    let mut trailers = HeaderMap::new();
+    let mut res = answer_body(matched, settings, &parts.headers, body, &mut trailers).await;
+    metadata::copy(&parts.headers, "grpc-metadata-", res.headers_mut());
+    metadata::copy(&trailers, "grpc-trailer-", res.headers_mut());
+    res
+}
+
+/// The answer's status and body; the backend's trailers are left in `trailers`.
+async fn answer_body<R>(
+    matched: &Matched<'_>,
+    settings: &RestSettings,
+    headers: &HeaderMap,
+    body: ResponseBody<R>,
+    trailers: &mut HeaderMap,
+) -> Response<ResponseBody<R>>
+where
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
+    R::Error: Into<BoxError>,
+{
+    let pool = matched.binding.method().parent_pool();
+    if let Some(status) = Status::from_header_map(headers) {
+        return status_response(pool, &status, headers);
     }
     let streaming = matched.binding.method().is_server_streaming();
     let mut body = Box::pin(body);
     let mut decoder = FrameDecoder::new(settings.max_response_message_size);
     let mut message: Option<Bytes> = None;
-    let mut trailers = HeaderMap::new();
     let internal = |reason: String| {
         let e = TranscodeError::BadResponse { reason };
         error_response(Some(pool), e.code(), &e.to_string(), None)
@@ -174,7 +197,7 @@ where
                 Ok(data) => decoder.push(data),
                 Err(frame) => {
                     if let Ok(t) = frame.into_trailers() {
-                        trailers = t;
+                        *trailers = t;
                     }
                 }
             },
@@ -188,10 +211,10 @@ where
     if decoder.finish().is_err() {
         return internal("the stream ended inside a message".to_owned());
     }
-    let status = Status::from_header_map(&trailers)
+    let status = Status::from_header_map(trailers)
         .unwrap_or_else(|| Status::new(Code::Unknown, "backend trailers carry no grpc-status"));
     if status.code != Code::Ok {
-        return status_response(pool, &status, &trailers);
+        return status_response(pool, &status, trailers);
     }
     if streaming {
         // No message: an empty stream.

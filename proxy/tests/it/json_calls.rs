@@ -361,3 +361,34 @@ descriptor_sets = ["a.binpb", "b.binpb"]
     assert_eq!(err.key(), "backends[0].descriptor_sets[0]");
     assert!(err.to_string().contains("a.binpb"), "{err}");
 }
+
+#[tokio::test]
+async fn json_calls_ask_the_backend_for_uncompressed_messages() {
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::new()]))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), with_descriptors).await;
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, UNARY)
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .header("grpc-accept-encoding", "gzip")
+        .message("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok), "{:?}", res.status());
+    let req = &backend.requests()[0];
+    assert_eq!(req.header("grpc-accept-encoding"), Some("identity"));
+    // A compressed JSON message is refused before the backend.
+    let res = WebClient::new(HttpVersion::H1)
+        .call(proxy.addr, UNARY)
+        .content_type("application/grpc-web+json")
+        .frame(grpcweb_test_support::FrameKind::CompressedData, b"{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
+    assert!(res.grpc_message().unwrap().contains("compressed"));
+    assert_eq!(backend.requests().len(), 1);
+}

@@ -225,6 +225,13 @@ async fn bad_input_is_a_400_naming_the_field_and_never_reaches_the_backend() {
         (Method::POST, "/v1/shelves", r#"{"name": 5}"#, "shelf.name"),
         (Method::POST, "/v1/shelves", r#"{"name": "#, "invalid JSON"),
         (Method::POST, "/v1/shelves", r#"{"nope": 1}"#, "nope"),
+        // The body is the shelf: it cannot reach the request's other fields.
+        (
+            Method::POST,
+            "/v1/shelves",
+            r#"{"name": "a"}, "label": "evil""#,
+            "invalid JSON",
+        ),
         (Method::PUT, "/v1/shelves/1?label=x", "{}", "label"),
         (
             Method::PUT,
@@ -419,4 +426,67 @@ async fn stream_lines_are_sent_as_the_messages_come() {
         .await
         .unwrap();
     assert!(seen.starts_with(b"HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn rest_json_and_binary_calls_give_the_same_answer() {
+    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+    let (_backend, proxy) = setup().await;
+    let without_metadata = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("metadata");
+        v
+    };
+    let res = send(
+        &proxy,
+        Method::GET,
+        "/v1/shelves/7?label=x&kinds=KIND_BOOK",
+        "",
+    )
+    .await;
+    let rest = without_metadata(json_of(&res));
+    let client = WebClient::new(HttpVersion::H1);
+    let res = client
+        .call(proxy.addr, "/grpcweb.transcoding.v1.EchoService/GetShelf")
+        .content_type("application/grpc-web+json")
+        .message(r#"{"id": "7", "label": "x", "kinds": ["KIND_BOOK"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&res.message_payloads()[0]).unwrap();
+    assert_eq!(rest, without_metadata(json));
+    let res = client
+        .call(proxy.addr, "/grpcweb.transcoding.v1.EchoService/GetShelf")
+        .message_proto(&EchoRequest {
+            id: 7,
+            label: "x".to_owned(),
+            kinds: vec![1],
+            ..EchoRequest::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    let binary = res.decode_messages::<EchoResponse>().unwrap().remove(0);
+    let request = binary.request.unwrap();
+    assert_eq!(rest["request"]["id"], request.id.to_string());
+    assert_eq!(rest["request"]["label"], request.label);
+    assert_eq!(rest["request"]["kinds"], json!(["KIND_BOOK"]));
+    assert_eq!(request.kinds, [1]);
+}
+
+#[tokio::test]
+async fn backend_metadata_comes_back_as_prefixed_headers() {
+    let backend = FakeBackend::start(
+        Reply::ok(vec![Bytes::new()])
+            .with_header("x-served-by", "b1")
+            .with_trailer("x-cost", "3"),
+    )
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
+    let res = send(&proxy, Method::GET, "/v1/shelves/1", "").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("grpc-metadata-x-served-by"), Some("b1"));
+    assert_eq!(res.header("grpc-trailer-x-cost"), Some("3"));
+    assert_eq!(res.header("grpc-metadata-content-type"), None);
+    assert_eq!(res.header("grpc-trailer-grpc-status"), None);
 }
