@@ -144,6 +144,35 @@ pub(crate) fn escape_type_name(name: &str) -> String {
     }
 }
 
+/// The top-level names of one generated module. Flattened names can clash (a nested
+/// `A.B` and a top-level `A_B` are both `A_B`): the first to claim a name keeps it, a
+/// later one gets `$1`, `$2`... (`$` cannot occur in .proto identifiers). Callers claim
+/// shallower declarations first, so top-level names never change.
+#[derive(Debug, Default)]
+pub(crate) struct NameScope {
+    taken: std::collections::HashSet<String>,
+}
+
+impl NameScope {
+    /// Claims the escaped `base`, or the first free `base$N`. With `with_info`, the name
+    /// followed by `$` (an enum's reflection const) must be free as well and is claimed.
+    pub(crate) fn claim(&mut self, base: &str, with_info: bool) -> String {
+        let escaped = escape_type_name(base);
+        let mut name = escaped.clone();
+        let mut n = 1;
+        while self.taken.contains(&name) || (with_info && self.taken.contains(&format!("{name}$")))
+        {
+            name = format!("{base}${n}");
+            n += 1;
+        }
+        if with_info {
+            self.taken.insert(format!("{name}$"));
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
 /// Escapes an object property or class member name.
 pub(crate) fn escape_property(name: &str) -> String {
     if RESERVED_PROPERTY_NAMES.contains(&name) {
@@ -263,5 +292,18 @@ mod tests {
         assert_eq!(property_name("to_string"), "toString$");
         assert_eq!(property_name("default"), "default");
         assert_eq!(string_literal("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
+    }
+
+    #[test]
+    fn scopes_number_clashing_names() {
+        let mut s = NameScope::default();
+        assert_eq!(s.claim("A_B", false), "A_B");
+        assert_eq!(s.claim("A_B", false), "A_B$1");
+        assert_eq!(s.claim("A_B", true), "A_B$2");
+        assert_eq!(s.claim("Object", false), "Object$");
+        // An enum needs its reflection const's name free too.
+        assert_eq!(s.claim("Object", true), "Object$1");
+        assert_eq!(s.claim("E", true), "E");
+        assert_eq!(s.claim("E", false), "E$1");
     }
 }

@@ -37,6 +37,7 @@ const CASES: &[(&str, &[&str])] = &[
             "codegen/clash.proto",
         ],
     ),
+    ("flatten", &["codegen/flatten.proto"]),
 ];
 
 fn root() -> PathBuf {
