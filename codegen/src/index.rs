@@ -29,6 +29,8 @@ pub(crate) struct TypeEntry {
     pub(crate) file: String,
     /// Its exported TS name (`Outer_Inner`, escaped).
     pub(crate) ts_name: String,
+    /// The name of its JSON type with `json_types` (`Outer_InnerJson`).
+    pub(crate) json_name: String,
     pub(crate) kind: TypeKind,
 }
 
@@ -77,10 +79,16 @@ impl TypeIndex {
             // a nested `A.B` never takes the name of a top-level `A_B`.
             ctx.declared.sort_by_key(|d| d.0);
             let mut scope = NameScope::default();
-            for (_, fq, local, is_enum) in ctx.declared {
-                let name = scope.claim(&local, is_enum);
-                if let Some(entry) = index.types.get_mut(&fq) {
+            for (_, fq, local, is_enum) in &ctx.declared {
+                let name = scope.claim(local, *is_enum);
+                if let Some(entry) = index.types.get_mut(fq) {
                     entry.ts_name = name;
+                }
+            }
+            // JSON types (`json_types`) give way to the types themselves.
+            for (_, fq, _, _) in &ctx.declared {
+                if let Some(entry) = index.types.get_mut(fq) {
+                    entry.json_name = scope.claim(&format!("{}Json", entry.ts_name), false);
                 }
             }
         }
@@ -110,6 +118,7 @@ impl TypeIndex {
             TypeEntry {
                 file: ctx.file.name().to_owned(),
                 ts_name: String::new(),
+                json_name: String::new(),
                 kind: TypeKind::Enum { closed },
             },
         );
@@ -150,19 +159,31 @@ impl TypeIndex {
             TypeEntry {
                 file: file.to_owned(),
                 ts_name: String::new(),
+                json_name: String::new(),
                 kind: TypeKind::Message { map_entry },
             },
         );
     }
 
-    /// The names a file declares: its types, and its enums' reflection consts.
-    pub(crate) fn declared_in<'a>(&'a self, file: &'a str) -> impl Iterator<Item = String> + 'a {
+    /// The names a file declares: its types, its enums' reflection consts, and with
+    /// `json` their JSON types.
+    pub(crate) fn declared_in<'a>(
+        &'a self,
+        file: &'a str,
+        json: bool,
+    ) -> impl Iterator<Item = String> + 'a {
         self.types
             .values()
             .filter(move |t| t.file == file && !t.ts_name.is_empty())
-            .flat_map(|t| match t.kind {
-                TypeKind::Enum { .. } => vec![t.ts_name.clone(), format!("{}$", t.ts_name)],
-                TypeKind::Message { .. } => vec![t.ts_name.clone()],
+            .flat_map(move |t| {
+                let mut names = vec![t.ts_name.clone()];
+                if matches!(t.kind, TypeKind::Enum { .. }) {
+                    names.push(format!("{}$", t.ts_name));
+                }
+                if json {
+                    names.push(t.json_name.clone());
+                }
+                names
             })
     }
 

@@ -31,6 +31,13 @@
 //! - `int64=bigint|string|number` (default `bigint`): the TS type of 64-bit integer
 //!   fields. A field's `[jstype = JS_STRING | JS_NUMBER | JS_NORMAL]` wins.
 //! - `import_extension=js|ts|none` (default `js`): the extension of relative imports.
+//! - `enum_prefix=keep|strip` (default `keep`): `strip` drops the prefix an enum's name
+//!   gives every member (`COLOR_RED` -> `RED`) as protobuf-es does, unless that leaves an
+//!   empty, non-identifier or duplicate member name.
+//! - `keep_empty_files=true|false` (default `false`): write `_pb.ts` files that declare
+//!   nothing (files of services only).
+//! - `json_types=true|false` (default `false`): a `FooJson` type per message and enum,
+//!   the shape `toJson` returns.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
@@ -54,6 +61,7 @@ mod error;
 mod fields;
 mod file_gen;
 mod index;
+mod json_types;
 mod messages;
 mod names;
 mod options;
@@ -67,7 +75,7 @@ use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{ImportExtension, Int64, OptionError, Options};
+pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options};
 
 use context::Context;
 
@@ -173,12 +181,17 @@ fn generate_files(
                 file.name()
             )));
         }
-        let pb = messages::generate(&ctx, file)?;
-        out.push(File {
-            name: Some(index::module_path(file.name(), "_pb.ts")),
-            content: Some(pb),
-            ..Default::default()
-        });
+        // A file of services (or imports) only has an empty `_pb.ts`: left out unless
+        // `keep_empty_files` (for build systems that declare every output in advance).
+        let empty = file.message_type.is_empty() && file.enum_type.is_empty();
+        if !empty || ctx.options.keep_empty_files {
+            let pb = messages::generate(&ctx, file)?;
+            out.push(File {
+                name: Some(index::module_path(file.name(), "_pb.ts")),
+                content: Some(pb),
+                ..Default::default()
+            });
+        }
         if let Some(client) = services::generate(&ctx, file)? {
             out.push(File {
                 name: Some(index::module_path(file.name(), "_grpcweb.ts")),

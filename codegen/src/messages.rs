@@ -10,7 +10,10 @@ use crate::error::Error;
 use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
 use crate::file_gen::FileGen;
 use crate::index::TypeKind;
-use crate::names::{is_identifier, json_name, property_name, snake_case, string_literal};
+use crate::names::{
+    enum_members, is_identifier, json_name, property_name, snake_case, string_literal,
+};
+use crate::options::EnumPrefix;
 use crate::printer::Printer;
 
 // Source paths (descriptor.proto field numbers) used to find comments.
@@ -25,7 +28,7 @@ const ENUM_VALUE: i32 = 2;
 /// Generates the `_pb.ts` file of `file`.
 pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
     let mut g = FileGen::new(ctx, file);
-    for name in ctx.index.declared_in(file.name()) {
+    for name in ctx.index.declared_in(file.name(), ctx.options.json_types) {
         g.imports.declare(&name);
     }
     let scope = file.package().to_owned();
@@ -34,6 +37,9 @@ pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<
     }
     for (i, m) in file.message_type.iter().enumerate() {
         g.message(m, &scope, &[FILE_MESSAGE, i as i32])?;
+    }
+    if ctx.options.json_types {
+        crate::json_types::generate(&mut g)?;
     }
     let mut p = Printer::default();
     crate::preamble::header(&mut p, ctx, file);
@@ -93,7 +99,10 @@ impl FileGen<'_> {
         self.body.doc(0, &comment, deprecated);
         self.body.line(0, &format!("export enum {name} {{"));
         let mut pairs = Vec::new();
-        for (i, v) in e.value.iter().enumerate() {
+        let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
+        let strip = self.ctx.options.enum_prefix == EnumPrefix::Strip;
+        let members = enum_members(e.name(), &names, strip);
+        for (i, (v, member)) in e.value.iter().zip(&members).enumerate() {
             let c = self
                 .comments
                 .get(&path_with(path, &[ENUM_VALUE, i as i32]))
@@ -101,7 +110,7 @@ impl FileGen<'_> {
             let dep = v.options.as_ref().and_then(|o| o.deprecated) == Some(true);
             self.body.doc(1, &c, dep);
             self.body
-                .line(1, &format!("{} = {},", property_key(v.name()), v.number()));
+                .line(1, &format!("{} = {},", property_key(member), v.number()));
             pairs.push(format!("[{}, {}]", v.number(), string_literal(v.name())));
         }
         self.body.line(0, "}");

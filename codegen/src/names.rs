@@ -231,6 +231,38 @@ pub(crate) fn property_name(proto_name: &str) -> String {
     escape_property(&lower_camel(proto_name))
 }
 
+/// The TS member names of an enum's values. With `strip`, the prefix the enum's name
+/// gives its values goes when every value has it, as protobuf-es does (`Color` ->
+/// `COLOR_`, compared case-insensitively; `HTTPCode` -> `H_T_T_P_CODE_`); the .proto
+/// names stay when one value lacks it, or stripping would leave an empty name, a name
+/// that is not an identifier (`COLOR_1`) or two equal names.
+pub(crate) fn enum_members(enum_name: &str, values: &[&str], strip: bool) -> Vec<String> {
+    let keep = || values.iter().map(|v| (*v).to_owned()).collect();
+    if !strip {
+        return keep();
+    }
+    let mut prefix = String::new();
+    for (i, c) in enum_name.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            prefix.push('_');
+        }
+        prefix.extend(c.to_lowercase());
+    }
+    prefix.push('_');
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let short = match v.get(..prefix.len()) {
+            Some(head) if head.to_lowercase() == prefix => &v[prefix.len()..],
+            _ => return keep(),
+        };
+        if !is_identifier(short) || out.iter().any(|o| o == short) {
+            return keep();
+        }
+        out.push(short.to_owned());
+    }
+    out
+}
+
 /// A TS string literal (double quotes, JSON escaping).
 pub(crate) fn string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -292,6 +324,27 @@ mod tests {
         assert_eq!(property_name("to_string"), "toString$");
         assert_eq!(property_name("default"), "default");
         assert_eq!(string_literal("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
+    }
+
+    #[test]
+    fn strips_enum_prefixes_like_protobuf_es() {
+        let strip = |e: &str, v: &[&str]| enum_members(e, v, true);
+        assert_eq!(
+            strip("Color", &["COLOR_RED", "color_Blue"]),
+            ["RED", "Blue"]
+        );
+        assert_eq!(strip("HTTPCode", &["H_T_T_P_CODE_OK"]), ["OK"]);
+        assert_eq!(strip("FooBar", &["FOO_BAR_X"]), ["X"]);
+        // One value without the prefix, an empty rest, a digit, a clash: all kept.
+        assert_eq!(strip("Color", &["COLOR_RED", "RED"]), ["COLOR_RED", "RED"]);
+        assert_eq!(strip("Color", &["COLOR_"]), ["COLOR_"]);
+        assert_eq!(strip("Color", &["COLOR_1"]), ["COLOR_1"]);
+        assert_eq!(
+            strip("Color", &["COLOR_A", "color_A"]),
+            ["COLOR_A", "color_A"]
+        );
+        assert_eq!(strip("Mode", &["MODÉ_X"]), ["MODÉ_X"]);
+        assert_eq!(enum_members("Color", &["COLOR_RED"], false), ["COLOR_RED"]);
     }
 
     #[test]

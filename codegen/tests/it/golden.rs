@@ -19,7 +19,19 @@ const CASES: &[(&str, &[&str])] = &[
             "grpc/testing/empty.proto",
         ],
     ),
+    // test.proto declares services only: its empty test_pb.ts is kept.
+    (
+        "interop,keep_empty_files=true",
+        &[
+            "grpc/testing/test.proto",
+            "grpc/testing/messages.proto",
+            "grpc/testing/empty.proto",
+        ],
+    ),
     ("all_types", &["codegen/all_types.proto"]),
+    ("all_types,enum_prefix=strip", &["codegen/all_types.proto"]),
+    ("all_types,json_types=true", &["codegen/all_types.proto"]),
+    ("proto2,json_types=true", &["codegen/proto2.proto"]),
     (
         "all_types,int64=string,import_extension=none",
         &["codegen/all_types.proto"],
@@ -38,6 +50,10 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("flatten", &["codegen/flatten.proto"]),
+    (
+        "enum_prefix,enum_prefix=strip",
+        &["codegen/enum_prefix.proto"],
+    ),
 ];
 
 fn root() -> PathBuf {
