@@ -7,9 +7,8 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto};
 
 use crate::error::Error;
 use crate::file_gen::FileGen;
-use crate::index::{TypeKind, module_path};
+use crate::index::TypeKind;
 use crate::names::{is_identifier, json_name, string_literal};
-use crate::printer::relative_import;
 
 /// Doubles and floats: a number, or the strings JSON uses for NaN and the infinities.
 const FLOAT_JSON: &str = "number | \"NaN\" | \"Infinity\" | \"-Infinity\"";
@@ -164,10 +163,6 @@ fn json_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<String, E
     if entry.file == g.file.name() {
         return Ok(entry.json_name);
     }
-    let module = relative_import(
-        &g.out_path,
-        &module_path(&entry.file, "_pb"),
-        g.ctx.options.import_extension.suffix(),
-    );
+    let module = g.ctx.import_path(&g.out_path, &entry.file);
     Ok(g.imports.import_type(&module, &entry.json_name))
 }

@@ -8,7 +8,8 @@
 //! closed-enum and required-field handling are referred to by the messages that need
 //! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
 //! per method, which `createClient` takes one by one, and a typed client class per
-//! service). Generated code imports only from the `grpcweb-client` package.
+//! service). Generated code imports only from the `grpcweb-client` package (the
+//! well-known types from `grpcweb-client/wkt`).
 //!
 //! ```sh
 //! protoc --plugin=protoc-gen-grpcweb-ts=target/debug/protoc-gen-grpcweb-ts \
@@ -38,6 +39,10 @@
 //!   nothing (files of services only).
 //! - `json_types=true|false` (default `false`): a `FooJson` type per message and enum,
 //!   the shape `toJson` returns.
+//! - `wkt=runtime|generate` (default `runtime`): the well-known types are imported from
+//!   `grpcweb-client/wkt`, or written next to the files that import them.
+//! - `runtime_module=<specifier>` (default `grpcweb-client`): where the runtime (and its
+//!   `/wkt`) is imported from.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
@@ -75,7 +80,7 @@ use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options};
+pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Wkt};
 
 use context::Context;
 
@@ -135,15 +140,21 @@ fn generate_with(
 }
 
 /// The files to generate: those asked for, plus the google/protobuf ones they import
-/// (the well-known types ship as generated code next to the user's files).
-fn files_to_emit(request: &CodeGeneratorRequest) -> Vec<&FileDescriptorProto> {
+/// that the runtime package does not ship (all of them with `wkt=generate`).
+fn files_to_emit<'a>(
+    request: &'a CodeGeneratorRequest,
+    ctx: &Context<'_>,
+) -> Vec<&'a FileDescriptorProto> {
     let by_name = |name: &str| request.proto_file.iter().find(|f| f.name() == name);
     let mut names: Vec<String> = request.file_to_generate.clone();
     let mut i = 0;
     while i < names.len() {
         if let Some(file) = by_name(&names[i]) {
             for dep in &file.dependency {
-                if dep.starts_with("google/protobuf/") && !names.contains(dep) {
+                if dep.starts_with("google/protobuf/")
+                    && !ctx.wkt_from_runtime(dep)
+                    && !names.contains(dep)
+                {
                     names.push(dep.clone());
                 }
             }
@@ -174,7 +185,7 @@ fn generate_files(
         }
     }
     let mut out = Vec::new();
-    for file in files_to_emit(request) {
+    for file in files_to_emit(request, &ctx) {
         if file.syntax() == "editions" && !editions.is_editions_file(file.name()) {
             return Err(Error::new(format!(
                 "{}: editions files need their features: run the plugin on the encoded request",

@@ -43,7 +43,7 @@ pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<
     }
     let mut p = Printer::default();
     crate::preamble::header(&mut p, ctx, file);
-    g.imports.print(&mut p);
+    g.imports.print(&mut p, ctx.options.runtime());
     p.line(0, "");
     Ok(p.finish() + &g.body.finish())
 }

@@ -66,6 +66,16 @@ pub enum EnumPrefix {
     Strip,
 }
 
+/// Where the well-known types (google/protobuf/timestamp.proto, ...) come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wkt {
+    /// Imported from `grpcweb-client/wkt`, never written (the default).
+    #[default]
+    Runtime,
+    /// Written next to the files that import them, imported relatively.
+    Generate,
+}
+
 /// Parsed plugin options. Every key is documented in the crate docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -80,10 +90,23 @@ pub struct Options {
     pub keep_empty_files: bool,
     /// `json_types=true|false`: a `FooJson` type per message and enum.
     pub json_types: bool,
+    /// `wkt=runtime|generate`.
+    pub wkt: Wkt,
+    /// `runtime_module=<specifier>`: where generated code imports the runtime from
+    /// (`None`: `grpcweb-client`).
+    pub runtime_module: Option<String>,
+}
+
+impl Options {
+    /// The module specifier of the runtime package.
+    pub(crate) fn runtime(&self) -> &str {
+        self.runtime_module.as_deref().unwrap_or("grpcweb-client")
+    }
 }
 
 /// The option keys, for the error about an unknown one.
-const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types";
+const KEYS: &str =
+    "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, runtime_module";
 
 fn boolean(value: &str) -> Option<bool> {
     match value {
@@ -152,6 +175,20 @@ impl Options {
                     options.json_types =
                         boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
                 }
+                "wkt" => {
+                    options.wkt = match value.trim() {
+                        "runtime" => Wkt::Runtime,
+                        "generate" => Wkt::Generate,
+                        _ => return Err(bad("runtime or generate")),
+                    }
+                }
+                "runtime_module" => {
+                    let spec = value.trim();
+                    if spec.is_empty() || spec.contains(['"', '\\', '\n', '\r']) {
+                        return Err(bad("a module specifier"));
+                    }
+                    options.runtime_module = Some(spec.to_owned());
+                }
                 other => {
                     return Err(OptionError(format!(
                         "unknown option {other:?} (known: {KEYS})"
@@ -182,6 +219,10 @@ mod tests {
             Options::parse("enum_prefix=strip,keep_empty_files,json_types=true").expect("valid");
         assert_eq!(o.enum_prefix, EnumPrefix::Strip);
         assert!(o.keep_empty_files && o.json_types);
+        let o = Options::parse("wkt=generate,runtime_module=../rt.js").expect("valid");
+        assert_eq!((o.wkt, o.runtime()), (Wkt::Generate, "../rt.js"));
+        assert!(Options::parse("runtime_module=").is_err());
+        assert!(Options::parse("wkt=copy").is_err());
         let o = Options::parse("keep_empty_files=false,enum_prefix=keep").expect("valid");
         assert_eq!(o, Options::default());
     }

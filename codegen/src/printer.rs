@@ -143,8 +143,8 @@ impl Imports {
     }
 
     /// Writes the import statements.
-    pub(crate) fn print(&self, p: &mut Printer) {
-        let runtime = string_literal("grpcweb-client");
+    pub(crate) fn print(&self, p: &mut Printer, runtime: &str) {
+        let runtime = string_literal(runtime);
         if !self.runtime_values.is_empty() {
             let names: Vec<&str> = self.runtime_values.iter().copied().collect();
             p.line(

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::index::{Comments, module_path};
 use crate::names::{NameScope, escape_property, lower_camel, string_literal};
-use crate::printer::{Imports, Printer, relative_import};
+use crate::printer::{Imports, Printer};
 
 const FILE_SERVICE: i32 = 6;
 const SERVICE_METHOD: i32 = 2;
@@ -105,7 +105,6 @@ pub(crate) fn generate(
         }
     }
     let mut body = Printer::default();
-    let ext = ctx.options.import_extension.suffix();
     for (si, (s, n)) in file.service.iter().zip(&names).enumerate() {
         let name = &n.service;
         let fq = match file.package() {
@@ -114,7 +113,7 @@ pub(crate) fn generate(
         };
         let mut resolve = |type_name: &str, what: &str| -> Result<String, Error> {
             let entry = ctx.index.get(type_name, &format!("{fq}: {what}"))?;
-            let module = relative_import(&out_path, &module_path(&entry.file, "_pb"), ext);
+            let module = ctx.import_path(&out_path, &entry.file);
             Ok(imports.import(&module, &entry.ts_name))
         };
         let mut methods = Vec::new();
@@ -214,7 +213,7 @@ pub(crate) fn generate(
     }
     let mut p = Printer::default();
     crate::preamble::header(&mut p, ctx, file);
-    imports.print(&mut p);
+    imports.print(&mut p, ctx.options.runtime());
     p.line(0, "");
     Ok(Some(p.finish() + &body.finish()))
 }

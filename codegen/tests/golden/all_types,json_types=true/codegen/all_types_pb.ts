@@ -5,13 +5,7 @@
 
 import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
-import { Any, type AnyJson } from "../google/protobuf/any_pb.js";
-import { Duration, type DurationJson } from "../google/protobuf/duration_pb.js";
-import { Empty, type EmptyJson } from "../google/protobuf/empty_pb.js";
-import { FieldMask, type FieldMaskJson } from "../google/protobuf/field_mask_pb.js";
-import { ListValue, type ListValueJson, Struct, type StructJson, Value, type ValueJson } from "../google/protobuf/struct_pb.js";
-import { Timestamp, type TimestampJson } from "../google/protobuf/timestamp_pb.js";
-import { BoolValue, type BoolValueJson, BytesValue, type BytesValueJson, DoubleValue, type DoubleValueJson, FloatValue, type FloatValueJson, Int32Value, type Int32ValueJson, Int64Value, type Int64ValueJson, StringValue, type StringValueJson, UInt32Value, type UInt32ValueJson, UInt64Value, type UInt64ValueJson } from "../google/protobuf/wrappers_pb.js";
+import { Any, type AnyJson, BoolValue, type BoolValueJson, BytesValue, type BytesValueJson, DoubleValue, type DoubleValueJson, Duration, type DurationJson, Empty, type EmptyJson, FieldMask, type FieldMaskJson, FloatValue, type FloatValueJson, Int32Value, type Int32ValueJson, Int64Value, type Int64ValueJson, ListValue, type ListValueJson, StringValue, type StringValueJson, Struct, type StructJson, Timestamp, type TimestampJson, UInt32Value, type UInt32ValueJson, UInt64Value, type UInt64ValueJson, Value, type ValueJson } from "grpcweb-client/wkt";
 
 /** An open enum. */
 export enum Color {
