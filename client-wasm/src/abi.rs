@@ -42,7 +42,7 @@ pub struct Call {
     decoder: ResponseDecoder,
     input: Vec<u8>,
     out: [u32; 5],
-    /// The trailer block being handed out entry by entry, and the next entry's index.
+    /// The trailer block being handed out entry by entry, and where the next entry starts.
     trailers: Vec<u8>,
     next_trailer: usize,
     /// The end, handed out after its details.
@@ -202,11 +202,12 @@ impl Call {
     /// `NONE` for good once the end was handed out.
     fn pending(&mut self) -> Option<u32> {
         if !self.trailers.is_empty() {
-            let entry = trailers::raw_entries(&self.trailers)
-                .filter_map(Result::ok)
-                .nth(self.next_trailer);
-            if let Some((name, value)) = entry {
-                self.next_trailer += 1;
+            // The block was checked: every entry parses. The next one starts after the
+            // last value handed out (what is left of its line is blank).
+            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
+            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
+                self.next_trailer =
+                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
                 self.out = pair(name, value, 0);
                 return Some(TRAILER);
             }
