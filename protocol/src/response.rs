@@ -390,7 +390,9 @@ fn http_message(status: u16) -> Vec<u8> {
             break;
         }
     }
-    [&b"HTTP status "[..], digits.get(i..).unwrap_or_default()].concat()
+    let mut message = b"HTTP status ".to_vec();
+    message.extend_from_slice(digits.get(i..).unwrap_or_default());
+    message
 }
 
 mod error;
