@@ -130,7 +130,7 @@ pub fn entries(block: &[u8]) -> Entries<'_> {
 /// ```
 pub fn raw_entries(block: &[u8]) -> RawEntries<'_> {
     RawEntries {
-        lines: block.split(is_newline as fn(&u8) -> bool),
+        rest: Some(block),
         line_no: 0,
         failed: false,
     }
@@ -158,7 +158,8 @@ impl<'a> Iterator for Entries<'a> {
 /// The iterator returned by [`raw_entries`].
 #[derive(Clone, Debug)]
 pub struct RawEntries<'a> {
-    lines: core::slice::Split<'a, u8, fn(&u8) -> bool>,
+    /// The lines not read yet; `None` after the last one.
+    rest: Option<&'a [u8]>,
     line_no: usize,
     failed: bool,
 }
@@ -171,7 +172,12 @@ impl<'a> Iterator for RawEntries<'a> {
             return None;
         }
         loop {
-            let line = self.lines.next()?;
+            let rest = self.rest?;
+            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i + 1..)),
+                None => (rest, None),
+            };
+            self.rest = next;
             let line_no = self.line_no;
             self.line_no += 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -204,10 +210,6 @@ fn parse_entry(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), TrailerErr
         return Err(TrailerError::InvalidValue { line: line_no });
     }
     Ok((name, value))
-}
-
-fn is_newline(b: &u8) -> bool {
-    *b == b'\n'
 }
 
 /// The longest name `HeaderName` accepts.
