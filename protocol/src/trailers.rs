@@ -180,10 +180,11 @@ impl<'a> Iterator for RawEntries<'a> {
             self.rest = next;
             let line_no = self.line_no;
             self.line_no += 1;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // A `\r` before the `\n` is whitespace too.
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             let entry = parse_entry(line, line_no);
             self.failed = entry.is_err();
             return Some(entry);
