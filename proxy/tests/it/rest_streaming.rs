@@ -137,3 +137,55 @@ async fn backend_metadata_comes_back_as_prefixed_headers() {
     assert_eq!(res.header("grpc-metadata-content-type"), None);
     assert_eq!(res.header("grpc-trailer-grpc-status"), None);
 }
+
+#[tokio::test]
+async fn streams_can_answer_one_json_array_instead() {
+    let backend = crate::rest_calls::echo_server().await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        with_echo_descriptors(c);
+        c.transcoding.rest_stream = grpcweb_proxy::RestStreamFormat::JsonArray;
+    })
+    .await;
+    let res = send(&proxy, Method::GET, "/v1/shelves?nested.count=3", "").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.content_type(), Some("application/json"));
+    let items = json_of(&res);
+    let ids: Vec<Value> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["request"]["id"].clone())
+        .collect();
+    assert_eq!(ids, [Value::Null, json!("1"), json!("2")]);
+    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
+    assert_eq!(json_of(&res), json!([]));
+
+    // A failure after the first message cuts the array short.
+    let message = grpcweb_interop::transcoding_pb::EchoResponse::default();
+    let failing = FakeBackend::start(Reply::error_after(
+        vec![Bytes::from(prost::Message::encode_to_vec(&message))],
+        grpcweb_test_support::Code::Aborted,
+        "stopped",
+    ))
+    .await
+    .unwrap();
+    let proxy = support::proxy(&failing.url(), |c| {
+        with_echo_descriptors(c);
+        c.transcoding.rest_stream = grpcweb_proxy::RestStreamFormat::JsonArray;
+    })
+    .await;
+    let res = grpcweb_test_support::WebClient::new(grpcweb_test_support::HttpVersion::H1)
+        .call(proxy.addr, "/v1/shelves")
+        .method(Method::GET)
+        .content_type("application/json")
+        .send()
+        .await;
+    // Either the client sees the cut (an error), or a body that is not a whole array.
+    if let Ok(res) = res {
+        assert!(
+            serde_json::from_slice::<Value>(&res.raw_body).is_err(),
+            "{:?}",
+            res.raw_body
+        );
+    }
+}
