@@ -23,7 +23,7 @@ use crate::tls::{BackendTlsConfig, TlsConfig};
 pub use crate::config_error::ConfigError;
 pub use descriptors::{backend_descriptors, transcoding};
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
-pub use transcoding::TranscodingConfig;
+pub use transcoding::{RestStreamFormat, TranscodingConfig};
 
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]

@@ -47,7 +47,7 @@ pub mod upstream;
 
 pub use config::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    RouteConfig, RouteMatch, TranscodingConfig,
+    RestStreamFormat, RouteConfig, RouteMatch, TranscodingConfig,
 };
 pub use grpcweb_layer as layer;
 pub use grpcweb_layer::{

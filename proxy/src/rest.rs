@@ -42,6 +42,8 @@ pub(crate) struct RestSettings {
     pub(crate) body_read_timeout: Duration,
     /// The request headers sent to the backend as metadata.
     pub(crate) headers: Vec<http::HeaderName>,
+    /// How server-streaming calls answer.
+    pub(crate) stream: crate::config::RestStreamFormat,
 }
 
 /// Makes REST calls of the requests that match a binding; passes gRPC ones on.

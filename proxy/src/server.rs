@@ -188,6 +188,7 @@ impl Proxy {
                     .iter()
                     .filter_map(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
                     .collect(),
+                stream: config.transcoding.rest_stream,
             },
         );
         // Outermost first: credentials marked sensitive, CORS, REST calls made gRPC, the

@@ -18,6 +18,20 @@ pub struct TranscodingConfig {
     /// HTTP rules in the config file; a method they select gets these in place of its
     /// annotations.
     pub rules: Vec<RuleSpec>,
+    /// How server-streaming REST calls answer.
+    pub rest_stream: RestStreamFormat,
+}
+
+/// How a server-streaming REST call answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RestStreamFormat {
+    /// `application/x-ndjson`: a line `{"result": ...}` per message, a last
+    /// `{"error": ...}` line on failure (grpc-gateway's form).
+    #[default]
+    Ndjson,
+    /// `application/json`: one JSON array of the messages (Envoy's form); a failure after
+    /// the first message cuts the body short.
+    JsonArray,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +42,7 @@ pub(super) struct FileTranscoding {
     enums_as_ints: Option<bool>,
     ignore_unknown_fields: Option<bool>,
     rest_headers: Option<Vec<String>>,
+    rest_stream: Option<String>,
     #[serde(default)]
     rules: Vec<FileRule>,
 }
@@ -71,6 +86,18 @@ pub(super) fn apply(
     json.ignore_unknown_fields = file
         .ignore_unknown_fields
         .unwrap_or(json.ignore_unknown_fields);
+    if let Some(format) = file.rest_stream {
+        config.rest_stream = match format.as_str() {
+            "ndjson" => RestStreamFormat::Ndjson,
+            "json-array" => RestStreamFormat::JsonArray,
+            other => {
+                return Err(ConfigError::new(
+                    "transcoding.rest_stream",
+                    format!("{other:?}: expected \"ndjson\" or \"json-array\""),
+                ));
+            }
+        };
+    }
     if let Some(headers) = file.rest_headers {
         config.rest_headers = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
     }

@@ -18,6 +18,7 @@ use grpcweb_layer::ResponseBody;
 use super::metadata;
 use super::stream::RestStream;
 use super::{RestBody, RestSettings, error_response};
+use crate::config::RestStreamFormat;
 use crate::json::BoxedBody;
 
 /// Answers `req` (which is not gRPC) by its binding, or 404 when it has none.
@@ -218,7 +219,13 @@ where
     }
     if streaming {
         // No message: an empty stream.
-        return ok(ResponseBody::empty(), NDJSON);
+        return match settings.stream {
+            RestStreamFormat::Ndjson => ok(ResponseBody::empty(), NDJSON),
+            RestStreamFormat::JsonArray => ok(
+                ResponseBody::full(Bytes::from_static(b"[]")),
+                "application/json",
+            ),
+        };
     }
     let proto = message.unwrap_or_default();
     match response_body(matched.binding, &proto, settings.options) {
@@ -252,10 +259,16 @@ where
     R::Error: Into<BoxError>,
 {
     let binding = matched.binding.clone();
-    match RestStream::new(body, decoder, binding, settings.options, first) {
+    let content_type = match settings.stream {
+        RestStreamFormat::Ndjson => NDJSON,
+        RestStreamFormat::JsonArray => "application/json",
+    };
+    let stream = RestStream::new(body, decoder, binding, settings.options, first)
+        .map(|s| s.format(settings.stream));
+    match stream {
         Ok(stream) => ok(
             ResponseBody::streaming(R::from(BoxedBody(Box::pin(stream)))),
-            NDJSON,
+            content_type,
         ),
         Err(e) => failed(Some(matched.binding.method().parent_pool()), &e),
     }

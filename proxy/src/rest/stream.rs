@@ -1,12 +1,15 @@
 //! The answer of a server-streaming REST call: newline-delimited JSON, one line per
 //! response message as it comes (`{"result": ...}`), and a last `{"error": ...}` line when
-//! the call fails after the first message (grpc-gateway's form).
+//! the call fails after the first message (grpc-gateway's form); or, configured, one JSON
+//! array of the messages, written as they come, cut short on failure (Envoy's form).
 
 use bytes::{BufMut as _, Bytes, BytesMut};
 use grpcweb_layer::{BoxError, ResponseBody};
 use grpcweb_protocol::framing::{FrameDecoder, FrameError};
 use grpcweb_protocol::{Code, Status};
 use grpcweb_transcode::{Binding, JsonOptions, TranscodeError, response_body, status_body};
+
+use crate::config::RestStreamFormat;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -18,8 +21,11 @@ pub(crate) struct RestStream<R> {
     decoder: FrameDecoder,
     binding: Binding,
     options: JsonOptions,
-    /// The first line, read before the response headers were sent.
+    /// The first message, read before the response headers were sent.
     first: Option<Bytes>,
+    format: RestStreamFormat,
+    /// The array's `]` is written (or the lines have ended).
+    closed: bool,
 }
 
 impl<R> RestStream<R>
@@ -34,35 +40,72 @@ where
         options: JsonOptions,
         first: &[u8],
     ) -> Result<Self, TranscodeError> {
-        let first = result_line(&binding, first, options)?;
+        let first = Bytes::from(response_body(&binding, first, options)?);
         Ok(Self {
             inner: Some(inner),
             decoder,
             binding,
             options,
             first: Some(first),
+            format: RestStreamFormat::Ndjson,
+            closed: false,
         })
     }
 
-    /// Ends the stream with an error line.
+    /// The stream in `format`.
+    pub(crate) fn format(mut self, format: RestStreamFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// One message's JSON, as the format writes it.
+    fn item(&self, json: &[u8], first: bool) -> Bytes {
+        let mut out = BytesMut::with_capacity(json.len() + 12);
+        match self.format {
+            RestStreamFormat::Ndjson => {
+                out.put_slice(b"{\"result\":");
+                out.put_slice(json);
+                out.put_slice(b"}\n");
+            }
+            RestStreamFormat::JsonArray => {
+                out.put_slice(if first { b"[" } else { b"," });
+                out.put_slice(json);
+            }
+        }
+        out.freeze()
+    }
+
+    /// Ends the stream with `status`: an error line, or (an array) the body cut short.
     fn end(&mut self, status: &Status) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.inner = None;
-        Poll::Ready(Some(Ok(Frame::data(error_line(&self.binding, status)))))
+        self.closed = true;
+        match self.format {
+            RestStreamFormat::Ndjson => {
+                Poll::Ready(Some(Ok(Frame::data(error_line(&self.binding, status)))))
+            }
+            RestStreamFormat::JsonArray => Poll::Ready(Some(Err(format!(
+                "stream failed: {} {}",
+                status.code.name(),
+                status.message
+            )
+            .into()))),
+        }
     }
-}
 
-/// `{"result": <message>}` and a newline.
-fn result_line(
-    binding: &Binding,
-    proto: &[u8],
-    options: JsonOptions,
-) -> Result<Bytes, TranscodeError> {
-    let json = response_body(binding, proto, options)?;
-    let mut line = BytesMut::with_capacity(json.len() + 12);
-    line.put_slice(b"{\"result\":");
-    line.put_slice(&json);
-    line.put_slice(b"}\n");
-    Ok(line.freeze())
+    /// Ends the stream after its last message.
+    fn finish(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.inner = None;
+        if self.closed {
+            return Poll::Ready(None);
+        }
+        self.closed = true;
+        match self.format {
+            RestStreamFormat::Ndjson => Poll::Ready(None),
+            RestStreamFormat::JsonArray => {
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"]")))))
+            }
+        }
+    }
 }
 
 /// `{"error": <google.rpc.Status>}` and a newline.
@@ -94,13 +137,13 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if let Some(first) = this.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
+            return Poll::Ready(Some(Ok(Frame::data(this.item(&first, true)))));
         }
         loop {
             match this.decoder.next_frame() {
                 Ok(Some(frame)) if !frame.kind.is_trailers() && !frame.kind.is_compressed() => {
-                    return match result_line(&this.binding, &frame.payload, this.options) {
-                        Ok(line) => Poll::Ready(Some(Ok(Frame::data(line)))),
+                    return match response_body(&this.binding, &frame.payload, this.options) {
+                        Ok(json) => Poll::Ready(Some(Ok(Frame::data(this.item(&json, false))))),
                         Err(e) => this.end(&e.status()),
                     };
                 }
@@ -122,7 +165,7 @@ where
                 }
             }
             let Some(inner) = this.inner.as_mut() else {
-                return Poll::Ready(None);
+                return this.finish();
             };
             match ready!(inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -136,8 +179,7 @@ where
                                 Status::new(Code::Unknown, "backend trailers carry no grpc-status")
                             });
                         if status.code == Code::Ok {
-                            this.inner = None;
-                            return Poll::Ready(None);
+                            return this.finish();
                         }
                         return this.end(&status);
                     }
@@ -146,16 +188,13 @@ where
                     let e: BoxError = e;
                     return this.end(&Status::new(Code::Internal, format!("stream failed: {e}")));
                 }
-                None => {
-                    this.inner = None;
-                    return Poll::Ready(None);
-                }
+                None => return this.finish(),
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.inner.is_none() && self.decoder.is_idle()
+        self.first.is_none() && self.inner.is_none() && self.closed && self.decoder.is_idle()
     }
 
     fn size_hint(&self) -> SizeHint {

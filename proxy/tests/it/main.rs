@@ -32,6 +32,7 @@ mod request_backpressure;
 mod request_memory;
 mod request_streams;
 mod rest_calls;
+mod rest_streaming;
 mod routing;
 mod slow_readers;
 mod slowloris;

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 const ECHO_PROTO: &str = "transcoding/v1/echo.proto";
 
 /// The transcoding tests' tonic server.
-async fn echo_server() -> Running {
+pub(crate) async fn echo_server() -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -32,18 +32,18 @@ async fn echo_server() -> Running {
     Running::new(addr, stop, task)
 }
 
-fn with_echo_descriptors(config: &mut Config) {
+pub(crate) fn with_echo_descriptors(config: &mut Config) {
     config.descriptor_sets = vec![descriptor_set(&[ECHO_PROTO])];
 }
 
 /// The proxy in front of the echo server.
-async fn setup() -> (Running, Running) {
+pub(crate) async fn setup() -> (Running, Running) {
     let backend = echo_server().await;
     let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
     (backend, proxy)
 }
 
-async fn send(proxy: &Running, method: Method, path: &str, body: &str) -> WebResponse {
+pub(crate) async fn send(proxy: &Running, method: Method, path: &str, body: &str) -> WebResponse {
     WebClient::new(HttpVersion::H1)
         .call(proxy.addr, path)
         .method(method)
@@ -54,7 +54,7 @@ async fn send(proxy: &Running, method: Method, path: &str, body: &str) -> WebRes
         .unwrap()
 }
 
-fn json_of(res: &WebResponse) -> Value {
+pub(crate) fn json_of(res: &WebResponse) -> Value {
     serde_json::from_slice(&res.raw_body)
         .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", res.status, res.raw_body))
 }
@@ -319,115 +319,6 @@ service S {
     );
 }
 
-fn lines(res: &WebResponse) -> Vec<Value> {
-    std::str::from_utf8(&res.raw_body)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-#[tokio::test]
-async fn server_streaming_answers_a_json_line_per_message() {
-    let (_backend, proxy) = setup().await;
-    let res = send(
-        &proxy,
-        Method::GET,
-        "/v1/shelves?nested.count=3&label=x",
-        "",
-    )
-    .await;
-    assert_eq!(res.status, 200);
-    assert_eq!(res.content_type(), Some("application/x-ndjson"));
-    let ids: Vec<Value> = lines(&res)
-        .iter()
-        .map(|l| {
-            assert_eq!(l["result"]["request"]["label"], "x");
-            l["result"]["request"]["id"].clone()
-        })
-        .collect();
-    // id 0 is the default: not written.
-    assert_eq!(ids, [Value::Null, json!("1"), json!("2")]);
-    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
-    assert_eq!(res.status, 200);
-    assert!(res.raw_body.is_empty());
-}
-
-#[tokio::test]
-async fn a_stream_that_fails_after_its_first_message_ends_with_an_error_line() {
-    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
-    use prost::Message as _;
-    let message = EchoResponse {
-        request: Some(EchoRequest {
-            label: "one".to_owned(),
-            ..EchoRequest::default()
-        }),
-        ..EchoResponse::default()
-    };
-    let backend = FakeBackend::start(Reply::error_after(
-        vec![Bytes::from(message.encode_to_vec())],
-        grpcweb_test_support::Code::Aborted,
-        "stopped",
-    ))
-    .await
-    .unwrap();
-    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
-    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
-    assert_eq!(res.status, 200);
-    assert_eq!(
-        lines(&res),
-        [
-            json!({"result": {"request": {"label": "one"}}}),
-            json!({"error": {"code": 10, "message": "stopped", "details": []}}),
-        ]
-    );
-    // Failing before any message: an HTTP error.
-    let backend = FakeBackend::start(Reply::error_after(
-        vec![],
-        grpcweb_test_support::Code::NotFound,
-        "none",
-    ))
-    .await
-    .unwrap();
-    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
-    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
-    assert_eq!(res.status, 404);
-    assert_eq!(json_of(&res)["message"], "none");
-}
-
-#[tokio::test]
-async fn stream_lines_are_sent_as_the_messages_come() {
-    use grpcweb_interop::transcoding_pb::EchoResponse;
-    use prost::Message as _;
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let message = EchoResponse::default().encode_to_vec();
-    let backend = FakeBackend::start(Reply::forever(
-        message,
-        std::time::Duration::from_millis(20),
-    ))
-    .await
-    .unwrap();
-    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
-    let mut tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
-    tcp.write_all(b"GET /v1/shelves HTTP/1.1\r\nhost: proxy\r\n\r\n")
-        .await
-        .unwrap();
-    // The backend never ends the stream: lines must come while it runs.
-    let mut seen = Vec::new();
-    let read = async {
-        let mut buf = [0u8; 4096];
-        while seen.windows(8).filter(|w| w == b"\"result\"").count() < 3 {
-            let n = tcp.read(&mut buf).await.unwrap();
-            assert!(n > 0, "connection closed");
-            seen.extend_from_slice(&buf[..n]);
-        }
-    };
-    grpcweb_test_support::within(std::time::Duration::from_secs(5), read)
-        .await
-        .unwrap();
-    assert!(seen.starts_with(b"HTTP/1.1 200"));
-}
-
 #[tokio::test]
 async fn rest_json_and_binary_calls_give_the_same_answer() {
     use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
@@ -471,22 +362,4 @@ async fn rest_json_and_binary_calls_give_the_same_answer() {
     assert_eq!(rest["request"]["label"], request.label);
     assert_eq!(rest["request"]["kinds"], json!(["KIND_BOOK"]));
     assert_eq!(request.kinds, [1]);
-}
-
-#[tokio::test]
-async fn backend_metadata_comes_back_as_prefixed_headers() {
-    let backend = FakeBackend::start(
-        Reply::ok(vec![Bytes::new()])
-            .with_header("x-served-by", "b1")
-            .with_trailer("x-cost", "3"),
-    )
-    .await
-    .unwrap();
-    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
-    let res = send(&proxy, Method::GET, "/v1/shelves/1", "").await;
-    assert_eq!(res.status, 200);
-    assert_eq!(res.header("grpc-metadata-x-served-by"), Some("b1"));
-    assert_eq!(res.header("grpc-trailer-x-cost"), Some("3"));
-    assert_eq!(res.header("grpc-metadata-content-type"), None);
-    assert_eq!(res.header("grpc-trailer-grpc-status"), None);
 }

@@ -212,6 +212,8 @@ fn bad_transcoding_keys_are_refused_naming_them() {
     assert!(err.to_string().contains("nope"), "{err}");
     let err = check("[transcoding]\nrest_headers = [\"te\"]\n");
     assert_eq!(err.key(), "transcoding.rest_headers[0]");
+    let err = check("[transcoding]\nrest_stream = \"xml\"\n");
+    assert_eq!(err.key(), "transcoding.rest_stream");
     let err = check("[transcoding]\nnope = true\n");
     assert!(err.to_string().contains("nope"), "{err}");
 }
