@@ -56,7 +56,7 @@ export function trimPanicData(wasmFile, wasmDis) {
     p = body + len;
   }
   if (!data) return note(wasm, "no data section");
-  let [count, q] = leb(wasm, data.body);
+  const [count, q] = leb(wasm, data.body);
   const [flags, q1] = leb(wasm, q);
   if (count !== 1 || flags !== 0 || wasm[q1] !== 0x41) return note(wasm, "not one active segment");
   // The offset: a signed LEB128 `i32.const`, positive here.
