@@ -24,6 +24,10 @@ pub struct ServeOptions {
     /// CORS rules, answered in-process). Empty: only same-origin and non-browser callers.
     /// Used only with [`ServeOptions::grpc_web`].
     pub allowed_origins: Vec<String>,
+    /// Let gRPC-Web clients stream requests (client-streaming and bidi calls), as
+    /// [`GrpcWebLayer::allow_request_streaming`] does. Used only with
+    /// [`ServeOptions::grpc_web`].
+    pub allow_request_streaming: bool,
 }
 
 /// Why [`serve`] failed.
@@ -77,7 +81,7 @@ where
         Server::builder()
             .accept_http1(true)
             .layer(cors)
-            .layer(GrpcWebLayer::new())
+            .layer(GrpcWebLayer::new().allow_request_streaming(options.allow_request_streaming))
             .add_service(test_service())
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await

@@ -41,7 +41,7 @@ export interface ServerSpec {
 
 const url = (addr: string): string => `http://${addr}`;
 
-/** Our proxy and layer let clients stream requests (client streaming and bidi cases). */
+/** Our proxy lets clients stream requests (client streaming and bidi cases), as does our layer in-process. */
 async function proxyInFront(backend: RunningServer, origin: string): Promise<RunningServer> {
   const proxy = await startServer("grpcweb-proxy", [
     "--listen",
@@ -97,19 +97,7 @@ export const servers: readonly ServerSpec[] = [
     id: "in-process",
     label: "interop-server --grpc-web (our layer in-process)",
     ...OUR_PROXY,
-    notes:
-      "runs without request streaming (client_streaming and ping_pong n/a): with it on, the layer in tonic's " +
-      "HTTP/1.1 server closes a connection after answering before the request ended without `connection: close` " +
-      "(an open bug); the grpcweb-proxy columns run them",
-    start: (origin) => interopServer(["--grpc-web", "--allowed-origin", origin]),
-    // Request streams are left to the grpcweb-proxy columns: with request streaming on,
-    // the layer inside tonic's HTTP/1.1 server closes a connection after answering before
-    // the request ended (an unknown service) without `connection: close`, and the next
-    // call on it fails (EPIPE); an open bug, not a property of gRPC-Web.
-    caseNotApplicable: (name) =>
-      name === "client_streaming" || name === "ping_pong"
-        ? "interop-server --grpc-web runs without request streaming (open bug with it on over HTTP/1.1)"
-        : undefined,
+    start: (origin) => interopServer(["--grpc-web", "--allow-request-streaming", "--allowed-origin", origin]),
   },
   {
     id: "grpcwebproxy",

@@ -42,6 +42,13 @@
 //!   [`body_read_timeout`](GrpcWebLayer::body_read_timeout) and the
 //!   [`request_idle_timeout`](GrpcWebLayer::request_idle_timeout). (Browsers stream
 //!   request bodies over HTTP/2 only; see the README.)
+//!   Over HTTP/1.1, a call the inner service answers before its request body has ended
+//!   (tonic answers an unknown method without reading the body; a bidi handler may answer
+//!   as it reads) is answered with `connection: close`: the server will not read the
+//!   rest, so the connection cannot carry another call, and a client that knows this
+//!   opens a new one. Unary and server-streaming calls, read to their end before they are
+//!   answered, keep their connection; the check is one flag read per streamed HTTP/1.1
+//!   call.
 //! - Compressed frames (flag 0x01) are forwarded as they are; the layer asks the inner
 //!   service for `identity` unless the client said otherwise.
 

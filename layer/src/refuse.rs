@@ -1,10 +1,13 @@
-//! Keeping HTTP/1.1 connections usable after a refusal: the refused request's body is
-//! read (and dropped) before the answer, or the answer says `connection: close`.
+//! Keeping HTTP/1.1 connections honest: a refused request's body is read (and dropped)
+//! before the answer, or the answer says `connection: close`; so does the answer to a
+//! streamed request the inner service answered before its body ended.
 
 use bytes::Bytes;
 use http::{Response, Version};
 use http_body::Body;
 use http_body_util::BodyExt as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Marks a response sent before the request body was read to its end.
@@ -14,6 +17,28 @@ pub(crate) struct BodyUnread;
 pub(crate) fn unread<B>(mut res: Response<B>) -> Response<B> {
     res.extensions_mut().insert(BodyUnread);
     res
+}
+
+/// Whether a forwarded request body has been read to its end: set by the body, read by
+/// the call when the answer's head is ready. An HTTP/1.1 server closes a connection whose
+/// request body was dropped before its end (the rest is still on the wire), so an answer
+/// made before then must say `connection: close`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BodyEnd(Arc<AtomicBool>);
+
+impl BodyEnd {
+    pub(crate) fn reach(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn reached(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// `res`, marked [`BodyUnread`] when the body had not ended by the time it was made.
+    pub(crate) fn mark<B>(&self, res: Response<B>) -> Response<B> {
+        if self.reached() { res } else { unread(res) }
+    }
 }
 
 /// Most a refused request's body is read (and dropped) so that its HTTP/1.1 connection

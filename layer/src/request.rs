@@ -25,6 +25,7 @@ use crate::budget::{RequestBudget, Reservation};
 use crate::counts::MessageCounts;
 use crate::error::BoxError;
 use crate::failure::Failure;
+use crate::refuse::BodyEnd;
 
 /// Messages up to this size are forwarded in one chunk with their frame header (copied);
 /// bigger ones as the header and the payload as it came (not copied).
@@ -144,6 +145,7 @@ pin_project! {
         failure: BodyFailure,
         counts: Option<MessageCounts>,
         waits: StreamWaits,
+        end: Option<BodyEnd>,
     }
 }
 
@@ -184,6 +186,7 @@ where
             failure: BodyFailure::default(),
             counts: None,
             waits: StreamWaits::new(limits.message_timeout, limits.idle_timeout),
+            end: None,
         }
     }
 
@@ -206,6 +209,17 @@ where
     /// Counts request messages into `counts` as they are read.
     pub(crate) fn count_into(&mut self, counts: Option<MessageCounts>) {
         self.counts = counts;
+    }
+
+    /// Where this body records that the client's body has ended: its last frame read, or
+    /// the client's body saying it has no more (a `content-length` body read whole).
+    pub(crate) fn watch_end(&mut self) -> BodyEnd {
+        let end = BodyEnd::default();
+        if self.inner_done || self.inner.is_end_stream() {
+            end.reach();
+        }
+        self.end = Some(end.clone());
+        end
     }
 
     /// Where this body records why it failed after the call was forwarded.
@@ -258,7 +272,13 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    match ready!(this.inner.as_mut().poll_frame(cx)) {
+    let polled = ready!(this.inner.as_mut().poll_frame(cx));
+    if let Some(end) = this.end.as_ref()
+        && (polled.is_none() || this.inner.is_end_stream())
+    {
+        end.reach();
+    }
+    match polled {
         None => {
             *this.inner_done = true;
             if let Some(text) = this.text.as_ref() {

@@ -22,7 +22,7 @@ use crate::deadline::{RouteLimits, after, call_deadline};
 use crate::error::BoxError;
 use crate::failure::{Failure, Stage};
 use crate::native::native_call;
-use crate::refuse::{BodyUnread, DRAIN_LIMIT, settle, unread};
+use crate::refuse::{BodyEnd, BodyUnread, DRAIN_LIMIT, settle, unread};
 use crate::request::{BodyFailure, BodyLimits, RequestBody, RequestError, WebRequestBody};
 use crate::respond;
 use crate::response::{ResponseBody, StreamOptions};
@@ -162,6 +162,8 @@ struct Prepared<B> {
     deadline: Option<Instant>,
     failure: BodyFailure,
     counts: Option<MessageCounts>,
+    /// A streamed request over HTTP/1.1: whether its body has ended.
+    end: Option<BodyEnd>,
 }
 
 async fn web_call<S, B, ResB>(
@@ -187,20 +189,19 @@ where
         deadline,
         failure,
         counts,
+        end,
     } = match Box::pin(prepare(&config, req, ct)).await {
         Ok(prepared) => prepared,
         Err(res) => return res,
     };
     let call = inner.oneshot(req);
     let result = match deadline {
-        Some(d) => match tokio::time::timeout_at(d, call).await {
-            Ok(r) => r,
-            Err(_) => return respond::web_failure(&reply, &Failure::DeadlineExceeded),
-        },
-        None => call.await,
+        Some(d) => tokio::time::timeout_at(d, call).await.ok(),
+        None => Some(call.await),
     };
-    match result {
-        Ok(res) => {
+    let res = match result {
+        None => respond::web_failure(&reply, &Failure::DeadlineExceeded),
+        Some(Ok(res)) => {
             let options = StreamOptions {
                 deadline,
                 failure: Some(failure),
@@ -210,13 +211,22 @@ where
             };
             translate_response(res, &reply, options)
         }
-        Err(e) => match failure.get() {
+        Some(Err(e)) => match failure.get() {
             Some(status) => respond::web_status(&reply, status),
             None => {
                 let e: BoxError = e.into();
                 respond::web_failure(&reply, &Failure::of_inner(&*e, Stage::Call, deadline))
             }
         },
+    };
+    // A streamed HTTP/1.1 request answered before its body ended (an inner service that
+    // answers without reading it, such as tonic for an unknown method, or a bidi call
+    // that answers as it reads): the server will not read the rest, so the connection
+    // closes after this answer, which says so (K7). Unary calls are read to their end
+    // before they are answered and keep their connection.
+    match end {
+        Some(end) => end.mark(res),
+        None => res,
     }
 }
 
@@ -307,6 +317,7 @@ where
     }
 
     let failure = body.failure();
+    let end = (streaming && version < Version::HTTP_2).then(|| body.watch_end());
     rewrite_request_headers(&mut parts.headers, &ct);
     Ok(Prepared {
         req: Request::from_parts(parts, RequestBody::web(body)),
@@ -314,6 +325,7 @@ where
         deadline,
         failure,
         counts,
+        end,
     })
 }
 

@@ -32,6 +32,10 @@ struct Args {
     /// `https://*.example.com`, or `*`).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// With --grpc-web: let gRPC-Web clients stream requests (client-streaming and bidi
+    /// calls).
+    #[arg(long)]
+    allow_request_streaming: bool,
 }
 
 #[tokio::main]
@@ -49,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let options = ServeOptions {
         grpc_web: args.grpc_web,
         allowed_origins: args.allowed_origins,
+        allow_request_streaming: args.allow_request_streaming,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = serve(listener, options, async {

@@ -369,6 +369,7 @@ async fn cors_for_the_allowed_origins_only() {
     let server = WebServer::start_with(ServeOptions {
         grpc_web: true,
         allowed_origins: vec!["http://app.example".to_owned()],
+        ..ServeOptions::default()
     })
     .await;
     assert_eq!(
@@ -397,6 +398,7 @@ fn an_invalid_allowed_origin_is_an_error() {
         let options = ServeOptions {
             grpc_web: true,
             allowed_origins: vec!["not an origin".to_owned()],
+            ..ServeOptions::default()
         };
         serve(listener, options, std::future::pending()).await
     });

@@ -4,5 +4,6 @@
 mod demo;
 mod grpc_web;
 mod interop_server;
+mod keepalive;
 mod protos;
 mod test_service;

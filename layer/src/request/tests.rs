@@ -4,10 +4,13 @@ use grpcweb_protocol::framing::{FrameKind, encode_frame};
 use std::collections::VecDeque;
 use std::task::Waker;
 
-/// A client body: these chunks, then the end (or nothing more, ever, when `open`).
+/// A client body: these chunks, then the end (or nothing more, ever, when `open`); with
+/// `sized`, it says it has ended as soon as its last chunk is read (as a `content-length`
+/// body does).
 struct Chunks {
     chunks: VecDeque<Bytes>,
     open: bool,
+    sized: bool,
 }
 
 impl Body for Chunks {
@@ -24,12 +27,17 @@ impl Body for Chunks {
             None => Poll::Ready(None),
         }
     }
+
+    fn is_end_stream(&self) -> bool {
+        self.sized && !self.open && self.chunks.is_empty()
+    }
 }
 
 fn body(chunks: Vec<Bytes>, open: bool, limits: BodyLimits) -> Pin<Box<WebRequestBody<Chunks>>> {
     let chunks = Chunks {
         chunks: chunks.into(),
         open,
+        sized: false,
     };
     Box::pin(WebRequestBody::new(chunks, Mode::Binary, limits))
 }
@@ -135,4 +143,35 @@ fn buffered_bytes_are_reserved_until_passed_on_and_given_back() {
     let (chunks, err) = drain(&mut b);
     assert_eq!((chunks.len(), err), (1, None));
     assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn the_end_is_seen_once_the_client_body_has_ended() {
+    let message = Bytes::from(encode_frame(FrameKind::Data, b"a").to_vec());
+    let mut cx = Context::from_waker(Waker::noop());
+    // (open, sized): whether the end is seen once the message is in, and after a drain.
+    for (open, sized, at_once, after) in [
+        (false, false, false, true),
+        (false, true, true, true),
+        (true, false, false, false),
+    ] {
+        let chunks = Chunks {
+            chunks: VecDeque::from([message.clone()]),
+            open,
+            sized,
+        };
+        let mut b = Box::pin(WebRequestBody::new(
+            chunks,
+            Mode::Binary,
+            limits(false, None),
+        ));
+        // Streaming: the call is forwarded once the first message is in.
+        let prefetched = b.as_mut().poll_prefetch(&mut cx, None);
+        assert!(matches!(prefetched, Poll::Ready(Ok(()))));
+        let end = b.watch_end();
+        assert_eq!(end.reached(), at_once, "open {open}, sized {sized}");
+        let (chunks, err) = drain(&mut b);
+        assert_eq!((chunks, err), (vec![message.clone()], None));
+        assert_eq!(end.reached(), after, "open {open}, sized {sized}");
+    }
 }
