@@ -47,7 +47,7 @@
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
 //! # Limitations
-//! - Editions: 2023 only (field presence, repeated encoding, enum type, UTF-8
+//! - Editions: 2023 and 2024 (field presence, repeated encoding, enum type, UTF-8
 //!   validation and message encoding features; other editions are an error).
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
@@ -84,7 +84,7 @@ pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Wkt}
 
 use context::Context;
 
-use editions::{EDITION_2023, EditionsIndex};
+use editions::{EDITION_2023, EDITION_2024, EditionsIndex};
 use index::TypeIndex;
 
 /// Runs the plugin on an encoded `CodeGeneratorRequest`, returning an encoded
@@ -104,9 +104,9 @@ pub fn run(request: &[u8]) -> Vec<u8> {
     let mut out = response.encode_to_vec();
     // CodeGeneratorResponse.minimum_edition (3) and maximum_edition (4), which the
     // prost-types struct lacks: appending fields to an encoded message sets them.
-    for tag in [0x18u8, 0x20] {
+    for (tag, edition) in [(0x18u8, EDITION_2023), (0x20, EDITION_2024)] {
         out.push(tag);
-        grpcweb_protocol::varint::put(&mut out, EDITION_2023 as u64);
+        grpcweb_protocol::varint::put(&mut out, edition as u64);
     }
     out
 }
