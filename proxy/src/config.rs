@@ -7,6 +7,7 @@
 mod descriptors;
 mod duration;
 mod file;
+mod transcoding;
 mod validate;
 
 use http::Uri;
@@ -20,8 +21,9 @@ use grpcweb_layer::CorsConfig;
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
 pub use crate::config_error::ConfigError;
-pub use descriptors::backend_descriptors;
+pub use descriptors::{backend_descriptors, transcoding};
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
+pub use transcoding::TranscodingConfig;
 
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]
@@ -50,6 +52,8 @@ pub struct Config {
     /// `FileDescriptorSet` files of every backend's services, for JSON and REST calls
     /// (each backend may add its own in [`BackendConfig::descriptor_sets`]).
     pub descriptor_sets: Vec<PathBuf>,
+    /// JSON options, REST headers and HTTP rules of JSON and REST calls.
+    pub transcoding: TranscodingConfig,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             forwarding: ForwardingConfig::default(),
             allow_request_streaming: false,
             descriptor_sets: Vec::new(),
+            transcoding: TranscodingConfig::default(),
         }
     }
 }

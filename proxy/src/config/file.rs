@@ -28,6 +28,7 @@ struct File {
     limits: Option<FileLimits>,
     forwarding: Option<FileForwarding>,
     tls: Option<FileTls>,
+    transcoding: Option<super::transcoding::FileTranscoding>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +139,9 @@ impl Config {
             config.allow_request_streaming = v;
         }
         config.descriptor_sets = file.descriptor_sets;
+        if let Some(t) = file.transcoding {
+            super::transcoding::apply(&mut config.transcoding, t)?;
+        }
         for (i, b) in file.backends.into_iter().enumerate() {
             let key = format!("backends[{i}]");
             let mut backend = BackendConfig::new(b.name, String::new());
