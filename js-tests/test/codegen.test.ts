@@ -69,6 +69,7 @@ generate(inputs, [
   ours("ours-int64-string", ["int64=string"]),
   ours("ours-int64-number", ["int64=number", "import_extension=js"]),
   ours("ours-js", ["target=js+dts"]),
+  ours("ours-json", ["json_types=true"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
@@ -258,6 +259,49 @@ export async function call(t: Transport): Promise<number> {
     "ES2022",
     consumer,
   ]);
+});
+
+test("json_types=true: what toJson returns for random messages type-checks as their FooJson types", async () => {
+  type Mod = Record<string, any>;
+  const { Gen, random, rng } = (await import(compiled("random.js"))) as Mod;
+  const { toJson, createRegistry } = (await import("grpcweb-client")) as Mod;
+  const oursOut = (rel: string): string => join(dir, "dist", "js-tests", "codegen", "out", "ours", rel);
+  const all = (await import(pathToFileURL(oursOut("codegen/all_types_pb.js")).href)) as Mod;
+  const p2 = (await import(pathToFileURL(oursOut("codegen/proto2_pb.js")).href)) as Mod;
+  const registry = createRegistry(all["AllTypes_Nested"]);
+  const cases: Array<[type: any, json: string, module: string]> = [
+    [all["AllTypes"], "AllTypesJson", "./codegen/all_types_pb.js"],
+    [all["WellKnown"], "WellKnownJson", "./codegen/all_types_pb.js"],
+    [p2["Proto2Types"], "Proto2TypesJson", "./codegen/proto2_pb.js"],
+  ];
+  const lines: string[] = [];
+  let n = 0;
+  for (const [type, json, module] of cases) {
+    lines.push(`import type { ${json} } from "${module}";`);
+    const g = new Gen(rng(n + 11));
+    for (let i = 0; i < 100; i++) {
+      const m = random(g, type, 0);
+      for (const emitDefaults of [false, true]) {
+        const value = JSON.stringify(toJson(type, m, { registry, emitDefaults }));
+        lines.push(`export const v${n++}: ${json} = ${value};`);
+      }
+    }
+  }
+  const file = join(dir, "out", "ours-json", "json-values.ts");
+  writeFileSync(file, lines.join("\n") + "\n");
+  run(bin("tsc"), [
+    "--noEmit",
+    "--strict",
+    "--exactOptionalPropertyTypes",
+    "--module",
+    "ESNext",
+    "--moduleResolution",
+    "Bundler",
+    "--target",
+    "ES2022",
+    file,
+  ]);
+  assert.equal(n, 600);
 });
 
 for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
