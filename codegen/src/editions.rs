@@ -1,4 +1,7 @@
-//! Editions (2023): the resolved features of every field and enum of editions files.
+//! Editions (2023 and 2024): the resolved features of every field and enum of editions
+//! files. 2024 changes no default of the features that shape our output; its new
+//! features (`enforce_naming_style`, symbol visibility with `export` / `local`) are
+//! checked by the compiler and do not change the generated code.
 //!
 //! prost-types' descriptors predate editions and drop `edition` and `features`, so
 //! [`EditionsIndex::decode`] reads them from the raw request with a few descriptor
@@ -12,6 +15,8 @@ use crate::error::Error;
 
 /// `Edition.EDITION_2023`.
 pub(crate) const EDITION_2023: i32 = 1000;
+/// `Edition.EDITION_2024`, the newest edition the plugin declares.
+pub(crate) const EDITION_2024: i32 = 1001;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct RawRequest {
@@ -122,8 +127,8 @@ pub(crate) struct Features {
 }
 
 impl Features {
-    /// Edition 2023 defaults.
-    fn edition_2023() -> Self {
+    /// Edition 2023 and 2024 defaults (equal for these features).
+    fn defaults() -> Self {
         Features {
             presence: Presence::Explicit,
             closed_enum: false,
@@ -176,18 +181,18 @@ impl EditionsIndex {
             let name = file.name.clone().unwrap_or_default();
             match file.edition {
                 None => continue,
-                Some(EDITION_2023) => {}
+                Some(EDITION_2023 | EDITION_2024) => {}
                 // Proto2 and proto3 files can carry their legacy edition numbers.
                 Some(998 | 999) => continue,
                 Some(other) => {
                     return Err(Error::new(format!(
-                        "{name}: edition {other} is not supported (only 2023)"
+                        "{name}: edition {other} is not supported (only 2023 and 2024)"
                     )));
                 }
             }
             index.files.insert(name);
-            let base = Features::edition_2023()
-                .merge(file.options.as_ref().and_then(|o| o.features.as_ref()));
+            let base =
+                Features::defaults().merge(file.options.as_ref().and_then(|o| o.features.as_ref()));
             let scope = file.package.clone().unwrap_or_default();
             for e in &file.enum_type {
                 index.add_enum(&scope, e, base);
@@ -251,7 +256,7 @@ mod tests {
 
     #[test]
     fn features_merge_in_order() {
-        let base = Features::edition_2023();
+        let base = Features::defaults();
         let implicit = RawFeatures {
             field_presence: Some(2),
             enum_type: Some(2),
@@ -322,9 +327,19 @@ mod tests {
     }
 
     #[test]
+    fn edition_2024_resolves_like_2023() {
+        let index = EditionsIndex::decode(&request(EDITION_2024)).expect("decodes");
+        assert!(index.is_editions_file("e.proto"));
+        assert_eq!(
+            index.field("p.M.x").expect("field features").presence,
+            Presence::Implicit
+        );
+    }
+
+    #[test]
     fn rejects_other_editions() {
-        let e = EditionsIndex::decode(&request(1001)).expect_err("2024 is not supported");
-        assert!(e.to_string().contains("e.proto: edition 1001"), "{e}");
+        let e = EditionsIndex::decode(&request(1002)).expect_err("2025 is not supported");
+        assert!(e.to_string().contains("e.proto: edition 1002"), "{e}");
         let proto3 = EditionsIndex::decode(&request(999)).expect("proto3 numbering is fine");
         assert!(!proto3.is_editions_file("e.proto"));
     }

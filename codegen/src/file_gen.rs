@@ -6,7 +6,7 @@ use prost_types::FileDescriptorProto;
 
 use crate::context::Context;
 use crate::index::{Comments, module_path};
-use crate::printer::{Imports, Printer};
+use crate::printer::{Imports, Out};
 
 pub(crate) struct FileGen<'a> {
     pub(crate) ctx: &'a Context<'a>,
@@ -15,7 +15,7 @@ pub(crate) struct FileGen<'a> {
     pub(crate) out_path: String,
     pub(crate) imports: Imports,
     pub(crate) comments: Comments,
-    pub(crate) body: Printer,
+    pub(crate) body: Out,
 }
 
 impl<'a> FileGen<'a> {
@@ -26,7 +26,7 @@ impl<'a> FileGen<'a> {
             out_path: module_path(file.name(), "_pb"),
             comments: Comments::of(file),
             imports: Imports::default(),
-            body: Printer::default(),
+            body: Out::default(),
         }
     }
 }

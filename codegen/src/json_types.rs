@@ -71,10 +71,10 @@ fn enum_json(g: &mut FileGen<'_>, e: &EnumDescriptorProto, scope: &str) -> Resul
         names.join(" | ")
     };
     g.body
-        .line(0, &format!("/** JSON form of the enum {fq}. */"));
+        .types(0, &format!("/** JSON form of the enum {fq}. */"));
     g.body
-        .line(0, &format!("export type {} = {ty};", entry.json_name));
-    g.body.line(0, "");
+        .types(0, &format!("export type {} = {ty};", entry.json_name));
+    g.body.types(0, "");
     Ok(())
 }
 
@@ -84,17 +84,17 @@ fn message_json(g: &mut FileGen<'_>, m: &DescriptorProto, scope: &str) -> Result
     }
     let fq = qualify(scope, m.name());
     let name = g.ctx.index.get(&format!(".{fq}"), &fq)?.json_name.clone();
-    g.body.line(
+    g.body.types(
         0,
         &format!("/** JSON form of the message {fq}: what `toJson` returns. */"),
     );
     if let Some(ts) = wkt_json(g, &fq) {
-        g.body.line(0, &format!("export type {name} = {ts};"));
+        g.body.types(0, &format!("export type {name} = {ts};"));
     } else if m.field.is_empty() {
         g.body
-            .line(0, &format!("export type {name} = Record<string, never>;"));
+            .types(0, &format!("export type {name} = Record<string, never>;"));
     } else {
-        g.body.line(0, &format!("export type {name} = {{"));
+        g.body.types(0, &format!("export type {name} = {{"));
         for f in &m.field {
             let ctx = format!("{fq}.{}", f.name());
             let ty = field_json(g, f, &ctx)?;
@@ -104,11 +104,11 @@ fn message_json(g: &mut FileGen<'_>, m: &DescriptorProto, scope: &str) -> Result
             } else {
                 string_literal(&key)
             };
-            g.body.line(1, &format!("{key}?: {ty};"));
+            g.body.types(1, &format!("{key}?: {ty};"));
         }
-        g.body.line(0, "};");
+        g.body.types(0, "};");
     }
-    g.body.line(0, "");
+    g.body.types(0, "");
     for e in &m.enum_type {
         enum_json(g, e, &fq)?;
     }

@@ -41,13 +41,15 @@
 //!   the shape `toJson` returns.
 //! - `wkt=runtime|generate` (default `runtime`): the well-known types are imported from
 //!   `grpcweb-client/wkt`, or written next to the files that import them.
+//! - `target=ts|js+dts` (default `ts`): TypeScript, or JavaScript plus declarations
+//!   written from the same model.
 //! - `runtime_module=<specifier>` (default `grpcweb-client`): where the runtime (and its
 //!   `/wkt`) is imported from.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
 //! # Limitations
-//! - Editions: 2023 only (field presence, repeated encoding, enum type, UTF-8
+//! - Editions: 2023 and 2024 (field presence, repeated encoding, enum type, UTF-8
 //!   validation and message encoding features; other editions are an error).
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
@@ -80,11 +82,12 @@ use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Wkt};
+pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Target, Wkt};
 
 use context::Context;
+use printer::Generated;
 
-use editions::{EDITION_2023, EditionsIndex};
+use editions::{EDITION_2023, EDITION_2024, EditionsIndex};
 use index::TypeIndex;
 
 /// Runs the plugin on an encoded `CodeGeneratorRequest`, returning an encoded
@@ -104,9 +107,9 @@ pub fn run(request: &[u8]) -> Vec<u8> {
     let mut out = response.encode_to_vec();
     // CodeGeneratorResponse.minimum_edition (3) and maximum_edition (4), which the
     // prost-types struct lacks: appending fields to an encoded message sets them.
-    for tag in [0x18u8, 0x20] {
+    for (tag, edition) in [(0x18u8, EDITION_2023), (0x20, EDITION_2024)] {
         out.push(tag);
-        grpcweb_protocol::varint::put(&mut out, EDITION_2023 as u64);
+        grpcweb_protocol::varint::put(&mut out, edition as u64);
     }
     out
 }
@@ -164,6 +167,21 @@ fn files_to_emit<'a>(
     names.iter().filter_map(|n| by_name(n)).collect()
 }
 
+/// Adds a generated module in the forms `target` asks for.
+fn push(out: &mut Vec<File>, target: Target, proto: &str, suffix: &str, module: Generated) {
+    let forms = match target {
+        Target::Ts => vec![(".ts", module.ts)],
+        Target::JsDts => vec![(".js", module.js), (".d.ts", module.dts)],
+    };
+    for (ext, content) in forms {
+        out.push(File {
+            name: Some(index::module_path(proto, &format!("{suffix}{ext}"))),
+            content: Some(content),
+            ..Default::default()
+        });
+    }
+}
+
 fn generate_files(
     request: &CodeGeneratorRequest,
     editions: &EditionsIndex,
@@ -197,18 +215,16 @@ fn generate_files(
         let empty = file.message_type.is_empty() && file.enum_type.is_empty();
         if !empty || ctx.options.keep_empty_files {
             let pb = messages::generate(&ctx, file)?;
-            out.push(File {
-                name: Some(index::module_path(file.name(), "_pb.ts")),
-                content: Some(pb),
-                ..Default::default()
-            });
+            push(&mut out, ctx.options.target, file.name(), "_pb", pb);
         }
         if let Some(client) = services::generate(&ctx, file)? {
-            out.push(File {
-                name: Some(index::module_path(file.name(), "_grpcweb.ts")),
-                content: Some(client),
-                ..Default::default()
-            });
+            push(
+                &mut out,
+                ctx.options.target,
+                file.name(),
+                "_grpcweb",
+                client,
+            );
         }
     }
     Ok(out)

@@ -14,7 +14,7 @@ use crate::names::{
     enum_members, is_identifier, json_name, property_name, snake_case, string_literal,
 };
 use crate::options::EnumPrefix;
-use crate::printer::Printer;
+use crate::printer::{Generated, Out};
 
 // Source paths (descriptor.proto field numbers) used to find comments.
 const FILE_MESSAGE: i32 = 4;
@@ -26,7 +26,7 @@ const MESSAGE_ONEOF: i32 = 8;
 const ENUM_VALUE: i32 = 2;
 
 /// Generates the `_pb.ts` file of `file`.
-pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
+pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<Generated, Error> {
     let mut g = FileGen::new(ctx, file);
     for name in ctx.index.declared_in(file.name(), ctx.options.json_types) {
         g.imports.declare(&name);
@@ -41,11 +41,11 @@ pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<
     if ctx.options.json_types {
         crate::json_types::generate(&mut g)?;
     }
-    let mut p = Printer::default();
-    crate::preamble::header(&mut p, ctx, file);
-    g.imports.print(&mut p, ctx.options.runtime());
-    p.line(0, "");
-    Ok(p.finish() + &g.body.finish())
+    let mut head = Out::default();
+    crate::preamble::header_out(&mut head, ctx, file);
+    g.imports.print_out(&mut head, ctx.options.runtime());
+    head.all(0, "");
+    Ok(Generated::join(head, g.body))
 }
 
 fn path_with(path: &[i32], more: &[i32]) -> Vec<i32> {
@@ -97,8 +97,15 @@ impl FileGen<'_> {
         let comment = self.comments.get(path).to_owned();
         let deprecated = e.options.as_ref().and_then(|o| o.deprecated) == Some(true);
         self.body.doc(0, &comment, deprecated);
-        self.body.line(0, &format!("export enum {name} {{"));
+        // TS: an enum; declarations: the same enum declared; JS: the object tsc makes of
+        // it (members, then number -> name), as a literal that bundlers can drop.
+        self.body.ts.line(0, &format!("export enum {name} {{"));
+        self.body
+            .dts
+            .line(0, &format!("export declare enum {name} {{"));
+        self.body.js.line(0, &format!("export const {name} = {{"));
         let mut pairs = Vec::new();
+        let mut reverse = Vec::new();
         let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
         let strip = self.ctx.options.enum_prefix == EnumPrefix::Strip;
         let members = enum_members(e.name(), &names, strip);
@@ -110,24 +117,41 @@ impl FileGen<'_> {
             let dep = v.options.as_ref().and_then(|o| o.deprecated) == Some(true);
             self.body.doc(1, &c, dep);
             self.body
-                .line(1, &format!("{} = {},", property_key(member), v.number()));
+                .types(1, &format!("{} = {},", property_key(member), v.number()));
+            self.body
+                .js
+                .line(1, &format!("{}: {},", property_key(member), v.number()));
             pairs.push(format!("[{}, {}]", v.number(), string_literal(v.name())));
+            // A later alias of a number wins its reverse entry, as in a TS enum.
+            let key = string_literal(&v.number().to_string());
+            reverse.retain(|(k, _): &(String, String)| *k != key);
+            reverse.push((key, string_literal(member)));
         }
-        self.body.line(0, "}");
+        for (k, v) in &reverse {
+            self.body.js.line(1, &format!("{k}: {v},"));
+        }
+        self.body.types(0, "}");
+        self.body.js.line(0, "};");
         let enum_type = self.imports.runtime("enumType");
         let enum_ty = self.imports.runtime_type("EnumType");
         let closed = if closed { ", true" } else { "" };
         self.body
-            .line(0, &format!("/** Reflection info of the enum {fq}. */"));
-        self.body.line(
-            0,
-            &format!(
-                "export const {name}$: {enum_ty} = /*@__PURE__*/ {enum_type}({}, [{}]{closed});",
-                string_literal(&fq),
-                pairs.join(", ")
-            ),
+            .all(0, &format!("/** Reflection info of the enum {fq}. */"));
+        let value = format!(
+            "/*@__PURE__*/ {enum_type}({}, [{}]{closed});",
+            string_literal(&fq),
+            pairs.join(", ")
         );
-        self.body.line(0, "");
+        self.body
+            .ts
+            .line(0, &format!("export const {name}$: {enum_ty} = {value}"));
+        self.body
+            .js
+            .line(0, &format!("export const {name}$ = {value}"));
+        self.body
+            .dts
+            .line(0, &format!("export declare const {name}$: {enum_ty};"));
+        self.body.all(0, "");
         Ok(())
     }
 
@@ -139,8 +163,8 @@ impl FileGen<'_> {
         let name = self.ctx.index.get(&format!(".{fq}"), &fq)?.ts_name.clone();
         let comment = self.comments.get(path).to_owned();
         let deprecated = m.options.as_ref().and_then(|o| o.deprecated) == Some(true);
-        self.body.doc(0, &comment, deprecated);
-        self.body.line(0, &format!("export interface {name} {{"));
+        self.body.doc_types(0, &comment, deprecated);
+        self.body.types(0, &format!("export interface {name} {{"));
         let mut table = Vec::new();
         let mut oneof_props: HashMap<i32, String> = HashMap::new();
         // Property names in use: proto2 allows `foo_bar` next to `fooBar`.
@@ -213,7 +237,7 @@ impl FileGen<'_> {
                 .get(&path_with(path, &[MESSAGE_FIELD, i as i32]))
                 .to_owned();
             let fdep = f.options.as_ref().and_then(|o| o.deprecated) == Some(true);
-            self.body.doc(1, &fdoc, fdep);
+            self.body.doc_types(1, &fdoc, fdep);
             let optional = (ft.kind == "message" && !repeated) || required || opt;
             let ty = if ft.kind == "map" {
                 format!("{{ [key: string]: {} }}", ft.ts)
@@ -224,40 +248,47 @@ impl FileGen<'_> {
             };
             let q = if optional { "?" } else { "" };
             self.body
-                .line(1, &format!("{}{q}: {ty};", property_key(&prop)));
+                .types(1, &format!("{}{q}: {ty};", property_key(&prop)));
             table.push(entry);
         }
-        self.body.line(
+        self.body.types(
             1,
             "/** Fields this schema does not know, kept as raw bytes. */",
         );
-        self.body.line(1, "$unknown?: Uint8Array;");
-        self.body.line(0, "}");
-        self.body.line(0, "");
+        self.body.types(1, "$unknown?: Uint8Array;");
+        self.body.types(0, "}");
+        self.body.types(0, "");
         let message_type = self.imports.runtime("messageType");
         let mt = self.imports.runtime_type("MessageType");
-        self.body.line(
+        self.body.all(
             0,
             &format!("/** Codec and reflection info of the message {fq}. */"),
         );
-        self.body.line(
+        let fq_lit = string_literal(&fq);
+        self.body.ts.line(
             0,
             &format!(
-                "export const {name}: {mt}<{name}> = /*@__PURE__*/ {message_type}<{name}>({}, () => [",
-                string_literal(&fq)
+                "export const {name}: {mt}<{name}> = /*@__PURE__*/ {message_type}<{name}>({fq_lit}, () => ["
             ),
         );
+        self.body.js.line(
+            0,
+            &format!("export const {name} = /*@__PURE__*/ {message_type}({fq_lit}, () => ["),
+        );
+        self.body
+            .dts
+            .line(0, &format!("export declare const {name}: {mt}<{name}>;"));
         for entry in table {
-            self.body.line(1, &format!("{{ {} }},", entry.join(", ")));
+            self.body.code(1, &format!("{{ {} }},", entry.join(", ")));
         }
         // The binary check of required fields, which only apps using such messages bundle.
         if has_required {
             let check = self.imports.runtime("checkRequired");
-            self.body.line(0, &format!("], {check});"));
+            self.body.code(0, &format!("], {check});"));
         } else {
-            self.body.line(0, "]);");
+            self.body.code(0, "]);");
         }
-        self.body.line(0, "");
+        self.body.all(0, "");
         for (i, e) in m.enum_type.iter().enumerate() {
             self.enum_(e, &fq, &path_with(path, &[MESSAGE_ENUM, i as i32]))?;
         }
@@ -281,8 +312,8 @@ impl FileGen<'_> {
             .comments
             .get(&path_with(path, &[MESSAGE_ONEOF, index]))
             .to_owned();
-        self.body.doc(1, &comment, false);
-        self.body.line(1, &format!("{}:", property_key(prop)));
+        self.body.doc_types(1, &comment, false);
+        self.body.types(1, &format!("{}:", property_key(prop)));
         for (i, f) in m.field.iter().enumerate() {
             if f.oneof_index != Some(index) || f.proto3_optional == Some(true) {
                 continue;
@@ -293,13 +324,13 @@ impl FileGen<'_> {
                 .get(&path_with(path, &[MESSAGE_FIELD, i as i32]))
                 .to_owned();
             let fdep = f.options.as_ref().and_then(|o| o.deprecated) == Some(true);
-            self.body.doc(2, &fdoc, fdep);
+            self.body.doc_types(2, &fdoc, fdep);
             let case = string_literal(&property_name(f.name()));
             self.body
-                .line(2, &format!("| {{ case: {case}; value: {ts} }}"));
+                .types(2, &format!("| {{ case: {case}; value: {ts} }}"));
         }
         self.body
-            .line(2, "| { case: undefined; value?: undefined };");
+            .types(2, "| { case: undefined; value?: undefined };");
         Ok(())
     }
 }

@@ -66,6 +66,16 @@ pub enum EnumPrefix {
     Strip,
 }
 
+/// What the plugin writes for each module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// `a/b_pb.ts` (the default).
+    #[default]
+    Ts,
+    /// `a/b_pb.js` and `a/b_pb.d.ts`, for projects that do not compile TypeScript.
+    JsDts,
+}
+
 /// Where the well-known types (google/protobuf/timestamp.proto, ...) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Wkt {
@@ -92,6 +102,8 @@ pub struct Options {
     pub json_types: bool,
     /// `wkt=runtime|generate`.
     pub wkt: Wkt,
+    /// `target=ts|js+dts`.
+    pub target: Target,
     /// `runtime_module=<specifier>`: where generated code imports the runtime from
     /// (`None`: `grpcweb-client`).
     pub runtime_module: Option<String>,
@@ -105,8 +117,8 @@ impl Options {
 }
 
 /// The option keys, for the error about an unknown one.
-const KEYS: &str =
-    "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, runtime_module";
+const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, \
+                    runtime_module, target";
 
 fn boolean(value: &str) -> Option<bool> {
     match value {
@@ -182,6 +194,13 @@ impl Options {
                         _ => return Err(bad("runtime or generate")),
                     }
                 }
+                "target" => {
+                    options.target = match value.trim() {
+                        "ts" => Target::Ts,
+                        "js+dts" | "dts+js" => Target::JsDts,
+                        _ => return Err(bad("ts or js+dts")),
+                    }
+                }
                 "runtime_module" => {
                     let spec = value.trim();
                     if spec.is_empty() || spec.contains(['"', '\\', '\n', '\r']) {
@@ -229,8 +248,12 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_and_values() {
-        let e = Options::parse("target=js").expect_err("unknown key");
-        assert!(e.to_string().contains("\"target\""), "{e}");
+        let e = Options::parse("rewrite_imports=x").expect_err("unknown key");
+        assert!(e.to_string().contains("\"rewrite_imports\""), "{e}");
+        let e = Options::parse("target=js").expect_err("js alone is not a target");
+        assert!(e.to_string().contains("ts or js+dts"), "{e}");
+        let o = Options::parse("target=js+dts").expect("valid");
+        assert_eq!(o.target, Target::JsDts);
         let e = Options::parse("json_types=yes").expect_err("bad value");
         assert!(e.to_string().contains("true or false"), "{e}");
         let e = Options::parse("enum_prefix=drop").expect_err("bad value");

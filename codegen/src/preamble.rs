@@ -3,7 +3,14 @@
 use prost_types::FileDescriptorProto;
 
 use crate::context::Context;
-use crate::printer::Printer;
+use crate::printer::{Out, Printer};
+
+/// Writes the header in the three forms of a module.
+pub(crate) fn header_out(out: &mut Out, ctx: &Context<'_>, file: &FileDescriptorProto) {
+    header(&mut out.ts, ctx, file);
+    header(&mut out.js, ctx, file);
+    header(&mut out.dts, ctx, file);
+}
 
 /// Writes the `@generated` header naming the plugin version, the source and the options.
 pub(crate) fn header(p: &mut Printer, ctx: &Context<'_>, file: &FileDescriptorProto) {

@@ -68,6 +68,68 @@ impl Printer {
     }
 }
 
+/// The three forms of one generated module, written side by side from the same model:
+/// TypeScript (`target=ts`), and JavaScript plus declarations (`target=js+dts`).
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    pub(crate) ts: Printer,
+    pub(crate) js: Printer,
+    pub(crate) dts: Printer,
+}
+
+impl Out {
+    /// A TSDoc block in all three.
+    pub(crate) fn doc(&mut self, indent: usize, comment: &str, deprecated: bool) {
+        self.ts.doc(indent, comment, deprecated);
+        self.js.doc(indent, comment, deprecated);
+        self.dts.doc(indent, comment, deprecated);
+    }
+
+    /// A TSDoc block of the type level only (interfaces and their members).
+    pub(crate) fn doc_types(&mut self, indent: usize, comment: &str, deprecated: bool) {
+        self.ts.doc(indent, comment, deprecated);
+        self.dts.doc(indent, comment, deprecated);
+    }
+
+    /// A line of all three (blank lines, comments).
+    pub(crate) fn all(&mut self, indent: usize, line: &str) {
+        self.ts.line(indent, line);
+        self.js.line(indent, line);
+        self.dts.line(indent, line);
+    }
+
+    /// A line of the type level only: TS and declarations (interfaces, type aliases).
+    pub(crate) fn types(&mut self, indent: usize, line: &str) {
+        self.ts.line(indent, line);
+        self.dts.line(indent, line);
+    }
+
+    /// A line of code without types: TS and JS (entries of a field table).
+    pub(crate) fn code(&mut self, indent: usize, line: &str) {
+        self.ts.line(indent, line);
+        self.js.line(indent, line);
+    }
+}
+
+/// A generated module in its three forms.
+#[derive(Debug)]
+pub(crate) struct Generated {
+    pub(crate) ts: String,
+    pub(crate) js: String,
+    pub(crate) dts: String,
+}
+
+impl Generated {
+    /// The header (preamble and imports) followed by the body, in each form.
+    pub(crate) fn join(head: Out, body: Out) -> Self {
+        Generated {
+            ts: head.ts.finish() + &body.ts.finish(),
+            js: head.js.finish() + &body.js.finish(),
+            dts: head.dts.finish() + &body.dts.finish(),
+        }
+    }
+}
+
 /// The imports of one generated file, with local aliases that never clash.
 #[derive(Debug, Default)]
 pub(crate) struct Imports {
@@ -142,8 +204,14 @@ impl Imports {
         Some(alias.to_owned())
     }
 
-    /// Writes the import statements.
-    pub(crate) fn print(&self, p: &mut Printer, runtime: &str) {
+    /// Writes the import statements of the three forms of a module (JS has no types).
+    pub(crate) fn print_out(&self, out: &mut Out, runtime: &str) {
+        self.print_as(&mut out.ts, runtime, false);
+        self.print_as(&mut out.js, runtime, true);
+        self.print_as(&mut out.dts, runtime, false);
+    }
+
+    fn print_as(&self, p: &mut Printer, runtime: &str, values_only: bool) {
         let runtime = string_literal(runtime);
         if !self.runtime_values.is_empty() {
             let names: Vec<&str> = self.runtime_values.iter().copied().collect();
@@ -152,7 +220,7 @@ impl Imports {
                 &format!("import {{ {} }} from {runtime};", names.join(", ")),
             );
         }
-        if !self.runtime_types.is_empty() {
+        if !self.runtime_types.is_empty() && !values_only {
             let names: Vec<&str> = self.runtime_types.iter().copied().collect();
             p.line(
                 0,
@@ -163,8 +231,12 @@ impl Imports {
             let is_type = |name: &String| self.type_only.contains(&(module.clone(), name.clone()));
             // Only types: `import type { ... }`; some: `import { A, type AJson }`.
             let all_types = names.keys().all(is_type);
+            if values_only && all_types {
+                continue;
+            }
             let list: Vec<String> = names
                 .iter()
+                .filter(|(name, _)| !(values_only && is_type(name)))
                 .map(|(name, alias)| {
                     let prefix = if is_type(name) && !all_types {
                         "type "

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::index::{Comments, module_path};
 use crate::names::{NameScope, escape_property, lower_camel, string_literal};
-use crate::printer::{Imports, Printer};
+use crate::printer::{Generated, Imports, Out};
 
 const FILE_SERVICE: i32 = 6;
 const SERVICE_METHOD: i32 = 2;
@@ -89,7 +89,7 @@ fn deprecated(m: &MethodDescriptorProto) -> bool {
 pub(crate) fn generate(
     ctx: &Context<'_>,
     file: &FileDescriptorProto,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<Generated>, Error> {
     if file.service.is_empty() {
         return Ok(None);
     }
@@ -104,7 +104,7 @@ pub(crate) fn generate(
             imports.declare(m);
         }
     }
-    let mut body = Printer::default();
+    let mut body = Out::default();
     for (si, (s, n)) in file.service.iter().zip(&names).enumerate() {
         let name = &n.service;
         let fq = match file.package() {
@@ -139,7 +139,7 @@ pub(crate) fn generate(
             body.doc(0, &doc, deprecated(m));
             let dep = if deprecated(m) { ", true" } else { "" };
             let factory = imports.runtime(factory(m));
-            body.line(
+            body.code(
                 0,
                 &format!(
                     "export const {desc} = /*@__PURE__*/ {factory}({}, {}, {input}, {output}{dep});",
@@ -147,18 +147,34 @@ pub(crate) fn generate(
                     string_literal(m.name()),
                 ),
             );
+            body.dts.line(
+                0,
+                &format!(
+                    "export declare const {desc}: ReturnType<typeof {factory}<{input}, {output}>>;"
+                ),
+            );
         }
-        body.line(0, "");
+        body.all(0, "");
         body.doc(0, &service_doc, service_dep);
-        body.line(0, &format!("export const {name} = {{"));
-        body.line(1, &format!("typeName: {},", string_literal(&fq)));
-        body.line(1, "methods: {");
+        body.code(0, &format!("export const {name} = {{"));
+        body.code(1, &format!("typeName: {},", string_literal(&fq)));
+        body.code(1, "methods: {");
+        body.dts
+            .line(0, &format!("export declare const {name}: {{"));
+        body.dts
+            .line(1, &format!("readonly typeName: {};", string_literal(&fq)));
+        body.dts.line(1, "readonly methods: {");
         for (_, method, _, _, desc) in &methods {
-            body.line(2, &format!("{method}: {desc},"));
+            body.code(2, &format!("{method}: {desc},"));
+            body.dts
+                .line(2, &format!("readonly {method}: typeof {desc};"));
         }
-        body.line(1, "},");
-        body.line(0, "} as const;");
-        body.line(0, "");
+        body.code(1, "},");
+        body.ts.line(0, "} as const;");
+        body.js.line(0, "};");
+        body.dts.line(1, "};");
+        body.dts.line(0, "};");
+        body.all(0, "");
         let transport = imports.runtime_type("Transport");
         let call_options = imports.runtime_type("CallOptions");
         let partial = imports.runtime_type("PartialMessage");
@@ -169,14 +185,23 @@ pub(crate) fn generate(
         }
         body.doc(0, &client_doc, service_dep);
         let client = &n.client;
-        body.line(0, &format!("export class {client} {{"));
-        body.line(1, &format!("readonly #transport: {transport};"));
-        body.line(0, "");
-        body.line(1, &format!("constructor(transport: {transport}) {{"));
-        body.line(2, "this.#transport = transport;");
-        body.line(1, "}");
+        body.code(0, &format!("export class {client} {{"));
+        body.dts
+            .line(0, &format!("export declare class {client} {{"));
+        body.ts
+            .line(1, &format!("readonly #transport: {transport};"));
+        body.js.line(1, "#transport;");
+        body.dts.line(1, "#private;");
+        body.code(0, "");
+        body.ts
+            .line(1, &format!("constructor(transport: {transport}) {{"));
+        body.js.line(1, "constructor(transport) {");
+        body.code(2, "this.#transport = transport;");
+        body.code(1, "}");
+        body.dts
+            .line(1, &format!("constructor(transport: {transport});"));
         for (mi, (m, method, input, output, desc)) in methods.iter().enumerate() {
-            body.line(0, "");
+            body.code(0, "");
             let doc = comments
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
@@ -198,22 +223,22 @@ pub(crate) fn generate(
                     format!("AsyncIterable<{output}>"),
                 ),
             };
-            body.line(
-                1,
-                &format!("{method}({arg}: {arg_type}, options?: {call_options}): {ret} {{"),
-            );
-            body.line(
+            let signature = format!("{method}({arg}: {arg_type}, options?: {call_options}): {ret}");
+            body.ts.line(1, &format!("{signature} {{"));
+            body.js.line(1, &format!("{method}({arg}, options) {{"));
+            body.dts.line(1, &format!("{signature};"));
+            body.code(
                 2,
                 &format!("return {call_method}(this.#transport, {desc}, {arg}, options);"),
             );
-            body.line(1, "}");
+            body.code(1, "}");
         }
-        body.line(0, "}");
-        body.line(0, "");
+        body.all(0, "}");
+        body.all(0, "");
     }
-    let mut p = Printer::default();
-    crate::preamble::header(&mut p, ctx, file);
-    imports.print(&mut p, ctx.options.runtime());
-    p.line(0, "");
-    Ok(Some(p.finish() + &body.finish()))
+    let mut head = Out::default();
+    crate::preamble::header_out(&mut head, ctx, file);
+    imports.print_out(&mut head, ctx.options.runtime());
+    head.all(0, "");
+    Ok(Some(Generated::join(head, body)))
 }

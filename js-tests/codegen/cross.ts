@@ -19,11 +19,13 @@ import {
 import * as oursAll from "./out/ours/codegen/all_types_pb.js";
 import * as oursP2 from "./out/ours/codegen/proto2_pb.js";
 import * as oursEd from "./out/ours/codegen/editions_pb.js";
+import * as oursEd24 from "./out/ours/codegen/editions2024_pb.js";
 import * as oursString from "./out/ours-int64-string/codegen/all_types_pb.js";
 import * as oursNumber from "./out/ours-int64-number/codegen/all_types_pb.js";
 import * as esAll from "./out/es/codegen/all_types_pb.js";
 import * as esP2 from "./out/es/codegen/proto2_pb.js";
 import * as esEd from "./out/es/codegen/editions_pb.js";
+import * as esEd24 from "./out/es/codegen/editions2024_pb.js";
 import { Gen, random, rng } from "./random.js";
 
 type Obj = Record<string, any>;
@@ -108,6 +110,10 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       );
       assert.equal(hex(bytes), "2000300130023b08013c");
     },
+  ],
+  [
+    "editions 2024 (features, local and exported types) agrees with @bufbuild/protobuf (1000 random messages)",
+    () => crossCheck(oursEd24.Record2024, esEd24.Record2024Schema, 6, 1000, 100),
   ],
   [
     "proto2 required and editions LEGACY_REQUIRED: encoding an unset one throws like @bufbuild/protobuf; decoding does not check",

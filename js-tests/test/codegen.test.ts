@@ -68,6 +68,8 @@ generate(inputs, [
   ours("ours"),
   ours("ours-int64-string", ["int64=string"]),
   ours("ours-int64-number", ["int64=number", "import_extension=js"]),
+  ours("ours-js", ["target=js+dts"]),
+  ours("ours-json", ["json_types=true"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
@@ -111,18 +113,18 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   }
 });
 
-test("editions golden: buf output equals codegen/tests/golden/editions (protox has no editions)", () => {
-  // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
-  const golden = join(root, "codegen", "tests", "golden", "editions");
-  const rel = "codegen/editions_pb.ts";
-  const actual = readFileSync(join(dir, "out", "ours", rel), "utf8");
-  if (process.env["UPDATE_GOLDEN"] !== undefined) {
-    mkdirSync(join(golden, "codegen"), { recursive: true });
-    writeFileSync(join(golden, rel), actual);
-    assert.fail("editions golden rewritten: review the diff and run again");
-  }
-  assert.equal(actual, readFileSync(join(golden, rel), "utf8"), "run with UPDATE_GOLDEN=1 to rewrite");
-});
+for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts"])
+  test(`editions golden: buf output equals codegen/tests/golden/editions/${rel} (protox has no editions)`, () => {
+    // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
+    const golden = join(root, "codegen", "tests", "golden", "editions");
+    const actual = readFileSync(join(dir, "out", "ours", rel), "utf8");
+    if (process.env["UPDATE_GOLDEN"] !== undefined) {
+      mkdirSync(join(golden, "codegen"), { recursive: true });
+      writeFileSync(join(golden, rel), actual);
+      assert.fail("editions golden rewritten: review the diff and run again");
+    }
+    assert.equal(actual, readFileSync(join(golden, rel), "utf8"), "run with UPDATE_GOLDEN=1 to rewrite");
+  });
 
 test(
   "protoc runs the plugin; output equals the goldens",
@@ -152,7 +154,7 @@ test(
         "protoc",
         [
           `--plugin=protoc-gen-grpcweb-ts=${plugin}`,
-          `--grpcweb-ts_out=target=js:${out}`,
+          `--grpcweb-ts_out=rewrite_imports=x:${out}`,
           "-I",
           join(root, "protos"),
           "grpc/testing/empty.proto",
@@ -160,7 +162,7 @@ test(
         { encoding: "utf8" },
       );
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /unknown option "target"/);
+      assert.match(r.stderr, /unknown option "rewrite_imports"/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -197,6 +199,109 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
   } finally {
     rmSync(ws, { recursive: true, force: true });
   }
+});
+
+test("target=js+dts: the JavaScript agrees with the TypeScript (enums, 1000 random messages each way), the declarations type-check", async () => {
+  type Mod = Record<string, any>;
+  const { Gen, random, rng } = (await import(compiled("random.js"))) as Mod;
+  for (const rel of ["codegen/all_types_pb", "codegen/proto2_pb", "codegen/names_pb", "grpc/testing/messages_pb"]) {
+    // The JavaScript runs as shipped (grpcweb-client resolves to the built package).
+    const js = (await import(pathToFileURL(join(dir, "out", "ours-js", `${rel}.js`)).href)) as Mod;
+    const ts = (await import(
+      pathToFileURL(join(dir, "dist", "js-tests", "codegen", "out", "ours", `${rel}.js`)).href
+    )) as Mod;
+    assert.deepEqual(Object.keys(js).sort(), Object.keys(ts).sort(), rel);
+    let checked = 0;
+    for (const [name, value] of Object.entries(ts)) {
+      if (typeof value?.toBinary !== "function") {
+        // TS enums (members and number -> name) equal the JavaScript objects.
+        const isEnum =
+          typeof value === "object" &&
+          Object.values(value).every((v) => typeof v === "number" || typeof v === "string");
+        if (isEnum) assert.deepEqual(js[name], value, name);
+        continue;
+      }
+      const g = new Gen(rng(checked + 7));
+      for (let i = 0; i < 1000; i++) {
+        const m = random(g, value, 0);
+        const bytes = value.toBinary(m);
+        assert.deepEqual(js[name].toBinary(js[name].fromBinary(bytes)), bytes, `${rel} ${name}`);
+      }
+      checked++;
+    }
+    assert.ok(checked > 0, rel);
+  }
+  // The declarations, as a project without TypeScript sources would consume them.
+  const consumer = join(dir, "out", "ours-js", "consumer.ts");
+  writeFileSync(
+    consumer,
+    `import { AllTypes, Color } from "./codegen/all_types_pb.js";
+import { TestServiceClient, TestService_UnaryCall } from "./grpc/testing/test_grpcweb.js";
+import type { Transport } from "grpcweb-client";
+const m: AllTypes = AllTypes.create({ fEnum: Color.COLOR_RED });
+export const bytes: Uint8Array = AllTypes.toBinary(m);
+export const kind: "unary" = TestService_UnaryCall.kind;
+export async function call(t: Transport): Promise<number> {
+  return (await new TestServiceClient(t).unaryCall({ responseSize: 1 })).payload?.body.length ?? 0;
+}
+`,
+  );
+  run(bin("tsc"), [
+    "--noEmit",
+    "--strict",
+    "--exactOptionalPropertyTypes",
+    "--verbatimModuleSyntax",
+    "--module",
+    "ESNext",
+    "--moduleResolution",
+    "Bundler",
+    "--target",
+    "ES2022",
+    consumer,
+  ]);
+});
+
+test("json_types=true: what toJson returns for random messages type-checks as their FooJson types", async () => {
+  type Mod = Record<string, any>;
+  const { Gen, random, rng } = (await import(compiled("random.js"))) as Mod;
+  const { toJson, createRegistry } = (await import("grpcweb-client")) as Mod;
+  const oursOut = (rel: string): string => join(dir, "dist", "js-tests", "codegen", "out", "ours", rel);
+  const all = (await import(pathToFileURL(oursOut("codegen/all_types_pb.js")).href)) as Mod;
+  const p2 = (await import(pathToFileURL(oursOut("codegen/proto2_pb.js")).href)) as Mod;
+  const registry = createRegistry(all["AllTypes_Nested"]);
+  const cases: Array<[type: any, json: string, module: string]> = [
+    [all["AllTypes"], "AllTypesJson", "./codegen/all_types_pb.js"],
+    [all["WellKnown"], "WellKnownJson", "./codegen/all_types_pb.js"],
+    [p2["Proto2Types"], "Proto2TypesJson", "./codegen/proto2_pb.js"],
+  ];
+  const lines: string[] = [];
+  let n = 0;
+  for (const [type, json, module] of cases) {
+    lines.push(`import type { ${json} } from "${module}";`);
+    const g = new Gen(rng(n + 11));
+    for (let i = 0; i < 100; i++) {
+      const m = random(g, type, 0);
+      for (const emitDefaults of [false, true]) {
+        const value = JSON.stringify(toJson(type, m, { registry, emitDefaults }));
+        lines.push(`export const v${n++}: ${json} = ${value};`);
+      }
+    }
+  }
+  const file = join(dir, "out", "ours-json", "json-values.ts");
+  writeFileSync(file, lines.join("\n") + "\n");
+  run(bin("tsc"), [
+    "--noEmit",
+    "--strict",
+    "--exactOptionalPropertyTypes",
+    "--module",
+    "ESNext",
+    "--moduleResolution",
+    "Bundler",
+    "--target",
+    "ES2022",
+    file,
+  ]);
+  assert.equal(n, 600);
 });
 
 for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);

@@ -52,6 +52,23 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("flatten", &["codegen/flatten.proto"]),
     (
+        "interop,target=js+dts",
+        &[
+            "grpc/testing/test.proto",
+            "grpc/testing/messages.proto",
+            "grpc/testing/empty.proto",
+        ],
+    ),
+    ("all_types,target=js+dts", &["codegen/all_types.proto"]),
+    (
+        "proto2,target=js+dts,json_types=true",
+        &["codegen/proto2.proto"],
+    ),
+    (
+        "names,target=js+dts",
+        &["codegen/names.proto", "codegen/other/types.proto"],
+    ),
+    (
         "enum_prefix,enum_prefix=strip",
         &["codegen/enum_prefix.proto"],
     ),
@@ -96,7 +113,7 @@ fn existing_files(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
         let path = entry.path();
         if path.is_dir() {
             existing_files(&path, base, out);
-        } else if path.extension().is_some_and(|e| e == "ts") {
+        } else if path.extension().is_some_and(|e| e == "ts" || e == "js") {
             let rel = path.strip_prefix(base).expect("under base");
             let rel = rel.to_string_lossy().replace('\\', "/");
             // Generated files live in a directory of their package; files at the root

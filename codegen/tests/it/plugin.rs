@@ -115,9 +115,10 @@ fn output_paths_mirror_proto_paths() {
 #[test]
 fn run_declares_the_supported_editions() {
     let bytes = protoc_gen_grpcweb_ts::run(&request(vec![], "").encode_to_vec());
-    // minimum_edition = 3 and maximum_edition = 4, both EDITION_2023 (1000 = 0xe8 0x07).
+    // minimum_edition = 3: EDITION_2023 (1000 = 0xe8 0x07); maximum_edition = 4:
+    // EDITION_2024 (1001 = 0xe9 0x07).
     assert!(
-        bytes.ends_with(&[0x18, 0xe8, 0x07, 0x20, 0xe8, 0x07]),
+        bytes.ends_with(&[0x18, 0xe8, 0x07, 0x20, 0xe9, 0x07]),
         "{bytes:?}"
     );
     let response = CodeGeneratorResponse::decode(bytes.as_slice()).expect("a response");
