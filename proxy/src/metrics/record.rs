@@ -104,7 +104,7 @@ impl CallRecord {
         // Last, so a scrape that sees no call in flight sees this one counted.
         metrics.in_flight.dec();
         tracing::info!(
-            target: "grpcweb::access",
+            target: crate::log::ACCESS_TARGET,
             path = %self.path.as_deref().unwrap_or_else(|| labels.path()),
             grpc_status = match code {
                 CLIENT_GONE => "CLIENT_GONE",
