@@ -1,16 +1,17 @@
-//! Compiles `protos/grpc/testing/*.proto` and the demo's protos in-process with protox (no
-//! system `protoc`), then generates prost messages plus tonic client and server code into
-//! `OUT_DIR`.
+//! Compiles `protos/grpc/testing/*.proto`, the demo's protos and the transcoding tests'
+//! in-process with protox (no system `protoc`), then generates prost messages plus tonic
+//! client and server code into `OUT_DIR`.
 
 use std::path::PathBuf;
 
 /// The interop protos and the demo's, relative to the `protos/` include root.
-const PROTOS: [&str; 5] = [
+const PROTOS: [&str; 6] = [
     "grpc/testing/empty.proto",
     "grpc/testing/messages.proto",
     "grpc/testing/test.proto",
     "examples/demo.proto",
     "google/rpc/error_details.proto",
+    "transcoding/v1/echo.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -42,7 +42,7 @@ pub struct Call {
     decoder: ResponseDecoder,
     input: Vec<u8>,
     out: [u32; 5],
-    /// The trailer block being handed out entry by entry, and the next entry's index.
+    /// The trailer block being handed out entry by entry, and where the next entry starts.
     trailers: Vec<u8>,
     next_trailer: usize,
     /// The end, handed out after its details.
@@ -85,8 +85,9 @@ pub unsafe extern "C" fn gw_free(call: *mut Call) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_buf(call: *mut Call, len: u32) -> *mut u8 {
     let call = unsafe { live(call) };
+    // Room for `len` bytes, not initialized: the caller writes them before they are read.
     call.input.clear();
-    call.input.resize(len as usize, 0);
+    call.input.reserve(len as usize);
     call.input.as_mut_ptr()
 }
 
@@ -99,7 +100,7 @@ pub unsafe extern "C" fn gw_buf(call: *mut Call, len: u32) -> *mut u8 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_headers(call: *mut Call, status: u32, len: u32) {
     let call = unsafe { live(call) };
-    let block = call.input.get(..len as usize).unwrap_or_default();
+    let block = unsafe { written(&call.input, len) };
     let status = u16::try_from(status).unwrap_or(0);
     call.decoder
         .headers(status, trailers::raw_entries(block).filter_map(Result::ok));
@@ -113,7 +114,7 @@ pub unsafe extern "C" fn gw_headers(call: *mut Call, status: u32, len: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gw_push(call: *mut Call, len: u32) {
     let call = unsafe { live(call) };
-    let chunk = call.input.get(..len as usize).unwrap_or_default();
+    let chunk = unsafe { written(&call.input, len) };
     call.decoder.push(chunk);
 }
 
@@ -156,6 +157,17 @@ unsafe fn live<'a>(call: *mut Call) -> &'a mut Call {
     unsafe { &mut *call }
 }
 
+/// The first `len` bytes of a call's input buffer, as the caller wrote them.
+///
+/// # Safety
+///
+/// The caller wrote `len` bytes there, at most the length given to the last [`gw_buf`].
+unsafe fn written(input: &Vec<u8>, len: u32) -> &[u8] {
+    let len = (len as usize).min(input.capacity());
+    // SAFETY: within the capacity `gw_buf` reserved, and written by the caller.
+    unsafe { core::slice::from_raw_parts(input.as_ptr(), len) }
+}
+
 impl Call {
     fn next(&mut self) -> u32 {
         if let Some(kind) = self.pending() {
@@ -190,11 +202,12 @@ impl Call {
     /// `NONE` for good once the end was handed out.
     fn pending(&mut self) -> Option<u32> {
         if !self.trailers.is_empty() {
-            let entry = trailers::raw_entries(&self.trailers)
-                .filter_map(Result::ok)
-                .nth(self.next_trailer);
-            if let Some((name, value)) = entry {
-                self.next_trailer += 1;
+            // The block was checked: every entry parses. The next one starts after the
+            // last value handed out (what is left of its line is blank).
+            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
+            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
+                self.next_trailer =
+                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
                 self.out = pair(name, value, 0);
                 return Some(TRAILER);
             }
@@ -205,10 +218,18 @@ impl Call {
             return Some(NONE);
         }
         // Read in place; a malformed `google.rpc.Status` has no details (`details::decode`).
-        let status = &end.status_details;
-        if details::entries(status).all(|d| d.is_some())
-            && let Some(Some((type_url, value))) = details::entries(status).nth(self.next_detail)
-        {
+        // One pass: the detail to hand out, unless any entry is malformed.
+        let mut detail = None;
+        for (i, entry) in details::entries(&end.status_details).enumerate() {
+            let Some(entry) = entry else {
+                detail = None;
+                break;
+            };
+            if i == self.next_detail {
+                detail = Some(entry);
+            }
+        }
+        if let Some((type_url, value)) = detail {
             self.next_detail += 1;
             self.out = pair(type_url, value, 0);
             return Some(DETAIL);

@@ -7,9 +7,8 @@ use prost_types::field_options::JsType;
 use crate::editions::{Features, Presence};
 use crate::error::Error;
 use crate::file_gen::FileGen;
-use crate::index::{TypeKind, is_proto2, module_path};
+use crate::index::{TypeKind, is_proto2};
 use crate::options::Int64;
-use crate::printer::relative_import;
 
 /// Resolved TS facts about one field.
 #[derive(Debug)]
@@ -132,11 +131,7 @@ fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, 
     if entry.file == g.file.name() {
         return Ok((entry.ts_name, entry.kind));
     }
-    let module = relative_import(
-        &g.out_path,
-        &module_path(&entry.file, "_pb"),
-        g.ctx.options.import_extension.suffix(),
-    );
+    let module = g.ctx.import_path(&g.out_path, &entry.file);
     let alias = g.imports.import(&module, &entry.ts_name);
     if matches!(entry.kind, TypeKind::Enum { .. }) {
         let info = format!("{}$", entry.ts_name);

@@ -9,7 +9,7 @@ use prost_types::{
 
 use crate::editions::EditionsIndex;
 use crate::error::Error;
-use crate::names::escape_type_name;
+use crate::names::NameScope;
 
 /// What a fully-qualified type name refers to.
 #[derive(Debug, Clone)]
@@ -29,14 +29,18 @@ pub(crate) struct TypeEntry {
     pub(crate) file: String,
     /// Its exported TS name (`Outer_Inner`, escaped).
     pub(crate) ts_name: String,
+    /// The name of its JSON type with `json_types` (`Outer_InnerJson`).
+    pub(crate) json_name: String,
     pub(crate) kind: TypeKind,
 }
 
-/// The file being indexed.
+/// The file being indexed, and its types in the order they claim names.
 struct FileCtx<'a> {
     file: &'a FileDescriptorProto,
     editions: &'a EditionsIndex,
     proto2: bool,
+    /// (nesting depth, fully-qualified name, flattened name, is an enum)
+    declared: Vec<(usize, String, String, bool)>,
 }
 
 /// Every type of every file in the request, by fully-qualified name with a leading dot.
@@ -59,16 +63,33 @@ impl TypeIndex {
                 "" => String::new(),
                 p => format!(".{p}"),
             };
-            let ctx = FileCtx {
+            let mut ctx = FileCtx {
                 file,
                 editions,
                 proto2: is_proto2(file),
+                declared: Vec::new(),
             };
             for e in &file.enum_type {
-                index.add_enum(&ctx, &prefix, "", e);
+                index.add_enum(&mut ctx, &prefix, "", 0, e);
             }
             for m in &file.message_type {
-                index.add_message(&ctx, &prefix, "", m);
+                index.add_message(&mut ctx, &prefix, "", 0, m);
+            }
+            // Shallower declarations first (a stable sort keeps declaration order), so
+            // a nested `A.B` never takes the name of a top-level `A_B`.
+            ctx.declared.sort_by_key(|d| d.0);
+            let mut scope = NameScope::default();
+            for (_, fq, local, is_enum) in &ctx.declared {
+                let name = scope.claim(local, *is_enum);
+                if let Some(entry) = index.types.get_mut(fq) {
+                    entry.ts_name = name;
+                }
+            }
+            // JSON types (`json_types`) give way to the types themselves.
+            for (_, fq, _, _) in &ctx.declared {
+                if let Some(entry) = index.types.get_mut(fq) {
+                    entry.json_name = scope.claim(&format!("{}Json", entry.ts_name), false);
+                }
             }
         }
         index
@@ -76,9 +97,10 @@ impl TypeIndex {
 
     fn add_enum(
         &mut self,
-        ctx: &FileCtx<'_>,
+        ctx: &mut FileCtx<'_>,
         prefix: &str,
         ts_prefix: &str,
+        depth: usize,
         e: &EnumDescriptorProto,
     ) {
         let fq = format!("{prefix}.{}", e.name());
@@ -89,11 +111,14 @@ impl TypeIndex {
             }
             _ => ctx.proto2,
         };
+        let local = format!("{ts_prefix}{}", e.name());
+        ctx.declared.push((depth, fq.clone(), local, true));
         self.types.insert(
             fq,
             TypeEntry {
                 file: ctx.file.name().to_owned(),
-                ts_name: escape_type_name(&format!("{ts_prefix}{}", e.name())),
+                ts_name: String::new(),
+                json_name: String::new(),
                 kind: TypeKind::Enum { closed },
             },
         );
@@ -101,9 +126,10 @@ impl TypeIndex {
 
     fn add_message(
         &mut self,
-        ctx: &FileCtx<'_>,
+        ctx: &mut FileCtx<'_>,
         prefix: &str,
         ts_prefix: &str,
+        depth: usize,
         m: &DescriptorProto,
     ) {
         let file = ctx.file.name();
@@ -116,21 +142,49 @@ impl TypeIndex {
         } else {
             None
         };
+        // Map entries generate nothing, so they claim no name.
+        if map_entry.is_none() {
+            ctx.declared
+                .push((depth, fq.clone(), ts_local.clone(), false));
+        }
         let nested_prefix = format!("{ts_local}_");
         for e in &m.enum_type {
-            self.add_enum(ctx, &fq, &nested_prefix, e);
+            self.add_enum(ctx, &fq, &nested_prefix, depth + 1, e);
         }
         for n in &m.nested_type {
-            self.add_message(ctx, &fq, &nested_prefix, n);
+            self.add_message(ctx, &fq, &nested_prefix, depth + 1, n);
         }
         self.types.insert(
             fq,
             TypeEntry {
                 file: file.to_owned(),
-                ts_name: escape_type_name(&ts_local),
+                ts_name: String::new(),
+                json_name: String::new(),
                 kind: TypeKind::Message { map_entry },
             },
         );
+    }
+
+    /// The names a file declares: its types, its enums' reflection consts, and with
+    /// `json` their JSON types.
+    pub(crate) fn declared_in<'a>(
+        &'a self,
+        file: &'a str,
+        json: bool,
+    ) -> impl Iterator<Item = String> + 'a {
+        self.types
+            .values()
+            .filter(move |t| t.file == file && !t.ts_name.is_empty())
+            .flat_map(move |t| {
+                let mut names = vec![t.ts_name.clone()];
+                if matches!(t.kind, TypeKind::Enum { .. }) {
+                    names.push(format!("{}$", t.ts_name));
+                }
+                if json {
+                    names.push(t.json_name.clone());
+                }
+                names
+            })
     }
 
     /// Looks up a type name as it appears in a field or method (`.pkg.Name`).

@@ -8,7 +8,8 @@
 //! closed-enum and required-field handling are referred to by the messages that need
 //! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
 //! per method, which `createClient` takes one by one, and a typed client class per
-//! service). Generated code imports only from the `grpcweb-client` package.
+//! service). Generated code imports only from the `grpcweb-client` package (the
+//! well-known types from `grpcweb-client/wkt`).
 //!
 //! ```sh
 //! protoc --plugin=protoc-gen-grpcweb-ts=target/debug/protoc-gen-grpcweb-ts \
@@ -31,6 +32,17 @@
 //! - `int64=bigint|string|number` (default `bigint`): the TS type of 64-bit integer
 //!   fields. A field's `[jstype = JS_STRING | JS_NUMBER | JS_NORMAL]` wins.
 //! - `import_extension=js|ts|none` (default `js`): the extension of relative imports.
+//! - `enum_prefix=keep|strip` (default `keep`): `strip` drops the prefix an enum's name
+//!   gives every member (`COLOR_RED` -> `RED`) as protobuf-es does, unless that leaves an
+//!   empty, non-identifier or duplicate member name.
+//! - `keep_empty_files=true|false` (default `false`): write `_pb.ts` files that declare
+//!   nothing (files of services only).
+//! - `json_types=true|false` (default `false`): a `FooJson` type per message and enum,
+//!   the shape `toJson` returns.
+//! - `wkt=runtime|generate` (default `runtime`): the well-known types are imported from
+//!   `grpcweb-client/wkt`, or written next to the files that import them.
+//! - `runtime_module=<specifier>` (default `grpcweb-client`): where the runtime (and its
+//!   `/wkt`) is imported from.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
@@ -54,6 +66,7 @@ mod error;
 mod fields;
 mod file_gen;
 mod index;
+mod json_types;
 mod messages;
 mod names;
 mod options;
@@ -67,7 +80,7 @@ use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{ImportExtension, Int64, OptionError, Options};
+pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Wkt};
 
 use context::Context;
 
@@ -127,15 +140,21 @@ fn generate_with(
 }
 
 /// The files to generate: those asked for, plus the google/protobuf ones they import
-/// (the well-known types ship as generated code next to the user's files).
-fn files_to_emit(request: &CodeGeneratorRequest) -> Vec<&FileDescriptorProto> {
+/// that the runtime package does not ship (all of them with `wkt=generate`).
+fn files_to_emit<'a>(
+    request: &'a CodeGeneratorRequest,
+    ctx: &Context<'_>,
+) -> Vec<&'a FileDescriptorProto> {
     let by_name = |name: &str| request.proto_file.iter().find(|f| f.name() == name);
     let mut names: Vec<String> = request.file_to_generate.clone();
     let mut i = 0;
     while i < names.len() {
         if let Some(file) = by_name(&names[i]) {
             for dep in &file.dependency {
-                if dep.starts_with("google/protobuf/") && !names.contains(dep) {
+                if dep.starts_with("google/protobuf/")
+                    && !ctx.wkt_from_runtime(dep)
+                    && !names.contains(dep)
+                {
                     names.push(dep.clone());
                 }
             }
@@ -166,19 +185,24 @@ fn generate_files(
         }
     }
     let mut out = Vec::new();
-    for file in files_to_emit(request) {
+    for file in files_to_emit(request, &ctx) {
         if file.syntax() == "editions" && !editions.is_editions_file(file.name()) {
             return Err(Error::new(format!(
                 "{}: editions files need their features: run the plugin on the encoded request",
                 file.name()
             )));
         }
-        let pb = messages::generate(&ctx, file)?;
-        out.push(File {
-            name: Some(index::module_path(file.name(), "_pb.ts")),
-            content: Some(pb),
-            ..Default::default()
-        });
+        // A file of services (or imports) only has an empty `_pb.ts`: left out unless
+        // `keep_empty_files` (for build systems that declare every output in advance).
+        let empty = file.message_type.is_empty() && file.enum_type.is_empty();
+        if !empty || ctx.options.keep_empty_files {
+            let pb = messages::generate(&ctx, file)?;
+            out.push(File {
+                name: Some(index::module_path(file.name(), "_pb.ts")),
+                content: Some(pb),
+                ..Default::default()
+            });
+        }
         if let Some(client) = services::generate(&ctx, file)? {
             out.push(File {
                 name: Some(index::module_path(file.name(), "_grpcweb.ts")),

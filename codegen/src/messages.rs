@@ -11,9 +11,10 @@ use crate::fields::{FieldType, explicit_presence, field_type, packed, required};
 use crate::file_gen::FileGen;
 use crate::index::TypeKind;
 use crate::names::{
-    escape_type_name, is_identifier, json_name, property_name, snake_case, string_literal,
+    enum_members, is_identifier, json_name, property_name, snake_case, string_literal,
 };
-use crate::printer::{Imports, Printer};
+use crate::options::EnumPrefix;
+use crate::printer::Printer;
 
 // Source paths (descriptor.proto field numbers) used to find comments.
 const FILE_MESSAGE: i32 = 4;
@@ -27,37 +28,24 @@ const ENUM_VALUE: i32 = 2;
 /// Generates the `_pb.ts` file of `file`.
 pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<String, Error> {
     let mut g = FileGen::new(ctx, file);
-    declare_names(&mut g.imports, "", &file.message_type, &file.enum_type);
+    for name in ctx.index.declared_in(file.name(), ctx.options.json_types) {
+        g.imports.declare(&name);
+    }
     let scope = file.package().to_owned();
     for (i, e) in file.enum_type.iter().enumerate() {
-        g.enum_(e, "", &scope, &[FILE_ENUM, i as i32]);
+        g.enum_(e, &scope, &[FILE_ENUM, i as i32])?;
     }
     for (i, m) in file.message_type.iter().enumerate() {
-        g.message(m, "", &scope, &[FILE_MESSAGE, i as i32])?;
+        g.message(m, &scope, &[FILE_MESSAGE, i as i32])?;
+    }
+    if ctx.options.json_types {
+        crate::json_types::generate(&mut g)?;
     }
     let mut p = Printer::default();
     crate::preamble::header(&mut p, ctx, file);
-    g.imports.print(&mut p);
+    g.imports.print(&mut p, ctx.options.runtime());
     p.line(0, "");
     Ok(p.finish() + &g.body.finish())
-}
-
-fn declare_names(
-    imports: &mut Imports,
-    prefix: &str,
-    messages: &[DescriptorProto],
-    enums: &[EnumDescriptorProto],
-) {
-    for e in enums {
-        let name = escape_type_name(&format!("{prefix}{}", e.name()));
-        imports.declare(&format!("{name}$"));
-        imports.declare(&name);
-    }
-    for m in messages {
-        let local = format!("{prefix}{}", m.name());
-        imports.declare(&escape_type_name(&local));
-        declare_names(imports, &format!("{local}_"), &m.nested_type, &m.enum_type);
-    }
 }
 
 fn path_with(path: &[i32], more: &[i32]) -> Vec<i32> {
@@ -101,15 +89,20 @@ fn wrap_union(ts: &str) -> String {
 }
 
 impl FileGen<'_> {
-    fn enum_(&mut self, e: &EnumDescriptorProto, prefix: &str, scope: &str, path: &[i32]) {
-        let name = escape_type_name(&format!("{prefix}{}", e.name()));
+    fn enum_(&mut self, e: &EnumDescriptorProto, scope: &str, path: &[i32]) -> Result<(), Error> {
         let fq = qualify(scope, e.name());
+        let entry = self.ctx.index.get(&format!(".{fq}"), &fq)?;
+        let name = entry.ts_name.clone();
+        let closed = matches!(entry.kind, TypeKind::Enum { closed: true });
         let comment = self.comments.get(path).to_owned();
         let deprecated = e.options.as_ref().and_then(|o| o.deprecated) == Some(true);
         self.body.doc(0, &comment, deprecated);
         self.body.line(0, &format!("export enum {name} {{"));
         let mut pairs = Vec::new();
-        for (i, v) in e.value.iter().enumerate() {
+        let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
+        let strip = self.ctx.options.enum_prefix == EnumPrefix::Strip;
+        let members = enum_members(e.name(), &names, strip);
+        for (i, (v, member)) in e.value.iter().zip(&members).enumerate() {
             let c = self
                 .comments
                 .get(&path_with(path, &[ENUM_VALUE, i as i32]))
@@ -117,16 +110,12 @@ impl FileGen<'_> {
             let dep = v.options.as_ref().and_then(|o| o.deprecated) == Some(true);
             self.body.doc(1, &c, dep);
             self.body
-                .line(1, &format!("{} = {},", property_key(v.name()), v.number()));
+                .line(1, &format!("{} = {},", property_key(member), v.number()));
             pairs.push(format!("[{}, {}]", v.number(), string_literal(v.name())));
         }
         self.body.line(0, "}");
         let enum_type = self.imports.runtime("enumType");
         let enum_ty = self.imports.runtime_type("EnumType");
-        let closed = matches!(
-            self.ctx.index.get(&format!(".{fq}"), &fq).map(|t| &t.kind),
-            Ok(TypeKind::Enum { closed: true })
-        );
         let closed = if closed { ", true" } else { "" };
         self.body
             .line(0, &format!("/** Reflection info of the enum {fq}. */"));
@@ -139,21 +128,15 @@ impl FileGen<'_> {
             ),
         );
         self.body.line(0, "");
+        Ok(())
     }
 
-    fn message(
-        &mut self,
-        m: &DescriptorProto,
-        prefix: &str,
-        scope: &str,
-        path: &[i32],
-    ) -> Result<(), Error> {
+    fn message(&mut self, m: &DescriptorProto, scope: &str, path: &[i32]) -> Result<(), Error> {
         if m.options.as_ref().and_then(|o| o.map_entry) == Some(true) {
             return Ok(());
         }
-        let local = format!("{prefix}{}", m.name());
-        let name = escape_type_name(&local);
         let fq = qualify(scope, m.name());
+        let name = self.ctx.index.get(&format!(".{fq}"), &fq)?.ts_name.clone();
         let comment = self.comments.get(path).to_owned();
         let deprecated = m.options.as_ref().and_then(|o| o.deprecated) == Some(true);
         self.body.doc(0, &comment, deprecated);
@@ -275,18 +258,12 @@ impl FileGen<'_> {
             self.body.line(0, "]);");
         }
         self.body.line(0, "");
-        let nested_prefix = format!("{local}_");
         for (i, e) in m.enum_type.iter().enumerate() {
-            self.enum_(
-                e,
-                &nested_prefix,
-                &fq,
-                &path_with(path, &[MESSAGE_ENUM, i as i32]),
-            );
+            self.enum_(e, &fq, &path_with(path, &[MESSAGE_ENUM, i as i32]))?;
         }
         for (i, n) in m.nested_type.iter().enumerate() {
             let npath = path_with(path, &[MESSAGE_NESTED, i as i32]);
-            self.message(n, &nested_prefix, &fq, &npath)?;
+            self.message(n, &fq, &npath)?;
         }
         Ok(())
     }

@@ -144,6 +144,35 @@ pub(crate) fn escape_type_name(name: &str) -> String {
     }
 }
 
+/// The top-level names of one generated module. Flattened names can clash (a nested
+/// `A.B` and a top-level `A_B` are both `A_B`): the first to claim a name keeps it, a
+/// later one gets `$1`, `$2`... (`$` cannot occur in .proto identifiers). Callers claim
+/// shallower declarations first, so top-level names never change.
+#[derive(Debug, Default)]
+pub(crate) struct NameScope {
+    taken: std::collections::HashSet<String>,
+}
+
+impl NameScope {
+    /// Claims the escaped `base`, or the first free `base$N`. With `with_info`, the name
+    /// followed by `$` (an enum's reflection const) must be free as well and is claimed.
+    pub(crate) fn claim(&mut self, base: &str, with_info: bool) -> String {
+        let escaped = escape_type_name(base);
+        let mut name = escaped.clone();
+        let mut n = 1;
+        while self.taken.contains(&name) || (with_info && self.taken.contains(&format!("{name}$")))
+        {
+            name = format!("{base}${n}");
+            n += 1;
+        }
+        if with_info {
+            self.taken.insert(format!("{name}$"));
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
 /// Escapes an object property or class member name.
 pub(crate) fn escape_property(name: &str) -> String {
     if RESERVED_PROPERTY_NAMES.contains(&name) {
@@ -200,6 +229,38 @@ pub(crate) fn lower_camel(name: &str) -> String {
 /// A field's property name in the generated interface.
 pub(crate) fn property_name(proto_name: &str) -> String {
     escape_property(&lower_camel(proto_name))
+}
+
+/// The TS member names of an enum's values. With `strip`, the prefix the enum's name
+/// gives its values goes when every value has it, as protobuf-es does (`Color` ->
+/// `COLOR_`, compared case-insensitively; `HTTPCode` -> `H_T_T_P_CODE_`); the .proto
+/// names stay when one value lacks it, or stripping would leave an empty name, a name
+/// that is not an identifier (`COLOR_1`) or two equal names.
+pub(crate) fn enum_members(enum_name: &str, values: &[&str], strip: bool) -> Vec<String> {
+    let keep = || values.iter().map(|v| (*v).to_owned()).collect();
+    if !strip {
+        return keep();
+    }
+    let mut prefix = String::new();
+    for (i, c) in enum_name.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            prefix.push('_');
+        }
+        prefix.extend(c.to_lowercase());
+    }
+    prefix.push('_');
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let short = match v.get(..prefix.len()) {
+            Some(head) if head.to_lowercase() == prefix => &v[prefix.len()..],
+            _ => return keep(),
+        };
+        if !is_identifier(short) || out.iter().any(|o| o == short) {
+            return keep();
+        }
+        out.push(short.to_owned());
+    }
+    out
 }
 
 /// A TS string literal (double quotes, JSON escaping).
@@ -263,5 +324,39 @@ mod tests {
         assert_eq!(property_name("to_string"), "toString$");
         assert_eq!(property_name("default"), "default");
         assert_eq!(string_literal("a\"b\\\n"), "\"a\\\"b\\\\\\n\"");
+    }
+
+    #[test]
+    fn strips_enum_prefixes_like_protobuf_es() {
+        let strip = |e: &str, v: &[&str]| enum_members(e, v, true);
+        assert_eq!(
+            strip("Color", &["COLOR_RED", "color_Blue"]),
+            ["RED", "Blue"]
+        );
+        assert_eq!(strip("HTTPCode", &["H_T_T_P_CODE_OK"]), ["OK"]);
+        assert_eq!(strip("FooBar", &["FOO_BAR_X"]), ["X"]);
+        // One value without the prefix, an empty rest, a digit, a clash: all kept.
+        assert_eq!(strip("Color", &["COLOR_RED", "RED"]), ["COLOR_RED", "RED"]);
+        assert_eq!(strip("Color", &["COLOR_"]), ["COLOR_"]);
+        assert_eq!(strip("Color", &["COLOR_1"]), ["COLOR_1"]);
+        assert_eq!(
+            strip("Color", &["COLOR_A", "color_A"]),
+            ["COLOR_A", "color_A"]
+        );
+        assert_eq!(strip("Mode", &["MODÉ_X"]), ["MODÉ_X"]);
+        assert_eq!(enum_members("Color", &["COLOR_RED"], false), ["COLOR_RED"]);
+    }
+
+    #[test]
+    fn scopes_number_clashing_names() {
+        let mut s = NameScope::default();
+        assert_eq!(s.claim("A_B", false), "A_B");
+        assert_eq!(s.claim("A_B", false), "A_B$1");
+        assert_eq!(s.claim("A_B", true), "A_B$2");
+        assert_eq!(s.claim("Object", false), "Object$");
+        // An enum needs its reflection const's name free too.
+        assert_eq!(s.claim("Object", true), "Object$1");
+        assert_eq!(s.claim("E", true), "E");
+        assert_eq!(s.claim("E", false), "E$1");
     }
 }

@@ -56,6 +56,26 @@ impl ImportExtension {
     }
 }
 
+/// Whether enum members keep the prefix their enum's name gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnumPrefix {
+    /// `Color.COLOR_RED` (the .proto name; the default).
+    #[default]
+    Keep,
+    /// `Color.RED`, when every member starts with `COLOR_` (as protobuf-es does).
+    Strip,
+}
+
+/// Where the well-known types (google/protobuf/timestamp.proto, ...) come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wkt {
+    /// Imported from `grpcweb-client/wkt`, never written (the default).
+    #[default]
+    Runtime,
+    /// Written next to the files that import them, imported relatively.
+    Generate,
+}
+
 /// Parsed plugin options. Every key is documented in the crate docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -64,6 +84,36 @@ pub struct Options {
     pub int64: Int64,
     /// `import_extension=js|ts|none`.
     pub import_extension: ImportExtension,
+    /// `enum_prefix=keep|strip`.
+    pub enum_prefix: EnumPrefix,
+    /// `keep_empty_files=true|false`: write `_pb.ts` files that declare nothing.
+    pub keep_empty_files: bool,
+    /// `json_types=true|false`: a `FooJson` type per message and enum.
+    pub json_types: bool,
+    /// `wkt=runtime|generate`.
+    pub wkt: Wkt,
+    /// `runtime_module=<specifier>`: where generated code imports the runtime from
+    /// (`None`: `grpcweb-client`).
+    pub runtime_module: Option<String>,
+}
+
+impl Options {
+    /// The module specifier of the runtime package.
+    pub(crate) fn runtime(&self) -> &str {
+        self.runtime_module.as_deref().unwrap_or("grpcweb-client")
+    }
+}
+
+/// The option keys, for the error about an unknown one.
+const KEYS: &str =
+    "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, runtime_module";
+
+fn boolean(value: &str) -> Option<bool> {
+    match value {
+        "true" | "" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// A bad plugin parameter.
@@ -110,9 +160,38 @@ impl Options {
                         _ => return Err(bad("js, ts or none")),
                     }
                 }
+                "enum_prefix" => {
+                    options.enum_prefix = match value.trim() {
+                        "keep" => EnumPrefix::Keep,
+                        "strip" => EnumPrefix::Strip,
+                        _ => return Err(bad("keep or strip")),
+                    }
+                }
+                "keep_empty_files" => {
+                    options.keep_empty_files =
+                        boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
+                }
+                "json_types" => {
+                    options.json_types =
+                        boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
+                }
+                "wkt" => {
+                    options.wkt = match value.trim() {
+                        "runtime" => Wkt::Runtime,
+                        "generate" => Wkt::Generate,
+                        _ => return Err(bad("runtime or generate")),
+                    }
+                }
+                "runtime_module" => {
+                    let spec = value.trim();
+                    if spec.is_empty() || spec.contains(['"', '\\', '\n', '\r']) {
+                        return Err(bad("a module specifier"));
+                    }
+                    options.runtime_module = Some(spec.to_owned());
+                }
                 other => {
                     return Err(OptionError(format!(
-                        "unknown option {other:?} (known: int64, import_extension)"
+                        "unknown option {other:?} (known: {KEYS})"
                     )));
                 }
             }
@@ -136,12 +215,26 @@ mod tests {
             (o.int64, o.import_extension),
             (Int64::Number, ImportExtension::Ts)
         );
+        let o =
+            Options::parse("enum_prefix=strip,keep_empty_files,json_types=true").expect("valid");
+        assert_eq!(o.enum_prefix, EnumPrefix::Strip);
+        assert!(o.keep_empty_files && o.json_types);
+        let o = Options::parse("wkt=generate,runtime_module=../rt.js").expect("valid");
+        assert_eq!((o.wkt, o.runtime()), (Wkt::Generate, "../rt.js"));
+        assert!(Options::parse("runtime_module=").is_err());
+        assert!(Options::parse("wkt=copy").is_err());
+        let o = Options::parse("keep_empty_files=false,enum_prefix=keep").expect("valid");
+        assert_eq!(o, Options::default());
     }
 
     #[test]
     fn rejects_unknown_keys_and_values() {
         let e = Options::parse("target=js").expect_err("unknown key");
         assert!(e.to_string().contains("\"target\""), "{e}");
+        let e = Options::parse("json_types=yes").expect_err("bad value");
+        assert!(e.to_string().contains("true or false"), "{e}");
+        let e = Options::parse("enum_prefix=drop").expect_err("bad value");
+        assert!(e.to_string().contains("keep or strip"), "{e}");
         let e = Options::parse("int64=long").expect_err("bad value");
         assert!(
             e.to_string().contains("int64") && e.to_string().contains("long"),

@@ -78,6 +78,8 @@ pub(crate) struct Imports {
     /// Runtime names: value imports and type-only imports.
     runtime_values: BTreeSet<&'static str>,
     runtime_types: BTreeSet<&'static str>,
+    /// (module, exported name) of imports that are types only.
+    type_only: HashSet<(String, String)>,
 }
 
 impl Imports {
@@ -117,6 +119,13 @@ impl Imports {
         alias
     }
 
+    /// Imports the type `name` from `module` (`import type`, as `verbatimModuleSyntax`
+    /// wants) and returns its local alias.
+    pub(crate) fn import_type(&mut self, module: &str, name: &str) -> String {
+        self.type_only.insert((module.to_owned(), name.to_owned()));
+        self.import(module, name)
+    }
+
     /// Imports `name` from `module` under a chosen alias (the reflection const of an enum
     /// follows its enum's alias); `None` when that alias is taken by something else.
     pub(crate) fn import_as(&mut self, module: &str, name: &str, alias: &str) -> Option<String> {
@@ -134,8 +143,8 @@ impl Imports {
     }
 
     /// Writes the import statements.
-    pub(crate) fn print(&self, p: &mut Printer) {
-        let runtime = string_literal("grpcweb-client");
+    pub(crate) fn print(&self, p: &mut Printer, runtime: &str) {
+        let runtime = string_literal(runtime);
         if !self.runtime_values.is_empty() {
             let names: Vec<&str> = self.runtime_values.iter().copied().collect();
             p.line(
@@ -151,20 +160,29 @@ impl Imports {
             );
         }
         for (module, names) in &self.values {
+            let is_type = |name: &String| self.type_only.contains(&(module.clone(), name.clone()));
+            // Only types: `import type { ... }`; some: `import { A, type AJson }`.
+            let all_types = names.keys().all(is_type);
             let list: Vec<String> = names
                 .iter()
                 .map(|(name, alias)| {
-                    if name == alias {
-                        name.clone()
+                    let prefix = if is_type(name) && !all_types {
+                        "type "
                     } else {
-                        format!("{name} as {alias}")
+                        ""
+                    };
+                    if name == alias {
+                        format!("{prefix}{name}")
+                    } else {
+                        format!("{prefix}{name} as {alias}")
                     }
                 })
                 .collect();
+            let kw = if all_types { "import type" } else { "import" };
             p.line(
                 0,
                 &format!(
-                    "import {{ {} }} from {};",
+                    "{kw} {{ {} }} from {};",
                     list.join(", "),
                     string_literal(module)
                 ),

@@ -7,8 +7,8 @@ use prost_types::{FileDescriptorProto, MethodDescriptorProto};
 use crate::context::Context;
 use crate::error::Error;
 use crate::index::{Comments, module_path};
-use crate::names::{escape_property, escape_type_name, lower_camel, string_literal};
-use crate::printer::{Imports, Printer, relative_import};
+use crate::names::{NameScope, escape_property, lower_camel, string_literal};
+use crate::printer::{Imports, Printer};
 
 const FILE_SERVICE: i32 = 6;
 const SERVICE_METHOD: i32 = 2;
@@ -33,9 +33,42 @@ fn factory(m: &MethodDescriptorProto) -> &'static str {
     }
 }
 
-/// The name of a method's exported descriptor: `TestService_UnaryCall`.
-fn method_const(service: &str, method: &str) -> String {
-    escape_type_name(&format!("{service}_{method}"))
+/// The exported names of one service: its const, its client class and one descriptor
+/// per method (`TestService_UnaryCall`).
+struct ServiceNames {
+    service: String,
+    client: String,
+    methods: Vec<String>,
+}
+
+/// Names every service of a file in one scope: service consts first, then client
+/// classes, then method descriptors, so that a clash (`S` + `B_C` and `S_B` + `C`, or a
+/// service named `SClient`) renames the later kind (`S_B_C$1`, `SClient$1`).
+fn service_names(file: &FileDescriptorProto) -> Vec<ServiceNames> {
+    let mut scope = NameScope::default();
+    let services: Vec<String> = file
+        .service
+        .iter()
+        .map(|s| scope.claim(s.name(), false))
+        .collect();
+    let clients: Vec<String> = file
+        .service
+        .iter()
+        .map(|s| scope.claim(&format!("{}Client", s.name()), false))
+        .collect();
+    file.service
+        .iter()
+        .zip(services.into_iter().zip(clients))
+        .map(|(s, (service, client))| ServiceNames {
+            service,
+            client,
+            methods: s
+                .method
+                .iter()
+                .map(|m| scope.claim(&format!("{}_{}", s.name(), m.name()), false))
+                .collect(),
+        })
+        .collect()
 }
 
 /// A method descriptor's TSDoc: the method's comment, then which RPC it describes.
@@ -63,37 +96,42 @@ pub(crate) fn generate(
     let out_path = module_path(file.name(), "_grpcweb");
     let comments = Comments::of(file);
     let mut imports = Imports::default();
-    for s in &file.service {
-        let name = escape_type_name(s.name());
-        imports.declare(&name);
-        imports.declare(&escape_type_name(&format!("{}Client", s.name())));
-        for m in &s.method {
-            imports.declare(&method_const(s.name(), m.name()));
+    let names = service_names(file);
+    for n in &names {
+        imports.declare(&n.service);
+        imports.declare(&n.client);
+        for m in &n.methods {
+            imports.declare(m);
         }
     }
     let mut body = Printer::default();
-    let ext = ctx.options.import_extension.suffix();
-    for (si, s) in file.service.iter().enumerate() {
-        let name = escape_type_name(s.name());
+    for (si, (s, n)) in file.service.iter().zip(&names).enumerate() {
+        let name = &n.service;
         let fq = match file.package() {
             "" => s.name().to_owned(),
             p => format!("{p}.{}", s.name()),
         };
         let mut resolve = |type_name: &str, what: &str| -> Result<String, Error> {
             let entry = ctx.index.get(type_name, &format!("{fq}: {what}"))?;
-            let module = relative_import(&out_path, &module_path(&entry.file, "_pb"), ext);
+            let module = ctx.import_path(&out_path, &entry.file);
             Ok(imports.import(&module, &entry.ts_name))
         };
         let mut methods = Vec::new();
-        for m in &s.method {
+        for (m, desc) in s.method.iter().zip(&n.methods) {
             let input = resolve(m.input_type(), m.name())?;
             let output = resolve(m.output_type(), m.name())?;
-            methods.push((m, escape_property(&lower_camel(m.name())), input, output));
+            methods.push((
+                m,
+                escape_property(&lower_camel(m.name())),
+                input,
+                output,
+                desc,
+            ));
         }
         let service_doc = comments.get(&[FILE_SERVICE, si as i32]).to_owned();
         let service_dep = s.options.as_ref().and_then(|o| o.deprecated) == Some(true);
         // One exported const per method, so that a bundler keeps only those an app uses.
-        for (mi, (m, _, input, output)) in methods.iter().enumerate() {
+        for (mi, (m, _, input, output, desc)) in methods.iter().enumerate() {
             let doc = comments
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
@@ -104,8 +142,7 @@ pub(crate) fn generate(
             body.line(
                 0,
                 &format!(
-                    "export const {} = /*@__PURE__*/ {factory}({}, {}, {input}, {output}{dep});",
-                    method_const(s.name(), m.name()),
+                    "export const {desc} = /*@__PURE__*/ {factory}({}, {}, {input}, {output}{dep});",
                     string_literal(&fq),
                     string_literal(m.name()),
                 ),
@@ -116,11 +153,8 @@ pub(crate) fn generate(
         body.line(0, &format!("export const {name} = {{"));
         body.line(1, &format!("typeName: {},", string_literal(&fq)));
         body.line(1, "methods: {");
-        for (m, method, _, _) in &methods {
-            body.line(
-                2,
-                &format!("{method}: {},", method_const(s.name(), m.name())),
-            );
+        for (_, method, _, _, desc) in &methods {
+            body.line(2, &format!("{method}: {desc},"));
         }
         body.line(1, "},");
         body.line(0, "} as const;");
@@ -134,20 +168,19 @@ pub(crate) fn generate(
             client_doc = format!("{}\n\n{client_doc}", service_doc.trim_end());
         }
         body.doc(0, &client_doc, service_dep);
-        let client = escape_type_name(&format!("{}Client", s.name()));
+        let client = &n.client;
         body.line(0, &format!("export class {client} {{"));
         body.line(1, &format!("readonly #transport: {transport};"));
         body.line(0, "");
         body.line(1, &format!("constructor(transport: {transport}) {{"));
         body.line(2, "this.#transport = transport;");
         body.line(1, "}");
-        for (mi, (m, method, input, output)) in methods.iter().enumerate() {
+        for (mi, (m, method, input, output, desc)) in methods.iter().enumerate() {
             body.line(0, "");
             let doc = comments
                 .get(&[FILE_SERVICE, si as i32, SERVICE_METHOD, mi as i32])
                 .to_owned();
             body.doc(1, &doc, deprecated(m));
-            let desc = method_const(s.name(), m.name());
             let partial_input = format!("{partial}<{input}>");
             let (arg, arg_type, ret) = match kind(m) {
                 "unary" => ("request", partial_input, format!("Promise<{output}>")),
@@ -180,7 +213,7 @@ pub(crate) fn generate(
     }
     let mut p = Printer::default();
     crate::preamble::header(&mut p, ctx, file);
-    imports.print(&mut p);
+    imports.print(&mut p, ctx.options.runtime());
     p.line(0, "");
     Ok(Some(p.finish() + &body.finish()))
 }

@@ -1,7 +1,8 @@
 //! `grpcweb.demo.v1.DemoService`: the backend of `cargo xtask demo` (`protos/examples/demo.proto`).
 //!
 //! One method per thing the demo page shows: a unary echo, a live server stream, an error
-//! that carries `google.rpc` details, and a call slow enough for a short deadline to expire.
+//! that carries `google.rpc` details, a call slow enough for a short deadline to expire,
+//! and a client stream answered when it closes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,12 +18,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::{KeyAndValueRef, MetadataValue};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 use crate::demo_pb::demo_service_server::{DemoService, DemoServiceServer};
 use crate::demo_pb::{
-    EchoRequest, EchoResponse, FailRequest, FailResponse, SleepRequest, SleepResponse, Tick,
-    TickerRequest,
+    CollectRequest, CollectResponse, EchoRequest, EchoResponse, FailRequest, FailResponse,
+    SleepRequest, SleepResponse, Tick, TickerRequest,
 };
 use crate::rpc_pb::{BadRequest, ErrorInfo, bad_request::FieldViolation};
 
@@ -32,6 +33,8 @@ pub const MAX_TICKS: u32 = 1000;
 pub const MAX_TICK_INTERVAL_MS: u32 = 60_000;
 /// Longest `Sleep`, in milliseconds.
 pub const MAX_SLEEP_MS: u32 = 30_000;
+/// Most bytes of words one `Collect` call may send (64 KiB), joined.
+pub const MAX_COLLECT_BYTES: usize = 64 * 1024;
 /// The `ErrorInfo.domain` of `Fail`'s error.
 pub const ERROR_DOMAIN: &str = "demo.grpcweb.dev";
 /// Response header on every `Echo` answer: the call number, so the page can show a header.
@@ -53,6 +56,9 @@ pub type TickStream = ReceiverStream<Result<Tick, Status>>;
 ///   `grpc-status-details-bin` holding a `BadRequest` (one field violation) and an
 ///   `ErrorInfo` (reason `DEMO_FAILURE`, domain [`ERROR_DOMAIN`]).
 /// * `Sleep` sleeps `duration_ms` (at most [`MAX_SLEEP_MS`]) and says how long it slept.
+/// * `Collect` reads a client stream of words and, once it closes, answers with their
+///   count and the words joined by spaces; more than [`MAX_COLLECT_BYTES`] of words is
+///   `RESOURCE_EXHAUSTED`.
 #[derive(Debug, Default)]
 pub struct DemoServiceImpl {
     echo_calls: AtomicU64,
@@ -187,6 +193,28 @@ impl DemoService for DemoServiceImpl {
         Ok(Response::new(SleepResponse {
             slept_ms: duration_ms,
         }))
+    }
+
+    async fn collect(
+        &self,
+        request: Request<Streaming<CollectRequest>>,
+    ) -> Result<Response<CollectResponse>, Status> {
+        let mut words = request.into_inner();
+        let mut count: u32 = 0;
+        let mut joined = String::new();
+        while let Some(CollectRequest { word }) = words.message().await? {
+            if joined.len() + word.len() + 1 > MAX_COLLECT_BYTES {
+                return Err(Status::resource_exhausted(format!(
+                    "Collect takes at most {MAX_COLLECT_BYTES} bytes of words"
+                )));
+            }
+            if count > 0 {
+                joined.push(' ');
+            }
+            joined.push_str(&word);
+            count = count.saturating_add(1);
+        }
+        Ok(Response::new(CollectResponse { count, joined }))
     }
 }
 

@@ -16,6 +16,9 @@
 //! * [`DemoServiceImpl`] and [`serve_demo`]: `grpcweb.demo.v1.DemoService`, the backend of
 //!   `cargo xtask demo` (messages in [`demo_pb`], error details in [`rpc_pb`]), and the
 //!   `demo-server` binary around it.
+//! * [`EchoServiceImpl`] and [`serve_transcoding`]: `grpcweb.transcoding.v1.EchoService`,
+//!   which answers with the request it got: the backend of the proxy's REST transcoding
+//!   tests (messages in [`transcoding_pb`]).
 //!
 //! # Example
 //!
@@ -61,14 +64,23 @@ mod echo;
 mod server;
 mod service;
 pub mod trailers;
+mod transcoding;
 
 pub use demo::{
-    CALL_NUMBER_HEADER, DemoServiceImpl, ERROR_DOMAIN, MAX_SLEEP_MS, MAX_TICK_INTERVAL_MS,
-    MAX_TICKS, RpcStatus, TickStream, demo_service, serve_demo,
+    CALL_NUMBER_HEADER, DemoServiceImpl, ERROR_DOMAIN, MAX_COLLECT_BYTES, MAX_SLEEP_MS,
+    MAX_TICK_INTERVAL_MS, MAX_TICKS, RpcStatus, TickStream, demo_service, serve_demo,
 };
 pub use echo::{ECHO_INITIAL, ECHO_TRAILING_BIN, EchoMetadata, EchoMetadataLayer, ResponseFuture};
 pub use server::{ServeError, ServeOptions, serve, test_service};
 pub use service::{ResponseStream, TestServiceImpl};
+pub use transcoding::{EchoServiceImpl, MAX_LIST, ShelfStream, echo_service, serve_transcoding};
+
+/// Generated code for `grpcweb.transcoding.v1` (the REST transcoding tests' service,
+/// [`EchoServiceImpl`]).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod transcoding_pb {
+    tonic::include_proto!("grpcweb.transcoding.v1");
+}
 
 /// Generated code for the `grpc.testing` package: messages, and tonic clients
 /// (`test_service_client`, `unimplemented_service_client`) and servers

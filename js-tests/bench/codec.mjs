@@ -74,7 +74,9 @@ const protoc = (name, path, out, opt) => {
     stdio: ["ignore", "ignore", "inherit"],
   });
 };
-protoc("protoc-gen-grpcweb-ts", plugin, join(work, "ours"));
+// The well-known types all_types.proto imports are written next to it (wkt=generate):
+// the alias below maps "grpcweb-client" to the codec only.
+protoc("protoc-gen-grpcweb-ts", plugin, join(work, "ours"), "wkt=generate");
 protoc("protoc-gen-es", bin("protoc-gen-es"), join(work, "es"), "target=ts");
 protoc("protoc-gen-ts", bin("protoc-gen-ts"), join(work, "pbts"));
 

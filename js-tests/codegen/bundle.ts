@@ -24,7 +24,18 @@ export async function bundleApp(source: string): Promise<{ text: string; min: nu
     target: "es2022",
     write: false,
     logLevel: "error",
-    alias: { "grpcweb-client": join(dir, "grpcweb-client.ts") },
+    // An alias would also rewrite "grpcweb-client/wkt" below the stand-in file.
+    plugins: [
+      {
+        name: "grpcweb-client",
+        setup(b) {
+          b.onResolve({ filter: /^grpcweb-client$/ }, () => ({ path: join(dir, "grpcweb-client.ts") }));
+          b.onResolve({ filter: /^grpcweb-client\/wkt$/ }, () => ({
+            path: join(dir, "..", "..", "client-wasm", "npm", "src", "wkt", "index.ts"),
+          }));
+        },
+      },
+    ],
   });
   const bytes = (result.outputFiles[0] as { contents: Uint8Array }).contents;
   return { text: new TextDecoder().decode(bytes), min: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };

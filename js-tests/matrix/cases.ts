@@ -12,6 +12,8 @@ export const UNIMPLEMENTED = 12;
 export const LARGE_REQUEST_SIZE = 271_828;
 export const LARGE_RESPONSE_SIZE = 314_159;
 export const STREAMING_SIZES: readonly number[] = [31_415, 9, 2_653, 58_979];
+/** The request sizes of client_streaming and ping_pong; their sum is 74922. */
+export const REQUEST_SIZES: readonly number[] = [27_182, 8, 1_828, 45_904];
 export const ECHO_INITIAL = "x-grpc-test-echo-initial";
 export const ECHO_INITIAL_VALUE = "test_initial_metadata_value";
 export const ECHO_TRAILING = "x-grpc-test-echo-trailing-bin";
@@ -81,6 +83,14 @@ export interface Client {
   stream(args: StreamArgs): Promise<Reply>;
   /** grpc.testing.TestService/UnimplementedCall */
   unimplementedMethod(): Promise<void>;
+  /** StreamingInputCall, one request of each size (zero bytes): the size it answers. */
+  clientStream(sizes: readonly number[]): Promise<number>;
+  /**
+   * FullDuplexCall as ping-pong: request i carries `requestSizes[i]` bytes and asks for one
+   * response of `responseSizes[i]`; it is sent only once response i - 1 came. Returns the
+   * response sizes.
+   */
+  pingPong(requestSizes: readonly number[], responseSizes: readonly number[]): Promise<number[]>;
   /** grpc.testing.UnimplementedService/UnimplementedCall */
   unimplementedService(): Promise<void>;
 }
@@ -195,6 +205,18 @@ export const cases: readonly Case[] = [
     run: (client) => expectError(client.unimplementedService(), UNIMPLEMENTED),
   },
   {
+    name: "client_streaming",
+    async run(client) {
+      equal(await client.clientStream(REQUEST_SIZES), 74_922, "aggregated payload size");
+    },
+  },
+  {
+    name: "ping_pong",
+    async run(client) {
+      equal(await client.pingPong(REQUEST_SIZES, STREAMING_SIZES), [...STREAMING_SIZES], "response sizes");
+    },
+  },
+  {
     name: "timeout_on_sleeping_server",
     async run(client) {
       const started = Date.now();
@@ -229,6 +251,39 @@ export async function runCase(name: string, client: Client): Promise<Outcome> {
 }
 
 // ---- helpers for the clients ----
+
+/** The request of FullDuplexCall i in ping_pong, as plain field values. */
+export const pingRequest = (requestSize: number, responseSize: number) => ({
+  responseParameters: [{ size: responseSize }],
+  payload: { body: new Uint8Array(requestSize) },
+});
+
+/**
+ * Ping-pong over a bidi call that takes an AsyncIterable of requests and returns one of
+ * responses: each request is released only after the previous response came (so the call
+ * only completes if the two directions interleave).
+ */
+export async function pingPongOver<T>(
+  call: (requests: AsyncIterable<ReturnType<typeof pingRequest>>) => AsyncIterable<T>,
+  size: (response: T) => number,
+  requestSizes: readonly number[],
+  responseSizes: readonly number[],
+): Promise<number[]> {
+  let answered: () => void = () => undefined;
+  const requests = async function* () {
+    for (let i = 0; i < requestSizes.length; i++) {
+      const next = new Promise<void>((done) => (answered = done));
+      yield pingRequest(requestSizes[i]!, responseSizes[i]!);
+      await next;
+    }
+  };
+  const sizes: number[] = [];
+  for await (const response of call(requests())) {
+    sizes.push(size(response));
+    answered();
+  }
+  return sizes;
+}
 
 /** Base64 (standard alphabet, padded) of bytes; browser-safe. */
 export function toBase64(bytes: Uint8Array): string {

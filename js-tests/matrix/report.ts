@@ -31,7 +31,8 @@ export function naNotes(): string[] {
     "- connect (web and node) and buf curl have no grpc-web-text; grpc-go's client speaks native gRPC only;",
     "- connect-node's server and tonic-web are here to prove our client: peer clients are not run against them;",
     ...servers.filter((s) => s.notes !== undefined).map((s) => `- ${s.label}: ${s.notes};`),
-    "- buf curl cannot send a deadline (it reserves grpc-timeout) and does not print trailers, so timeout_on_sleeping_server and custom_metadata do not apply to it.",
+    "- buf curl cannot send a deadline (it reserves grpc-timeout) and does not print trailers, so timeout_on_sleeping_server and custom_metadata do not apply to it; it reads every request from stdin up front, so ping_pong does not either;",
+    "- client_streaming and ping_pong stream requests: the official grpc-web runtime, protobuf-ts and connect-web have unary and server-streaming calls only; Chromium streams request bodies over HTTP/2 only, and the matrix page is cleartext HTTP/1.1 (our client answers UNIMPLEMENTED there, saying so).",
   ];
 }
 

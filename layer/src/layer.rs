@@ -109,8 +109,11 @@ impl GrpcWebLayer {
 
     /// How long a client may take to send its request message (default 30 s). A client
     /// that stops sending mid-request gets 408 with DEADLINE_EXCEEDED, and the call never
-    /// reaches the inner service. For native gRPC: how long each request message may take
-    /// to arrive whole once its first bytes came (then DEADLINE_EXCEEDED in trailers).
+    /// reaches the inner service. With request streaming, each later message too must
+    /// arrive whole within it once its first bytes came (then DEADLINE_EXCEEDED in the
+    /// trailer frame, and the inner call dropped). For native gRPC: how long each request
+    /// message may take to arrive whole once its first bytes came (then DEADLINE_EXCEEDED
+    /// in trailers).
     #[must_use]
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).body_read_timeout = timeout;
@@ -121,7 +124,11 @@ impl GrpcWebLayer {
     /// HTTP/2), a gRPC-Web extension. Off by default: gRPC-Web calls are unary or
     /// server-streaming and send exactly one message, so each request body is read whole
     /// and a body with none or several is refused with UNIMPLEMENTED before the backend
-    /// sees it. With streaming on, the call is forwarded once its first message is in.
+    /// sees it. With streaming on, the call is forwarded once its first message is in, and
+    /// each later one as soon as it is whole (see
+    /// [`request_idle_timeout`](Self::request_idle_timeout)). A request whose extensions
+    /// carry [`RouteLimits`](crate::RouteLimits) with `allow_request_streaming` set follows
+    /// its route instead.
     #[must_use]
     pub fn allow_request_streaming(mut self, enabled: bool) -> Self {
         Arc::make_mut(&mut self.config).allow_request_streaming = enabled;

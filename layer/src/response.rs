@@ -110,6 +110,12 @@ impl<B> ResponseBody<B> {
         }
     }
 
+    /// `inner`, passed to the client as it is: a body its server makes itself and
+    /// streams (the proxy's REST streams).
+    pub fn streaming(inner: B) -> Self {
+        Self::passthrough(inner, None)
+    }
+
     pub(crate) fn passthrough(inner: B, shutdown: Option<&CancellationToken>) -> Self {
         Self::Passthrough {
             inner,

@@ -72,24 +72,23 @@ impl<'a> Iterator for Entries<'a> {
 /// The next `details` entry of a `google.rpc.Status`: `Ok(None)` at the end, `Err(())`
 /// when malformed.
 fn next_any<'a>(r: &mut Reader<'a>) -> Result<Option<Detail<'a>>, ()> {
-    loop {
-        match r.key()? {
-            None => return Ok(None),
-            Some((3, 2)) => return r.bytes().and_then(decode_any).map(Some).ok_or(()),
-            Some((_, w)) => r.skip(w).ok_or(())?,
+    while let Some((key, bytes)) = r.field()? {
+        if key == (3 << 3) | 2 {
+            return decode_any(bytes).map(Some).ok_or(());
         }
     }
+    Ok(None)
 }
 
 /// A `google.protobuf.Any`: `type_url` (1) and `value` (2), the last of each counting.
 fn decode_any(bytes: &[u8]) -> Option<Detail<'_>> {
     let (mut type_url, mut value): (&[u8], &[u8]) = (&[], &[]);
     let mut r = Reader(bytes);
-    while let Some((field, wire)) = r.key().ok()? {
-        match (field, wire) {
-            (1, 2) => type_url = r.bytes()?,
-            (2, 2) => value = r.bytes()?,
-            (_, w) => r.skip(w)?,
+    while let Some((key, bytes)) = r.field().ok()? {
+        match key {
+            0x0a => type_url = bytes,
+            0x12 => value = bytes,
+            _ => {}
         }
     }
     Some((type_url, value))
@@ -99,17 +98,28 @@ fn decode_any(bytes: &[u8]) -> Option<Detail<'_>> {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
-    /// `Ok(None)` at the end, `Err(())` on malformed input.
-    fn key(&mut self) -> Result<Option<(u64, u8)>, ()> {
+    /// The next field: its key (number and wire type) and, for a length-delimited one,
+    /// its bytes (else empty). `Ok(None)` at the end, `Err(())` on malformed input. One
+    /// function for every field, so the wasm client carries one copy of it.
+    #[inline(never)]
+    fn field(&mut self) -> Result<Option<(u64, &'a [u8])>, ()> {
         if self.0.is_empty() {
             return Ok(None);
         }
         let key = self.varint().ok_or(())?;
-        let field = key >> 3;
-        if field == 0 {
+        if key >> 3 == 0 {
             return Err(());
         }
-        Ok(Some((field, (key & 7) as u8)))
+        let bytes = match key & 7 {
+            0 => self.varint().map(|_| &[][..]),
+            1 => self.take(8),
+            2 => self
+                .varint()
+                .and_then(|n| self.take(usize::try_from(n).ok()?)),
+            5 => self.take(4),
+            _ => None,
+        };
+        Ok(Some((key, bytes.ok_or(())?)))
     }
 
     fn varint(&mut self) -> Option<u64> {
@@ -122,21 +132,6 @@ impl<'a> Reader<'a> {
         let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
         self.0 = rest;
         Some(head)
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.varint()?).ok()?;
-        self.take(n)
-    }
-
-    fn skip(&mut self, wire: u8) -> Option<()> {
-        match wire {
-            0 => self.varint().map(drop),
-            1 => self.take(8).map(drop),
-            2 => self.bytes().map(drop),
-            5 => self.take(4).map(drop),
-            _ => None,
-        }
     }
 }
 
@@ -158,6 +153,23 @@ mod tests {
                 value: vec![1, 2]
             }]
         );
+    }
+
+    #[test]
+    fn skips_every_wire_type_it_does_not_read() {
+        // Any { fixed64 field 1 (not a type_url), type_url "t", fixed32 5, varint 6, value [7] }
+        let mut any = vec![
+            0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 1, b't', 0x2d, 0, 0, 0, 0,
+        ];
+        any.extend_from_slice(&[0x30, 0x80, 0x01, 0x12, 1, 7]);
+        // Status { field 3 as a varint (skipped), an unknown LEN field 4, details: [any] }
+        let mut bytes = vec![0x18, 1, 0x22, 2, 0x1a, 0, 0x1a, any.len() as u8];
+        bytes.extend_from_slice(&any);
+        assert_eq!(
+            entries(&bytes).collect::<Vec<_>>(),
+            [Some((&b"t"[..], &[7][..]))]
+        );
+        assert_eq!(decode(&[0x1a, 2, 0x0b, 0]), None, "a group in an Any");
     }
 
     #[test]

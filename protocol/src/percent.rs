@@ -34,20 +34,25 @@ pub fn decode(value: &[u8]) -> String {
 /// sender followed S8), for callers that decode text themselves (the wasm client's
 /// TypeScript uses `TextDecoder`).
 pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len());
-    let mut rest = value;
-    while let [b, tail @ ..] = rest {
-        rest = tail;
-        let mut byte = *b;
-        if byte == b'%'
-            && let [h, l, after @ ..] = tail
-            && let (Some(h), Some(l)) = (hex(*h), hex(*l))
+    // Decoded over a copy, which never grows: no `Vec` growth code in the wasm client.
+    let mut out = value.to_vec();
+    let (mut read, mut write) = (0, 0);
+    while let Some(&b) = value.get(read) {
+        read += 1;
+        let mut byte = b;
+        if b == b'%'
+            && let Some(&[h, l]) = value.get(read..read + 2).and_then(|s| s.first_chunk())
+            && let (Some(h), Some(l)) = (hex(h), hex(l))
         {
             byte = (h << 4) | l;
-            rest = after;
+            read += 2;
         }
-        out.push(byte);
+        if let Some(slot) = out.get_mut(write) {
+            *slot = byte;
+        }
+        write += 1;
     }
+    out.truncate(write);
     out
 }
 

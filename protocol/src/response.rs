@@ -160,13 +160,13 @@ impl ResponseDecoder {
     /// by its `content-type`) or carry `grpc-status` (trailers-only).
     pub fn headers<'a, I, N>(&mut self, http_status: u16, headers: I)
     where
-        I: IntoIterator<Item = (N, &'a [u8])> + Clone,
+        I: IntoIterator<Item = (N, &'a [u8])>,
         N: AsRef<[u8]>,
     {
         if self.state != State::Headers {
             return;
         }
-        let status = status_of(headers.clone(), true);
+        let (status, content_type) = status_of(headers, true);
         if http_status != 200 {
             let status = match status {
                 Some(s) if s.code != Code::Ok => s,
@@ -179,10 +179,7 @@ impl ResponseDecoder {
             };
             return self.finish_with(Ok(status));
         }
-        let mode = headers
-            .into_iter()
-            .find(|(name, _)| is_lowercase(name.as_ref(), "content-type"))
-            .and_then(|(_, v)| response_mode(v));
+        let mode = content_type.and_then(response_mode);
         match (mode, status) {
             (None, None) => self.finish_with(Err(ResponseError::ContentType)),
             (mode, status) => {
@@ -285,7 +282,7 @@ impl ResponseDecoder {
         }
         // A trailer frame replaces any status in the headers; without `grpc-status` the
         // end is an error.
-        self.status = status_of(trailers::raw_entries(block).filter_map(Result::ok), false);
+        self.status = status_of(trailers::raw_entries(block).filter_map(Result::ok), false).0;
         self.state = State::AfterTrailers;
         Some(Event::Trailers(Trailers(part(&self.buf, payload))))
     }
@@ -334,18 +331,21 @@ fn part(buf: &[u8], range: core::ops::Range<usize>) -> &[u8] {
 
 /// The status in headers or trailers: `grpc-status` (`None` without it), `grpc-message`
 /// and `grpc-status-details-bin`, the first of each counting, as
-/// [`crate::Status::from_entries`] reads them. Written without `str` conversions for the
-/// wasm client's size.
+/// [`crate::Status::from_entries`] reads them; and the first `content-type`, so that the
+/// headers are read in one pass. Written without `str` conversions for the wasm client's
+/// size.
 #[inline(never)]
-fn status_of<'a, I, N>(entries: I, from_headers: bool) -> Option<ResponseEnd>
+fn status_of<'a, I, N>(entries: I, from_headers: bool) -> (Option<ResponseEnd>, Option<&'a [u8]>)
 where
     I: IntoIterator<Item = (N, &'a [u8])>,
     N: AsRef<[u8]>,
 {
-    let (mut code, mut message, mut details) = (None, None, None);
+    let (mut code, mut message, mut details, mut content_type) = (None, None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
-        let slot = if is_lowercase(name, GRPC_STATUS) {
+        let slot = if is_lowercase(name, "content-type") {
+            &mut content_type
+        } else if is_lowercase(name, GRPC_STATUS) {
             &mut code
         } else if is_lowercase(name, GRPC_MESSAGE) {
             &mut message
@@ -358,12 +358,13 @@ where
             *slot = Some(value);
         }
     }
-    Some(ResponseEnd {
-        code: Code::parse(code?).unwrap_or(Code::Unknown),
+    let status = code.map(|code| ResponseEnd {
+        code: Code::parse(code).unwrap_or(Code::Unknown),
         message: message.map(percent::decode_bytes).unwrap_or_default(),
         status_details: details.and_then(decode_bin).unwrap_or_default(),
         from_headers,
-    })
+    });
+    (status, content_type)
 }
 
 /// One `-bin` value, padded or not (S9), with the text decoder already in the client;
@@ -390,7 +391,9 @@ fn http_message(status: u16) -> Vec<u8> {
             break;
         }
     }
-    [&b"HTTP status "[..], digits.get(i..).unwrap_or_default()].concat()
+    let mut message = b"HTTP status ".to_vec();
+    message.extend_from_slice(digits.get(i..).unwrap_or_default());
+    message
 }
 
 mod error;

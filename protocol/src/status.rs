@@ -73,18 +73,16 @@ impl Code {
     pub fn parse(value: &[u8]) -> Option<Self> {
         // Byte by byte rather than `str::parse`: the wasm client counts this code's size.
         let digits = value.trim_ascii();
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        if digits.is_empty() {
             return None;
         }
+        // Saturates: a number too large for an `i32` is no code either (UNKNOWN).
         let mut n: i32 = 0;
         for &d in digits {
-            match n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(i32::from(d - b'0')))
-            {
-                Some(next) => n = next,
-                None => return Some(Self::Unknown),
+            if !d.is_ascii_digit() {
+                return None;
             }
+            n = n.saturating_mul(10).saturating_add(i32::from(d - b'0'));
         }
         Some(Self::from_i32(n))
     }
@@ -292,6 +290,11 @@ mod tests {
         assert_eq!(Code::from_i32(17), Code::Unknown);
         assert_eq!(Code::from_i32(-1), Code::Unknown);
         assert_eq!(Code::parse(b"99999999999"), Some(Code::Unknown));
+        assert_eq!(
+            Code::parse(b"99999999999x"),
+            None,
+            "not a number, however long"
+        );
         assert_eq!(Code::parse(b"abc"), None);
         assert_eq!(Code::parse(b""), None);
         assert_eq!(Code::parse(b" 5 "), Some(Code::NotFound));

@@ -130,7 +130,7 @@ pub fn entries(block: &[u8]) -> Entries<'_> {
 /// ```
 pub fn raw_entries(block: &[u8]) -> RawEntries<'_> {
     RawEntries {
-        lines: block.split(is_newline as fn(&u8) -> bool),
+        rest: Some(block),
         line_no: 0,
         failed: false,
     }
@@ -158,7 +158,8 @@ impl<'a> Iterator for Entries<'a> {
 /// The iterator returned by [`raw_entries`].
 #[derive(Clone, Debug)]
 pub struct RawEntries<'a> {
-    lines: core::slice::Split<'a, u8, fn(&u8) -> bool>,
+    /// The lines not read yet; `None` after the last one.
+    rest: Option<&'a [u8]>,
     line_no: usize,
     failed: bool,
 }
@@ -171,13 +172,19 @@ impl<'a> Iterator for RawEntries<'a> {
             return None;
         }
         loop {
-            let line = self.lines.next()?;
+            let rest = self.rest?;
+            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (rest.get(..i).unwrap_or_default(), rest.get(i + 1..)),
+                None => (rest, None),
+            };
+            self.rest = next;
             let line_no = self.line_no;
             self.line_no += 1;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // A `\r` before the `\n` is whitespace too.
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             let entry = parse_entry(line, line_no);
             self.failed = entry.is_err();
             return Some(entry);
@@ -206,16 +213,14 @@ fn parse_entry(line: &[u8], line_no: usize) -> Result<(&[u8], &[u8]), TrailerErr
     Ok((name, value))
 }
 
-fn is_newline(b: &u8) -> bool {
-    *b == b'\n'
-}
-
 /// The longest name `HeaderName` accepts.
 const MAX_NAME_LEN: usize = (1 << 16) - 1;
 
 /// An RFC 9110 `tchar`: the bytes a header name may hold.
 fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    matches!(b,
+        b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z'
+        | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~')
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -243,6 +248,14 @@ mod tests {
             b"grpc-status:0\r\nx-dup:a\r\nx-dup:b\r\n"
         );
         assert_eq!(estimate_len(&map), encode(&map).len());
+    }
+
+    #[test]
+    fn tokens_are_rfc_9110_tchars() {
+        for b in 0..=255u8 {
+            let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_token(b), tchar, "{b:#04x}");
+        }
     }
 
     #[test]

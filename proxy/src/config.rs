@@ -7,6 +7,7 @@
 mod descriptors;
 mod duration;
 mod file;
+mod transcoding;
 mod validate;
 
 use http::Uri;
@@ -20,8 +21,9 @@ use grpcweb_layer::CorsConfig;
 use crate::tls::{BackendTlsConfig, TlsConfig};
 
 pub use crate::config_error::ConfigError;
-pub use descriptors::backend_descriptors;
+pub use descriptors::{backend_descriptors, transcoding};
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
+pub use transcoding::TranscodingConfig;
 
 /// Everything the standalone proxy needs.
 #[derive(Clone, Debug)]
@@ -52,6 +54,8 @@ pub struct Config {
     pub descriptor_sets: Vec<PathBuf>,
     /// Threads that run the proxy's tasks; `None`: [`default_worker_threads`].
     pub worker_threads: Option<usize>,
+    /// JSON options, REST headers and HTTP rules of JSON and REST calls.
+    pub transcoding: TranscodingConfig,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             allow_request_streaming: false,
             descriptor_sets: Vec::new(),
             worker_threads: None,
+            transcoding: TranscodingConfig::default(),
         }
     }
 }

@@ -4,6 +4,9 @@
 //! (`application/grpc+proto`), each response message back to JSON, one by one as they
 //! come, with the descriptors of the backend the call is routed to.
 //!
+//! Backends with no descriptors at all get JSON calls untouched, as
+//! `application/grpc+json`: they may speak JSON themselves.
+//!
 //! Sits between the gRPC-Web layer and the [`Router`](crate::router::Router), so the
 //! layer's framing, text mode, limits and deadlines apply to JSON calls as they are; the
 //! failures of transcoding are `grpcweb_transcode::failure`'s rows.
@@ -13,6 +16,8 @@ mod request;
 mod response;
 
 use bytes::Bytes;
+use futures_util::TryFutureExt as _;
+use futures_util::future::{Either, MapOk};
 use grpcweb_layer::BoxError;
 use grpcweb_protocol::Status;
 use grpcweb_protocol::content_type::{Codec, RequestKind};
@@ -27,7 +32,7 @@ use std::task::{Context, Poll};
 use tower_service::Service;
 
 use crate::router::{Route, RouteError};
-pub(crate) use body::{CallBody, ResBody};
+pub(crate) use body::{BoxedBody, CallBody, ResBody};
 use request::JsonRequestBody;
 use response::JsonResponseBody;
 
@@ -53,18 +58,29 @@ pub(crate) struct JsonSettings {
 pub(crate) struct JsonCalls<S> {
     inner: S,
     settings: Arc<JsonSettings>,
+    /// Whether any backend has descriptors: without, every call passes untouched and
+    /// its content type is not even read.
+    any_descriptors: bool,
 }
 
 impl<S> JsonCalls<S> {
     pub(crate) fn new(inner: S, settings: JsonSettings) -> Self {
+        let any_descriptors = settings.descriptors.iter().any(|d| !d.is_empty());
         Self {
             inner,
             settings: Arc::new(settings),
+            any_descriptors,
         }
     }
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A call's future: the inner one mapped (calls passed on), or a boxed one (JSON calls).
+pub(crate) type JsonFuture<F, R, E> = Either<
+    MapOk<F, fn(Response<R>) -> Response<ResBody<R>>>,
+    BoxFuture<Result<Response<ResBody<R>>, E>>,
+>;
 
 impl<S, B, R> Service<Request<B>> for JsonCalls<S>
 where
@@ -78,16 +94,16 @@ where
 {
     type Response = Response<ResBody<R>>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<ResBody<R>>, S::Error>>;
+    /// Other calls' futures are the inner ones, mapped: no allocation of their own.
+    type Future = JsonFuture<S::Future, R, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if !is_grpc_json(req.headers()) {
-            let call = self.inner.call(req.map(CallBody::Plain));
-            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+        if !self.any_descriptors || !is_grpc_json(req.headers()) {
+            return self.plain(req);
         }
         let backend = match req.extensions().get::<Result<Route, RouteError>>() {
             Some(Ok(route)) => Some(route.backend()),
@@ -96,27 +112,31 @@ where
             None => Some(0),
         };
         let Some(backend) = backend else {
-            let call = self.inner.call(req.map(CallBody::Plain));
-            return Box::pin(async move { Ok(call.await?.map(ResBody::Plain)) });
+            return self.plain(req);
         };
-        let path = req.uri().path();
-        let method = self
+        // A backend without descriptors gets JSON calls as they are: it may speak JSON
+        // itself (as before transcoding existed).
+        let Some(descriptors) = self
             .settings
             .descriptors
             .get(backend)
-            .and_then(|d| d.method(path));
-        let Some(method) = method else {
+            .filter(|d| !d.is_empty())
+        else {
+            return self.plain(req);
+        };
+        let path = req.uri().path();
+        let Some(method) = descriptors.method(path) else {
             let e = TranscodeError::NoDescriptor {
                 path: path.to_owned(),
             };
-            return Box::pin(std::future::ready(Ok(status_only(&e.status()))));
+            return Either::Right(Box::pin(std::future::ready(Ok(status_only(&e.status())))));
         };
         let settings = self.settings.clone();
         let codec = Arc::new(MethodCodec::new(method.clone(), settings.options));
         // The clone is ready (it was polled); this one waits for the next call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let mut body = JsonRequestBody::new(body, codec.clone(), settings.max_message_size);
             if let Err(status) = body.read_first().await {
@@ -127,6 +147,12 @@ where
             parts
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_PROTO));
+            // The proxy reads every message: uncompressed both ways, whatever the client
+            // accepts (its compressed request messages are refused).
+            parts.headers.remove("grpc-encoding");
+            parts
+                .headers
+                .insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
             let req = Request::from_parts(parts, CallBody::Json(body));
             match inner.call(req).await {
                 Ok(res) => {
@@ -159,7 +185,18 @@ where
                     None => Err(e),
                 },
             }
-        })
+        }))
+    }
+}
+
+impl<S> JsonCalls<S> {
+    /// A call that is not transcoded: passed on, its body as it is.
+    fn plain<B, R>(&mut self, req: Request<B>) -> JsonFuture<S::Future, R, S::Error>
+    where
+        S: Service<Request<CallBody<B>>, Response = Response<R>>,
+    {
+        let wrap: fn(Response<R>) -> Response<ResBody<R>> = |res| res.map(ResBody::Plain);
+        Either::Left(self.inner.call(req.map(CallBody::Plain)).map_ok(wrap))
     }
 }
 

@@ -40,6 +40,7 @@ mod json;
 pub mod log;
 pub mod method;
 pub mod metrics;
+mod rest;
 pub mod router;
 pub mod server;
 pub mod tls;
@@ -47,11 +48,12 @@ pub mod upstream;
 
 pub use config::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    RouteConfig, RouteMatch,
+    RouteConfig, RouteMatch, TranscodingConfig,
 };
 pub use grpcweb_layer as layer;
 pub use grpcweb_layer::{
     BoxError, CorsConfig, CorsLayer, DEFAULT_MAX_BUFFERED_REQUEST_BYTES, GrpcWebLayer,
     GrpcWebService, MessageCounts,
 };
+pub use grpcweb_transcode::{JsonOptions, RuleSpec};
 pub use server::{Proxy, StartError};

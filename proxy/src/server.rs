@@ -2,8 +2,9 @@
 //! layers, route to the backends; and the admin listener beside it.
 //!
 //! Each call passes, outermost first: the panic guard (`guard`), the call's record
-//! (metrics and access log), credentials marked sensitive, CORS, the route match
-//! ([`RouteLayer`]), the gRPC-Web layer, and the [`Router`], which forwards it.
+//! (metrics and access log), credentials marked sensitive, CORS, REST calls made gRPC
+//! (`rest`), the route match ([`RouteLayer`]), the gRPC-Web layer, JSON messages
+//! transcoded (`json`), and the [`Router`], which forwards it.
 
 mod connection;
 mod guard;
@@ -32,9 +33,10 @@ use tower_layer::Layer;
 use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
 
 use crate::admin::AdminState;
-use crate::config::{Config, ConfigError, backend_descriptors};
+use crate::config::{Config, ConfigError, transcoding};
 use crate::json::{CallBody, JsonCalls, JsonSettings};
 use crate::metrics::{CallRecord, Metrics};
+use crate::rest::{RestBody, RestCalls, RestSettings};
 use crate::router::{RouteLayer, Router};
 use crate::upstream::{ClientCert, ClientIp};
 use connection::{Activity, Connections, Timeouts, TooManyResets};
@@ -114,7 +116,7 @@ impl Proxy {
             config,
         } = self;
         let stop_calls = CancellationToken::new();
-        let router = Router::<CallBody<RequestBody<ClientBody>>>::new(&config)
+        let router = Router::<CallBody<RequestBody<RestBody<ClientBody>>>>::new(&config)
             .map_err(StartError::Config)?
             .shutdown_signal(&stop_calls);
         let metrics = Arc::new(Metrics::new());
@@ -148,20 +150,18 @@ impl Proxy {
             )));
         }
         let route = RouteLayer::new(router.routes().clone());
-        let descriptors = (0..config.backends.len())
-            .map(|i| backend_descriptors(&config, i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StartError::Config)?;
+        let (descriptors, rest_routes) = transcoding(&config).map_err(StartError::Config)?;
+        let max_response_message_size = config
+            .limits
+            .max_response_message_size
+            .unwrap_or(grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN);
         let json = JsonCalls::new(
             router,
             JsonSettings {
                 descriptors: descriptors.into(),
-                options: grpcweb_transcode::JsonOptions::default(),
+                options: config.transcoding.json,
                 max_message_size: config.limits.max_message_size,
-                max_response_message_size: config
-                    .limits
-                    .max_response_message_size
-                    .unwrap_or(grpcweb_protocol::framing::DEFAULT_MAX_FRAME_LEN),
+                max_response_message_size,
             },
         );
         let web = GrpcWebLayer::new()
@@ -174,12 +174,28 @@ impl Proxy {
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
             .layer(json);
-        // Outermost first: credentials marked sensitive, CORS, the route match, the
-        // translation.
+        let rest = RestCalls::new(
+            route.layer(web),
+            RestSettings {
+                routes: rest_routes,
+                options: config.transcoding.json,
+                max_message_size: config.limits.max_message_size,
+                max_response_message_size,
+                body_read_timeout: config.limits.body_read_timeout,
+                headers: config
+                    .transcoding
+                    .rest_headers
+                    .iter()
+                    .filter_map(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
+                    .collect(),
+            },
+        );
+        // Outermost first: credentials marked sensitive, CORS, REST calls made gRPC, the
+        // route match, the translation.
         let service = guard::sensitive(
             CorsLayer::new(&config.cors)
                 .map_err(|e| StartError::Config(e.into()))?
-                .layer(route.layer(web)),
+                .layer(rest),
         );
         let builder = connection_builder(&config);
         // An idle HTTP/1.1 connection closes at the first of the two timeouts.

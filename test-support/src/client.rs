@@ -223,6 +223,18 @@ impl CallBuilder {
         (self, writer)
     }
 
+    /// Sends `body` as it is, chunk by chunk as it yields them (no `content-length`;
+    /// chunked on HTTP/1.1), instead of the framed messages: for tests that pace the
+    /// client themselves (an `http_body_util::channel::Channel` shows what the connection
+    /// took).
+    pub fn raw_body_stream<B>(mut self, body: B) -> Self
+    where
+        B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+    {
+        self.writer = Some(body.boxed());
+        self
+    }
+
     /// How long each wait may take (response headers, the whole body in
     /// [`CallBuilder::send`], each [`WebStream::next_message`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {

@@ -33,6 +33,14 @@ pub enum TranscodeError {
         /// What is wrong.
         reason: String,
     },
+    /// A path variable or query parameter is not a valid value of its field, or names no
+    /// field.
+    BadParameter {
+        /// The field path (or the query parameter's name).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A JSON request message was compressed: the proxy cannot read it.
     Compressed,
     /// The request message, in protobuf, is over the limit.
@@ -62,7 +70,7 @@ impl TranscodeError {
     pub fn code(&self) -> Code {
         match self {
             Self::NoDescriptor { .. } | Self::Compressed => Code::Unimplemented,
-            Self::BadJson { .. } => Code::InvalidArgument,
+            Self::BadJson { .. } | Self::BadParameter { .. } => Code::InvalidArgument,
             Self::RequestTooLarge { .. } | Self::ResponseTooLarge { .. } => Code::ResourceExhausted,
             Self::BadResponse { .. } => Code::Internal,
         }
@@ -86,6 +94,9 @@ impl fmt::Display for TranscodeError {
             }
             Self::BadJson { field, reason } => {
                 write!(f, "invalid JSON request: field {field:?}: {reason}")
+            }
+            Self::BadParameter { field, reason } => {
+                write!(f, "invalid parameter {field:?}: {reason}")
             }
             Self::Compressed => f.write_str(
                 "compressed JSON request messages are not supported: the proxy must read them",

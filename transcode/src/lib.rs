@@ -7,6 +7,9 @@
 //!   its methods by gRPC path.
 //! - [`MethodCodec`]: one method's messages between the proto3 JSON mapping and protobuf,
 //!   done by `prost-reflect` (no JSON codec of our own).
+//! - [`RestRoutes`]: the REST bindings of the descriptors' `google.api.http` rules, the
+//!   binding a request takes, and ([`request_message`], [`response_body`],
+//!   [`status_body`]) the request message it makes and the JSON it answers.
 //! - [`failure`]: what a client sees when transcoding fails, an extension of
 //!   `grpcweb_layer::failure`'s table.
 //!
@@ -15,8 +18,13 @@
 mod descriptors;
 pub mod failure;
 mod message;
+mod rest;
+mod rules;
+mod template;
 
 pub use descriptors::{Descriptors, LoadError, grpc_path};
 pub use failure::TranscodeError;
 pub use message::{JsonOptions, MethodCodec};
 pub use prost_reflect::{DescriptorPool, MethodDescriptor};
+pub use rest::{request_message, response_body, status_body};
+pub use rules::{Binding, BodyRule, Matched, RestRoutes, RuleError, RuleSpec};

@@ -57,6 +57,23 @@ impl JsonOptions {
         Ok(message)
     }
 
+    /// `value` read as a `desc` message; the error names the field at fault.
+    pub fn from_value(
+        self,
+        desc: &MessageDescriptor,
+        value: serde_json::Value,
+    ) -> Result<DynamicMessage, TranscodeError> {
+        let options = self.deserialize();
+        let mut track = serde_path_to_error::Track::new();
+        let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
+        DynamicMessage::deserialize_with_options(desc.clone(), tracked, &options).map_err(|e| {
+            TranscodeError::BadJson {
+                field: field_path(&track.path()),
+                reason: e.to_string(),
+            }
+        })
+    }
+
     /// `message` written as JSON.
     pub fn to_json(self, message: &DynamicMessage) -> Result<Vec<u8>, TranscodeError> {
         let mut ser = serde_json::Serializer::new(Vec::new());

@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use grpcweb_transcode::{Descriptors, JsonOptions, MethodCodec, TranscodeError};
-use prost::Message as _;
 
 fn descriptors() -> Descriptors {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../protos");
@@ -12,11 +11,13 @@ fn descriptors() -> Descriptors {
         .include_imports(true)
         .open_files(["grpc/testing/test.proto"])
         .unwrap()
-        .file_descriptor_set();
+        .encode_file_descriptor_set();
     let dir = std::env::temp_dir().join(format!("transcode-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("test.binpb");
-    std::fs::write(&path, set.encode_to_vec()).unwrap();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("test-{n}.binpb"));
+    std::fs::write(&path, set).unwrap();
     Descriptors::load(&[path]).unwrap()
 }
 

@@ -153,7 +153,8 @@ pub(crate) fn run_client(root: &Path) -> Result<()> {
     };
     // Against the suite's reference servers (connect-go, and grpc-go behind a gRPC-Web
     // wrapper), then against ours: `--mode both` runs the cases that need no reference
-    // server with our client talking to `conformance-server` (the proxy).
+    // server with our client talking to `conformance-server` (the proxy, with request
+    // streaming on for the client-streaming and bidi cases).
     let mut cmd = client_runner(root, "client")?;
     node_client(&mut cmd);
     run_cmd(&mut cmd)?;
@@ -165,7 +166,8 @@ pub(crate) fn run_client(root: &Path) -> Result<()> {
     let mut cmd = client_runner(root, "both")?;
     node_client(&mut cmd);
     cmd.arg("----")
-        .arg(target_dir(root).join("debug").join("conformance-server"));
+        .arg(target_dir(root).join("debug").join("conformance-server"))
+        .arg("--allow-request-streaming");
     run_cmd(&mut cmd)
 }
 

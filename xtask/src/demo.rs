@@ -3,7 +3,10 @@
 //! another origin, print `Demo: http://127.0.0.1:PORT/`, and run until Ctrl-C.
 //!
 //! The page is served by a small static server inside this process (`demo/site.rs`); the
-//! proxy allows exactly the page's origin, so the browser's CORS checks are real.
+//! proxy allows exactly the page's origin, so the browser's CORS checks are real. The proxy
+//! lets clients stream requests (the page's Collect card); browsers do that over HTTP/2
+//! only, so with `--tls` the page and the proxy are served over HTTPS with a certificate
+//! made at start (`demo/tls.rs`), and the command prints how to have Chromium trust it.
 
 use std::fs;
 use std::io::{self, IsTerminal as _};
@@ -17,6 +20,7 @@ use crate::children::Children;
 use crate::run::{cargo, has_tool, run as run_cmd, target_dir, workspace_root};
 
 mod site;
+mod tls;
 
 /// Where the page is served when that port is free.
 pub(crate) const DEFAULT_PAGE_PORT: u16 = 8080;
@@ -35,6 +39,9 @@ pub(crate) struct Options {
     /// Install and build everything first (off: only generate and bundle the page; for
     /// tests, which build the binaries and the runtime themselves).
     pub(crate) build: bool,
+    /// Serve the page and the proxy over HTTPS (a certificate made at start), so browsers
+    /// talk HTTP/2 to the proxy and can stream requests.
+    pub(crate) tls: bool,
 }
 
 impl Default for Options {
@@ -43,6 +50,7 @@ impl Default for Options {
             page_port: DEFAULT_PAGE_PORT,
             proxy_port: DEFAULT_PROXY_PORT,
             build: true,
+            tls: false,
         }
     }
 }
@@ -63,42 +71,86 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     }
     let dist = build_page(&root, &bin_dir)?;
 
+    let cert = match options.tls {
+        true => Some(tls::DemoCert::generate(
+            &target_dir(&root).join("demo-tls"),
+        )?),
+        false => None,
+    };
+    let scheme = if cert.is_some() { "https" } else { "http" };
     let page = bind(options.page_port, DEFAULT_PAGE_PORT, "page")?;
     let page_addr = page.local_addr()?;
-    let page_origin = format!("http://{page_addr}");
+    let page_origin = format!("{scheme}://{page_addr}");
     let mut children = Children::default();
     let backend = children.start(&bin_dir, "demo-server", &["--port", "0"])?;
     let backend_url = format!("http://{backend}");
     // Probe the proxy's port here so a taken default falls back to a free port; the proxy
     // binds it again right after.
     let proxy_listen = bind(options.proxy_port, DEFAULT_PROXY_PORT, "proxy")?.local_addr()?;
-    let localhost_origin = format!("http://localhost:{}", page_addr.port());
-    let proxy = children.start(
-        &bin_dir,
-        "grpcweb-proxy",
-        &[
-            "--listen",
-            &proxy_listen.to_string(),
-            "--backend",
-            &backend_url,
-            "--allowed-origin",
-            &page_origin,
-            "--allowed-origin",
-            &localhost_origin,
-        ],
-    )?;
-    let proxy_url = format!("http://{proxy}");
-    site::Site::load(&dist, &proxy_url)?.spawn(page);
+    let localhost_origin = format!("{scheme}://localhost:{}", page_addr.port());
+    let proxy_listen = proxy_listen.to_string();
+    let mut proxy_args = vec![
+        "--listen",
+        &proxy_listen,
+        "--backend",
+        &backend_url,
+        "--allowed-origin",
+        &page_origin,
+        "--allowed-origin",
+        &localhost_origin,
+        "--allow-request-streaming",
+    ];
+    let tls_files = cert.as_ref().map(|c| {
+        (
+            c.cert_path.display().to_string(),
+            c.key_path.display().to_string(),
+        )
+    });
+    if let Some((cert_file, key_file)) = &tls_files {
+        proxy_args.extend(["--tls-cert", cert_file, "--tls-key", key_file]);
+    }
+    let proxy = children.start(&bin_dir, "grpcweb-proxy", &proxy_args)?;
+    let proxy_url = format!("{scheme}://{proxy}");
+    let server_config = cert
+        .as_ref()
+        .map(tls::DemoCert::server_config)
+        .transpose()?;
+    site::Site::load(&dist, &proxy_url)?.spawn(page, server_config);
 
+    let page_url = format!("{scheme}://{page_addr}/");
+    let trust = match &cert {
+        Some(cert) => format!(
+            "
+TLS: a certificate made for this run, trusted by no browser ({}).
+Chromium trusts it, and only it, by its public key hash (a throwaway profile keeps the
+flag out of yours):
+
+  chromium {} --user-data-dir=\"$(mktemp -d)\" {page_url}
+
+  SPKI SHA-256: {}
+
+Other browsers: open {proxy_url}/ and {page_url} once and accept the
+warning (only Chromium-based browsers stream request bodies today).
+",
+            cert.cert_path.display(),
+            cert.chromium_flag(),
+            cert.spki_hash
+        ),
+        None => "
+Plain HTTP (HTTP/1.1): browsers do not stream request bodies over it, so the Collect card
+shows UNIMPLEMENTED; `cargo xtask demo --tls` serves HTTPS and HTTP/2.
+"
+        .to_owned(),
+    };
     println!(
         "
   demo-server     {backend_url:<24} grpcweb.demo.v1.DemoService, native gRPC over h2c
   grpcweb-proxy   {proxy_url:<24} gRPC-Web -> {backend_url}, CORS: {page_origin}
   page            {page_origin:<24} examples/web/dist (a different origin than the proxy)
-
+{trust}
 Stop with Ctrl-C{}.
 
-Demo: http://{page_addr}/",
+Demo: {page_url}",
         if io::stdin().is_terminal() {
             " or Enter"
         } else {

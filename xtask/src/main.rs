@@ -7,17 +7,19 @@
 //! - `cargo xtask fuzz [--seconds N] [TARGET]`: coverage-guided fuzzing (libFuzzer, on
 //!   stable Rust) of every parser, N seconds per target (default 60).
 //! - `cargo xtask interop [--update-readme]`: the interop matrix, peers installed first.
-//! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build]`: installs what is
-//!   missing, builds, starts the demo backend, the proxy and the demo page (on another
-//!   origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C.
+//! - `cargo xtask demo [--page-port N] [--proxy-port N] [--no-build] [--tls]`: installs
+//!   what is missing, builds, starts the demo backend, the proxy and the demo page (on
+//!   another origin), prints `Demo: http://127.0.0.1:PORT/` and runs until Ctrl-C; with
+//!   `--tls` over HTTPS (a certificate made at start), printing how to trust it.
 //! - `cargo xtask bench`, `bench hostile`, `soak`: install the load tools, build and start
 //!   the processes; the measuring and the reports are the `grpcweb-bench` crate (bench/).
 //! - `cargo xtask fmt-ts [--write]`, `protocol-refs [--fix]`, `protobuf-conformance`:
 //!   single checks of `test`.
 //!
 //! Only `std`, `anyhow` and `grpcweb-bench` (itself `std`, `anyhow` and
-//! `grpcweb-protocol`): the tasks run external tools and report what they did, so a fresh
-//! checkout builds this crate in seconds.
+//! `grpcweb-protocol`), plus what `demo --tls` needs to make a certificate and serve the
+//! page over TLS (`rcgen`, `rustls`, `ring`, `base64`, all already built for the proxy):
+//! the tasks run external tools and report what they did.
 //!
 //! # Limitations
 //! Unix only (it runs `npm`, not `npm.cmd`). `demo` relies on Ctrl-C reaching the whole
@@ -76,12 +78,15 @@ tasks:
         missing, build, and run the interop matrix: every client against every
         server where it applies; prints the matrix and `N passed, M failed`.
         --update-readme writes the matrix into README.md.
-  demo [--page-port N] [--proxy-port N] [--no-build]
+  demo [--page-port N] [--proxy-port N] [--no-build] [--tls]
         install what is missing, build, start demo-server behind grpcweb-proxy
         (default port 8081) and the demo page (default port 8080; a taken default
         falls back to a free port, 0 always picks one), print
         `Demo: http://127.0.0.1:PORT/`, run until Ctrl-C. --no-build skips setup
         and the Rust and runtime builds (the page is still generated and bundled).
+        --tls serves the page and the proxy over HTTPS (HTTP/2 to the proxy, so
+        the page's client stream works) with a certificate made at start, and
+        prints the Chromium flag that trusts it.
   bench [--quick]
         build release binaries and measure, in one run, the direct path, nginx
         grpc_pass, grpcwebproxy, tonic-web and our layer in-process, and
@@ -268,6 +273,7 @@ fn parse(args: &[String]) -> Result<Task> {
                     "--page-port" => options.page_port = port(args.next())?,
                     "--proxy-port" => options.proxy_port = port(args.next())?,
                     "--no-build" => options.build = false,
+                    "--tls" => options.tls = true,
                     other => bail!("unknown argument to `demo`: {other:?}\n\n{USAGE}"),
                 }
             }
@@ -426,13 +432,15 @@ mod tests {
                 "0",
                 "--no-build",
                 "--proxy-port",
-                "9001"
+                "9001",
+                "--tls"
             ])
             .unwrap(),
             Task::Demo(demo::Options {
                 page_port: 0,
                 proxy_port: 9001,
                 build: false,
+                tls: true,
             })
         );
     }

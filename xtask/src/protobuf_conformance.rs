@@ -45,10 +45,18 @@ const SOURCES: [&str; 6] = [
 ];
 
 /// The testee is built and run once per exact representation of 64-bit integers: `bigint`
-/// (the default) and `string` (`int64=string`), with the plugin options of each.
+/// (the default) and `string` (`int64=string`), with the plugin options of each. The
+/// well-known types are generated into `gen/` (`wkt=generate`), next to the messages
+/// that import them, so the testee needs no `grpcweb-client/wkt`.
 const VARIANTS: [(&str, &[&str]); 2] = [
-    ("bigint", &[]),
-    ("string", &["--grpcweb-ts_opt=int64=string"]),
+    ("bigint", &["--grpcweb-ts_opt=wkt=generate"]),
+    (
+        "string",
+        &[
+            "--grpcweb-ts_opt=int64=string",
+            "--grpcweb-ts_opt=wkt=generate",
+        ],
+    ),
 ];
 
 fn testee_dir(root: &Path) -> PathBuf {

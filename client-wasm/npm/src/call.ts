@@ -68,12 +68,13 @@ export class Call {
       return textMode ? base64Encode(out) : out;
     };
     const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const payload = this.payload(frame);
     let response: Response;
     try {
       response = await fetchFn(req.url, {
         method: "POST",
         headers,
-        ...this.payload(frame),
+        ...payload,
         signal: this.controller.signal,
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       });

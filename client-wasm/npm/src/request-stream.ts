@@ -1,4 +1,4 @@
-// The request body of client-streaming and bidi calls: a ReadableStream of gRPC-Web frames
+// The request body of client-streaming and bidi calls (K7): a ReadableStream of gRPC-Web frames
 // pulled from the caller's AsyncIterable one message at a time, so nothing is read ahead
 // of what fetch sends (backpressure) and a client stream is never buffered whole.
 //

@@ -1,12 +1,21 @@
 // The demo page: every button makes one call through the generated DemoServiceClient and
 // the grpcweb-client runtime, shows the result in its card and adds a row to the call log
-// (method, format, status, message, duration, response headers, trailers).
+// (method, format, status, message, duration, response headers, trailers). The Collect
+// card streams requests: each word sent is a message of one client-streaming call.
 //
 // No inline scripts and no innerHTML: the page runs under a strict Content-Security-Policy
 // (`script-src 'self' 'wasm-unsafe-eval'`), served by `cargo xtask demo`.
 
-import { Code, RpcError, createGrpcWebTransport, type CallOptions, type Transport } from "grpcweb-client";
+import {
+  Code,
+  RpcError,
+  createGrpcWebTransport,
+  type CallOptions,
+  type GrpcWebTransport,
+  type Transport,
+} from "grpcweb-client";
 
+import type { CollectRequest } from "../gen/examples/demo_pb.js";
 import { DemoServiceClient } from "../gen/examples/demo_grpcweb.js";
 import { BadRequest, ErrorInfo } from "../gen/google/rpc/error_details_pb.js";
 
@@ -307,6 +316,90 @@ async function sleep(): Promise<void> {
   }
 }
 
+/**
+ * The words of an open Collect stream: Send pushes one, Finish closes it; the runtime
+ * pulls them one at a time as fetch sends the request body.
+ */
+class Words implements AsyncIterable<Partial<CollectRequest>> {
+  private queued: string[] = [];
+  private closed = false;
+  private wake: (() => void) | undefined;
+
+  push(word: string): void {
+    this.queued.push(word);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Partial<CollectRequest>> {
+    for (;;) {
+      const word = this.queued.shift();
+      if (word !== undefined) {
+        yield { word };
+      } else if (this.closed) {
+        return;
+      } else {
+        await new Promise<void>((done) => (this.wake = done));
+        this.wake = undefined;
+      }
+    }
+  }
+}
+
+let collecting: Words | undefined;
+
+/** Sends the typed word on the open Collect stream, opening one first if none is. */
+function collectSend(event: Event): void {
+  event.preventDefault();
+  const field = input("collect-input");
+  const word = field.value.trim();
+  if (word === "") return;
+  field.value = "";
+  if (collecting === undefined) openCollect();
+  collecting?.push(word);
+  $("collect-sent").append(el("li", { text: word }));
+}
+
+function openCollect(): void {
+  const words = new Words();
+  collecting = words;
+  const target = $("collect-result");
+  const finish = button("collect-finish");
+  finish.disabled = false;
+  $("collect-sent").replaceChildren();
+  show(target, "", "stream open: each word goes out as you send it; Finish closes the stream");
+  logged("Collect", (options) => client.collect(words, options))
+    .then(
+      (res) => show(target, "ok", `the server got ${res.count} words: “${res.joined}”`),
+      (e: unknown) => {
+        const err = RpcError.from(e);
+        show(target, "err", `${codeName(err.code)}: ${err.rawMessage}`);
+      },
+    )
+    .finally(() => {
+      if (collecting === words) collecting = undefined;
+      finish.disabled = true;
+    });
+}
+
+/** Says up front whether this page can stream requests to the proxy. */
+async function collectSupport(transport: GrpcWebTransport, proxyUrl: string): Promise<void> {
+  const note = $("collect-support");
+  if (!(await transport.supportsRequestStreaming())) {
+    note.textContent = "This browser's fetch cannot stream a request body: Collect fails with UNIMPLEMENTED.";
+  } else if (proxyUrl.startsWith("http:")) {
+    note.textContent =
+      "The proxy is plain HTTP (HTTP/1.1), over which browsers do not stream request bodies: " +
+      "Collect fails with UNIMPLEMENTED. Run `cargo xtask demo --tls` for HTTP/2.";
+  } else {
+    note.textContent = "Each word is a request message, sent as you enter it (HTTP/2); the server answers when you Finish.";
+  }
+}
+
 function setFormat(next: Format, transports: ReadonlyMap<Format, Transport>): void {
   format = next;
   let c = clients.get(next);
@@ -323,9 +416,11 @@ function setFormat(next: Format, transports: ReadonlyMap<Format, Transport>): vo
 async function main(): Promise<void> {
   const config = (await (await fetch("config.json")).json()) as Config;
   $("proxy-url").textContent = config.proxyUrl;
-  const transports = new Map<Format, Transport>(
-    (["binary", "text"] as const).map((f) => [f, createGrpcWebTransport({ baseUrl: config.proxyUrl, format: f })]),
-  );
+  const binary = createGrpcWebTransport({ baseUrl: config.proxyUrl, format: "binary" });
+  const transports = new Map<Format, Transport>([
+    ["binary", binary],
+    ["text", createGrpcWebTransport({ baseUrl: config.proxyUrl, format: "text" })],
+  ]);
   setFormat(input("format-text").checked ? "text" : "binary", transports);
   for (const id of ["format-binary", "format-text"]) {
     input(id).addEventListener("change", (e) => {
@@ -338,7 +433,10 @@ async function main(): Promise<void> {
   button("ticker-stop").addEventListener("click", () => tickerAbort?.abort());
   button("fail-button").addEventListener("click", () => void fail());
   button("sleep-button").addEventListener("click", () => void sleep());
+  $("collect-form").addEventListener("submit", collectSend);
+  button("collect-finish").addEventListener("click", () => collecting?.close());
   button("log-clear").addEventListener("click", () => $("log-body").replaceChildren());
+  await collectSupport(binary, config.proxyUrl);
   document.body.dataset["ready"] = "true";
 }
 

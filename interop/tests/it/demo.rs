@@ -4,9 +4,11 @@
 use std::time::{Duration, Instant};
 
 use grpcweb_interop::demo_pb::demo_service_client::DemoServiceClient;
-use grpcweb_interop::demo_pb::{EchoRequest, FailRequest, SleepRequest, TickerRequest};
+use grpcweb_interop::demo_pb::{
+    CollectRequest, EchoRequest, FailRequest, SleepRequest, TickerRequest,
+};
 use grpcweb_interop::rpc_pb::{BadRequest, ErrorInfo};
-use grpcweb_interop::{CALL_NUMBER_HEADER, ERROR_DOMAIN, serve_demo};
+use grpcweb_interop::{CALL_NUMBER_HEADER, ERROR_DOMAIN, MAX_COLLECT_BYTES, serve_demo};
 use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -170,6 +172,37 @@ async fn sleep_sleeps_and_a_shorter_deadline_expires_first() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn collect_answers_the_closed_stream_with_count_and_words() {
+    with_demo(|mut client| async move {
+        let words = ["one", "two", "three"].map(|w| CollectRequest { word: w.to_owned() });
+        let res = client
+            .collect(tokio_stream::iter(words))
+            .await
+            .expect("Collect")
+            .into_inner();
+        assert_eq!(res.count, 3);
+        assert_eq!(res.joined, "one two three");
+
+        let empty = client
+            .collect(tokio_stream::iter(Vec::<CollectRequest>::new()))
+            .await
+            .expect("an empty stream")
+            .into_inner();
+        assert_eq!((empty.count, empty.joined.as_str()), (0, ""));
+
+        let big = CollectRequest {
+            word: "x".repeat(MAX_COLLECT_BYTES / 2),
+        };
+        let err = client
+            .collect(tokio_stream::iter(vec![big.clone(), big.clone(), big]))
+            .await
+            .expect_err("more than MAX_COLLECT_BYTES");
+        assert_eq!(err.code(), Code::ResourceExhausted);
     })
     .await;
 }

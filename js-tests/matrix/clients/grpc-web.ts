@@ -15,6 +15,7 @@ import {
   ECHO_HEADERS,
   ECHO_INITIAL,
   ECHO_TRAILING,
+  NotApplicable,
   PeerError,
   type CallArgs,
   type Client,
@@ -157,6 +158,12 @@ export function grpcWebClient(baseUrl: string, format: Format): Client {
     },
     async unimplementedService() {
       await run(GRPC_WEB.unimplementedService, create(EmptySchema), {}, false);
+    },
+    clientStream() {
+      throw new NotApplicable("the official grpc-web runtime has unary and server-streaming calls only");
+    },
+    pingPong() {
+      throw new NotApplicable("the official grpc-web runtime has unary and server-streaming calls only");
     },
   };
 }

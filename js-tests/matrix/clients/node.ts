@@ -130,7 +130,12 @@ function execBuf(buf: string, args: readonly string[], input: string): Promise<B
  * reserved header for it) and does not print trailers, so those parts are not applicable.
  */
 export function bufCurlClient(buf: string, schema: string, baseUrl: string, httpVersion: HttpVersion): Client {
-  const call = async (method: string, request: object, args: CallArgs): Promise<Reply> => {
+  /** Runs one call; `request` may be several messages (a client stream, sent at once). */
+  const callDocs = async (
+    method: string,
+    request: object | object[],
+    args: CallArgs,
+  ): Promise<{ docs: unknown[]; initial: string | undefined }> => {
     if (args.timeoutMs !== undefined) {
       throw new NotApplicable("buf curl cannot send a deadline (grpc-timeout is reserved for it)");
     }
@@ -144,7 +149,8 @@ export function bufCurlClient(buf: string, schema: string, baseUrl: string, http
       }
     }
     flags.push(`${baseUrl}/${method}`);
-    const { stdout, stderr, exitCode } = await execBuf(buf, flags, JSON.stringify(request));
+    const stdin = (Array.isArray(request) ? request : [request]).map((r) => JSON.stringify(r)).join("\n");
+    const { stdout, stderr, exitCode } = await execBuf(buf, flags, stdin);
     const initialLine = stderr
       .split("\n")
       .map((l) => /^buf: < \(#\d+\) ([^:]+): (.*)$/.exec(l))
@@ -159,16 +165,18 @@ export function bufCurlClient(buf: string, schema: string, baseUrl: string, http
       }
       throw new PeerError(code, err?.message ?? "");
     }
-    const payloads = splitJsonDocuments(stdout).map((d) =>
-      fromBase64((d as { payload?: { body?: string } }).payload?.body ?? ""),
-    );
     if (args.echo === true) {
       // Headers are printed with -v; the trailer frame's contents are not.
       throw new NotApplicable(
         `buf curl does not show trailers (echoed header ${initialLine ? "seen" : "missing"}; the trailer cannot be checked)`,
       );
     }
-    return { payloads, initial: initialLine?.[2] };
+    return { docs: splitJsonDocuments(stdout), initial: initialLine?.[2] };
+  };
+  const call = async (method: string, request: object, args: CallArgs): Promise<Reply> => {
+    const { docs, initial } = await callDocs(method, request, args);
+    const payloads = docs.map((d) => fromBase64((d as { payload?: { body?: string } }).payload?.body ?? ""));
+    return { payloads, initial };
   };
   const status = (a: CallArgs) => (a.status !== undefined ? { responseStatus: a.status } : {});
   return {
@@ -197,6 +205,14 @@ export function bufCurlClient(buf: string, schema: string, baseUrl: string, http
       ),
     async unimplementedMethod() {
       await call("grpc.testing.TestService/UnimplementedCall", {}, {});
+    },
+    async clientStream(sizes) {
+      const requests = sizes.map((size) => ({ payload: { body: Buffer.alloc(size).toString("base64") } }));
+      const { docs } = await callDocs("grpc.testing.TestService/StreamingInputCall", requests, {});
+      return (docs[0] as { aggregatedPayloadSize?: number } | undefined)?.aggregatedPayloadSize ?? 0;
+    },
+    pingPong() {
+      throw new NotApplicable("buf curl reads every request from stdin up front: it cannot wait for a response");
     },
     async unimplementedService() {
       await call("grpc.testing.UnimplementedService/UnimplementedCall", {}, {});

@@ -16,6 +16,7 @@ import {
   ECHO_HEADERS,
   ECHO_INITIAL,
   ECHO_TRAILING,
+  NotApplicable,
   PeerError,
   type CallArgs,
   type Client,
@@ -169,6 +170,12 @@ export function protobufTsClient(baseUrl: string, format: Format): Client {
     },
     async unimplementedService() {
       await unary(PBTS.unimplementedService, create(EmptySchema), {});
+    },
+    clientStream() {
+      throw new NotApplicable("protobuf-ts's GrpcWebFetchTransport has unary and server-streaming calls only");
+    },
+    pingPong() {
+      throw new NotApplicable("protobuf-ts's GrpcWebFetchTransport has unary and server-streaming calls only");
     },
   };
 }

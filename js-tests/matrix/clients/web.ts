@@ -20,7 +20,9 @@ import {
   ECHO_INITIAL,
   ECHO_TRAILING,
   ECHO_TRAILING_VALUE,
+  NotApplicable,
   PeerError,
+  pingPongOver,
   type CallArgs,
   type Client,
   type Reply,
@@ -39,6 +41,11 @@ interface TestServiceStub<O> {
   unaryCall(request: ReturnType<typeof simpleRequest>, options: O): Promise<WithPayload>;
   streamingOutputCall(request: ReturnType<typeof streamingRequest>, options: O): AsyncIterable<WithPayload>;
   unimplementedCall(request: object, options: O): Promise<unknown>;
+  streamingInputCall(
+    requests: AsyncIterable<{ payload: { body: Uint8Array } }>,
+    options: O,
+  ): Promise<{ readonly aggregatedPayloadSize: number }>;
+  fullDuplexCall(requests: AsyncIterable<ReturnType<typeof streamingRequest>>, options: O): AsyncIterable<WithPayload>;
 }
 
 /** Runs `run` with options for `args`, and returns its value with the echoed metadata. */
@@ -47,10 +54,12 @@ type CallWith<O> = <T>(
   run: (options: O) => Promise<T>,
 ) => Promise<{ value: T; reply: Omit<Reply, "payloads"> }>;
 
+/** `noRequestStreams`: why the client cannot stream requests (the cases are then n/a). */
 function stubClient<O>(
   client: TestServiceStub<O>,
   unimplemented: Pick<TestServiceStub<O>, "unimplementedCall">,
   call: CallWith<O>,
+  noRequestStreams?: string,
 ): Client {
   const body = (m: WithPayload): Uint8Array => m.payload?.body ?? new Uint8Array();
   return {
@@ -76,6 +85,31 @@ function stubClient<O>(
     },
     async unimplementedService() {
       await call({}, (o) => unimplemented.unimplementedCall({}, o));
+    },
+    async clientStream(sizes) {
+      if (noRequestStreams !== undefined) {
+        throw new NotApplicable(noRequestStreams);
+      }
+      const requests = async function* () {
+        for (const size of sizes) yield { payload: { body: new Uint8Array(size) } };
+      };
+      const { value } = await call({}, (o) => client.streamingInputCall(requests(), o));
+      return value.aggregatedPayloadSize;
+    },
+    async pingPong(requestSizes, responseSizes) {
+      if (noRequestStreams !== undefined) {
+        throw new NotApplicable(noRequestStreams);
+      }
+      // A server that answers only once the request ends would hang it: a deadline.
+      const { value } = await call({ timeoutMs: 10_000 }, (o) =>
+        pingPongOver(
+          (requests) => client.fullDuplexCall(requests as AsyncIterable<ReturnType<typeof streamingRequest>>, o),
+          (m) => body(m).length,
+          requestSizes,
+          responseSizes,
+        ),
+      );
+      return value;
     },
   };
 }
@@ -113,6 +147,12 @@ export function oursClient(baseUrl: string, format: Format): Client {
       const value = await run(options);
       return { value, reply: { initial, trailing } };
     } catch (e) {
+      if (e instanceof RpcError && e.code === 12 && /refused to stream the request body/.test(e.rawMessage)) {
+        // A browser over HTTP/1.1 (the matrix is cleartext): streams need HTTP/2.
+        throw new NotApplicable(
+          `the browser does not stream request bodies over HTTP/1.1 (our UNIMPLEMENTED: ${e.rawMessage})`,
+        );
+      }
       throw e instanceof RpcError ? new PeerError(e.code, e.rawMessage) : e;
     }
   };
@@ -121,8 +161,11 @@ export function oursClient(baseUrl: string, format: Format): Client {
 
 // ---- connect: @connectrpc/connect-web (fetch), and any other connect transport ----
 
-/** A TestService client on a connect transport (connect-web's, or connect-node's). */
-export function connectClient(transport: ConnectTransport): Client {
+/**
+ * A TestService client on a connect transport (connect-web's, or connect-node's);
+ * `noRequestStreams` says why the transport cannot stream requests.
+ */
+export function connectClient(transport: ConnectTransport, noRequestStreams?: string): Client {
   const client = createClient(TestService, transport);
   const unimplemented = createClient(UnimplementedService, transport);
   const call = async <T>(
@@ -150,12 +193,15 @@ export function connectClient(transport: ConnectTransport): Client {
       throw e;
     }
   };
-  return stubClient(client, unimplemented, call);
+  return stubClient(client, unimplemented, call, noRequestStreams);
 }
 
 /** connect-web's gRPC-Web transport (fetch; binary only: connect has no grpc-web-text). */
 export function connectWebClient(baseUrl: string): Client {
-  return connectClient(createConnectWebTransport({ baseUrl, useBinaryFormat: true }));
+  return connectClient(
+    createConnectWebTransport({ baseUrl, useBinaryFormat: true }),
+    "connect-web's fetch transport runs unary and server-streaming calls only",
+  );
 }
 
 /** The clients a browser page can make, by id. */

@@ -81,6 +81,11 @@ export async function startPythonServer(): Promise<Running> {
   return running(child);
 }
 
+/** The grpc-go interop server binary. */
+export function goServerBinary(): string {
+  return resolve(peersDir(), "bin", "grpc-go-interop-server");
+}
+
 /**
  * grpc-go's interop server, plaintext. It listens on every interface (it has no flag for
  * the address, only `--port`); we pass port 0 and read the port from its start-up log line
@@ -89,7 +94,7 @@ export async function startPythonServer(): Promise<Running> {
 export async function startGoServer(): Promise<Running> {
   const child = await startChild({
     name: "grpc-go",
-    command: resolve(peersDir(), "bin", "grpc-go-interop-server"),
+    command: goServerBinary(),
     args: ["--listen", "127.0.0.1:0"],
     ready: LISTENING,
     installHint: INSTALL_HINT,

@@ -20,12 +20,14 @@ const FLAGS = [
 ];
 
 /**
- * Starts headless Chromium. launch() gives it a fresh temporary --user-data-dir and removes
- * it on close. Throws a readable error when the binary is missing.
+ * Starts headless Chromium, with `extraFlags` after ours (e.g. a test certificate's
+ * `--ignore-certificate-errors-spki-list`, see tls.ts). launch() gives it a fresh
+ * temporary --user-data-dir and removes it on close. Throws a readable error when the
+ * binary is missing.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraFlags: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium (cargo xtask test does)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extraFlags] });
 }

@@ -62,6 +62,23 @@ function routes(router: ConnectRouter): void {
       }
       fail(req.responseStatus);
     },
+    async streamingInputCall(reqs, ctx) {
+      echo(ctx);
+      let aggregatedPayloadSize = 0;
+      for await (const req of reqs) {
+        aggregatedPayloadSize += req.payload?.body.length ?? 0;
+      }
+      return { aggregatedPayloadSize };
+    },
+    async *fullDuplexCall(reqs, ctx) {
+      echo(ctx);
+      for await (const req of reqs) {
+        for (const p of req.responseParameters) {
+          yield { payload: { body: new Uint8Array(p.size) } };
+        }
+        fail(req.responseStatus);
+      }
+    },
   });
 }
 

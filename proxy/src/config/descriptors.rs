@@ -1,7 +1,7 @@
 //! The descriptors each backend's JSON and REST calls use: the top-level
 //! `descriptor_sets` and the backend's own, read into one pool.
 
-use grpcweb_transcode::Descriptors;
+use grpcweb_transcode::{Descriptors, RestRoutes};
 
 use super::{Config, ConfigError};
 
@@ -23,4 +23,20 @@ pub fn backend_descriptors(config: &Config, index: usize) -> Result<Descriptors,
         };
         ConfigError::new(key, e.to_string())
     })
+}
+
+/// Every backend's descriptors (by index), and the REST bindings of their
+/// `google.api.http` rules. The error names the key, and the file or method at fault.
+pub fn transcoding(config: &Config) -> Result<(Vec<Descriptors>, RestRoutes), ConfigError> {
+    let sets = (0..config.backends.len())
+        .map(|i| backend_descriptors(config, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let routes = RestRoutes::new(&sets, &config.transcoding.rules).map_err(|e| {
+        let key = match e.rule {
+            Some(i) => format!("transcoding.rules[{i}]"),
+            None => "descriptor_sets".to_owned(),
+        };
+        ConfigError::new(key, e.reason)
+    })?;
+    Ok((sets, routes))
 }

@@ -29,6 +29,7 @@ struct File {
     limits: Option<FileLimits>,
     forwarding: Option<FileForwarding>,
     tls: Option<FileTls>,
+    transcoding: Option<super::transcoding::FileTranscoding>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +143,9 @@ impl Config {
             config.worker_threads = Some(count("worker_threads", &v)?);
         }
         config.descriptor_sets = file.descriptor_sets;
+        if let Some(t) = file.transcoding {
+            super::transcoding::apply(&mut config.transcoding, t)?;
+        }
         for (i, b) in file.backends.into_iter().enumerate() {
             let key = format!("backends[{i}]");
             let mut backend = BackendConfig::new(b.name, String::new());

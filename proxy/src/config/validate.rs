@@ -71,9 +71,8 @@ impl Config {
                 ));
             }
         }
-        for i in 0..self.backends.len() {
-            super::backend_descriptors(self, i)?;
-        }
+        super::transcoding::validate(&self.transcoding)?;
+        super::transcoding(self)?;
         if self.routes.is_empty() && self.backends.len() > 1 {
             return Err(ConfigError::new(
                 "routes",

@@ -61,6 +61,23 @@ pub(crate) enum ResBody<R> {
     Json(JsonResponseBody<R>),
     /// A trailers-only answer of the proxy's.
     Empty,
+    /// A body made above the stack (a REST call's stream of JSON lines).
+    Boxed(BoxedBody),
+}
+
+/// A body made above the stack.
+pub(crate) struct BoxedBody(pub(crate) Pin<Box<dyn Body<Data = Bytes, Error = BoxError> + Send>>);
+
+impl std::fmt::Debug for BoxedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoxedBody")
+    }
+}
+
+impl<R> From<BoxedBody> for ResBody<R> {
+    fn from(body: BoxedBody) -> Self {
+        Self::Boxed(body)
+    }
 }
 
 impl<R> Body for ResBody<R>
@@ -79,6 +96,7 @@ where
             Self::Plain(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
             Self::Json(b) => Pin::new(b).poll_frame(cx),
             Self::Empty => Poll::Ready(None),
+            Self::Boxed(b) => b.0.as_mut().poll_frame(cx),
         }
     }
 
@@ -87,6 +105,7 @@ where
             Self::Plain(b) => b.is_end_stream(),
             Self::Json(b) => b.is_end_stream(),
             Self::Empty => true,
+            Self::Boxed(b) => b.0.is_end_stream(),
         }
     }
 
@@ -95,6 +114,7 @@ where
             Self::Plain(b) => b.size_hint(),
             Self::Json(_) => SizeHint::default(),
             Self::Empty => SizeHint::with_exact(0),
+            Self::Boxed(b) => b.0.size_hint(),
         }
     }
 }

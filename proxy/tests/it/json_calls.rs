@@ -10,7 +10,6 @@ use crate::support;
 use bytes::Bytes;
 use grpcweb_proxy::Config;
 use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient};
-use prost::Message as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,11 +25,11 @@ pub(crate) fn descriptor_set(root_files: &[&str]) -> PathBuf {
         .include_imports(true)
         .open_files(root_files)
         .unwrap()
-        .file_descriptor_set();
+        .encode_file_descriptor_set();
     let dir = std::env::temp_dir().join(format!("grpcweb-json-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("set-{}.binpb", N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::write(&path, set.encode_to_vec()).unwrap();
+    std::fs::write(&path, set).unwrap();
     path
 }
 
@@ -146,11 +145,15 @@ async fn backend_statuses_reach_json_clients() {
 }
 
 #[tokio::test]
-async fn a_method_without_descriptors_is_unimplemented() {
+async fn a_method_missing_from_the_descriptors_is_unimplemented() {
     let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"")]))
         .await
         .unwrap();
-    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    // Descriptors, but not of this service.
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.descriptor_sets = vec![descriptor_set(&["examples/demo.proto"])];
+    })
+    .await;
     let res = WebClient::new(HttpVersion::H1)
         .call(proxy.addr, UNARY)
         .content_type("application/grpc-web+json")
@@ -294,4 +297,98 @@ fn check_config_names_the_descriptor_set_at_fault() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("descriptor_sets[1]"), "{stderr}");
     assert!(stderr.contains("missing.binpb"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_malformed_later_message_of_a_client_stream_ends_the_call_invalid_argument() {
+    let backend = support::interop_server(false).await;
+    let proxy = support::proxy(&backend.url(), with_descriptors).await;
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, "/grpc.testing.TestService/StreamingInputCall")
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .message(r#"{"payload": {"body": "AAAA"}}"#)
+        .message(r#"{"payload": {"body": 7}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.grpc_status(),
+        Some(Code::InvalidArgument),
+        "{:?}",
+        res.status()
+    );
+    assert!(res.grpc_message().unwrap().contains("payload.body"));
+    // Both well-formed: the backend counts the bytes.
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, "/grpc.testing.TestService/StreamingInputCall")
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .message(r#"{"payload": {"body": "AAAA"}}"#)
+        .message(r#"{"payload": {"body": "AA=="}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok), "{:?}", res.status());
+    assert_eq!(
+        json(&res.message_payloads()[0]),
+        serde_json::json!({"aggregatedPayloadSize": 4})
+    );
+}
+
+#[test]
+fn the_config_file_takes_descriptor_sets_at_the_top_and_per_backend() {
+    let config = Config::from_toml(
+        r#"
+descriptor_sets = ["all.binpb"]
+
+[[backends]]
+name = "a"
+endpoints = ["http://127.0.0.1:1"]
+descriptor_sets = ["a.binpb", "b.binpb"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.descriptor_sets, [PathBuf::from("all.binpb")]);
+    assert_eq!(
+        config.backends[0].descriptor_sets,
+        [PathBuf::from("a.binpb"), PathBuf::from("b.binpb")]
+    );
+    let good = descriptor_set(&["grpc/testing/test.proto"]);
+    let mut config = config;
+    config.descriptor_sets = vec![good];
+    let err = config.validate().unwrap_err();
+    assert_eq!(err.key(), "backends[0].descriptor_sets[0]");
+    assert!(err.to_string().contains("a.binpb"), "{err}");
+}
+
+#[tokio::test]
+async fn json_calls_ask_the_backend_for_uncompressed_messages() {
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::new()]))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), with_descriptors).await;
+    let res = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, UNARY)
+        .content_type("application/grpc+json")
+        .header("te", "trailers")
+        .header("grpc-accept-encoding", "gzip")
+        .message("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok), "{:?}", res.status());
+    let req = &backend.requests()[0];
+    assert_eq!(req.header("grpc-accept-encoding"), Some("identity"));
+    // A compressed JSON message is refused before the backend.
+    let res = WebClient::new(HttpVersion::H1)
+        .call(proxy.addr, UNARY)
+        .content_type("application/grpc-web+json")
+        .frame(grpcweb_test_support::FrameKind::CompressedData, b"{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
+    assert!(res.grpc_message().unwrap().contains("compressed"));
+    assert_eq!(backend.requests().len(), 1);
 }

@@ -1,6 +1,7 @@
 //! The demo page's web server: the files of `examples/web/dist`, read once at start, plus a
 //! `/config.json` that tells the page where the proxy is. Plain `std::net`, one thread per
-//! connection, one request per connection; loopback only.
+//! connection, one request per connection; loopback only. With `demo --tls`, over TLS
+//! (rustls, HTTP/1.1).
 //!
 //! Every answer carries a Content-Security-Policy that allows scripts from the page's own
 //! origin only, WebAssembly compilation (`'wasm-unsafe-eval'`, which the runtime needs) and
@@ -8,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::io::{self, BufRead as _, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// Longest request head we read.
 const MAX_HEAD: usize = 16 * 1024;
@@ -73,24 +75,41 @@ impl Site {
         })
     }
 
-    /// Serves on `listener` from a background thread, for as long as the process lives.
-    pub(crate) fn spawn(self, listener: TcpListener) {
+    /// Serves on `listener` from a background thread, for as long as the process lives;
+    /// over TLS with `tls`.
+    pub(crate) fn spawn(self, listener: TcpListener, tls: Option<Arc<ServerConfig>>) {
         let site = Arc::new(self);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let site = Arc::clone(&site);
+                let tls = tls.clone();
                 thread::spawn(move || {
-                    // A client that goes away mid-request is not our problem.
-                    let _ = site.answer(stream);
+                    // A client that goes away mid-request (or fails the handshake) is not
+                    // our problem.
+                    let _ = site.serve(stream, tls);
                 });
             }
         });
     }
 
-    fn answer(&self, stream: TcpStream) -> io::Result<()> {
+    fn serve(&self, stream: TcpStream, tls: Option<Arc<ServerConfig>>) -> io::Result<()> {
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
+        stream.set_write_timeout(Some(READ_TIMEOUT))?;
+        match tls {
+            None => self.answer(stream),
+            Some(config) => {
+                let connection = ServerConnection::new(config).map_err(io::Error::other)?;
+                let mut tls = StreamOwned::new(connection, stream);
+                self.answer(&mut tls)?;
+                tls.conn.send_close_notify();
+                tls.flush()
+            }
+        }
+    }
+
+    fn answer<S: Read + Write>(&self, stream: S) -> io::Result<()> {
+        let mut reader = BufReader::new(stream);
         let mut head = String::new();
         loop {
             let mut line = String::new();
@@ -104,7 +123,7 @@ impl Site {
             }
         }
         let (status, asset, head_only) = self.route(head.lines().next().unwrap_or_default());
-        let mut out = stream;
+        let out = reader.get_mut();
         let (content_type, body): (&str, &[u8]) = match asset {
             Some(a) => (a.content_type, &a.body),
             None => ("text/plain; charset=utf-8", status.as_bytes()),
@@ -170,7 +189,6 @@ fn json_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read as _;
 
     fn site() -> Site {
         let dir = std::env::temp_dir().join(format!("xtask-site-{}", std::process::id()));
@@ -194,7 +212,7 @@ mod tests {
     fn serves_files_config_and_csp_over_http() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        site().spawn(listener);
+        site().spawn(listener, None);
 
         let index = get(addr, "GET /?x=1 HTTP/1.1\r\nhost: a\r\n\r\n");
         assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");

@@ -156,3 +156,25 @@ impl Target {
         }
     }
 }
+
+impl Running {
+    /// A server task started elsewhere.
+    pub fn new(
+        addr: SocketAddr,
+        stop: oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        Self {
+            addr,
+            admin: None,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+}
+
+/// `backend`, and the proxy in front of it with `tweak` applied.
+pub async fn proxy_pair(backend: Running, tweak: impl FnOnce(&mut Config)) -> (Running, Running) {
+    let proxy = proxy(&backend.url(), tweak).await;
+    (backend, proxy)
+}

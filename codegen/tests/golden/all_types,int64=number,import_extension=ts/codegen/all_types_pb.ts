@@ -5,13 +5,7 @@
 
 import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
-import { Any } from "../google/protobuf/any_pb.ts";
-import { Duration } from "../google/protobuf/duration_pb.ts";
-import { Empty } from "../google/protobuf/empty_pb.ts";
-import { FieldMask } from "../google/protobuf/field_mask_pb.ts";
-import { ListValue, Struct, Value } from "../google/protobuf/struct_pb.ts";
-import { Timestamp } from "../google/protobuf/timestamp_pb.ts";
-import { BoolValue, BytesValue, DoubleValue, FloatValue, Int32Value, Int64Value, StringValue, UInt32Value, UInt64Value } from "../google/protobuf/wrappers_pb.ts";
+import { Any, BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value, Int64Value, ListValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value, Value } from "grpcweb-client/wkt";
 
 /** An open enum. */
 export enum Color {

@@ -5,13 +5,7 @@
 
 import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
-import { Any } from "../google/protobuf/any_pb";
-import { Duration } from "../google/protobuf/duration_pb";
-import { Empty } from "../google/protobuf/empty_pb";
-import { FieldMask } from "../google/protobuf/field_mask_pb";
-import { ListValue, Struct, Value } from "../google/protobuf/struct_pb";
-import { Timestamp } from "../google/protobuf/timestamp_pb";
-import { BoolValue, BytesValue, DoubleValue, FloatValue, Int32Value, Int64Value, StringValue, UInt32Value, UInt64Value } from "../google/protobuf/wrappers_pb";
+import { Any, BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value, Int64Value, ListValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value, Value } from "grpcweb-client/wkt";
 
 /** An open enum. */
 export enum Color {

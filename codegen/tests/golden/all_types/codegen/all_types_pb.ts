@@ -4,13 +4,7 @@
 
 import { enumType, mapField, messageType } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
-import { Any } from "../google/protobuf/any_pb.js";
-import { Duration } from "../google/protobuf/duration_pb.js";
-import { Empty } from "../google/protobuf/empty_pb.js";
-import { FieldMask } from "../google/protobuf/field_mask_pb.js";
-import { ListValue, Struct, Value } from "../google/protobuf/struct_pb.js";
-import { Timestamp } from "../google/protobuf/timestamp_pb.js";
-import { BoolValue, BytesValue, DoubleValue, FloatValue, Int32Value, Int64Value, StringValue, UInt32Value, UInt64Value } from "../google/protobuf/wrappers_pb.js";
+import { Any, BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value, Int64Value, ListValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value, Value } from "grpcweb-client/wkt";
 
 /** An open enum. */
 export enum Color {

@@ -1,0 +1,49 @@
+//! The request body of REST calls: the one gRPC frame made of the HTTP request.
+
+use bytes::Bytes;
+use grpcweb_layer::BoxError;
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A request body toward the gRPC stack.
+#[derive(Debug)]
+pub(crate) enum RestBody<B> {
+    /// Not a REST call: as the client sent it.
+    Client(B),
+    /// A REST call's request message, in one gRPC frame.
+    Message(Option<Bytes>),
+}
+
+impl<B> Body for RestBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Client(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+            Self::Message(m) => Poll::Ready(m.take().map(|m| Ok(Frame::data(m)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Client(b) => b.is_end_stream(),
+            Self::Message(m) => m.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Client(b) => b.size_hint(),
+            Self::Message(m) => SizeHint::with_exact(m.as_ref().map_or(0, |m| m.len() as u64)),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! REST requests made of arbitrary paths, queries and bodies: an answer or an error,
+//! never a panic.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use grpcweb_transcode::{Descriptors, JsonOptions, RestRoutes, request_message};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn routes() -> &'static RestRoutes {
+    static ROUTES: OnceLock<RestRoutes> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../protos");
+        let set = protox::Compiler::new([root])
+            .unwrap()
+            .include_imports(true)
+            .open_files(["transcoding/v1/echo.proto"])
+            .unwrap()
+            .encode_file_descriptor_set();
+        let path = std::env::temp_dir().join(format!("rest-input-{}.binpb", std::process::id()));
+        std::fs::write(&path, set).unwrap();
+        let d = Descriptors::load(&[path]).unwrap();
+        let routes = RestRoutes::new([&d], &[]).unwrap();
+        assert!(routes.bindings().len() >= 10);
+        routes
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_request_is_answered_without_a_panic(
+        method in prop::sample::select(vec!["GET", "POST", "PUT", "PATCH", "DELETE", "SEARCH"]),
+        path in "/v1/(shelves|files|nested|fail)(/[a-z0-9%:.]{0,6}){0,4}",
+        query in "([a-z.]{1,12}=[a-zA-Z0-9%+_=-]{0,8}&?){0,5}",
+        body in prop::collection::vec(any::<u8>(), 0..64),
+        json_body in r#"\{("(name|label|id|numbers|nested|shelf|kind)": ?("x"|1|-1|true|\[1\]|\{\}|null), ?){0,3}\}"#,
+    ) {
+        let method = http::Method::from_bytes(method.as_bytes()).unwrap();
+        if let Some(Ok(matched)) = routes().find(&method, &path) {
+            for body in [&body[..], json_body.as_bytes()] {
+                let _ = request_message(&matched, Some(&query), body, JsonOptions::default());
+            }
+        }
+    }
+}
