@@ -21,11 +21,11 @@ use prometheus_client::metrics::counter::Counter;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::{Context, Layer};
 
 use crate::config::LogFormat;
+
+mod timestamp;
 
 /// The target of the access-log events, one per finished call.
 pub const ACCESS_TARGET: &str = "grpcweb::access";
@@ -155,7 +155,7 @@ impl AccessLogLayer {
         let meta = event.metadata();
         match self.format {
             LogFormat::Text => {
-                let _ = SystemTime.format_time(&mut Writer::new(&mut line));
+                timestamp::now(&mut line);
                 let _ = write!(line, " {:>5} {}: ", meta.level().as_str(), meta.target());
                 event.record(&mut TextFields {
                     line: &mut line,
@@ -164,7 +164,7 @@ impl AccessLogLayer {
             }
             LogFormat::Json => {
                 line.push_str("{\"timestamp\":\"");
-                let _ = SystemTime.format_time(&mut Writer::new(&mut line));
+                timestamp::now(&mut line);
                 let _ = write!(line, "\",\"level\":\"{}\"", meta.level().as_str());
                 event.record(&mut JsonFields { line: &mut line });
                 line.push_str(",\"target\":");
@@ -217,7 +217,7 @@ impl Visit for TextFields<'_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -249,17 +249,17 @@ impl Visit for JsonFields<'_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.line.push_str(itoa::Buffer::new().format(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.line.push_str(if value { "true" } else { "false" });
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
