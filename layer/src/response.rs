@@ -181,7 +181,7 @@ where
                     frame.as_ref().map(|f| f.as_ref().map(Frame::trailers_ref))
                 {
                     *code = trailers
-                        .and_then(|t| t.get(grpcweb_protocol::status::GRPC_STATUS))
+                        .and_then(|t| t.get(grpcweb_protocol::status::GRPC_STATUS_HEADER))
                         .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
                 }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))

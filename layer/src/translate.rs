@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use grpcweb_protocol::content_type::Codec;
-use grpcweb_protocol::status::GRPC_STATUS;
+use grpcweb_protocol::status::GRPC_STATUS_HEADER;
 use grpcweb_protocol::{Code, ContentType};
 use http::header::{self, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -100,7 +100,7 @@ fn is_grpc_content_type(headers: &HeaderMap) -> bool {
 /// status is made. What the backend said is the inner service's to log, never shown to
 /// clients (an error page can show internals). `None` for a gRPC answer.
 pub(crate) fn not_grpc(parts: &http::response::Parts) -> Option<StatusCode> {
-    let grpc = parts.headers.contains_key(GRPC_STATUS)
+    let grpc = parts.headers.contains_key(GRPC_STATUS_HEADER)
         || (parts.status == StatusCode::OK && is_grpc_content_type(&parts.headers));
     (!grpc).then_some(parts.status)
 }
@@ -117,7 +117,7 @@ where
     let (mut parts, body) = res.into_parts();
     let content_type = content_type_value(ct);
 
-    if parts.headers.contains_key(GRPC_STATUS) {
+    if parts.headers.contains_key(GRPC_STATUS_HEADER) {
         // Trailers-only (S5): every header is metadata of the status, so all of it goes
         // into the trailer frame, where the client can read it even if CORS hides headers.
         let mut trailers = std::mem::take(&mut parts.headers);
@@ -125,7 +125,7 @@ where
         for name in [CONTENT_TYPE, CONTENT_LENGTH, header::DATE] {
             trailers.remove(name);
         }
-        let code = trailers.get(GRPC_STATUS).map_or(Code::Unknown, |v| {
+        let code = trailers.get(GRPC_STATUS_HEADER).map_or(Code::Unknown, |v| {
             Code::parse(v.as_bytes()).unwrap_or(Code::Unknown)
         });
         let frame = trailer_frame(ct.mode, &trailers);

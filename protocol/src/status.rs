@@ -13,6 +13,12 @@ use http::{HeaderMap, HeaderValue};
 pub const GRPC_STATUS: &str = "grpc-status";
 /// Header name of the percent-encoded status message.
 pub const GRPC_MESSAGE: &str = "grpc-message";
+/// [`GRPC_STATUS`] as an [`http::HeaderName`]: map look-ups with it need no parsing.
+#[cfg(feature = "http")]
+pub const GRPC_STATUS_HEADER: http::HeaderName = http::HeaderName::from_static(GRPC_STATUS);
+/// [`GRPC_MESSAGE`] as an [`http::HeaderName`].
+#[cfg(feature = "http")]
+pub const GRPC_MESSAGE_HEADER: http::HeaderName = http::HeaderName::from_static(GRPC_MESSAGE);
 /// Header name of the serialized `google.rpc.Status`.
 pub const GRPC_STATUS_DETAILS_BIN: &str = "grpc-status-details-bin";
 
@@ -172,11 +178,11 @@ impl Status {
     /// values there.
     #[cfg(feature = "http")]
     pub fn write_to(&self, map: &mut HeaderMap) {
-        map.insert(GRPC_STATUS, self.code.header_value());
+        map.insert(GRPC_STATUS_HEADER, self.code.header_value());
         if self.message.is_empty() {
-            map.remove(GRPC_MESSAGE);
+            map.remove(GRPC_MESSAGE_HEADER);
         } else if let Ok(v) = HeaderValue::from_str(&percent::encode(&self.message)) {
-            map.insert(GRPC_MESSAGE, v);
+            map.insert(GRPC_MESSAGE_HEADER, v);
         }
         if self.details.is_empty() {
             map.remove(GRPC_STATUS_DETAILS_BIN);
@@ -197,13 +203,13 @@ impl Status {
     /// An unparsable `grpc-status` reads as [`Code::Unknown`]; bad details are dropped.
     #[cfg(feature = "http")]
     pub fn from_header_map(map: &HeaderMap) -> Option<Self> {
-        let raw = map.get(GRPC_STATUS)?;
+        let raw = map.get(GRPC_STATUS_HEADER)?;
         let details = map
             .get(GRPC_STATUS_DETAILS_BIN)
             .and_then(|v| metadata::decode_bin(v.as_bytes()).ok());
         Some(Self::from_values(
             raw.as_bytes(),
-            map.get(GRPC_MESSAGE).map(HeaderValue::as_bytes),
+            map.get(GRPC_MESSAGE_HEADER).map(HeaderValue::as_bytes),
             details,
         ))
     }

@@ -83,6 +83,11 @@ pub struct Args {
     #[arg(long)]
     pub allow_request_streaming: bool,
 
+    /// Threads that run the proxy [default: the CPUs the process may use, at most 2, as
+    /// suits a sidecar; see docs/config.md].
+    #[arg(long, value_name = "N")]
+    pub worker_threads: Option<usize>,
+
     /// Cap on every call's deadline, in milliseconds; calls without a deadline get it.
     #[arg(long, value_name = "MS")]
     pub max_timeout_ms: Option<u64>,
@@ -175,6 +180,9 @@ impl Args {
             config.limits.max_connections = v;
         }
         config.allow_request_streaming |= self.allow_request_streaming;
+        if let Some(n) = self.worker_threads {
+            config.worker_threads = Some(n);
+        }
         config.descriptor_sets.extend(self.descriptor_sets);
         if let Some(ms) = self.max_timeout_ms {
             config.limits.max_timeout = Some(Duration::from_millis(ms));
@@ -201,6 +209,8 @@ mod tests {
             "1KiB",
             "--log-format",
             "json",
+            "--worker-threads",
+            "3",
         ])
         .unwrap();
         let config = args.into_config().unwrap();
@@ -212,6 +222,7 @@ mod tests {
         );
         assert_eq!(config.limits.max_message_size, 1024);
         assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.worker_threads(), 3);
         config.validate().unwrap();
         let none = Args::try_parse_from(["grpcweb-proxy"])
             .unwrap()
@@ -222,5 +233,7 @@ mod tests {
             "backends",
             "a backend is required"
         );
+        assert_eq!(none.worker_threads, None);
+        assert!((1..=2).contains(&none.worker_threads()));
     }
 }

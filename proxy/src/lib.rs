@@ -37,6 +37,7 @@ mod config_error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod json;
+pub mod log;
 pub mod method;
 pub mod metrics;
 mod rest;

@@ -4,12 +4,22 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use grpcweb_proxy::cli::Args;
+use grpcweb_proxy::log::{ACCESS_TARGET, AccessLogLayer, LogFlush, LogWriter};
 use grpcweb_proxy::{LogFormat, Proxy};
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The binary's allocator (the library crates leave the choice to their users): mimalloc
+/// takes about 6,000 fewer instructions than the system allocator per proxied call. Its
+/// transparent huge pages are off (`no_thp`): with them, memory held by many idle
+/// streams doubles.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
     let args = Args::parse();
     let check_only = args.check_config;
     let config = match args.into_config().and_then(|c| c.validate().map(|()| c)) {
@@ -27,15 +37,30 @@ async fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    init_logging(config.log_format);
-    match run(config).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("grpcweb-proxy: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let flush = init_logging(config.log_format);
+    let code = match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("grpcweb-proxy: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    drop(runtime);
+    // Every queued log line is out before the process ends.
+    drop(flush);
+    code
 }
 
 async fn run(config: grpcweb_proxy::Config) -> anyhow::Result<()> {
@@ -50,16 +75,37 @@ async fn run(config: grpcweb_proxy::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs on stderr through the non-blocking [`LogWriter`]; access-log lines come from
+/// [`AccessLogLayer`], every other line from `fmt` (coloured only on a terminal).
+fn init_logging(format: LogFormat) -> Option<LogFlush> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let Ok((writer, flush)) = LogWriter::stderr() else {
+        // No thread for the writer: log straight to stderr, all through `fmt`.
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().flatten_event(true).init(),
+        }
+        return None;
+    };
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let not_access = tracing_subscriber::filter::filter_fn(|meta| meta.target() != ACCESS_TARGET);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(writer.clone())
+        .with_ansi(ansi);
+    let access = AccessLogLayer::new(format, writer);
+    let registry = tracing_subscriber::registry().with(filter).with(access);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => registry.with(fmt.with_filter(not_access)).init(),
+        LogFormat::Json => registry
+            .with(fmt.json().flatten_event(true).with_filter(not_access))
+            .init(),
     }
+    Some(flush)
 }
 
 async fn shutdown_signal() {

@@ -257,6 +257,11 @@ impl Metrics {
             "Client TLS handshakes that failed, by reason",
             tls_handshake_failures.clone(),
         );
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because the log writer's queue was full",
+            crate::log::LINES_DROPPED.clone(),
+        );
         let other = Arc::new(MethodMetrics::new(
             &duration,
             "other".to_owned(),

@@ -331,7 +331,7 @@ fn method_exists<T>(res: &Response<T>) -> bool {
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
     grpc && res
         .headers()
-        .get("grpc-status")
+        .get(grpcweb_protocol::status::GRPC_STATUS_HEADER)
         .is_none_or(|v| v.as_bytes() != b"12")
 }
 

@@ -306,6 +306,41 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     report.write(&root)
 }
 
+/// `cargo xtask bench idle`: the proxy's memory with [`idle::IDLE_STREAMS`] idle streams,
+/// as `bench` measures it, printed.
+pub(crate) fn run_idle() -> Result<()> {
+    let root = workspace_root();
+    if !has_tool("h2load") {
+        run_cmd(Command::new("apt-get").arg("update"))?;
+        run_cmd(Command::new("apt-get").args(["install", "-y", "nghttp2-client"]))?;
+    }
+    build_release(&root)?;
+    let bin_dir = target_dir(&root).join("release");
+    let work = target_dir(&root).join("bench");
+    std::fs::create_dir_all(&work)?;
+    let mut children = Children::default();
+    children
+        .env
+        .push(("RUST_LOG".to_owned(), "warn".to_owned()));
+    let backend = children.start(&bin_dir, "interop-server", &["--port", "0"])?;
+    let admin = format!("127.0.0.1:{}", free_port()?);
+    let proxy = children.start(
+        &bin_dir,
+        "grpcweb-proxy",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            &admin,
+            "--backend",
+            &format!("http://{backend}"),
+        ],
+    )?;
+    let proxy_pid = children.pid("grpcweb-proxy").context("proxy pid")?;
+    idle::idle_streams(&work, &proxy, &admin, proxy_pid)?;
+    Ok(())
+}
+
 /// CPU µs for the console, `-` when unknown.
 fn fmt_us(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} µs"))

@@ -95,6 +95,9 @@ tasks:
         messages/s and RSS with 10,000 idle streams; writes BENCHMARKS.md (a
         benchmark, not a test; run it on an otherwise idle machine). --quick runs
         a short subset.
+  bench idle
+        the release proxy's resident memory while it holds 10,000 idle server
+        streams (the idle part of `bench`, alone; prints, writes nothing).
   bench callgrind [--check]
         user-space instructions per 1 KiB unary call in the release proxy on each
         path (and in nginx's grpc_pass), counted by callgrind over two runs of
@@ -146,6 +149,8 @@ enum Task {
     Bench {
         quick: bool,
     },
+    /// The idle-streams memory figure alone.
+    Idle,
     /// `check`: only the budgeted paths, failing over budget.
     Callgrind {
         check: bool,
@@ -172,6 +177,7 @@ fn main() -> ExitCode {
         Task::Demo(options) => demo::run(&options),
         Task::Interop(options) => interop::run(&run::workspace_root(), &options),
         Task::Bench { quick } => bench::run(quick),
+        Task::Idle => bench::run_idle(),
         Task::Callgrind { check } => bench::callgrind::run(check),
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
@@ -223,6 +229,7 @@ fn parse(args: &[String]) -> Result<Task> {
         "bench" => match rest {
             [] => Ok(Task::Bench { quick: false }),
             [flag] if flag == "--quick" => Ok(Task::Bench { quick: true }),
+            [what] if what == "idle" => Ok(Task::Idle),
             [what] if what == "callgrind" => Ok(Task::Callgrind { check: false }),
             [what, flag] if what == "callgrind" && flag == "--check" => {
                 Ok(Task::Callgrind { check: true })
@@ -361,6 +368,7 @@ mod tests {
             Task::Callgrind { check: true }
         );
         assert!(parse_strs(&["bench", "callgrind", "--quick"]).is_err());
+        assert_eq!(parse_strs(&["bench", "idle"]).unwrap(), Task::Idle);
         assert!(parse_strs(&["bench", "hostile", "--only"]).is_err());
         assert!(parse_strs(&["bench", "hostile", "--only", "meteor"]).is_err());
     }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use grpcweb_protocol::Code;
-use grpcweb_protocol::status::GRPC_STATUS;
+use grpcweb_protocol::status::GRPC_STATUS_HEADER;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::future::Future;
@@ -111,7 +111,7 @@ where
                     if let Some(trailers) = frame.trailers_ref() {
                         *this.ended = true;
                         *this.code = trailers
-                            .get(GRPC_STATUS)
+                            .get(GRPC_STATUS_HEADER)
                             .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
                     }
                     return Poll::Ready(Some(Ok(frame)));

@@ -222,7 +222,7 @@ where
                                 this.inner, this.state, this.code, false, *this.mode, &status,
                             )));
                         }
-                        if !trailers.contains_key(grpcweb_protocol::status::GRPC_STATUS) {
+                        if !trailers.contains_key(grpcweb_protocol::status::GRPC_STATUS_HEADER) {
                             Failure::TrailersWithoutStatus
                                 .status()
                                 .write_to(&mut trailers);
@@ -337,7 +337,7 @@ fn finish<B>(
     inner.set(None);
     *state = State::Done;
     *code = trailers
-        .get(grpcweb_protocol::status::GRPC_STATUS)
+        .get(grpcweb_protocol::status::GRPC_STATUS_HEADER)
         .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
     Frame::data(trailer_frame(mode, trailers))
 }

@@ -18,6 +18,7 @@ struct File {
     admin_listen: Option<String>,
     log_format: Option<String>,
     allow_request_streaming: Option<bool>,
+    worker_threads: Option<toml::Value>,
     #[serde(default)]
     descriptor_sets: Vec<PathBuf>,
     #[serde(default)]
@@ -137,6 +138,9 @@ impl Config {
         }
         if let Some(v) = file.allow_request_streaming {
             config.allow_request_streaming = v;
+        }
+        if let Some(v) = file.worker_threads {
+            config.worker_threads = Some(count("worker_threads", &v)?);
         }
         config.descriptor_sets = file.descriptor_sets;
         if let Some(t) = file.transcoding {

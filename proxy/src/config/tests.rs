@@ -357,3 +357,21 @@ fn request_streaming_is_set_per_route_and_its_idle_budget_in_limits() {
     let zero = "[[backends]]\nname = \"b\"\nendpoints = [\"http://b:1\"]\n[limits]\nrequest_idle_timeout = \"0s\"";
     assert_eq!(invalid_key(zero), "limits.request_idle_timeout");
 }
+
+#[test]
+fn worker_threads_is_a_count_of_at_least_one() {
+    let backend = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    assert_eq!(
+        valid(&format!("worker_threads = 3\n{backend}")).worker_threads(),
+        3
+    );
+    let default = valid(backend).worker_threads();
+    assert!((1..=super::MAX_DEFAULT_WORKER_THREADS).contains(&default));
+    for bad in ["0", "-1", "\"2\"", "100000"] {
+        assert_eq!(
+            invalid_key(&format!("worker_threads = {bad}\n{backend}")),
+            "worker_threads",
+            "{bad}"
+        );
+    }
+}

@@ -7,9 +7,20 @@ use tokio::sync::Semaphore;
 use super::duration::check_duration;
 use super::{Config, ConfigError, RouteMatch, parse_endpoint};
 
+/// Most worker threads a configuration may ask for.
+const MAX_WORKER_THREADS: usize = 1024;
+
 impl Config {
     /// Checks every field; the first problem found names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(n) = self.worker_threads
+            && !(1..=MAX_WORKER_THREADS).contains(&n)
+        {
+            return Err(ConfigError::new(
+                "worker_threads",
+                format!("{n} is out of range: 1 to {MAX_WORKER_THREADS}"),
+            ));
+        }
         if self.backends.is_empty() {
             return Err(ConfigError::new(
                 "backends",

@@ -68,7 +68,7 @@ impl CallRecord {
         self.http_status = res.status().as_u16();
         self.header_code = res
             .headers()
-            .get(grpcweb_protocol::status::GRPC_STATUS)
+            .get(grpcweb_protocol::status::GRPC_STATUS_HEADER)
             .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
     }
 
@@ -104,7 +104,7 @@ impl CallRecord {
         // Last, so a scrape that sees no call in flight sees this one counted.
         metrics.in_flight.dec();
         tracing::info!(
-            target: "grpcweb::access",
+            target: crate::log::ACCESS_TARGET,
             path = %self.path.as_deref().unwrap_or_else(|| labels.path()),
             grpc_status = match code {
                 CLIENT_GONE => "CLIENT_GONE",
@@ -117,7 +117,7 @@ impl CallRecord {
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             bytes_in,
             bytes_out = self.bytes_out,
-            peer = %self.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            peer = %Peer(self.peer),
         );
     }
 }
@@ -125,6 +125,18 @@ impl CallRecord {
 impl Drop for CallRecord {
     fn drop(&mut self) {
         self.finish(None, false);
+    }
+}
+
+/// The client's address in the access log, `-` when unknown.
+struct Peer(Option<SocketAddr>);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(peer) => peer.fmt(f),
+            None => f.write_str("-"),
+        }
     }
 }
 

@@ -32,6 +32,16 @@ pub(crate) const IDENTITY_HEADERS: [&str; 6] = [
     "x-forwarded-client-cert",
 ];
 
+/// [`IDENTITY_HEADERS`] as header names, removed per call without parsing each name.
+const IDENTITY_NAMES: [HeaderName; 6] = [
+    HeaderName::from_static(IDENTITY_HEADERS[0]),
+    HeaderName::from_static(IDENTITY_HEADERS[1]),
+    HeaderName::from_static(IDENTITY_HEADERS[2]),
+    HeaderName::from_static(IDENTITY_HEADERS[3]),
+    HeaderName::from_static(IDENTITY_HEADERS[4]),
+    HeaderName::from_static(IDENTITY_HEADERS[5]),
+];
+
 /// Headers gRPC itself needs; never filtered out.
 const PROTOCOL_HEADERS: [&str; 5] = [
     "content-type",
@@ -87,7 +97,7 @@ pub(super) fn forward_headers<B>(req: &mut Request<B>, forwarding: &ForwardingCo
     headers.remove(header::HOST);
     strip_hop_by_hop(headers);
     if !trust {
-        for name in IDENTITY_HEADERS {
+        for name in &IDENTITY_NAMES {
             headers.remove(name);
         }
     }

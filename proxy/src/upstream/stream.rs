@@ -210,7 +210,7 @@ impl CallLog {
         res: &Response<B>,
     ) -> Self {
         let headers = res.headers();
-        let grpc = headers.contains_key("grpc-status")
+        let grpc = headers.contains_key(grpcweb_protocol::status::GRPC_STATUS_HEADER)
             || (res.status() == StatusCode::OK
                 && headers.get(header::CONTENT_TYPE).is_some_and(|v| {
                     let v = v.as_bytes();
