@@ -27,7 +27,7 @@ import {
   UnimplementedRequest,
 } from "../gen/connectrpc/conformance/v1/service_pb.js";
 import { ConformanceServiceClient } from "../gen/connectrpc/conformance/v1/service_grpcweb.js";
-import type { Any } from "../gen/google/protobuf/any_pb.js";
+import type { Any } from "grpcweb-client/wkt";
 
 const SERVICE = "connectrpc.conformance.v1.ConformanceService";
 
