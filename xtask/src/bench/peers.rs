@@ -30,9 +30,20 @@ impl Peer {
 }
 
 impl Drop for Peer {
+    /// SIGTERM first, so that nginx's master stops its workers (SIGKILL would leave them
+    /// running); SIGKILL if it has not exited within 5 s.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if let Ok(None) = self.child.try_wait() {
+                let _ = self.child.kill();
+            }
         }
         let _ = self.child.wait();
     }
