@@ -24,7 +24,7 @@ pub(crate) fn free_port() -> Result<u16> {
 }
 
 /// Extracts ADDR from a `listening on ADDR` line.
-fn listening_addr(line: &str) -> Option<&str> {
+pub(crate) fn listening_addr(line: &str) -> Option<&str> {
     let addr = line.trim_end().strip_prefix("listening on ")?;
     (!addr.is_empty() && !addr.contains(char::is_whitespace)).then_some(addr)
 }

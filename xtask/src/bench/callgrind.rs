@@ -24,7 +24,7 @@ use grpcweb_bench::markdown;
 use grpcweb_bench::requests::{Bodies, Wire, simple_request};
 
 use super::peers;
-use crate::children::{Children, free_port};
+use crate::children::{Children, free_port, listening_addr as addr_in};
 use crate::run::{has_tool, run as run_cmd, target_dir, workspace_root};
 
 /// Calls of the small and the large run of each path.
@@ -270,7 +270,7 @@ fn listening_addr(child: &mut Child) -> Result<String> {
         let mut tx = Some(tx);
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
+            if let Some(addr) = addr_in(&line) {
                 let _ = tx.take().map(|tx| tx.send(addr.to_owned()));
             }
         }
