@@ -185,6 +185,14 @@ impl Metrics {
     /// A fresh registry with every metric registered.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("grpcweb");
+        // Registered (so encoded) before the call counters: a call is counted before it
+        // leaves the gauge, so a scrape that reads no call in flight has read it counted.
+        let in_flight = Gauge::default();
+        registry.register(
+            "in_flight_calls",
+            "Calls (unary and streams) in progress",
+            in_flight.clone(),
+        );
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "calls",
@@ -196,12 +204,6 @@ impl Metrics {
             "call_duration_seconds",
             "Call duration, request start to response end",
             duration.clone(),
-        );
-        let in_flight = Gauge::default();
-        registry.register(
-            "in_flight_calls",
-            "Calls (unary and streams) in progress",
-            in_flight.clone(),
         );
         let connections = Gauge::default();
         registry.register(
@@ -407,6 +409,18 @@ impl Drop for ConnectionGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrape_reads_calls_in_flight_before_finished_calls() {
+        // A call is counted, then leaves the gauge: reading in the other order, a scrape
+        // could see neither (no call in flight and none counted).
+        let metrics = Metrics::new();
+        let ok = Code::Ok.as_i32() as usize;
+        metrics.admit("/a.S/M", ok, true).calls(&metrics.calls, ok, 0).inc();
+        let text = metrics.encode_with(std::iter::empty());
+        let at = |name: &str| text.find(name).unwrap_or(usize::MAX);
+        assert!(at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"), "{text}");
+    }
 
     #[test]
     fn endpoints_dropped_by_dns_refresh_lose_their_series() {
