@@ -94,9 +94,21 @@ pub(super) fn forward_headers<B>(req: &mut Request<B>, forwarding: &ForwardingCo
         None => (req.extensions().get::<PeerAddr>().map(|p| p.0), None),
     };
     let headers = req.headers_mut();
-    headers.remove(header::HOST);
+    // One look at the names first: removing a header that is not there costs a hash
+    // and a probe each, and most requests carry none of these.
+    let (host, identity) = headers
+        .keys()
+        .fold((false, false), |(host, identity), name| {
+            (
+                host || name == header::HOST,
+                identity || (!trust && is_identity(name)),
+            )
+        });
+    if host {
+        headers.remove(header::HOST);
+    }
     strip_hop_by_hop(headers);
-    if !trust {
+    if identity {
         for name in &IDENTITY_NAMES {
             headers.remove(name);
         }
@@ -120,6 +132,12 @@ pub(super) fn forward_headers<B>(req: &mut Request<B>, forwarding: &ForwardingCo
     } else if !trust {
         headers.remove(XFF);
     }
+}
+
+/// Whether `name` is one of [`IDENTITY_NAMES`] (all start with `f` or `x`).
+fn is_identity(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    matches!(name.as_bytes().first(), Some(b'f' | b'x')) && IDENTITY_HEADERS.contains(&name)
 }
 
 /// Hop-by-hop headers out (gRPC-Web requests have none left by now; native gRPC ones
