@@ -14,7 +14,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -22,7 +22,7 @@ use tower_service::Service;
 use crate::config::{Config, ConfigError, RouteMatch};
 use crate::method::MethodPath;
 use crate::metrics::BackendAnswered;
-use crate::upstream::{Backend, Upstream, UpstreamBody};
+use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamFuture};
 
 /// Why a call has no route.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,8 +277,8 @@ where
 {
     type Response = Response<UpstreamBody>;
     type Error = BackendError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, BackendError>> + Send>>;
+    /// The backend's (boxed once, by the [`Upstream`]) future, not boxed again.
+    type Future = RouterFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -303,18 +303,56 @@ where
         match upstream {
             Ok(upstream) => {
                 let answered = req.extensions().get::<BackendAnswered>().cloned();
-                let fut = upstream.send(req);
-                Box::pin(async move {
-                    let res = fut.await.map_err(|e| BackendError::new(e.kind(), e))?;
-                    if let Some(answered) = answered
-                        && method_exists(&res)
-                    {
-                        answered.set();
-                    }
-                    Ok(res)
+                RouterFuture(Routed::Call {
+                    call: upstream.send(req),
+                    answered,
                 })
             }
-            Err(e) => Box::pin(std::future::ready(Err(BackendError::new(e.kind(), e)))),
+            Err(e) => RouterFuture(Routed::Refused(Some(BackendError::new(e.kind(), e)))),
+        }
+    }
+}
+
+/// A routed call: the backend's answer (noting, for the metrics, whether the method
+/// exists), or the refusal of a call with no route.
+pub struct RouterFuture(Routed);
+
+enum Routed {
+    /// Sent to a backend; `answered` is set when its headers show the method exists.
+    Call {
+        call: UpstreamFuture,
+        answered: Option<BackendAnswered>,
+    },
+    /// Not sent: why (taken when polled).
+    Refused(Option<BackendError>),
+}
+
+impl fmt::Debug for RouterFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Routed::Call { .. } => "RouterFuture::Call",
+            Routed::Refused(_) => "RouterFuture::Refused",
+        })
+    }
+}
+
+impl Future for RouterFuture {
+    type Output = Result<Response<UpstreamBody>, BackendError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            Routed::Call { call, answered } => {
+                let res =
+                    ready!(call.as_mut().poll(cx)).map_err(|e| BackendError::new(e.kind(), e))?;
+                if let Some(answered) = answered.take()
+                    && method_exists(&res)
+                {
+                    answered.set();
+                }
+                Poll::Ready(Ok(res))
+            }
+            // Polled again after it answered: a bug in the caller, not worth a panic.
+            Routed::Refused(e) => e.take().map_or(Poll::Pending, |e| Poll::Ready(Err(e))),
         }
     }
 }

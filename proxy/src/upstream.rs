@@ -49,6 +49,11 @@ pub use error::UpstreamError;
 pub(crate) use forwarding::ClientCert;
 pub use stream::UpstreamBody;
 
+/// A call's future: boxed once, here, and not again by the [`Router`](crate::router::Router)
+/// above.
+pub type UpstreamFuture =
+    Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
+
 /// The client's address: put one in a request's extensions for `x-forwarded-for`. (The
 /// proxy's server passes it with the address formatted, as one extension.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,8 +227,7 @@ where
 {
     type Response = Response<UpstreamBody>;
     type Error = UpstreamError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
+    type Future = UpstreamFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -242,10 +246,7 @@ where
 {
     /// Sends `req` to the next endpoint in turn (what [`Service::call`] does), through a
     /// shared reference.
-    pub(crate) fn send(
-        &self,
-        mut req: Request<B>,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>> {
+    pub(crate) fn send(&self, mut req: Request<B>) -> UpstreamFuture {
         let endpoint = self.backend.pick();
         let pool = self.pool(&endpoint);
         let path = req
