@@ -87,7 +87,9 @@ pub struct Metrics {
     upstream_overflow: Family<BackendLabels, Counter>,
     tls_handshake_failures: Family<HandshakeFailureLabels, Counter>,
     /// Each `/service/method` path with labels of its own, and its metric handles.
-    methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
+    /// Hashed with foldhash: every call looks its path up here, and SipHash cost more
+    /// than the rest of the lookup (the map holds at most [`MAX_METHODS`] entries).
+    methods: RwLock<HashMap<String, Arc<MethodMetrics>, foldhash::fast::RandomState>>,
     /// Where calls to other paths count.
     other: Arc<MethodMetrics>,
     /// Held while a scrape rebuilds the endpoint series and encodes, so that two scrapes
@@ -283,7 +285,7 @@ impl Metrics {
             endpoint_healthy,
             upstream_overflow,
             tls_handshake_failures,
-            methods: RwLock::new(HashMap::new()),
+            methods: RwLock::new(HashMap::default()),
             other,
             scrape: Mutex::new(()),
         }
@@ -416,10 +418,16 @@ mod tests {
         // could see neither (no call in flight and none counted).
         let metrics = Metrics::new();
         let ok = Code::Ok.as_i32() as usize;
-        metrics.admit("/a.S/M", ok, true).calls(&metrics.calls, ok, 0).inc();
+        metrics
+            .admit("/a.S/M", ok, true)
+            .calls(&metrics.calls, ok, 0)
+            .inc();
         let text = metrics.encode_with(std::iter::empty());
         let at = |name: &str| text.find(name).unwrap_or(usize::MAX);
-        assert!(at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"), "{text}");
+        assert!(
+            at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"),
+            "{text}"
+        );
     }
 
     #[test]
