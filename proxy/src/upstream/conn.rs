@@ -11,12 +11,13 @@
 //! ([`CONNECTION_WINDOW`]) has room for a full stream window on every one of them.
 
 use bytes::Bytes;
-use std::future::poll_fn;
+use std::future::{Future as _, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// What one call may hold of a backend's response data not yet taken by its client.
 pub(crate) const STREAM_WINDOW: u32 = 1 << 20;
@@ -185,19 +186,45 @@ impl Drop for Slot {
 
 /// Runs a connection until it ends, has been idle for [`IDLE_TIMEOUT`], or leaves a
 /// keep-alive ping unanswered; keeps the pool's view of the peer's stream limit current.
+///
+/// The timers run on a task of their own ([`watch`]), which ends the connection by
+/// ending: polled beside the connection, they were polled at every wake of it, several
+/// times per call.
 pub(crate) async fn drive<T>(
     mut conn: h2::client::Connection<T, Bytes>,
     state: Arc<ConnState>,
-    (interval, timeout): (Duration, Duration),
+    keep_alive: (Duration, Duration),
 ) where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let ping_pong = conn.ping_pong();
-    let run = poll_fn(|cx| {
+    let (watching, mut stop) = oneshot::channel::<()>();
+    let timers = tokio::spawn(watch(state.clone(), conn.ping_pong(), keep_alive, watching));
+    let result = poll_fn(|cx| {
+        // The watch ended (its sender dropped): idle, or the peer went silent.
+        if Pin::new(&mut stop).poll(cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
         let polled = Pin::new(&mut conn).poll(cx);
         state.settings(conn.max_concurrent_send_streams());
         polled
-    });
+    })
+    .await;
+    timers.abort();
+    if let Err(e) = result {
+        tracing::debug!(error = %grpcweb_layer::error::chain(&e), "backend connection ended");
+    }
+    state.close();
+}
+
+/// A connection's timers: returns (dropping `_watching`, which ends the connection) once
+/// it has carried no call for a whole [`IDLE_TIMEOUT`], or a keep-alive ping sent while
+/// calls were in progress went unanswered.
+async fn watch(
+    state: Arc<ConnState>,
+    ping_pong: Option<h2::PingPong>,
+    (interval, timeout): (Duration, Duration),
+    _watching: oneshot::Sender<()>,
+) {
     let idle = async {
         let mut check = tokio::time::interval(IDLE_TIMEOUT);
         check.tick().await;
@@ -235,13 +262,7 @@ pub(crate) async fn drive<T>(
         }
     };
     tokio::select! {
-        result = run => {
-            if let Err(e) = result {
-                tracing::debug!(error = %grpcweb_layer::error::chain(&e), "backend connection ended");
-            }
-        }
         () = idle => {}
         () = keep_alive => {}
     }
-    state.close();
 }
