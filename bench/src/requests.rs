@@ -60,6 +60,42 @@ impl Bodies {
     }
 }
 
+/// The same request with JSON messages, for the proxy's transcoding: the JSON message in a
+/// gRPC-Web frame (`application/grpc-web+json`), and alone as a REST body
+/// (`application/json`).
+#[derive(Debug)]
+pub struct JsonBodies {
+    /// The framed JSON message.
+    pub web: PathBuf,
+    /// The JSON message.
+    pub rest: PathBuf,
+}
+
+impl JsonBodies {
+    /// The `content-type` of gRPC-Web with JSON messages.
+    pub const WEB_CONTENT_TYPE: &str = "application/grpc-web+json";
+    /// The `content-type` of a REST call.
+    pub const REST_CONTENT_TYPE: &str = "application/json";
+
+    /// Writes `json`, framed and alone, as `dir/name.json.bin` and `dir/name.json`.
+    pub fn write(dir: &Path, name: &str, json: &str) -> Result<Self> {
+        let web = dir.join(format!("{name}.json.bin"));
+        std::fs::write(&web, encode_frame(FrameKind::Data, json.as_bytes()))?;
+        let rest = dir.join(format!("{name}.json"));
+        std::fs::write(&rest, json)?;
+        Ok(Self { web, rest })
+    }
+}
+
+/// [`simple_request`] in the proto3 JSON mapping.
+pub fn simple_request_json(n: usize) -> String {
+    let body = encode_segment(&vec![0u8; n]);
+    format!(
+        r#"{{"responseSize":{n},"payload":{{"body":"{}"}}}}"#,
+        String::from_utf8_lossy(&body)
+    )
+}
+
 /// `SimpleRequest { response_size = n, payload = { body = n bytes } }`.
 pub fn simple_request(n: usize) -> Vec<u8> {
     let mut payload = vec![0x12];
@@ -102,6 +138,10 @@ mod tests {
         assert_eq!(streaming_request(2, 1, 0), [0x12, 2, 8, 1, 0x12, 2, 8, 1]);
         assert_eq!(streaming_request(1, 1, 1), [0x12, 4, 8, 1, 0x10, 1]);
         assert_eq!(simple_request(300)[..3], [0x10, 0xac, 0x02]);
+        assert_eq!(
+            simple_request_json(2),
+            r#"{"responseSize":2,"payload":{"body":"AAA="}}"#
+        );
     }
 
     #[test]

@@ -4,15 +4,19 @@
 //! (grpcweb_bench::callgrind). The proxy (or nginx, one process) runs under valgrind in
 //! front of a release `interop-server`; h2load makes the calls (one connection, 8
 //! streams); each path runs twice ([`SMALL`] and [`LARGE`] calls) and the difference is
-//! divided by the difference in calls. The table and the gRPC-Web path's top functions
-//! per call go into BENCHMARKS.md between the callgrind markers.
+//! divided by the difference in calls. The same call with JSON messages (gRPC-Web+json,
+//! and REST by a `google.api.http` rule on a copy of the service, [`BENCH_PROTO`]) is
+//! measured with the proxy holding that descriptor set (compiled by `protoc`). The table
+//! and the gRPC-Web path's top functions per call go into BENCHMARKS.md between the
+//! callgrind markers; the callgrind files stay in `target/callgrind` for
+//! `callgrind_annotate`.
 //!
 //! `--check` (a step of `cargo xtask test`) measures the two budgeted paths only and
 //! fails when one is over its budget in [`BUDGETS`]: a change that makes every call cost
 //! more must raise the budget in the same commit, on purpose.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,7 +25,7 @@ use anyhow::{Context as _, Result, bail};
 use grpcweb_bench::callgrind::{self, Frame};
 use grpcweb_bench::h2load::{Http, Load};
 use grpcweb_bench::markdown;
-use grpcweb_bench::requests::{Bodies, Wire, simple_request};
+use grpcweb_bench::requests::{Bodies, JsonBodies, Wire, simple_request, simple_request_json};
 
 use super::peers;
 use crate::children::{Children, free_port, listening_addr as addr_in};
@@ -33,9 +37,24 @@ const LARGE: u64 = 1200;
 /// Top functions listed for the gRPC-Web path.
 const TOP: usize = 15;
 
+/// `UnaryCall` with a REST binding, for the transcoded rows: the descriptor set the proxy
+/// gets declares the test service again with this rule (the backend does not care).
+const BENCH_PROTO: &str = r#"syntax = "proto3";
+package grpc.testing;
+import "google/api/annotations.proto";
+import "grpc/testing/messages.proto";
+service TestService {
+  rpc UnaryCall(SimpleRequest) returns (SimpleResponse) {
+    option (google.api.http) = { post: "/v1/unary" body: "*" };
+  }
+}
+"#;
+/// The REST binding's path.
+const REST_PATH: &str = "/v1/unary";
+
 /// Most instructions per 1 KiB call each budgeted path may take (measured, plus about
 /// 3% for run-to-run spread and toolchain drift).
-pub(crate) const BUDGETS: [(Case, u64); 2] = [(Case::WebBinary, 101_700), (Case::Native, 96_300)];
+pub(crate) const BUDGETS: [(Case, u64); 2] = [(Case::WebBinary, 98_700), (Case::Native, 93_900)];
 
 /// The paths measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,16 +65,22 @@ pub(crate) enum Case {
     WebHttp1,
     /// gRPC-Web binary with the access log on (`RUST_LOG=info`, text format).
     WebLogged,
+    /// gRPC-Web with JSON messages (`application/grpc-web+json`), transcoded to protobuf.
+    WebJson,
+    /// The same call as REST (`POST /v1/unary`, JSON), by a `google.api.http` rule.
+    Rest,
     Nginx,
 }
 
 impl Case {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::WebBinary,
         Self::WebText,
         Self::Native,
         Self::WebHttp1,
         Self::WebLogged,
+        Self::WebJson,
+        Self::Rest,
         Self::Nginx,
     ];
 
@@ -66,15 +91,42 @@ impl Case {
             Self::Native => "grpcweb-proxy, native gRPC passthrough",
             Self::WebHttp1 => "grpcweb-proxy, gRPC-Web binary, HTTP/1.1",
             Self::WebLogged => "grpcweb-proxy, gRPC-Web binary, access log on",
+            Self::WebJson => "grpcweb-proxy, gRPC-Web+json, transcoded",
+            Self::Rest => "grpcweb-proxy, REST/JSON (google.api.http), transcoded",
             Self::Nginx => "nginx grpc_pass, native gRPC",
         }
     }
 
-    fn wire(self) -> Wire {
+    /// The protobuf wire, for the paths that send protobuf.
+    fn wire(self) -> Option<Wire> {
         match self {
-            Self::WebText => Wire::WebText,
-            Self::Native | Self::Nginx => Wire::Grpc,
-            Self::WebBinary | Self::WebHttp1 | Self::WebLogged => Wire::WebBinary,
+            Self::WebText => Some(Wire::WebText),
+            Self::Native | Self::Nginx => Some(Wire::Grpc),
+            Self::WebBinary | Self::WebHttp1 | Self::WebLogged => Some(Wire::WebBinary),
+            Self::WebJson | Self::Rest => None,
+        }
+    }
+
+    /// The request body file and its `content-type`.
+    fn body<'a>(self, bodies: &'a Bodies, json: &'a JsonBodies) -> (&'a Path, &'static str) {
+        match (self, self.wire()) {
+            (_, Some(wire)) => (bodies.for_wire(wire), wire.content_type()),
+            (Self::Rest, None) => (&json.rest, JsonBodies::REST_CONTENT_TYPE),
+            (_, None) => (&json.web, JsonBodies::WEB_CONTENT_TYPE),
+        }
+    }
+
+    /// Whether the proxy needs the descriptor set (JSON and REST calls are transcoded).
+    fn transcoded(self) -> bool {
+        matches!(self, Self::WebJson | Self::Rest)
+    }
+
+    /// The request path.
+    fn path(self) -> &'static str {
+        if self == Self::Rest {
+            REST_PATH
+        } else {
+            "/grpc.testing.TestService/UnaryCall"
         }
     }
 
@@ -96,7 +148,11 @@ struct Row {
 
 pub(crate) fn run(check: bool) -> Result<()> {
     let root = workspace_root();
-    for (tool, package) in [("valgrind", "valgrind"), ("h2load", "nghttp2-client")] {
+    for (tool, package) in [
+        ("valgrind", "valgrind"),
+        ("h2load", "nghttp2-client"),
+        ("protoc", "protobuf-compiler"),
+    ] {
         if !has_tool(tool) {
             run_cmd(Command::new("apt-get").arg("update"))?;
             run_cmd(Command::new("apt-get").args(["install", "-y", package]))?;
@@ -107,6 +163,8 @@ pub(crate) fn run(check: bool) -> Result<()> {
     let work = target_dir(&root).join("callgrind");
     std::fs::create_dir_all(&work)?;
     let bodies = Bodies::write(&work, "unary-1k", &simple_request(1024))?;
+    let json = JsonBodies::write(&work, "unary-1k", &simple_request_json(1024))?;
+    let descriptors = descriptor_set(&root, &work)?;
 
     let mut backend_set = Children::default();
     backend_set
@@ -121,7 +179,17 @@ pub(crate) fn run(check: bool) -> Result<()> {
     };
     let mut rows = Vec::new();
     for path in paths {
-        let measure = |calls| run_once(&root, &work, &backend, &bodies, path, calls);
+        let measure = |calls| {
+            let proxy = ProxyRun {
+                root: &root,
+                work: &work,
+                backend: &backend,
+                bodies: &bodies,
+                json: &json,
+                descriptors: &descriptors,
+            };
+            run_once(&proxy, path, calls)
+        };
         let (small, small_frames) = measure(SMALL)?;
         let (large, large_frames) = measure(LARGE)?;
         let per_call = callgrind::per_call((SMALL, small), (LARGE, large))?;
@@ -166,15 +234,44 @@ pub(crate) fn run(check: bool) -> Result<()> {
     )
 }
 
+/// `BENCH_PROTO` compiled (with its imports) into `work/bench.binpb`, for the proxy's
+/// `--descriptor-set`.
+fn descriptor_set(root: &Path, work: &Path) -> Result<PathBuf> {
+    let dir = work.join("proto");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("bench_http.proto"), BENCH_PROTO)?;
+    let out = work.join("bench.binpb");
+    run_cmd(
+        Command::new("protoc")
+            .arg("--include_imports")
+            .arg(format!("--descriptor_set_out={}", out.display()))
+            .arg(format!("-I{}", dir.display()))
+            .arg(format!("-I{}", root.join("protos").display()))
+            .arg("bench_http.proto"),
+    )?;
+    Ok(out)
+}
+
+/// What every run of the proxy shares.
+struct ProxyRun<'a> {
+    root: &'a Path,
+    work: &'a Path,
+    backend: &'a str,
+    bodies: &'a Bodies,
+    json: &'a JsonBodies,
+    descriptors: &'a Path,
+}
+
 /// One run of `path` under callgrind with `calls` calls: the total and the self frames.
-fn run_once(
-    root: &Path,
-    work: &Path,
-    backend: &str,
-    bodies: &Bodies,
-    path: Case,
-    calls: u64,
-) -> Result<(u64, Vec<Frame>)> {
+fn run_once(run: &ProxyRun<'_>, path: Case, calls: u64) -> Result<(u64, Vec<Frame>)> {
+    let ProxyRun {
+        root,
+        work,
+        backend,
+        bodies,
+        json,
+        descriptors,
+    } = *run;
     let out = work.join(format!("callgrind.{path:?}.{calls}.out"));
     let _ = std::fs::remove_file(&out);
     let mut cmd = Command::new("valgrind");
@@ -207,8 +304,11 @@ fn run_once(
         };
         cmd.arg(target_dir(root).join("release/grpcweb-proxy"))
             .args(["--listen", "127.0.0.1:0", "--backend"])
-            .arg(format!("http://{backend}"))
-            .env("RUST_LOG", log)
+            .arg(format!("http://{backend}"));
+        if path.transcoded() {
+            cmd.arg("--descriptor-set").arg(descriptors);
+        }
+        cmd.env("RUST_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = cmd
@@ -217,10 +317,11 @@ fn run_once(
         let addr = listening_addr(&mut child)?;
         (child, addr)
     };
+    let (body, content_type) = path.body(bodies, json);
     let summary = Load {
-        url: format!("http://{addr}/grpc.testing.TestService/UnaryCall"),
-        body: bodies.for_wire(path.wire()),
-        content_type: path.wire().content_type(),
+        url: format!("http://{addr}{}", path.path()),
+        body,
+        content_type,
         http: path.http(),
         calls: u32::try_from(calls)?,
         clients: 1,
@@ -300,7 +401,10 @@ fn report(rows: &[Row]) -> String {
          connection) and the difference is divided by the {} calls between, so start-up\n\
          cancels out. The counts hold steady from run to run (about 0.5%), unlike CPU time;\n\
          kernel time (syscalls, loopback TCP) is not in them. The access log is off\n\
-         (`RUST_LOG=warn`, as in the rows above) except where the row says so.\n\
+         (`RUST_LOG=warn`, as in the rows above) except where the row says so. The\n\
+         transcoded rows send the same request with JSON messages (`grpc-web+json`, and\n\
+         REST as `POST /v1/unary` by a `google.api.http` rule), the proxy holding the\n\
+         method's descriptors (`--descriptor-set`).\n\
          `cargo xtask test` fails when the gRPC-Web binary or the native path goes over its\n\
          budget in `xtask/src/bench/callgrind.rs`.\n\n\
          | path | instructions per call | vs nginx |\n|---|---:|---:|\n",
