@@ -31,6 +31,7 @@
 //! messages; compressed frames are forwarded as they are.
 
 mod admin;
+mod call;
 pub mod cli;
 pub mod config;
 mod config_error;

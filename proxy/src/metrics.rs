@@ -19,7 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::method::MethodPath;
@@ -95,22 +95,6 @@ pub struct Metrics {
     /// Held while a scrape rebuilds the endpoint series and encodes, so that two scrapes
     /// at once each see a whole set.
     scrape: Mutex<()>,
-}
-
-/// Set when a backend answered the call (its response headers came): put in the
-/// request's extensions by the server, set by the router. Only such calls can show that
-/// a method exists.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct BackendAnswered(Arc<AtomicBool>);
-
-impl BackendAnswered {
-    pub(crate) fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
 }
 
 /// The metric handles of one (service, method) label pair, looked up once and kept, so a

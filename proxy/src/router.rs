@@ -19,9 +19,9 @@ use std::time::Duration;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::call::CallContext;
 use crate::config::{Config, ConfigError, RouteMatch};
 use crate::method::MethodPath;
-use crate::metrics::BackendAnswered;
 use crate::upstream::{Backend, Upstream, UpstreamBody, UpstreamFuture};
 
 /// Why a call has no route.
@@ -302,7 +302,7 @@ where
         });
         match upstream {
             Ok(upstream) => {
-                let answered = req.extensions().get::<BackendAnswered>().cloned();
+                let answered = req.extensions().get::<CallContext>().cloned();
                 RouterFuture(Routed::Call {
                     call: upstream.send(req),
                     answered,
@@ -321,7 +321,7 @@ enum Routed {
     /// Sent to a backend; `answered` is set when its headers show the method exists.
     Call {
         call: UpstreamFuture,
-        answered: Option<BackendAnswered>,
+        answered: Option<CallContext>,
     },
     /// Not sent: why (taken when polled).
     Refused(Option<BackendError>),
@@ -347,7 +347,7 @@ impl Future for RouterFuture {
                 if let Some(answered) = answered.take()
                     && method_exists(&res)
                 {
-                    answered.set();
+                    answered.set_answered();
                 }
                 Poll::Ready(Ok(res))
             }

@@ -33,12 +33,13 @@ use tower_layer::Layer;
 use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
 
 use crate::admin::AdminState;
+use crate::call::ClientIp;
 use crate::config::{Config, ConfigError, transcoding};
 use crate::json::{CallBody, JsonCalls, JsonSettings};
 use crate::metrics::{CallRecord, Metrics};
 use crate::rest::{RestBody, RestCalls, RestSettings};
 use crate::router::{RouteLayer, Router};
-use crate::upstream::{ClientCert, ClientIp};
+use crate::upstream::ClientCert;
 use connection::{Activity, Connections, Timeouts, TooManyResets};
 use linger::LingeringBody;
 use observe::{CountingBody, ObservedCall};
@@ -237,17 +238,16 @@ impl Proxy {
             let keep_alive = keep_alive.clone();
             let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let call_guard = calls.begin();
-                let record = CallRecord::start(&call_metrics, &req, Some(peer));
+                let record = CallRecord::start(&call_metrics, &req, Some(client_ip.clone()));
                 let version = req.version();
                 let advertised = (version == http::Version::HTTP_11)
                     .then(|| keep_alive.clone())
                     .flatten();
                 let mut req = req.map(|body| {
-                    CountingBody::new(LingeringBody::new(body, version), record.bytes_in.clone())
+                    CountingBody::new(LingeringBody::new(body, version), record.call.clone())
                 });
-                req.extensions_mut().insert(client_ip.clone());
+                req.extensions_mut().insert(record.call.clone());
                 req.extensions_mut().insert(record.messages.clone());
-                req.extensions_mut().insert(record.answered.clone());
                 guard::catch_panic(ObservedCall::new(
                     service.clone().oneshot(req),
                     record,

@@ -19,7 +19,7 @@ mod stop;
 mod stream;
 
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{Request, Response, Uri};
 use http_body::Body;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -55,27 +55,9 @@ pub type UpstreamFuture =
     Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send>>;
 
 /// The client's address: put one in a request's extensions for `x-forwarded-for`. (The
-/// proxy's server passes it with the address formatted, as one extension.)
+/// proxy's server passes it, formatted once per connection, in the call's own extension.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
-
-/// The client's address, and its IP address as an `x-forwarded-for` value, formatted once
-/// per connection by the server and put in request extensions (in place of [`PeerAddr`]:
-/// one extension per call rather than two).
-#[derive(Clone, Debug)]
-pub(crate) struct ClientIp {
-    pub(crate) addr: SocketAddr,
-    pub(crate) value: Option<HeaderValue>,
-}
-
-impl ClientIp {
-    pub(crate) fn new(addr: SocketAddr) -> Self {
-        Self {
-            addr,
-            value: HeaderValue::from_str(&addr.ip().to_string()).ok(),
-        }
-    }
-}
 
 /// A tower service that sends each request to one backend over HTTP/2.
 ///

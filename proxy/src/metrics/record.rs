@@ -6,10 +6,10 @@ use grpcweb_protocol::content_type::RequestKind;
 use http::{HeaderMap, Request, Version};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::{BackendAnswered, CLIENT_GONE, MODE_NAMES, MethodMetrics, Metrics, NO_STATUS};
+use super::{CLIENT_GONE, MODE_NAMES, MethodMetrics, Metrics, NO_STATUS};
+use crate::call::{CallContext, ClientIp};
 use grpcweb_layer::MessageCounts;
 
 /// One call, from request to the end of its response: feeds the metrics and writes the
@@ -22,12 +22,11 @@ pub(crate) struct CallRecord {
     labels: Option<Arc<MethodMetrics>>,
     /// The path, when `labels` is not known.
     path: Option<String>,
-    /// Set by the router when the backend answered.
-    pub(crate) answered: BackendAnswered,
+    /// The client, bytes in, and whether the backend answered (set by the router).
+    pub(crate) call: CallContext,
     mode: usize,
     version: Version,
     peer: Option<SocketAddr>,
-    pub(crate) bytes_in: Arc<AtomicU64>,
     pub(crate) messages: MessageCounts,
     pub(crate) bytes_out: u64,
     header_code: Option<Code>,
@@ -39,8 +38,9 @@ impl CallRecord {
     pub(crate) fn start<B>(
         metrics: &Arc<Metrics>,
         req: &Request<B>,
-        peer: Option<SocketAddr>,
+        client: Option<ClientIp>,
     ) -> Self {
+        let peer = client.as_ref().map(|c| c.addr);
         let path = req.uri().path_and_query().map_or("", |p| p.as_str());
         let labels = metrics.known(path);
         let own_path = labels.is_none().then(|| path.to_owned());
@@ -50,11 +50,10 @@ impl CallRecord {
             start: Instant::now(),
             labels,
             path: own_path,
-            answered: BackendAnswered::default(),
+            call: CallContext::new(client),
             mode: mode(req.headers()),
             version: req.version(),
             peer,
-            bytes_in: Arc::new(AtomicU64::new(0)),
             messages: MessageCounts::new(),
             bytes_out: 0,
             header_code: None,
@@ -86,7 +85,7 @@ impl CallRecord {
             (None, true) => NO_STATUS,
         };
         let elapsed = self.start.elapsed();
-        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        let bytes_in = self.call.bytes_in();
         metrics.bytes_in.inc_by(bytes_in);
         metrics.bytes_out.inc_by(self.bytes_out);
         metrics.messages_in.inc_by(self.messages.requests());
@@ -96,7 +95,7 @@ impl CallRecord {
             None => metrics.admit(
                 self.path.as_deref().unwrap_or_default(),
                 code,
-                self.answered.get(),
+                self.call.answered(),
             ),
         };
         labels.calls(&metrics.calls, code, self.mode).inc();

@@ -6,11 +6,10 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use super::connection::CallGuard;
+use crate::call::CallContext;
 use crate::metrics::CallRecord;
 use grpcweb_layer::BoxError;
 use grpcweb_layer::ResponseBody;
@@ -19,12 +18,12 @@ use grpcweb_layer::ResponseBody;
 #[derive(Debug)]
 pub(crate) struct CountingBody<B> {
     inner: B,
-    count: Arc<AtomicU64>,
+    call: CallContext,
 }
 
 impl<B> CountingBody<B> {
-    pub(crate) fn new(inner: B, count: Arc<AtomicU64>) -> Self {
-        Self { inner, count }
+    pub(crate) fn new(inner: B, call: CallContext) -> Self {
+        Self { inner, call }
     }
 }
 
@@ -38,8 +37,7 @@ impl<B: Body<Data = Bytes> + Unpin> Body for CountingBody<B> {
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
         if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
-            self.count
-                .fetch_add(data.map_or(0, |d| d.len() as u64), Ordering::Relaxed);
+            self.call.add_bytes_in(data.map_or(0, |d| d.len() as u64));
         }
         Poll::Ready(frame)
     }

@@ -14,7 +14,8 @@ use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request};
 use std::net::SocketAddr;
 
-use super::{ClientIp, PeerAddr};
+use super::PeerAddr;
+use crate::call::CallContext;
 use crate::config::ForwardingConfig;
 use grpcweb_layer::remove_hop_by_hop;
 
@@ -89,7 +90,11 @@ impl ClientCert {
 pub(super) fn forward_headers<B>(req: &mut Request<B>, forwarding: &ForwardingConfig) {
     let trust = forwarding.trust_forwarded_for;
     let client_cert = req.extensions().get::<ClientCert>().map(|c| c.0.clone());
-    let (addr, cached) = match req.extensions().get::<ClientIp>() {
+    let client = req
+        .extensions()
+        .get::<CallContext>()
+        .and_then(CallContext::client);
+    let (addr, cached) = match client {
         Some(ip) => (Some(ip.addr), ip.value.clone()),
         None => (req.extensions().get::<PeerAddr>().map(|p| p.0), None),
     };
