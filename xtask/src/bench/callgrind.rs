@@ -148,11 +148,13 @@ struct Row {
 
 pub(crate) fn run(check: bool) -> Result<()> {
     let root = workspace_root();
-    for (tool, package) in [
+    // `--check` measures no transcoded path, so needs no protoc.
+    let tools = [
         ("valgrind", "valgrind"),
         ("h2load", "nghttp2-client"),
         ("protoc", "protobuf-compiler"),
-    ] {
+    ];
+    for (tool, package) in tools.into_iter().take(if check { 2 } else { 3 }) {
         if !has_tool(tool) {
             run_cmd(Command::new("apt-get").arg("update"))?;
             run_cmd(Command::new("apt-get").args(["install", "-y", package]))?;
@@ -164,7 +166,11 @@ pub(crate) fn run(check: bool) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let bodies = Bodies::write(&work, "unary-1k", &simple_request(1024))?;
     let json = JsonBodies::write(&work, "unary-1k", &simple_request_json(1024))?;
-    let descriptors = descriptor_set(&root, &work)?;
+    let descriptors = if check {
+        None
+    } else {
+        Some(descriptor_set(&root, &work)?)
+    };
 
     let mut backend_set = Children::default();
     backend_set
@@ -186,7 +192,7 @@ pub(crate) fn run(check: bool) -> Result<()> {
                 backend: &backend,
                 bodies: &bodies,
                 json: &json,
-                descriptors: &descriptors,
+                descriptors: descriptors.as_deref(),
             };
             run_once(&proxy, path, calls)
         };
@@ -259,7 +265,8 @@ struct ProxyRun<'a> {
     backend: &'a str,
     bodies: &'a Bodies,
     json: &'a JsonBodies,
-    descriptors: &'a Path,
+    /// For the transcoded paths.
+    descriptors: Option<&'a Path>,
 }
 
 /// One run of `path` under callgrind with `calls` calls: the total and the self frames.
@@ -306,6 +313,7 @@ fn run_once(run: &ProxyRun<'_>, path: Case, calls: u64) -> Result<(u64, Vec<Fram
             .args(["--listen", "127.0.0.1:0", "--backend"])
             .arg(format!("http://{backend}"));
         if path.transcoded() {
+            let descriptors = descriptors.context("a transcoded path needs the descriptor set")?;
             cmd.arg("--descriptor-set").arg(descriptors);
         }
         cmd.env("RUST_LOG", log)
