@@ -17,6 +17,14 @@ export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export {
+  clearExtension,
+  extension,
+  getExtension,
+  hasExtension,
+  setExtension,
+  type ExtensionDecl,
+} from "./extension.js";
+export {
   bidiStreamingMethod,
   callMethod,
   clientStreamingMethod,
