@@ -126,7 +126,11 @@ fn scalar_entry(
 
 /// Resolves a message or enum type name to its local TS name (importing it when it
 /// lives in another file); enums also give the name of their reflection const.
-fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, TypeKind), Error> {
+pub(crate) fn type_ref(
+    g: &mut FileGen<'_>,
+    type_name: &str,
+    ctx: &str,
+) -> Result<(String, TypeKind), Error> {
     let entry = g.ctx.index.get(type_name, ctx)?.clone();
     if entry.file == g.file.name() {
         return Ok((entry.ts_name, entry.kind));

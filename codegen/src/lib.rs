@@ -65,6 +65,7 @@
 mod context;
 mod editions;
 mod error;
+mod extensions;
 mod fields;
 mod file_gen;
 mod index;
@@ -212,7 +213,8 @@ fn generate_files(
         }
         // A file of services (or imports) only has an empty `_pb.ts`: left out unless
         // `keep_empty_files` (for build systems that declare every output in advance).
-        let empty = file.message_type.is_empty() && file.enum_type.is_empty();
+        let empty =
+            file.message_type.is_empty() && file.enum_type.is_empty() && file.extension.is_empty();
         if !empty || ctx.options.keep_empty_files {
             let pb = messages::generate(&ctx, file)?;
             push(&mut out, ctx.options.target, file.name(), "_pb", pb);

@@ -113,6 +113,8 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "closedEnum",
     "groupField",
     "checkRequired",
+    "extension",
+    "Extension",
     "MessageType",
     "EnumType",
     "FieldInfo",

@@ -52,6 +52,14 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("flatten", &["codegen/flatten.proto"]),
     (
+        "extensions",
+        &["codegen/extensions.proto", "codegen/extensions_other.proto"],
+    ),
+    (
+        "extensions,target=js+dts",
+        &["codegen/extensions.proto", "codegen/extensions_other.proto"],
+    ),
+    (
         "interop,target=js+dts",
         &[
             "grpc/testing/test.proto",
