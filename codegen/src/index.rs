@@ -9,7 +9,7 @@ use prost_types::{
 
 use crate::editions::EditionsIndex;
 use crate::error::Error;
-use crate::names::{NameScope, json_name};
+use crate::names::{NameScope, lower_camel};
 
 /// What a fully-qualified type name refers to.
 #[derive(Debug, Clone)]
@@ -172,8 +172,8 @@ impl TypeIndex {
     }
 
     /// Extensions declared in a file or a message (`ts_prefix` is the message's flattened
-    /// name and `_`): named as protobuf-es names them, the field name in camelCase after
-    /// the prefix (`extension_int32` -> `extensionInt32`, `Account_owner`).
+    /// name and `_`): the field name in lowerCamelCase after the prefix (`ext_int32` ->
+    /// `extInt32`, `Account_owner`; protobuf-es keeps the .proto name, `ext_int32`).
     fn add_extensions(
         &mut self,
         ctx: &mut FileCtx<'_>,
@@ -184,7 +184,7 @@ impl TypeIndex {
     ) {
         for f in fields {
             let fq = format!("{prefix}.{}", f.name());
-            let local = format!("{ts_prefix}{}", json_name(f.name()));
+            let local = format!("{ts_prefix}{}", lower_camel(f.name()));
             ctx.declared.push((depth, fq.clone(), local, false));
             self.extensions
                 .insert(fq, (ctx.file.name().to_owned(), String::new()));

@@ -92,6 +92,7 @@ const compiled = (name: string): string => pathToFileURL(join(dir, "dist", "js-t
 const cross = (await import(compiled("cross.js"))) as Cases;
 const unit = (await import(compiled("cases.js"))) as Cases;
 const bundle = (await import(compiled("bundle.js"))) as Cases;
+const extensions = (await import(compiled("extensions.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -113,7 +114,7 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   }
 });
 
-for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts"])
+for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts", "codegen/extensions_editions_pb.ts"])
   test(`editions golden: buf output equals codegen/tests/golden/editions/${rel} (protox has no editions)`, () => {
     // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
     const golden = join(root, "codegen", "tests", "golden", "editions");
@@ -304,7 +305,7 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   assert.equal(n, 600);
 });
 
-for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
+for (const [name, fn] of [...cross.cases, ...extensions.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
 
 test(
   "generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server",
