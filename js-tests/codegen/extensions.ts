@@ -95,14 +95,20 @@ function crossCheck(type: MessageType<any>, schema: DescMessage, pairs: Pair[], 
     const back = type.fromBinary(b1);
     for (const [x, ex] of pairs) {
       assert.equal(hasExtension(back, x), es.hasExtension(e, ex), `hasExtension ${x.typeName}: ${where}`);
-      assert.ok(sameValue(x, getExtension(m, x), getExtension(back, x)), `binary round trip of ${x.typeName}: ${where}`);
+      assert.ok(
+        sameValue(x, getExtension(m, x), getExtension(back, x)),
+        `binary round trip of ${x.typeName}: ${where}`,
+      );
     }
     const j1 = toJson(type, m, { registry });
     assert.deepEqual(es.toJson(schema, e, { registry: esRegistry }), j1, `JSON (es vs ours): ${where}`);
     const e2 = es.fromJson(schema, j1 as es.JsonValue, { registry: esRegistry });
     const fromEs = fromJson(type, es.toJson(schema, e2, { registry: esRegistry }) as JsonValue, { registry });
     for (const [x] of pairs) {
-      assert.ok(sameValue(x, getExtension(m, x), getExtension(fromEs, x)), `JSON round trip of ${x.typeName}: ${where}`);
+      assert.ok(
+        sameValue(x, getExtension(m, x), getExtension(fromEs, x)),
+        `JSON round trip of ${x.typeName}: ${where}`,
+      );
     }
     const j3 = toJson(type, m, { registry, emitDefaults: true, useProtoFieldName: true });
     assert.deepEqual(toJson(type, fromJson(type, j3, { registry }), { registry }), j1, `JSON with defaults: ${where}`);
@@ -164,10 +170,15 @@ export const cases: Array<[string, () => void]> = [
       // A repeated extension set to [] is cleared; message extensions merge like fields.
       setExtension(back, ours.extStrings, []);
       assert.equal(hasExtension(back, ours.extStrings), false);
-      const twice = new Uint8Array([...ours.Account.toBinary(noteExt({ text: "a" })), ...ours.Account.toBinary(noteExt({}))]);
+      const twice = new Uint8Array([
+        ...ours.Account.toBinary(noteExt({ text: "a" })),
+        ...ours.Account.toBinary(noteExt({})),
+      ]);
       assert.equal(getExtension(ours.Account.fromBinary(twice), ours.extNote).text, "a");
       // A record of the extension's number with the wrong wire type is an error on read.
-      const bad = ours.Account.create({ $unknown: new BinaryWriter().tag(101, WireType.LengthDelimited).bytes(new Uint8Array(1)).finish() });
+      const bad = ours.Account.create({
+        $unknown: new BinaryWriter().tag(101, WireType.LengthDelimited).bytes(new Uint8Array(1)).finish(),
+      });
       assert.throws(() => getExtension(bad, ours.extInt32), ProtobufError);
     },
   ],
@@ -198,7 +209,10 @@ export const cases: Array<[string, () => void]> = [
       assert.equal(hasExtension(fromJson(ours.Account, json, { ignoreUnknownFields: true }), ours.extInt32), false);
       // An extension of another message is not a key of this one; a bad value names it.
       const edRegistry = createRegistry(oursEd.label);
-      assert.throws(() => fromJson(ours.Account, { "[codegen.ext.editions.label]": "a" }, { registry: edRegistry }), /unknown field/);
+      assert.throws(
+        () => fromJson(ours.Account, { "[codegen.ext.editions.label]": "a" }, { registry: edRegistry }),
+        /unknown field/,
+      );
       assert.throws(
         () => fromJson(ours.Account, { "[codegen.ext.ext_int32]": "x" }, { registry }),
         (e: unknown) => e instanceof ProtobufError && e.message.includes("[codegen.ext.ext_int32]"),

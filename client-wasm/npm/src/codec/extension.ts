@@ -23,11 +23,17 @@ export type ExtensionDecl = Omit<FieldDecl, "name" | "proto" | "json" | "kind" |
  * name, the message it extends (a thunk, so that files may refer to each other in any
  * order) and its field.
  */
-export function extension<E, V>(typeName: string, extendee: () => MessageType<E>, decl: ExtensionDecl): Extension<E, V> {
+export function extension<E, V>(
+  typeName: string,
+  extendee: () => MessageType<E>,
+  decl: ExtensionDecl,
+): Extension<E, V> {
   const key = `[${typeName}]`;
   // Extensions always have explicit presence: a singular scalar is written even when zero.
   const presence = decl.repeated || decl.M !== undefined ? {} : { opt: true };
-  const holder = messageType<{ value?: V }>(typeName, () => [{ ...decl, ...presence, name: "value", proto: key, json: key }]);
+  const holder = messageType<{ value?: V }>(typeName, () => [
+    { ...decl, ...presence, name: "value", proto: key, json: key },
+  ]);
   return {
     typeName,
     get extendee(): MessageType<E> {

@@ -71,9 +71,8 @@ export function toJson<T>(type: MessageType<T>, message: T, opts: JsonWriteOptio
     }
   }
   // Extensions the registry knows, read from the unknown fields: `"[pkg.ext]": value`.
-  const extensions = opts.registry?.extensionsOf?.(type.typeName);
-  if (extensions !== undefined && msg["$unknown"] !== undefined) {
-    for (const e of extensions) {
+  if (msg["$unknown"] !== undefined) {
+    for (const e of opts.registry?.extensionsOf?.(type.typeName) ?? []) {
       const holder = e.$read(msg);
       if (holder !== undefined) Object.assign(out, toJson(e.$t, holder, opts));
     }

@@ -54,19 +54,9 @@ export function createRegistry(...types: ReadonlyArray<MessageType<any> | Extens
     if ("extendee" in t) extensions.set(t.typeName, t);
     else messages.set(t.typeName, t);
   }
-  let byExtendee: Map<string, Extension[]> | undefined;
   return {
     findMessage: (typeName) => messages.get(typeName),
     findExtension: (typeName) => extensions.get(typeName),
-    extensionsOf(extendee) {
-      if (byExtendee === undefined) {
-        byExtendee = new Map();
-        for (const e of extensions.values()) {
-          const name = e.extendee.typeName;
-          byExtendee.set(name, [...(byExtendee.get(name) ?? []), e]);
-        }
-      }
-      return byExtendee.get(extendee) ?? [];
-    },
+    extensionsOf: (extendee) => [...extensions.values()].filter((e) => e.extendee.typeName === extendee),
   };
 }
