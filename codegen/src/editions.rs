@@ -320,7 +320,20 @@ mod tests {
                             }),
                         }),
                     }],
+                    extension: vec![RawField {
+                        name: Some("nested".to_owned()),
+                        options: None,
+                    }],
                     ..Default::default()
+                }],
+                extension: vec![RawField {
+                    name: Some("ext".to_owned()),
+                    options: Some(RawFieldOptions {
+                        features: features(RawFeatures {
+                            repeated_field_encoding: Some(2),
+                            ..Default::default()
+                        }),
+                    }),
                 }],
             }],
         }
@@ -336,6 +349,16 @@ mod tests {
         assert!(!x.utf8_verify, "inherited from the file");
         assert!(x.packed && !x.delimited && !x.closed_enum);
         assert!(index.enum_("p.E").expect("enum features").closed_enum);
+    }
+
+    #[test]
+    fn resolves_extension_features() {
+        let index = EditionsIndex::decode(&request(EDITION_2023)).expect("decodes");
+        let ext = index.field("p.ext").expect("file-level extension");
+        assert!(!ext.packed, "its own feature");
+        assert!(!ext.utf8_verify, "the file's feature");
+        let nested = index.field("p.M.nested").expect("extension in a message");
+        assert!(nested.packed && !nested.utf8_verify);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! encode/decode; the runtime's free functions `toJson`, `fromJson`, `equals` and `clone`
 //! take the same object, so apps that never call them do not bundle them; map, group,
 //! closed-enum and required-field handling are referred to by the messages that need
-//! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
+//! them; then one `Extension` const per extension, whose values the runtime's
+//! `getExtension` and friends keep in the extendee's unknown fields) and, when the file
+//! has services, `<name>_grpcweb.ts` (one exported descriptor
 //! per method, which `createClient` takes one by one, and a typed client class per
 //! service). Generated code imports only from the `grpcweb-client` package (the
 //! well-known types from `grpcweb-client/wkt`).
@@ -54,8 +56,7 @@
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
 //!   objects: an unset optional field is `undefined` (`getField` from the runtime reads
-//!   the default). Extensions are not generated; on the wire they are kept as unknown
-//!   fields. `required` is checked when encoding (binary and JSON throw when one is
+//!   the default). `required` is checked when encoding (binary and JSON throw when one is
 //!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
 //!   `bidiStream` (`createGrpcWebTransport` has both; they need a platform whose `fetch`
