@@ -41,6 +41,9 @@
 //!   nothing (files of services only).
 //! - `json_types=true|false` (default `false`): a `FooJson` type per message and enum,
 //!   the shape `toJson` returns.
+//! - `unwrap_wrappers=true|false` (default `false`): singular fields of the wrapper
+//!   types outside oneofs are optional plain values (`string | undefined`), as
+//!   protobuf-es generates them.
 //! - `wkt=runtime|generate` (default `runtime`): the well-known types are imported from
 //!   `grpcweb-client/wkt`, or written next to the files that import them.
 //! - `target=ts|js+dts` (default `ts`): TypeScript, or JavaScript plus declarations

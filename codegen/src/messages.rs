@@ -224,7 +224,7 @@ impl FileGen<'_> {
                 && !repeated
                 && ft.kind != "message"
                 && ft.kind != "map"
-                && explicit_presence(self, f, &ctx_name);
+                && (ft.unwrapped || explicit_presence(self, f, &ctx_name));
             if required {
                 has_required = true;
                 entry.push("req: true".to_owned());

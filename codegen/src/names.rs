@@ -113,6 +113,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "closedEnum",
     "groupField",
     "checkRequired",
+    "wrapperField",
     "extension",
     "Extension",
     "MessageType",

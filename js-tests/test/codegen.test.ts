@@ -70,6 +70,7 @@ generate(inputs, [
   ours("ours-int64-number", ["int64=number", "import_extension=js"]),
   ours("ours-js", ["target=js+dts"]),
   ours("ours-json", ["json_types=true"]),
+  ours("ours-unwrap", ["unwrap_wrappers=true"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).

@@ -51,6 +51,7 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("flatten", &["codegen/flatten.proto"]),
+    ("wrappers,unwrap_wrappers=true", &["codegen/wrappers.proto"]),
     (
         "extensions",
         &["codegen/extensions.proto", "codegen/extensions_other.proto"],
