@@ -48,6 +48,8 @@ const accountExtensions: Pair[] = [
   [ours.extDouble, esExt.ext_double],
   [ours.extStrings, esExt.ext_strings],
   [ours.extBool, esExt.ext_bool],
+  [ours.Note_tag$1, esExt.Note_tag$],
+  [ours.extension$, esExt.extension],
   [oursOther.Holder_ids, esOther.Holder_ids],
   [oursOther.flagBits, esOther.flag_bits],
   [oursOther.otherNote, esOther.other_note],

@@ -23,6 +23,14 @@ export interface Note {
 /** Codec and reflection info of the message codegen.ext.Note. */
 export declare const Note: MessageType<Note>;
 
+export interface Note_tag {
+  /** Fields this schema does not know, kept as raw bytes. */
+  $unknown?: Uint8Array;
+}
+
+/** Codec and reflection info of the message codegen.ext.Note_tag. */
+export declare const Note_tag: MessageType<Note_tag>;
+
 export interface Account {
   id?: string;
   /** Fields this schema does not know, kept as raw bytes. */
@@ -80,6 +88,16 @@ export declare const extStrings: Extension<Account, string[]>;
 
 /** Extension codegen.ext.ext_bool of codegen.ext.Account. */
 export declare const extBool: Extension<Account, boolean>;
+
+/**
+ * Named like the runtime function generated code imports: `extension$`.
+ *
+ * Extension codegen.ext.extension of codegen.ext.Account.
+ */
+export declare const extension$: Extension<Account, number>;
+
+/** Extension codegen.ext.Note.tag of codegen.ext.Account. */
+export declare const Note_tag$1: Extension<Account, number>;
 
 /** Extension codegen.ext.Account.owner of codegen.ext.Account. */
 export declare const Account_owner: Extension<Account, string>;

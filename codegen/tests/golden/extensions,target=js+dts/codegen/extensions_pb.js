@@ -20,6 +20,10 @@ export const Note = /*@__PURE__*/ messageType("codegen.ext.Note", () => [
   { no: 1, name: "text", T: 9, noUtf8Check: true, opt: true },
 ]);
 
+/** Codec and reflection info of the message codegen.ext.Note_tag. */
+export const Note_tag = /*@__PURE__*/ messageType("codegen.ext.Note_tag", () => [
+]);
+
 /** Codec and reflection info of the message codegen.ext.Account. */
 export const Account = /*@__PURE__*/ messageType("codegen.ext.Account", () => [
   { no: 1, name: "id", T: 9, noUtf8Check: true, opt: true },
@@ -69,6 +73,16 @@ export const extStrings = /*@__PURE__*/ extension("codegen.ext.ext_strings", () 
 
 /** Extension codegen.ext.ext_bool of codegen.ext.Account. */
 export const extBool = /*@__PURE__*/ extension("codegen.ext.ext_bool", () => Account, { no: 1000, T: 8 });
+
+/**
+ * Named like the runtime function generated code imports: `extension$`.
+ *
+ * Extension codegen.ext.extension of codegen.ext.Account.
+ */
+export const extension$ = /*@__PURE__*/ extension("codegen.ext.extension", () => Account, { no: 121, T: 5 });
+
+/** Extension codegen.ext.Note.tag of codegen.ext.Account. */
+export const Note_tag$1 = /*@__PURE__*/ extension("codegen.ext.Note.tag", () => Account, { no: 120, T: 5 });
 
 /** Extension codegen.ext.Account.owner of codegen.ext.Account. */
 export const Account_owner = /*@__PURE__*/ extension("codegen.ext.Account.owner", () => Account, { no: 100, T: 9, noUtf8Check: true });

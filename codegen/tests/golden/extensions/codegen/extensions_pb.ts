@@ -24,6 +24,15 @@ export const Note: MessageType<Note> = /*@__PURE__*/ messageType<Note>("codegen.
   { no: 1, name: "text", T: 9, noUtf8Check: true, opt: true },
 ]);
 
+export interface Note_tag {
+  /** Fields this schema does not know, kept as raw bytes. */
+  $unknown?: Uint8Array;
+}
+
+/** Codec and reflection info of the message codegen.ext.Note_tag. */
+export const Note_tag: MessageType<Note_tag> = /*@__PURE__*/ messageType<Note_tag>("codegen.ext.Note_tag", () => [
+]);
+
 export interface Account {
   id?: string;
   /** Fields this schema does not know, kept as raw bytes. */
@@ -85,6 +94,16 @@ export const extStrings: Extension<Account, string[]> = /*@__PURE__*/ extension<
 
 /** Extension codegen.ext.ext_bool of codegen.ext.Account. */
 export const extBool: Extension<Account, boolean> = /*@__PURE__*/ extension<Account, boolean>("codegen.ext.ext_bool", () => Account, { no: 1000, T: 8 });
+
+/**
+ * Named like the runtime function generated code imports: `extension$`.
+ *
+ * Extension codegen.ext.extension of codegen.ext.Account.
+ */
+export const extension$: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.extension", () => Account, { no: 121, T: 5 });
+
+/** Extension codegen.ext.Note.tag of codegen.ext.Account. */
+export const Note_tag$1: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.Note.tag", () => Account, { no: 120, T: 5 });
 
 /** Extension codegen.ext.Account.owner of codegen.ext.Account. */
 export const Account_owner: Extension<Account, string> = /*@__PURE__*/ extension<Account, string>("codegen.ext.Account.owner", () => Account, { no: 100, T: 9, noUtf8Check: true });
