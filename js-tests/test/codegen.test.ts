@@ -71,6 +71,7 @@ generate(inputs, [
   ours("ours-js", ["target=js+dts"]),
   ours("ours-json", ["json_types=true"]),
   ours("ours-unwrap", ["unwrap_wrappers=true"]),
+  ours("ours-desc", ["descriptors=embed"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
@@ -84,8 +85,13 @@ const shimDir = join(dir, "dist", "node_modules", "grpcweb-client");
 mkdirSync(shimDir, { recursive: true });
 writeFileSync(
   join(shimDir, "package.json"),
-  JSON.stringify({ name: "grpcweb-client", type: "module", exports: { ".": "./index.js", "./wkt": "./wkt.js" } }),
+  JSON.stringify({
+    name: "grpcweb-client",
+    type: "module",
+    exports: { ".": "./index.js", "./wkt": "./wkt.js", "./reflect": "./reflect.js" },
+  }),
 );
+writeFileSync(join(shimDir, "reflect.js"), 'export * from "../../client-wasm/npm/src/reflect.js";\n');
 writeFileSync(join(shimDir, "index.js"), 'export * from "../../js-tests/codegen/grpcweb-client.js";\n');
 writeFileSync(join(shimDir, "wkt.js"), 'export * from "../../client-wasm/npm/src/wkt/index.js";\n');
 type Cases = { cases: Array<[string, () => void | Promise<void>]> };
@@ -94,6 +100,7 @@ const cross = (await import(compiled("cross.js"))) as Cases;
 const unit = (await import(compiled("cases.js"))) as Cases;
 const bundle = (await import(compiled("bundle.js"))) as Cases;
 const extensions = (await import(compiled("extensions.js"))) as Cases;
+const options = (await import(compiled("options.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -306,7 +313,8 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   assert.equal(n, 600);
 });
 
-for (const [name, fn] of [...cross.cases, ...extensions.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
+for (const [name, fn] of [...cross.cases, ...extensions.cases, ...options.cases, ...unit.cases, ...bundle.cases])
+  test(name, fn);
 
 test(
   "generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server",

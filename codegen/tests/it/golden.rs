@@ -91,7 +91,6 @@ const CASES: &[(&str, &[&str])] = &[
 const RUNTIME_WKT: &[&str] = &[
     "google/protobuf/any.proto",
     "google/protobuf/api.proto",
-    "google/protobuf/compiler/plugin.proto",
     "google/protobuf/descriptor.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
