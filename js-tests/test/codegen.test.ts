@@ -75,7 +75,12 @@ generate(inputs, [
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
-const esExcluded = ["../protos/codegen/clash.proto", "../protos/codegen/enum_prefix.proto"];
+// json_format.proto gives two fields one JSON name (json_format = LEGACY_BEST_EFFORT).
+const esExcluded = [
+  "../protos/codegen/clash.proto",
+  "../protos/codegen/enum_prefix.proto",
+  "../protos/codegen/json_format.proto",
+];
 generate({ ...inputs, exclude_paths: esExcluded }, [
   { local: bin("protoc-gen-es"), out: "codegen/out/es", opt: ["target=ts", "import_extension=js"] },
 ]);
@@ -122,7 +127,12 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   }
 });
 
-for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts", "codegen/extensions_editions_pb.ts"])
+for (const rel of [
+  "codegen/editions_pb.ts",
+  "codegen/editions2024_pb.ts",
+  "codegen/extensions_editions_pb.ts",
+  "codegen/json_format_pb.ts",
+])
   test(`editions golden: buf output equals codegen/tests/golden/editions/${rel} (protox has no editions)`, () => {
     // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
     const golden = join(root, "codegen", "tests", "golden", "editions");
@@ -208,6 +218,50 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
   } finally {
     rmSync(ws, { recursive: true, force: true });
   }
+});
+
+test("json_format: LEGACY_BEST_EFFORT and ALLOW give the same code; the compiler enforces ALLOW", async () => {
+  const read = (rel: string): string => readFileSync(join(dir, "out", "ours", rel), "utf8");
+  // The two fixtures differ in the feature, the package and the field that shares a JSON
+  // name; every other line of the output is equal.
+  const lines = (rel: string, pkg: string): string[] =>
+    read(rel)
+      .replaceAll(pkg, "PKG")
+      .split("\n")
+      .filter((l) => !/fooBar|@generated/.test(l));
+  assert.deepEqual(
+    lines("codegen/json_format_pb.ts", "codegen.jf"),
+    lines("codegen/json_format_allow_pb.ts", "codegen.jfa"),
+  );
+  // ALLOW: two fields with one JSON name do not compile (buf's check, as protoc's).
+  const ws = mkdtempSync(join(tmpdir(), "grpcweb-ts-jf-"));
+  try {
+    const legacy = readFileSync(join(root, "protos", "codegen", "json_format.proto"), "utf8");
+    writeFileSync(join(ws, "allow.proto"), legacy.replace("json_format = LEGACY_BEST_EFFORT;", "json_format = ALLOW;"));
+    const r = spawnSync(bin("buf"), ["build", ws], { encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout + r.stderr, /same JSON name/);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+  // LEGACY_BEST_EFFORT: the JSON of a shared name is ambiguous (the later field's key
+  // wins when written, and reading sets that field).
+  type Mod = Record<string, any>;
+  const { toJson, fromJson } = (await import("grpcweb-client")) as Mod;
+  const jf = (await import(
+    pathToFileURL(join(dir, "dist", "js-tests", "codegen", "out", "ours", "codegen", "json_format_pb.js")).href
+  )) as Mod;
+  const Legacy = jf["Legacy"];
+  assert.deepEqual(
+    Legacy.fields.map((f: Mod) => [f.name, f.json]),
+    [
+      ["fooBar", "fooBar"],
+      ["fooBar$", "fooBar"],
+      ["name", "name"],
+    ],
+  );
+  assert.deepEqual(toJson(Legacy, Legacy.create({ fooBar: 1, fooBar$: 2 })), { fooBar: 2 });
+  assert.deepEqual(fromJson(Legacy, { fooBar: 5 }), Legacy.create({ fooBar$: 5 }));
 });
 
 test("target=js+dts: the JavaScript agrees with the TypeScript (enums, 1000 random messages each way), the declarations type-check", async () => {
