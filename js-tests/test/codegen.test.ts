@@ -188,7 +188,7 @@ test(
   },
 );
 
-test("buf's default strategy: two roots that both import Timestamp, the well-known types from grpcweb-client/wkt", () => {
+test("buf's default strategy: two roots that both import Timestamp and descriptor.proto, the well-known types from grpcweb-client/wkt", () => {
   // One plugin run per directory (buf's default `strategy: directory`): with the
   // well-known types written into the output, both runs would write
   // google/protobuf/timestamp_pb.ts and buf would refuse the second.
@@ -202,7 +202,9 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
       writeFileSync(
         join(ws, mod, pkg, `${pkg}.proto`),
         `syntax = "proto3";\npackage ${pkg};\nimport "google/protobuf/timestamp.proto";\n` +
-          `message Event { google.protobuf.Timestamp at = 1; }\n`,
+          `import "google/protobuf/descriptor.proto";\n` +
+          `message Event { google.protobuf.Timestamp at = 1; }\n` +
+          `extend google.protobuf.FieldOptions { int32 ${pkg}_opt = ${pkg === "a" ? 50001 : 50002}; }\n`,
       );
     }
     writeFileSync(join(ws, "buf.yaml"), "version: v2\nmodules:\n  - path: one\n  - path: two\n");
@@ -212,7 +214,7 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
     for (const rel of ["a/a_pb.ts", "b/b_pb.ts"])
       assert.match(
         readFileSync(join(ws, "gen", rel), "utf8"),
-        /^import \{ Timestamp \} from "grpcweb-client\/wkt";$/m,
+        /^import \{ FieldOptions, Timestamp \} from "grpcweb-client\/wkt";$/m,
         rel,
       );
   } finally {
