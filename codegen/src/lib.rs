@@ -48,8 +48,12 @@
 //!   `grpcweb-client/wkt`, or written next to the files that import them.
 //! - `target=ts|js+dts` (default `ts`): TypeScript, or JavaScript plus declarations
 //!   written from the same model.
+//! - `descriptors=none|embed` (default `none`): `embed` makes every `_pb` module export
+//!   its file's descriptor (`file_a_b`, the encoded `FileDescriptorProto` with its custom
+//!   options) for `getOption` and `createFileRegistry` of `grpcweb-client/reflect`. It
+//!   needs the encoded request ([`run`]); [`generate`] answers with an error.
 //! - `runtime_module=<specifier>` (default `grpcweb-client`): where the runtime (and its
-//!   `/wkt`) is imported from.
+//!   `/wkt` and `/reflect`) is imported from.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
