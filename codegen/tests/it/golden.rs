@@ -54,6 +54,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("flatten", &["codegen/flatten.proto"]),
     ("options,descriptors=embed", &["codegen/options.proto"]),
     ("options", &["codegen/options.proto"]),
+    (
+        "options,descriptors=embed,target=js+dts",
+        &["codegen/options.proto"],
+    ),
     ("wrappers,unwrap_wrappers=true", &["codegen/wrappers.proto"]),
     (
         "extensions",
