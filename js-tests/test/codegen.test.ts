@@ -106,6 +106,7 @@ const unit = (await import(compiled("cases.js"))) as Cases;
 const bundle = (await import(compiled("bundle.js"))) as Cases;
 const extensions = (await import(compiled("extensions.js"))) as Cases;
 const options = (await import(compiled("options.js"))) as Cases;
+const defaults = (await import(compiled("defaults.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -369,7 +370,14 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   assert.equal(n, 600);
 });
 
-for (const [name, fn] of [...cross.cases, ...extensions.cases, ...options.cases, ...unit.cases, ...bundle.cases])
+for (const [name, fn] of [
+  ...cross.cases,
+  ...extensions.cases,
+  ...options.cases,
+  ...defaults.cases,
+  ...unit.cases,
+  ...bundle.cases,
+])
   test(name, fn);
 
 test(
