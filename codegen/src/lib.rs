@@ -62,8 +62,8 @@
 //!   validation and message encoding features; other editions are an error).
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
-//!   objects: an unset optional field is `undefined` (`getField` from the runtime reads
-//!   the default). `required` is checked when encoding (binary and JSON throw when one is
+//!   objects: an unset optional field is `undefined` (the runtime's `withDefaults` view
+//!   and `getField` read the default). `required` is checked when encoding (binary and JSON throw when one is
 //!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
 //!   `bidiStream` (`createGrpcWebTransport` has both; they need a platform whose `fetch`
