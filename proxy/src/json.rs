@@ -12,6 +12,7 @@
 //! failures of transcoding are `grpcweb_transcode::failure`'s rows.
 
 mod body;
+mod encoding;
 mod request;
 mod response;
 
@@ -33,6 +34,7 @@ use tower_service::Service;
 
 use crate::router::{Route, RouteError};
 pub(crate) use body::{BoxedBody, CallBody, ResBody};
+use encoding::RequestEncoding;
 use request::JsonRequestBody;
 use response::JsonResponseBody;
 
@@ -133,12 +135,14 @@ where
         };
         let settings = self.settings.clone();
         let codec = Arc::new(MethodCodec::new(method.clone(), settings.options));
+        let encoding = RequestEncoding::from_headers(req.headers());
         // The clone is ready (it was polled); this one waits for the next call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         Either::Right(Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            let mut body = JsonRequestBody::new(body, codec.clone(), settings.max_message_size);
+            let mut body =
+                JsonRequestBody::new(body, codec.clone(), encoding, settings.max_message_size);
             if let Err(status) = body.read_first().await {
                 return Ok(status_only(&status));
             }
@@ -148,7 +152,7 @@ where
                 .headers
                 .insert(CONTENT_TYPE, HeaderValue::from_static(GRPC_PROTO));
             // The proxy reads every message: uncompressed both ways, whatever the client
-            // accepts (its compressed request messages are refused).
+            // accepts (its gzipped request messages are decompressed on the way).
             parts.headers.remove("grpc-encoding");
             parts
                 .headers

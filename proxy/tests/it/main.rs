@@ -21,6 +21,7 @@ mod http1;
 mod identity_headers;
 mod interop_cases;
 mod json_calls;
+mod json_compression;
 mod lifecycle;
 mod many_streams;
 mod metrics_hostile;
