@@ -416,10 +416,16 @@ mod tests {
         // could see neither (no call in flight and none counted).
         let metrics = Metrics::new();
         let ok = Code::Ok.as_i32() as usize;
-        metrics.admit("/a.S/M", ok, true).calls(&metrics.calls, ok, 0).inc();
+        metrics
+            .admit("/a.S/M", ok, true)
+            .calls(&metrics.calls, ok, 0)
+            .inc();
         let text = metrics.encode_with(std::iter::empty());
         let at = |name: &str| text.find(name).unwrap_or(usize::MAX);
-        assert!(at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"), "{text}");
+        assert!(
+            at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"),
+            "{text}"
+        );
     }
 
     #[test]

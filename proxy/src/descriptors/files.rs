@@ -1,0 +1,36 @@
+//! Which fetched files can go into a pool: a file whose imports are neither fetched nor
+//! in the backend's descriptor files is left out, with its dependents, and named in the log.
+
+use grpcweb_transcode::DescriptorPool;
+use prost_types::FileDescriptorProto;
+use std::collections::BTreeMap;
+
+/// The files of `fetched` whose imports (transitively) are in `fetched` or `base`; each
+/// file left out is logged for `backend` with the import it lacks.
+pub(super) fn usable(
+    backend: &str,
+    base: &DescriptorPool,
+    mut fetched: BTreeMap<String, FileDescriptorProto>,
+) -> Vec<FileDescriptorProto> {
+    // Drop files with a missing import until none is left: each pass removes at least one
+    // file or ends, so at most as many passes as files.
+    loop {
+        let missing = fetched.iter().find_map(|(name, file)| {
+            file.dependency
+                .iter()
+                .find(|d| !fetched.contains_key(*d) && base.get_file_by_name(d).is_none())
+                .map(|d| (name.clone(), d.clone()))
+        });
+        let Some((name, import)) = missing else {
+            break;
+        };
+        tracing::warn!(
+            backend,
+            file = name.as_str(),
+            import = import.as_str(),
+            "server reflection: the file imports one the backend's reflection does not serve; its services are left out"
+        );
+        fetched.remove(&name);
+    }
+    fetched.into_values().collect()
+}
