@@ -16,7 +16,6 @@ mod files;
 
 use arc_swap::ArcSwap;
 use grpcweb_transcode::{Descriptors, RestRoutes, RuleSpec};
-use prost_types::FileDescriptorProto;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError, ReflectionConfig, transcoding};
 use crate::upstream::Upstream;
-use fetch::{FetchError, ReflectionClient, Version};
+use fetch::{FetchError, RawFile, ReflectionClient, Version};
 
 /// First wait between start fetches that failed; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -72,7 +71,7 @@ impl std::fmt::Debug for Reflected {
 struct FetchState {
     last_attempt: Option<Instant>,
     /// The files of the last fetch that was installed.
-    installed: Option<Vec<FileDescriptorProto>>,
+    installed: Option<Vec<RawFile>>,
 }
 
 impl DescriptorState {
@@ -259,9 +258,9 @@ impl DescriptorState {
 
     /// Makes backend `index`'s descriptors of its files and `fetched`, rebuilds the REST
     /// routes and swaps the snapshot. The number of methods, or what is wrong.
-    fn install(&self, index: usize, fetched: &[FileDescriptorProto]) -> Result<usize, String> {
+    fn install(&self, index: usize, fetched: &[RawFile]) -> Result<usize, String> {
         let mut pool = self.files[index].pool().clone();
-        pool.add_file_descriptor_protos(fetched.iter().cloned())
+        pool.decode_file_descriptor_set(files::encode_set(fetched).as_slice())
             .map_err(|e| format!("the files do not make a descriptor pool: {e}"))?;
         let descriptors = Descriptors::from_pool(pool);
         let methods = descriptors.methods().count();

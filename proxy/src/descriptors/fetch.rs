@@ -59,12 +59,20 @@ pub(super) enum Version {
     V1alpha,
 }
 
+/// A file as the backend sent it: the serialized `FileDescriptorProto` (whose options,
+/// `google.api.http` among them, a decode into `prost_types` would drop), and its imports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct RawFile {
+    pub(super) dependency: Vec<String>,
+    pub(super) bytes: Vec<u8>,
+}
+
 /// What a fetch found.
 #[derive(Debug)]
 pub(super) struct Fetched {
     pub(super) version: Version,
     /// Every file the backend sent, by name (the first copy of a name wins).
-    pub(super) files: BTreeMap<String, FileDescriptorProto>,
+    pub(super) files: BTreeMap<String, RawFile>,
     /// Services for which the backend's reflection had no file: name and its message.
     pub(super) missing_services: Vec<(String, String)>,
 }
@@ -157,7 +165,7 @@ fn request(message: MessageRequest) -> v1::ServerReflectionRequest {
 /// Adds the files of a file answer to `files`; an error answer gives its message.
 fn take_files(
     answer: v1::ServerReflectionResponse,
-    files: &mut BTreeMap<String, FileDescriptorProto>,
+    files: &mut BTreeMap<String, RawFile>,
 ) -> Result<Option<String>, FetchError> {
     match answer.message_response {
         Some(MessageResponse::FileDescriptorResponse(r)) => {
@@ -165,7 +173,10 @@ fn take_files(
                 let file = FileDescriptorProto::decode(bytes.as_slice())
                     .map_err(|e| FetchError::Malformed(format!("a file descriptor: {e}")))?;
                 let name = file.name().to_owned();
-                files.entry(name).or_insert(file);
+                files.entry(name).or_insert(RawFile {
+                    dependency: file.dependency,
+                    bytes,
+                });
             }
             Ok(None)
         }

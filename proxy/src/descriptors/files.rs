@@ -2,16 +2,17 @@
 //! in the backend's descriptor files is left out, with its dependents, and named in the log.
 
 use grpcweb_transcode::DescriptorPool;
-use prost_types::FileDescriptorProto;
 use std::collections::BTreeMap;
+
+use super::fetch::RawFile;
 
 /// The files of `fetched` whose imports (transitively) are in `fetched` or `base`; each
 /// file left out is logged for `backend` with the import it lacks.
 pub(super) fn usable(
     backend: &str,
     base: &DescriptorPool,
-    mut fetched: BTreeMap<String, FileDescriptorProto>,
-) -> Vec<FileDescriptorProto> {
+    mut fetched: BTreeMap<String, RawFile>,
+) -> Vec<RawFile> {
     // Drop files with a missing import until none is left: each pass removes at least one
     // file or ends, so at most as many passes as files.
     loop {
@@ -33,4 +34,16 @@ pub(super) fn usable(
         fetched.remove(&name);
     }
     fetched.into_values().collect()
+}
+
+/// The files as one serialized `FileDescriptorSet` (field 1, `repeated FileDescriptorProto
+/// file`), to read with their options kept.
+pub(super) fn encode_set(files: &[RawFile]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(files.iter().map(|f| f.bytes.len() + 6).sum());
+    for file in files {
+        out.push(0x0a);
+        grpcweb_protocol::varint::put(&mut out, file.bytes.len() as u64);
+        out.extend_from_slice(&file.bytes);
+    }
+    out
 }

@@ -28,6 +28,7 @@ mod native_limits;
 mod observability;
 mod paths;
 mod rebinding;
+mod reflection;
 mod request_backpressure;
 mod request_memory;
 mod request_streams;
