@@ -96,3 +96,65 @@ pub(super) fn validate(key: &str, config: &ReflectionConfig) -> Result<(), Confi
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::time::Duration;
+
+    fn backend(keys: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::from_toml(&format!(
+            "[[backends]]\nname = \"b\"\nendpoints = [\"http://127.0.0.1:1\"]\n{keys}"
+        ))
+    }
+
+    #[test]
+    fn descriptors_reflection_with_defaults_and_budgets() {
+        let config = backend("descriptors = \"reflection\"").unwrap();
+        let r = config.backends[0].reflection.clone().unwrap();
+        assert_eq!(r, super::ReflectionConfig::default());
+        assert_eq!(r.refetch_interval, Duration::from_secs(10));
+        config.validate().unwrap();
+
+        let config = backend(
+            "descriptors = \"reflection\"\nreflection = { refetch_interval = \"1m\", timeout = \"2s\", max_bytes = \"1MiB\" }",
+        )
+        .unwrap();
+        let r = config.backends[0].reflection.clone().unwrap();
+        assert_eq!(r.refetch_interval, Duration::from_secs(60));
+        assert_eq!(r.timeout, Duration::from_secs(2));
+        assert_eq!(r.max_bytes, 1 << 20);
+
+        let config = backend("descriptors = \"files\"").unwrap();
+        assert_eq!(config.backends[0].reflection, None);
+    }
+
+    #[test]
+    fn bad_reflection_keys_are_named() {
+        let e = backend("descriptors = \"grpc\"").unwrap_err();
+        assert_eq!(e.key(), "backends[0].descriptors");
+        let e = backend("reflection = { timeout = \"1s\" }").unwrap_err();
+        assert_eq!(e.key(), "backends[0].reflection");
+        let e = backend("descriptors = \"reflection\"\nreflection = { timeout = \"soon\" }")
+            .unwrap_err();
+        assert_eq!(e.key(), "backends[0].reflection.timeout");
+        let e = backend("descriptors = \"reflection\"\nreflection = { max_bytes = 0 }")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.key(), "backends[0].reflection.max_bytes");
+    }
+
+    #[test]
+    fn rules_may_name_methods_that_reflection_will_bring() {
+        let rule = "[[transcoding.rules]]\nselector = \"acme.v1.Later.Get\"\nget = \"/v1/later\"\n";
+        let text =
+            format!("{rule}[[backends]]\nname = \"b\"\nendpoints = [\"http://127.0.0.1:1\"]\n");
+        let e = Config::from_toml(&text).unwrap().validate().unwrap_err();
+        assert_eq!(e.key(), "transcoding.rules[0]");
+        Config::from_toml(&format!("{text}descriptors = \"reflection\"\n"))
+            .unwrap()
+            .validate()
+            .unwrap();
+    }
+}

@@ -47,3 +47,46 @@ pub(super) fn encode_set(files: &[RawFile]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+    use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+    fn raw(name: &str, deps: &[&str]) -> (String, RawFile) {
+        let file = FileDescriptorProto {
+            name: Some(name.to_owned()),
+            dependency: deps.iter().map(|d| (*d).to_owned()).collect(),
+            ..FileDescriptorProto::default()
+        };
+        let raw = RawFile {
+            dependency: file.dependency.clone(),
+            bytes: file.encode_to_vec(),
+        };
+        (name.to_owned(), raw)
+    }
+
+    #[test]
+    fn files_missing_an_import_are_left_out_with_their_dependents() {
+        let fetched = BTreeMap::from([
+            raw("a.proto", &[]),
+            raw("b.proto", &["a.proto", "gone.proto"]),
+            raw("c.proto", &["b.proto"]),
+            raw("d.proto", &["a.proto", "base.proto"]),
+        ]);
+        let mut base = DescriptorPool::new();
+        base.add_file_descriptor_proto(FileDescriptorProto {
+            name: Some("base.proto".to_owned()),
+            ..FileDescriptorProto::default()
+        })
+        .unwrap();
+        let kept = usable("b", &base, fetched);
+        let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
+        let names: Vec<_> = set.file.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["a.proto", "d.proto"]);
+        let mut pool = base.clone();
+        pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
+            .unwrap();
+    }
+}
