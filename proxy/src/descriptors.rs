@@ -3,8 +3,9 @@
 //! backend with `descriptors = "reflection"` brings new ones. Calls read the snapshot
 //! of the moment; a swap never shows a call half of one and half of another.
 //!
-//! A reflection backend's descriptors are its descriptor files plus what its gRPC server
-//! reflection serves (a file of the same name: the descriptor file wins). They are
+//! A reflection backend's descriptors are its descriptor files, the well-known types and
+//! what its gRPC server reflection serves (a file of the same name: the descriptor file
+//! wins). They are
 //! fetched at start in the background (retried 1 s, 2 s, ... up to every 30 s until one
 //! fetch succeeds: start never waits for the backend), and again when a call names a
 //! method they lack: at most once per `refetch_interval`, one fetch at a time per
@@ -15,7 +16,7 @@ mod fetch;
 mod files;
 
 use arc_swap::ArcSwap;
-use grpcweb_transcode::{Descriptors, RestRoutes, RuleSpec};
+use grpcweb_transcode::{DescriptorPool, Descriptors, RestRoutes, RuleSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -52,6 +53,9 @@ pub(crate) struct DescriptorState {
 
 struct Reflected {
     backend: String,
+    /// What fetched files are added to: the backend's descriptor files and the
+    /// well-known types.
+    base: DescriptorPool,
     client: ReflectionClient,
     config: ReflectionConfig,
     /// Fetches ended so far (a call that waited for a fetch does not start another).
@@ -82,12 +86,22 @@ impl DescriptorState {
         let reflected = config
             .backends
             .iter()
-            .map(|b| {
+            .zip(&files)
+            .map(|(b, files)| {
                 let Some(r) = &b.reflection else {
                     return Ok(None);
                 };
+                let mut base = files.pool().clone();
+                // Files of the same name already there are kept.
+                if let Err(e) = base.add_file_descriptor_protos(
+                    DescriptorPool::global().file_descriptor_protos().cloned(),
+                ) {
+                    tracing::warn!(backend = b.name.as_str(), error = %e, "the well-known types do not fit the descriptor files");
+                    base = files.pool().clone();
+                }
                 Ok(Some(Reflected {
                     backend: b.name.clone(),
+                    base,
                     client: Upstream::new(b, &config.forwarding)?,
                     config: r.clone(),
                     ended: AtomicU64::new(0),
@@ -220,12 +234,12 @@ impl DescriptorState {
                     );
                 }
                 let version = fetched.version;
-                let files = files::usable(backend, self.files[index].pool(), fetched.files);
+                let files = files::usable(backend, &r.base, &fetched.services, fetched.files);
                 if state.installed.as_ref() == Some(&files) {
                     tracing::debug!(backend, "server reflection: descriptors unchanged");
                     true
                 } else {
-                    match self.install(index, &files) {
+                    match self.install(index, &r.base, &files) {
                         Ok(methods) => {
                             tracing::info!(
                                 backend,
@@ -258,8 +272,13 @@ impl DescriptorState {
 
     /// Makes backend `index`'s descriptors of its files and `fetched`, rebuilds the REST
     /// routes and swaps the snapshot. The number of methods, or what is wrong.
-    fn install(&self, index: usize, fetched: &[RawFile]) -> Result<usize, String> {
-        let mut pool = self.files[index].pool().clone();
+    fn install(
+        &self,
+        index: usize,
+        base: &DescriptorPool,
+        fetched: &[RawFile],
+    ) -> Result<usize, String> {
+        let mut pool = base.clone();
         pool.decode_file_descriptor_set(files::encode_set(fetched).as_slice())
             .map_err(|e| format!("the files do not make a descriptor pool: {e}"))?;
         let descriptors = Descriptors::from_pool(pool);

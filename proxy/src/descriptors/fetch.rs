@@ -64,6 +64,8 @@ pub(super) enum Version {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct RawFile {
     pub(super) dependency: Vec<String>,
+    /// The full names of the services it defines.
+    pub(super) services: Vec<String>,
     pub(super) bytes: Vec<u8>,
 }
 
@@ -73,6 +75,8 @@ pub(super) struct Fetched {
     pub(super) version: Version,
     /// Every file the backend sent, by name (the first copy of a name wins).
     pub(super) files: BTreeMap<String, RawFile>,
+    /// The services the backend lists (the reflection services left out).
+    pub(super) services: Vec<String>,
     /// Services for which the backend's reflection had no file: name and its message.
     pub(super) missing_services: Vec<(String, String)>,
 }
@@ -116,6 +120,7 @@ pub(super) async fn fetch(
     let mut fetched = Fetched {
         version: session.version,
         files: BTreeMap::new(),
+        services: Vec::new(),
         missing_services: Vec::new(),
     };
     let asks = services
@@ -127,6 +132,7 @@ pub(super) async fn fetch(
             fetched.missing_services.push((service.clone(), message));
         }
     }
+    fetched.services = services;
     // Imports the answers lacked (a server may send a file without its imports).
     let mut asked = BTreeSet::new();
     for _ in 0..MAX_ROUNDS {
@@ -173,8 +179,18 @@ fn take_files(
                 let file = FileDescriptorProto::decode(bytes.as_slice())
                     .map_err(|e| FetchError::Malformed(format!("a file descriptor: {e}")))?;
                 let name = file.name().to_owned();
+                let package = file.package();
+                let services = file
+                    .service
+                    .iter()
+                    .map(|s| match package {
+                        "" => s.name().to_owned(),
+                        p => format!("{p}.{}", s.name()),
+                    })
+                    .collect();
                 files.entry(name).or_insert(RawFile {
                     dependency: file.dependency,
+                    services,
                     bytes,
                 });
             }

@@ -1,18 +1,48 @@
-//! Which fetched files can go into a pool: a file whose imports are neither fetched nor
-//! in the backend's descriptor files is left out, with its dependents, and named in the log.
+//! Which fetched files can go into a pool: those of the listed services and what they
+//! import; a file whose imports are neither fetched nor in the base pool is left out, with
+//! its dependents, and named in the log.
+//!
+//! The base pool is the backend's descriptor files and the well-known types. Two repairs
+//! for grpc-js, whose reflection serves files that protobufjs made: a fetched file that
+//! only restates types the base has under another name (protobufjs's one
+//! `google_protobuf.proto` for the whole package, not valid as it is) is replaced by the
+//! base's files, and a file that names types of another file without importing it gets
+//! the import. A repaired file is re-encoded, its own custom options lost (protobufjs had
+//! dropped them anyway).
 
 use grpcweb_transcode::DescriptorPool;
-use std::collections::BTreeMap;
+use prost::Message as _;
+use prost_types::{DescriptorProto, FileDescriptorProto};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::fetch::RawFile;
 
-/// The files of `fetched` whose imports (transitively) are in `fetched` or `base`; each
-/// file left out is logged for `backend` with the import it lacks.
+/// The files of `fetched` that define one of `services` or that those import
+/// (transitively), whose imports are in `fetched` or `base`; each file left out for a
+/// missing import is logged for `backend` with the import it lacks.
 pub(super) fn usable(
     backend: &str,
     base: &DescriptorPool,
+    services: &[String],
     mut fetched: BTreeMap<String, RawFile>,
 ) -> Vec<RawFile> {
+    repair_imports(base, &mut fetched);
+    // Servers may send more than was asked (grpc-js sends every file it has), and those
+    // files need not be complete.
+    let mut wanted: Vec<&String> = fetched
+        .iter()
+        .filter(|(_, f)| f.services.iter().any(|s| services.contains(s)))
+        .map(|(name, _)| name)
+        .collect();
+    let mut reachable = BTreeSet::new();
+    while let Some(name) = wanted.pop() {
+        if reachable.insert(name.clone())
+            && let Some(file) = fetched.get(name)
+        {
+            wanted.extend(file.dependency.iter());
+        }
+    }
+    fetched.retain(|name, _| reachable.contains(name));
     // Drop files with a missing import until none is left: each pass removes at least one
     // file or ends, so at most as many passes as files.
     loop {
@@ -48,6 +78,141 @@ pub(super) fn encode_set(files: &[RawFile]) -> Vec<u8> {
     out
 }
 
+/// Drops the fetched files (not in `base` by name) that define only types `base` has,
+/// and makes each file import the files that define the types it names.
+fn repair_imports(base: &DescriptorPool, fetched: &mut BTreeMap<String, RawFile>) {
+    let protos: BTreeMap<String, FileDescriptorProto> = fetched
+        .iter()
+        .filter_map(|(name, f)| {
+            Some((
+                name.clone(),
+                FileDescriptorProto::decode(f.bytes.as_slice()).ok()?,
+            ))
+        })
+        .collect();
+    // Where each type is defined: the base's files first.
+    let mut defined: HashMap<String, String> = base
+        .all_messages()
+        .map(|m| (m.full_name().to_owned(), m.parent_file().name().to_owned()))
+        .chain(
+            base.all_enums()
+                .map(|e| (e.full_name().to_owned(), e.parent_file().name().to_owned())),
+        )
+        .collect();
+    for (name, proto) in &protos {
+        let symbols = file_symbols(proto);
+        if base.get_file_by_name(name).is_none()
+            && !symbols.is_empty()
+            && symbols.iter().all(|s| defined.contains_key(s))
+        {
+            tracing::debug!(
+                file = name.as_str(),
+                "server reflection: read from the well-known types"
+            );
+            fetched.remove(name);
+            continue;
+        }
+        for symbol in symbols {
+            defined.entry(symbol).or_insert_with(|| name.clone());
+        }
+    }
+    for (name, proto) in &protos {
+        if !fetched.contains_key(name) {
+            continue;
+        }
+        let mut imports: BTreeSet<String> = proto
+            .dependency
+            .iter()
+            .filter(|d| {
+                fetched.contains_key(*d)
+                    || base.get_file_by_name(d).is_some()
+                    || !protos.contains_key(*d)
+            })
+            .cloned()
+            .collect();
+        let before = imports.clone();
+        for n in file_references(proto) {
+            if let Some(f) = defined.get(n.trim_start_matches('.'))
+                && f != name
+            {
+                imports.insert(f.clone());
+            }
+        }
+        if imports == before && imports.len() == proto.dependency.len() {
+            continue;
+        }
+        tracing::debug!(
+            file = name.as_str(),
+            ?imports,
+            "server reflection: imports repaired"
+        );
+        let mut proto = proto.clone();
+        proto.dependency = imports.into_iter().collect();
+        proto.public_dependency.clear();
+        proto.weak_dependency.clear();
+        if let Some(file) = fetched.get_mut(name) {
+            file.dependency = proto.dependency.clone();
+            file.bytes = proto.encode_to_vec();
+        }
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// The full names of the messages and enums `file` defines.
+fn file_symbols(file: &FileDescriptorProto) -> Vec<String> {
+    fn message(prefix: &str, m: &DescriptorProto, out: &mut Vec<String>) {
+        let name = join(prefix, m.name());
+        for nested in &m.nested_type {
+            message(&name, nested, out);
+        }
+        out.extend(m.enum_type.iter().map(|e| join(&name, e.name())));
+        out.push(name);
+    }
+    let mut out = Vec::new();
+    for m in &file.message_type {
+        message(file.package(), m, &mut out);
+    }
+    out.extend(
+        file.enum_type
+            .iter()
+            .map(|e| join(file.package(), e.name())),
+    );
+    out
+}
+
+/// The type names `file` refers to (fields, extensions, methods).
+fn file_references(file: &FileDescriptorProto) -> Vec<&str> {
+    fn message<'a>(m: &'a DescriptorProto, out: &mut Vec<&'a str>) {
+        for f in m.field.iter().chain(&m.extension) {
+            out.extend([f.type_name(), f.extendee()]);
+        }
+        for nested in &m.nested_type {
+            message(nested, out);
+        }
+    }
+    let mut out = Vec::new();
+    for m in &file.message_type {
+        message(m, &mut out);
+    }
+    for f in &file.extension {
+        out.extend([f.type_name(), f.extendee()]);
+    }
+    for s in &file.service {
+        for m in &s.method {
+            out.extend([m.input_type(), m.output_type()]);
+        }
+    }
+    out.retain(|n| !n.is_empty());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +227,7 @@ mod tests {
         };
         let raw = RawFile {
             dependency: file.dependency.clone(),
+            services: vec![format!("{name}.Service")],
             bytes: file.encode_to_vec(),
         };
         (name.to_owned(), raw)
@@ -74,14 +240,19 @@ mod tests {
             raw("b.proto", &["a.proto", "gone.proto"]),
             raw("c.proto", &["b.proto"]),
             raw("d.proto", &["a.proto", "base.proto"]),
+            raw("unasked.proto", &[]),
         ]);
+        let services: Vec<String> = ["b.proto", "c.proto", "d.proto"]
+            .iter()
+            .map(|f| format!("{f}.Service"))
+            .collect();
         let mut base = DescriptorPool::new();
         base.add_file_descriptor_proto(FileDescriptorProto {
             name: Some("base.proto".to_owned()),
             ..FileDescriptorProto::default()
         })
         .unwrap();
-        let kept = usable("b", &base, fetched);
+        let kept = usable("b", &base, &services, fetched);
         let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
         let names: Vec<_> = set.file.iter().map(|f| f.name()).collect();
         assert_eq!(names, ["a.proto", "d.proto"]);
