@@ -220,6 +220,9 @@ impl Session<'_> {
         &mut self,
         requests: Vec<v1::ServerReflectionRequest>,
     ) -> Result<Vec<v1::ServerReflectionResponse>, FetchError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
         self.sent += requests.len();
         if self.sent > MAX_REQUESTS {
             return Err(FetchError::TooMany);
