@@ -216,8 +216,10 @@ fn file_references(file: &FileDescriptorProto) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost::Message as _;
-    use prost_types::{FileDescriptorProto, FileDescriptorSet};
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{
+        FieldDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
+    };
 
     fn raw(name: &str, deps: &[&str]) -> (String, RawFile) {
         let file = FileDescriptorProto {
@@ -259,5 +261,80 @@ mod tests {
         let mut pool = base.clone();
         pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
             .unwrap();
+    }
+
+    fn message(name: &str, field_type: Option<&str>) -> DescriptorProto {
+        DescriptorProto {
+            name: Some(name.to_owned()),
+            field: field_type
+                .map(|t| FieldDescriptorProto {
+                    name: Some("at".to_owned()),
+                    number: Some(1),
+                    label: Some(Label::Optional as i32),
+                    r#type: Some(Type::Message as i32),
+                    type_name: Some(t.to_owned()),
+                    ..FieldDescriptorProto::default()
+                })
+                .into_iter()
+                .collect(),
+            ..DescriptorProto::default()
+        }
+    }
+
+    /// What grpc-js serves: every google.protobuf type in one file of its own name, and a
+    /// service file that uses one without importing it.
+    #[test]
+    fn grpc_js_files_get_the_well_known_types_and_their_imports() {
+        let wkt = FileDescriptorProto {
+            name: Some("google_protobuf.proto".to_owned()),
+            package: Some("google.protobuf".to_owned()),
+            syntax: Some("proto3".to_owned()),
+            message_type: vec![message("Timestamp", None), message("Empty", None)],
+            ..FileDescriptorProto::default()
+        };
+        let service = FileDescriptorProto {
+            name: Some("acme_v1.proto".to_owned()),
+            package: Some("acme.v1".to_owned()),
+            syntax: Some("proto3".to_owned()),
+            message_type: vec![message("Req", Some(".google.protobuf.Timestamp"))],
+            service: vec![ServiceDescriptorProto {
+                name: Some("Svc".to_owned()),
+                method: vec![MethodDescriptorProto {
+                    name: Some("Get".to_owned()),
+                    input_type: Some(".acme.v1.Req".to_owned()),
+                    output_type: Some(".google.protobuf.Empty".to_owned()),
+                    ..MethodDescriptorProto::default()
+                }],
+                ..ServiceDescriptorProto::default()
+            }],
+            ..FileDescriptorProto::default()
+        };
+        let fetched = BTreeMap::from([wkt, service].map(|f| {
+            let raw = RawFile {
+                dependency: Vec::new(),
+                services: f
+                    .service
+                    .iter()
+                    .map(|s| join(f.package(), s.name()))
+                    .collect(),
+                bytes: f.encode_to_vec(),
+            };
+            (f.name().to_owned(), raw)
+        }));
+        let base = DescriptorPool::global();
+        let kept = usable("b", &base, &["acme.v1.Svc".to_owned()], fetched);
+        let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
+        assert_eq!(set.file.len(), 1);
+        assert_eq!(
+            set.file[0].dependency,
+            [
+                "google/protobuf/empty.proto",
+                "google/protobuf/timestamp.proto"
+            ]
+        );
+        let mut pool = base.clone();
+        pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
+            .unwrap();
+        assert!(pool.get_service_by_name("acme.v1.Svc").is_some());
     }
 }
