@@ -6,7 +6,9 @@
 //! encode/decode; the runtime's free functions `toJson`, `fromJson`, `equals` and `clone`
 //! take the same object, so apps that never call them do not bundle them; map, group,
 //! closed-enum and required-field handling are referred to by the messages that need
-//! them) and, when the file has services, `<name>_grpcweb.ts` (one exported descriptor
+//! them; then one `Extension` const per extension, whose values the runtime's
+//! `getExtension` and friends keep in the extendee's unknown fields) and, when the file
+//! has services, `<name>_grpcweb.ts` (one exported descriptor
 //! per method, which `createClient` takes one by one, and a typed client class per
 //! service). Generated code imports only from the `grpcweb-client` package (the
 //! well-known types from `grpcweb-client/wkt`).
@@ -39,6 +41,9 @@
 //!   nothing (files of services only).
 //! - `json_types=true|false` (default `false`): a `FooJson` type per message and enum,
 //!   the shape `toJson` returns.
+//! - `unwrap_wrappers=true|false` (default `false`): singular fields of the wrapper
+//!   types outside oneofs are optional plain values (`string | undefined`), as
+//!   protobuf-es generates them.
 //! - `wkt=runtime|generate` (default `runtime`): the well-known types are imported from
 //!   `grpcweb-client/wkt`, or written next to the files that import them.
 //! - `target=ts|js+dts` (default `ts`): TypeScript, or JavaScript plus declarations
@@ -54,8 +59,7 @@
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
 //!   objects: an unset optional field is `undefined` (`getField` from the runtime reads
-//!   the default). Extensions are not generated; on the wire they are kept as unknown
-//!   fields. `required` is checked when encoding (binary and JSON throw when one is
+//!   the default). `required` is checked when encoding (binary and JSON throw when one is
 //!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
 //!   `bidiStream` (`createGrpcWebTransport` has both; they need a platform whose `fetch`
@@ -65,6 +69,7 @@
 mod context;
 mod editions;
 mod error;
+mod extensions;
 mod fields;
 mod file_gen;
 mod index;
@@ -212,7 +217,8 @@ fn generate_files(
         }
         // A file of services (or imports) only has an empty `_pb.ts`: left out unless
         // `keep_empty_files` (for build systems that declare every output in advance).
-        let empty = file.message_type.is_empty() && file.enum_type.is_empty();
+        let empty =
+            file.message_type.is_empty() && file.enum_type.is_empty() && file.extension.is_empty();
         if !empty || ctx.options.keep_empty_files {
             let pb = messages::generate(&ctx, file)?;
             push(&mut out, ctx.options.target, file.name(), "_pb", pb);

@@ -1,4 +1,5 @@
-//! `<name>_pb.ts`: message interfaces, enums and the field tables the runtime codec reads.
+//! `<name>_pb.ts`: message interfaces, enums and the field tables the runtime codec reads
+//! (then the file's extensions, see `extensions`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,6 +39,7 @@ pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<
     for (i, m) in file.message_type.iter().enumerate() {
         g.message(m, &scope, &[FILE_MESSAGE, i as i32])?;
     }
+    crate::extensions::generate(&mut g)?;
     if ctx.options.json_types {
         crate::json_types::generate(&mut g)?;
     }
@@ -222,7 +224,7 @@ impl FileGen<'_> {
                 && !repeated
                 && ft.kind != "message"
                 && ft.kind != "map"
-                && explicit_presence(self, f, &ctx_name);
+                && (ft.unwrapped || explicit_presence(self, f, &ctx_name));
             if required {
                 has_required = true;
                 entry.push("req: true".to_owned());

@@ -100,6 +100,9 @@ pub struct Options {
     pub keep_empty_files: bool,
     /// `json_types=true|false`: a `FooJson` type per message and enum.
     pub json_types: bool,
+    /// `unwrap_wrappers=true|false`: singular fields of the `google/protobuf/wrappers.proto`
+    /// types outside oneofs are optional plain values (`string | undefined`).
+    pub unwrap_wrappers: bool,
     /// `wkt=runtime|generate`.
     pub wkt: Wkt,
     /// `target=ts|js+dts`.
@@ -117,8 +120,8 @@ impl Options {
 }
 
 /// The option keys, for the error about an unknown one.
-const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, \
-                    runtime_module, target";
+const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, \
+                    unwrap_wrappers, wkt, runtime_module, target";
 
 fn boolean(value: &str) -> Option<bool> {
     match value {
@@ -187,6 +190,10 @@ impl Options {
                     options.json_types =
                         boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
                 }
+                "unwrap_wrappers" => {
+                    options.unwrap_wrappers =
+                        boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
+                }
                 "wkt" => {
                     options.wkt = match value.trim() {
                         "runtime" => Wkt::Runtime,
@@ -238,6 +245,12 @@ mod tests {
             Options::parse("enum_prefix=strip,keep_empty_files,json_types=true").expect("valid");
         assert_eq!(o.enum_prefix, EnumPrefix::Strip);
         assert!(o.keep_empty_files && o.json_types);
+        assert!(
+            Options::parse("unwrap_wrappers")
+                .expect("valid")
+                .unwrap_wrappers
+        );
+        assert!(Options::parse("unwrap_wrappers=maybe").is_err());
         let o = Options::parse("wkt=generate,runtime_module=../rt.js").expect("valid");
         assert_eq!((o.wkt, o.runtime()), (Wkt::Generate, "../rt.js"));
         assert!(Options::parse("runtime_module=").is_err());

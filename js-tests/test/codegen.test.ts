@@ -70,6 +70,7 @@ generate(inputs, [
   ours("ours-int64-number", ["int64=number", "import_extension=js"]),
   ours("ours-js", ["target=js+dts"]),
   ours("ours-json", ["json_types=true"]),
+  ours("ours-unwrap", ["unwrap_wrappers=true"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
@@ -92,6 +93,7 @@ const compiled = (name: string): string => pathToFileURL(join(dir, "dist", "js-t
 const cross = (await import(compiled("cross.js"))) as Cases;
 const unit = (await import(compiled("cases.js"))) as Cases;
 const bundle = (await import(compiled("bundle.js"))) as Cases;
+const extensions = (await import(compiled("extensions.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -113,7 +115,7 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   }
 });
 
-for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts"])
+for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts", "codegen/extensions_editions_pb.ts"])
   test(`editions golden: buf output equals codegen/tests/golden/editions/${rel} (protox has no editions)`, () => {
     // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
     const golden = join(root, "codegen", "tests", "golden", "editions");
@@ -304,7 +306,7 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   assert.equal(n, 600);
 });
 
-for (const [name, fn] of [...cross.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
+for (const [name, fn] of [...cross.cases, ...extensions.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
 
 test(
   "generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server",

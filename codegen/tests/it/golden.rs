@@ -51,6 +51,15 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("flatten", &["codegen/flatten.proto"]),
+    ("wrappers,unwrap_wrappers=true", &["codegen/wrappers.proto"]),
+    (
+        "extensions",
+        &["codegen/extensions.proto", "codegen/extensions_other.proto"],
+    ),
+    (
+        "extensions,target=js+dts",
+        &["codegen/extensions.proto", "codegen/extensions_other.proto"],
+    ),
     (
         "interop,target=js+dts",
         &[

@@ -124,3 +124,39 @@ fn run_declares_the_supported_editions() {
     let response = CodeGeneratorResponse::decode(bytes.as_slice()).expect("a response");
     assert_eq!(response.error, None);
 }
+
+#[test]
+fn a_file_of_extensions_only_is_generated_and_imports_the_extendee() {
+    let mut base = file("a/base.proto", "proto2");
+    base.message_type[0].field.clear();
+    let ext = FileDescriptorProto {
+        name: Some("b/ext.proto".to_owned()),
+        package: Some("q".to_owned()),
+        syntax: Some("proto2".to_owned()),
+        dependency: vec!["a/base.proto".to_owned()],
+        extension: vec![FieldDescriptorProto {
+            name: Some("extra_id".to_owned()),
+            number: Some(100),
+            label: Some(1),
+            r#type: Some(3),
+            extendee: Some(".p.M".to_owned()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut req = request(vec![base, ext], "");
+    req.file_to_generate = vec!["b/ext.proto".to_owned()];
+    let response = protoc_gen_grpcweb_ts::generate(&req);
+    assert_eq!(response.error, None);
+    let names: Vec<&str> = response.file.iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["b/ext_pb.ts"]);
+    let ts = response.file[0].content();
+    assert!(
+        ts.contains("import { M } from \"../a/base_pb.js\";"),
+        "{ts}"
+    );
+    assert!(
+        ts.contains("export const extraId: Extension<M, bigint> = /*@__PURE__*/ extension<M, bigint>(\"q.extra_id\", () => M, { no: 100, T: 3 });"),
+        "{ts}"
+    );
+}
