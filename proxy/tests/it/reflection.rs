@@ -210,3 +210,34 @@ async fn reflection_that_never_answers_blocks_neither_start_nor_known_methods() 
     assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
     assert!(started.elapsed() < timeout * 3, "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_backend_that_is_down_at_start_is_fetched_once_it_is_up() {
+    // A free port, nothing listening yet.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let started = Instant::now();
+    let proxy = support::proxy(&format!("http://{addr}"), |c| {
+        reflecting(c, ReflectionConfig::default());
+    })
+    .await;
+    // Meanwhile: descriptors missing (the last fetch is within refetch_interval).
+    let res = json_call(&proxy, GET_SHELF, r#"{"id": "7"}"#).await;
+    assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let _backend = echo_server(addr, Reflection::Both).await;
+    // The start fetch is retried in the background (1 s, then 2 s, ...).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = json_call(&proxy, GET_SHELF, r#"{"id": "7"}"#).await;
+        if res.grpc_status() == Some(Code::Ok) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", res.status());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_echo_calls_work(&proxy).await;
+}
