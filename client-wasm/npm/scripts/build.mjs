@@ -2,7 +2,8 @@
 // `extern "C"` exports, no wasm-bindgen), a binaryen pass that turns core's panic and
 // out-of-memory handlers into a trap, wasm-opt -Oz (both from the binaryen package), a cut
 // of the panic data left without readers (scripts/trim-data.mjs), the wasm inlined (gzip by
-// zopfli, base64), then tsc. Prints the sizes. Run with `npm run build`.
+// zopfli, base64), then tsc. Prints the sizes. Run with `npm run build`; `npm run sizes`
+// also prints the code size of each function (scripts/wasm-sizes.mjs).
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { brotliCompressSync, gunzipSync, gzipSync, constants } from "node:zlib";
 import { gzipAsync } from "@gfx/zopfli";
 import binaryen from "binaryen";
 import { trimPanicData } from "./trim-data.mjs";
+import { wasmSizes } from "./wasm-sizes.mjs";
 
 const npmDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const crateDir = join(npmDir, "..");
@@ -56,6 +58,8 @@ const TRAPPED = [
   /__rust_alloc_error_handler(::h[0-9a-f]+)?$/,
   /::alloc::handle_alloc_error(::h[0-9a-f]+)?$|5alloc18handle_alloc_error$/,
 ];
+const SIZES = process.argv.includes("--sizes");
+const namedFile = built.replace(/\.wasm$/, ".names.wasm");
 const F = binaryen.Features;
 const WASM_FEATURES =
   F.BulkMemory | F.NontrappingFPToInt | F.SignExt | F.MutableGlobals | F.ReferenceTypes | F.Multivalue;
@@ -85,16 +89,25 @@ const WASM_FEATURES =
     }
   }
   writeFileSync(wasmFile, mod.emitBinary());
+  if (SIZES) {
+    binaryen.setDebugInfo(true);
+    writeFileSync(namedFile, mod.emitBinary());
+    binaryen.setDebugInfo(false);
+  }
   mod.dispose();
 }
 // 3. wasm-opt. `--low-memory-unused` (as Emscripten passes it): rustc's wasm32 layout
 // puts the 1 MiB stack below the data and the heap, so addresses under 1024 are never
 // used, and constant offsets fold into loads and stores.
-run(bin("wasm-opt"), [
-  wasmFile, "-o", wasmFile, "-Oz", "--converge", "--low-memory-unused", "--strip-debug", "--strip-producers",
-  "--strip-target-features", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-  "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
-]);
+const OPT_FLAGS = [
+  "-Oz", "--converge", "--low-memory-unused", "--strip-producers", "--strip-target-features", "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types",
+  "--enable-multivalue",
+];
+run(bin("wasm-opt"), [wasmFile, "-o", wasmFile, ...OPT_FLAGS, "--strip-debug"]);
+if (SIZES) {
+  run(bin("wasm-opt"), [namedFile, "-o", namedFile, ...OPT_FLAGS, "-g"]);
+}
 // 4. The panic data that step 2 left without readers (scripts/trim-data.mjs).
 writeFileSync(wasmFile, trimPanicData(wasmFile, bin("wasm-dis")));
 const wasm = readFileSync(wasmFile);
@@ -127,7 +140,8 @@ for (const f of [WASM_NAME, "inline.js", "inline.d.ts"]) {
   cpSync(join(srcWasm, f), join(npmDir, "dist", "wasm", f));
 }
 
-// 9. Sizes.
+// 9. Sizes; with `--sizes`, also per function, from a copy of the module optimized the
+// same way with its names kept (target/.../grpcweb_client.names.wasm, not shipped).
 const inline = readFileSync(join(srcWasm, "inline.js"));
 const gz = (b) => gzipSync(b, { level: 9 }).length;
 const br = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
@@ -135,3 +149,11 @@ console.log(
   `wasm: ${beforeOpt} B from cargo, ${wasm.length} B after wasm-opt (gzip ${gz(wasm)} B, brotli ${br(wasm)} B); ` +
     `inlined: ${inline.length} B (gzip ${gz(inline)} B, brotli ${br(inline)} B)`,
 );
+if (SIZES) {
+  const { sections, functions } = wasmSizes(readFileSync(namedFile));
+  const code = functions.reduce((n, f) => n + f.bytes, 0);
+  console.log(`code ${code} B in ${functions.length} functions; data section ${sections[11] ?? 0} B before the trim; per function:`);
+  for (const f of functions) {
+    console.log(`${String(f.bytes).padStart(6)}  ${f.name}`);
+  }
+}
