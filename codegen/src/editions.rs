@@ -34,6 +34,8 @@ struct RawFile {
     message_type: Vec<RawMessage>,
     #[prost(message, repeated, tag = "5")]
     enum_type: Vec<RawEnum>,
+    #[prost(message, repeated, tag = "7")]
+    extension: Vec<RawField>,
     #[prost(message, optional, tag = "8")]
     options: Option<RawFileOptions>,
     #[prost(int32, optional, tag = "14")]
@@ -56,6 +58,8 @@ struct RawMessage {
     nested_type: Vec<RawMessage>,
     #[prost(message, repeated, tag = "4")]
     enum_type: Vec<RawEnum>,
+    #[prost(message, repeated, tag = "6")]
+    extension: Vec<RawField>,
     #[prost(message, optional, tag = "7")]
     options: Option<RawMessageOptions>,
 }
@@ -200,6 +204,7 @@ impl EditionsIndex {
             for m in &file.message_type {
                 index.add_message(&scope, m, base);
             }
+            index.add_fields(&scope, &file.extension, base);
         }
         Ok(index)
     }
@@ -213,11 +218,9 @@ impl EditionsIndex {
     fn add_message(&mut self, scope: &str, m: &RawMessage, parent: Features) {
         let fq = qualify(scope, m.name.as_deref().unwrap_or_default());
         let own = parent.merge(m.options.as_ref().and_then(|o| o.features.as_ref()));
-        for field in &m.field {
-            let f = own.merge(field.options.as_ref().and_then(|o| o.features.as_ref()));
-            let name = field.name.as_deref().unwrap_or_default();
-            self.fields.insert(format!("{fq}.{name}"), f);
-        }
+        self.add_fields(&fq, &m.field, own);
+        // Extensions declared in the message are named like its fields (`pkg.Msg.ext`).
+        self.add_fields(&fq, &m.extension, own);
         for e in &m.enum_type {
             self.add_enum(&fq, e, own);
         }
@@ -226,12 +229,21 @@ impl EditionsIndex {
         }
     }
 
+    /// Fields (or extensions) declared in `scope` (`pkg.Msg`, or a file's package).
+    fn add_fields(&mut self, scope: &str, fields: &[RawField], parent: Features) {
+        for field in fields {
+            let f = parent.merge(field.options.as_ref().and_then(|o| o.features.as_ref()));
+            let name = field.name.as_deref().unwrap_or_default();
+            self.fields.insert(qualify(scope, name), f);
+        }
+    }
+
     /// Whether a file uses editions (and was indexed).
     pub(crate) fn is_editions_file(&self, file: &str) -> bool {
         self.files.contains(file)
     }
 
-    /// Features of a field of an editions file.
+    /// Features of a field or extension of an editions file (`pkg.Msg.field`, `pkg.ext`).
     pub(crate) fn field(&self, fq: &str) -> Option<Features> {
         self.fields.get(fq).copied()
     }
@@ -308,7 +320,20 @@ mod tests {
                             }),
                         }),
                     }],
+                    extension: vec![RawField {
+                        name: Some("nested".to_owned()),
+                        options: None,
+                    }],
                     ..Default::default()
+                }],
+                extension: vec![RawField {
+                    name: Some("ext".to_owned()),
+                    options: Some(RawFieldOptions {
+                        features: features(RawFeatures {
+                            repeated_field_encoding: Some(2),
+                            ..Default::default()
+                        }),
+                    }),
                 }],
             }],
         }
@@ -324,6 +349,16 @@ mod tests {
         assert!(!x.utf8_verify, "inherited from the file");
         assert!(x.packed && !x.delimited && !x.closed_enum);
         assert!(index.enum_("p.E").expect("enum features").closed_enum);
+    }
+
+    #[test]
+    fn resolves_extension_features() {
+        let index = EditionsIndex::decode(&request(EDITION_2023)).expect("decodes");
+        let ext = index.field("p.ext").expect("file-level extension");
+        assert!(!ext.packed, "its own feature");
+        assert!(!ext.utf8_verify, "the file's feature");
+        let nested = index.field("p.M.nested").expect("extension in a message");
+        assert!(nested.packed && !nested.utf8_verify);
     }
 
     #[test]

@@ -19,6 +19,40 @@ pub(crate) struct FieldType {
     pub(crate) table: Vec<String>,
     /// "scalar", "enum", "message" or "map".
     pub(crate) kind: &'static str,
+    /// A wrapper message field generated as its plain value (`unwrap_wrappers`): a scalar
+    /// with explicit presence, whose codec (`wrapperField`) writes the wrapper.
+    pub(crate) unwrapped: bool,
+}
+
+/// The scalar type a `google/protobuf/wrappers.proto` message wraps.
+fn wrapped(type_name: &str) -> Option<Type> {
+    Some(match type_name.strip_prefix(".google.protobuf.")? {
+        "DoubleValue" => Type::Double,
+        "FloatValue" => Type::Float,
+        "Int64Value" => Type::Int64,
+        "UInt64Value" => Type::Uint64,
+        "Int32Value" => Type::Int32,
+        "UInt32Value" => Type::Uint32,
+        "BoolValue" => Type::Bool,
+        "StringValue" => Type::String,
+        "BytesValue" => Type::Bytes,
+        _ => return None,
+    })
+}
+
+/// With `unwrap_wrappers`, the wrapped type of a singular wrapper field outside a oneof
+/// (as protobuf-es unwraps them; extensions keep the message).
+fn unwrap(g: &FileGen<'_>, f: &FieldDescriptorProto) -> Option<Type> {
+    let in_oneof = f.oneof_index.is_some() && f.proto3_optional != Some(true);
+    if !g.ctx.options.unwrap_wrappers
+        || f.r#type() != Type::Message
+        || f.label() == Label::Repeated
+        || in_oneof
+        || f.extendee.is_some()
+    {
+        return None;
+    }
+    wrapped(f.type_name())
 }
 
 /// The resolved editions features of a field (`fq` is `pkg.Msg.field`), or `None` for
@@ -126,7 +160,11 @@ fn scalar_entry(
 
 /// Resolves a message or enum type name to its local TS name (importing it when it
 /// lives in another file); enums also give the name of their reflection const.
-fn type_ref(g: &mut FileGen<'_>, type_name: &str, ctx: &str) -> Result<(String, TypeKind), Error> {
+pub(crate) fn type_ref(
+    g: &mut FileGen<'_>,
+    type_name: &str,
+    ctx: &str,
+) -> Result<(String, TypeKind), Error> {
     let entry = g.ctx.index.get(type_name, ctx)?.clone();
     if entry.file == g.file.name() {
         return Ok((entry.ts_name, entry.kind));
@@ -206,9 +244,28 @@ pub(crate) fn field_type(
                 ts,
                 table,
                 kind: "map",
+                unwrapped: false,
             });
         }
     }
+    if let Some(t) = unwrap(g, f) {
+        let ts = scalar_entry(g, f, t, &mut table, ctx)?;
+        // The wrapped value is a field of wrappers.proto (proto3): UTF-8 is checked.
+        table.retain(|e| e != "noUtf8Check: true");
+        // The wrapper codec, which only apps with such fields bundle.
+        table.push(format!("X: {}", g.imports.runtime("wrapperField")));
+        return Ok(FieldType {
+            ts,
+            table,
+            kind: "scalar",
+            unwrapped: true,
+        });
+    }
     let (ts, kind) = value_entry(g, f, &mut table, ctx, false)?;
-    Ok(FieldType { ts, table, kind })
+    Ok(FieldType {
+        ts,
+        table,
+        kind,
+        unwrapped: false,
+    })
 }

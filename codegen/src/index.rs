@@ -1,5 +1,5 @@
-//! Indexes of the request: every message and enum by fully-qualified name, and the
-//! comments of one file by source path.
+//! Indexes of the request: every message, enum and extension by fully-qualified name,
+//! and the comments of one file by source path.
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use prost_types::{
 
 use crate::editions::EditionsIndex;
 use crate::error::Error;
-use crate::names::NameScope;
+use crate::names::{NameScope, lower_camel};
 
 /// What a fully-qualified type name refers to.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ struct FileCtx<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct TypeIndex {
     types: HashMap<String, TypeEntry>,
+    /// Extensions by fully-qualified name with a leading dot: (file, exported TS name).
+    extensions: HashMap<String, (String, String)>,
 }
 
 /// Whether a file's enums are closed and its strings unchecked (proto2 semantics).
@@ -75,6 +77,7 @@ impl TypeIndex {
             for m in &file.message_type {
                 index.add_message(&mut ctx, &prefix, "", 0, m);
             }
+            index.add_extensions(&mut ctx, &prefix, "", 0, &file.extension);
             // Shallower declarations first (a stable sort keeps declaration order), so
             // a nested `A.B` never takes the name of a top-level `A_B`.
             ctx.declared.sort_by_key(|d| d.0);
@@ -83,6 +86,8 @@ impl TypeIndex {
                 let name = scope.claim(local, *is_enum);
                 if let Some(entry) = index.types.get_mut(fq) {
                     entry.ts_name = name;
+                } else if let Some(entry) = index.extensions.get_mut(fq) {
+                    entry.1 = name;
                 }
             }
             // JSON types (`json_types`) give way to the types themselves.
@@ -154,6 +159,7 @@ impl TypeIndex {
         for n in &m.nested_type {
             self.add_message(ctx, &fq, &nested_prefix, depth + 1, n);
         }
+        self.add_extensions(ctx, &fq, &nested_prefix, depth + 1, &m.extension);
         self.types.insert(
             fq,
             TypeEntry {
@@ -165,8 +171,36 @@ impl TypeIndex {
         );
     }
 
-    /// The names a file declares: its types, its enums' reflection consts, and with
-    /// `json` their JSON types.
+    /// Extensions declared in a file or a message (`ts_prefix` is the message's flattened
+    /// name and `_`): the field name in lowerCamelCase after the prefix (`ext_int32` ->
+    /// `extInt32`, `Account_owner`; protobuf-es keeps the .proto name, `ext_int32`).
+    fn add_extensions(
+        &mut self,
+        ctx: &mut FileCtx<'_>,
+        prefix: &str,
+        ts_prefix: &str,
+        depth: usize,
+        fields: &[FieldDescriptorProto],
+    ) {
+        for f in fields {
+            let fq = format!("{prefix}.{}", f.name());
+            let local = format!("{ts_prefix}{}", lower_camel(f.name()));
+            ctx.declared.push((depth, fq.clone(), local, false));
+            self.extensions
+                .insert(fq, (ctx.file.name().to_owned(), String::new()));
+        }
+    }
+
+    /// The exported TS name of an extension (`.pkg.ext`).
+    pub(crate) fn extension(&self, fq: &str) -> Result<&str, Error> {
+        self.extensions
+            .get(fq)
+            .map(|(_, name)| name.as_str())
+            .ok_or_else(|| Error::new(format!("unknown extension {fq}")))
+    }
+
+    /// The names a file declares: its types, its enums' reflection consts, its
+    /// extensions, and with `json` the types' JSON types.
     pub(crate) fn declared_in<'a>(
         &'a self,
         file: &'a str,
@@ -185,6 +219,12 @@ impl TypeIndex {
                 }
                 names
             })
+            .chain(
+                self.extensions
+                    .values()
+                    .filter(move |(f, name)| f == file && !name.is_empty())
+                    .map(|(_, name)| name.clone()),
+            )
     }
 
     /// Looks up a type name as it appears in a field or method (`.pkg.Name`).

@@ -86,6 +86,18 @@ pub enum Wkt {
     Generate,
 }
 
+/// Whether generated files embed their file descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Descriptors {
+    /// No descriptor (the default): output and bundles stay as small as they are.
+    #[default]
+    None,
+    /// `export const file_a_b: FileDesc` in every `_pb` module: the serialized
+    /// `FileDescriptorProto` (custom options included) for `getOption` and
+    /// `createFileRegistry`.
+    Embed,
+}
+
 /// Parsed plugin options. Every key is documented in the crate docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -100,10 +112,15 @@ pub struct Options {
     pub keep_empty_files: bool,
     /// `json_types=true|false`: a `FooJson` type per message and enum.
     pub json_types: bool,
+    /// `unwrap_wrappers=true|false`: singular fields of the `google/protobuf/wrappers.proto`
+    /// types outside oneofs are optional plain values (`string | undefined`).
+    pub unwrap_wrappers: bool,
     /// `wkt=runtime|generate`.
     pub wkt: Wkt,
     /// `target=ts|js+dts`.
     pub target: Target,
+    /// `descriptors=none|embed`.
+    pub descriptors: Descriptors,
     /// `runtime_module=<specifier>`: where generated code imports the runtime from
     /// (`None`: `grpcweb-client`).
     pub runtime_module: Option<String>,
@@ -117,8 +134,8 @@ impl Options {
 }
 
 /// The option keys, for the error about an unknown one.
-const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, wkt, \
-                    runtime_module, target";
+const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, \
+                    unwrap_wrappers, wkt, runtime_module, target, descriptors";
 
 fn boolean(value: &str) -> Option<bool> {
     match value {
@@ -187,6 +204,10 @@ impl Options {
                     options.json_types =
                         boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
                 }
+                "unwrap_wrappers" => {
+                    options.unwrap_wrappers =
+                        boolean(value.trim()).ok_or_else(|| bad("true or false"))?;
+                }
                 "wkt" => {
                     options.wkt = match value.trim() {
                         "runtime" => Wkt::Runtime,
@@ -199,6 +220,13 @@ impl Options {
                         "ts" => Target::Ts,
                         "js+dts" | "dts+js" => Target::JsDts,
                         _ => return Err(bad("ts or js+dts")),
+                    }
+                }
+                "descriptors" => {
+                    options.descriptors = match value.trim() {
+                        "none" => Descriptors::None,
+                        "embed" => Descriptors::Embed,
+                        _ => return Err(bad("none or embed")),
                     }
                 }
                 "runtime_module" => {
@@ -238,10 +266,24 @@ mod tests {
             Options::parse("enum_prefix=strip,keep_empty_files,json_types=true").expect("valid");
         assert_eq!(o.enum_prefix, EnumPrefix::Strip);
         assert!(o.keep_empty_files && o.json_types);
+        assert!(
+            Options::parse("unwrap_wrappers")
+                .expect("valid")
+                .unwrap_wrappers
+        );
+        assert!(Options::parse("unwrap_wrappers=maybe").is_err());
         let o = Options::parse("wkt=generate,runtime_module=../rt.js").expect("valid");
         assert_eq!((o.wkt, o.runtime()), (Wkt::Generate, "../rt.js"));
         assert!(Options::parse("runtime_module=").is_err());
         assert!(Options::parse("wkt=copy").is_err());
+        let o = Options::parse("descriptors=embed").expect("valid");
+        assert_eq!(o.descriptors, Descriptors::Embed);
+        assert_eq!(
+            Options::parse("descriptors=none").expect("valid"),
+            Options::default()
+        );
+        let e = Options::parse("descriptors").expect_err("no value");
+        assert!(e.to_string().contains("none or embed"), "{e}");
         let o = Options::parse("keep_empty_files=false,enum_prefix=keep").expect("valid");
         assert_eq!(o, Options::default());
     }

@@ -1,8 +1,9 @@
 //! Compiles the connectrpc conformance protos, which come with the Go module
 //! `connectrpc.com/conformance` (at the version in CONFORMANCE_VERSION) from the Go module
-//! cache, so nothing is copied into this repository. `cargo xtask test` downloads the
-//! module first. Without the protos the crate still builds, and the binary says what to
-//! do.
+//! cache, so nothing is copied into this repository, and writes their descriptor set
+//! (`conformance.binpb` in OUT_DIR) for the proxy's JSON transcoding. `cargo xtask test`
+//! downloads the module first. Without the protos the crate still builds, and the binary
+//! says what to do.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,6 +28,13 @@ fn main() {
         Ok(fds) => fds,
         Err(e) => panic!("compiling the conformance protos in {}: {e}", dir.display()),
     };
+    // The same set, imports included, for the proxy: it transcodes the suite's JSON
+    // (CODEC_JSON) calls with these descriptors.
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let fds_path = out.join("conformance.binpb");
+    if let Err(e) = std::fs::write(&fds_path, prost::Message::encode_to_vec(&fds)) {
+        panic!("writing {}: {e}", fds_path.display());
+    }
     if let Err(e) = tonic_prost_build::configure()
         .build_client(false)
         .build_server(true)

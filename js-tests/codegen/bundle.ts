@@ -33,6 +33,9 @@ export async function bundleApp(source: string): Promise<{ text: string; min: nu
           b.onResolve({ filter: /^grpcweb-client\/wkt$/ }, () => ({
             path: join(dir, "..", "..", "client-wasm", "npm", "src", "wkt", "index.ts"),
           }));
+          b.onResolve({ filter: /^grpcweb-client\/reflect$/ }, () => ({
+            path: join(dir, "..", "..", "client-wasm", "npm", "src", "reflect.ts"),
+          }));
         },
       },
     ],
@@ -67,13 +70,17 @@ console.log(T.fromBinary(T.toBinary(T.create())));
 const MAP_CODEC = /map entry of field/;
 const REQUIRED_CHECK = /required field/;
 const JSON_MAPPING = /expected a JSON object/;
+// The extension descriptor's methods as their object literal defines them (JSON calls them
+// as `.$read(`).
+const EXTENSIONS = /[{,]\$read\(/;
 
 export const cases: Array<[string, () => void | Promise<void>]> = [
   [
     "the binary codec bundles maps and required checks only with messages that have them",
     async () => {
       const plain = await bundleApp(messageApp("./out/ours/grpc/testing/messages_pb.js", "SimpleRequest"));
-      for (const absent of [MAP_CODEC, REQUIRED_CHECK, JSON_MAPPING]) assert.doesNotMatch(plain.text, absent);
+      for (const absent of [MAP_CODEC, REQUIRED_CHECK, JSON_MAPPING, EXTENSIONS])
+        assert.doesNotMatch(plain.text, absent);
       const withMaps = await bundleApp(messageApp("./out/ours/codegen/all_types_pb.js", "AllTypes"));
       assert.match(withMaps.text, MAP_CODEC);
       assert.doesNotMatch(withMaps.text, REQUIRED_CHECK);
@@ -83,6 +90,32 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       console.log(
         `codec bundle sizes (esbuild --minify, gzip -9): SimpleRequest ${plain.min} B min, ${plain.gzip} B gzip; ` +
           `AllTypes ${withMaps.gzip} B gzip; Proto2Types ${proto2.gzip} B gzip`,
+      );
+    },
+  ],
+  [
+    "extensions are bundled only by apps that use one (not by JSON with a registry, nor by a file that declares some)",
+    async () => {
+      const json = await bundleApp(`import { createRegistry, toJson } from "grpcweb-client";
+import { SimpleRequest } from "./out/ours/grpc/testing/messages_pb.js";
+console.log(toJson(SimpleRequest, SimpleRequest.create(), { registry: createRegistry(SimpleRequest) }));
+`);
+      // The JSON mapping asks the registry for extensions; the extension module stays out.
+      assert.match(json.text, /extensionsOf/);
+      assert.doesNotMatch(json.text, EXTENSIONS);
+      // A message of a file that declares extensions, without them.
+      const declared = await bundleApp(messageApp("./out/ours/codegen/extensions_pb.js", "Account"));
+      assert.doesNotMatch(declared.text, EXTENSIONS);
+      const used = await bundleApp(`import { getExtension, setExtension } from "grpcweb-client";
+import { Account, extInt32 } from "./out/ours/codegen/extensions_pb.js";
+const m = Account.create();
+setExtension(m, extInt32, 1);
+console.log(getExtension(Account.fromBinary(Account.toBinary(m)), extInt32));
+`);
+      assert.match(used.text, EXTENSIONS);
+      console.log(
+        `extensions bundle: Account ${declared.min} B min, ${declared.gzip} B gzip; with getExtension and setExtension ` +
+          `${used.min} B min, ${used.gzip} B gzip`,
       );
     },
   ],

@@ -26,6 +26,9 @@ import * as esAll from "./out/es/codegen/all_types_pb.js";
 import * as esP2 from "./out/es/codegen/proto2_pb.js";
 import * as esEd from "./out/es/codegen/editions_pb.js";
 import * as esEd24 from "./out/es/codegen/editions2024_pb.js";
+import * as esWrappers from "./out/es/codegen/wrappers_pb.js";
+import * as unwrapAll from "./out/ours-unwrap/codegen/all_types_pb.js";
+import * as unwrapWrappers from "./out/ours-unwrap/codegen/wrappers_pb.js";
 import { Gen, random, rng } from "./random.js";
 
 type Obj = Record<string, any>;
@@ -194,6 +197,27 @@ export const cases: Array<[string, () => void | Promise<void>]> = [
       );
       assert.equal(n.fInt64, -5);
       assert.equal(n.jString, "6", "jstype = JS_STRING stays string");
+    },
+  ],
+  [
+    "unwrap_wrappers=true: wrapper fields as plain values agree with @bufbuild/protobuf, which unwraps them (1000 random messages each)",
+    () => {
+      crossCheck(unwrapWrappers.Wrapped, esWrappers.WrappedSchema, 11, 1000, 100);
+      crossCheck(unwrapAll.WellKnown, esAll.WellKnownSchema, 12, 1000, 500);
+      const W = unwrapWrappers.Wrapped;
+      const init = { int32Value: 0, stringValue: "0", doubleValue: -0, bytesValue: new Uint8Array([1]) };
+      const bytes = W.toBinary(W.create(init));
+      // Zero values are written as empty wrappers (the field is set), -0 is not zero.
+      assert.equal(hex(bytes), "0a090900000000000000802a0042030a01304a030a0101");
+      assert.equal(hex(bytes), hex(es.toBinary(esWrappers.WrappedSchema, es.create(esWrappers.WrappedSchema, init))));
+      const back = W.fromBinary(bytes);
+      assert.deepEqual([back.int32Value, back.stringValue, back.floatValue], [0, "0", undefined]);
+      assert.ok(Object.is(back.doubleValue, -0));
+      assert.deepEqual(toJson(W, back), { doubleValue: -0, int32Value: 0, stringValue: "0", bytesValue: "AQ==" });
+      assert.equal(fromJson(W, { int64Value: "5", boolValue: null }).int64Value, BigInt(5));
+      // Two occurrences merge like messages: an empty second one keeps the value.
+      const twice = new Uint8Array([0x28 + 2, 2, 0x08, 7, 0x2a, 0]);
+      assert.equal(W.fromBinary(twice).int32Value, 7);
     },
   ],
   [

@@ -7,7 +7,7 @@ import { readSync, writeSync } from "node:fs";
 import { ProtobufError, createRegistry, fromJson, toJson } from "grpcweb-client";
 import type { JsonValue, MessageType } from "grpcweb-client";
 import { ConformanceRequest, ConformanceResponse, FailureSet, TestCategory, WireFormat } from "./gen/conformance_pb.js";
-import { TestAllTypesProto2 } from "./gen/google/protobuf/test_messages_proto2_pb.js";
+import { TestAllTypesProto2, extensionInt32 } from "./gen/google/protobuf/test_messages_proto2_pb.js";
 import { TestAllTypesProto3 } from "./gen/google/protobuf/test_messages_proto3_pb.js";
 import { Any } from "./gen/google/protobuf/any_pb.js";
 import { Duration } from "./gen/google/protobuf/duration_pb.js";
@@ -20,8 +20,9 @@ const types = new Map<string, MessageType<any>>(
   [TestAllTypesProto3, TestAllTypesProto2].map((t) => [t.typeName, t as MessageType<any>]),
 );
 
-/** Every type an `Any` in the suite's JSON holds. */
+/** Every type an `Any` in the suite's JSON holds, and the extension its JSON names. */
 const registry = createRegistry(
+  extensionInt32,
   TestAllTypesProto3,
   TestAllTypesProto2,
   Any,

@@ -5,7 +5,9 @@
 //! |---|---|---|
 //! | no descriptor for the called method (JSON call) | UNIMPLEMENTED (12) | 404 (no binding matches) |
 //! | request JSON malformed, of a wrong type, or with an unknown field; a path variable or query parameter that does not parse | INVALID_ARGUMENT (3), naming the field; never sent to the backend | 400 |
-//! | compressed JSON request message | UNIMPLEMENTED (12) | - |
+//! | compressed JSON request message in an encoding other than gzip | UNIMPLEMENTED (12) | - |
+//! | compressed JSON request message without `grpc-encoding`, or that does not decompress | INTERNAL (13) | - |
+//! | compressed JSON request message over `max_message_size` once decompressed | RESOURCE_EXHAUSTED (8) | - |
 //! | request message over `max_message_size` once in protobuf | RESOURCE_EXHAUSTED (8) | 429 |
 //! | backend message over the response limit (its protobuf form, buffered whole to transcode it) | RESOURCE_EXHAUSTED (8) | 429 |
 //! | backend message that does not decode with the descriptor, or malformed framing | INTERNAL (13) | 500 |
@@ -41,8 +43,23 @@ pub enum TranscodeError {
         /// What is wrong.
         reason: String,
     },
-    /// A JSON request message was compressed: the proxy cannot read it.
-    Compressed,
+    /// A JSON request message was compressed with an encoding the proxy does not read.
+    UnsupportedEncoding {
+        /// The request's `grpc-encoding`.
+        encoding: String,
+    },
+    /// A JSON request message was compressed, but the request names no `grpc-encoding`.
+    NoEncoding,
+    /// A compressed JSON request message does not decompress.
+    BadCompression {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A compressed JSON request message is over the limit once decompressed.
+    DecompressedTooLarge {
+        /// The limit.
+        max: usize,
+    },
     /// The request message, in protobuf, is over the limit.
     RequestTooLarge {
         /// Its length.
@@ -69,10 +86,14 @@ impl TranscodeError {
     /// The gRPC code clients get.
     pub fn code(&self) -> Code {
         match self {
-            Self::NoDescriptor { .. } | Self::Compressed => Code::Unimplemented,
+            Self::NoDescriptor { .. } | Self::UnsupportedEncoding { .. } => Code::Unimplemented,
             Self::BadJson { .. } | Self::BadParameter { .. } => Code::InvalidArgument,
-            Self::RequestTooLarge { .. } | Self::ResponseTooLarge { .. } => Code::ResourceExhausted,
-            Self::BadResponse { .. } => Code::Internal,
+            Self::RequestTooLarge { .. }
+            | Self::ResponseTooLarge { .. }
+            | Self::DecompressedTooLarge { .. } => Code::ResourceExhausted,
+            Self::BadResponse { .. } | Self::NoEncoding | Self::BadCompression { .. } => {
+                Code::Internal
+            }
         }
     }
 
@@ -98,8 +119,19 @@ impl fmt::Display for TranscodeError {
             Self::BadParameter { field, reason } => {
                 write!(f, "invalid parameter {field:?}: {reason}")
             }
-            Self::Compressed => f.write_str(
-                "compressed JSON request messages are not supported: the proxy must read them",
+            Self::UnsupportedEncoding { encoding } => write!(
+                f,
+                "JSON request messages compressed with {encoding:?} are not supported: the proxy reads gzip"
+            ),
+            Self::NoEncoding => {
+                f.write_str("compressed request message, but the request has no grpc-encoding")
+            }
+            Self::BadCompression { reason } => {
+                write!(f, "request message does not decompress as gzip: {reason}")
+            }
+            Self::DecompressedTooLarge { max } => write!(
+                f,
+                "request message is larger than the limit of {max} bytes once decompressed"
             ),
             Self::RequestTooLarge { len, max } => write!(
                 f,

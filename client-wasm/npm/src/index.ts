@@ -21,3 +21,5 @@ export * from "./transport.js";
 export * from "./message.js";
 // The codec (./codec, the codegen work) when present: the build writes this module.
 export * from "./codec-exports.js";
+// The JSON message format (imported last: the modules of apps without it keep their order).
+export { withJsonFormat, type JsonFormatOptions } from "./json-format.js";

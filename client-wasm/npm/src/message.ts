@@ -127,17 +127,46 @@ export interface JsonWriteOptions {
   emitDefaults?: boolean;
   /** Use the .proto field names instead of lowerCamelCase JSON names. */
   useProtoFieldName?: boolean;
-  /** Resolves `google.protobuf.Any` type URLs. */
+  /** Resolves `google.protobuf.Any` type URLs; its extensions are written as `"[pkg.ext]"` keys. */
   registry?: TypeRegistry;
 }
 
 export interface JsonReadOptions {
   /** Skip unknown fields instead of throwing. */
   ignoreUnknownFields?: boolean;
+  /** Resolves `google.protobuf.Any` type URLs and `"[pkg.ext]"` keys (extensions). */
   registry?: TypeRegistry;
 }
 
-/** Looks up message types by fully-qualified name (for Any). */
+/**
+ * Looks up message types by fully-qualified name (for Any) and, when made with
+ * extensions, extensions (for their `"[pkg.ext]"` JSON keys).
+ */
 export interface TypeRegistry {
   findMessage(typeName: string): MessageType<unknown> | undefined;
+  /** An extension by its fully-qualified name. */
+  findExtension?(typeName: string): Extension | undefined;
+  /** The extensions of a message, by the message's fully-qualified name. */
+  extensionsOf?(extendee: string): readonly Extension[];
+}
+
+/**
+ * An extension (proto2 `extend`, editions), generated as `export const fooBar:
+ * Extension<Foo, V>` and used with `getExtension`, `setExtension`, `hasExtension` and
+ * `clearExtension`. Its value lives in the extendee's unknown fields (`$unknown`), so it
+ * survives binary round trips whether or not the code that decodes knows it.
+ */
+export interface Extension<E = any, V = any> {
+  /** Fully-qualified name (`pkg.foo_bar`, `pkg.Account.owner`); in JSON the key `"[pkg.foo_bar]"`. */
+  readonly typeName: string;
+  /** The message it extends. */
+  readonly extendee: MessageType<E>;
+  /** The field: number and type (`name` is "value"; `proto` and `json` are the JSON key). */
+  readonly field: FieldInfo;
+  /** Codec internals: a message of the one field, which values are read and written as. */
+  readonly $t: MessageType<{ value?: V }>;
+  /** Codec internals: the value read from `message`'s unknown fields, or undefined when absent. */
+  $read(message: E): { value?: V } | undefined;
+  /** Codec internals: replaces the value in `message`'s unknown fields (none when `value` is unset). */
+  $write(message: E, holder: { value?: V }): void;
 }

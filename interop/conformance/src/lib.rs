@@ -9,7 +9,9 @@
 //! 2. `grpcweb-proxy` in front of it,
 //!
 //! so the runner's gRPC-Web client only ever talks to the proxy. Every case the suite runs
-//! is then a test of the proxy's translation.
+//! is then a test of the proxy's translation. The proxy gets the suite's descriptor set
+//! (written by the build script), so the `CODEC_JSON` cases test its JSON transcoding: the
+//! backend speaks protobuf only.
 //!
 //! When the runner asks for TLS, the proxy serves its listener with the certificate and
 //! key the runner hands over (written to a private temporary directory, since the proxy's

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use grpcweb_proxy::tls::TlsConfig;
 use grpcweb_proxy::{Config, Proxy};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
@@ -44,17 +44,23 @@ pub struct Running {
     pub proxy: SocketAddr,
     /// Where the native gRPC backend listens.
     pub backend: SocketAddr,
-    /// The PEM files the proxy reads its TLS configuration from (it takes paths, and
-    /// watches them for changes); removed when this is dropped.
-    tls_files: Option<TempDir>,
+    /// The files the proxy reads (it takes paths): the suite's descriptor set and, over
+    /// TLS, the PEM files (which it watches for changes); removed when this is dropped.
+    files: TempDir,
+    /// Whether `files` holds the TLS files.
+    tls: bool,
 }
 
 impl Running {
     /// The private directory holding the proxy's TLS files, while it exists.
     pub fn tls_dir(&self) -> Option<&std::path::Path> {
-        self.tls_files.as_ref().map(TempDir::path)
+        self.tls.then(|| self.files.path())
     }
 }
+
+/// The suite's protos as a `FileDescriptorSet` (imports included), written by the build
+/// script: the proxy transcodes `CODEC_JSON` calls with it.
+const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/conformance.binpb"));
 
 /// Starts the backend and the proxy on free loopback ports.
 pub async fn start(options: Options) -> anyhow::Result<Running> {
@@ -88,14 +94,17 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
         ..Config::with_backend(format!("http://{backend}"))
     };
     config.allow_request_streaming = allow_request_streaming;
-    let tls_files = match &tls {
-        Some(tls) => {
-            let (dir, tls_config) = write_tls_files(tls)?;
-            config.tls = Some(tls_config);
-            Some(dir)
-        }
-        None => None,
-    };
+    let files = tempfile::Builder::new()
+        .prefix("grpcweb-conformance-")
+        .tempdir()
+        .context("creating a directory for the proxy's files")?;
+    let descriptors = files.path().join("conformance.binpb");
+    std::fs::write(&descriptors, DESCRIPTOR_SET)
+        .with_context(|| format!("writing {}", descriptors.display()))?;
+    config.descriptor_sets = vec![descriptors];
+    if let Some(tls) = &tls {
+        config.tls = Some(write_tls_files(files.path(), tls)?);
+    }
     if message_limit > 0 {
         config.limits.max_message_size = message_limit;
     }
@@ -109,19 +118,16 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     Ok(Running {
         proxy: proxy_addr,
         backend,
-        tls_files,
+        files,
+        tls: tls.is_some(),
     })
 }
 
-/// Writes the runner's PEMs into a fresh private directory (mode 0700) for the proxy's
-/// `[tls]` configuration, which names files.
-fn write_tls_files(tls: &ServerTls) -> anyhow::Result<(TempDir, TlsConfig)> {
-    let dir = tempfile::Builder::new()
-        .prefix("grpcweb-conformance-tls-")
-        .tempdir()
-        .context("creating a directory for the TLS files")?;
+/// Writes the runner's PEMs into `dir` (private: a fresh temporary directory, mode 0700)
+/// for the proxy's `[tls]` configuration, which names files.
+fn write_tls_files(dir: &Path, tls: &ServerTls) -> anyhow::Result<TlsConfig> {
     let write = |name: &str, pem: &[u8]| -> anyhow::Result<PathBuf> {
-        let path = dir.path().join(name);
+        let path = dir.join(name);
         std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
@@ -129,7 +135,7 @@ fn write_tls_files(tls: &ServerTls) -> anyhow::Result<(TempDir, TlsConfig)> {
     if let Some(ca) = &tls.client_ca {
         config.client_ca = Some(write("client-ca.pem", ca)?);
     }
-    Ok((dir, config))
+    Ok(config)
 }
 
 fn add_response_trailers(

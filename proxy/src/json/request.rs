@@ -10,6 +10,8 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
+use super::encoding::RequestEncoding;
+
 /// Where the request side leaves the status a failed request message ends the call with;
 /// the response side reads it (the backend only sees its stream reset).
 pub(crate) type FailureSlot = Arc<OnceLock<Status>>;
@@ -20,6 +22,8 @@ pub(crate) type FailureSlot = Arc<OnceLock<Status>>;
 pub(crate) struct JsonRequestBody<B> {
     inner: B,
     codec: Arc<MethodCodec>,
+    /// How compressed messages are read.
+    encoding: RequestEncoding,
     decoder: FrameDecoder,
     max_message_size: usize,
     /// A frame read ahead (the first message, read before the call is forwarded).
@@ -33,10 +37,16 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn new(inner: B, codec: Arc<MethodCodec>, max_message_size: usize) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        codec: Arc<MethodCodec>,
+        encoding: RequestEncoding,
+        max_message_size: usize,
+    ) -> Self {
         Self {
             inner,
             codec,
+            encoding,
             // The layer has held the JSON frames to the limit already.
             decoder: FrameDecoder::new(usize::MAX),
             max_message_size,
@@ -118,10 +128,18 @@ where
         }
     }
 
-    fn transcode(&self, kind: FrameKind, json: &[u8]) -> Result<Bytes, BoxError> {
-        if kind.is_compressed() {
-            return Err(self.fail(&TranscodeError::Compressed));
-        }
+    fn transcode(&self, kind: FrameKind, payload: &[u8]) -> Result<Bytes, BoxError> {
+        let decompressed;
+        let json = if kind.is_compressed() {
+            // The JSON is held to the same limit as an uncompressed message's.
+            decompressed = self
+                .encoding
+                .decompress(payload, self.max_message_size)
+                .map_err(|e| self.fail(&e))?;
+            &decompressed[..]
+        } else {
+            payload
+        };
         let proto = self
             .codec
             .request_to_proto(json)

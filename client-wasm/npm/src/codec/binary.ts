@@ -6,7 +6,8 @@
 // What only some messages need is not here, so that apps without it do not bundle it:
 // generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
 // groups (delimited message fields) that of ./group.ts (`X: groupField`), fields of
-// closed enums the reader of ./closed.ts (`X: closedEnum`); messages with
+// closed enums the reader of ./closed.ts (`X: closedEnum`), unwrapped wrapper fields that
+// of ./wrapper.ts (`X: wrapperField`); messages with
 // proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
 // the message is written. Those modules import this one, never the reverse.
 
@@ -35,7 +36,7 @@ const OP_LIST = 2;
 const OP_MESSAGE = 3;
 const OP_ONEOF_MESSAGE = 4;
 const OP_MESSAGE_LIST = 5;
-/** A map field, whose codec (`FieldInfo.X`) reads and writes it. */
+/** A map field (or a scalar written by its codec), whose codec (`FieldInfo.X`) reads and writes it. */
 const OP_CODEC = 6;
 
 /**
@@ -112,8 +113,9 @@ function plan(type: MessageType<any>): Plan {
       if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
         throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
       }
+      // Maps, and scalars whose codec writes them (unwrapped wrappers, ./wrapper.ts).
       const op =
-        f.kind === "map"
+        f.kind === "map" || (!message && x?.write !== undefined)
           ? OP_CODEC
           : message
             ? f.repeated
@@ -234,7 +236,7 @@ export function readScalar(r: BinaryReader, t: ScalarTypeId, L: number | undefin
 const ZERO = /*@__PURE__*/ BigInt(0);
 
 /** Whether an implicit-presence value is the zero value, which is not written. */
-function isZero(t: ScalarTypeId, v: any): boolean {
+export function isZero(t: ScalarTypeId, v: any): boolean {
   switch (typeof v) {
     case "number":
       return v === 0 && 1 / v > 0;

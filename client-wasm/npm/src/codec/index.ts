@@ -16,6 +16,15 @@ export { mapField } from "./map.js";
 export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
+export { wrapperField } from "./wrapper.js";
+export {
+  clearExtension,
+  extension,
+  getExtension,
+  hasExtension,
+  setExtension,
+  type ExtensionDecl,
+} from "./extension.js";
 export {
   bidiStreamingMethod,
   callMethod,
@@ -40,3 +49,4 @@ export {
   type TimestampLike,
 } from "./wkt.js";
 export { fieldDefault, getField, oneofValue } from "./access.js";
+export { withDefaults, type WithDefaults } from "./defaults.js";

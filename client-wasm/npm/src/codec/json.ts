@@ -70,6 +70,13 @@ export function toJson<T>(type: MessageType<T>, message: T, opts: JsonWriteOptio
       out[key] = valueToJson(f, v, opts);
     }
   }
+  // Extensions the registry knows, read from the unknown fields: `"[pkg.ext]": value`.
+  if (msg["$unknown"] !== undefined) {
+    for (const e of opts.registry?.extensionsOf?.(type.typeName) ?? []) {
+      const holder = e.$read(msg);
+      if (holder !== undefined) Object.assign(out, toJson(e.$t, holder, opts));
+    }
+  }
   return out;
 }
 
@@ -118,6 +125,12 @@ function mergeJson(type: MessageType<any>, msg: Obj, json: JsonValue, opts: Json
     const f = byName.get(key);
     const v = json[key] as JsonValue;
     if (f === undefined) {
+      // `"[pkg.ext]"`: an extension of this message that the registry knows.
+      const e = /^\[.*\]$/.test(key) ? opts.registry?.findExtension?.(key.slice(1, -1)) : undefined;
+      if (e !== undefined && e.extendee.typeName === type.typeName) {
+        e.$write(msg, fromJson(e.$t, { [key]: v }, opts));
+        continue;
+      }
       if (opts.ignoreUnknownFields) continue;
       throw new ProtobufError(`${type.typeName}: unknown field ${JSON.stringify(key)}`);
     }

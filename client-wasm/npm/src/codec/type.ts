@@ -1,6 +1,6 @@
 // The factory generated code calls for each message, plus a simple type registry.
 
-import type { FieldDecl, FieldInfo, MessageType, PartialMessage, TypeRegistry } from "../message.js";
+import type { Extension, FieldDecl, FieldInfo, MessageType, PartialMessage, TypeRegistry } from "../message.js";
 import { fromBinary, toBinary } from "./binary.js";
 import { create } from "./fields.js";
 
@@ -42,8 +42,21 @@ export function messageType<T extends object>(
   return type;
 }
 
-/** A TypeRegistry over the given message types (for Any in JSON). */
-export function createRegistry(...types: ReadonlyArray<MessageType<any>>): TypeRegistry {
-  const byName = new Map<string, MessageType<unknown>>(types.map((t) => [t.typeName, t]));
-  return { findMessage: (typeName) => byName.get(typeName) };
+/**
+ * A TypeRegistry over the given message types (for Any in JSON) and extensions (for their
+ * `"[pkg.ext]"` keys in JSON: `toJson` writes the extensions of a message that the
+ * registry has, `fromJson` reads them).
+ */
+export function createRegistry(...types: ReadonlyArray<MessageType<any> | Extension<any, any>>): TypeRegistry {
+  const messages = new Map<string, MessageType<unknown>>();
+  const extensions = new Map<string, Extension>();
+  for (const t of types) {
+    if ("extendee" in t) extensions.set(t.typeName, t);
+    else messages.set(t.typeName, t);
+  }
+  return {
+    findMessage: (typeName) => messages.get(typeName),
+    findExtension: (typeName) => extensions.get(typeName),
+    extensionsOf: (extendee) => [...extensions.values()].filter((e) => e.extendee.typeName === extendee),
+  };
 }

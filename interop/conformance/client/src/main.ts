@@ -5,8 +5,8 @@
 // See docs/testing_clients.md in the conformance module: the pseudocode of each stream
 // type is followed, the request side as the async generator the client pulls from.
 
-import { Code as RpcCode, RpcError, createGrpcWebTransport } from "grpcweb-client";
-import type { CallOptions, FetchLike } from "grpcweb-client";
+import { Code as RpcCode, RpcError, createGrpcWebTransport, createRegistry, withJsonFormat } from "grpcweb-client";
+import type { CallOptions, FetchLike, GrpcWebTransportOptions } from "grpcweb-client";
 import { Agent, fetch as undiciFetch } from "undici";
 
 import {
@@ -37,6 +37,15 @@ const SERVICE = "connectrpc.conformance.v1.ConformanceService";
  * (GRPCWEB_CONFORMANCE_FORMAT=text runs text anyway; see README.md).
  */
 const FORMAT: "binary" | "text" = process.env["GRPCWEB_CONFORMANCE_FORMAT"] === "text" ? "text" : "binary";
+
+/** The messages the servers' answers hold in `google.protobuf.Any` (for the JSON codec). */
+const ANY_TYPES = createRegistry(
+  UnaryRequest,
+  IdempotentUnaryRequest,
+  ServerStreamRequest,
+  ClientStreamRequest,
+  BidiStreamRequest,
+);
 
 /** A failure of the harness (not of the RPC): reported as ClientCompatResponse.error. */
 class HarnessError extends Error {}
@@ -72,7 +81,7 @@ function check(req: ClientCompatRequest): void {
         (req.httpVersion === HTTPVersion.HTTP_VERSION_2 && req.serverTlsCert.length > 0),
     ],
     [`protocol ${Protocol[req.protocol]}`, req.protocol === Protocol.PROTOCOL_GRPC_WEB],
-    [`codec ${Codec[req.codec]}`, req.codec === Codec.CODEC_PROTO],
+    [`codec ${Codec[req.codec]}`, req.codec === Codec.CODEC_PROTO || req.codec === Codec.CODEC_JSON],
     [
       `compression ${Compression[req.compression]}`,
       req.compression === Compression.COMPRESSION_IDENTITY || req.compression === Compression.COMPRESSION_UNSPECIFIED,
@@ -116,11 +125,16 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 async function invoke(req: ClientCompatRequest): Promise<ClientResponseResult> {
   check(req);
   const tls = req.serverTlsCert.length > 0;
-  const transport = createGrpcWebTransport({
+  const transportOptions: GrpcWebTransportOptions = {
     baseUrl: `${tls ? "https" : "http"}://${req.host}:${req.port}`,
     format: FORMAT,
     ...(tls ? { fetch: tlsFetch(req.serverTlsCert, req.httpVersion === HTTPVersion.HTTP_VERSION_2) } : {}),
-  });
+  };
+  const transport = createGrpcWebTransport(
+    req.codec === Codec.CODEC_JSON
+      ? withJsonFormat(transportOptions, { read: { registry: ANY_TYPES }, write: { registry: ANY_TYPES } })
+      : transportOptions,
+  );
   const client = new ConformanceServiceClient(transport);
 
   const abort = new AbortController();

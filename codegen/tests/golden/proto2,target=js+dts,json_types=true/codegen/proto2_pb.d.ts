@@ -3,8 +3,8 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
-import type { EnumType, MessageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType } from "grpcweb-client";
+import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
 export declare enum Kind {
@@ -73,6 +73,12 @@ export interface Proto2Types_Inner {
 
 /** Codec and reflection info of the message codegen.proto2.Proto2Types.Inner. */
 export declare const Proto2Types_Inner: MessageType<Proto2Types_Inner>;
+
+/** Extension codegen.proto2.ext_int32 of codegen.proto2.Proto2Types. */
+export declare const extInt32: Extension<Proto2Types, number>;
+
+/** Extension codegen.proto2.ext_strings of codegen.proto2.Proto2Types. */
+export declare const extStrings: Extension<Proto2Types, string[]>;
 
 /** JSON form of the enum codegen.proto2.Kind. */
 export type KindJson = "KIND_ONE" | "KIND_TWO";

@@ -2,8 +2,8 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
-import type { EnumType, MessageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType } from "grpcweb-client";
+import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
 export enum Kind {
@@ -101,4 +101,10 @@ export const Proto2Types_Inner: MessageType<Proto2Types_Inner> = /*@__PURE__*/ m
   { no: 1, name: "x", T: 5, req: true },
   { no: 2, name: "y", T: 9, noUtf8Check: true, opt: true },
 ], checkRequired);
+
+/** Extension codegen.proto2.ext_int32 of codegen.proto2.Proto2Types. */
+export const extInt32: Extension<Proto2Types, number> = /*@__PURE__*/ extension<Proto2Types, number>("codegen.proto2.ext_int32", () => Proto2Types, { no: 100, T: 5 });
+
+/** Extension codegen.proto2.ext_strings of codegen.proto2.Proto2Types. */
+export const extStrings: Extension<Proto2Types, string[]> = /*@__PURE__*/ extension<Proto2Types, string[]>("codegen.proto2.ext_strings", () => Proto2Types, { no: 101, T: 9, noUtf8Check: true, repeated: true });
 
