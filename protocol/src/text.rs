@@ -5,6 +5,11 @@
 //! segments joined back to back decode as one stream). ASCII whitespace is skipped.
 //! The encoder writes each piece of output as its own padded segment, so a receiver can
 //! decode what it has without waiting for more.
+//!
+//! With the `fast-text` feature (the proxy) both directions use `base64-simd`, which picks
+//! the CPU's SIMD instructions at run time and has a scalar fallback; input it refuses
+//! (whitespace, padding inside a block) goes through the character-by-character rules
+//! above, which decide every result.
 
 use alloc::vec::Vec;
 #[cfg(not(feature = "fast-text"))]
