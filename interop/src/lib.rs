@@ -73,7 +73,10 @@ pub use demo::{
 pub use echo::{ECHO_INITIAL, ECHO_TRAILING_BIN, EchoMetadata, EchoMetadataLayer, ResponseFuture};
 pub use server::{ServeError, ServeOptions, serve, test_service};
 pub use service::{ResponseStream, TestServiceImpl};
-pub use transcoding::{EchoServiceImpl, MAX_LIST, ShelfStream, echo_service, serve_transcoding};
+pub use transcoding::{
+    EchoServiceImpl, FILE_DESCRIPTOR_SET, MAX_LIST, Reflection, ShelfStream, echo_service,
+    serve_transcoding, serve_transcoding_with,
+};
 
 /// Generated code for `grpcweb.transcoding.v1` (the REST transcoding tests' service,
 /// [`EchoServiceImpl`]).

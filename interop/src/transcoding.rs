@@ -41,11 +41,60 @@ pub async fn serve_transcoding<F>(
 where
     F: Future<Output = ()>,
 {
+    serve_transcoding_with(listener, Reflection::Off, shutdown).await
+}
+
+/// [`serve_transcoding`], with gRPC server reflection as `reflection` says.
+///
+/// # Errors
+///
+/// When the transport fails.
+pub async fn serve_transcoding_with<F>(
+    listener: TcpListener,
+    reflection: Reflection,
+    shutdown: F,
+) -> Result<(), tonic::transport::Error>
+where
+    F: Future<Output = ()>,
+{
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder()
-        .add_service(echo_service())
+    let mut router = Server::builder().add_service(echo_service());
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+    };
+    if matches!(reflection, Reflection::V1 | Reflection::Both) {
+        router = router.add_service(builder().build_v1().expect("the built-in descriptor set"));
+    }
+    if matches!(reflection, Reflection::V1alpha | Reflection::Both) {
+        router = router.add_service(
+            builder()
+                .build_v1alpha()
+                .expect("the built-in descriptor set"),
+        );
+    }
+    router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
+}
+
+/// The descriptor set of every proto this crate serves (`grpc.testing`, the demo's, the
+/// transcoding tests'), with their imports: what server reflection serves.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/interop_descriptors.binpb"));
+
+/// Which gRPC server reflection services a server offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reflection {
+    /// None.
+    #[default]
+    Off,
+    /// `grpc.reflection.v1.ServerReflection` only.
+    V1,
+    /// `grpc.reflection.v1alpha.ServerReflection` only (as older servers have).
+    V1alpha,
+    /// Both.
+    Both,
 }
 
 fn echo(request: Request<EchoRequest>) -> EchoResponse {

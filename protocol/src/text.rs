@@ -27,6 +27,7 @@ const INVALID: u8 = 0xFF;
 const PAD: u8 = 0xFE;
 const SPACE: u8 = 0xFD;
 
+#[cfg(any(feature = "fast-text", test))]
 const fn decode_table() -> [u8; 256] {
     let mut t = [INVALID; 256];
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -44,9 +45,37 @@ const fn decode_table() -> [u8; 256] {
     t
 }
 
+#[cfg(feature = "fast-text")]
 static TABLE: [u8; 256] = decode_table();
 #[cfg(feature = "fast-text")]
 const TABLE_CONST: [u8; 256] = decode_table();
+
+/// A character's sextet, or [`INVALID`], [`PAD`] or [`SPACE`]: from [`TABLE`].
+#[cfg(feature = "fast-text")]
+fn class(byte: u8) -> u8 {
+    TABLE[usize::from(byte)]
+}
+
+/// [`class`] without the 256-byte table (builds that count bytes).
+#[cfg(not(feature = "fast-text"))]
+fn class(byte: u8) -> u8 {
+    class_by_ranges(byte)
+}
+
+/// The decode table's entry for `byte`, from the alphabet's ranges.
+#[cfg(any(not(feature = "fast-text"), test))]
+fn class_by_ranges(byte: u8) -> u8 {
+    match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        b'=' => PAD,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
+        _ => INVALID,
+    }
+}
 
 /// Why a text body is not valid base64.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,7 +183,7 @@ impl Base64Decoder {
             let byte = input[i];
             let offset = self.offset + i as u64;
             i += 1;
-            match TABLE[byte as usize] {
+            match class(byte) {
                 SPACE => {}
                 INVALID => return Err(TextError::InvalidByte { offset, byte }),
                 PAD => {
@@ -208,7 +237,7 @@ impl Base64Decoder {
 }
 
 /// Without the `fast-text` feature: no fast path (its tables are 4 KB), every character
-/// goes through [`TABLE`].
+/// goes through [`class`].
 #[cfg(not(feature = "fast-text"))]
 fn decode_groups<B: BufMut>(_input: &[u8], _out: &mut B, _simd: bool) -> (usize, Option<usize>) {
     (0, None)

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{BackendConfig, Config, ConfigError, LogFormat, parse_size};
+use crate::config::{BackendConfig, Config, ConfigError, LogFormat, ReflectionConfig, parse_size};
 use crate::tls::TlsConfig;
 
 /// grpcweb-proxy: lets browsers call gRPC services.
@@ -98,6 +98,12 @@ pub struct Args {
     /// over REST where the descriptors carry google.api.http rules.
     #[arg(long = "descriptor-set", value_name = "FILE")]
     pub descriptor_sets: Vec<PathBuf>,
+
+    /// Also fetch the --backend's descriptors with gRPC server reflection
+    /// (grpc.reflection.v1, else v1alpha), at start and when a call names a method they
+    /// lack; the config file's `descriptors = "reflection"` with default budgets.
+    #[arg(long, requires = "backend")]
+    pub reflection: bool,
 }
 
 /// `--log-format` values.
@@ -130,7 +136,11 @@ impl Args {
                     "--backend cannot be combined with [[backends]] in the config file",
                 ));
             }
-            config.backends.push(BackendConfig::new("default", url));
+            let mut backend = BackendConfig::new("default", url);
+            if self.reflection {
+                backend.reflection = Some(ReflectionConfig::default());
+            }
+            config.backends.push(backend);
         }
         match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => {
@@ -235,5 +245,24 @@ mod tests {
         );
         assert_eq!(none.worker_threads, None);
         assert!((1..=2).contains(&none.worker_threads()));
+    }
+
+    #[test]
+    fn reflection_flag_sets_the_backend_s_descriptor_source() {
+        let config = Args::try_parse_from([
+            "grpcweb-proxy",
+            "--backend",
+            "http://127.0.0.1:9000",
+            "--reflection",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
+        assert_eq!(
+            config.backends[0].reflection,
+            Some(ReflectionConfig::default())
+        );
+        config.validate().unwrap();
+        assert!(Args::try_parse_from(["grpcweb-proxy", "--reflection"]).is_err());
     }
 }

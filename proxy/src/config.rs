@@ -7,6 +7,7 @@
 mod descriptors;
 mod duration;
 mod file;
+mod reflection;
 mod transcoding;
 mod validate;
 
@@ -23,6 +24,7 @@ use crate::tls::{BackendTlsConfig, TlsConfig};
 pub use crate::config_error::ConfigError;
 pub use descriptors::{backend_descriptors, transcoding};
 pub use duration::{MAX_DURATION, parse_duration, parse_size};
+pub use reflection::ReflectionConfig;
 pub use transcoding::{RestStreamFormat, TranscodingConfig};
 
 /// Everything the standalone proxy needs.
@@ -148,6 +150,10 @@ pub struct BackendConfig {
     /// `FileDescriptorSet` files of this backend's services, next to the top-level
     /// [`Config::descriptor_sets`], for JSON and REST calls.
     pub descriptor_sets: Vec<PathBuf>,
+    /// `Some`: the backend's descriptors also come from its gRPC server reflection
+    /// service (`descriptors = "reflection"`), fetched at start and again when a call
+    /// names a method they lack.
+    pub reflection: Option<ReflectionConfig>,
 }
 
 /// What a backend probe checks.
@@ -178,6 +184,7 @@ impl BackendConfig {
             max_connections: 1024,
             max_pending_calls: 1024,
             descriptor_sets: Vec::new(),
+            reflection: None,
         }
     }
 }

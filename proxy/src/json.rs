@@ -5,7 +5,10 @@
 //! come, with the descriptors of the backend the call is routed to.
 //!
 //! Backends with no descriptors at all get JSON calls untouched, as
-//! `application/grpc+json`: they may speak JSON themselves.
+//! `application/grpc+json`: they may speak JSON themselves. A backend with
+//! `descriptors = "reflection"` always has descriptors: a call naming a method they lack
+//! waits for a refetch (rate-limited, see [`crate::descriptors`]) and then gets
+//! UNIMPLEMENTED if the method is still unknown.
 //!
 //! Sits between the gRPC-Web layer and the [`Router`](crate::router::Router), so the
 //! layer's framing, text mode, limits and deadlines apply to JSON calls as they are; the
@@ -22,7 +25,7 @@ use futures_util::future::{Either, MapOk};
 use grpcweb_layer::BoxError;
 use grpcweb_protocol::Status;
 use grpcweb_protocol::content_type::{Codec, RequestKind};
-use grpcweb_transcode::{Descriptors, JsonOptions, MethodCodec, TranscodeError};
+use grpcweb_transcode::{JsonOptions, MethodCodec, TranscodeError};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
@@ -32,6 +35,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_service::Service;
 
+use crate::descriptors::DescriptorState;
 use crate::router::{Route, RouteError};
 pub(crate) use body::{BoxedBody, CallBody, ResBody};
 use encoding::RequestEncoding;
@@ -47,7 +51,7 @@ const GRPC_PROTO: &str = "application/grpc+proto";
 #[derive(Clone, Debug)]
 pub(crate) struct JsonSettings {
     /// The descriptors of each backend, by its index in the configuration.
-    pub(crate) descriptors: Arc<[Descriptors]>,
+    pub(crate) descriptors: Arc<DescriptorState>,
     pub(crate) options: JsonOptions,
     /// The limit of a request message, in protobuf (the layer holds the JSON to it).
     pub(crate) max_message_size: usize,
@@ -67,7 +71,7 @@ pub(crate) struct JsonCalls<S> {
 
 impl<S> JsonCalls<S> {
     pub(crate) fn new(inner: S, settings: JsonSettings) -> Self {
-        let any_descriptors = settings.descriptors.iter().any(|d| !d.is_empty());
+        let any_descriptors = settings.descriptors.any_descriptors();
         Self {
             inner,
             settings: Arc::new(settings),
@@ -118,28 +122,42 @@ where
         };
         // A backend without descriptors gets JSON calls as they are: it may speak JSON
         // itself (as before transcoding existed).
-        let Some(descriptors) = self
-            .settings
-            .descriptors
-            .get(backend)
-            .filter(|d| !d.is_empty())
-        else {
+        let reflected = self.settings.descriptors.is_reflected(backend);
+        let snapshot = self.settings.descriptors.load();
+        let descriptors = snapshot.descriptors.get(backend);
+        if !reflected && descriptors.is_none_or(|d| d.is_empty()) {
             return self.plain(req);
-        };
+        }
         let path = req.uri().path();
-        let Some(method) = descriptors.method(path) else {
-            let e = TranscodeError::NoDescriptor {
-                path: path.to_owned(),
-            };
-            return Either::Right(Box::pin(std::future::ready(Ok(status_only(&e.status())))));
-        };
+        let method = descriptors.and_then(|d| d.method(path)).cloned();
+        drop(snapshot);
+        if method.is_none() && !reflected {
+            return Either::Right(Box::pin(std::future::ready(Ok(no_descriptor(path)))));
+        }
         let settings = self.settings.clone();
-        let codec = Arc::new(MethodCodec::new(method.clone(), settings.options));
         let encoding = RequestEncoding::from_headers(req.headers());
         // The clone is ready (it was polled); this one waits for the next call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         Either::Right(Box::pin(async move {
+            let method = match method {
+                Some(method) => method,
+                // A reflection backend: its descriptors may be older than its deploy.
+                None => {
+                    let path = req.uri().path();
+                    settings.descriptors.refetch(backend).await;
+                    let snapshot = settings.descriptors.load();
+                    match snapshot
+                        .descriptors
+                        .get(backend)
+                        .and_then(|d| d.method(path))
+                    {
+                        Some(method) => method.clone(),
+                        None => return Ok(no_descriptor(path)),
+                    }
+                }
+            };
+            let codec = Arc::new(MethodCodec::new(method, settings.options));
             let (mut parts, body) = req.into_parts();
             let mut body =
                 JsonRequestBody::new(body, codec.clone(), encoding, settings.max_message_size);
@@ -211,6 +229,14 @@ fn is_grpc_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(RequestKind::parse)
         == Some(RequestKind::Grpc(Codec::Json))
+}
+
+/// The answer to a call whose method the descriptors lack.
+fn no_descriptor<R>(path: &str) -> Response<ResBody<R>> {
+    let e = TranscodeError::NoDescriptor {
+        path: path.to_owned(),
+    };
+    status_only(&e.status())
 }
 
 /// A trailers-only answer with `status`.

@@ -34,6 +34,7 @@ mod admin;
 pub mod cli;
 pub mod config;
 mod config_error;
+mod descriptors;
 #[doc(hidden)]
 pub mod fuzzing;
 mod json;
@@ -48,7 +49,7 @@ pub mod upstream;
 
 pub use config::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    RestStreamFormat, RouteConfig, RouteMatch, TranscodingConfig,
+    ReflectionConfig, RestStreamFormat, RouteConfig, RouteMatch, TranscodingConfig,
 };
 pub use grpcweb_layer as layer;
 pub use grpcweb_layer::{

@@ -6,6 +6,8 @@
 //! Sits inside CORS and outside the route match, so the calls it makes are routed,
 //! limited and forwarded like any native gRPC call. gRPC and gRPC-Web requests pass
 //! untouched; when the descriptors have bindings, other requests that match none get 404.
+//! With reflection backends, such a request first waits for their descriptors to be
+//! fetched again (rate-limited, see [`crate::descriptors`]).
 
 mod body;
 mod call;
@@ -16,7 +18,7 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use grpcweb_layer::{BoxError, ResponseBody};
 use grpcweb_protocol::Code;
-use grpcweb_transcode::{JsonOptions, RestRoutes, status_body};
+use grpcweb_transcode::{JsonOptions, status_body};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
@@ -25,14 +27,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tower::ServiceExt as _;
 use tower_service::Service;
 
 pub(crate) use body::RestBody;
 
+use crate::descriptors::DescriptorState;
+
 /// How REST calls are made.
 #[derive(Debug)]
 pub(crate) struct RestSettings {
-    pub(crate) routes: RestRoutes,
+    /// The descriptors and their REST routes.
+    pub(crate) descriptors: Arc<DescriptorState>,
     pub(crate) options: JsonOptions,
     /// The limit of the HTTP request body (JSON) and of the request message (protobuf).
     pub(crate) max_message_size: usize,
@@ -84,7 +90,10 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if self.settings.routes.is_empty() || is_grpc(req.headers()) {
+        if is_grpc(req.headers())
+            || (!self.settings.descriptors.any_reflected()
+                && self.settings.descriptors.load().routes.is_empty())
+        {
             let call = self.inner.call(req.map(RestBody::Client));
             return Either::Left(call);
         }
@@ -92,6 +101,21 @@ where
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         Either::Right(Box::pin(async move {
+            let state = &settings.descriptors;
+            if state.any_reflected() {
+                let known = state
+                    .load()
+                    .routes
+                    .find(req.method(), req.uri().path())
+                    .is_some();
+                if !known {
+                    state.refetch_all().await;
+                }
+                // Still no binding at all: passed on, as without descriptors.
+                if state.load().routes.is_empty() {
+                    return inner.oneshot(req.map(RestBody::Client)).await;
+                }
+            }
             Ok(call::rest_call(inner, &settings, req).await)
         }))
     }

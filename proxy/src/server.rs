@@ -33,7 +33,8 @@ use tower_layer::Layer;
 use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
 
 use crate::admin::AdminState;
-use crate::config::{Config, ConfigError, transcoding};
+use crate::config::{Config, ConfigError};
+use crate::descriptors::DescriptorState;
 use crate::json::{CallBody, JsonCalls, JsonSettings};
 use crate::metrics::{CallRecord, Metrics};
 use crate::rest::{RestBody, RestCalls, RestSettings};
@@ -150,7 +151,8 @@ impl Proxy {
             )));
         }
         let route = RouteLayer::new(router.routes().clone());
-        let (descriptors, rest_routes) = transcoding(&config).map_err(StartError::Config)?;
+        let descriptors = DescriptorState::new(&config).map_err(StartError::Config)?;
+        tasks.extend(descriptors.spawn_fetches());
         let max_response_message_size = config
             .limits
             .max_response_message_size
@@ -158,7 +160,7 @@ impl Proxy {
         let json = JsonCalls::new(
             router,
             JsonSettings {
-                descriptors: descriptors.into(),
+                descriptors: descriptors.clone(),
                 options: config.transcoding.json,
                 max_message_size: config.limits.max_message_size,
                 max_response_message_size,
@@ -177,7 +179,7 @@ impl Proxy {
         let rest = RestCalls::new(
             route.layer(web),
             RestSettings {
-                routes: rest_routes,
+                descriptors,
                 options: config.transcoding.json,
                 max_message_size: config.limits.max_message_size,
                 max_response_message_size,

@@ -128,21 +128,46 @@ impl RestRoutes {
         sets: impl IntoIterator<Item = &'a Descriptors> + Clone,
         rules: &[RuleSpec],
     ) -> Result<Self, RuleError> {
+        Self::build(sets, rules, false).map(|(routes, _)| routes)
+    }
+
+    /// As [`RestRoutes::new`], for descriptors that may not have every method yet (they
+    /// come from a backend's server reflection): a rule whose method is not in `sets` is
+    /// left out, and its index is in the list returned.
+    pub fn new_skipping_unknown<'a>(
+        sets: impl IntoIterator<Item = &'a Descriptors> + Clone,
+        rules: &[RuleSpec],
+    ) -> Result<(Self, Vec<usize>), RuleError> {
+        Self::build(sets, rules, true)
+    }
+
+    fn build<'a>(
+        sets: impl IntoIterator<Item = &'a Descriptors> + Clone,
+        rules: &[RuleSpec],
+        skip_unknown: bool,
+    ) -> Result<(Self, Vec<usize>), RuleError> {
+        let mut skipped = Vec::new();
         let mut bindings: Vec<Binding> = Vec::new();
         for (i, spec) in rules.iter().enumerate() {
-            let method = sets
-                .clone()
-                .into_iter()
-                .find_map(|d| {
-                    d.pool()
-                        .get_service_by_name(spec.selector.rsplit_once('.')?.0)?
-                        .methods()
-                        .find(|m| m.full_name() == spec.selector)
-                })
-                .ok_or_else(|| RuleError {
-                    rule: Some(i),
-                    reason: format!("no method {:?} in the descriptors", spec.selector),
-                })?;
+            let method = sets.clone().into_iter().find_map(|d| {
+                d.pool()
+                    .get_service_by_name(spec.selector.rsplit_once('.')?.0)?
+                    .methods()
+                    .find(|m| m.full_name() == spec.selector)
+            });
+            let method = match method {
+                Some(m) => m,
+                None if skip_unknown => {
+                    skipped.push(i);
+                    continue;
+                }
+                None => {
+                    return Err(RuleError {
+                        rule: Some(i),
+                        reason: format!("no method {:?} in the descriptors", spec.selector),
+                    });
+                }
+            };
             let in_rule = |reason: String| RuleError {
                 rule: Some(i),
                 reason,
@@ -195,7 +220,7 @@ impl RestRoutes {
         }
         // Most specific first; the first rule wins among equals (a stable sort).
         bindings.sort_by_key(|b| std::cmp::Reverse(b.template.specificity()));
-        Ok(Self { bindings })
+        Ok((Self { bindings }, skipped))
     }
 
     /// Whether there is no binding.

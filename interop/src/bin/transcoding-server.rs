@@ -1,7 +1,8 @@
 //! `transcoding-server`: serves `grpcweb.transcoding.v1.EchoService` (native gRPC, h2c),
 //! which answers every call with the request it got: a backend to try the proxy's REST
 //! and JSON transcoding against (build its descriptor set from
-//! `protos/transcoding/v1/echo.proto` with `protoc --include_imports`).
+//! `protos/transcoding/v1/echo.proto` with `protoc --include_imports`, or let the proxy
+//! fetch them: `--reflection` serves gRPC server reflection).
 //!
 //! Prints exactly one line, `listening on ADDR`, once the port is bound, then serves until
 //! SIGINT or SIGTERM; calls in flight get a moment to finish.
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use grpcweb_interop::serve_transcoding;
+use grpcweb_interop::{Reflection, serve_transcoding_with};
 
 /// How long calls in flight may run on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -27,6 +28,17 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Serve gRPC server reflection (grpc.reflection.v1 and v1alpha) over the descriptors
+    /// of every proto this crate has; `v1` or `v1alpha` offers that one only.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "both")]
+    reflection: Option<ReflectionArg>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ReflectionArg {
+    Both,
+    V1,
+    V1alpha,
 }
 
 #[tokio::main]
@@ -42,7 +54,13 @@ async fn main() -> anyhow::Result<()> {
     drop(stdout);
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = serve_transcoding(listener, async {
+    let reflection = match args.reflection {
+        None => Reflection::Off,
+        Some(ReflectionArg::Both) => Reflection::Both,
+        Some(ReflectionArg::V1) => Reflection::V1,
+        Some(ReflectionArg::V1alpha) => Reflection::V1alpha,
+    };
+    let server = serve_transcoding_with(listener, reflection, async {
         let _ = stopped.await;
     });
     tokio::pin!(server);

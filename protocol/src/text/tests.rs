@@ -173,3 +173,11 @@ proptest! {
         let _ = decode_chunks(&cut(&bytes, points));
     }
 }
+
+#[test]
+fn the_ranges_match_the_table() {
+    let table = decode_table();
+    for b in 0..=255u8 {
+        assert_eq!(class_by_ranges(b), table[usize::from(b)], "{b:#04x}");
+    }
+}

@@ -27,11 +27,21 @@ pub fn backend_descriptors(config: &Config, index: usize) -> Result<Descriptors,
 
 /// Every backend's descriptors (by index), and the REST bindings of their
 /// `google.api.http` rules. The error names the key, and the file or method at fault.
+///
+/// These are the descriptors from files: a backend with `descriptors = "reflection"`
+/// adds its own once the proxy runs, so a `transcoding.rules` entry may then name a
+/// method that no file has (it takes effect when reflection brings the method).
 pub fn transcoding(config: &Config) -> Result<(Vec<Descriptors>, RestRoutes), ConfigError> {
     let sets = (0..config.backends.len())
         .map(|i| backend_descriptors(config, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let routes = RestRoutes::new(&sets, &config.transcoding.rules).map_err(|e| {
+    let reflection = config.backends.iter().any(|b| b.reflection.is_some());
+    let routes = if reflection {
+        RestRoutes::new_skipping_unknown(&sets, &config.transcoding.rules).map(|(r, _)| r)
+    } else {
+        RestRoutes::new(&sets, &config.transcoding.rules)
+    };
+    let routes = routes.map_err(|e| {
         let key = match e.rule {
             Some(i) => format!("transcoding.rules[{i}]"),
             None => "descriptor_sets".to_owned(),

@@ -60,6 +60,9 @@ struct FileBackend {
     max_pending_calls: Option<usize>,
     #[serde(default)]
     descriptor_sets: Vec<PathBuf>,
+    /// `"files"` (the default) or `"reflection"`.
+    descriptors: Option<String>,
+    reflection: Option<super::reflection::FileReflection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,6 +191,8 @@ impl Config {
                 backend.max_pending_calls = v;
             }
             backend.descriptor_sets = b.descriptor_sets;
+            backend.reflection =
+                super::reflection::from_file(&key, b.descriptors.as_deref(), b.reflection)?;
             backend.tls.ca = b.ca;
             backend.tls.server_name = b.server_name;
             backend.tls.client_cert = match (b.client_cert, b.client_key) {

@@ -63,6 +63,9 @@ impl Config {
                     "must be at least 1",
                 ));
             }
+            if let Some(r) = &b.reflection {
+                super::reflection::validate(&key, r)?;
+            }
             let https = b.endpoints.iter().any(|e| e.starts_with("https://"));
             if b.dns_refresh_interval.is_some() && https && b.tls.server_name.is_none() {
                 return Err(ConfigError::new(

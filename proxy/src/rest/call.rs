@@ -36,7 +36,8 @@ where
     R::Error: Into<BoxError>,
 {
     let (parts, body) = req.into_parts();
-    let matched = match settings.routes.find(&parts.method, parts.uri.path()) {
+    let snapshot = settings.descriptors.load_full();
+    let matched = match snapshot.routes.find(&parts.method, parts.uri.path()) {
         None => {
             let message = format!("no HTTP binding for {} {}", parts.method, parts.uri.path());
             return error_response(None, Code::NotFound, &message, None);

@@ -30,6 +30,8 @@ mod native_limits;
 mod observability;
 mod paths;
 mod rebinding;
+mod reflection;
+mod reflection_limits;
 mod request_backpressure;
 mod request_memory;
 mod request_streams;
