@@ -198,3 +198,30 @@ pub(super) fn mode(headers: &HeaderMap) -> usize {
         Codec::Proto | Codec::Other(_) => mode,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_by_content_type() {
+        let name = |ct: &str| {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(ct) {
+                headers.insert(http::header::CONTENT_TYPE, v);
+            }
+            MODE_NAMES[mode(&headers)]
+        };
+        assert_eq!(name("application/grpc-web"), "grpc-web");
+        assert_eq!(name("application/grpc-web+proto"), "grpc-web");
+        assert_eq!(name("application/grpc-web+thrift"), "grpc-web");
+        assert_eq!(name("application/grpc-web-text"), "grpc-web-text");
+        assert_eq!(name("application/grpc"), "grpc");
+        assert_eq!(name("application/grpc-web+json"), "grpc-web+json");
+        assert_eq!(name("application/grpc-web-text+json"), "grpc-web-text+json");
+        assert_eq!(name("application/grpc+json"), "grpc+json");
+        assert_eq!(name("application/json"), "other");
+        assert_eq!(name(""), "other");
+        assert_eq!(MODE_NAMES[REST], "rest");
+    }
+}
