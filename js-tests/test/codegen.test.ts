@@ -213,7 +213,7 @@ test(
   },
 );
 
-test("buf's default strategy: two roots that both import Timestamp and descriptor.proto, the well-known types from grpcweb-client/wkt", () => {
+test("buf's default strategy: two roots that both import Timestamp, descriptor.proto and compiler/plugin.proto, the well-known types from grpcweb-client/wkt", () => {
   // One plugin run per directory (buf's default `strategy: directory`): with the
   // well-known types written into the output, both runs would write
   // google/protobuf/timestamp_pb.ts and buf would refuse the second.
@@ -227,8 +227,8 @@ test("buf's default strategy: two roots that both import Timestamp and descripto
       writeFileSync(
         join(ws, mod, pkg, `${pkg}.proto`),
         `syntax = "proto3";\npackage ${pkg};\nimport "google/protobuf/timestamp.proto";\n` +
-          `import "google/protobuf/descriptor.proto";\n` +
-          `message Event { google.protobuf.Timestamp at = 1; }\n` +
+          `import "google/protobuf/descriptor.proto";\nimport "google/protobuf/compiler/plugin.proto";\n` +
+          `message Event { google.protobuf.Timestamp at = 1; google.protobuf.compiler.Version v = 2; }\n` +
           `extend google.protobuf.FieldOptions { int32 ${pkg}_opt = ${pkg === "a" ? 50001 : 50002}; }\n`,
       );
     }
@@ -239,7 +239,7 @@ test("buf's default strategy: two roots that both import Timestamp and descripto
     for (const rel of ["a/a_pb.ts", "b/b_pb.ts"])
       assert.match(
         readFileSync(join(ws, "gen", rel), "utf8"),
-        /^import \{ FieldOptions, Timestamp \} from "grpcweb-client\/wkt";$/m,
+        /^import \{ FieldOptions, Timestamp, Version \} from "grpcweb-client\/wkt";$/m,
         rel,
       );
   } finally {
