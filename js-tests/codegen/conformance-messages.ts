@@ -5,6 +5,11 @@
 // unknown fields, through both implementations in binary and JSON. Every difference is
 // counted as a mismatch; the counts are printed and a mismatch fails the check.
 //
+// Agreement is not conformance: MessageSetCorrect (option message_set_wire_format) gets
+// its extensions written as ordinary fields by both (tag 1547769, length-delimited), not
+// as protobuf's MessageSet items (group 1 with type_id 2 and message 3); neither
+// implementation supports that wire format.
+//
 // The generated modules are imported at run time: test/codegen.test.ts generates them
 // only when the conformance protos are cached.
 
