@@ -11,6 +11,7 @@ use crate::printer::relative_import;
 pub(crate) const RUNTIME_WKT: &[&str] = &[
     "google/protobuf/any.proto",
     "google/protobuf/api.proto",
+    "google/protobuf/compiler/plugin.proto",
     "google/protobuf/descriptor.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",

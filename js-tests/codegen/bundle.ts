@@ -47,9 +47,9 @@ export async function bundleApp(source: string): Promise<{ text: string; min: nu
 const LIBRARY = "./out/ours/codegen/library_grpcweb.js";
 
 /** An app calling the given methods of LibraryService through createClient. */
-function libraryApp(methods: Array<[key: string, method: string, request: string]>): string {
+function libraryApp(methods: Array<[key: string, method: string, request: string]>, library = LIBRARY): string {
   return `import { createClient, type Transport } from "grpcweb-client";
-import { ${methods.map(([, m]) => `LibraryService_${m}`).join(", ")} } from "${LIBRARY}";
+import { ${methods.map(([, m]) => `LibraryService_${m}`).join(", ")} } from "${library}";
 export function app(t: Transport): unknown[] {
   const c = createClient({ ${methods.map(([k, m]) => `${k}: LibraryService_${m}`).join(", ")} }, t);
   return [${methods.map(([k, , r]) => `c.${k}(${r})`).join(", ")}];
@@ -73,6 +73,12 @@ const JSON_MAPPING = /expected a JSON object/;
 // The extension descriptor's methods as their object literal defines them (JSON calls them
 // as `.$read(`).
 const EXTENSIONS = /[{,]\$read\(/;
+// Reflection: the file registry's own error and the descriptor types it decodes with.
+const REFLECTION = /in the registry|google\.protobuf\.FileDescriptorProto/;
+export const REFLECTION_APP = `import { file_codegen_options, messageFlag } from "./out/ours-desc/codegen/options_pb.js";
+import { createFileRegistry, getOption } from "grpcweb-client/reflect";
+console.log(getOption(createFileRegistry(file_codegen_options).getMessage("codegen.opt.Item")!, messageFlag));
+`;
 
 export const cases: Array<[string, () => void | Promise<void>]> = [
   [
@@ -117,6 +123,41 @@ console.log(getExtension(Account.fromBinary(Account.toBinary(m)), extInt32));
         `extensions bundle: Account ${declared.min} B min, ${declared.gzip} B gzip; with getExtension and setExtension ` +
           `${used.min} B min, ${used.gzip} B gzip`,
       );
+    },
+  ],
+  [
+    "a one-method app bundles no extensions, reflection or JSON, even from descriptors=embed output (each marker found in an app that uses it)",
+    async () => {
+      const markers: Array<[string, RegExp, string]> = [
+        [
+          "extensions",
+          EXTENSIONS,
+          `import { getExtension } from "grpcweb-client";
+import { Account, extInt32 } from "./out/ours/codegen/extensions_pb.js";
+console.log(getExtension(Account.create(), extInt32));
+`,
+        ],
+        ["reflection", REFLECTION, REFLECTION_APP],
+        [
+          "JSON",
+          JSON_MAPPING,
+          `import { fromJson } from "grpcweb-client";
+import { SimpleRequest } from "./out/ours/grpc/testing/messages_pb.js";
+console.log(fromJson(SimpleRequest, {}));
+`,
+        ],
+      ];
+      // Controls: each marker is in the bundle of an app that uses the feature.
+      for (const [what, marker, app] of markers) assert.match((await bundleApp(app)).text, marker, what);
+      const sizes: number[] = [];
+      for (const out of ["ours", "ours-desc"]) {
+        const one = await bundleApp(libraryApp([GET], `./out/${out}/codegen/library_grpcweb.js`));
+        for (const [what, marker] of markers) assert.doesNotMatch(one.text, marker, `${out}: ${what}`);
+        sizes.push(one.min);
+      }
+      // The minified sizes are equal (gzip may differ by a byte or two with the names).
+      assert.equal(sizes[1], sizes[0], "descriptors=embed adds nothing to the bundle");
+      console.log(`one-method app without extensions, reflection or JSON: ${sizes[0]} B min either way`);
     },
   ],
   [

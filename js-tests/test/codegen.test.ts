@@ -84,6 +84,27 @@ const esExcluded = [
 generate({ ...inputs, exclude_paths: esExcluded }, [
   { local: bin("protoc-gen-es"), out: "codegen/out/es", opt: ["target=ts", "import_extension=js"] },
 ]);
+// The protobuf conformance messages, from the protos `cargo xtask protobuf-conformance`
+// caches (target/protobuf-conformance/<version>/protos), when it has run.
+const conformanceProtos = ((): string | undefined => {
+  const cache = resolve(binDir, "..", "protobuf-conformance");
+  const proto2 = (v: string): string => join(cache, v, "protos", "google", "protobuf", "test_messages_proto2.proto");
+  if (!existsSync(cache)) return undefined;
+  const version = readdirSync(cache)
+    .filter((v) => existsSync(proto2(v)))
+    .sort()
+    .at(-1);
+  return version === undefined ? undefined : join(cache, version, "protos");
+})();
+if (conformanceProtos !== undefined) {
+  const protos = ["proto2", "proto3"].map((p) =>
+    join(conformanceProtos, "google", "protobuf", `test_messages_${p}.proto`),
+  );
+  generate({ directory: conformanceProtos, paths: protos }, [
+    ours("conformance/ours"),
+    { local: bin("protoc-gen-es"), out: "codegen/out/conformance/es", opt: ["target=ts", "import_extension=js"] },
+  ]);
+}
 run(bin("tsc"), ["-p", "codegen/tsconfig.json"]);
 // Node resolves "grpcweb-client" in the compiled output through this stand-in package.
 const shimDir = join(dir, "dist", "node_modules", "grpcweb-client");
@@ -107,6 +128,9 @@ const bundle = (await import(compiled("bundle.js"))) as Cases;
 const extensions = (await import(compiled("extensions.js"))) as Cases;
 const options = (await import(compiled("options.js"))) as Cases;
 const defaults = (await import(compiled("defaults.js"))) as Cases;
+const conformance = (await import(compiled("conformance-messages.js"))) as {
+  checkConformanceMessages(): Promise<{ cases: number; mismatches: string[] }>;
+};
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -189,7 +213,7 @@ test(
   },
 );
 
-test("buf's default strategy: two roots that both import Timestamp and descriptor.proto, the well-known types from grpcweb-client/wkt", () => {
+test("buf's default strategy: two roots that both import Timestamp, descriptor.proto and compiler/plugin.proto, the well-known types from grpcweb-client/wkt", () => {
   // One plugin run per directory (buf's default `strategy: directory`): with the
   // well-known types written into the output, both runs would write
   // google/protobuf/timestamp_pb.ts and buf would refuse the second.
@@ -203,8 +227,8 @@ test("buf's default strategy: two roots that both import Timestamp and descripto
       writeFileSync(
         join(ws, mod, pkg, `${pkg}.proto`),
         `syntax = "proto3";\npackage ${pkg};\nimport "google/protobuf/timestamp.proto";\n` +
-          `import "google/protobuf/descriptor.proto";\n` +
-          `message Event { google.protobuf.Timestamp at = 1; }\n` +
+          `import "google/protobuf/descriptor.proto";\nimport "google/protobuf/compiler/plugin.proto";\n` +
+          `message Event { google.protobuf.Timestamp at = 1; google.protobuf.compiler.Version v = 2; }\n` +
           `extend google.protobuf.FieldOptions { int32 ${pkg}_opt = ${pkg === "a" ? 50001 : 50002}; }\n`,
       );
     }
@@ -215,7 +239,7 @@ test("buf's default strategy: two roots that both import Timestamp and descripto
     for (const rel of ["a/a_pb.ts", "b/b_pb.ts"])
       assert.match(
         readFileSync(join(ws, "gen", rel), "utf8"),
-        /^import \{ FieldOptions, Timestamp \} from "grpcweb-client\/wkt";$/m,
+        /^import \{ FieldOptions, Timestamp, Version \} from "grpcweb-client\/wkt";$/m,
         rel,
       );
   } finally {
@@ -369,6 +393,20 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   ]);
   assert.equal(n, 600);
 });
+
+test(
+  "protobuf conformance messages (test_messages_proto2/proto3, every type, with extensions and unknown fields): binary and JSON agree with @bufbuild/protobuf",
+  {
+    skip:
+      conformanceProtos === undefined &&
+      "the conformance protos are not cached: run `cargo xtask protobuf-conformance` once",
+  },
+  async () => {
+    const { cases, mismatches } = await conformance.checkConformanceMessages();
+    assert.ok(cases > 0);
+    assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} mismatches of ${cases} messages`);
+  },
+);
 
 for (const [name, fn] of [
   ...cross.cases,

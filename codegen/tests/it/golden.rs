@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use prost::Message as _;
+use prost_types::compiler::code_generator_response::File;
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 /// Case directory name (options after the first comma) -> protos, relative to `protos/`.
@@ -162,37 +163,61 @@ fn existing_files(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
 
 #[test]
 fn golden_files_match() {
-    let mut cases: Vec<(PathBuf, &str, &[&str])> = CASES
+    let mut cases: Vec<Case> = CASES
         .iter()
         .map(|(case, files)| {
             let dir = root().join("codegen/tests/golden").join(case);
-            (dir, case.split_once(',').map_or("", |(_, o)| o), *files)
+            (
+                dir,
+                vec![(case.split_once(',').map_or("", |(_, o)| o), *files)],
+            )
         })
         .collect();
+    // runtime_module is a specifier taken as is, so plugin.proto (one folder deeper)
+    // has its own request (which writes descriptor.proto again: the first request's wins).
     cases.push((
         root().join("client-wasm/npm/src/wkt"),
-        "wkt=generate,runtime_module=../../runtime.js,json_types=true",
-        RUNTIME_WKT,
+        vec![
+            (
+                "wkt=generate,runtime_module=../../runtime.js,json_types=true",
+                RUNTIME_WKT,
+            ),
+            (
+                "wkt=generate,runtime_module=../../../runtime.js,json_types=true",
+                &["google/protobuf/compiler/plugin.proto"],
+            ),
+        ],
     ));
     check(&cases);
 }
 
-fn check(cases: &[(PathBuf, &str, &[&str])]) {
+/// A golden folder and the requests (parameter, files) whose output it holds.
+type Case = (PathBuf, Vec<(&'static str, &'static [&'static str])>);
+
+fn check(cases: &[Case]) {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut problems = Vec::new();
-    for (dir, parameter, files) in cases {
+    for (dir, requests) in cases {
         let case = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let response = CodeGeneratorResponse::decode(
-            protoc_gen_grpcweb_ts::run(&request(files, parameter)).as_slice(),
-        )
-        .expect("response");
-        assert_eq!(response.error, None, "case {case}");
+        let mut generated = Vec::new();
+        for (parameter, files) in requests {
+            let response = CodeGeneratorResponse::decode(
+                protoc_gen_grpcweb_ts::run(&request(files, parameter)).as_slice(),
+            )
+            .expect("response");
+            assert_eq!(response.error, None, "case {case}");
+            for file in response.file {
+                if !generated.iter().any(|g: &File| g.name == file.name) {
+                    generated.push(file);
+                }
+            }
+        }
         let mut stale = BTreeSet::new();
         existing_files(dir, dir, &mut stale);
-        for file in &response.file {
+        for file in &generated {
             let name = file.name.clone().expect("file name");
             let content = file.content.clone().expect("file content");
             stale.remove(&name);
