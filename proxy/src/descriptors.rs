@@ -14,6 +14,7 @@
 
 mod fetch;
 mod files;
+mod public;
 
 use arc_swap::ArcSwap;
 use grpcweb_transcode::{DescriptorPool, Descriptors, RestRoutes, RuleSpec};
@@ -224,50 +225,70 @@ impl DescriptorState {
                 log_failure(backend, &e);
                 false
             }
-            Ok(Ok(fetched)) => {
-                for (service, message) in &fetched.missing_services {
-                    tracing::warn!(
-                        backend,
-                        service = service.as_str(),
-                        message = message.as_str(),
-                        "server reflection lists the service but serves no file for it"
-                    );
-                }
-                let version = fetched.version;
-                let files = files::usable(backend, &r.base, &fetched.services, fetched.files);
-                if state.installed.as_ref() == Some(&files) {
-                    tracing::debug!(backend, "server reflection: descriptors unchanged");
-                    true
-                } else {
-                    match self.install(index, &r.base, &files) {
-                        Ok(methods) => {
-                            tracing::info!(
-                                backend,
-                                version = match version {
-                                    Version::V1 => "v1",
-                                    Version::V1alpha => "v1alpha",
-                                },
-                                files = files.len(),
-                                methods,
-                                "descriptors fetched by server reflection"
-                            );
-                            state.installed = Some(files);
-                            true
-                        }
-                        Err(error) => {
-                            tracing::warn!(
-                                backend,
-                                error = error.as_str(),
-                                "server reflection: descriptors refused; unchanged"
-                            );
-                            false
-                        }
-                    }
-                }
-            }
+            Ok(Ok(fetched)) => self.take(index, r, state, fetched),
         };
         r.ended.fetch_add(1, Ordering::Release);
         ok
+    }
+
+    /// Installs what a fetch found when it differs from what was installed last.
+    /// Whether the descriptors are now the fetched ones.
+    fn take(
+        &self,
+        index: usize,
+        r: &Reflected,
+        state: &mut FetchState,
+        fetched: fetch::Fetched,
+    ) -> bool {
+        let backend = r.backend.as_str();
+        for (service, message) in &fetched.missing_services {
+            tracing::warn!(
+                backend,
+                service = service.as_str(),
+                message = message.as_str(),
+                "server reflection lists the service but serves no file for it"
+            );
+        }
+        let version = fetched.version;
+        let files = match files::usable(backend, &r.base, &fetched.services, fetched.files) {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::warn!(
+                    backend,
+                    error = error.as_str(),
+                    "server reflection: descriptors refused; unchanged"
+                );
+                return false;
+            }
+        };
+        if state.installed.as_ref() == Some(&files) {
+            tracing::debug!(backend, "server reflection: descriptors unchanged");
+            return true;
+        }
+        match self.install(index, &r.base, &files) {
+            Ok(methods) => {
+                tracing::info!(
+                    backend,
+                    version = match version {
+                        Version::V1 => "v1",
+                        Version::V1alpha => "v1alpha",
+                    },
+                    files = files.len(),
+                    methods,
+                    "descriptors fetched by server reflection"
+                );
+                state.installed = Some(files);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    backend,
+                    error = error.as_str(),
+                    "server reflection: descriptors refused; unchanged"
+                );
+                false
+            }
+        }
     }
 
     /// Makes backend `index`'s descriptors of its files and `fetched`, rebuilds the REST

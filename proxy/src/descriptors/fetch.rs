@@ -64,6 +64,8 @@ pub(super) enum Version {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct RawFile {
     pub(super) dependency: Vec<String>,
+    /// The imports of `dependency` that are public.
+    pub(super) public_dependency: Vec<String>,
     /// The full names of the services it defines.
     pub(super) services: Vec<String>,
     pub(super) bytes: Vec<u8>,
@@ -188,8 +190,15 @@ fn take_files(
                         p => format!("{p}.{}", s.name()),
                     })
                     .collect();
+                let public_dependency = file
+                    .public_dependency
+                    .iter()
+                    .filter_map(|&i| file.dependency.get(usize::try_from(i).ok()?))
+                    .cloned()
+                    .collect();
                 files.entry(name).or_insert(RawFile {
                     dependency: file.dependency,
+                    public_dependency,
                     services,
                     bytes,
                 });

@@ -16,16 +16,18 @@ use prost_types::{DescriptorProto, FileDescriptorProto};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::fetch::RawFile;
+use super::public;
 
 /// The files of `fetched` that define one of `services` or that those import
 /// (transitively), whose imports are in `fetched` or `base`; each file left out for a
-/// missing import is logged for `backend` with the import it lacks.
+/// missing import is logged for `backend` with the import it lacks. Public imports are
+/// made plain ([`public::flatten`]). What is wrong when the files are refused whole.
 pub(super) fn usable(
     backend: &str,
     base: &DescriptorPool,
     services: &[String],
     mut fetched: BTreeMap<String, RawFile>,
-) -> Vec<RawFile> {
+) -> Result<Vec<RawFile>, String> {
     repair_imports(base, &mut fetched);
     // Servers may send more than was asked (grpc-js sends every file it has), and those
     // files need not be complete.
@@ -43,27 +45,47 @@ pub(super) fn usable(
         }
     }
     fetched.retain(|name, _| reachable.contains(name));
-    // Drop files with a missing import until none is left: each pass removes at least one
-    // file or ends, so at most as many passes as files.
-    loop {
-        let missing = fetched.iter().find_map(|(name, file)| {
-            file.dependency
-                .iter()
-                .find(|d| !fetched.contains_key(*d) && base.get_file_by_name(d).is_none())
-                .map(|d| (name.clone(), d.clone()))
-        });
-        let Some((name, import)) = missing else {
-            break;
-        };
+    public::flatten(&mut fetched, |name| base.get_file_by_name(name).is_some())?;
+    drop_missing_imports(backend, base, &mut fetched);
+    Ok(fetched.into_values().collect())
+}
+
+/// Leaves out each file with an import neither in `fetched` nor in `base`, then the files
+/// importing those, and so on: one visit per file and import.
+fn drop_missing_imports(
+    backend: &str,
+    base: &DescriptorPool,
+    fetched: &mut BTreeMap<String, RawFile>,
+) {
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (name, file) in fetched.iter() {
+        for import in &file.dependency {
+            if fetched.contains_key(import) {
+                dependents.entry(import).or_default().push(name);
+            } else if base.get_file_by_name(import).is_none() {
+                missing.push((name.clone(), import.clone()));
+            }
+        }
+    }
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    while let Some((name, import)) = missing.pop() {
+        if !dropped.insert(name.clone()) {
+            continue;
+        }
         tracing::warn!(
             backend,
             file = name.as_str(),
             import = import.as_str(),
             "server reflection: the file imports one the backend's reflection does not serve; its services are left out"
         );
-        fetched.remove(&name);
+        for &dependent in dependents.get(name.as_str()).into_iter().flatten() {
+            if !dropped.contains(dependent) {
+                missing.push((dependent.to_owned(), name.clone()));
+            }
+        }
     }
-    fetched.into_values().collect()
+    fetched.retain(|name, _| !dropped.contains(name));
 }
 
 /// The files as one serialized `FileDescriptorSet` (field 1, `repeated FileDescriptorProto
@@ -152,6 +174,7 @@ fn repair_imports(base: &DescriptorPool, fetched: &mut BTreeMap<String, RawFile>
         proto.weak_dependency.clear();
         if let Some(file) = fetched.get_mut(name) {
             file.dependency = proto.dependency.clone();
+            file.public_dependency.clear();
             file.bytes = proto.encode_to_vec();
         }
     }
@@ -229,6 +252,7 @@ mod tests {
         };
         let raw = RawFile {
             dependency: file.dependency.clone(),
+            public_dependency: Vec::new(),
             services: vec![format!("{name}.Service")],
             bytes: file.encode_to_vec(),
         };
@@ -254,7 +278,7 @@ mod tests {
             ..FileDescriptorProto::default()
         })
         .unwrap();
-        let kept = usable("b", &base, &services, fetched);
+        let kept = usable("b", &base, &services, fetched).unwrap();
         let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
         let names: Vec<_> = set.file.iter().map(|f| f.name()).collect();
         assert_eq!(names, ["a.proto", "d.proto"]);
@@ -312,6 +336,7 @@ mod tests {
         let fetched = BTreeMap::from([wkt, service].map(|f| {
             let raw = RawFile {
                 dependency: Vec::new(),
+                public_dependency: Vec::new(),
                 services: f
                     .service
                     .iter()
@@ -322,7 +347,7 @@ mod tests {
             (f.name().to_owned(), raw)
         }));
         let base = DescriptorPool::global();
-        let kept = usable("b", &base, &["acme.v1.Svc".to_owned()], fetched);
+        let kept = usable("b", &base, &["acme.v1.Svc".to_owned()], fetched).unwrap();
         let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
         assert_eq!(set.file.len(), 1);
         assert_eq!(
@@ -336,5 +361,99 @@ mod tests {
         pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
             .unwrap();
         assert!(pool.get_service_by_name("acme.v1.Svc").is_some());
+    }
+
+    /// A file descriptor of `name` importing `deps`, publicly those at `public`.
+    fn public_raw(name: &str, deps: &[&str], public: &[i32]) -> (String, RawFile) {
+        let file = FileDescriptorProto {
+            name: Some(name.to_owned()),
+            package: Some(name.trim_end_matches(".proto").to_owned()),
+            dependency: deps.iter().map(|d| (*d).to_owned()).collect(),
+            public_dependency: public.to_vec(),
+            message_type: vec![message("M", None)],
+            ..FileDescriptorProto::default()
+        };
+        let raw = RawFile {
+            dependency: file.dependency.clone(),
+            public_dependency: public
+                .iter()
+                .map(|&i| file.dependency[i as usize].clone())
+                .collect(),
+            services: vec![format!("{name}.Service")],
+            bytes: file.encode_to_vec(),
+        };
+        (name.to_owned(), raw)
+    }
+
+    /// prost-reflect follows public imports recursively without guarding against cycles:
+    /// a file that publicly imports itself, or two that publicly import each other, would
+    /// overflow the stack and abort the proxy.
+    #[test]
+    fn public_import_cycles_do_not_overflow_the_stack() {
+        for fetched in [
+            BTreeMap::from([public_raw("a.proto", &["a.proto"], &[0])]),
+            BTreeMap::from([
+                public_raw("a.proto", &["b.proto"], &[0]),
+                public_raw("b.proto", &["a.proto"], &[0]),
+            ]),
+        ] {
+            let base = DescriptorPool::new();
+            let kept = usable("b", &base, &["a.proto.Service".to_owned()], fetched).unwrap();
+            let mut pool = base.clone();
+            // Refused or not: it returns.
+            let _ = pool.decode_file_descriptor_set(encode_set(&kept).as_slice());
+        }
+    }
+
+    /// What a public import is for still works: `x` imports `p`, which publicly imports
+    /// `q`, and `x` names `q`'s type.
+    #[test]
+    fn public_imports_still_resolve() {
+        let (q, q_raw) = public_raw("q.proto", &[], &[]);
+        let (p, p_raw) = public_raw("p.proto", &["q.proto"], &[0]);
+        let x = FileDescriptorProto {
+            name: Some("x.proto".to_owned()),
+            package: Some("x".to_owned()),
+            dependency: vec!["p.proto".to_owned()],
+            message_type: vec![message("Uses", Some(".q.M"))],
+            ..FileDescriptorProto::default()
+        };
+        let x_raw = RawFile {
+            dependency: x.dependency.clone(),
+            public_dependency: Vec::new(),
+            services: vec!["x.S".to_owned()],
+            bytes: x.encode_to_vec(),
+        };
+        let fetched = BTreeMap::from([(q, q_raw), (p, p_raw), ("x.proto".to_owned(), x_raw)]);
+        let base = DescriptorPool::new();
+        let kept = usable("b", &base, &["x.S".to_owned()], fetched).unwrap();
+        assert_eq!(kept.len(), 3);
+        let mut pool = base.clone();
+        pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
+            .unwrap();
+        assert!(pool.get_message_by_name("x.Uses").is_some());
+    }
+
+    /// A long chain of imports ending in a missing one is dropped in linear time (the
+    /// chain is 50 000 files; one pass per dropped file takes many minutes).
+    #[test]
+    fn a_long_chain_with_a_missing_import_is_dropped_quickly() {
+        const N: usize = 50_000;
+        let mut fetched = BTreeMap::new();
+        for i in 0..N {
+            let dep = format!("f{}.proto", i + 1);
+            let (name, raw) = raw(&format!("f{i}.proto"), &[dep.as_str()]);
+            fetched.insert(name, raw);
+        }
+        let started = std::time::Instant::now();
+        let kept = usable(
+            "b",
+            &DescriptorPool::new(),
+            &["f0.proto.Service".to_owned()],
+            fetched,
+        )
+        .unwrap();
+        assert!(kept.is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }
