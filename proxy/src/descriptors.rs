@@ -175,7 +175,15 @@ impl DescriptorState {
     /// After a call to backend `index` named a method its descriptors lack: fetches them
     /// again unless one was tried within `refetch_interval`; a call that finds a fetch
     /// under way waits for it instead. Returns when the snapshot is as good as it gets.
-    pub(crate) async fn refetch(&self, index: usize) {
+    /// The fetch runs in a task of its own: a caller that goes away (its client
+    /// disconnected) does not cancel it for the calls waiting on it.
+    pub(crate) async fn refetch(self: &Arc<Self>, index: usize) {
+        let this = self.clone();
+        // A panic in the fetch is the task's; the caller answers with what is installed.
+        let _ = tokio::spawn(async move { this.refetch_in_task(index).await }).await;
+    }
+
+    async fn refetch_in_task(&self, index: usize) {
         let Some(Some(r)) = self.reflected.get(index) else {
             return;
         };
@@ -195,7 +203,7 @@ impl DescriptorState {
 
     /// [`DescriptorState::refetch`] for every reflection backend at once (a REST request
     /// that no binding takes names no backend).
-    pub(crate) async fn refetch_all(&self) {
+    pub(crate) async fn refetch_all(self: &Arc<Self>) {
         let all = (0..self.reflected.len())
             .filter(|&i| self.is_reflected(i))
             .map(|i| self.refetch(i));
