@@ -132,4 +132,35 @@ mod tests {
         assert_eq!(plain_imports(b"\x0a\x05ab", &[]), None);
         assert_eq!(plain_imports(b"\x0b", &[]), None);
     }
+
+    fn raw(dependency: Vec<String>, public: bool) -> RawFile {
+        RawFile {
+            public_dependency: if public {
+                dependency.clone()
+            } else {
+                Vec::new()
+            },
+            dependency,
+            services: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// 1100 files that each publicly import the same 1000: the top file that imports
+    /// them all would follow 1 100 000 public imports.
+    #[test]
+    fn following_public_imports_is_held_to_the_budget() {
+        let shared: Vec<String> = (0..1000).map(|i| format!("s{i}.proto")).collect();
+        let mut fetched: BTreeMap<String, RawFile> = shared
+            .iter()
+            .map(|name| (name.clone(), raw(Vec::new(), false)))
+            .collect();
+        let middle: Vec<String> = (0..1100).map(|i| format!("m{i}.proto")).collect();
+        for name in &middle {
+            fetched.insert(name.clone(), raw(shared.clone(), true));
+        }
+        fetched.insert("top.proto".to_owned(), raw(middle, false));
+        let error = flatten(&mut fetched, |_| false).unwrap_err();
+        assert!(error.contains("1048576"), "{error}");
+    }
 }
