@@ -248,13 +248,7 @@ impl Session<'_> {
                     .await
                     .map_err(|s| self.status(s))?
                     .into_inner();
-                while answers.len() < expected {
-                    let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
-                        break;
-                    };
-                    self.spend(answer.encoded_len())?;
-                    answers.push(answer);
-                }
+                self.read(&mut stream, expected, &mut answers, Ok).await?;
             }
             Version::V1alpha => {
                 let requests = requests
@@ -270,13 +264,8 @@ impl Session<'_> {
                     .await
                     .map_err(|s| self.status(s))?
                     .into_inner();
-                while answers.len() < expected {
-                    let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
-                        break;
-                    };
-                    self.spend(answer.encoded_len())?;
-                    answers.push(convert(&answer)?);
-                }
+                self.read(&mut stream, expected, &mut answers, |a| convert(&a))
+                    .await?;
             }
         }
         if answers.len() < expected {
@@ -286,6 +275,25 @@ impl Session<'_> {
             )));
         }
         Ok(answers)
+    }
+
+    /// Reads answers from `stream` into `answers` until there are `expected`, or the
+    /// stream ends; each is held to the budget, then made a v1 answer by `to_v1`.
+    async fn read<T: Message + Default>(
+        &mut self,
+        stream: &mut tonic::Streaming<T>,
+        expected: usize,
+        answers: &mut Vec<v1::ServerReflectionResponse>,
+        to_v1: impl Fn(T) -> Result<v1::ServerReflectionResponse, FetchError>,
+    ) -> Result<(), FetchError> {
+        while answers.len() < expected {
+            let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
+                break;
+            };
+            self.spend(answer.encoded_len())?;
+            answers.push(to_v1(answer)?);
+        }
+        Ok(())
     }
 
     fn spend(&mut self, len: usize) -> Result<(), FetchError> {
