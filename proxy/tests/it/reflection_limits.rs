@@ -183,7 +183,7 @@ async fn a_caller_going_away_does_not_cancel_the_fetch() {
             // The fetch at start: nothing yet.
             return no_services(Duration::ZERO)(req);
         }
-        later(req).with_interval(Duration::from_millis(500))
+        later(req)
     })
     .await
     .unwrap();
@@ -205,7 +205,8 @@ async fn a_caller_going_away_does_not_cancel_the_fetch() {
         .message("{}")
         .send();
     let call = tokio::spawn(call);
-    // The fetch it started has asked for the service list.
+    // The fetch it started has asked for the service list; the test's runtime has one
+    // thread, so nothing runs between here and the abort.
     backend.wait_for_requests(2).await;
     call.abort();
     assert!(call.await.unwrap_err().is_cancelled());
@@ -215,8 +216,8 @@ async fn a_caller_going_away_does_not_cancel_the_fetch() {
 }
 
 /// Calls that miss while a fetch runs share it. No sleep: the first call after start
-/// waits for the fetch at start (or finds its method), and the shared fetch takes 2 s,
-/// far longer than 20 calls take to arrive.
+/// waits for the fetch at start (or finds its method), and the shared fetch never gets
+/// an answer (it ends at its 2 s timeout), far longer than 20 calls take to arrive.
 #[tokio::test]
 async fn concurrent_misses_share_one_fetch() {
     let listed = std::sync::atomic::AtomicBool::new(false);
@@ -229,7 +230,7 @@ async fn concurrent_misses_share_one_fetch() {
             )
         });
         if list && listed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return no_services(Duration::from_secs(2))(req);
+            return Reply::hang();
         }
         files(req)
     })
@@ -238,6 +239,7 @@ async fn concurrent_misses_share_one_fetch() {
     let proxy = support::proxy(&backend.url(), |c| {
         c.backends[0].reflection = Some(ReflectionConfig {
             refetch_interval: Duration::ZERO,
+            timeout: Duration::from_secs(2),
             ..ReflectionConfig::default()
         });
     })
