@@ -49,3 +49,4 @@ export {
   type TimestampLike,
 } from "./wkt.js";
 export { fieldDefault, getField, oneofValue } from "./access.js";
+export { withDefaults, type WithDefaults } from "./defaults.js";
