@@ -15,12 +15,8 @@
 // - a REST call (PUT /v1/shelves/{id}, body "*"): the echoed request equals it too.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import {
   createFileRegistry,
@@ -35,10 +31,9 @@ import {
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 
-import { startServer, type Server } from "./support/processes.js";
+import { startTranscoding, type Transcoding } from "./support/transcoding.js";
 
 const TEST_TIMEOUT_MS = 30_000;
-const JS_TESTS = fileURLToPath(new URL("../../", import.meta.url));
 const PKG = "grpcweb.transcoding.v1";
 const PLAIN = `/${PKG}.EchoService/Plain`;
 
@@ -167,45 +162,26 @@ const firstMessage = (body: Uint8Array, headers: Headers): Uint8Array => {
 };
 
 describe("proto3 JSON: grpcweb-proxy (prost-reflect) against @bufbuild/protobuf", () => {
-  let dir: string | undefined;
-  let backend: Server | undefined;
-  let proxy: Server | undefined;
+  let servers: Transcoding | undefined;
   let registry: FileRegistry;
   let EchoRequest: DescMessage;
   let EchoResponse: DescMessage;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "grpcweb-json-crosscheck-"));
-    const set = join(dir, "echo.binpb");
-    execFileSync(
-      join(JS_TESTS, "node_modules", ".bin", "buf"),
-      ["build", "../protos", "--path", "../protos/transcoding/v1/echo.proto", "-o", set],
-      { cwd: JS_TESTS, stdio: "inherit" },
-    );
-    registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(set)));
+    servers = await startTranscoding({ backend: "transcoding-server", proto: "transcoding/v1/echo.proto" });
+    registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(servers.set)));
     EchoRequest = registry.getMessage(`${PKG}.EchoRequest`)!;
     EchoResponse = registry.getMessage(`${PKG}.EchoResponse`)!;
     assert.ok(EchoRequest !== undefined && EchoResponse !== undefined);
-    backend = await startServer("transcoding-server", ["--port", "0"]);
-    proxy = await startServer("grpcweb-proxy", [
-      "--listen",
-      "127.0.0.1:0",
-      "--backend",
-      `http://${backend.addr}`,
-      "--descriptor-set",
-      set,
-    ]);
   });
   after(async () => {
-    await proxy?.stop();
-    await backend?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await servers?.stop();
   });
 
   const canonical = (desc: DescMessage, json: JsonValue): JsonValue =>
     toJson(desc, fromJson(desc, json, { registry }), { registry });
 
   const post = async (path: string, contentType: string, body: Uint8Array) => {
-    const res = await fetch(`http://${proxy!.addr}${path}`, {
+    const res = await fetch(`http://${servers!.proxy.addr}${path}`, {
       method: "POST",
       headers: { "content-type": contentType, "x-grpc-web": "1" },
       body: frame(body),
@@ -235,7 +211,7 @@ describe("proto3 JSON: grpcweb-proxy (prost-reflect) against @bufbuild/protobuf"
 
       // REST: PUT /v1/shelves/{id} with body "*" (the id from the path).
       const { id: _, ...body } = input;
-      const res = await fetch(`http://${proxy!.addr}/v1/shelves/42`, {
+      const res = await fetch(`http://${servers!.proxy.addr}/v1/shelves/42`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),

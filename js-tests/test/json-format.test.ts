@@ -7,12 +7,7 @@
 // and statuses reach the caller the same way in every format.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 
 import {
   Code,
@@ -24,12 +19,11 @@ import {
   type MethodDescriptor,
 } from "grpcweb-client";
 
-import { startServer, type Server } from "./support/processes.js";
+import { startTranscoding, type Transcoding } from "./support/transcoding.js";
 import { TestServiceClient } from "../gen/ours/grpc/testing/test_grpcweb.js";
 import { SimpleRequest, SimpleResponse } from "../gen/ours/grpc/testing/messages_pb.js";
 
 const TEST_TIMEOUT_MS = 30_000;
-const JS_TESTS = fileURLToPath(new URL("../../", import.meta.url));
 
 type Options = (options: GrpcWebTransportOptions) => GrpcWebTransportOptions;
 const FORMATS: ReadonlyArray<readonly [string, Options]> = [
@@ -47,33 +41,16 @@ interface Sent {
 }
 
 describe("withJsonFormat: our runtime -> grpcweb-proxy (descriptors) -> tonic", () => {
-  let dir: string | undefined;
-  let backend: Server | undefined;
-  let proxy: Server | undefined;
+  let servers: Transcoding | undefined;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "grpcweb-json-format-"));
-    const set = join(dir, "testing.binpb");
-    // buf build writes a FileDescriptorSet with the imports (what --descriptor-set reads).
-    execFileSync(
-      join(JS_TESTS, "node_modules", ".bin", "buf"),
-      ["build", "../protos", "--path", "../protos/grpc/testing/test.proto", "-o", set],
-      { cwd: JS_TESTS, stdio: "inherit" },
-    );
-    backend = await startServer("interop-server", ["--port", "0"]);
-    proxy = await startServer("grpcweb-proxy", [
-      "--listen",
-      "127.0.0.1:0",
-      "--backend",
-      `http://${backend.addr}`,
-      "--descriptor-set",
-      set,
-      "--allow-request-streaming",
-    ]);
+    servers = await startTranscoding({
+      backend: "interop-server",
+      proto: "grpc/testing/test.proto",
+      proxyArgs: ["--allow-request-streaming"],
+    });
   });
   after(async () => {
-    await proxy?.stop();
-    await backend?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await servers?.stop();
   });
 
   const client = (format: Options, sent: Sent[] = []): TestServiceClient => {
@@ -82,7 +59,7 @@ describe("withJsonFormat: our runtime -> grpcweb-proxy (descriptors) -> tonic", 
       sent.push({ contentType: new Headers(init.headers).get("content-type"), body });
       return globalThis.fetch(input, init);
     };
-    return new TestServiceClient(createGrpcWebTransport(format({ baseUrl: `http://${proxy!.addr}`, fetch })));
+    return new TestServiceClient(createGrpcWebTransport(format({ baseUrl: `http://${servers!.proxy.addr}`, fetch })));
   };
 
   /** What each format's call gives: its result or its error's code and message. */
@@ -211,7 +188,7 @@ describe("withJsonFormat: our runtime -> grpcweb-proxy (descriptors) -> tonic", 
     };
     const transport = createGrpcWebTransport(
       withJsonFormat({
-        baseUrl: `http://${proxy!.addr}`,
+        baseUrl: `http://${servers!.proxy.addr}`,
         fetch: (input, init) => {
           sent.push({ contentType: null, body: undefined });
           return globalThis.fetch(input, init);

@@ -9,13 +9,12 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { startServer, type Server } from "./support/processes.js";
+import { startTranscoding, type Transcoding } from "./support/transcoding.js";
 
 const TEST_TIMEOUT_MS = 30_000;
 const JS_TESTS = fileURLToPath(new URL("../../", import.meta.url));
@@ -98,32 +97,12 @@ function assertOutput(command: string, expected: string, actual: string): void {
 describe("README.md: the REST and JSON examples, run against the proxy", () => {
   const readme = readFileSync(join(JS_TESTS, "..", "README.md"), "utf8");
   const cases = examples(readme);
-  let dir: string | undefined;
-  let backend: Server | undefined;
-  let proxy: Server | undefined;
-  let set = "";
+  let servers: Transcoding | undefined;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "grpcweb-readme-rest-"));
-    set = join(dir, "echo.binpb");
-    execFileSync(
-      join(JS_TESTS, "node_modules", ".bin", "buf"),
-      ["build", "../protos", "--path", "../protos/transcoding/v1/echo.proto", "-o", set],
-      { cwd: JS_TESTS, stdio: "inherit" },
-    );
-    backend = await startServer("transcoding-server", ["--port", "0"]);
-    proxy = await startServer("grpcweb-proxy", [
-      "--listen",
-      "127.0.0.1:0",
-      "--backend",
-      `http://${backend.addr}`,
-      "--descriptor-set",
-      set,
-    ]);
+    servers = await startTranscoding({ backend: "transcoding-server", proto: "transcoding/v1/echo.proto" });
   });
   after(async () => {
-    await proxy?.stop();
-    await backend?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await servers?.stop();
   });
 
   it("has examples to run, curl and buf curl among them", () => {
@@ -134,8 +113,8 @@ describe("README.md: the REST and JSON examples, run against the proxy", () => {
   for (const { command, output } of cases) {
     it(command, { timeout: TEST_TIMEOUT_MS }, () => {
       const run = command
-        .replaceAll(README_ADDR, `http://${proxy!.addr}`)
-        .replaceAll(" echo.binpb ", ` ${set} `)
+        .replaceAll(README_ADDR, `http://${servers!.proxy.addr}`)
+        .replaceAll(" echo.binpb ", ` ${servers!.set} `)
         .replace(/^buf /, `${join(JS_TESTS, "node_modules", ".bin", "buf")} `);
       const actual = execFileSync("bash", ["-c", run], { encoding: "utf8" });
       assertOutput(command, output, actual);

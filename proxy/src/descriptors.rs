@@ -14,6 +14,7 @@
 
 mod fetch;
 mod files;
+mod public;
 
 use arc_swap::ArcSwap;
 use grpcweb_transcode::{DescriptorPool, Descriptors, RestRoutes, RuleSpec};
@@ -174,7 +175,15 @@ impl DescriptorState {
     /// After a call to backend `index` named a method its descriptors lack: fetches them
     /// again unless one was tried within `refetch_interval`; a call that finds a fetch
     /// under way waits for it instead. Returns when the snapshot is as good as it gets.
-    pub(crate) async fn refetch(&self, index: usize) {
+    /// The fetch runs in a task of its own: a caller that goes away (its client
+    /// disconnected) does not cancel it for the calls waiting on it.
+    pub(crate) async fn refetch(self: &Arc<Self>, index: usize) {
+        let this = self.clone();
+        // A panic in the fetch is the task's; the caller answers with what is installed.
+        let _ = tokio::spawn(async move { this.refetch_in_task(index).await }).await;
+    }
+
+    async fn refetch_in_task(&self, index: usize) {
         let Some(Some(r)) = self.reflected.get(index) else {
             return;
         };
@@ -194,7 +203,7 @@ impl DescriptorState {
 
     /// [`DescriptorState::refetch`] for every reflection backend at once (a REST request
     /// that no binding takes names no backend).
-    pub(crate) async fn refetch_all(&self) {
+    pub(crate) async fn refetch_all(self: &Arc<Self>) {
         let all = (0..self.reflected.len())
             .filter(|&i| self.is_reflected(i))
             .map(|i| self.refetch(i));
@@ -224,50 +233,70 @@ impl DescriptorState {
                 log_failure(backend, &e);
                 false
             }
-            Ok(Ok(fetched)) => {
-                for (service, message) in &fetched.missing_services {
-                    tracing::warn!(
-                        backend,
-                        service = service.as_str(),
-                        message = message.as_str(),
-                        "server reflection lists the service but serves no file for it"
-                    );
-                }
-                let version = fetched.version;
-                let files = files::usable(backend, &r.base, &fetched.services, fetched.files);
-                if state.installed.as_ref() == Some(&files) {
-                    tracing::debug!(backend, "server reflection: descriptors unchanged");
-                    true
-                } else {
-                    match self.install(index, &r.base, &files) {
-                        Ok(methods) => {
-                            tracing::info!(
-                                backend,
-                                version = match version {
-                                    Version::V1 => "v1",
-                                    Version::V1alpha => "v1alpha",
-                                },
-                                files = files.len(),
-                                methods,
-                                "descriptors fetched by server reflection"
-                            );
-                            state.installed = Some(files);
-                            true
-                        }
-                        Err(error) => {
-                            tracing::warn!(
-                                backend,
-                                error = error.as_str(),
-                                "server reflection: descriptors refused; unchanged"
-                            );
-                            false
-                        }
-                    }
-                }
-            }
+            Ok(Ok(fetched)) => self.take(index, r, state, fetched),
         };
         r.ended.fetch_add(1, Ordering::Release);
         ok
+    }
+
+    /// Installs what a fetch found when it differs from what was installed last.
+    /// Whether the descriptors are now the fetched ones.
+    fn take(
+        &self,
+        index: usize,
+        r: &Reflected,
+        state: &mut FetchState,
+        fetched: fetch::Fetched,
+    ) -> bool {
+        let backend = r.backend.as_str();
+        for (service, message) in &fetched.missing_services {
+            tracing::warn!(
+                backend,
+                service = service.as_str(),
+                message = message.as_str(),
+                "server reflection lists the service but serves no file for it"
+            );
+        }
+        let version = fetched.version;
+        let files = match files::usable(backend, &r.base, &fetched.services, fetched.files) {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::warn!(
+                    backend,
+                    error = error.as_str(),
+                    "server reflection: descriptors refused; unchanged"
+                );
+                return false;
+            }
+        };
+        if state.installed.as_ref() == Some(&files) {
+            tracing::debug!(backend, "server reflection: descriptors unchanged");
+            return true;
+        }
+        match self.install(index, &r.base, &files) {
+            Ok(methods) => {
+                tracing::info!(
+                    backend,
+                    version = match version {
+                        Version::V1 => "v1",
+                        Version::V1alpha => "v1alpha",
+                    },
+                    files = files.len(),
+                    methods,
+                    "descriptors fetched by server reflection"
+                );
+                state.installed = Some(files);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    backend,
+                    error = error.as_str(),
+                    "server reflection: descriptors refused; unchanged"
+                );
+                false
+            }
+        }
     }
 
     /// Makes backend `index`'s descriptors of its files and `fetched`, rebuilds the REST

@@ -64,6 +64,8 @@ pub(super) enum Version {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct RawFile {
     pub(super) dependency: Vec<String>,
+    /// The imports of `dependency` that are public.
+    pub(super) public_dependency: Vec<String>,
     /// The full names of the services it defines.
     pub(super) services: Vec<String>,
     pub(super) bytes: Vec<u8>,
@@ -188,8 +190,15 @@ fn take_files(
                         p => format!("{p}.{}", s.name()),
                     })
                     .collect();
+                let public_dependency = file
+                    .public_dependency
+                    .iter()
+                    .filter_map(|&i| file.dependency.get(usize::try_from(i).ok()?))
+                    .cloned()
+                    .collect();
                 files.entry(name).or_insert(RawFile {
                     dependency: file.dependency,
+                    public_dependency,
                     services,
                     bytes,
                 });
@@ -239,13 +248,7 @@ impl Session<'_> {
                     .await
                     .map_err(|s| self.status(s))?
                     .into_inner();
-                while answers.len() < expected {
-                    let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
-                        break;
-                    };
-                    self.spend(answer.encoded_len())?;
-                    answers.push(answer);
-                }
+                self.read(&mut stream, expected, &mut answers, Ok).await?;
             }
             Version::V1alpha => {
                 let requests = requests
@@ -261,13 +264,8 @@ impl Session<'_> {
                     .await
                     .map_err(|s| self.status(s))?
                     .into_inner();
-                while answers.len() < expected {
-                    let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
-                        break;
-                    };
-                    self.spend(answer.encoded_len())?;
-                    answers.push(convert(&answer)?);
-                }
+                self.read(&mut stream, expected, &mut answers, |a| convert(&a))
+                    .await?;
             }
         }
         if answers.len() < expected {
@@ -277,6 +275,25 @@ impl Session<'_> {
             )));
         }
         Ok(answers)
+    }
+
+    /// Reads answers from `stream` into `answers` until there are `expected`, or the
+    /// stream ends; each is held to the budget, then made a v1 answer by `to_v1`.
+    async fn read<T: Message + Default>(
+        &mut self,
+        stream: &mut tonic::Streaming<T>,
+        expected: usize,
+        answers: &mut Vec<v1::ServerReflectionResponse>,
+        to_v1: impl Fn(T) -> Result<v1::ServerReflectionResponse, FetchError>,
+    ) -> Result<(), FetchError> {
+        while answers.len() < expected {
+            let Some(answer) = stream.message().await.map_err(|s| self.status(s))? else {
+                break;
+            };
+            self.spend(answer.encoded_len())?;
+            answers.push(to_v1(answer)?);
+        }
+        Ok(())
     }
 
     fn spend(&mut self, len: usize) -> Result<(), FetchError> {

@@ -16,16 +16,18 @@ use prost_types::{DescriptorProto, FileDescriptorProto};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::fetch::RawFile;
+use super::public;
 
 /// The files of `fetched` that define one of `services` or that those import
 /// (transitively), whose imports are in `fetched` or `base`; each file left out for a
-/// missing import is logged for `backend` with the import it lacks.
+/// missing import is logged for `backend` with the import it lacks. Public imports are
+/// made plain ([`public::flatten`]). What is wrong when the files are refused whole.
 pub(super) fn usable(
     backend: &str,
     base: &DescriptorPool,
     services: &[String],
     mut fetched: BTreeMap<String, RawFile>,
-) -> Vec<RawFile> {
+) -> Result<Vec<RawFile>, String> {
     repair_imports(base, &mut fetched);
     // Servers may send more than was asked (grpc-js sends every file it has), and those
     // files need not be complete.
@@ -43,27 +45,47 @@ pub(super) fn usable(
         }
     }
     fetched.retain(|name, _| reachable.contains(name));
-    // Drop files with a missing import until none is left: each pass removes at least one
-    // file or ends, so at most as many passes as files.
-    loop {
-        let missing = fetched.iter().find_map(|(name, file)| {
-            file.dependency
-                .iter()
-                .find(|d| !fetched.contains_key(*d) && base.get_file_by_name(d).is_none())
-                .map(|d| (name.clone(), d.clone()))
-        });
-        let Some((name, import)) = missing else {
-            break;
-        };
+    public::flatten(&mut fetched, |name| base.get_file_by_name(name).is_some())?;
+    drop_missing_imports(backend, base, &mut fetched);
+    Ok(fetched.into_values().collect())
+}
+
+/// Leaves out each file with an import neither in `fetched` nor in `base`, then the files
+/// importing those, and so on: one visit per file and import.
+fn drop_missing_imports(
+    backend: &str,
+    base: &DescriptorPool,
+    fetched: &mut BTreeMap<String, RawFile>,
+) {
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (name, file) in fetched.iter() {
+        for import in &file.dependency {
+            if fetched.contains_key(import) {
+                dependents.entry(import).or_default().push(name);
+            } else if base.get_file_by_name(import).is_none() {
+                missing.push((name.clone(), import.clone()));
+            }
+        }
+    }
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    while let Some((name, import)) = missing.pop() {
+        if !dropped.insert(name.clone()) {
+            continue;
+        }
         tracing::warn!(
             backend,
             file = name.as_str(),
             import = import.as_str(),
             "server reflection: the file imports one the backend's reflection does not serve; its services are left out"
         );
-        fetched.remove(&name);
+        for &dependent in dependents.get(name.as_str()).into_iter().flatten() {
+            if !dropped.contains(dependent) {
+                missing.push((dependent.to_owned(), name.clone()));
+            }
+        }
     }
-    fetched.into_values().collect()
+    fetched.retain(|name, _| !dropped.contains(name));
 }
 
 /// The files as one serialized `FileDescriptorSet` (field 1, `repeated FileDescriptorProto
@@ -152,6 +174,7 @@ fn repair_imports(base: &DescriptorPool, fetched: &mut BTreeMap<String, RawFile>
         proto.weak_dependency.clear();
         if let Some(file) = fetched.get_mut(name) {
             file.dependency = proto.dependency.clone();
+            file.public_dependency.clear();
             file.bytes = proto.encode_to_vec();
         }
     }
@@ -214,127 +237,4 @@ fn file_references(file: &FileDescriptorProto) -> Vec<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use prost_types::field_descriptor_proto::{Label, Type};
-    use prost_types::{
-        FieldDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
-    };
-
-    fn raw(name: &str, deps: &[&str]) -> (String, RawFile) {
-        let file = FileDescriptorProto {
-            name: Some(name.to_owned()),
-            dependency: deps.iter().map(|d| (*d).to_owned()).collect(),
-            ..FileDescriptorProto::default()
-        };
-        let raw = RawFile {
-            dependency: file.dependency.clone(),
-            services: vec![format!("{name}.Service")],
-            bytes: file.encode_to_vec(),
-        };
-        (name.to_owned(), raw)
-    }
-
-    #[test]
-    fn files_missing_an_import_are_left_out_with_their_dependents() {
-        let fetched = BTreeMap::from([
-            raw("a.proto", &[]),
-            raw("b.proto", &["a.proto", "gone.proto"]),
-            raw("c.proto", &["b.proto"]),
-            raw("d.proto", &["a.proto", "base.proto"]),
-            raw("unasked.proto", &[]),
-        ]);
-        let services: Vec<String> = ["b.proto", "c.proto", "d.proto"]
-            .iter()
-            .map(|f| format!("{f}.Service"))
-            .collect();
-        let mut base = DescriptorPool::new();
-        base.add_file_descriptor_proto(FileDescriptorProto {
-            name: Some("base.proto".to_owned()),
-            ..FileDescriptorProto::default()
-        })
-        .unwrap();
-        let kept = usable("b", &base, &services, fetched);
-        let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
-        let names: Vec<_> = set.file.iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["a.proto", "d.proto"]);
-        let mut pool = base.clone();
-        pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
-            .unwrap();
-    }
-
-    fn message(name: &str, field_type: Option<&str>) -> DescriptorProto {
-        DescriptorProto {
-            name: Some(name.to_owned()),
-            field: field_type
-                .map(|t| FieldDescriptorProto {
-                    name: Some("at".to_owned()),
-                    number: Some(1),
-                    label: Some(Label::Optional as i32),
-                    r#type: Some(Type::Message as i32),
-                    type_name: Some(t.to_owned()),
-                    ..FieldDescriptorProto::default()
-                })
-                .into_iter()
-                .collect(),
-            ..DescriptorProto::default()
-        }
-    }
-
-    /// What grpc-js serves: every google.protobuf type in one file of its own name, and a
-    /// service file that uses one without importing it.
-    #[test]
-    fn grpc_js_files_get_the_well_known_types_and_their_imports() {
-        let wkt = FileDescriptorProto {
-            name: Some("google_protobuf.proto".to_owned()),
-            package: Some("google.protobuf".to_owned()),
-            syntax: Some("proto3".to_owned()),
-            message_type: vec![message("Timestamp", None), message("Empty", None)],
-            ..FileDescriptorProto::default()
-        };
-        let service = FileDescriptorProto {
-            name: Some("acme_v1.proto".to_owned()),
-            package: Some("acme.v1".to_owned()),
-            syntax: Some("proto3".to_owned()),
-            message_type: vec![message("Req", Some(".google.protobuf.Timestamp"))],
-            service: vec![ServiceDescriptorProto {
-                name: Some("Svc".to_owned()),
-                method: vec![MethodDescriptorProto {
-                    name: Some("Get".to_owned()),
-                    input_type: Some(".acme.v1.Req".to_owned()),
-                    output_type: Some(".google.protobuf.Empty".to_owned()),
-                    ..MethodDescriptorProto::default()
-                }],
-                ..ServiceDescriptorProto::default()
-            }],
-            ..FileDescriptorProto::default()
-        };
-        let fetched = BTreeMap::from([wkt, service].map(|f| {
-            let raw = RawFile {
-                dependency: Vec::new(),
-                services: f
-                    .service
-                    .iter()
-                    .map(|s| join(f.package(), s.name()))
-                    .collect(),
-                bytes: f.encode_to_vec(),
-            };
-            (f.name().to_owned(), raw)
-        }));
-        let base = DescriptorPool::global();
-        let kept = usable("b", &base, &["acme.v1.Svc".to_owned()], fetched);
-        let set = FileDescriptorSet::decode(encode_set(&kept).as_slice()).unwrap();
-        assert_eq!(set.file.len(), 1);
-        assert_eq!(
-            set.file[0].dependency,
-            [
-                "google/protobuf/empty.proto",
-                "google/protobuf/timestamp.proto"
-            ]
-        );
-        let mut pool = base.clone();
-        pool.decode_file_descriptor_set(encode_set(&kept).as_slice())
-            .unwrap();
-        assert!(pool.get_service_by_name("acme.v1.Svc").is_some());
-    }
-}
+mod tests;

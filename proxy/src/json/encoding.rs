@@ -5,7 +5,7 @@
 
 use grpcweb_transcode::TranscodeError;
 use http::HeaderMap;
-use std::io::Read as _;
+use std::io::Read;
 
 /// The request's `grpc-encoding`, as far as the proxy reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,21 +34,63 @@ impl RequestEncoding {
                 encoding: encoding.clone(),
             }),
             Self::Gzip => {
-                let mut out = Vec::new();
-                // One byte over the limit tells a message over it from one at it, without
-                // inflating the rest of it.
-                let cap = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-                flate2::read::GzDecoder::new(payload)
-                    .take(cap)
-                    .read_to_end(&mut out)
-                    .map_err(|e| TranscodeError::BadCompression {
-                        reason: e.to_string(),
-                    })?;
-                if out.len() > max {
-                    return Err(TranscodeError::DecompressedTooLarge { max });
-                }
-                Ok(out)
+                let bad = |e: std::io::Error| TranscodeError::BadCompression {
+                    reason: e.to_string(),
+                };
+                read_capped(flate2::read::GzDecoder::new(payload), max)
+                    .map_err(bad)?
+                    .ok_or(TranscodeError::DecompressedTooLarge { max })
             }
         }
+    }
+}
+
+/// What `reader` gives, or `None` once that is over `max` bytes: the buffer never holds
+/// more than `max` bytes (nor reserves more), and what is over is not inflated.
+fn read_capped(mut reader: impl Read, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut chunk = [0; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(Some(out)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let len = out.len() + n;
+        if len > max {
+            return Ok(None);
+        }
+        if out.capacity() < len {
+            // Doubling, as a Vec does, but never past `max`.
+            let capacity = (out.capacity() * 2).max(len).min(max);
+            out.reserve_exact(capacity - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_message_at_the_limit_never_reserves_past_it() {
+        let max = 100_000;
+        let message = gzip(&vec![b' '; max]);
+        let out = RequestEncoding::Gzip.decompress(&message, max).unwrap();
+        assert_eq!(out.len(), max);
+        assert!(out.capacity() <= max, "capacity {}", out.capacity());
+        assert!(matches!(
+            RequestEncoding::Gzip.decompress(&message, max - 1),
+            Err(TranscodeError::DecompressedTooLarge { max: m }) if m == max - 1
+        ));
     }
 }

@@ -77,15 +77,6 @@ async fn misses_within_the_refetch_interval_do_not_fetch() {
     assert_eq!(fetches(&backend), 1);
 }
 
-#[tokio::test]
-async fn concurrent_misses_share_one_fetch() {
-    let (backend, proxy) = setup(Duration::from_millis(500), Duration::ZERO).await;
-    // Let the fetch at start end.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    misses(&proxy, 20).await;
-    assert_eq!(fetches(&backend), 2);
-}
-
 /// A reflection service that lists `x.v1.S` and answers file requests with `file`.
 fn serving_file(file: Vec<u8>) -> impl Fn(&RecordedRequest) -> Reply {
     move |req| {
@@ -178,4 +169,84 @@ async fn malformed_files_and_missing_imports_change_nothing() {
         misses(&proxy, 2).await;
         assert!(fetches(&backend) >= 1);
     }
+}
+
+/// A call that starts a fetch and goes away (its client disconnects) does not cancel the
+/// fetch: the calls after it get what it brings.
+#[tokio::test]
+async fn a_caller_going_away_does_not_cancel_the_fetch() {
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let later = serving_file(service_file("google/protobuf/empty.proto").encode_to_vec());
+    let backend = FakeBackend::start(move |req: &RecordedRequest| {
+        if req.path() == REFLECTION && asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            // The fetch at start: nothing yet.
+            return no_services(Duration::ZERO)(req);
+        }
+        later(req)
+    })
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.backends[0].reflection = Some(ReflectionConfig {
+            refetch_interval: Duration::from_secs(1),
+            ..ReflectionConfig::default()
+        });
+    })
+    .await;
+    backend.wait_for_requests(1).await;
+    // At least the refetch interval after the fetch at start.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Over HTTP/2, so that the client going away resets the stream and the proxy drops
+    // the call.
+    let call = WebClient::new(HttpVersion::H2)
+        .call(proxy.addr, "/x.v1.S/M")
+        .content_type("application/grpc-web+json")
+        .message("{}")
+        .send();
+    let call = tokio::spawn(call);
+    // The fetch it started has asked for the service list; the test's runtime has one
+    // thread, so nothing runs between here and the abort.
+    backend.wait_for_requests(2).await;
+    call.abort();
+    assert!(call.await.unwrap_err().is_cancelled());
+    // Within the refetch interval of the fetch the first call started: this one may only
+    // wait for that fetch.
+    assert_eq!(call_m(&proxy).await, Some(Code::Ok));
+}
+
+/// Calls that miss while a fetch runs share it. No sleep: the first call after start
+/// waits for the fetch at start (or finds its method), and the shared fetch never gets
+/// an answer (it ends at its 2 s timeout), far longer than 20 calls take to arrive.
+#[tokio::test]
+async fn concurrent_misses_share_one_fetch() {
+    let listed = std::sync::atomic::AtomicBool::new(false);
+    let files = serving_file(service_file("google/protobuf/empty.proto").encode_to_vec());
+    let backend = FakeBackend::start(move |req: &RecordedRequest| {
+        let list = req.messages().unwrap().into_iter().any(|m| {
+            matches!(
+                ServerReflectionRequest::decode(m).unwrap().message_request,
+                Some(MessageRequest::ListServices(_))
+            )
+        });
+        if list && listed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Reply::hang();
+        }
+        files(req)
+    })
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.backends[0].reflection = Some(ReflectionConfig {
+            refetch_interval: Duration::ZERO,
+            timeout: Duration::from_secs(2),
+            ..ReflectionConfig::default()
+        });
+    })
+    .await;
+    assert_eq!(call_m(&proxy).await, Some(Code::Ok));
+    // The fetch at start: the service list, its file and the file's import.
+    assert_eq!(fetches(&backend), 3);
+    misses(&proxy, 20).await;
+    assert_eq!(fetches(&backend), 4);
 }
