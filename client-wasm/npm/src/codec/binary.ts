@@ -90,8 +90,14 @@ export interface Field {
  * (1), float (2), int64 (3), uint64 (4), fixed64 (6), sfixed64 (16) and sint64 (18).
  */
 export interface WideScalar {
+  /** Reads a value. */
   r(r: Reader, t: ScalarTypeId, L: number | undefined): any;
+  /** Writes a value. */
   w(w: Writer, t: ScalarTypeId, v: any): void;
+  /** Whether a value is the zero value. */
+  e(v: any): boolean;
+  /** The zero value (in representation `L`). */
+  z(t: ScalarTypeId, L: number | undefined): any;
 }
 
 /** Whether values of scalar type `t` are read and written by a WideScalar (a bit per type id). */
@@ -234,22 +240,11 @@ export function readScalar(
   }
 }
 
-const ZERO = /*@__PURE__*/ BigInt(0);
-
-/** Whether an implicit-presence value is the zero value, which is not written. */
-export function isZero(t: ScalarTypeId, v: any): boolean {
-  switch (typeof v) {
-    case "number":
-      return v === 0 && 1 / v > 0;
-    case "string":
-      return v === "" || (t !== 9 && v === "0");
-    case "boolean":
-      return !v;
-    case "bigint":
-      return v === ZERO;
-    default:
-      return (v as Uint8Array).length === 0;
-  }
+/** Whether an implicit-presence value is the zero value, which is not written; `W` tells for the types it is for. */
+export function isZero(v: any, W: WideScalar | undefined): boolean {
+  if (W !== undefined) return W.e(v);
+  // A number (-0 is written), a bool, or a string or bytes (empty).
+  return typeof v === "number" ? v === 0 && 1 / v > 0 : typeof v === "boolean" ? !v : v.length === 0;
 }
 
 // toBinary writes into one reused buffer and returns an exact-size copy of the result.
@@ -287,7 +282,7 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: Writer): void 
     switch (f.op) {
       case OP_SCALAR:
       case OP_ONEOF:
-        if (f.implicit && isZero(f.t, v)) continue;
+        if (f.implicit && isZero(v, f.W)) continue;
         w.uint32(f.key);
         writeScalar(w, f.t, v, f.W);
         continue;

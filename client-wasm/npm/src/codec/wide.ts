@@ -4,8 +4,11 @@
 // whose messages have none do not bundle it.
 
 import type { WideScalar } from "./binary.js";
+import { scalarZero } from "./fields.js";
 import { readDouble, readFixed64, readFloat, readLong } from "./reader.js";
 import { writeDouble, writeFixed64, writeFloat, writeInt64, writeSint64 } from "./writer.js";
+
+const ZERO = /*@__PURE__*/ BigInt(0);
 
 export const wideScalar: WideScalar = {
   r(r, t, L) {
@@ -46,4 +49,6 @@ export const wideScalar: WideScalar = {
         writeSint64(w, v);
     }
   },
+  e: (v) => (typeof v === "bigint" ? v === ZERO : typeof v === "string" ? v === "" || v === "0" : v === 0 && 1 / v > 0),
+  z: scalarZero,
 };

@@ -30,7 +30,7 @@ export const wrapperField: FieldCodec = {
     w.uint32(((f.no << 3) | WT_LEN) >>> 0);
     const at = w.fork();
     // The wrapped value has implicit presence: its zero value is not written.
-    if (!isZero(f.t, v)) {
+    if (!isZero(v, f.W)) {
       w.uint32((1 << 3) | scalarWireType(f.t));
       writeScalar(w, f.t, v, f.W);
     }
