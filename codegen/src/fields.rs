@@ -133,12 +133,12 @@ fn int64_of(g: &FileGen<'_>, f: &FieldDescriptorProto) -> Int64 {
 }
 
 /// Whether the runtime reads and writes a scalar type (by its id) with `wideScalar`: the
-/// 64-bit integers, float and double.
+/// 64-bit integers, fixed32, sfixed32, float and double.
 fn is_wide(id: u8) -> bool {
-    matches!(id, 1 | 2 | 3 | 4 | 6 | 16 | 18)
+    matches!(id, 1 | 2 | 3 | 4 | 6 | 7 | 15 | 16 | 18)
 }
 
-/// Adds the codec of 64-bit and floating-point values to a field table, once.
+/// Adds the codec of 64-bit, fixed32 and floating-point values to a field table, once.
 fn push_wide(g: &mut FileGen<'_>, table: &mut Vec<String>) {
     let entry = format!("W: {}", g.imports.runtime("wideScalar"));
     if !table.contains(&entry) {

@@ -1,5 +1,5 @@
 // Hand-written field tables (what generated code passes to messageType): the codec of
-// 64-bit integer and floating-point values is given per field (`W: wideScalar`), so that
+// 64-bit integer, fixed32, sfixed32, float and double values is given per field (`W: wideScalar`), so that
 // apps without such fields do not bundle it; a table that leaves it out is refused with a
 // clear error, and with it every such type reads and writes as the public BinaryWriter
 // and BinaryReader do.
@@ -9,13 +9,14 @@ import { test } from "node:test";
 
 import { BinaryReader, BinaryWriter, mapField, messageType, ProtobufError, wideScalar } from "grpcweb-client";
 
-test("a 64-bit or floating-point field without its codec (W) is refused, naming the field", () => {
-  for (const T of [1, 2, 3, 4, 6, 16, 18] as const) {
+test("a 64-bit, fixed32 or floating-point field without its codec (W) is refused, naming the field", () => {
+  for (const T of [1, 2, 3, 4, 6, 7, 15, 16, 18] as const) {
     const M = messageType<{ v: unknown }>("t.M", () => [{ no: 1, name: "v", T }]);
     assert.throws(
       () => M.toBinary(M.create()),
       (e: unknown) =>
-        e instanceof ProtobufError && /t\.M\.v: a 64-bit or floating-point field needs its codec \(W\)/.test(e.message),
+        e instanceof ProtobufError &&
+        /t\.M\.v: a 64-bit, fixed32 or floating-point field needs its codec \(W\)/.test(e.message),
       `T: ${T}`,
     );
     assert.throws(() => M.fromBinary(new Uint8Array(0)), ProtobufError, `T: ${T}`);
@@ -24,19 +25,24 @@ test("a 64-bit or floating-point field without its codec (W) is refused, naming 
   const Map64 = messageType<{ m: Record<string, string> }>("t.Map64", () => [
     { no: 1, name: "m", K: 3, T: 9, X: mapField },
   ]);
-  assert.throws(() => Map64.toBinary(Map64.create()), /t\.Map64\.m: a 64-bit or floating-point field needs its codec/);
+  assert.throws(
+    () => Map64.toBinary(Map64.create()),
+    /t\.Map64\.m: a 64-bit, fixed32 or floating-point field needs its codec/,
+  );
   // The core types need no codec.
   const Core = messageType<{ v: number }>("t.Core", () => [{ no: 1, name: "v", T: 5 }]);
   assert.deepEqual(Core.toBinary({ v: 1 }), new Uint8Array([8, 1]));
 });
 
-test("with wideScalar, every 64-bit and floating-point type (singular, packed, map key) matches BinaryWriter and BinaryReader", () => {
+test("with wideScalar, every 64-bit, fixed32 and floating-point type (singular, packed, map key) matches BinaryWriter and BinaryReader", () => {
   type W = {
     d: number;
     f: number;
     i: bigint;
     u: bigint;
     x: bigint;
+    u32: number;
+    s32: number;
     sx: bigint;
     s: bigint;
     list: bigint[];
@@ -48,6 +54,8 @@ test("with wideScalar, every 64-bit and floating-point type (singular, packed, m
     { no: 3, name: "i", T: 3, W: wideScalar },
     { no: 4, name: "u", T: 4, W: wideScalar },
     { no: 6, name: "x", T: 6, W: wideScalar },
+    { no: 7, name: "u32", T: 7, W: wideScalar },
+    { no: 15, name: "s32", T: 15, W: wideScalar },
     { no: 16, name: "sx", T: 16, W: wideScalar },
     { no: 18, name: "s", T: 18, W: wideScalar },
     { no: 19, name: "list", T: 18, W: wideScalar, repeated: true, packed: true },
@@ -59,6 +67,8 @@ test("with wideScalar, every 64-bit and floating-point type (singular, packed, m
     i: -2n,
     u: 2n ** 64n - 1n,
     x: 7n,
+    u32: 0xffffffff,
+    s32: -9,
     sx: -7n,
     s: -3n,
     list: [1n, -1n],
@@ -73,7 +83,8 @@ test("with wideScalar, every 64-bit and floating-point type (singular, packed, m
     .int64(-2n)
     .tag(4, 0)
     .uint64(2n ** 64n - 1n);
-  w.tag(6, 1).fixed64(7n).tag(16, 1).sfixed64(-7n).tag(18, 0).sint64(-3n);
+  w.tag(6, 1).fixed64(7n).tag(7, 5).fixed32(0xffffffff).tag(15, 5).sfixed32(-9);
+  w.tag(16, 1).sfixed64(-7n).tag(18, 0).sint64(-3n);
   const packed = new BinaryWriter().sint64(1n).sint64(-1n).finish();
   w.tag(19, 2).bytes(packed);
   const entry = new BinaryWriter().tag(1, 0).sint64(-5n).tag(2, 5).float(0.5).finish();
@@ -92,6 +103,10 @@ test("with wideScalar, every 64-bit and floating-point type (singular, packed, m
   assert.equal(r.uint64(), 2n ** 64n - 1n);
   r.key();
   assert.equal(r.fixed64(), 7n);
+  r.key();
+  assert.equal(r.fixed32(), 0xffffffff);
+  r.key();
+  assert.equal(r.sfixed32(), -9);
   r.key();
   assert.equal(r.sfixed64(), -7n);
   r.key();

@@ -99,7 +99,7 @@ export interface FieldInfo {
    */
   readonly X?: object;
   /**
-   * The binary codec of 64-bit integer and floating-point values (the runtime's
+   * The binary codec of 64-bit integer, fixed32, sfixed32, float and double values (the runtime's
    * `wideScalar`), on fields of those types and maps with such keys or values, which
    * generated code passes so that apps without such fields do not bundle it. Opaque
    * outside the codec.

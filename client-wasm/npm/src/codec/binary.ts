@@ -7,8 +7,9 @@
 // generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
 // groups (delimited message fields) that of ./group.ts (`X: groupField`), fields of
 // closed enums the reader of ./closed.ts (`X: closedEnum`), unwrapped wrapper fields that
-// of ./wrapper.ts (`X: wrapperField`); fields of 64-bit integer or floating-point types (or
-// maps with such keys or values) the codec of ./wide.ts (`W: wideScalar`); messages with
+// of ./wrapper.ts (`X: wrapperField`); fields of 64-bit integer, fixed32, sfixed32, float
+// or double type (or maps with such keys or values) the codec of ./wide.ts
+// (`W: wideScalar`); messages with
 // proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
 // the message is written. Those modules import this one, never the reverse.
 
@@ -81,13 +82,14 @@ export interface Field {
   readonly m: MessageType<any> | undefined;
   /** The field's own codec, which reads it (and writes a map, op OP_CODEC, or a group). */
   readonly x: FieldCodec | undefined;
-  /** The codec of 64-bit and floating-point values, for fields (or map keys) of those types. */
+  /** The codec of 64-bit, fixed32, sfixed32, float and double values, for fields (or map keys) of those types. */
   readonly W: WideScalar | undefined;
 }
 
 /**
  * Reads and writes the scalar types that `readScalar` and `writeScalar` leave to it: double
- * (1), float (2), int64 (3), uint64 (4), fixed64 (6), sfixed64 (16) and sint64 (18).
+ * (1), float (2), int64 (3), uint64 (4), fixed64 (6), fixed32 (7), sfixed32 (15), sfixed64
+ * (16) and sint64 (18).
  */
 export interface WideScalar {
   /** Reads a value. */
@@ -102,7 +104,7 @@ export interface WideScalar {
 
 /** Whether values of scalar type `t` are read and written by a WideScalar (a bit per type id). */
 export function isWide(t: ScalarTypeId | undefined): boolean {
-  return ((0x5005e >> (t ?? 0)) & 1) === 1;
+  return ((0x580de >> (t ?? 0)) & 1) === 1;
 }
 
 interface Plan {
@@ -138,7 +140,9 @@ function plan(type: MessageType<any>): Plan {
       }
       const W = f.W as WideScalar | undefined;
       if ((isWide(f.T) || isWide(f.K)) && W === undefined) {
-        throw new ProtobufError(`${type.typeName}.${f.name}: a 64-bit or floating-point field needs its codec (W)`);
+        throw new ProtobufError(
+          `${type.typeName}.${f.name}: a 64-bit, fixed32 or floating-point field needs its codec (W)`,
+        );
       }
       // Maps, and scalars whose codec writes them (unwrapped wrappers, ./wrapper.ts).
       const op =
@@ -186,10 +190,6 @@ export function writeScalar(w: Writer, t: ScalarTypeId, v: any, W: WideScalar | 
     case 5:
       w.int32(v);
       break;
-    case 7:
-    case 15:
-      w.fixed32(v);
-      break;
     case 8:
       w.bool(v);
       break;
@@ -221,8 +221,6 @@ export function readScalar(
   switch (t) {
     case 5:
       return r.int32();
-    case 7:
-      return r.fixed32();
     case 8:
       return r.bool();
     case 9:
@@ -231,8 +229,6 @@ export function readScalar(
       return r.bytes();
     case 13:
       return r.uint32();
-    case 15:
-      return r.sfixed32();
     case 17:
       return r.sint32();
     default:

@@ -59,7 +59,7 @@ function defaultValue(f: FieldInfo): any {
     // A closed enum's default is its first value; an open enum's is 0.
     return e.closed ? (e.names.keys().next().value ?? 0) : 0;
   }
-  // 64-bit and floating-point zeros come from the field's codec (./wide.ts), which only
+  // 64-bit, fixed32 and floating-point zeros come from the field's codec (./wide.ts), which only
   // apps with such fields bundle.
   const W = f.W as { z(t: ScalarTypeId | undefined, L: LongRepr | undefined): any } | undefined;
   return W !== undefined ? W.z(f.T, f.L) : coreZero(f.T);

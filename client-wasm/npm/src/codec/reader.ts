@@ -1,5 +1,5 @@
 // Reads protobuf-encoded values; every read checks bounds. `Reader` has what every message
-// needs; 64-bit and floating-point values are free functions (for ./wide.ts) and methods
+// needs; 64-bit, fixed32 and floating-point values are free functions (for ./wide.ts) and methods
 // of the public `BinaryReader`.
 
 import { B32, TWO32, ProtobufError, decodeUtf8, scratch, WireType } from "./wire.js";
@@ -19,7 +19,7 @@ function join64(lo: number, hi: number, signed: boolean, L: number | undefined):
 
 /**
  * The reads every message needs (varints, 32-bit values, lengths, strings, skipping); the
- * codec uses this class, so apps whose messages have no 64-bit or floating-point fields
+ * codec uses this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields
  * do not bundle those reads (free functions below, and the methods of BinaryReader).
  */
 export class Reader {
@@ -109,23 +109,6 @@ export class Reader {
   /** Reads a bool varint (any non-zero value is true). */
   bool(): boolean {
     return this.uint32() !== 0 || this.hi !== 0;
-  }
-
-  /** Reads a little-endian unsigned 32-bit integer. */
-  fixed32(): number {
-    this.need(4);
-    const b = this.buf;
-    const p = this.pos;
-    this.pos = p + 4;
-    return (
-      ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>>
-      0
-    );
-  }
-
-  /** Reads a little-endian signed 32-bit integer. */
-  sfixed32(): number {
-    return this.fixed32() | 0;
   }
 
   /** Reads a length prefix and checks that many bytes remain. */
@@ -224,6 +207,17 @@ export class Reader {
   }
 }
 
+/** Reads a little-endian unsigned 32-bit integer. */
+export function readFixed32(r: Reader): number {
+  r.need(4);
+  const b = r.buf;
+  const p = r.pos;
+  r.pos = p + 4;
+  return (
+    ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>> 0
+  );
+}
+
 /** Reads a 64-bit varint: int64 (`signed`), uint64, or zigzag sint64 (`zigzag`), in representation `L`. */
 export function readLong(r: Reader, signed: boolean, zigzag: boolean, L?: number): bigint | string | number {
   let lo = r.lo64();
@@ -238,20 +232,20 @@ export function readLong(r: Reader, signed: boolean, zigzag: boolean, L?: number
 
 /** Reads a little-endian 64-bit integer, signed or not, in representation `L`. */
 export function readFixed64(r: Reader, signed: boolean, L?: number): bigint | string | number {
-  const lo = r.fixed32();
-  return join64(lo, r.fixed32(), signed, L);
+  const lo = readFixed32(r);
+  return join64(lo, readFixed32(r), signed, L);
 }
 
 /** Reads an IEEE 754 single. */
 export function readFloat(r: Reader): number {
-  scratch.setUint32(0, r.fixed32(), true);
+  scratch.setUint32(0, readFixed32(r), true);
   return scratch.getFloat32(0, true);
 }
 
 /** Reads an IEEE 754 double. */
 export function readDouble(r: Reader): number {
-  scratch.setUint32(0, r.fixed32(), true);
-  scratch.setUint32(4, r.fixed32(), true);
+  scratch.setUint32(0, readFixed32(r), true);
+  scratch.setUint32(4, readFixed32(r), true);
   return scratch.getFloat64(0, true);
 }
 
@@ -267,6 +261,16 @@ export class BinaryReader extends Reader {
   varint64(): [lo: number, hi: number] {
     const lo = this.lo64();
     return [lo, this.hi];
+  }
+
+  /** Reads a little-endian unsigned 32-bit integer. */
+  fixed32(): number {
+    return readFixed32(this);
+  }
+
+  /** Reads a little-endian signed 32-bit integer. */
+  sfixed32(): number {
+    return readFixed32(this) | 0;
   }
 
   /** Reads a 64-bit varint: int64 (`signed`), uint64, or zigzag sint64 (`zigzag`), in representation `L`. */

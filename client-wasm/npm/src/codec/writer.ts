@@ -1,6 +1,6 @@
 // Appends protobuf-encoded values to a growing buffer (the codec reuses one for all
 // messages; generated code and tests may make their own). `Writer` has what every message
-// needs; 64-bit and floating-point values are free functions (for ./wide.ts) and methods
+// needs; 64-bit, fixed32 and floating-point values are free functions (for ./wide.ts) and methods
 // of the public `BinaryWriter`.
 
 import { B32, TWO32, U32, encoder, ProtobufError, scratch, type WireType } from "./wire.js";
@@ -35,7 +35,7 @@ function split64(v: bigint | string | number): number {
 
 /**
  * The writes every message needs (varints, 32-bit values, strings, bytes); the codec uses
- * this class, so apps whose messages have no 64-bit or floating-point fields do not bundle
+ * this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields do not bundle
  * those writes (free functions below, and the methods of BinaryWriter).
  */
 export class Writer {
@@ -139,19 +139,6 @@ export class Writer {
     return this;
   }
 
-  /** Writes a little-endian unsigned 32-bit integer. */
-  fixed32(value: number): this {
-    this.ensure(4);
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = value;
-    b[p + 1] = value >>> 8;
-    b[p + 2] = value >>> 16;
-    b[p + 3] = value >>> 24;
-    this.pos = p + 4;
-    return this;
-  }
-
   /** Writes length-prefixed bytes. */
   bytes(value: Uint8Array): this {
     this.uint32(value.length);
@@ -198,6 +185,18 @@ export class Writer {
   }
 }
 
+/** Writes a little-endian 32-bit integer. */
+export function writeFixed32(w: Writer, v: number): void {
+  w.ensure(4);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v >>> 16;
+  b[p + 3] = v >>> 24;
+  w.pos = p + 4;
+}
+
 /** Writes an int64/uint64 varint (two's complement for negative values). */
 export function writeInt64(w: Writer, v: bigint | string | number): void {
   w.varint64(split64(v), HI);
@@ -212,19 +211,21 @@ export function writeSint64(w: Writer, v: bigint | string | number): void {
 
 /** Writes a little-endian 64-bit integer. */
 export function writeFixed64(w: Writer, v: bigint | string | number): void {
-  w.fixed32(split64(v)).fixed32(HI);
+  writeFixed32(w, split64(v));
+  writeFixed32(w, HI);
 }
 
 /** Writes an IEEE 754 single. */
 export function writeFloat(w: Writer, v: number): void {
   scratch.setFloat32(0, v, true);
-  w.fixed32(scratch.getUint32(0, true));
+  writeFixed32(w, scratch.getUint32(0, true));
 }
 
 /** Writes an IEEE 754 double. */
 export function writeDouble(w: Writer, v: number): void {
   scratch.setFloat64(0, v, true);
-  w.fixed32(scratch.getUint32(0, true)).fixed32(scratch.getUint32(4, true));
+  writeFixed32(w, scratch.getUint32(0, true));
+  writeFixed32(w, scratch.getUint32(4, true));
 }
 
 /** Appends protobuf-encoded values to a growing buffer. */
@@ -248,6 +249,12 @@ export class BinaryWriter extends Writer {
   /** Writes a zigzag-encoded signed 64-bit varint. */
   sint64(value: bigint | string | number): this {
     writeSint64(this, value);
+    return this;
+  }
+
+  /** Writes a little-endian unsigned 32-bit integer. */
+  fixed32(value: number): this {
+    writeFixed32(this, value);
     return this;
   }
 

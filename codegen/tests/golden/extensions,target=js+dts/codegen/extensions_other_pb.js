@@ -11,7 +11,7 @@ export const Holder = /*@__PURE__*/ messageType("codegen.ext.other.Holder", () =
 ]);
 
 /** Extension codegen.ext.other.flag_bits of codegen.ext.Account. */
-export const flagBits = /*@__PURE__*/ extension("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7 });
+export const flagBits = /*@__PURE__*/ extension("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7, W: wideScalar });
 
 /** Extension codegen.ext.other.other_note of codegen.ext.Account. */
 export const otherNote = /*@__PURE__*/ extension("codegen.ext.other.other_note", () => Account, { no: 152, M: () => Note });

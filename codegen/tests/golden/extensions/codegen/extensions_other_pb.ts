@@ -16,7 +16,7 @@ export const Holder: MessageType<Holder> = /*@__PURE__*/ messageType<Holder>("co
 ]);
 
 /** Extension codegen.ext.other.flag_bits of codegen.ext.Account. */
-export const flagBits: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7 });
+export const flagBits: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7, W: wideScalar });
 
 /** Extension codegen.ext.other.other_note of codegen.ext.Account. */
 export const otherNote: Extension<Account, Note> = /*@__PURE__*/ extension<Account, Note>("codegen.ext.other.other_note", () => Account, { no: 152, M: () => Note });
