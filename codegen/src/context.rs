@@ -1,5 +1,6 @@
 //! What every generator step needs: options and the indexes of the whole request.
 
+use crate::descriptors::RawFiles;
 use crate::editions::EditionsIndex;
 use crate::index::{TypeIndex, module_path};
 use crate::options::{Options, Wkt};
@@ -10,6 +11,7 @@ use crate::printer::relative_import;
 pub(crate) const RUNTIME_WKT: &[&str] = &[
     "google/protobuf/any.proto",
     "google/protobuf/api.proto",
+    "google/protobuf/descriptor.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
     "google/protobuf/field_mask.proto",
@@ -27,6 +29,8 @@ pub(crate) struct Context<'a> {
     pub(crate) parameter: String,
     pub(crate) index: &'a TypeIndex,
     pub(crate) editions: &'a EditionsIndex,
+    /// The encoded files of the request (for `descriptors=embed`).
+    pub(crate) raw_files: &'a RawFiles,
 }
 
 impl Context<'_> {

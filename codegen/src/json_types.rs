@@ -95,16 +95,26 @@ fn message_json(g: &mut FileGen<'_>, m: &DescriptorProto, scope: &str) -> Result
             .types(0, &format!("export type {name} = Record<string, never>;"));
     } else {
         g.body.types(0, &format!("export type {name} = {{"));
+        // Two fields may share a JSON name (proto2, editions `json_format =
+        // LEGACY_BEST_EFFORT`): one key, typed as either field's value.
+        let mut keys: Vec<(String, Vec<String>)> = Vec::new();
         for f in &m.field {
             let ctx = format!("{fq}.{}", f.name());
             let ty = field_json(g, f, &ctx)?;
             let key = f.json_name.clone().unwrap_or_else(|| json_name(f.name()));
+            match keys.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, types)) if types.contains(&ty) => {}
+                Some((_, types)) => types.push(ty),
+                None => keys.push((key, vec![ty])),
+            }
+        }
+        for (key, types) in keys {
             let key = if is_identifier(&key) {
                 key
             } else {
                 string_literal(&key)
             };
-            g.body.types(1, &format!("{key}?: {ty};"));
+            g.body.types(1, &format!("{key}?: {};", types.join(" | ")));
         }
         g.body.types(0, "};");
     }

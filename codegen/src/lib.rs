@@ -48,8 +48,12 @@
 //!   `grpcweb-client/wkt`, or written next to the files that import them.
 //! - `target=ts|js+dts` (default `ts`): TypeScript, or JavaScript plus declarations
 //!   written from the same model.
+//! - `descriptors=none|embed` (default `none`): `embed` makes every `_pb` module export
+//!   its file's descriptor (`file_a_b`, the encoded `FileDescriptorProto` with its custom
+//!   options) for `getOption` and `createFileRegistry` of `grpcweb-client/reflect`. It
+//!   needs the encoded request ([`run`]); [`generate`] answers with an error.
 //! - `runtime_module=<specifier>` (default `grpcweb-client`): where the runtime (and its
-//!   `/wkt`) is imported from.
+//!   `/wkt` and `/reflect`) is imported from.
 //!
 //! Unknown keys or values make the plugin answer with an error naming them.
 //!
@@ -58,8 +62,8 @@
 //!   validation and message encoding features; other editions are an error).
 //!   [`generate`] cannot see features (prost-types drops them): use [`run`].
 //! - proto2: defaults are recorded in the field table (`def`), not applied to the plain
-//!   objects: an unset optional field is `undefined` (`getField` from the runtime reads
-//!   the default). `required` is checked when encoding (binary and JSON throw when one is
+//!   objects: an unset optional field is `undefined` (the runtime's `withDefaults` view
+//!   and `getField` read the default). `required` is checked when encoding (binary and JSON throw when one is
 //!   unset), not when decoding, like `@bufbuild/protobuf`.
 //! - Client-streaming and bidi methods need a transport with `clientStream` /
 //!   `bidiStream` (`createGrpcWebTransport` has both; they need a platform whose `fetch`
@@ -67,6 +71,7 @@
 //!   without them those calls fail with UNIMPLEMENTED (code 12).
 
 mod context;
+mod descriptors;
 mod editions;
 mod error;
 mod extensions;
@@ -87,9 +92,12 @@ use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{EnumPrefix, ImportExtension, Int64, OptionError, Options, Target, Wkt};
+pub use options::{
+    Descriptors, EnumPrefix, ImportExtension, Int64, OptionError, Options, Target, Wkt,
+};
 
 use context::Context;
+use descriptors::RawFiles;
 use printer::Generated;
 
 use editions::{EDITION_2023, EDITION_2024, EditionsIndex};
@@ -100,9 +108,15 @@ use index::TypeIndex;
 pub fn run(request: &[u8]) -> Vec<u8> {
     let decoded = CodeGeneratorRequest::decode(request)
         .map_err(|e| Error::new(format!("cannot decode the CodeGeneratorRequest: {e}")))
-        .and_then(|r| Ok((r, EditionsIndex::decode(request)?)));
+        .and_then(|r| {
+            Ok((
+                r,
+                EditionsIndex::decode(request)?,
+                RawFiles::decode(request)?,
+            ))
+        });
     let response = match decoded {
-        Ok((request, editions)) => generate_with(&request, &editions),
+        Ok((request, editions, raw)) => generate_with(&request, &editions, &raw),
         Err(e) => CodeGeneratorResponse {
             error: Some(e.to_string()),
             supported_features: Some(supported_features()),
@@ -129,18 +143,19 @@ fn supported_features() -> u64 {
 /// Generates the files of a request. Editions files need their features, which the
 /// prost-types descriptors drop: use [`run`] on the encoded request for those.
 pub fn generate(request: &CodeGeneratorRequest) -> CodeGeneratorResponse {
-    generate_with(request, &EditionsIndex::default())
+    generate_with(request, &EditionsIndex::default(), &RawFiles::default())
 }
 
 fn generate_with(
     request: &CodeGeneratorRequest,
     editions: &EditionsIndex,
+    raw: &RawFiles,
 ) -> CodeGeneratorResponse {
     let mut response = CodeGeneratorResponse {
         supported_features: Some(supported_features()),
         ..Default::default()
     };
-    match generate_files(request, editions) {
+    match generate_files(request, editions, raw) {
         Ok(files) => response.file = files,
         Err(e) => response.error = Some(e.to_string()),
     }
@@ -190,6 +205,7 @@ fn push(out: &mut Vec<File>, target: Target, proto: &str, suffix: &str, module: 
 fn generate_files(
     request: &CodeGeneratorRequest,
     editions: &EditionsIndex,
+    raw_files: &RawFiles,
 ) -> Result<Vec<File>, Error> {
     let parameter = request.parameter.clone().unwrap_or_default();
     let options = Options::parse(&parameter).map_err(|e| Error::new(e.to_string()))?;
@@ -199,6 +215,7 @@ fn generate_files(
         parameter: parameter.replace(['\n', '\r'], " "),
         index: &index,
         editions,
+        raw_files,
     };
     for name in &request.file_to_generate {
         if !request.proto_file.iter().any(|f| f.name() == name) {
@@ -217,8 +234,11 @@ fn generate_files(
         }
         // A file of services (or imports) only has an empty `_pb.ts`: left out unless
         // `keep_empty_files` (for build systems that declare every output in advance).
-        let empty =
-            file.message_type.is_empty() && file.enum_type.is_empty() && file.extension.is_empty();
+        // With `descriptors=embed` every file has its descriptor const.
+        let empty = file.message_type.is_empty()
+            && file.enum_type.is_empty()
+            && file.extension.is_empty()
+            && ctx.options.descriptors == Descriptors::None;
         if !empty || ctx.options.keep_empty_files {
             let pb = messages::generate(&ctx, file)?;
             push(&mut out, ctx.options.target, file.name(), "_pb", pb);

@@ -14,7 +14,7 @@ use crate::index::TypeKind;
 use crate::names::{
     enum_members, is_identifier, json_name, property_name, snake_case, string_literal,
 };
-use crate::options::EnumPrefix;
+use crate::options::{Descriptors, EnumPrefix};
 use crate::printer::{Generated, Out};
 
 // Source paths (descriptor.proto field numbers) used to find comments.
@@ -29,9 +29,21 @@ const ENUM_VALUE: i32 = 2;
 /// Generates the `_pb.ts` file of `file`.
 pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<Generated, Error> {
     let mut g = FileGen::new(ctx, file);
-    for name in ctx.index.declared_in(file.name(), ctx.options.json_types) {
-        g.imports.declare(&name);
+    let declared: HashSet<String> = ctx
+        .index
+        .declared_in(file.name(), ctx.options.json_types)
+        .collect();
+    for name in &declared {
+        g.imports.declare(name);
     }
+    let file_desc = (ctx.options.descriptors == Descriptors::Embed).then(|| {
+        let mut name = crate::descriptors::const_name(file.name());
+        while declared.contains(&name) {
+            name.push('$');
+        }
+        g.imports.declare(&name);
+        name
+    });
     let scope = file.package().to_owned();
     for (i, e) in file.enum_type.iter().enumerate() {
         g.enum_(e, &scope, &[FILE_ENUM, i as i32])?;
@@ -40,6 +52,9 @@ pub(crate) fn generate(ctx: &Context<'_>, file: &FileDescriptorProto) -> Result<
         g.message(m, &scope, &[FILE_MESSAGE, i as i32])?;
     }
     crate::extensions::generate(&mut g)?;
+    if let Some(name) = file_desc {
+        crate::descriptors::generate(&mut g, &name)?;
+    }
     if ctx.options.json_types {
         crate::json_types::generate(&mut g)?;
     }

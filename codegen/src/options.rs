@@ -86,6 +86,18 @@ pub enum Wkt {
     Generate,
 }
 
+/// Whether generated files embed their file descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Descriptors {
+    /// No descriptor (the default): output and bundles stay as small as they are.
+    #[default]
+    None,
+    /// `export const file_a_b: FileDesc` in every `_pb` module: the serialized
+    /// `FileDescriptorProto` (custom options included) for `getOption` and
+    /// `createFileRegistry`.
+    Embed,
+}
+
 /// Parsed plugin options. Every key is documented in the crate docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
@@ -107,6 +119,8 @@ pub struct Options {
     pub wkt: Wkt,
     /// `target=ts|js+dts`.
     pub target: Target,
+    /// `descriptors=none|embed`.
+    pub descriptors: Descriptors,
     /// `runtime_module=<specifier>`: where generated code imports the runtime from
     /// (`None`: `grpcweb-client`).
     pub runtime_module: Option<String>,
@@ -121,7 +135,7 @@ impl Options {
 
 /// The option keys, for the error about an unknown one.
 const KEYS: &str = "int64, import_extension, enum_prefix, keep_empty_files, json_types, \
-                    unwrap_wrappers, wkt, runtime_module, target";
+                    unwrap_wrappers, wkt, runtime_module, target, descriptors";
 
 fn boolean(value: &str) -> Option<bool> {
     match value {
@@ -208,6 +222,13 @@ impl Options {
                         _ => return Err(bad("ts or js+dts")),
                     }
                 }
+                "descriptors" => {
+                    options.descriptors = match value.trim() {
+                        "none" => Descriptors::None,
+                        "embed" => Descriptors::Embed,
+                        _ => return Err(bad("none or embed")),
+                    }
+                }
                 "runtime_module" => {
                     let spec = value.trim();
                     if spec.is_empty() || spec.contains(['"', '\\', '\n', '\r']) {
@@ -255,6 +276,14 @@ mod tests {
         assert_eq!((o.wkt, o.runtime()), (Wkt::Generate, "../rt.js"));
         assert!(Options::parse("runtime_module=").is_err());
         assert!(Options::parse("wkt=copy").is_err());
+        let o = Options::parse("descriptors=embed").expect("valid");
+        assert_eq!(o.descriptors, Descriptors::Embed);
+        assert_eq!(
+            Options::parse("descriptors=none").expect("valid"),
+            Options::default()
+        );
+        let e = Options::parse("descriptors").expect_err("no value");
+        assert!(e.to_string().contains("none or embed"), "{e}");
         let o = Options::parse("keep_empty_files=false,enum_prefix=keep").expect("valid");
         assert_eq!(o, Options::default());
     }

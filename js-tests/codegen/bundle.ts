@@ -33,6 +33,9 @@ export async function bundleApp(source: string): Promise<{ text: string; min: nu
           b.onResolve({ filter: /^grpcweb-client\/wkt$/ }, () => ({
             path: join(dir, "..", "..", "client-wasm", "npm", "src", "wkt", "index.ts"),
           }));
+          b.onResolve({ filter: /^grpcweb-client\/reflect$/ }, () => ({
+            path: join(dir, "..", "..", "client-wasm", "npm", "src", "reflect.ts"),
+          }));
         },
       },
     ],

@@ -71,10 +71,16 @@ generate(inputs, [
   ours("ours-js", ["target=js+dts"]),
   ours("ours-json", ["json_types=true"]),
   ours("ours-unwrap", ["unwrap_wrappers=true"]),
+  ours("ours-desc", ["descriptors=embed"]),
 ]);
 // protoc-gen-es cannot compile clash.proto (two fields share a camelCase name); we can.
 // Its output for enum_prefix.proto does not compile (two members stripped to one name).
-const esExcluded = ["../protos/codegen/clash.proto", "../protos/codegen/enum_prefix.proto"];
+// json_format.proto gives two fields one JSON name (json_format = LEGACY_BEST_EFFORT).
+const esExcluded = [
+  "../protos/codegen/clash.proto",
+  "../protos/codegen/enum_prefix.proto",
+  "../protos/codegen/json_format.proto",
+];
 generate({ ...inputs, exclude_paths: esExcluded }, [
   { local: bin("protoc-gen-es"), out: "codegen/out/es", opt: ["target=ts", "import_extension=js"] },
 ]);
@@ -84,8 +90,13 @@ const shimDir = join(dir, "dist", "node_modules", "grpcweb-client");
 mkdirSync(shimDir, { recursive: true });
 writeFileSync(
   join(shimDir, "package.json"),
-  JSON.stringify({ name: "grpcweb-client", type: "module", exports: { ".": "./index.js", "./wkt": "./wkt.js" } }),
+  JSON.stringify({
+    name: "grpcweb-client",
+    type: "module",
+    exports: { ".": "./index.js", "./wkt": "./wkt.js", "./reflect": "./reflect.js" },
+  }),
 );
+writeFileSync(join(shimDir, "reflect.js"), 'export * from "../../client-wasm/npm/src/reflect.js";\n');
 writeFileSync(join(shimDir, "index.js"), 'export * from "../../js-tests/codegen/grpcweb-client.js";\n');
 writeFileSync(join(shimDir, "wkt.js"), 'export * from "../../client-wasm/npm/src/wkt/index.js";\n');
 type Cases = { cases: Array<[string, () => void | Promise<void>]> };
@@ -94,6 +105,8 @@ const cross = (await import(compiled("cross.js"))) as Cases;
 const unit = (await import(compiled("cases.js"))) as Cases;
 const bundle = (await import(compiled("bundle.js"))) as Cases;
 const extensions = (await import(compiled("extensions.js"))) as Cases;
+const options = (await import(compiled("options.js"))) as Cases;
+const defaults = (await import(compiled("defaults.js"))) as Cases;
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
 test("every golden type-checks under the strict tsconfig", () => {
@@ -115,7 +128,12 @@ test("buf generate output equals the goldens (same plugin, real buf)", () => {
   }
 });
 
-for (const rel of ["codegen/editions_pb.ts", "codegen/editions2024_pb.ts", "codegen/extensions_editions_pb.ts"])
+for (const rel of [
+  "codegen/editions_pb.ts",
+  "codegen/editions2024_pb.ts",
+  "codegen/extensions_editions_pb.ts",
+  "codegen/json_format_pb.ts",
+])
   test(`editions golden: buf output equals codegen/tests/golden/editions/${rel} (protox has no editions)`, () => {
     // UPDATE_GOLDEN=1 writes the golden, then fails, like the cargo golden test.
     const golden = join(root, "codegen", "tests", "golden", "editions");
@@ -171,7 +189,7 @@ test(
   },
 );
 
-test("buf's default strategy: two roots that both import Timestamp, the well-known types from grpcweb-client/wkt", () => {
+test("buf's default strategy: two roots that both import Timestamp and descriptor.proto, the well-known types from grpcweb-client/wkt", () => {
   // One plugin run per directory (buf's default `strategy: directory`): with the
   // well-known types written into the output, both runs would write
   // google/protobuf/timestamp_pb.ts and buf would refuse the second.
@@ -185,7 +203,9 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
       writeFileSync(
         join(ws, mod, pkg, `${pkg}.proto`),
         `syntax = "proto3";\npackage ${pkg};\nimport "google/protobuf/timestamp.proto";\n` +
-          `message Event { google.protobuf.Timestamp at = 1; }\n`,
+          `import "google/protobuf/descriptor.proto";\n` +
+          `message Event { google.protobuf.Timestamp at = 1; }\n` +
+          `extend google.protobuf.FieldOptions { int32 ${pkg}_opt = ${pkg === "a" ? 50001 : 50002}; }\n`,
       );
     }
     writeFileSync(join(ws, "buf.yaml"), "version: v2\nmodules:\n  - path: one\n  - path: two\n");
@@ -195,12 +215,56 @@ test("buf's default strategy: two roots that both import Timestamp, the well-kno
     for (const rel of ["a/a_pb.ts", "b/b_pb.ts"])
       assert.match(
         readFileSync(join(ws, "gen", rel), "utf8"),
-        /^import \{ Timestamp \} from "grpcweb-client\/wkt";$/m,
+        /^import \{ FieldOptions, Timestamp \} from "grpcweb-client\/wkt";$/m,
         rel,
       );
   } finally {
     rmSync(ws, { recursive: true, force: true });
   }
+});
+
+test("json_format: LEGACY_BEST_EFFORT and ALLOW give the same code; the compiler enforces ALLOW", async () => {
+  const read = (rel: string): string => readFileSync(join(dir, "out", "ours", rel), "utf8");
+  // The two fixtures differ in the feature, the package and the field that shares a JSON
+  // name; every other line of the output is equal.
+  const lines = (rel: string, pkg: string): string[] =>
+    read(rel)
+      .replaceAll(pkg, "PKG")
+      .split("\n")
+      .filter((l) => !/fooBar|@generated/.test(l));
+  assert.deepEqual(
+    lines("codegen/json_format_pb.ts", "codegen.jf"),
+    lines("codegen/json_format_allow_pb.ts", "codegen.jfa"),
+  );
+  // ALLOW: two fields with one JSON name do not compile (buf's check, as protoc's).
+  const ws = mkdtempSync(join(tmpdir(), "grpcweb-ts-jf-"));
+  try {
+    const legacy = readFileSync(join(root, "protos", "codegen", "json_format.proto"), "utf8");
+    writeFileSync(join(ws, "allow.proto"), legacy.replace("json_format = LEGACY_BEST_EFFORT;", "json_format = ALLOW;"));
+    const r = spawnSync(bin("buf"), ["build", ws], { encoding: "utf8" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout + r.stderr, /same JSON name/);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+  // LEGACY_BEST_EFFORT: the JSON of a shared name is ambiguous (the later field's key
+  // wins when written, and reading sets that field).
+  type Mod = Record<string, any>;
+  const { toJson, fromJson } = (await import("grpcweb-client")) as Mod;
+  const jf = (await import(
+    pathToFileURL(join(dir, "dist", "js-tests", "codegen", "out", "ours", "codegen", "json_format_pb.js")).href
+  )) as Mod;
+  const Legacy = jf["Legacy"];
+  assert.deepEqual(
+    Legacy.fields.map((f: Mod) => [f.name, f.json]),
+    [
+      ["fooBar", "fooBar"],
+      ["fooBar$", "fooBar"],
+      ["name", "name"],
+    ],
+  );
+  assert.deepEqual(toJson(Legacy, Legacy.create({ fooBar: 1, fooBar$: 2 })), { fooBar: 2 });
+  assert.deepEqual(fromJson(Legacy, { fooBar: 5 }), Legacy.create({ fooBar$: 5 }));
 });
 
 test("target=js+dts: the JavaScript agrees with the TypeScript (enums, 1000 random messages each way), the declarations type-check", async () => {
@@ -306,7 +370,15 @@ test("json_types=true: what toJson returns for random messages type-checks as th
   assert.equal(n, 600);
 });
 
-for (const [name, fn] of [...cross.cases, ...extensions.cases, ...unit.cases, ...bundle.cases]) test(name, fn);
+for (const [name, fn] of [
+  ...cross.cases,
+  ...extensions.cases,
+  ...options.cases,
+  ...defaults.cases,
+  ...unit.cases,
+  ...bundle.cases,
+])
+  test(name, fn);
 
 test(
   "generated client over the grpcweb-client transport -> grpcweb-proxy -> interop-server",

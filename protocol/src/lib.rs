@@ -41,8 +41,9 @@
 //! - `http` (default): conversions to and from `http::HeaderMap` (the proxy's).
 //! - `std` (default): `std` support of the dependencies; without it (and without `http`)
 //!   the crate is `no_std` + `alloc`, as the wasm client builds it.
-//! - `fast-text` (default): a 4 KB table that decodes text bodies four characters per
-//!   step. The wasm client leaves all three out to stay small.
+//! - `fast-text` (default, needs `std`): text bodies decoded and encoded by `base64-simd`
+//!   (SIMD instructions picked at run time, a scalar fallback), with a 4 KB table for the
+//!   blocks it refuses. The wasm client leaves all three out to stay small.
 //!
 //! # Limitations
 //!

@@ -5,12 +5,23 @@
 //! segments joined back to back decode as one stream). ASCII whitespace is skipped.
 //! The encoder writes each piece of output as its own padded segment, so a receiver can
 //! decode what it has without waiting for more.
+//!
+//! With the `fast-text` feature (the proxy) both directions use `base64-simd`, which picks
+//! the CPU's SIMD instructions at run time and has a scalar fallback; input it refuses
+//! (whitespace, padding inside a block) goes through the character-by-character rules
+//! above, which decide every result.
 
 use alloc::vec::Vec;
+#[cfg(not(feature = "fast-text"))]
 use base64::Engine as _;
+#[cfg(not(feature = "fast-text"))]
 use base64::engine::general_purpose::STANDARD;
+#[cfg(feature = "fast-text")]
+use base64_simd::Out;
 use bytes::{BufMut, Bytes, BytesMut};
 use core::fmt;
+#[cfg(feature = "fast-text")]
+use core::mem::MaybeUninit;
 
 const INVALID: u8 = 0xFF;
 const PAD: u8 = 0xFE;
@@ -153,11 +164,17 @@ impl Base64Decoder {
 
     fn decode_into<B: BufMut>(&mut self, input: &[u8], out: &mut B) -> Result<(), TextError> {
         let mut i = 0;
+        // Where the fast path may try SIMD again: not inside a block it failed on, so
+        // input that fails it often (whitespace) costs each byte one failed try at most.
+        let mut simd_from = 0;
         while i < input.len() {
             // Fast path: at a group boundary, decode the run of whole groups of plain
             // alphabet characters ahead straight into the output.
             if self.len == 0 && i + 4 <= input.len() {
-                let done = decode_groups(&input[i..], out);
+                let (done, failed_until) = decode_groups(&input[i..], out, i >= simd_from);
+                if let Some(end) = failed_until {
+                    simd_from = i + end;
+                }
                 if done > 0 {
                     i += done;
                     continue;
@@ -222,15 +239,52 @@ impl Base64Decoder {
 /// Without the `fast-text` feature: no fast path (its tables are 4 KB), every character
 /// goes through [`class`].
 #[cfg(not(feature = "fast-text"))]
-fn decode_groups<B: BufMut>(_input: &[u8], _out: &mut B) -> usize {
-    0
+fn decode_groups<B: BufMut>(_input: &[u8], _out: &mut B, _simd: bool) -> (usize, Option<usize>) {
+    (0, None)
+}
+
+/// Decodes whole 4-character groups from the start of `input` into `out`: blocks of
+/// groups by SIMD (when `simd`), each a padded base64 string on its own (so a padded
+/// group may end it); from the first block SIMD refuses (whitespace, padding inside, an
+/// invalid byte, bits after the padding that are not zero), by [`decode_table_groups`],
+/// which stops before the first group that is not all plain alphabet characters. Returns
+/// the input bytes consumed and, when SIMD refused a block, where that block ends.
+///
+/// What SIMD decodes, the character-by-character path decodes the same, padding in a
+/// block's last group included.
+#[cfg(feature = "fast-text")]
+fn decode_groups<B: BufMut>(input: &[u8], out: &mut B, simd: bool) -> (usize, Option<usize>) {
+    const BLOCK: usize = 4096;
+    // Not zeroed: the decoder writes what it returns.
+    let mut buf = [MaybeUninit::<u8>::uninit(); BLOCK / 4 * 3];
+    let mut consumed = 0;
+    if simd {
+        for block in input.chunks(BLOCK) {
+            let block = &block[..block.len() / 4 * 4];
+            if block.is_empty() {
+                return (consumed, None);
+            }
+            let Ok(decoded) = base64_simd::STANDARD.decode(block, Out::from_uninit_slice(&mut buf))
+            else {
+                let done = decode_table_groups(block, out);
+                return (consumed + done, Some(consumed + block.len()));
+            };
+            out.put_slice(decoded);
+            consumed += block.len();
+            if block.len() < BLOCK {
+                break;
+            }
+        }
+        return (consumed, None);
+    }
+    (decode_table_groups(input, out), None)
 }
 
 /// Decodes whole 4-character groups of plain alphabet characters from the start of
 /// `input` into `out`, stopping before the first group that holds anything else (padding,
 /// whitespace, an invalid byte) or is incomplete. Returns the input bytes consumed.
 #[cfg(feature = "fast-text")]
-fn decode_groups<B: BufMut>(input: &[u8], out: &mut B) -> usize {
+fn decode_table_groups<B: BufMut>(input: &[u8], out: &mut B) -> usize {
     // Decoded through a buffer on the stack, a block at a time: no zeroing of the output.
     const GROUPS: usize = 256;
     let mut buf = [0u8; GROUPS * 3];
@@ -305,14 +359,27 @@ pub fn encode_segment_into(data: &[u8], out: &mut BytesMut) {
     // Encoded through a buffer on the stack, a block at a time (no zeroing of the
     // output); every block but the last is a whole number of 3-byte groups, so the blocks
     // join into one segment.
-    const BLOCK: usize = 768;
     out.reserve(encoded_len(data.len()));
-    let mut buf = [0u8; encoded_len(BLOCK)];
-    for block in data.chunks(BLOCK) {
-        let written = STANDARD
-            .encode_slice(block, &mut buf)
-            .expect("buffer sized by encoded_len");
-        out.put_slice(&buf[..written]);
+    #[cfg(feature = "fast-text")]
+    {
+        const BLOCK: usize = 3072;
+        let mut buf = [MaybeUninit::<u8>::uninit(); encoded_len(BLOCK)];
+        for block in data.chunks(BLOCK) {
+            // `buf` holds the encoding of a whole block: no panic.
+            let written = base64_simd::STANDARD.encode(block, Out::from_uninit_slice(&mut buf));
+            out.put_slice(written);
+        }
+    }
+    #[cfg(not(feature = "fast-text"))]
+    {
+        const BLOCK: usize = 768;
+        let mut buf = [0u8; encoded_len(BLOCK)];
+        for block in data.chunks(BLOCK) {
+            let written = STANDARD
+                .encode_slice(block, &mut buf)
+                .expect("buffer sized by encoded_len");
+            out.put_slice(&buf[..written]);
+        }
     }
 }
 

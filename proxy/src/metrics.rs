@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use crate::method::MethodPath;
 use crate::upstream::Backend;
 
-pub(crate) use record::CallRecord;
+pub(crate) use record::{CallRecord, CallStatus, RestMethod};
 
 /// Distinct (service, method) label pairs kept; methods seen after that count as `other`.
 /// Only methods that exist take a slot.
@@ -128,8 +128,18 @@ struct MethodMetrics {
 const CODE_LABELS: usize = 19;
 const CLIENT_GONE: usize = 17;
 const NO_STATUS: usize = 18;
-const MODE_LABELS: usize = 4;
-const MODE_NAMES: [&str; MODE_LABELS] = ["grpc-web", "grpc-web-text", "grpc", "other"];
+const MODE_LABELS: usize = 8;
+/// A call's mode: how its request came ([`record::mode`] and [`RestMethod`] decide).
+const MODE_NAMES: [&str; MODE_LABELS] = [
+    "grpc-web",
+    "grpc-web-text",
+    "grpc",
+    "other",
+    "grpc-web+json",
+    "grpc-web-text+json",
+    "grpc+json",
+    "rest",
+];
 
 impl MethodMetrics {
     fn new(metrics_duration: &HistogramFamily, service: String, method: String) -> Self {

@@ -142,5 +142,7 @@ fn error_response<R>(
     *res.status_mut() = grpcweb_transcode::failure::http_status(code);
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.extensions_mut()
+        .insert(crate::metrics::CallStatus(code));
     res
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prost_types::compiler::CodeGeneratorRequest;
+use prost::Message as _;
+use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 /// Case directory name (options after the first comma) -> protos, relative to `protos/`.
 const CASES: &[(&str, &[&str])] = &[
@@ -51,6 +52,12 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("flatten", &["codegen/flatten.proto"]),
+    ("options,descriptors=embed", &["codegen/options.proto"]),
+    ("options", &["codegen/options.proto"]),
+    (
+        "options,descriptors=embed,target=js+dts",
+        &["codegen/options.proto"],
+    ),
     ("wrappers,unwrap_wrappers=true", &["codegen/wrappers.proto"]),
     (
         "extensions",
@@ -88,6 +95,7 @@ const CASES: &[(&str, &[&str])] = &[
 const RUNTIME_WKT: &[&str] = &[
     "google/protobuf/any.proto",
     "google/protobuf/api.proto",
+    "google/protobuf/descriptor.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
     "google/protobuf/field_mask.proto",
@@ -102,16 +110,34 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn request(files: &[&str], parameter: &str) -> CodeGeneratorRequest {
+/// A `FileDescriptorSet` whose files stay encoded (prost-types would drop their custom
+/// options, which `descriptors=embed` embeds).
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawSet {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    file: Vec<Vec<u8>>,
+}
+
+/// The encoded request, as protoc would send it: the files as protox encodes them.
+fn request(files: &[&str], parameter: &str) -> Vec<u8> {
     let mut compiler = protox::Compiler::new([root().join("protos")]).expect("protox compiler");
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(files).expect("fixture protos compile");
-    CodeGeneratorRequest {
+    let mut bytes = CodeGeneratorRequest {
         file_to_generate: files.iter().map(|f| (*f).to_owned()).collect(),
         parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
-        proto_file: compiler.file_descriptor_set().file,
+        proto_file: Vec::new(),
         compiler_version: None,
     }
+    .encode_to_vec();
+    let set = RawSet::decode(compiler.encode_file_descriptor_set().as_slice()).expect("set");
+    for file in set.file {
+        // CodeGeneratorRequest.proto_file (15), length-delimited.
+        bytes.push(15 << 3 | 2);
+        prost::encoding::encode_varint(file.len() as u64, &mut bytes);
+        bytes.extend_from_slice(&file);
+    }
+    bytes
 }
 
 fn existing_files(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
@@ -159,7 +185,10 @@ fn check(cases: &[(PathBuf, &str, &[&str])]) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let response = protoc_gen_grpcweb_ts::generate(&request(files, parameter));
+        let response = CodeGeneratorResponse::decode(
+            protoc_gen_grpcweb_ts::run(&request(files, parameter)).as_slice(),
+        )
+        .expect("response");
         assert_eq!(response.error, None, "case {case}");
         let mut stale = BTreeSet::new();
         existing_files(dir, dir, &mut stale);

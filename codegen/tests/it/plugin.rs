@@ -160,3 +160,64 @@ fn a_file_of_extensions_only_is_generated_and_imports_the_extendee() {
         "{ts}"
     );
 }
+
+#[test]
+fn embedded_descriptors_keep_unknown_fields_and_need_the_encoded_request() {
+    let mut f = file("a/b-c.proto", "proto3");
+    f.message_type[0].field.clear();
+    f.source_code_info = Some(prost_types::SourceCodeInfo::default());
+    let req = request(vec![f], "descriptors=embed");
+    let e = protoc_gen_grpcweb_ts::generate(&req).error;
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("descriptors=embed needs the encoded request")),
+        "{e:?}"
+    );
+    // A custom option as the compiler sends it: an unknown field of MessageOptions
+    // (number 50000, varint 7) that prost-types would drop.
+    let mut bytes = req.encode_to_vec();
+    let file_bytes = {
+        let mut fb = req.proto_file[0].encode_to_vec();
+        // DescriptorProto (field 4) with name "N" and options (7) { 50000: 7 }.
+        let options = [0x80, 0xb5, 0x18, 7];
+        let mut msg = vec![0x0a, 1, b'N', 0x3a, options.len() as u8];
+        msg.extend_from_slice(&options);
+        fb.push(0x22);
+        fb.push(msg.len() as u8);
+        fb.extend_from_slice(&msg);
+        fb
+    };
+    // Replace the file with its extended encoding (proto_file is field 15).
+    bytes.truncate(bytes.len() - req.proto_file[0].encoded_len() - 2);
+    bytes.push(15 << 3 | 2);
+    bytes.push(file_bytes.len() as u8);
+    bytes.extend_from_slice(&file_bytes);
+    let response = CodeGeneratorResponse::decode(protoc_gen_grpcweb_ts::run(&bytes).as_slice())
+        .expect("response");
+    assert_eq!(response.error, None);
+    let pb = response
+        .file
+        .iter()
+        .find(|f| f.name() == "a/b-c_pb.ts")
+        .expect("a/b-c_pb.ts");
+    let line = pb
+        .content()
+        .lines()
+        .find(|l| l.starts_with("export const file_a_b_c: FileDesc = "))
+        .expect("descriptor const");
+    let b64 = line.split('"').nth(1).expect("base64 literal");
+    use base64::Engine as _;
+    let embedded = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(b64)
+        .expect("base64");
+    // The file as sent, the custom option included, without source_code_info (9).
+    let mut expected = req.proto_file[0].clone();
+    expected.source_code_info = None;
+    let mut expected = expected.encode_to_vec();
+    expected.extend_from_slice(&file_bytes[file_bytes.len() - 11..]);
+    assert_eq!(embedded, expected);
+    assert!(
+        pb.content()
+            .contains(r#"import { type FileDesc, fileDesc } from "grpcweb-client/reflect";"#)
+    );
+}

@@ -2,7 +2,8 @@
 //! access-log line when the call ends.
 
 use grpcweb_protocol::Code;
-use grpcweb_protocol::content_type::RequestKind;
+use grpcweb_protocol::Mode;
+use grpcweb_protocol::content_type::{Codec, ContentType, RequestKind};
 use http::{HeaderMap, Request, Version};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub(crate) struct CallRecord {
     labels: Option<Arc<MethodMetrics>>,
     /// The path, when `labels` is not known.
     path: Option<String>,
+    /// The gRPC method path of a REST call, from its binding.
+    rest_method: Option<String>,
     /// Set by the router when the backend answered.
     pub(crate) answered: BackendAnswered,
     mode: usize,
@@ -50,6 +53,7 @@ impl CallRecord {
             start: Instant::now(),
             labels,
             path: own_path,
+            rest_method: None,
             answered: BackendAnswered::default(),
             mode: mode(req.headers()),
             version: req.version(),
@@ -63,13 +67,26 @@ impl CallRecord {
         }
     }
 
-    /// Notes the response head: HTTP status and a status in the headers (trailers-only).
+    /// Notes the response head: HTTP status, a status in the headers (trailers-only) or
+    /// in a [`CallStatus`], and the method of a REST call ([`RestMethod`]).
     pub(crate) fn response<B>(&mut self, res: &http::Response<B>) {
         self.http_status = res.status().as_u16();
         self.header_code = res
             .headers()
             .get(grpcweb_protocol::status::GRPC_STATUS_HEADER)
-            .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown));
+            .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown))
+            .or_else(|| res.extensions().get::<CallStatus>().map(|s| s.0));
+        if let Some(RestMethod(method)) = res.extensions().get::<RestMethod>() {
+            self.mode = REST;
+            // The access log keeps the HTTP path, even one that looks like a method path.
+            if let Some(labels) = &self.labels {
+                self.path = Some(labels.path().to_owned());
+            }
+            self.labels = self.metrics.known(method);
+            if self.labels.is_none() {
+                self.rest_method = Some(method.clone());
+            }
+        }
     }
 
     /// Records the finished call. `body_code` is the status from the body, if it ended;
@@ -94,7 +111,10 @@ impl CallRecord {
         let labels = match &self.labels {
             Some(labels) => labels.clone(),
             None => metrics.admit(
-                self.path.as_deref().unwrap_or_default(),
+                self.rest_method
+                    .as_deref()
+                    .or(self.path.as_deref())
+                    .unwrap_or_default(),
                 code,
                 self.answered.get(),
             ),
@@ -140,16 +160,68 @@ impl std::fmt::Display for Peer {
     }
 }
 
-/// The index in [`MODE_NAMES`] of a request's mode.
-fn mode(headers: &HeaderMap) -> usize {
+/// A REST call's gRPC method path (`/service/method`), from the binding it matched: put
+/// in the response's extensions by the REST layer. The call counts in mode `rest` under
+/// that method.
+#[derive(Clone, Debug)]
+pub(crate) struct RestMethod(pub(crate) String);
+
+/// The gRPC status of an answer that carries it in neither headers nor body (a REST
+/// answer): put in the response's extensions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallStatus(pub(crate) Code);
+
+/// The [`MODE_NAMES`] index of REST calls.
+const REST: usize = 7;
+
+/// The index in [`MODE_NAMES`] of a request's mode, by its content type (REST calls are
+/// told by their answer, see [`RestMethod`]).
+pub(super) fn mode(headers: &HeaderMap) -> usize {
     let kind = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(RequestKind::parse);
-    match kind {
-        Some(RequestKind::GrpcWeb(ct)) if ct.mode == grpcweb_protocol::Mode::Text => 1,
-        Some(RequestKind::GrpcWeb(_)) => 0,
-        Some(RequestKind::Grpc(_)) => 2,
-        None => 3,
+    let (mode, codec) = match kind {
+        Some(RequestKind::GrpcWeb(ContentType {
+            mode: Mode::Binary,
+            codec,
+        })) => (0, codec),
+        Some(RequestKind::GrpcWeb(ContentType {
+            mode: Mode::Text,
+            codec,
+        })) => (1, codec),
+        Some(RequestKind::Grpc(codec)) => (2, codec),
+        None => return 3,
+    };
+    match codec {
+        Codec::Json => mode + 4,
+        Codec::Proto | Codec::Other(_) => mode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_by_content_type() {
+        let name = |ct: &str| {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(ct) {
+                headers.insert(http::header::CONTENT_TYPE, v);
+            }
+            MODE_NAMES[mode(&headers)]
+        };
+        assert_eq!(name("application/grpc-web"), "grpc-web");
+        assert_eq!(name("application/grpc-web+proto"), "grpc-web");
+        assert_eq!(name("application/grpc-web+thrift"), "grpc-web");
+        assert_eq!(name("application/grpc-web-text"), "grpc-web-text");
+        assert_eq!(name("application/grpc"), "grpc");
+        assert_eq!(name("application/grpc-web+json"), "grpc-web+json");
+        assert_eq!(name("application/grpc-web-text+json"), "grpc-web-text+json");
+        assert_eq!(name("application/grpc+json"), "grpc+json");
+        assert_eq!(name("application/json"), "other");
+        assert_eq!(name(""), "other");
+        assert_eq!(MODE_NAMES[REST], "rest");
     }
 }

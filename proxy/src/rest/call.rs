@@ -20,6 +20,7 @@ use super::stream::RestStream;
 use super::{RestBody, RestSettings, error_response};
 use crate::config::RestStreamFormat;
 use crate::json::BoxedBody;
+use crate::metrics::{CallStatus, RestMethod};
 
 /// Answers `req` (which is not gRPC) by its binding, or 404 when it has none.
 pub(super) async fn rest_call<S, B, R>(
@@ -44,12 +45,33 @@ where
         Some(Err(e)) => return failed(None, &e),
         Some(Ok(m)) => m,
     };
+    let mut res = matched_call(inner, settings, &matched, parts, body).await;
+    let method = RestMethod(matched.binding.grpc_path().to_owned());
+    res.extensions_mut().insert(method);
+    res
+}
+
+/// Answers `req` (split in `parts` and `body`) by its binding `matched`.
+async fn matched_call<S, B, R>(
+    inner: S,
+    settings: &RestSettings,
+    matched: &Matched<'_>,
+    parts: http::request::Parts,
+    body: B,
+) -> Response<ResponseBody<R>>
+where
+    S: Service<Request<RestBody<B>>, Response = Response<ResponseBody<R>>>,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
+    R::Error: Into<BoxError>,
+{
     let pool = matched.binding.method().parent_pool();
     let body = match read_body(body, settings).await {
         Ok(body) => body,
         Err(status) => return error_response(Some(pool), status.code, &status.message, None),
     };
-    let message = match request_message(&matched, parts.uri.query(), &body, settings.options) {
+    let message = match request_message(matched, parts.uri.query(), &body, settings.options) {
         Ok(m) => m,
         Err(e) => return failed(Some(pool), &e),
     };
@@ -91,7 +113,7 @@ where
     let Ok(res) = inner.oneshot(req).await else {
         return error_response(Some(pool), Code::Unavailable, "backend call failed", None);
     };
-    answer(&matched, settings, res).await
+    answer(matched, settings, res).await
 }
 
 /// The JSON error answer of a transcoding failure.
@@ -230,7 +252,11 @@ where
     }
     let proto = message.unwrap_or_default();
     match response_body(matched.binding, &proto, settings.options) {
-        Ok(json) => ok(ResponseBody::full(Bytes::from(json)), "application/json"),
+        Ok(json) => {
+            let mut res = ok(ResponseBody::full(Bytes::from(json)), "application/json");
+            res.extensions_mut().insert(CallStatus(Code::Ok));
+            res
+        }
         Err(e) => failed(Some(pool), &e),
     }
 }

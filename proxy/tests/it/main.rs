@@ -22,6 +22,7 @@ mod identity_headers;
 mod interop_cases;
 mod json_calls;
 mod json_compression;
+mod json_metrics;
 mod lifecycle;
 mod many_streams;
 mod metrics_hostile;

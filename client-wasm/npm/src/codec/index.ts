@@ -50,3 +50,4 @@ export {
   type TimestampLike,
 } from "./wkt.js";
 export { fieldDefault, getField, oneofValue } from "./access.js";
+export { withDefaults, type WithDefaults } from "./defaults.js";

@@ -6,6 +6,7 @@
 // package entry point.
 export * from "./google/protobuf/any_pb.js";
 export * from "./google/protobuf/api_pb.js";
+export * from "./google/protobuf/descriptor_pb.js";
 export * from "./google/protobuf/duration_pb.js";
 export * from "./google/protobuf/empty_pb.js";
 export * from "./google/protobuf/field_mask_pb.js";
