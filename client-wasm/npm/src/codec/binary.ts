@@ -56,6 +56,8 @@ export interface FieldCodec {
    * it, `f` is written as its kind is.
    */
   write?(w: Writer, f: Field, v: any): void;
+  /** Copies the value `v` of `f` for `create` (a map: its entries, message values created). */
+  c?(f: FieldInfo, v: Obj): Obj;
 }
 
 /** One field, ready for the loops. */

@@ -128,9 +128,8 @@ export function create(type: MessageType<any>, init?: Obj): Obj {
     const v = init[f.name];
     if (v === undefined) continue;
     if (f.kind === "map") {
-      const m: Obj = {};
-      for (const k of Object.keys(v)) setMapEntry(m, k, f.M !== undefined ? initMessage(f, v[k]) : v[k]);
-      msg[f.name] = m;
+      // Copied by the map codec (./map.ts, `X`), which only apps with map fields bundle.
+      msg[f.name] = (f.X as { c(f: FieldInfo, v: Obj): Obj }).c(f, v);
     } else if (f.repeated) {
       msg[f.name] = f.kind === "message" ? (v as Obj[]).map((x) => initMessage(f, x)) : [...v];
     } else {

@@ -30,6 +30,11 @@ export const mapField: FieldCodec = {
   write(w, f, v) {
     for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
   },
+  c(f, v) {
+    const m: Obj = {};
+    for (const k of Object.keys(v)) setMapEntry(m, k, f.M !== undefined ? create(f.M(), v[k]) : v[k]);
+    return m;
+  },
 };
 
 function writeMapEntry(w: Writer, f: Field, key: string, value: any): void {
