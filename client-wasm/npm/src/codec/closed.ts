@@ -20,14 +20,10 @@ export const closedEnum: FieldCodec = {
       while (r.pos < stop) {
         const v = r.int32();
         if (names.has(v)) list.push(v);
-        else
-          addUnknown(
-            msg,
-            new Writer()
-              .uint32(f.no << 3)
-              .int32(v)
-              .finish(),
-          );
+        else {
+          const w = new Writer().uint32(f.no << 3).int32(v);
+          addUnknown(msg, w.buf.subarray(0, w.pos));
+        }
       }
       if (r.pos !== stop) throw packedOverrun(f);
       return;

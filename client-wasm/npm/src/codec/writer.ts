@@ -48,11 +48,6 @@ export class Writer {
     this.buf = new Uint8Array(size);
   }
 
-  /** The bytes written so far (a copy-free view of the buffer). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     if (this.pos + n > this.buf.length) {
@@ -230,6 +225,11 @@ export function writeDouble(w: Writer, v: number): void {
 
 /** Appends protobuf-encoded values to a growing buffer. */
 export class BinaryWriter extends Writer {
+  /** The bytes written so far (a copy-free view of the buffer). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
   /** Writes a field key. */
   tag(fieldNo: number, wireType: WireType): this {
     return this.uint32(((fieldNo << 3) | wireType) >>> 0);
