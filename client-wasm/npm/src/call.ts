@@ -242,17 +242,12 @@ export class Call {
 /** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
 function grpcTimeout(ms: number): string {
   const ns = Math.ceil(Math.max(ms, 0) * 1e6);
-  for (const [per, unit] of [
-    [1, "n"],
-    [1e3, "u"],
-    [1e6, "m"],
-    [1e9, "S"],
-    [6e10, "M"],
-    [3.6e12, "H"],
-  ] as const) {
-    const n = Math.ceil(ns / per);
+  // Nanoseconds per unit: n, u, m, S, M, H.
+  const per = [1, 1e3, 1e6, 1e9, 6e10, 3.6e12];
+  for (let i = 0; i < 6; i++) {
+    const n = Math.ceil(ns / per[i]!);
     if (n <= 99_999_999) {
-      return `${n}${unit}`;
+      return `${n}${"numSMH"[i]}`;
     }
   }
   return "99999999H";
