@@ -132,8 +132,22 @@ fn int64_of(g: &FileGen<'_>, f: &FieldDescriptorProto) -> Int64 {
     }
 }
 
+/// Whether the runtime reads and writes a scalar type (by its id) with `wideScalar`: the
+/// 64-bit integers, fixed32, sfixed32, float and double.
+fn is_wide(id: u8) -> bool {
+    matches!(id, 1 | 2 | 3 | 4 | 6 | 7 | 15 | 16 | 18)
+}
+
+/// Adds the codec of 64-bit, fixed32 and floating-point values to a field table, once.
+fn push_wide(g: &mut FileGen<'_>, table: &mut Vec<String>) {
+    let entry = format!("W: {}", g.imports.runtime("wideScalar"));
+    if !table.contains(&entry) {
+        table.push(entry);
+    }
+}
+
 fn scalar_entry(
-    g: &FileGen<'_>,
+    g: &mut FileGen<'_>,
     f: &FieldDescriptorProto,
     t: Type,
     table: &mut Vec<String>,
@@ -141,6 +155,10 @@ fn scalar_entry(
 ) -> Result<String, Error> {
     let (id, ts) = scalar(t).ok_or_else(|| Error::new(format!("{ctx}: not a scalar")))?;
     table.push(format!("T: {id}"));
+    if is_wide(id) {
+        // The codec of these types, which only apps with such fields bundle.
+        push_wide(g, table);
+    }
     if ts == "long" {
         let repr = int64_of(g, f);
         if repr != Int64::BigInt {
@@ -237,6 +255,9 @@ pub(crate) fn field_type(
             let (k, _) = scalar(key.r#type())
                 .ok_or_else(|| Error::new(format!("{ctx}: map key must be a scalar")))?;
             table.push(format!("K: {k}"));
+            if is_wide(k) {
+                push_wide(g, &mut table);
+            }
             let (ts, _) = value_entry(g, &value, &mut table, ctx, true)?;
             // The map codec, which only apps with map fields bundle.
             table.push(format!("X: {}", g.imports.runtime("mapField")));

@@ -114,6 +114,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "groupField",
     "checkRequired",
     "wrapperField",
+    "wideScalar",
     "extension",
     "Extension",
     "MessageType",

@@ -20,20 +20,23 @@ export class Call {
   protected readonly controller = new AbortController();
   /** Why the call was cut short locally, set before the fetch is aborted. */
   protected reason: RpcError | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  private decoder: Decoder | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #decoder: Decoder | undefined;
   /** The status is in (or a protocol error was found): nothing to abort any more. */
   protected done = false;
   /** The body was read to its end. */
-  private bodyDone = false;
-  private readonly onAbort = (): void => this.stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
+  #bodyDone = false;
+  readonly #callOptions: CallOptions | undefined;
+  readonly #onAbort = (): void => this.#stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
 
   constructor(
     protected readonly options: GrpcWebTransportOptions,
     protected readonly req: CallRequest,
-    private readonly callOptions: CallOptions | undefined,
-  ) {}
+    callOptions: CallOptions | undefined,
+  ) {
+    this.#callOptions = callOptions;
+  }
 
   /** Sends the request; resolves once the response headers are in. */
   async open(): Promise<void> {
@@ -50,15 +53,15 @@ export class Call {
     const ms = req.timeoutMs;
     if (ms !== undefined && Number.isFinite(ms)) {
       headers.set("grpc-timeout", grpcTimeout(ms));
-      this.timer = setTimeout(
-        () => this.stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
+      this.#timer = setTimeout(
+        () => this.#stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
         Math.min(Math.max(ms, 0), 2 ** 31 - 1),
       );
     }
     if (req.signal?.aborted) {
       throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
     }
-    req.signal?.addEventListener("abort", this.onAbort);
+    req.signal?.addEventListener("abort", this.#onAbort);
     const frame = (message: unknown): Uint8Array<ArrayBuffer> | string => {
       const bytes = req.method.encode(message);
       const out = new Uint8Array(5 + bytes.length);
@@ -79,40 +82,40 @@ export class Call {
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       });
     } catch (e) {
-      throw this.ioError(e, "sending the request");
+      throw this.#ioError(e, "sending the request");
     }
     if (this.reason !== undefined) {
       // A fetch that ignores its signal resolved after the deadline or an abort.
-      throw this.cutShort();
+      throw this.#cutShort();
     }
     this.header = response.headers;
-    this.callOptions?.onHeader?.(response.headers);
+    this.#callOptions?.onHeader?.(response.headers);
     let wasm;
     try {
       wasm = await core();
     } catch (e) {
       throw RpcError.from(e, Code.INTERNAL);
     }
-    this.decoder = new Decoder(
+    this.#decoder = new Decoder(
       wasm,
       options.maxResponseMessageBytes ?? 4 * 1024 * 1024,
       response.status,
       response.headers,
     );
-    this.reader = response.body?.getReader();
-    if (this.reader === undefined) {
-      this.decoder.end();
+    this.#reader = response.body?.getReader();
+    if (this.#reader === undefined) {
+      this.#decoder.end();
     }
   }
 
   /** The next message, `undefined` at a successful end; rejects with the call's error. */
   async pull(): Promise<Uint8Array | undefined> {
-    const decoder = this.decoder!;
+    const decoder = this.#decoder!;
     const details: ErrorDetail[] = [];
     for (;;) {
       if (this.reason !== undefined) {
         // Cut short locally: nothing more is handed out, buffered messages included.
-        throw this.cutShort();
+        throw this.#cutShort();
       }
       const ev = decoder.next();
       switch (ev.kind) {
@@ -131,24 +134,24 @@ export class Call {
             this.header.forEach((value, name) => this.trailer.append(name, value));
           }
           this.close();
-          this.callOptions?.onTrailer?.(this.trailer);
+          this.#callOptions?.onTrailer?.(this.trailer);
           const code = (ev.n & 0xff) as Code;
           if (code === Code.OK) {
             return undefined;
           }
-          throw new RpcError(code, text(ev.a), this.metadata(ev.n & 0x100), details);
+          throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), details);
         }
         case ERROR:
-          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.metadata(0));
+          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.#metadata(0));
         case NONE: {
           let read: ReadableStreamReadResult<Uint8Array>;
           try {
-            read = await this.reader!.read();
+            read = await this.#reader!.read();
           } catch (e) {
-            throw this.ioError(e, "reading the response");
+            throw this.#ioError(e, "reading the response");
           }
           if (read.done) {
-            this.bodyDone = true;
+            this.#bodyDone = true;
             decoder.end();
           } else {
             decoder.push(read.value);
@@ -187,20 +190,20 @@ export class Call {
   /** Ends the call: stops the timer and the listener, frees the decoder; when the call is
    * not over yet, `error` says why and the fetch is aborted. */
   close(error?: unknown): void {
-    clearTimeout(this.timer);
-    this.req.signal?.removeEventListener("abort", this.onAbort);
+    clearTimeout(this.#timer);
+    this.req.signal?.removeEventListener("abort", this.#onAbort);
     if (error !== undefined && !this.done) {
       this.reason ??= RpcError.from(error);
       this.controller.abort();
-    } else if (!this.bodyDone) {
+    } else if (!this.#bodyDone) {
       // An answer from the headers alone (an HTTP error): its body is not needed.
-      this.reader?.cancel().catch(() => undefined);
+      this.#reader?.cancel().catch(() => undefined);
     }
-    this.decoder?.free();
+    this.#decoder?.free();
   }
 
   /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
-  private stop(code: Code, message: string): void {
+  #stop(code: Code, message: string): void {
     if (this.reason === undefined) {
       this.reason = new RpcError(code, message);
       this.controller.abort();
@@ -208,15 +211,15 @@ export class Call {
   }
 
   /** The local reason, with the response headers when they came. */
-  private cutShort(): RpcError {
+  #cutShort(): RpcError {
     const r = this.reason!;
-    return new RpcError(r.code, r.rawMessage, this.metadata(0), r.details, r.cause);
+    return new RpcError(r.code, r.rawMessage, this.#metadata(0), r.details, r.cause);
   }
 
   /** A failed fetch or read: the local reason when there is one, else a network error. */
-  private ioError(e: unknown, doing: string): RpcError {
+  #ioError(e: unknown, doing: string): RpcError {
     if (this.reason !== undefined) {
-      return this.cutShort();
+      return this.#cutShort();
     }
     const err = e as { message?: unknown; cause?: { message?: unknown } } | undefined;
     let message = String(err?.message ?? e);
@@ -227,7 +230,7 @@ export class Call {
   }
 
   /** Response headers and trailers, for a failed call (headers once when they are the trailers). */
-  private metadata(fromHeaders: number): Headers {
+  #metadata(fromHeaders: number): Headers {
     const out = new Headers(this.header);
     if (!fromHeaders) {
       this.trailer.forEach((value, name) => out.append(name, value));
@@ -239,17 +242,12 @@ export class Call {
 /** A `grpc-timeout` value: the finest unit that fits in 8 digits, rounded up (D1). */
 function grpcTimeout(ms: number): string {
   const ns = Math.ceil(Math.max(ms, 0) * 1e6);
-  for (const [per, unit] of [
-    [1, "n"],
-    [1e3, "u"],
-    [1e6, "m"],
-    [1e9, "S"],
-    [6e10, "M"],
-    [3.6e12, "H"],
-  ] as const) {
-    const n = Math.ceil(ns / per);
+  // Nanoseconds per unit: n, u, m, S, M, H.
+  const per = [1, 1e3, 1e6, 1e9, 6e10, 3.6e12];
+  for (let i = 0; i < 6; i++) {
+    const n = Math.ceil(ns / per[i]!);
     if (n <= 99_999_999) {
-      return `${n}${unit}`;
+      return `${n}${"numSMH"[i]}`;
     }
   }
   return "99999999H";

@@ -27,40 +27,40 @@ export const text = (bytes: Uint8Array): string => utf8.decode(bytes);
 
 /** A decoder in the wasm core; `free` it when the call is over. */
 export class Decoder {
-  private readonly core: Core;
-  private call: number;
+  readonly #core: Core;
+  #call: number;
 
   constructor(core: Core, maxMessageBytes: number, status: number, headers: Headers) {
-    this.core = core;
-    this.call = core.gw_new(maxMessageBytes);
+    this.#core = core;
+    this.#call = core.gw_new(maxMessageBytes);
     let block = "";
     headers.forEach((value, name) => (block += `${name}:${value}\n`));
     const bytes = new TextEncoder().encode(block);
-    this.give(bytes);
-    core.gw_headers(this.call, status, bytes.length);
+    this.#give(bytes);
+    core.gw_headers(this.#call, status, bytes.length);
   }
 
-  private give(bytes: Uint8Array): void {
-    const at = this.core.gw_buf(this.call, bytes.length);
-    new Uint8Array(this.core.memory.buffer, at, bytes.length).set(bytes);
+  #give(bytes: Uint8Array): void {
+    const at = this.#core.gw_buf(this.#call, bytes.length);
+    new Uint8Array(this.#core.memory.buffer, at, bytes.length).set(bytes);
   }
 
   /** A body chunk. */
   push(chunk: Uint8Array): void {
-    this.give(chunk);
-    this.core.gw_push(this.call, chunk.length);
+    this.#give(chunk);
+    this.#core.gw_push(this.#call, chunk.length);
   }
 
   /** The body ended. */
   end(): void {
-    this.core.gw_end(this.call);
+    this.#core.gw_end(this.#call);
   }
 
   /** The next event; kind NONE when more input is needed. */
   next(): Event {
-    const kind = this.core.gw_next(this.call);
-    const buffer = this.core.memory.buffer;
-    const [pa, la, pb, lb, n] = new Uint32Array(buffer, this.core.gw_out(this.call), 5);
+    const kind = this.#core.gw_next(this.#call);
+    const buffer = this.#core.memory.buffer;
+    const [pa, la, pb, lb, n] = new Uint32Array(buffer, this.#core.gw_out(this.#call), 5);
     return {
       kind,
       a: new Uint8Array(buffer, pa, la).slice(),
@@ -71,9 +71,9 @@ export class Decoder {
 
   /** Releases the wasm side (once). */
   free(): void {
-    if (this.call !== 0) {
-      this.core.gw_free(this.call);
-      this.call = 0;
+    if (this.#call !== 0) {
+      this.#core.gw_free(this.#call);
+      this.#call = 0;
     }
   }
 }

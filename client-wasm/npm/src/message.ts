@@ -98,6 +98,13 @@ export interface FieldInfo {
    * that apps without such fields do not bundle them. Opaque outside the codec.
    */
   readonly X?: object;
+  /**
+   * The binary codec of 64-bit integer, fixed32, sfixed32, float and double values (the runtime's
+   * `wideScalar`), on fields of those types and maps with such keys or values, which
+   * generated code passes so that apps without such fields do not bundle it. Opaque
+   * outside the codec.
+   */
+  readonly W?: object;
 }
 
 /**

@@ -156,7 +156,7 @@ fn a_file_of_extensions_only_is_generated_and_imports_the_extendee() {
         "{ts}"
     );
     assert!(
-        ts.contains("export const extraId: Extension<M, bigint> = /*@__PURE__*/ extension<M, bigint>(\"q.extra_id\", () => M, { no: 100, T: 3 });"),
+        ts.contains("export const extraId: Extension<M, bigint> = /*@__PURE__*/ extension<M, bigint>(\"q.extra_id\", () => M, { no: 100, T: 3, W: wideScalar });"),
         "{ts}"
     );
 }

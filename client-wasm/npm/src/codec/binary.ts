@@ -7,14 +7,16 @@
 // generated code passes it in. Map fields carry the codec of ./map.ts (`X: mapField`),
 // groups (delimited message fields) that of ./group.ts (`X: groupField`), fields of
 // closed enums the reader of ./closed.ts (`X: closedEnum`), unwrapped wrapper fields that
-// of ./wrapper.ts (`X: wrapperField`); messages with
+// of ./wrapper.ts (`X: wrapperField`); fields of 64-bit integer, fixed32, sfixed32, float
+// or double type (or maps with such keys or values) the codec of ./wide.ts
+// (`W: wideScalar`); messages with
 // proto2 `required` fields pass ./required.ts's check to `messageType`, which runs before
 // the message is written. Those modules import this one, never the reverse.
 
 import type { FieldInfo, MessageType, ScalarTypeId } from "../message.js";
-import { BinaryReader } from "./reader.js";
+import { Reader } from "./reader.js";
 import { ProtobufError, WireType } from "./wire.js";
-import { BinaryWriter } from "./writer.js";
+import { Writer } from "./writer.js";
 import { create } from "./fields.js";
 
 // Messages are plain objects; the codec reads and writes them by property name.
@@ -48,12 +50,14 @@ export interface FieldCodec {
    * Reads one occurrence of `f` into `msg`; its key (wire type `wt`, at `start`) was just
    * read. `end` is where the enclosing message ends, `depth` its nesting depth.
    */
-  read(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void;
+  read(msg: Obj, f: Field, r: Reader, wt: WireType, start: number, end: number, depth: number): void;
   /**
    * Writes the value `v` of `f` (one element of a repeated group), keys included; without
    * it, `f` is written as its kind is.
    */
-  write?(w: BinaryWriter, f: Field, v: any): void;
+  write?(w: Writer, f: Field, v: any): void;
+  /** Copies the value `v` of `f` for `create` (a map: its entries, message values created). */
+  c?(f: FieldInfo, v: Obj): Obj;
 }
 
 /** One field, ready for the loops. */
@@ -80,6 +84,29 @@ export interface Field {
   readonly m: MessageType<any> | undefined;
   /** The field's own codec, which reads it (and writes a map, op OP_CODEC, or a group). */
   readonly x: FieldCodec | undefined;
+  /** The codec of 64-bit, fixed32, sfixed32, float and double values, for fields (or map keys) of those types. */
+  readonly W: WideScalar | undefined;
+}
+
+/**
+ * Reads and writes the scalar types that `readScalar` and `writeScalar` leave to it: double
+ * (1), float (2), int64 (3), uint64 (4), fixed64 (6), fixed32 (7), sfixed32 (15), sfixed64
+ * (16) and sint64 (18).
+ */
+export interface WideScalar {
+  /** Reads a value. */
+  r(r: Reader, t: ScalarTypeId, L: number | undefined): any;
+  /** Writes a value. */
+  w(w: Writer, t: ScalarTypeId, v: any): void;
+  /** Whether a value is the zero value. */
+  e(v: any): boolean;
+  /** The zero value (in representation `L`). */
+  z(t: ScalarTypeId, L: number | undefined): any;
+}
+
+/** Whether values of scalar type `t` are read and written by a WideScalar (a bit per type id). */
+export function isWide(t: ScalarTypeId | undefined): boolean {
+  return ((0x580de >> (t ?? 0)) & 1) === 1;
 }
 
 interface Plan {
@@ -113,6 +140,12 @@ function plan(type: MessageType<any>): Plan {
       if ((f.kind === "map" || (message && f.delimited)) && x === undefined) {
         throw new ProtobufError(`${type.typeName}.${f.name}: a map or group field needs its codec (X)`);
       }
+      const W = f.W as WideScalar | undefined;
+      if ((isWide(f.T) || isWide(f.K)) && W === undefined) {
+        throw new ProtobufError(
+          `${type.typeName}.${f.name}: a 64-bit, fixed32 or floating-point field needs its codec (W)`,
+        );
+      }
       // Maps, and scalars whose codec writes them (unwrapped wrappers, ./wrapper.ts).
       const op =
         f.kind === "map" || (!message && x?.write !== undefined)
@@ -145,6 +178,7 @@ function plan(type: MessageType<any>): Plan {
         L: f.L,
         m: f.M?.(),
         x,
+        W,
       };
     });
   const byNo: Field[] = [];
@@ -152,29 +186,11 @@ function plan(type: MessageType<any>): Plan {
   return (t.$b = { sorted, byNo });
 }
 
-/** Writes one scalar value (without its key). */
-export function writeScalar(w: BinaryWriter, t: ScalarTypeId, v: any): void {
+/** Writes one scalar value (without its key); `W` writes the types it is for. */
+export function writeScalar(w: Writer, t: ScalarTypeId, v: any, W: WideScalar | undefined): void {
   switch (t) {
-    case 1:
-      w.double(v);
-      break;
-    case 2:
-      w.float(v);
-      break;
-    case 3:
-    case 4:
-      w.int64(v);
-      break;
     case 5:
       w.int32(v);
-      break;
-    case 6:
-    case 16:
-      w.fixed64(v);
-      break;
-    case 7:
-    case 15:
-      w.fixed32(v);
       break;
     case 8:
       w.bool(v);
@@ -191,29 +207,22 @@ export function writeScalar(w: BinaryWriter, t: ScalarTypeId, v: any): void {
     case 17:
       w.sint32(v);
       break;
-    case 18:
-      w.sint64(v);
-      break;
+    default:
+      (W as WideScalar).w(w, t, v);
   }
 }
 
-/** Reads one scalar value (after its key); 64-bit integers in representation `L`. */
-export function readScalar(r: BinaryReader, t: ScalarTypeId, L: number | undefined, utf8Check: boolean): any {
+/** Reads one scalar value (after its key); `W` reads the types it is for, 64-bit integers in representation `L`. */
+export function readScalar(
+  r: Reader,
+  t: ScalarTypeId,
+  L: number | undefined,
+  utf8Check: boolean,
+  W: WideScalar | undefined,
+): any {
   switch (t) {
-    case 1:
-      return r.double();
-    case 2:
-      return r.float();
-    case 3:
-      return r.long(true, false, L);
-    case 4:
-      return r.long(false, false, L);
     case 5:
       return r.int32();
-    case 6:
-      return r.fixed(false, L);
-    case 7:
-      return r.fixed32();
     case 8:
       return r.bool();
     case 9:
@@ -222,41 +231,26 @@ export function readScalar(r: BinaryReader, t: ScalarTypeId, L: number | undefin
       return r.bytes();
     case 13:
       return r.uint32();
-    case 15:
-      return r.sfixed32();
-    case 16:
-      return r.fixed(true, L);
     case 17:
       return r.sint32();
-    case 18:
-      return r.long(true, true, L);
+    default:
+      return (W as WideScalar).r(r, t, L);
   }
 }
 
-const ZERO = /*@__PURE__*/ BigInt(0);
-
-/** Whether an implicit-presence value is the zero value, which is not written. */
-export function isZero(t: ScalarTypeId, v: any): boolean {
-  switch (typeof v) {
-    case "number":
-      return v === 0 && 1 / v > 0;
-    case "string":
-      return v === "" || (t !== 9 && v === "0");
-    case "boolean":
-      return !v;
-    case "bigint":
-      return v === ZERO;
-    default:
-      return (v as Uint8Array).length === 0;
-  }
+/** Whether an implicit-presence value is the zero value, which is not written; `W` tells for the types it is for. */
+export function isZero(v: any, W: WideScalar | undefined): boolean {
+  if (W !== undefined) return W.e(v);
+  // A number (-0 is written), a bool, or a string or bytes (empty).
+  return typeof v === "number" ? v === 0 && 1 / v > 0 : typeof v === "boolean" ? !v : v.length === 0;
 }
 
 // toBinary writes into one reused buffer and returns an exact-size copy of the result.
-let spare: BinaryWriter | undefined;
+let spare: Writer | undefined;
 
 /** Serializes a message. */
 export function toBinary(type: MessageType<any>, msg: Obj): Uint8Array {
-  const w = spare ?? new BinaryWriter(1024);
+  const w = spare ?? new Writer(1024);
   spare = undefined;
   w.pos = 0;
   try {
@@ -269,7 +263,7 @@ export function toBinary(type: MessageType<any>, msg: Obj): Uint8Array {
 }
 
 /** Writes the fields of `msg` (without a key or length). */
-export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter): void {
+export function writeMessage(type: MessageType<any>, msg: Obj, w: Writer): void {
   const p = plan(type);
   // The required-field check, for messages that have some.
   (type as Planned).$r?.(type, msg);
@@ -286,9 +280,9 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter):
     switch (f.op) {
       case OP_SCALAR:
       case OP_ONEOF:
-        if (f.implicit && isZero(f.t, v)) continue;
+        if (f.implicit && isZero(v, f.W)) continue;
         w.uint32(f.key);
-        writeScalar(w, f.t, v);
+        writeScalar(w, f.t, v, f.W);
         continue;
       case OP_LIST: {
         const list = v as any[];
@@ -296,12 +290,12 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter):
         if (f.packed) {
           w.uint32(((f.no << 3) | WT_LEN) >>> 0);
           const at = w.fork();
-          for (let i = 0; i < list.length; i++) writeScalar(w, f.t, list[i]);
+          for (let i = 0; i < list.length; i++) writeScalar(w, f.t, list[i], f.W);
           w.join(at);
         } else {
           for (let i = 0; i < list.length; i++) {
             w.uint32(f.key);
-            writeScalar(w, f.t, list[i]);
+            writeScalar(w, f.t, list[i], f.W);
           }
         }
         continue;
@@ -320,7 +314,7 @@ export function writeMessage(type: MessageType<any>, msg: Obj, w: BinaryWriter):
   if (unknown !== undefined) w.raw(unknown);
 }
 
-function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
+function writeSubMessage(w: Writer, f: Field, v: Obj): void {
   if (f.x?.write !== undefined) {
     f.x.write(w, f, v);
     return;
@@ -334,7 +328,7 @@ function writeSubMessage(w: BinaryWriter, f: Field, v: Obj): void {
 /** Parses a message; throws ProtobufError on malformed input. */
 export function fromBinary<T>(type: MessageType<T>, bytes: Uint8Array): T {
   const msg = create(type);
-  const r = new BinaryReader(bytes);
+  const r = new Reader(bytes);
   readMessage(type, msg, r, r.end, undefined, 0);
   return msg as T;
 }
@@ -359,7 +353,7 @@ const MAX_DEPTH = 100;
 export function readMessage(
   type: MessageType<any>,
   msg: Obj,
-  r: BinaryReader,
+  r: Reader,
   end: number,
   group: number | undefined,
   depth: number,
@@ -386,7 +380,7 @@ export function readMessage(
       }
       // The common case first: a singular scalar with its expected wire type.
       if (key === f.simple) {
-        msg[f.name] = readScalar(r, f.t, f.L, f.utf8);
+        msg[f.name] = readScalar(r, f.t, f.L, f.utf8, f.W);
         continue;
       }
       readField(msg, f, r, wt, start, end, depth);
@@ -405,7 +399,7 @@ export function wrongWireType(f: Field, wt: WireType): ProtobufError {
   return new ProtobufError(`wire type ${wt} does not match the field type (field ${f.no})`);
 }
 
-function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: number, end: number, depth: number): void {
+function readField(msg: Obj, f: Field, r: Reader, wt: WireType, start: number, end: number, depth: number): void {
   if (f.x !== undefined) {
     f.x.read(msg, f, r, wt, start, end, depth);
     return;
@@ -422,12 +416,12 @@ function readField(msg: Obj, f: Field, r: BinaryReader, wt: WireType, start: num
     const n = r.length();
     const stop = r.pos + n;
     const list = msg[f.name] as any[];
-    while (r.pos < stop) list.push(readScalar(r, f.t, f.L, utf8));
+    while (r.pos < stop) list.push(readScalar(r, f.t, f.L, utf8, f.W));
     if (r.pos !== stop) throw packedOverrun(f);
     return;
   }
   if (wt !== (f.key & 7)) throw wrongWireType(f, wt);
-  setScalar(msg, f, readScalar(r, f.t, f.L, utf8));
+  setScalar(msg, f, readScalar(r, f.t, f.L, utf8, f.W));
 }
 
 /**

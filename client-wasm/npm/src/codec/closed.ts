@@ -6,7 +6,7 @@
 
 import type { EnumType } from "../message.js";
 import { addUnknown, packedOverrun, setScalar, wrongWireType, WT_LEN, WT_VARINT, type FieldCodec } from "./binary.js";
-import { BinaryWriter } from "./writer.js";
+import { Writer } from "./writer.js";
 
 /** The reader of closed-enum fields, for generated field tables. */
 export const closedEnum: FieldCodec = {
@@ -20,7 +20,10 @@ export const closedEnum: FieldCodec = {
       while (r.pos < stop) {
         const v = r.int32();
         if (names.has(v)) list.push(v);
-        else addUnknown(msg, new BinaryWriter().tag(f.no, WT_VARINT).int32(v).finish());
+        else {
+          const w = new Writer().uint32(f.no << 3).int32(v);
+          addUnknown(msg, w.buf.subarray(0, w.pos));
+        }
       }
       if (r.pos !== stop) throw packedOverrun(f);
       return;

@@ -9,7 +9,7 @@
 import type { Extension, FieldDecl, FieldInfo, MessageType } from "../message.js";
 import { fieldDefault } from "./access.js";
 import { addUnknown } from "./binary.js";
-import { BinaryReader } from "./reader.js";
+import { Reader } from "./reader.js";
 import { messageType } from "./type.js";
 import type { WireType } from "./wire.js";
 
@@ -63,7 +63,7 @@ function split(unknown: Uint8Array | undefined, no: number): [Uint8Array | undef
   if (unknown === undefined) return [undefined, undefined];
   const mine: Uint8Array[] = [];
   const rest: Uint8Array[] = [];
-  const r = new BinaryReader(unknown);
+  const r = new Reader(unknown);
   while (r.pos < r.end) {
     const start = r.pos;
     const key = r.key();

@@ -17,17 +17,12 @@ function isLong(t: ScalarTypeId): boolean {
 
 /** The zero value of a scalar type in the given 64-bit representation. */
 export function scalarZero(t: ScalarTypeId, L: LongRepr | undefined): any {
-  if (isLong(t)) return L === 1 ? "0" : L === 2 ? 0 : BigInt(0);
-  switch (t) {
-    case 8:
-      return false;
-    case 9:
-      return "";
-    case 12:
-      return new Uint8Array(0);
-    default:
-      return 0;
-  }
+  return isLong(t) ? (L === 1 ? "0" : L === 2 ? 0 : BigInt(0)) : coreZero(t);
+}
+
+/** The zero value of a scalar type other than the 64-bit integers. */
+function coreZero(t: ScalarTypeId | undefined): any {
+  return t === 8 ? false : t === 9 ? "" : t === 12 ? new Uint8Array(0) : 0;
 }
 
 /** Converts a decoded 64-bit value to the field's representation. */
@@ -64,7 +59,10 @@ function defaultValue(f: FieldInfo): any {
     // A closed enum's default is its first value; an open enum's is 0.
     return e.closed ? (e.names.keys().next().value ?? 0) : 0;
   }
-  return scalarZero(f.T as ScalarTypeId, f.L);
+  // 64-bit, fixed32 and floating-point zeros come from the field's codec (./wide.ts), which only
+  // apps with such fields bundle.
+  const W = f.W as { z(t: ScalarTypeId | undefined, L: LongRepr | undefined): any } | undefined;
+  return W !== undefined ? W.z(f.T, f.L) : coreZero(f.T);
 }
 
 /** The codec's per-type cache, kept on the type object (see `messageType`). */
@@ -130,9 +128,8 @@ export function create(type: MessageType<any>, init?: Obj): Obj {
     const v = init[f.name];
     if (v === undefined) continue;
     if (f.kind === "map") {
-      const m: Obj = {};
-      for (const k of Object.keys(v)) setMapEntry(m, k, f.M !== undefined ? initMessage(f, v[k]) : v[k]);
-      msg[f.name] = m;
+      // Copied by the map codec (./map.ts, `X`), which only apps with map fields bundle.
+      msg[f.name] = (f.X as { c(f: FieldInfo, v: Obj): Obj }).c(f, v);
     } else if (f.repeated) {
       msg[f.name] = f.kind === "message" ? (v as Obj[]).map((x) => initMessage(f, x)) : [...v];
     } else {

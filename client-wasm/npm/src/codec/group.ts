@@ -23,6 +23,6 @@ export const groupField: FieldCodec = {
   write(w, f, v) {
     w.uint32(f.key);
     writeMessage(f.m as MessageType<any>, v, w);
-    w.tag(f.no, WT_END_GROUP);
+    w.uint32(((f.no << 3) | WT_END_GROUP) >>> 0);
   },
 };

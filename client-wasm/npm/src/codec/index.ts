@@ -17,6 +17,7 @@ export { closedEnum } from "./closed.js";
 export { groupField } from "./group.js";
 export { checkRequired } from "./required.js";
 export { wrapperField } from "./wrapper.js";
+export { wideScalar } from "./wide.js";
 export {
   clearExtension,
   extension,

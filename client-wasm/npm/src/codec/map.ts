@@ -17,9 +17,9 @@ import {
   type Obj,
 } from "./binary.js";
 import { create, scalarZero, setMapEntry } from "./fields.js";
-import type { BinaryReader } from "./reader.js";
+import type { Reader } from "./reader.js";
 import { ProtobufError, type WireType } from "./wire.js";
-import type { BinaryWriter } from "./writer.js";
+import type { Writer } from "./writer.js";
 
 /** The codec of map fields, for generated field tables. */
 export const mapField: FieldCodec = {
@@ -30,16 +30,21 @@ export const mapField: FieldCodec = {
   write(w, f, v) {
     for (const key of Object.keys(v)) writeMapEntry(w, f, key, v[key]);
   },
+  c(f, v) {
+    const m: Obj = {};
+    for (const k of Object.keys(v)) setMapEntry(m, k, f.M !== undefined ? create(f.M(), v[k]) : v[k]);
+    return m;
+  },
 };
 
-function writeMapEntry(w: BinaryWriter, f: Field, key: string, value: any): void {
+function writeMapEntry(w: Writer, f: Field, key: string, value: any): void {
   const k = f.f.K as ScalarTypeId;
   w.uint32(f.key);
   const at = w.fork();
   w.uint32((8 | scalarWireType(k)) >>> 0);
   // Keys are property names: integers as decimal strings, which the 64-bit writers
   // parse and the 32-bit ones coerce with their integer operators.
-  writeScalar(w, k, k === 8 ? key === "true" : key);
+  writeScalar(w, k, k === 8 ? key === "true" : key, f.W);
   if (f.m !== undefined) {
     w.uint32(18);
     const inner = w.fork();
@@ -47,7 +52,7 @@ function writeMapEntry(w: BinaryWriter, f: Field, key: string, value: any): void
     w.join(inner);
   } else {
     w.uint32(16 | scalarWireType(f.t));
-    writeScalar(w, f.t, value);
+    writeScalar(w, f.t, value, f.W);
   }
   w.join(at);
 }
@@ -57,7 +62,7 @@ function badEntry(f: Field, wt: WireType, what: string): ProtobufError {
 }
 
 /** Reads one map entry; an unknown closed-enum value sends the whole entry to `$unknown`. */
-function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start: number): void {
+function readMapEntry(msg: Obj, f: Field, r: Reader, depth: number, start: number): void {
   const n = r.length();
   const end = r.pos + n;
   const k = f.f.K as ScalarTypeId;
@@ -69,7 +74,7 @@ function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start:
     const wt = (tag & 7) as WireType;
     if (no === 1) {
       if (wt !== scalarWireType(k)) throw badEntry(f, wt, "key");
-      key = readScalar(r, k, 1, f.utf8);
+      key = readScalar(r, k, 1, f.utf8, f.W);
     } else if (no === 2) {
       if (f.m !== undefined) {
         if (wt !== WT_LEN) throw badEntry(f, wt, "value");
@@ -78,7 +83,7 @@ function readMapEntry(msg: Obj, f: Field, r: BinaryReader, depth: number, start:
         readMessage(f.m, value, r, r.pos + n, undefined, depth + 1);
       } else {
         if (wt !== scalarWireType(f.t)) throw badEntry(f, wt, "value");
-        value = readScalar(r, f.t, f.L, f.utf8);
+        value = readScalar(r, f.t, f.L, f.utf8, f.W);
       }
     } else {
       r.skip(wt, no);

@@ -1,4 +1,6 @@
-// Reads protobuf-encoded values; every read checks bounds.
+// Reads protobuf-encoded values; every read checks bounds. `Reader` has what every message
+// needs; 64-bit, fixed32 and floating-point values are free functions (for ./wide.ts) and methods
+// of the public `BinaryReader`.
 
 import { B32, TWO32, ProtobufError, decodeUtf8, scratch, WireType } from "./wire.js";
 
@@ -15,22 +17,28 @@ function join64(lo: number, hi: number, signed: boolean, L: number | undefined):
   return L === 2 ? Number(b) : L === 1 ? b.toString() : b;
 }
 
-/** Reads protobuf-encoded values; every read checks bounds. */
-export class BinaryReader {
+/**
+ * The reads every message needs (varints, 32-bit values, lengths, strings, skipping); the
+ * codec uses this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields
+ * do not bundle those reads (free functions below, and the methods of BinaryReader).
+ */
+export class Reader {
   /** Offset of the next byte to read. */
   pos = 0;
   /** Offset one past the last readable byte. */
   readonly end: number;
   /** High 32 bits of the last varint read by `lo64` or `uint32`. */
   hi = 0;
-  private readonly buf: Uint8Array;
+  /** The input. Internal to the codec. */
+  readonly buf: Uint8Array;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
     this.end = bytes.length;
   }
 
-  private need(n: number): void {
+  /** Throws unless `n` more bytes remain. Internal to the codec. */
+  need(n: number): void {
     if (this.end - this.pos < n) {
       throw new ProtobufError(`premature end of input at offset ${this.pos}: need ${n} more bytes`);
     }
@@ -43,12 +51,6 @@ export class BinaryReader {
     if (key >>> 3 === 0) throw new ProtobufError(`invalid field number 0 at offset ${at}`);
     if ((key & 7) > 5) throw new ProtobufError(`invalid wire type ${key & 7} at offset ${at}`);
     return key;
-  }
-
-  /** Reads a field key; throws on field number 0 or wire types 6 and 7. */
-  tag(): [fieldNo: number, wireType: WireType] {
-    const key = this.key();
-    return [key >>> 3, (key & 7) as WireType];
   }
 
   /** Reads a varint; returns its low 32 bits (unsigned) and leaves the high 32 bits in `hi`. */
@@ -78,12 +80,6 @@ export class BinaryReader {
     throw new ProtobufError(`varint longer than 10 bytes at offset ${p - 10}`);
   }
 
-  /** Reads a varint as [low 32 bits, high 32 bits]; throws when longer than ten bytes. */
-  varint64(): [lo: number, hi: number] {
-    const lo = this.lo64();
-    return [lo, this.hi];
-  }
-
   /** Reads a varint, keeping the low 32 bits unsigned. */
   uint32(): number {
     // Fast path for the common one-byte case.
@@ -110,82 +106,9 @@ export class BinaryReader {
     return (v >>> 1) ^ -(v & 1);
   }
 
-  /** Reads a 64-bit varint: int64 (`signed`), uint64, or zigzag sint64 (`zigzag`), in representation `L`. */
-  long(signed: boolean, zigzag: boolean, L?: number): bigint | string | number {
-    let lo = this.lo64();
-    let hi = this.hi;
-    if (zigzag) {
-      const neg = -(lo & 1);
-      lo = (((lo >>> 1) | (hi << 31)) ^ neg) >>> 0;
-      hi = ((hi >>> 1) ^ neg) >>> 0;
-    }
-    return join64(lo, hi, signed, L);
-  }
-
-  /** Reads a varint as a signed 64-bit integer. */
-  int64(): bigint {
-    return this.long(true, false) as bigint;
-  }
-
-  /** Reads a varint as an unsigned 64-bit integer. */
-  uint64(): bigint {
-    return this.long(false, false) as bigint;
-  }
-
-  /** Reads a zigzag-encoded 64-bit varint. */
-  sint64(): bigint {
-    return this.long(true, true) as bigint;
-  }
-
   /** Reads a bool varint (any non-zero value is true). */
   bool(): boolean {
     return this.uint32() !== 0 || this.hi !== 0;
-  }
-
-  /** Reads a little-endian unsigned 32-bit integer. */
-  fixed32(): number {
-    this.need(4);
-    const b = this.buf;
-    const p = this.pos;
-    this.pos = p + 4;
-    return (
-      ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>>
-      0
-    );
-  }
-
-  /** Reads a little-endian signed 32-bit integer. */
-  sfixed32(): number {
-    return this.fixed32() | 0;
-  }
-
-  /** Reads a little-endian 64-bit integer, signed or not, in representation `L`. */
-  fixed(signed: boolean, L?: number): bigint | string | number {
-    const lo = this.fixed32();
-    return join64(lo, this.fixed32(), signed, L);
-  }
-
-  /** Reads a little-endian unsigned 64-bit integer. */
-  fixed64(): bigint {
-    return this.fixed(false) as bigint;
-  }
-
-  /** Reads a little-endian signed 64-bit integer. */
-  sfixed64(): bigint {
-    return this.fixed(true) as bigint;
-  }
-
-  /** Reads an IEEE 754 single. */
-  float(): number {
-    scratch.setUint32(0, this.fixed32(), true);
-    return scratch.getFloat32(0, true);
-  }
-
-  /** Reads an IEEE 754 double. */
-  double(): number {
-    scratch.setUint32(0, this.fixed32(), true);
-    scratch.setUint32(4, this.fixed32(), true);
-    return scratch.getFloat64(0, true);
   }
 
   /** Reads a length prefix and checks that many bytes remain. */
@@ -281,5 +204,117 @@ export class BinaryReader {
       case 4: // end group
         throw new ProtobufError(`unexpected end-group for field ${fieldNo} at offset ${this.pos}`);
     }
+  }
+}
+
+/** Reads a little-endian unsigned 32-bit integer. */
+export function readFixed32(r: Reader): number {
+  r.need(4);
+  const b = r.buf;
+  const p = r.pos;
+  r.pos = p + 4;
+  return (
+    ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>> 0
+  );
+}
+
+/** Reads a 64-bit varint: int64 (`signed`), uint64, or zigzag sint64 (`zigzag`), in representation `L`. */
+export function readLong(r: Reader, signed: boolean, zigzag: boolean, L?: number): bigint | string | number {
+  let lo = r.lo64();
+  let hi = r.hi;
+  if (zigzag) {
+    const neg = -(lo & 1);
+    lo = (((lo >>> 1) | (hi << 31)) ^ neg) >>> 0;
+    hi = ((hi >>> 1) ^ neg) >>> 0;
+  }
+  return join64(lo, hi, signed, L);
+}
+
+/** Reads a little-endian 64-bit integer, signed or not, in representation `L`. */
+export function readFixed64(r: Reader, signed: boolean, L?: number): bigint | string | number {
+  const lo = readFixed32(r);
+  return join64(lo, readFixed32(r), signed, L);
+}
+
+/** Reads an IEEE 754 single. */
+export function readFloat(r: Reader): number {
+  scratch.setUint32(0, readFixed32(r), true);
+  return scratch.getFloat32(0, true);
+}
+
+/** Reads an IEEE 754 double. */
+export function readDouble(r: Reader): number {
+  scratch.setUint32(0, readFixed32(r), true);
+  scratch.setUint32(4, readFixed32(r), true);
+  return scratch.getFloat64(0, true);
+}
+
+/** Reads protobuf-encoded values; every read checks bounds. */
+export class BinaryReader extends Reader {
+  /** Reads a field key; throws on field number 0 or wire types 6 and 7. */
+  tag(): [fieldNo: number, wireType: WireType] {
+    const key = this.key();
+    return [key >>> 3, (key & 7) as WireType];
+  }
+
+  /** Reads a varint as [low 32 bits, high 32 bits]; throws when longer than ten bytes. */
+  varint64(): [lo: number, hi: number] {
+    const lo = this.lo64();
+    return [lo, this.hi];
+  }
+
+  /** Reads a little-endian unsigned 32-bit integer. */
+  fixed32(): number {
+    return readFixed32(this);
+  }
+
+  /** Reads a little-endian signed 32-bit integer. */
+  sfixed32(): number {
+    return readFixed32(this) | 0;
+  }
+
+  /** Reads a 64-bit varint: int64 (`signed`), uint64, or zigzag sint64 (`zigzag`), in representation `L`. */
+  long(signed: boolean, zigzag: boolean, L?: number): bigint | string | number {
+    return readLong(this, signed, zigzag, L);
+  }
+
+  /** Reads a varint as a signed 64-bit integer. */
+  int64(): bigint {
+    return readLong(this, true, false) as bigint;
+  }
+
+  /** Reads a varint as an unsigned 64-bit integer. */
+  uint64(): bigint {
+    return readLong(this, false, false) as bigint;
+  }
+
+  /** Reads a zigzag-encoded 64-bit varint. */
+  sint64(): bigint {
+    return readLong(this, true, true) as bigint;
+  }
+
+  /** Reads a little-endian 64-bit integer, signed or not, in representation `L`. */
+  fixed(signed: boolean, L?: number): bigint | string | number {
+    return readFixed64(this, signed, L);
+  }
+
+  /** Reads a little-endian unsigned 64-bit integer. */
+  fixed64(): bigint {
+    return readFixed64(this, false) as bigint;
+  }
+
+  /** Reads a little-endian signed 64-bit integer. */
+  sfixed64(): bigint {
+    return readFixed64(this, true) as bigint;
+  }
+
+  /** Reads an IEEE 754 single. */
+  float(): number {
+    return readFloat(this);
+  }
+
+  /** Reads an IEEE 754 double. */
+  double(): number {
+    return readDouble(this);
   }
 }

@@ -20,7 +20,7 @@ export const wrapperField: FieldCodec = {
     while (r.pos < end) {
       const k = r.key();
       // Other fields of the wrapper (unknown to it) are dropped, as protobuf-es does.
-      if (k === key) v = readScalar(r, f.t, f.L, true);
+      if (k === key) v = readScalar(r, f.t, f.L, true, f.W);
       else r.skip((k & 7) as WireType, k >>> 3);
     }
     if (r.pos !== end) throw new ProtobufError(`wrapper field ${f.no} overruns its length`);
@@ -30,9 +30,9 @@ export const wrapperField: FieldCodec = {
     w.uint32(((f.no << 3) | WT_LEN) >>> 0);
     const at = w.fork();
     // The wrapped value has implicit presence: its zero value is not written.
-    if (!isZero(f.t, v)) {
+    if (!isZero(v, f.W)) {
       w.uint32((1 << 3) | scalarWireType(f.t));
-      writeScalar(w, f.t, v);
+      writeScalar(w, f.t, v, f.W);
     }
     w.join(at);
   },

@@ -1,5 +1,7 @@
 // Appends protobuf-encoded values to a growing buffer (the codec reuses one for all
-// messages; generated code and tests may make their own).
+// messages; generated code and tests may make their own). `Writer` has what every message
+// needs; 64-bit, fixed32 and floating-point values are free functions (for ./wide.ts) and methods
+// of the public `BinaryWriter`.
 
 import { B32, TWO32, U32, encoder, ProtobufError, scratch, type WireType } from "./wire.js";
 
@@ -31,8 +33,12 @@ function split64(v: bigint | string | number): number {
   return n >>> 0;
 }
 
-/** Appends protobuf-encoded values to a growing buffer. */
-export class BinaryWriter {
+/**
+ * The writes every message needs (varints, 32-bit values, strings, bytes); the codec uses
+ * this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields do not bundle
+ * those writes (free functions below, and the methods of BinaryWriter).
+ */
+export class Writer {
   /** The buffer; bytes [0, pos) are written. Internal to the codec. */
   buf: Uint8Array;
   /** Offset of the next byte to write. Internal to the codec. */
@@ -42,11 +48,6 @@ export class BinaryWriter {
     this.buf = new Uint8Array(size);
   }
 
-  /** The bytes written so far (a copy-free view of the buffer). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     if (this.pos + n > this.buf.length) {
@@ -54,11 +55,6 @@ export class BinaryWriter {
       next.set(this.buf.subarray(0, this.pos));
       this.buf = next;
     }
-  }
-
-  /** Writes a field key. */
-  tag(fieldNo: number, wireType: WireType): this {
-    return this.uint32(((fieldNo << 3) | wireType) >>> 0);
   }
 
   /**
@@ -131,68 +127,11 @@ export class BinaryWriter {
     return this;
   }
 
-  /** Writes an int64/uint64 varint (two's complement for negative values). */
-  int64(value: bigint | string | number): this {
-    return this.varint64(split64(value), HI);
-  }
-
-  /** Same encoding as int64. */
-  uint64(value: bigint | string | number): this {
-    return this.int64(value);
-  }
-
-  /** Writes a zigzag-encoded signed 64-bit varint. */
-  sint64(value: bigint | string | number): this {
-    const lo = split64(value);
-    const sign = HI >> 31;
-    return this.varint64((lo << 1) ^ sign, ((HI << 1) | (lo >>> 31)) ^ sign);
-  }
-
   /** Writes a bool as a one-byte varint. */
   bool(value: boolean): this {
     this.ensure(1);
     this.buf[this.pos++] = value ? 1 : 0;
     return this;
-  }
-
-  /** Writes a little-endian unsigned 32-bit integer. */
-  fixed32(value: number): this {
-    this.ensure(4);
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = value;
-    b[p + 1] = value >>> 8;
-    b[p + 2] = value >>> 16;
-    b[p + 3] = value >>> 24;
-    this.pos = p + 4;
-    return this;
-  }
-
-  /** Writes a little-endian signed 32-bit integer. */
-  sfixed32(value: number): this {
-    return this.fixed32(value);
-  }
-
-  /** Writes a little-endian 64-bit integer. */
-  fixed64(value: bigint | string | number): this {
-    return this.fixed32(split64(value)).fixed32(HI);
-  }
-
-  /** Writes a little-endian signed 64-bit integer. */
-  sfixed64(value: bigint | string | number): this {
-    return this.fixed64(value);
-  }
-
-  /** Writes an IEEE 754 single. */
-  float(value: number): this {
-    scratch.setFloat32(0, value, true);
-    return this.fixed32(scratch.getUint32(0, true));
-  }
-
-  /** Writes an IEEE 754 double. */
-  double(value: number): this {
-    scratch.setFloat64(0, value, true);
-    return this.fixed32(scratch.getUint32(0, true)).fixed32(scratch.getUint32(4, true));
   }
 
   /** Writes length-prefixed bytes. */
@@ -237,6 +176,113 @@ export class BinaryWriter {
     const p = this.pos;
     b.set(value, p);
     this.pos = p + n;
+    return this;
+  }
+}
+
+/** Writes a little-endian 32-bit integer. */
+export function writeFixed32(w: Writer, v: number): void {
+  w.ensure(4);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = v;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v >>> 16;
+  b[p + 3] = v >>> 24;
+  w.pos = p + 4;
+}
+
+/** Writes an int64/uint64 varint (two's complement for negative values). */
+export function writeInt64(w: Writer, v: bigint | string | number): void {
+  w.varint64(split64(v), HI);
+}
+
+/** Writes a zigzag-encoded signed 64-bit varint. */
+export function writeSint64(w: Writer, v: bigint | string | number): void {
+  const lo = split64(v);
+  const sign = HI >> 31;
+  w.varint64((lo << 1) ^ sign, ((HI << 1) | (lo >>> 31)) ^ sign);
+}
+
+/** Writes a little-endian 64-bit integer. */
+export function writeFixed64(w: Writer, v: bigint | string | number): void {
+  writeFixed32(w, split64(v));
+  writeFixed32(w, HI);
+}
+
+/** Writes an IEEE 754 single. */
+export function writeFloat(w: Writer, v: number): void {
+  scratch.setFloat32(0, v, true);
+  writeFixed32(w, scratch.getUint32(0, true));
+}
+
+/** Writes an IEEE 754 double. */
+export function writeDouble(w: Writer, v: number): void {
+  scratch.setFloat64(0, v, true);
+  writeFixed32(w, scratch.getUint32(0, true));
+  writeFixed32(w, scratch.getUint32(4, true));
+}
+
+/** Appends protobuf-encoded values to a growing buffer. */
+export class BinaryWriter extends Writer {
+  /** The bytes written so far (a copy-free view of the buffer). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Writes a field key. */
+  tag(fieldNo: number, wireType: WireType): this {
+    return this.uint32(((fieldNo << 3) | wireType) >>> 0);
+  }
+
+  /** Writes an int64/uint64 varint (two's complement for negative values). */
+  int64(value: bigint | string | number): this {
+    writeInt64(this, value);
+    return this;
+  }
+
+  /** Same encoding as int64. */
+  uint64(value: bigint | string | number): this {
+    return this.int64(value);
+  }
+
+  /** Writes a zigzag-encoded signed 64-bit varint. */
+  sint64(value: bigint | string | number): this {
+    writeSint64(this, value);
+    return this;
+  }
+
+  /** Writes a little-endian unsigned 32-bit integer. */
+  fixed32(value: number): this {
+    writeFixed32(this, value);
+    return this;
+  }
+
+  /** Writes a little-endian signed 32-bit integer. */
+  sfixed32(value: number): this {
+    return this.fixed32(value);
+  }
+
+  /** Writes a little-endian 64-bit integer. */
+  fixed64(value: bigint | string | number): this {
+    writeFixed64(this, value);
+    return this;
+  }
+
+  /** Writes a little-endian signed 64-bit integer. */
+  sfixed64(value: bigint | string | number): this {
+    return this.fixed64(value);
+  }
+
+  /** Writes an IEEE 754 single. */
+  float(value: number): this {
+    writeFloat(this, value);
+    return this;
+  }
+
+  /** Writes an IEEE 754 double. */
+  double(value: number): this {
+    writeDouble(this, value);
     return this;
   }
 }

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, mapField, messageType } from "grpcweb-client";
+import { enumType, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 import { Any, BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value, Int64Value, ListValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value, Value } from "grpcweb-client/wkt";
 

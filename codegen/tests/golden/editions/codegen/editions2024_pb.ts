@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
+import { closedEnum, enumType, groupField, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export enum Kind {
@@ -43,7 +43,7 @@ export const Record2024: MessageType<Record2024> = /*@__PURE__*/ messageType<Rec
   { no: 1, name: "count", T: 5, opt: true },
   { no: 2, name: "text", T: 9 },
   { no: 3, name: "packedValues", T: 5, repeated: true, packed: true },
-  { no: 4, name: "expandedValues", T: 18, repeated: true },
+  { no: 4, name: "expandedValues", T: 18, W: wideScalar, repeated: true },
   { no: 5, name: "detail", M: () => Record2024_Detail },
   { no: 6, name: "delimitedDetail", M: () => Record2024_Detail, delimited: true, X: groupField },
   { no: 7, name: "kind", E: () => Kind$, opt: true },
@@ -63,7 +63,7 @@ export interface Record2024_Detail {
 
 /** Codec and reflection info of the message codegen.editions2024.Record2024.Detail. */
 export const Record2024_Detail: MessageType<Record2024_Detail> = /*@__PURE__*/ messageType<Record2024_Detail>("codegen.editions2024.Record2024.Detail", () => [
-  { no: 1, name: "id", T: 4, opt: true },
+  { no: 1, name: "id", T: 4, W: wideScalar, opt: true },
   { no: 2, name: "tags", T: 9, repeated: true },
 ]);
 

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, groupField, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, groupField, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 /** Closed through a feature. */
@@ -49,7 +49,7 @@ export const EditionsTypes: MessageType<EditionsTypes> = /*@__PURE__*/ messageTy
   { no: 1, name: "explicitInt32", T: 5, opt: true },
   { no: 2, name: "implicitInt32", T: 5 },
   { no: 3, name: "implicitString", T: 9, noUtf8Check: true },
-  { no: 4, name: "requiredInt64", T: 3, req: true },
+  { no: 4, name: "requiredInt64", T: 3, W: wideScalar, req: true },
   { no: 5, name: "packedInt32", T: 5, repeated: true, packed: true },
   { no: 6, name: "expandedInt32", T: 5, repeated: true },
   { no: 7, name: "delimitedChild", M: () => EditionsTypes_Child, delimited: true, X: groupField },

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { extension, messageType } from "grpcweb-client";
+import { extension, messageType, wideScalar } from "grpcweb-client";
 import type { Extension, MessageType } from "grpcweb-client";
 import { Account, Note } from "./extensions_pb.js";
 

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { extension, messageType } from "grpcweb-client";
+import { extension, messageType, wideScalar } from "grpcweb-client";
 import { Account, Note } from "./extensions_pb.js";
 
 /** Codec and reflection info of the message codegen.ext.other.Holder. */
@@ -11,11 +11,11 @@ export const Holder = /*@__PURE__*/ messageType("codegen.ext.other.Holder", () =
 ]);
 
 /** Extension codegen.ext.other.flag_bits of codegen.ext.Account. */
-export const flagBits = /*@__PURE__*/ extension("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7 });
+export const flagBits = /*@__PURE__*/ extension("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7, W: wideScalar });
 
 /** Extension codegen.ext.other.other_note of codegen.ext.Account. */
 export const otherNote = /*@__PURE__*/ extension("codegen.ext.other.other_note", () => Account, { no: 152, M: () => Note });
 
 /** Extension codegen.ext.other.Holder.ids of codegen.ext.Account. */
-export const Holder_ids = /*@__PURE__*/ extension("codegen.ext.other.Holder.ids", () => Account, { no: 150, T: 4, repeated: true });
+export const Holder_ids = /*@__PURE__*/ extension("codegen.ext.other.Holder.ids", () => Account, { no: 150, T: 4, W: wideScalar, repeated: true });
 

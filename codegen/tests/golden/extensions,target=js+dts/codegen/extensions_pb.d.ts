@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, groupField, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, groupField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum. */

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, groupField, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, groupField, messageType, wideScalar } from "grpcweb-client";
 
 /** A closed enum. */
 export const Level = {
@@ -42,7 +42,7 @@ export const ExtGroup = /*@__PURE__*/ messageType("codegen.ext.ExtGroup", () => 
 export const extInt32 = /*@__PURE__*/ extension("codegen.ext.ext_int32", () => Account, { no: 101, T: 5, def: "7" });
 
 /** Extension codegen.ext.ext_sint64 of codegen.ext.Account. */
-export const extSint64 = /*@__PURE__*/ extension("codegen.ext.ext_sint64", () => Account, { no: 102, T: 18 });
+export const extSint64 = /*@__PURE__*/ extension("codegen.ext.ext_sint64", () => Account, { no: 102, T: 18, W: wideScalar });
 
 /** Extension codegen.ext.ext_bytes of codegen.ext.Account. */
 export const extBytes = /*@__PURE__*/ extension("codegen.ext.ext_bytes", () => Account, { no: 103, T: 12 });
@@ -66,7 +66,7 @@ export const extNotes = /*@__PURE__*/ extension("codegen.ext.ext_notes", () => A
 export const extgroup = /*@__PURE__*/ extension("codegen.ext.extgroup", () => Account, { no: 109, M: () => ExtGroup, delimited: true, X: groupField });
 
 /** Extension codegen.ext.ext_double of codegen.ext.Account. */
-export const extDouble = /*@__PURE__*/ extension("codegen.ext.ext_double", () => Account, { no: 110, T: 1 });
+export const extDouble = /*@__PURE__*/ extension("codegen.ext.ext_double", () => Account, { no: 110, T: 1, W: wideScalar });
 
 /** Extension codegen.ext.ext_strings of codegen.ext.Account. */
 export const extStrings = /*@__PURE__*/ extension("codegen.ext.ext_strings", () => Account, { no: 111, T: 9, noUtf8Check: true, repeated: true });

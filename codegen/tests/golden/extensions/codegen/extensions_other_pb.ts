@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { extension, messageType } from "grpcweb-client";
+import { extension, messageType, wideScalar } from "grpcweb-client";
 import type { Extension, MessageType } from "grpcweb-client";
 import { Account, Note } from "./extensions_pb.js";
 
@@ -16,11 +16,11 @@ export const Holder: MessageType<Holder> = /*@__PURE__*/ messageType<Holder>("co
 ]);
 
 /** Extension codegen.ext.other.flag_bits of codegen.ext.Account. */
-export const flagBits: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7 });
+export const flagBits: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.other.flag_bits", () => Account, { no: 151, T: 7, W: wideScalar });
 
 /** Extension codegen.ext.other.other_note of codegen.ext.Account. */
 export const otherNote: Extension<Account, Note> = /*@__PURE__*/ extension<Account, Note>("codegen.ext.other.other_note", () => Account, { no: 152, M: () => Note });
 
 /** Extension codegen.ext.other.Holder.ids of codegen.ext.Account. */
-export const Holder_ids: Extension<Account, bigint[]> = /*@__PURE__*/ extension<Account, bigint[]>("codegen.ext.other.Holder.ids", () => Account, { no: 150, T: 4, repeated: true });
+export const Holder_ids: Extension<Account, bigint[]> = /*@__PURE__*/ extension<Account, bigint[]>("codegen.ext.other.Holder.ids", () => Account, { no: 150, T: 4, W: wideScalar, repeated: true });
 

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, groupField, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, groupField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum. */
@@ -63,7 +63,7 @@ export const ExtGroup: MessageType<ExtGroup> = /*@__PURE__*/ messageType<ExtGrou
 export const extInt32: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.ext_int32", () => Account, { no: 101, T: 5, def: "7" });
 
 /** Extension codegen.ext.ext_sint64 of codegen.ext.Account. */
-export const extSint64: Extension<Account, bigint> = /*@__PURE__*/ extension<Account, bigint>("codegen.ext.ext_sint64", () => Account, { no: 102, T: 18 });
+export const extSint64: Extension<Account, bigint> = /*@__PURE__*/ extension<Account, bigint>("codegen.ext.ext_sint64", () => Account, { no: 102, T: 18, W: wideScalar });
 
 /** Extension codegen.ext.ext_bytes of codegen.ext.Account. */
 export const extBytes: Extension<Account, Uint8Array> = /*@__PURE__*/ extension<Account, Uint8Array>("codegen.ext.ext_bytes", () => Account, { no: 103, T: 12 });
@@ -87,7 +87,7 @@ export const extNotes: Extension<Account, Note[]> = /*@__PURE__*/ extension<Acco
 export const extgroup: Extension<Account, ExtGroup> = /*@__PURE__*/ extension<Account, ExtGroup>("codegen.ext.extgroup", () => Account, { no: 109, M: () => ExtGroup, delimited: true, X: groupField });
 
 /** Extension codegen.ext.ext_double of codegen.ext.Account. */
-export const extDouble: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.ext_double", () => Account, { no: 110, T: 1 });
+export const extDouble: Extension<Account, number> = /*@__PURE__*/ extension<Account, number>("codegen.ext.ext_double", () => Account, { no: 110, T: 1, W: wideScalar });
 
 /** Extension codegen.ext.ext_strings of codegen.ext.Account. */
 export const extStrings: Extension<Account, string[]> = /*@__PURE__*/ extension<Account, string[]>("codegen.ext.ext_strings", () => Account, { no: 111, T: 9, noUtf8Check: true, repeated: true });

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 import { type FileDesc, fileDesc } from "grpcweb-client/reflect";
 import { EnumOptions, EnumValueOptions, FieldOptions, FileOptions, MessageOptions, MethodOptions, OneofOptions, ServiceOptions } from "grpcweb-client/wkt";

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, messageType, wideScalar } from "grpcweb-client";
 import { fileDesc } from "grpcweb-client/reflect";
 import { EnumOptions, EnumValueOptions, FieldOptions, FileOptions, MessageOptions, MethodOptions, OneofOptions, ServiceOptions } from "grpcweb-client/wkt";
 
@@ -55,7 +55,7 @@ export const messageRule = /*@__PURE__*/ extension("codegen.opt.message_rule", (
 export const messageFlag = /*@__PURE__*/ extension("codegen.opt.message_flag", () => MessageOptions, { no: 50012, T: 8 });
 
 /** Extension codegen.opt.field_max of google.protobuf.FieldOptions. */
-export const fieldMax = /*@__PURE__*/ extension("codegen.opt.field_max", () => FieldOptions, { no: 50003, T: 3 });
+export const fieldMax = /*@__PURE__*/ extension("codegen.opt.field_max", () => FieldOptions, { no: 50003, T: 3, W: wideScalar });
 
 /** Extension codegen.opt.field_levels of google.protobuf.FieldOptions. */
 export const fieldLevels = /*@__PURE__*/ extension("codegen.opt.field_levels", () => FieldOptions, { no: 50013, E: () => Level$, X: closedEnum, repeated: true });
@@ -79,7 +79,7 @@ export const serviceVersion = /*@__PURE__*/ extension("codegen.opt.service_versi
 export const methodRule = /*@__PURE__*/ extension("codegen.opt.method_rule", () => MethodOptions, { no: 50008, M: () => Rule });
 
 /** Extension codegen.opt.method_cost of google.protobuf.MethodOptions. */
-export const methodCost = /*@__PURE__*/ extension("codegen.opt.method_cost", () => MethodOptions, { no: 50018, T: 1 });
+export const methodCost = /*@__PURE__*/ extension("codegen.opt.method_cost", () => MethodOptions, { no: 50018, T: 1, W: wideScalar });
 
 /** Descriptor of codegen/options.proto (`descriptors=embed`): read custom options with `getOption`, resolve names with `createFileRegistry`. */
 export const file_codegen_options = /*@__PURE__*/ fileDesc("ChVjb2RlZ2VuL29wdGlvbnMucHJvdG8SC2NvZGVnZW4ub3B0GiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90byJGCgRSdWxlEhgKB3BhdHRlcm4YASABKAlSB3BhdHRlcm4SEAoDbWF4GAIgASgFUgNtYXgSEgoEdGFncxgDIAMoCVIEdGFncyL6AQoESXRlbRIkCgRuYW1lGAEgASgJQhCYtRiAtMTDIei1GAHotRgAUgRuYW1lEiwKBWNvdW50GAIgASgFQhS6thgQCgNcZCsQ/P//////////AUgAUgVjb3VudBIUCgR0ZXh0GAMgASgJSABSBHRleHQSKgoEcGFydBgEIAEoCzIWLmNvZGVnZW4ub3B0Lkl0ZW0uUGFydFIEcGFydBovCgRQYXJ0EiEKBGRhdGEYASABKAxCDZi1GP///////////wFSBGRhdGE6BOC1GAA6F5K1GA8KBV5pdGVtEAMaAWEaAWLgtRgBQhIKBmNob2ljZRIIorUYBHBpY2sqLgoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIOCgpMRVZFTF9ISUdIEAEqQQoETW9kZRIeChBNT0RFX1VOU1BFQ0lGSUVEEAAaCLK1GARub25lEhMKB01PREVfT04QARoGsrUYAm9uGgSotRgBMpQBCgtJdGVtU2VydmljZRJFCgdHZXRJdGVtEhEuY29kZWdlbi5vcHQuSXRlbRoRLmNvZGVnZW4ub3B0Lkl0ZW0iFMK1GAUKA2dldJG2GAAAAAAAAPg/EjgKCUxpc3RJdGVtcxIRLmNvZGVnZW4ub3B0Lkl0ZW0aES5jb2RlZ2VuLm9wdC5JdGVtIgOQAgEwARoEuLUYAjo9CgpmaWxlX2xhYmVsEhwuZ29vZ2xlLnByb3RvYnVmLkZpbGVPcHRpb25zGNGGAyABKAlSCWZpbGVMYWJlbDpXCgxtZXNzYWdlX3J1bGUSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMY0oYDIAEoCzIRLmNvZGVnZW4ub3B0LlJ1bGVSC21lc3NhZ2VSdWxlOkQKDG1lc3NhZ2VfZmxhZxIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxjchgMgASgIUgttZXNzYWdlRmxhZzo8CglmaWVsZF9tYXgSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGNOGAyABKANSCGZpZWxkTWF4OlYKDGZpZWxkX2xldmVscxIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMY3YYDIAMoDjISLmNvZGVnZW4ub3B0LkxldmVsUgtmaWVsZExldmVsczpRCgpmaWVsZF9ydWxlEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjnhgMgASgLMhEuY29kZWdlbi5vcHQuUnVsZVIJZmllbGRSdWxlOkAKC29uZW9mX2xhYmVsEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjUhgMgASgJUgpvbmVvZkxhYmVsOlEKCmVudW1fbGV2ZWwSHC5nb29nbGUucHJvdG9idWYuRW51bU9wdGlvbnMY1YYDIAEoDjISLmNvZGVnZW4ub3B0LkxldmVsUgllbnVtTGV2ZWw6RAoLdmFsdWVfbGFiZWwSIS5nb29nbGUucHJvdG9idWYuRW51bVZhbHVlT3B0aW9ucxjWhgMgASgJUgp2YWx1ZUxhYmVsOkoKD3NlcnZpY2VfdmVyc2lvbhIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxjXhgMgASgNUg5zZXJ2aWNlVmVyc2lvbjpUCgttZXRob2RfcnVsZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNiGAyABKAsyES5jb2RlZ2VuLm9wdC5SdWxlUgptZXRob2RSdWxlOkEKC21ldGhvZF9jb3N0Eh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY4oYDIAEoAVIKbWV0aG9kQ29zdEILirUYB2ZpeHR1cmU");

@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { closedEnum, enumType, extension, messageType } from "grpcweb-client";
+import { closedEnum, enumType, extension, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 import { EnumOptions, EnumValueOptions, FieldOptions, FileOptions, MessageOptions, MethodOptions, OneofOptions, ServiceOptions } from "grpcweb-client/wkt";
 
@@ -75,7 +75,7 @@ export const messageRule: Extension<MessageOptions, Rule> = /*@__PURE__*/ extens
 export const messageFlag: Extension<MessageOptions, boolean> = /*@__PURE__*/ extension<MessageOptions, boolean>("codegen.opt.message_flag", () => MessageOptions, { no: 50012, T: 8 });
 
 /** Extension codegen.opt.field_max of google.protobuf.FieldOptions. */
-export const fieldMax: Extension<FieldOptions, bigint> = /*@__PURE__*/ extension<FieldOptions, bigint>("codegen.opt.field_max", () => FieldOptions, { no: 50003, T: 3 });
+export const fieldMax: Extension<FieldOptions, bigint> = /*@__PURE__*/ extension<FieldOptions, bigint>("codegen.opt.field_max", () => FieldOptions, { no: 50003, T: 3, W: wideScalar });
 
 /** Extension codegen.opt.field_levels of google.protobuf.FieldOptions. */
 export const fieldLevels: Extension<FieldOptions, Level[]> = /*@__PURE__*/ extension<FieldOptions, Level[]>("codegen.opt.field_levels", () => FieldOptions, { no: 50013, E: () => Level$, X: closedEnum, repeated: true });
@@ -99,5 +99,5 @@ export const serviceVersion: Extension<ServiceOptions, number> = /*@__PURE__*/ e
 export const methodRule: Extension<MethodOptions, Rule> = /*@__PURE__*/ extension<MethodOptions, Rule>("codegen.opt.method_rule", () => MethodOptions, { no: 50008, M: () => Rule });
 
 /** Extension codegen.opt.method_cost of google.protobuf.MethodOptions. */
-export const methodCost: Extension<MethodOptions, number> = /*@__PURE__*/ extension<MethodOptions, number>("codegen.opt.method_cost", () => MethodOptions, { no: 50018, T: 1 });
+export const methodCost: Extension<MethodOptions, number> = /*@__PURE__*/ extension<MethodOptions, number>("codegen.opt.method_cost", () => MethodOptions, { no: 50018, T: 1, W: wideScalar });
 

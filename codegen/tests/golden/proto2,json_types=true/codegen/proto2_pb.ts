@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */
@@ -45,11 +45,11 @@ export interface Proto2Types {
 /** Codec and reflection info of the message codegen.proto2.Proto2Types. */
 export const Proto2Types: MessageType<Proto2Types> = /*@__PURE__*/ messageType<Proto2Types>("codegen.proto2.Proto2Types", () => [
   { no: 1, name: "oInt32", T: 5, opt: true, def: "42" },
-  { no: 2, name: "oInt64", T: 3, opt: true, def: "-7" },
+  { no: 2, name: "oInt64", T: 3, W: wideScalar, opt: true, def: "-7" },
   { no: 3, name: "oString", T: 9, noUtf8Check: true, opt: true, def: "hello \"world\"" },
   { no: 4, name: "oBytes", T: 12, opt: true, def: "a\\000b" },
   { no: 5, name: "oKind", E: () => Kind$, X: closedEnum, opt: true, def: "KIND_TWO" },
-  { no: 6, name: "oFloat", T: 2, opt: true, def: "inf" },
+  { no: 6, name: "oFloat", T: 2, W: wideScalar, opt: true, def: "inf" },
   { no: 7, name: "oBool", T: 8, opt: true, def: "true" },
   { no: 8, name: "rUint32", T: 13, req: true },
   { no: 9, name: "rInt32", T: 5, repeated: true },
@@ -58,7 +58,7 @@ export const Proto2Types: MessageType<Proto2Types> = /*@__PURE__*/ messageType<P
   { no: 12, name: "child", M: () => Proto2Types },
   { no: 13, name: "optionalgroup", M: () => Proto2Types_OptionalGroup, delimited: true, X: groupField },
   { no: 15, name: "repeatedgroup", M: () => Proto2Types_RepeatedGroup, delimited: true, X: groupField, repeated: true },
-  { no: 17, name: "m", K: 9, T: 3, X: mapField },
+  { no: 17, name: "m", K: 9, T: 3, W: wideScalar, X: mapField },
   { no: 18, name: "cString", T: 9, noUtf8Check: true, oneof: "choice" },
   { no: 19, name: "cKind", E: () => Kind$, X: closedEnum, oneof: "choice" },
   { no: 20, name: "s", T: 9, noUtf8Check: true, opt: true },

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType } from "grpcweb-client";
+import { checkRequired, closedEnum, enumType, extension, groupField, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, Extension, MessageType } from "grpcweb-client";
 
 /** A closed enum: unknown numbers go to the unknown fields. */

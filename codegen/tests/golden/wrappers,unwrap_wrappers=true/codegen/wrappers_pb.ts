@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { mapField, messageType, wrapperField } from "grpcweb-client";
+import { mapField, messageType, wideScalar, wrapperField } from "grpcweb-client";
 import type { MessageType } from "grpcweb-client";
 import { Int32Value, StringValue } from "grpcweb-client/wkt";
 
@@ -30,10 +30,10 @@ export interface Wrapped {
 
 /** Codec and reflection info of the message codegen.wrappers.Wrapped. */
 export const Wrapped: MessageType<Wrapped> = /*@__PURE__*/ messageType<Wrapped>("codegen.wrappers.Wrapped", () => [
-  { no: 1, name: "doubleValue", T: 1, X: wrapperField, opt: true },
-  { no: 2, name: "floatValue", T: 2, X: wrapperField, opt: true },
-  { no: 3, name: "int64Value", T: 3, X: wrapperField, opt: true },
-  { no: 4, name: "uint64Value", T: 4, X: wrapperField, opt: true },
+  { no: 1, name: "doubleValue", T: 1, W: wideScalar, X: wrapperField, opt: true },
+  { no: 2, name: "floatValue", T: 2, W: wideScalar, X: wrapperField, opt: true },
+  { no: 3, name: "int64Value", T: 3, W: wideScalar, X: wrapperField, opt: true },
+  { no: 4, name: "uint64Value", T: 4, W: wideScalar, X: wrapperField, opt: true },
   { no: 5, name: "int32Value", T: 5, X: wrapperField, opt: true },
   { no: 6, name: "uint32Value", T: 13, X: wrapperField, opt: true },
   { no: 7, name: "boolValue", T: 8, X: wrapperField, opt: true },

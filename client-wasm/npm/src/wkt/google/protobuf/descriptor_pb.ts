@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { checkRequired, closedEnum, enumType, messageType } from "../../runtime.js";
+import { checkRequired, closedEnum, enumType, messageType, wideScalar } from "../../runtime.js";
 import type { EnumType, MessageType } from "../../runtime.js";
 
 export enum Edition {
@@ -603,9 +603,9 @@ export interface UninterpretedOption {
 export const UninterpretedOption: MessageType<UninterpretedOption> = /*@__PURE__*/ messageType<UninterpretedOption>("google.protobuf.UninterpretedOption", () => [
   { no: 2, name: "name", M: () => UninterpretedOption_NamePart, repeated: true },
   { no: 3, name: "identifierValue", T: 9, noUtf8Check: true, opt: true },
-  { no: 4, name: "positiveIntValue", T: 4, opt: true },
-  { no: 5, name: "negativeIntValue", T: 3, opt: true },
-  { no: 6, name: "doubleValue", T: 1, opt: true },
+  { no: 4, name: "positiveIntValue", T: 4, W: wideScalar, opt: true },
+  { no: 5, name: "negativeIntValue", T: 3, W: wideScalar, opt: true },
+  { no: 6, name: "doubleValue", T: 1, W: wideScalar, opt: true },
   { no: 7, name: "stringValue", T: 12, opt: true },
   { no: 8, name: "aggregateValue", T: 9, noUtf8Check: true, opt: true },
 ]);

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { messageType } from "../../runtime.js";
+import { messageType, wideScalar } from "../../runtime.js";
 import type { MessageType } from "../../runtime.js";
 
 export interface Timestamp {
@@ -15,7 +15,7 @@ export interface Timestamp {
 
 /** Codec and reflection info of the message google.protobuf.Timestamp. */
 export const Timestamp: MessageType<Timestamp> = /*@__PURE__*/ messageType<Timestamp>("google.protobuf.Timestamp", () => [
-  { no: 1, name: "seconds", T: 3 },
+  { no: 1, name: "seconds", T: 3, W: wideScalar },
   { no: 2, name: "nanos", T: 5 },
 ]);
 

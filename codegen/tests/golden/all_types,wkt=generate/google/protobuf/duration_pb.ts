@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { messageType } from "grpcweb-client";
+import { messageType, wideScalar } from "grpcweb-client";
 import type { MessageType } from "grpcweb-client";
 
 export interface Duration {
@@ -15,7 +15,7 @@ export interface Duration {
 
 /** Codec and reflection info of the message google.protobuf.Duration. */
 export const Duration: MessageType<Duration> = /*@__PURE__*/ messageType<Duration>("google.protobuf.Duration", () => [
-  { no: 1, name: "seconds", T: 3 },
+  { no: 1, name: "seconds", T: 3, W: wideScalar },
   { no: 2, name: "nanos", T: 5 },
 ]);
 

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, mapField, messageType } from "grpcweb-client";
+import { enumType, mapField, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export enum NullValue {
@@ -39,7 +39,7 @@ export interface Value {
 /** Codec and reflection info of the message google.protobuf.Value. */
 export const Value: MessageType<Value> = /*@__PURE__*/ messageType<Value>("google.protobuf.Value", () => [
   { no: 1, name: "nullValue", E: () => NullValue$, oneof: "kind" },
-  { no: 2, name: "numberValue", T: 1, oneof: "kind" },
+  { no: 2, name: "numberValue", T: 1, W: wideScalar, oneof: "kind" },
   { no: 3, name: "stringValue", T: 9, oneof: "kind" },
   { no: 4, name: "boolValue", T: 8, oneof: "kind" },
   { no: 5, name: "structValue", M: () => Struct, oneof: "kind" },

@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { messageType } from "grpcweb-client";
+import { messageType, wideScalar } from "grpcweb-client";
 import type { MessageType } from "grpcweb-client";
 
 export interface DoubleValue {
@@ -14,7 +14,7 @@ export interface DoubleValue {
 
 /** Codec and reflection info of the message google.protobuf.DoubleValue. */
 export const DoubleValue: MessageType<DoubleValue> = /*@__PURE__*/ messageType<DoubleValue>("google.protobuf.DoubleValue", () => [
-  { no: 1, name: "value", T: 1 },
+  { no: 1, name: "value", T: 1, W: wideScalar },
 ]);
 
 export interface FloatValue {
@@ -25,7 +25,7 @@ export interface FloatValue {
 
 /** Codec and reflection info of the message google.protobuf.FloatValue. */
 export const FloatValue: MessageType<FloatValue> = /*@__PURE__*/ messageType<FloatValue>("google.protobuf.FloatValue", () => [
-  { no: 1, name: "value", T: 2 },
+  { no: 1, name: "value", T: 2, W: wideScalar },
 ]);
 
 export interface Int64Value {
@@ -36,7 +36,7 @@ export interface Int64Value {
 
 /** Codec and reflection info of the message google.protobuf.Int64Value. */
 export const Int64Value: MessageType<Int64Value> = /*@__PURE__*/ messageType<Int64Value>("google.protobuf.Int64Value", () => [
-  { no: 1, name: "value", T: 3 },
+  { no: 1, name: "value", T: 3, W: wideScalar },
 ]);
 
 export interface UInt64Value {
@@ -47,7 +47,7 @@ export interface UInt64Value {
 
 /** Codec and reflection info of the message google.protobuf.UInt64Value. */
 export const UInt64Value: MessageType<UInt64Value> = /*@__PURE__*/ messageType<UInt64Value>("google.protobuf.UInt64Value", () => [
-  { no: 1, name: "value", T: 4 },
+  { no: 1, name: "value", T: 4, W: wideScalar },
 ]);
 
 export interface Int32Value {

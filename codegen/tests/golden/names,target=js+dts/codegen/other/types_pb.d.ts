@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export declare enum Mode {

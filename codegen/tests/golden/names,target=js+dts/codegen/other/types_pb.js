@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, messageType, wideScalar } from "grpcweb-client";
 
 export const Mode = {
   MODE_UNSPECIFIED: 0,
@@ -16,6 +16,6 @@ export const Mode$ = /*@__PURE__*/ enumType("codegen.other.Mode", [[0, "MODE_UNS
 
 /** Codec and reflection info of the message codegen.other.Thing. */
 export const Thing = /*@__PURE__*/ messageType("codegen.other.Thing", () => [
-  { no: 1, name: "id", T: 3 },
+  { no: 1, name: "id", T: 3, W: wideScalar },
 ]);
 

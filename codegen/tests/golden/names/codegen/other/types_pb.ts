@@ -2,7 +2,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "grpcweb-client";
+import { enumType, messageType, wideScalar } from "grpcweb-client";
 import type { EnumType, MessageType } from "grpcweb-client";
 
 export enum Mode {
@@ -20,6 +20,6 @@ export interface Thing {
 
 /** Codec and reflection info of the message codegen.other.Thing. */
 export const Thing: MessageType<Thing> = /*@__PURE__*/ messageType<Thing>("codegen.other.Thing", () => [
-  { no: 1, name: "id", T: 3 },
+  { no: 1, name: "id", T: 3, W: wideScalar },
 ]);
 
