@@ -3,7 +3,7 @@
 // Do not edit: regenerate from the .proto file instead.
 /* eslint-disable */
 
-import { enumType, messageType } from "../../../runtime.js";
+import { enumType, messageType, wideScalar } from "../../../runtime.js";
 import type { EnumType, MessageType } from "../../../runtime.js";
 import { FileDescriptorProto, type FileDescriptorProtoJson, GeneratedCodeInfo, type GeneratedCodeInfoJson } from "../descriptor_pb.js";
 
@@ -54,7 +54,7 @@ export interface CodeGeneratorResponse {
 /** Codec and reflection info of the message google.protobuf.compiler.CodeGeneratorResponse. */
 export const CodeGeneratorResponse: MessageType<CodeGeneratorResponse> = /*@__PURE__*/ messageType<CodeGeneratorResponse>("google.protobuf.compiler.CodeGeneratorResponse", () => [
   { no: 1, name: "error", T: 9, noUtf8Check: true, opt: true },
-  { no: 2, name: "supportedFeatures", T: 4, opt: true },
+  { no: 2, name: "supportedFeatures", T: 4, W: wideScalar, opt: true },
   { no: 15, name: "file", M: () => CodeGeneratorResponse_File, repeated: true },
 ]);
 
