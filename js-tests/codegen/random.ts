@@ -147,6 +147,9 @@ function randomWkt(g: Gen, type: MessageType<any>, depth: number): Obj | undefin
 }
 
 /** A random message of `type`, filled through its field table. */
+/** The depth below which required message fields are left unset (see `random`). */
+export const REQUIRED_DEPTH = 6;
+
 export function random(g: Gen, type: MessageType<any>, depth = 0, unknownFrom?: number): Obj {
   const special = randomWkt(g, type, depth);
   if (special !== undefined) return special;
@@ -162,8 +165,10 @@ export function random(g: Gen, type: MessageType<any>, depth = 0, unknownFrom?: 
       oneofs.set(f.oneof, [...(oneofs.get(f.oneof) ?? []), f]);
       continue;
     }
-    // Deep enough: no more message fields, except required ones (which must be set).
-    const recursive = f.M !== undefined && depth >= 3 && !f.req;
+    // Deep enough: no more message fields, except required ones (which must be set) down
+    // to REQUIRED_DEPTH; below it a cycle of required message fields is cut (no finite
+    // message sets every field of such a cycle).
+    const recursive = f.M !== undefined && (depth >= REQUIRED_DEPTH || (depth >= 3 && !f.req));
     if (recursive || (!f.req && g.chance(0.35))) continue;
     if (f.kind === "map") {
       const m: Obj = {};

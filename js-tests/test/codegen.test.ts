@@ -105,6 +105,28 @@ if (conformanceProtos !== undefined) {
     { local: bin("protoc-gen-es"), out: "codegen/out/conformance/es", opt: ["target=ts", "import_extension=js"] },
   ]);
 }
+// The conformance messages of editions (test_messages_edition2023.proto and the editions
+// variants of proto2/proto3) exist only compiled, in google.golang.org/protobuf: the Go
+// program in codegen/editions (module pinned in its go.mod, fetched by `go`) writes them
+// as a FileDescriptorSet with their imports, which buf reads as an image. Required: a
+// failure here fails the test file.
+const editionsSet = join(dir, "out", "editions.binpb");
+mkdirSync(dirname(editionsSet), { recursive: true });
+run("go", ["run", ".", editionsSet], join(dir, "editions"));
+generate(
+  {
+    binary_image: editionsSet,
+    paths: [
+      "conformance/test_protos/test_messages_edition2023.proto",
+      "editions/golden/test_messages_proto2_editions.proto",
+      "editions/golden/test_messages_proto3_editions.proto",
+    ],
+  },
+  [
+    ours("conformance/ours"),
+    { local: bin("protoc-gen-es"), out: "codegen/out/conformance/es", opt: ["target=ts", "import_extension=js"] },
+  ],
+);
 run(bin("tsc"), ["-p", "codegen/tsconfig.json"]);
 // Node resolves "grpcweb-client" in the compiled output through this stand-in package.
 const shimDir = join(dir, "dist", "node_modules", "grpcweb-client");
@@ -129,7 +151,9 @@ const extensions = (await import(compiled("extensions.js"))) as Cases;
 const options = (await import(compiled("options.js"))) as Cases;
 const defaults = (await import(compiled("defaults.js"))) as Cases;
 const conformance = (await import(compiled("conformance-messages.js"))) as {
-  checkConformanceMessages(): Promise<{ cases: number; mismatches: string[] }>;
+  PROTO2_PROTO3: string[];
+  EDITIONS: string[];
+  checkConformanceMessages(files: string[]): Promise<{ cases: number; mismatches: string[] }>;
 };
 const e2e = (await import(compiled("e2e.js"))) as { runInteropCases(t: Transport, label: string): Promise<void> };
 
@@ -402,11 +426,17 @@ test(
       "the conformance protos are not cached: run `cargo xtask protobuf-conformance` once",
   },
   async () => {
-    const { cases, mismatches } = await conformance.checkConformanceMessages();
+    const { cases, mismatches } = await conformance.checkConformanceMessages(conformance.PROTO2_PROTO3);
     assert.ok(cases > 0);
     assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} mismatches of ${cases} messages`);
   },
 );
+
+test("protobuf conformance messages of editions (test_messages_edition2023, test_messages_proto2/proto3_editions, every type, with extensions and unknown fields): binary and JSON agree with @bufbuild/protobuf", async () => {
+  const { cases, mismatches } = await conformance.checkConformanceMessages(conformance.EDITIONS);
+  assert.ok(cases > 0);
+  assert.deepEqual(mismatches.slice(0, 20), [], `${mismatches.length} mismatches of ${cases} messages`);
+});
 
 for (const [name, fn] of [
   ...cross.cases,
