@@ -5,32 +5,17 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use crate::slowloris::until_closed;
-use crate::support;
+use crate::support::{self, admin_get};
 
 use bytes::Bytes;
-use grpcweb_test_support::{FakeBackend, HttpVersion, Reply, WebClient, within};
-use http::{Method, StatusCode};
+use grpcweb_test_support::{FakeBackend, Reply, within};
+use http::StatusCode;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 const CLOSED_WITHIN: Duration = Duration::from_secs(8);
-
-/// GET on the admin listener: the status and the body as text.
-pub(crate) async fn admin_get(addr: SocketAddr, path: &str) -> (StatusCode, String) {
-    let res = WebClient::new(HttpVersion::H1)
-        .call(addr, path)
-        .method(Method::GET)
-        .content_type("")
-        .send()
-        .await
-        .unwrap();
-    (
-        res.status,
-        String::from_utf8_lossy(&res.raw_body).into_owned(),
-    )
-}
 
 async fn proxy_with_admin(
     tweak: impl FnOnce(&mut grpcweb_proxy::Config),

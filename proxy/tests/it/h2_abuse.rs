@@ -6,8 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::admin_hardening::admin_get;
 use crate::support;
+use crate::support::admin_get;
 
 use bytes::{Buf as _, Bytes, BytesMut};
 use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Reply, WebClient, data_frame, within};

@@ -4,22 +4,11 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use crate::rest_calls::{echo_server, send, with_echo_descriptors};
-use crate::support;
+use crate::support::{self, scrape};
 
 use grpcweb_test_support::{Code, HttpVersion, Mode, WebClient};
 use http::Method;
 use std::net::SocketAddr;
-
-async fn scrape(admin: SocketAddr) -> String {
-    let res = WebClient::new(HttpVersion::H1)
-        .call(admin, "/metrics")
-        .method(Method::GET)
-        .content_type("")
-        .send()
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&res.raw_body).into_owned()
-}
 
 const PLAIN: &str = "/grpcweb.transcoding.v1.EchoService/Plain";
 

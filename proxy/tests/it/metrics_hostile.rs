@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::support;
+use crate::support::{self, scrape};
 
 use bytes::Bytes;
 use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Reply, WebClient};
-use http::{Method, StatusCode};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,18 +97,6 @@ fn python() -> &'static PathBuf {
         std::fs::write(&stamp, PARSER_PACKAGE).unwrap();
         python
     })
-}
-
-async fn scrape(admin: SocketAddr) -> String {
-    let res = WebClient::new(HttpVersion::H1)
-        .call(admin, "/metrics")
-        .method(Method::GET)
-        .content_type("")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status, StatusCode::OK);
-    String::from_utf8(res.raw_body.to_vec()).unwrap()
 }
 
 fn admin_config(c: &mut grpcweb_proxy::Config) {

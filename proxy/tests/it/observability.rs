@@ -3,26 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::support;
+use crate::support::{self, admin_get};
 
 use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient, within};
-use http::{Method, StatusCode};
+use http::StatusCode;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-async fn get(addr: SocketAddr, path: &str) -> (StatusCode, String) {
-    let res = WebClient::new(HttpVersion::H1)
-        .call(addr, path)
-        .method(Method::GET)
-        .content_type("")
-        .send()
-        .await
-        .unwrap();
-    (
-        res.status,
-        String::from_utf8_lossy(&res.raw_body).into_owned(),
-    )
-}
 
 fn admin_config(c: &mut grpcweb_proxy::Config) {
     c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
@@ -52,7 +38,7 @@ async fn metrics_count_calls_by_service_method_code_and_mode() {
         .unwrap();
     assert_eq!(res.grpc_status(), Some(Code::Unimplemented));
 
-    let (status, text) = get(admin, "/metrics").await;
+    let (status, text) = admin_get(admin, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     for line in [
         r#"grpcweb_calls_total{service="grpc.testing.TestService",method="EmptyCall",code="OK",mode="grpc-web"} 2"#,
@@ -111,7 +97,7 @@ async fn a_client_that_goes_away_is_recorded_and_not_left_in_flight() {
         .await
         .unwrap();
     stream.next_message().await.unwrap();
-    let (_, text) = get(admin, "/metrics").await;
+    let (_, text) = admin_get(admin, "/metrics").await;
     assert!(
         text.lines().any(|l| l == "grpcweb_in_flight_calls 1"),
         "{text}"
@@ -122,7 +108,7 @@ async fn a_client_that_goes_away_is_recorded_and_not_left_in_flight() {
         .unwrap();
     let mut last = String::new();
     for _ in 0..50 {
-        let (_, text) = get(admin, "/metrics").await;
+        let (_, text) = admin_get(admin, "/metrics").await;
         if text.contains(r#"code="CLIENT_GONE""#)
             && text.lines().any(|l| l == "grpcweb_in_flight_calls 0")
         {
@@ -145,16 +131,16 @@ async fn healthz_is_alive_and_readyz_follows_the_backend() {
     .await;
     let admin = proxy.admin.unwrap();
     assert_eq!(
-        get(admin, "/healthz").await,
+        admin_get(admin, "/healthz").await,
         (StatusCode::OK, "ok\n".to_owned())
     );
-    assert_eq!(get(admin, "/readyz").await.0, StatusCode::OK);
-    assert_eq!(get(admin, "/nope").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(admin_get(admin, "/readyz").await.0, StatusCode::OK);
+    assert_eq!(admin_get(admin, "/nope").await.0, StatusCode::NOT_FOUND);
 
     drop(backend);
     let mut readyz = (StatusCode::OK, String::new());
     for _ in 0..100 {
-        readyz = get(admin, "/readyz").await;
+        readyz = admin_get(admin, "/readyz").await;
         if readyz.0 == StatusCode::SERVICE_UNAVAILABLE {
             break;
         }
@@ -171,11 +157,11 @@ async fn healthz_is_alive_and_readyz_follows_the_backend() {
         readyz.1
     );
     assert_eq!(
-        get(admin, "/healthz").await.0,
+        admin_get(admin, "/healthz").await.0,
         StatusCode::OK,
         "still alive"
     );
-    let (_, text) = get(admin, "/metrics").await;
+    let (_, text) = admin_get(admin, "/metrics").await;
     assert!(
         text.contains(&format!(
             "grpcweb_backend_endpoint_healthy{{backend=\"default\",endpoint=\"{url}\"}} 0"
@@ -212,7 +198,7 @@ async fn grpc_health_checks_drive_readiness() {
     let admin = proxy.admin.unwrap();
     let wait_for = |want: StatusCode| async move {
         for _ in 0..100 {
-            if get(admin, "/readyz").await.0 == want {
+            if admin_get(admin, "/readyz").await.0 == want {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -199,14 +199,7 @@ async fn host_names_are_re_resolved_into_endpoints() {
     let want = format!("endpoint=\"{url} (127.0.0.1)\"");
     let mut text = String::new();
     for _ in 0..100 {
-        let res = WebClient::new(HttpVersion::H1)
-            .call(admin, "/metrics")
-            .method(http::Method::GET)
-            .content_type("")
-            .send()
-            .await
-            .unwrap();
-        text = String::from_utf8_lossy(&res.raw_body).into_owned();
+        text = support::scrape(admin).await;
         if text.contains(&want) {
             break;
         }

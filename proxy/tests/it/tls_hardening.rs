@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::admin_hardening::admin_get;
 use crate::slowloris::until_closed;
 use crate::support;
+use crate::support::admin_get;
 use crate::tls::{Pki, call, ok_trailer, tls_proxy};
 
 use grpcweb_proxy::tls::TlsConfig;

@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::support;
+use crate::support::{self, scrape};
 
 use bytes::Bytes;
 use grpcweb_test_support::{Code, HttpVersion, WebClient, WebResponse, within};
-use http::{HeaderMap, HeaderValue, Method, Response};
+use http::{HeaderMap, HeaderValue, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,17 +148,6 @@ fn limits_are_read_from_the_backend_table_and_checked() {
     none.backends[0].max_connections = 0;
     let err = none.validate().unwrap_err();
     assert_eq!(err.key(), "backends[0].max_connections", "{err}");
-}
-
-async fn scrape(admin: SocketAddr) -> String {
-    let res = WebClient::new(HttpVersion::H1)
-        .call(admin, "/metrics")
-        .method(Method::GET)
-        .content_type("")
-        .send()
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&res.raw_body).into_owned()
 }
 
 /// A native gRPC server on the h2 crate with SETTINGS_MAX_CONCURRENT_STREAMS `limit`, that

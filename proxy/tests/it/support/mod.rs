@@ -4,6 +4,8 @@
 
 use grpcweb_interop::{ServeOptions, serve};
 use grpcweb_proxy::{Config, Proxy};
+use grpcweb_test_support::{HttpVersion, WebClient};
+use http::{Method, StatusCode};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -177,4 +179,28 @@ impl Running {
 pub async fn proxy_pair(backend: Running, tweak: impl FnOnce(&mut Config)) -> (Running, Running) {
     let proxy = proxy(&backend.url(), tweak).await;
     (backend, proxy)
+}
+
+/// A GET of `path` on the proxy's admin listener: its status and body.
+pub async fn admin_get(admin: SocketAddr, path: &str) -> (StatusCode, String) {
+    let (status, body) = admin_get_bytes(admin, path).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn admin_get_bytes(admin: SocketAddr, path: &str) -> (StatusCode, bytes::Bytes) {
+    let res = WebClient::new(HttpVersion::H1)
+        .call(admin, path)
+        .method(Method::GET)
+        .content_type("")
+        .send()
+        .await
+        .expect("the admin listener answers");
+    (res.status, res.raw_body)
+}
+
+/// The proxy's `/metrics` exposition, asserted to be answered with 200 and to be UTF-8.
+pub async fn scrape(admin: SocketAddr) -> String {
+    let (status, body) = admin_get_bytes(admin, "/metrics").await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    String::from_utf8(body.to_vec()).expect("the exposition is UTF-8")
 }
