@@ -37,7 +37,7 @@ impl RequestEncoding {
                 let bad = |e: std::io::Error| TranscodeError::BadCompression {
                     reason: e.to_string(),
                 };
-                read_capped(flate2::read::GzDecoder::new(payload), max)
+                read_capped(flate2::read::MultiGzDecoder::new(payload), max)
                     .map_err(bad)?
                     .ok_or(TranscodeError::DecompressedTooLarge { max })
             }
@@ -91,6 +91,21 @@ mod tests {
         assert!(matches!(
             RequestEncoding::Gzip.decompress(&message, max - 1),
             Err(TranscodeError::DecompressedTooLarge { max: m }) if m == max - 1
+        ));
+    }
+
+    #[test]
+    fn every_gzip_member_is_read_and_bytes_after_them_are_refused() {
+        // RFC 1952: a gzip file is a series of members; nothing may follow them silently.
+        let mut two = gzip(br#"{"a":"#);
+        two.extend(gzip(b"1}"));
+        let out = RequestEncoding::Gzip.decompress(&two, 1024).unwrap();
+        assert_eq!(out, br#"{"a":1}"#);
+        let mut trailing = gzip(b"{}");
+        trailing.extend_from_slice(b"junk after the member");
+        assert!(matches!(
+            RequestEncoding::Gzip.decompress(&trailing, 1024),
+            Err(TranscodeError::BadCompression { .. })
         ));
     }
 }
