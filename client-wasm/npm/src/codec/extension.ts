@@ -102,17 +102,26 @@ export function getExtension<E, V>(message: E, ext: Extension<E, V>): V {
   return (v === undefined ? fieldDefault(ext.field) : v) as V;
 }
 
-/** Sets an extension, replacing any value it had (a repeated one set to `[]` is cleared). */
+/**
+ * Sets an extension, replacing any value it had (a repeated one set to `[]` is cleared).
+ * Throws ProtobufError when the message's unknown fields are malformed.
+ */
 export function setExtension<E, V>(message: E, ext: Extension<E, V>, value: V): void {
   ext.$write(message, { value });
 }
 
-/** Whether the message's unknown fields hold a record of the extension's number. */
+/**
+ * Whether the message's unknown fields hold a record of the extension's number. Throws
+ * ProtobufError when they are malformed.
+ */
 export function hasExtension<E, V>(message: E, ext: Extension<E, V>): boolean {
   return split((message as Obj)["$unknown"], ext.field.no)[0] !== undefined;
 }
 
-/** Removes an extension from the message. */
+/**
+ * Removes an extension from the message. Throws ProtobufError when the message's unknown
+ * fields are malformed.
+ */
 export function clearExtension<E, V>(message: E, ext: Extension<E, V>): void {
   clear(message as Obj, ext.field.no);
 }
