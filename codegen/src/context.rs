@@ -1,10 +1,10 @@
 //! What every generator step needs: options and the indexes of the whole request.
 
-use crate::descriptors::RawFiles;
 use crate::editions::EditionsIndex;
 use crate::index::{TypeIndex, module_path};
 use crate::options::{Options, Wkt};
 use crate::printer::relative_import;
+use crate::raw_files::RawFiles;
 
 /// The well-known types that `grpcweb-client/wkt` exports (client-wasm/npm/src/wkt/ is
 /// this plugin's output for them; a golden test keeps it so).

@@ -6,90 +6,13 @@
 //! come from `grpcweb-client/reflect`, so the package's main entry point stays as it was.
 //!
 //! prost-types drops unknown fields, custom options among them, so the bytes are taken
-//! from the encoded request ([`RawFiles::decode`]), never re-encoded.
-
-use std::collections::HashMap;
+//! from the encoded request ([`crate::raw_files::RawFiles`]), never re-encoded.
 
 use base64::Engine as _;
-use prost::Message as _;
 
 use crate::error::Error;
 use crate::file_gen::FileGen;
 use crate::names::string_literal;
-
-/// `FileDescriptorProto.source_code_info`, left out of embedded descriptors.
-const SOURCE_CODE_INFO: u64 = 9;
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Request {
-    #[prost(bytes = "vec", repeated, tag = "15")]
-    proto_file: Vec<Vec<u8>>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct FileName {
-    #[prost(string, optional, tag = "1")]
-    name: Option<String>,
-}
-
-/// The encoded `FileDescriptorProto`s of a request, by file name.
-#[derive(Debug, Default)]
-pub(crate) struct RawFiles {
-    files: HashMap<String, Vec<u8>>,
-}
-
-impl RawFiles {
-    /// Reads the files of an encoded `CodeGeneratorRequest`.
-    pub(crate) fn decode(request: &[u8]) -> Result<Self, Error> {
-        let request = Request::decode(request)
-            .map_err(|e| Error::new(format!("cannot decode the CodeGeneratorRequest: {e}")))?;
-        let mut files = HashMap::new();
-        for bytes in request.proto_file {
-            let name = FileName::decode(bytes.as_slice())
-                .map_err(|e| Error::new(format!("cannot decode a FileDescriptorProto: {e}")))?
-                .name
-                .unwrap_or_default();
-            files.insert(name, bytes);
-        }
-        Ok(RawFiles { files })
-    }
-
-    /// The bytes to embed for `file`: its descriptor without `source_code_info`.
-    fn embedded(&self, file: &str) -> Result<Vec<u8>, Error> {
-        let bytes = self.files.get(file).ok_or_else(|| {
-            Error::new(format!(
-                "{file}: descriptors=embed needs the encoded request (the plugin binary, or run())"
-            ))
-        })?;
-        without_field(bytes, SOURCE_CODE_INFO)
-            .ok_or_else(|| Error::new(format!("{file}: malformed FileDescriptorProto")))
-    }
-}
-
-/// `bytes` (an encoded message) without the records of field `no`; None when malformed.
-fn without_field(bytes: &[u8], no: u64) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (key, after_key) = grpcweb_protocol::varint::take(rest)?;
-        let after = match key & 7 {
-            0 => grpcweb_protocol::varint::take(after_key)?.1,
-            1 => after_key.get(8..)?,
-            2 => {
-                let (len, body) = grpcweb_protocol::varint::take(after_key)?;
-                body.get(usize::try_from(len).ok()?..)?
-            }
-            5 => after_key.get(4..)?,
-            // Groups do not occur at the top level of a FileDescriptorProto.
-            _ => return None,
-        };
-        if key >> 3 != no {
-            out.extend_from_slice(&rest[..rest.len() - after.len()]);
-        }
-        rest = after;
-    }
-    Some(out)
-}
 
 /// The name of a file's descriptor const: `file_` and the path without `.proto`, every
 /// character that is not a letter or digit as `_` (`a/b-c.proto` -> `file_a_b_c`), as
@@ -143,17 +66,5 @@ mod tests {
             const_name("google/protobuf/timestamp.proto"),
             "file_google_protobuf_timestamp"
         );
-    }
-
-    #[test]
-    fn drops_one_field() {
-        // name = "a" (1), source_code_info = {} (9), package = "p" (2)
-        let bytes = [0x0a, 1, b'a', 0x4a, 0, 0x12, 1, b'p'];
-        assert_eq!(
-            without_field(&bytes, SOURCE_CODE_INFO),
-            Some(vec![0x0a, 1, b'a', 0x12, 1, b'p'])
-        );
-        assert_eq!(without_field(&[0x0a, 5, b'a'], 9), None);
-        assert_eq!(without_field(&[0x0b], 9), None);
     }
 }

@@ -84,6 +84,7 @@ mod names;
 mod options;
 mod preamble;
 mod printer;
+mod raw_files;
 mod services;
 
 use prost::Message as _;
@@ -97,8 +98,8 @@ pub use options::{
 };
 
 use context::Context;
-use descriptors::RawFiles;
 use printer::Generated;
+use raw_files::RawFiles;
 
 use editions::{EDITION_2023, EDITION_2024, EditionsIndex};
 use index::TypeIndex;
