@@ -31,7 +31,6 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("all_types", &["codegen/all_types.proto"]),
-    ("all_types,enum_prefix=strip", &["codegen/all_types.proto"]),
     ("all_types,wkt=generate", &["codegen/all_types.proto"]),
     ("all_types,json_types=true", &["codegen/all_types.proto"]),
     ("proto2,json_types=true", &["codegen/proto2.proto"]),
