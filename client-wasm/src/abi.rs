@@ -13,18 +13,20 @@
 //! | 0 none | more input needed |
 //! | 1 message | `[ptr, len]` of the payload |
 //! | 2 trailer | `[name ptr, name len, value ptr, value len]`, one event per entry |
-//! | 3 detail | `[type_url ptr, len, value ptr, len]`, one per `google.rpc.Status` detail |
-//! | 4 end | `[message ptr, len, 0, 0, code | 0x100 when from the headers]`, last |
+//! | 4 end | `[message ptr, len, details ptr, len, code | 0x100 when from the headers]`, last |
 //! | 5 error | `[message ptr, len, 0, 0, code]`, a protocol error, last |
 //!
-//! Pointers stay valid until the next call on the handle. `gw_free` releases it.
+//! The end's details are `grpc-status-details-bin` decoded from base64: a serialized
+//! `google.rpc.Status`, not read here (TypeScript decodes it with its protobuf codec,
+//! docs/protocol.md K6). Kind 3 is not used. Pointers stay valid until the next call on
+//! the handle. `gw_free` releases it.
 //! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
 //! return, or one already freed, is undefined behaviour.
 
 use ::alloc::boxed::Box;
 use ::alloc::vec::Vec;
 use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseEnd};
-use grpcweb_protocol::{details, trailers};
+use grpcweb_protocol::trailers;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "tower")))]
 mod alloc;
@@ -32,7 +34,6 @@ mod alloc;
 const NONE: u32 = 0;
 const MESSAGE: u32 = 1;
 const TRAILER: u32 = 2;
-const DETAIL: u32 = 3;
 const END: u32 = 4;
 const ERROR: u32 = 5;
 
@@ -45,9 +46,8 @@ pub struct Call {
     /// The trailer block being handed out entry by entry, and where the next entry starts.
     trailers: Vec<u8>,
     next_trailer: usize,
-    /// The end, handed out after its details.
+    /// The end, handed out after the trailer entries.
     end: Option<ResponseEnd>,
-    next_detail: usize,
     end_sent: bool,
 }
 
@@ -61,7 +61,6 @@ pub extern "C" fn gw_new(max_message_len: u32) -> *mut Call {
         trailers: Vec::new(),
         next_trailer: 0,
         end: None,
-        next_detail: 0,
         end_sent: false,
     }))
 }
@@ -198,7 +197,7 @@ impl Call {
         }
     }
 
-    /// The next trailer entry, detail or the end while some are left to hand out;
+    /// The next trailer entry or the end while some are left to hand out;
     /// `NONE` for good once the end was handed out.
     fn pending(&mut self) -> Option<u32> {
         if !self.trailers.is_empty() {
@@ -217,25 +216,8 @@ impl Call {
         if self.end_sent {
             return Some(NONE);
         }
-        // Read in place; a malformed `google.rpc.Status` has no details (`details::decode`).
-        // One pass: the detail to hand out, unless any entry is malformed.
-        let mut detail = None;
-        for (i, entry) in details::entries(&end.status_details).enumerate() {
-            let Some(entry) = entry else {
-                detail = None;
-                break;
-            };
-            if i == self.next_detail {
-                detail = Some(entry);
-            }
-        }
-        if let Some((type_url, value)) = detail {
-            self.next_detail += 1;
-            self.out = pair(type_url, value, 0);
-            return Some(DETAIL);
-        }
         let code = end.code as u32 | if end.from_headers { 0x100 } else { 0 };
-        self.out = pair(&end.message, &[], code);
+        self.out = pair(&end.message, &end.status_details, code);
         self.end_sent = true;
         Some(END)
     }

@@ -3,10 +3,11 @@
 
 import { base64Encode } from "./codec/base64.js";
 import { Code } from "./code.js";
-import { RpcError, type ErrorDetail } from "./error.js";
+import { statusDetails } from "./details.js";
+import { RpcError } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
-import { Decoder, DETAIL, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import { Decoder, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
 import type { CallOptions } from "./transport.js";
 import { core } from "./wasm.js";
 
@@ -111,7 +112,6 @@ export class Call {
   /** The next message, `undefined` at a successful end; rejects with the call's error. */
   async pull(): Promise<Uint8Array | undefined> {
     const decoder = this.#decoder!;
-    const details: ErrorDetail[] = [];
     for (;;) {
       if (this.reason !== undefined) {
         // Cut short locally: nothing more is handed out, buffered messages included.
@@ -123,9 +123,6 @@ export class Call {
           return ev.a;
         case TRAILER:
           this.trailer.append(text(ev.a), text(ev.b));
-          break;
-        case DETAIL:
-          details.push({ typeUrl: text(ev.a), value: ev.b });
           break;
         case END: {
           this.done = true;
@@ -139,7 +136,7 @@ export class Call {
           if (code === Code.OK) {
             return undefined;
           }
-          throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), details);
+          throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), statusDetails(ev.b));
         }
         case ERROR:
           throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.#metadata(0));

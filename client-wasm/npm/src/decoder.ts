@@ -7,7 +7,6 @@ import type { Core } from "./wasm.js";
 export const NONE = 0;
 export const MESSAGE = 1;
 export const TRAILER = 2;
-export const DETAIL = 3;
 export const END = 4;
 export const ERROR = 5;
 
@@ -16,7 +15,10 @@ export interface Event {
   kind: number;
   a: Uint8Array;
   b: Uint8Array;
-  /** END: the code, | 0x100 when the status came from the headers; ERROR: the code. */
+  /**
+   * END: the code, | 0x100 when the status came from the headers (`a` is the message, `b`
+   * the serialized `google.rpc.Status` of `grpc-status-details-bin`); ERROR: the code.
+   */
   n: number;
 }
 
