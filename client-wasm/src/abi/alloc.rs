@@ -75,16 +75,27 @@ unsafe impl GlobalAlloc for SizeClasses {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as in `alloc`.
-        let heap = unsafe { &mut *self.0.get() };
-        let size = layout.size().max(layout.align());
-        let class = (usize::BITS - size.saturating_sub(1).leading_zeros()) as usize;
-        let class = class.max(MIN_CLASS);
-        // `alloc` handed out no block of a class past the table.
-        if let Some(head) = heap.free.get_mut(class) {
-            // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
-            unsafe { *(ptr as *mut usize) = *head };
-            *head = ptr as usize;
-        }
+        // SAFETY: as in `alloc`; `ptr` is a block `alloc` handed out for `layout`.
+        unsafe { free(ptr, layout.size().max(layout.align())) }
+    }
+}
+
+/// Links a block of `size` bytes' class into its free list: one function rather than
+/// inlined at every `Vec` drop.
+///
+/// # Safety
+///
+/// `ptr` is a block `alloc` handed out for a layout of this size, not used afterwards.
+#[inline(never)]
+unsafe fn free(ptr: *mut u8, size: usize) {
+    // SAFETY: as in `alloc`.
+    let heap = unsafe { &mut *HEAP.0.get() };
+    let class = (usize::BITS - size.saturating_sub(1).leading_zeros()) as usize;
+    let class = class.max(MIN_CLASS);
+    // `alloc` handed out no block of a class past the table.
+    if let Some(head) = heap.free.get_mut(class) {
+        // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
+        unsafe { *(ptr as *mut usize) = *head };
+        *head = ptr as usize;
     }
 }
