@@ -13,12 +13,14 @@
 //! | 0 none | more input needed |
 //! | 1 message | `[ptr, len]` of the payload |
 //! | 2 trailer | `[name ptr, name len, value ptr, value len]`, one event per entry |
-//! | 4 end | `[message ptr, len, details ptr, len, code | 0x100 when from the headers]`, last |
+//! | 4 end | `[message ptr, len, details ptr, len, code | 0x100 when from the headers | the HTTP status << 16 when the code comes from it]`, last |
 //! | 5 error | `[message ptr, len, 0, 0, code]`, a protocol error, last |
 //!
 //! The end's details are `grpc-status-details-bin` decoded from base64: a serialized
 //! `google.rpc.Status`, not read here (TypeScript decodes it with its protobuf codec,
-//! docs/protocol.md K6). Kind 3 is not used. Pointers stay valid until the next call on
+//! docs/protocol.md K6). When the code comes from the HTTP status (S6), the message is
+//! empty and TypeScript writes "HTTP status 503" as [`ResponseEnd::message`] does. Kind 3
+//! is not used. Pointers stay valid until the next call on
 //! the handle. `gw_free` releases it.
 //! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
 //! return, or one already freed, is undefined behaviour.
@@ -216,7 +218,9 @@ impl Call {
         if self.end_sent {
             return Some(NONE);
         }
-        let code = end.code as u32 | if end.from_headers { 0x100 } else { 0 };
+        let code = end.code as u32
+            | if end.from_headers { 0x100 } else { 0 }
+            | u32::from(end.http_status) << 16;
         self.out = pair(&end.message, &end.status_details, code);
         self.end_sent = true;
         Some(END)

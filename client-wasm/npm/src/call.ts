@@ -136,7 +136,9 @@ export class Call {
           if (code === Code.OK) {
             return undefined;
           }
-          throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), statusDetails(ev.b));
+          // The code from the HTTP status (S6): the message says which, as the Rust clients'.
+          const message = ev.n >>> 16 ? `HTTP status ${ev.n >>> 16}` : text(ev.a);
+          throw new RpcError(code, message, this.#metadata(ev.n & 0x100), statusDetails(ev.b));
         }
         case ERROR:
           throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.#metadata(0));

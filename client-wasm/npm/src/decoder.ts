@@ -16,8 +16,9 @@ export interface Event {
   a: Uint8Array;
   b: Uint8Array;
   /**
-   * END: the code, | 0x100 when the status came from the headers (`a` is the message, `b`
-   * the serialized `google.rpc.Status` of `grpc-status-details-bin`); ERROR: the code.
+   * END: the code, | 0x100 when the status came from the headers, | the HTTP status << 16
+   * when the code comes from it (`a` is the message, `b` the serialized `google.rpc.Status`
+   * of `grpc-status-details-bin`); ERROR: the code.
    */
   n: number;
 }

@@ -79,7 +79,8 @@ fn errors_and_headers_only_ends() {
     let end = drain(call);
     assert_eq!(
         end.iter().map(|e| (e.0, e.3)).collect::<Vec<_>>(),
-        [(END, 14 | 0x100)]
+        [(END, 14 | 0x100 | 503 << 16)],
+        "the code and the HTTP status it comes from"
     );
     unsafe { gw_free(call) };
 }

@@ -678,7 +678,7 @@ export const runtimeCases: Case[] = [
   {
     name: "HTTP 503 without grpc-status is UNAVAILABLE",
     async run(ctx) {
-      await expectError(scripted(ctx).unary(scriptedUnary("Http503"), empty()), Code.UNAVAILABLE);
+      await expectError(scripted(ctx).unary(scriptedUnary("Http503"), empty()), Code.UNAVAILABLE, "HTTP status 503");
     },
   },
   {
