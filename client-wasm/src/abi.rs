@@ -48,9 +48,8 @@ pub struct Call {
     /// The trailer block being handed out entry by entry, and where the next entry starts.
     trailers: Vec<u8>,
     next_trailer: usize,
-    /// The end, handed out after the trailer entries.
+    /// The end handed out, kept for its message and details.
     end: Option<ResponseEnd>,
-    end_sent: bool,
 }
 
 /// A new call whose response messages may be up to `max_message_len` bytes.
@@ -63,7 +62,6 @@ pub extern "C" fn gw_new(max_message_len: u32) -> *mut Call {
         trailers: Vec::new(),
         next_trailer: 0,
         end: None,
-        end_sent: false,
     }))
 }
 
@@ -171,9 +169,20 @@ unsafe fn written(input: &Vec<u8>, len: u32) -> &[u8] {
 
 impl Call {
     fn next(&mut self) -> u32 {
-        if let Some(kind) = self.pending() {
-            return kind;
+        if !self.trailers.is_empty() {
+            // The block was checked: every entry parses. The next one starts after the
+            // last value handed out (what is left of its line is blank).
+            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
+            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
+                self.next_trailer =
+                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
+                self.out = pair(name, value, 0);
+                return TRAILER;
+            }
+            self.trailers.clear();
         }
+        // The decoder's end comes after the trailer frame's entries were handed out, and
+        // nothing comes after it.
         let Self { decoder, out, .. } = self;
         match decoder.next_event() {
             // Compressed messages are only handed out when asked for.
@@ -188,8 +197,12 @@ impl Call {
                 self.next()
             }
             Some(Event::End(end)) => {
-                self.end = Some(end);
-                self.next()
+                let end = self.end.insert(end);
+                let code = end.code as u32
+                    | if end.from_headers { 0x100 } else { 0 }
+                    | u32::from(end.http_status) << 16;
+                self.out = pair(&end.message, &end.status_details, code);
+                END
             }
             Some(Event::Error(e)) => {
                 let m = e.message();
@@ -197,33 +210,6 @@ impl Call {
                 ERROR
             }
         }
-    }
-
-    /// The next trailer entry or the end while some are left to hand out;
-    /// `NONE` for good once the end was handed out.
-    fn pending(&mut self) -> Option<u32> {
-        if !self.trailers.is_empty() {
-            // The block was checked: every entry parses. The next one starts after the
-            // last value handed out (what is left of its line is blank).
-            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
-            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
-                self.next_trailer =
-                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
-                self.out = pair(name, value, 0);
-                return Some(TRAILER);
-            }
-            self.trailers.clear();
-        }
-        let end = self.end.as_ref()?;
-        if self.end_sent {
-            return Some(NONE);
-        }
-        let code = end.code as u32
-            | if end.from_headers { 0x100 } else { 0 }
-            | u32::from(end.http_status) << 16;
-        self.out = pair(&end.message, &end.status_details, code);
-        self.end_sent = true;
-        Some(END)
     }
 }
 
