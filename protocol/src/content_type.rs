@@ -110,8 +110,7 @@ impl ContentType {
 /// ```
 pub fn response_mode(value: &[u8]) -> Option<Mode> {
     let media = value.split(|&b| b == b';').next().unwrap_or_default();
-    let base = media
-        .trim_ascii()
+    let base = crate::trailers::trim(media)
         .split(|&b| b == b'+')
         .next()
         .unwrap_or_default();

@@ -75,10 +75,11 @@ impl Code {
             .unwrap_or(Self::Unknown)
     }
 
-    /// Parses a `grpc-status` value; anything but a decimal number is `None`.
+    /// Parses a `grpc-status` value, spaces and tabs around it ignored (a field value's
+    /// optional whitespace, RFC 9110); anything but a decimal number is `None`.
     pub fn parse(value: &[u8]) -> Option<Self> {
         // Byte by byte rather than `str::parse`: the wasm client counts this code's size.
-        let digits = value.trim_ascii();
+        let digits = crate::trailers::trim(value);
         if digits.is_empty() {
             return None;
         }
@@ -304,6 +305,7 @@ mod tests {
         assert_eq!(Code::parse(b"abc"), None);
         assert_eq!(Code::parse(b""), None);
         assert_eq!(Code::parse(b" 5 "), Some(Code::NotFound));
+        assert_eq!(Code::parse(b"\t5 \t"), Some(Code::NotFound));
     }
 
     #[test]

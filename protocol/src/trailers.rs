@@ -223,7 +223,9 @@ fn is_token(b: u8) -> bool {
         | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'..=b'`' | b'|' | b'~')
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
+/// `s` without the spaces and tabs around it: a field value's optional whitespace (RFC
+/// 9110), the only whitespace a header or trailer value can hold.
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
