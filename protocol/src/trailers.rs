@@ -225,14 +225,11 @@ fn is_token(b: u8) -> bool {
 
 /// `s` without the spaces and tabs around it: a field value's optional whitespace (RFC
 /// 9110), the only whitespace a header or trailer value can hold.
-pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
+    let text = |b: &u8| *b != b' ' && *b != b'\t';
+    let start = s.iter().position(text).unwrap_or(s.len());
+    let end = s.iter().rposition(text).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]
