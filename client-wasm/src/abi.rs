@@ -14,7 +14,7 @@
 //! | 1 message | `[ptr, len]` of the payload |
 //! | 2 trailer | `[name ptr, name len, value ptr, value len]`, one event per entry |
 //! | 4 end | `[message ptr, len, details ptr, len, code | 0x100 when from the headers | the HTTP status << 16 when the code comes from it]`, last |
-//! | 5 error | `[message ptr, len, 0, 0, code]`, a protocol error, last |
+//! | 5 error | `[0, 0, 0, 0, code | the index of its message in `ResponseError::MESSAGES` << 8]`, a protocol error, last |
 //!
 //! The end's details are `grpc-status-details-bin` decoded from base64: a serialized
 //! `google.rpc.Status`, not read here (TypeScript decodes it with its protobuf codec,
@@ -205,8 +205,13 @@ impl Call {
                 END
             }
             Some(Event::Error(e)) => {
-                let m = e.message();
-                *out = [addr(m.as_ptr()), m.len() as u32, 0, 0, e.code() as u32];
+                *out = [
+                    0,
+                    0,
+                    0,
+                    0,
+                    e.code() as u32 | (e.message_index() as u32) << 8,
+                ];
                 ERROR
             }
         }

@@ -7,7 +7,7 @@ import { statusDetails } from "./details.js";
 import { RpcError } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
-import { Decoder, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import { Decoder, END, ERROR, ERRORS, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
 import type { CallOptions } from "./transport.js";
 import { core } from "./wasm.js";
 
@@ -141,7 +141,7 @@ export class Call {
           throw new RpcError(code, message, this.#metadata(ev.n & 0x100), statusDetails(ev.b));
         }
         case ERROR:
-          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.#metadata(0));
+          throw new RpcError(ev.n & 0xff, `${ERRORS[ev.n >> 8]} (detected locally)`, this.#metadata(0));
         case NONE: {
           let read: ReadableStreamReadResult<Uint8Array>;
           try {

@@ -1,5 +1,6 @@
 use super::*;
 use grpcweb_protocol::framing::{FrameKind, encode_frame};
+use grpcweb_protocol::response::ResponseError;
 
 /// Feeds `input` through the exports, as TypeScript does.
 fn give(call: *mut Call, input: &[u8]) -> u32 {
@@ -69,7 +70,7 @@ fn errors_and_headers_only_ends() {
     unsafe { gw_push(call, n) };
     assert_eq!(
         drain(call).iter().map(|e| (e.0, e.3)).collect::<Vec<_>>(),
-        [(ERROR, 8)]
+        [(ERROR, 8 | 4 << 8)]
     );
     unsafe { gw_free(call) };
 
@@ -114,4 +115,38 @@ fn the_end_hands_out_the_status_details_bytes_unread() {
         assert_eq!(unsafe { gw_next(call) }, NONE);
         unsafe { gw_free(call) };
     }
+}
+
+#[test]
+fn typescript_has_the_protocol_error_messages_in_order() {
+    // ERROR events carry an index into ResponseError::MESSAGES; npm/src/decoder.ts keeps
+    // the texts (`ERRORS`), one string literal per line.
+    let ts = include_str!("../../npm/src/decoder.ts");
+    let table = ts
+        .split_once("export const ERRORS = [")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .map(|(table, _)| table)
+        .expect("decoder.ts has ERRORS");
+    let texts: Vec<&str> = table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.trim_end_matches(',').trim_matches('"'))
+        .collect();
+    assert_eq!(texts, ResponseError::MESSAGES);
+}
+
+#[test]
+fn errors_carry_their_message_index() {
+    let call = gw_new(1 << 20);
+    let n = give(call, b"content-type:text/html\n");
+    unsafe { gw_headers(call, 200, n) };
+    assert_eq!(unsafe { gw_next(call) }, ERROR);
+    let r = unsafe { std::slice::from_raw_parts(gw_out(call), 5) };
+    let error = ResponseError::ContentType;
+    assert_eq!(
+        r[4],
+        error.code() as u32 | (error.message_index() as u32) << 8
+    );
+    unsafe { gw_free(call) };
 }
