@@ -83,15 +83,16 @@ impl Code {
         if digits.is_empty() {
             return None;
         }
-        // Saturates: a number too large for an `i32` is no code either (UNKNOWN).
-        let mut n: i32 = 0;
+        // Capped: any number past the codes is UNKNOWN, however large.
+        let mut n: u32 = 0;
         for &d in digits {
-            if !d.is_ascii_digit() {
+            let d = u32::from(d.wrapping_sub(b'0'));
+            if d > 9 {
                 return None;
             }
-            n = n.saturating_mul(10).saturating_add(i32::from(d - b'0'));
+            n = (n * 10 + d).min(100);
         }
-        Some(Self::from_i32(n))
+        Some(Self::from_i32(n as i32))
     }
 
     /// The number.
