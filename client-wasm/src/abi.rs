@@ -192,7 +192,8 @@ impl Call {
                 MESSAGE
             }
             Some(Event::Trailers(t)) => {
-                self.trailers = t.as_bytes().to_vec();
+                // Empty here: its entries were handed out.
+                self.trailers.extend_from_slice(t.as_bytes());
                 self.next_trailer = 0;
                 self.next()
             }
