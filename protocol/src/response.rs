@@ -350,12 +350,17 @@ where
     I: IntoIterator<Item = (N, &'a [u8])>,
     N: AsRef<[u8]>,
 {
+    // `grpc-status` as the start of `grpc-status-details-bin`: one literal in the wasm client.
+    const STATUS: &str = match GRPC_STATUS_DETAILS_BIN.split_at_checked(GRPC_STATUS.len()) {
+        Some((status, _)) => status,
+        None => GRPC_STATUS,
+    };
     let (mut code, mut message, mut details, mut content_type) = (None, None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
         let slot = if is_lowercase(name, "content-type") {
             &mut content_type
-        } else if is_lowercase(name, GRPC_STATUS) {
+        } else if is_lowercase(name, STATUS) {
             &mut code
         } else if is_lowercase(name, GRPC_MESSAGE) {
             &mut message
