@@ -2,7 +2,7 @@
 // and abort wiring, and the wasm decoder of the response.
 
 import { base64Encode } from "./codec/base64.js";
-import { Code } from "./code.js";
+import type { Code } from "./code.js";
 import { RpcError, type ErrorDetail } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
@@ -28,7 +28,7 @@ export class Call {
   /** The body was read to its end. */
   #bodyDone = false;
   readonly #callOptions: CallOptions | undefined;
-  readonly #onAbort = (): void => this.#stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
+  readonly #onAbort = (): void => this.#stop(1 /* CANCELLED */, "call cancelled locally (AbortSignal)");
 
   constructor(
     protected readonly options: GrpcWebTransportOptions,
@@ -54,12 +54,12 @@ export class Call {
     if (ms !== undefined && Number.isFinite(ms)) {
       headers.set("grpc-timeout", grpcTimeout(ms));
       this.#timer = setTimeout(
-        () => this.#stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
+        () => this.#stop(4 /* DEADLINE_EXCEEDED */, `deadline exceeded locally after ${ms} ms`),
         Math.min(Math.max(ms, 0), 2 ** 31 - 1),
       );
     }
     if (req.signal?.aborted) {
-      throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
+      throw new RpcError(1 /* CANCELLED */, "call cancelled locally (AbortSignal) before it was sent");
     }
     req.signal?.addEventListener("abort", this.#onAbort);
     const frame = (message: unknown): Uint8Array<ArrayBuffer> | string => {
@@ -94,7 +94,7 @@ export class Call {
     try {
       wasm = await core();
     } catch (e) {
-      throw RpcError.from(e, Code.INTERNAL);
+      throw RpcError.from(e, 13 /* INTERNAL */);
     }
     this.#decoder = new Decoder(
       wasm,
@@ -136,7 +136,7 @@ export class Call {
           this.close();
           this.#callOptions?.onTrailer?.(this.trailer);
           const code = (ev.n & 0xff) as Code;
-          if (code === Code.OK) {
+          if (code === 0 /* OK */) {
             return undefined;
           }
           throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), details);
@@ -171,7 +171,7 @@ export class Call {
     try {
       return this.req.method.decode(bytes);
     } catch (e) {
-      throw new RpcError(Code.INTERNAL, `failed to decode the response message locally: ${String(e)}`);
+      throw new RpcError(13 /* INTERNAL */, `failed to decode the response message locally: ${String(e)}`);
     }
   }
 
@@ -183,7 +183,7 @@ export class Call {
       }
     } finally {
       // Ended, failed, or the consumer stopped early (break/return): the latter aborts.
-      this.close(new RpcError(Code.CANCELLED, "call cancelled locally: the stream was left"));
+      this.close(new RpcError(1 /* CANCELLED */, "call cancelled locally: the stream was left"));
     }
   }
 
@@ -226,7 +226,7 @@ export class Call {
     if (err?.cause?.message !== undefined) {
       message += `: ${String(err.cause.message)}`;
     }
-    return new RpcError(Code.UNAVAILABLE, `network error locally while ${doing}: ${message}`);
+    return new RpcError(14 /* UNAVAILABLE */, `network error locally while ${doing}: ${message}`);
   }
 
   /** Response headers and trailers, for a failed call (headers once when they are the trailers). */

@@ -56,7 +56,7 @@ export class RpcError extends Error {
   }
 
   /** Any thrown value as an RpcError: RpcErrors as they are, others as `fallback` with their message. */
-  static from(reason: unknown, fallback: Code = Code.UNKNOWN): RpcError {
+  static from(reason: unknown, fallback: Code = 2 /* UNKNOWN */): RpcError {
     if (reason instanceof RpcError) {
       return reason;
     }
