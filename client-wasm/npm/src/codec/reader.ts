@@ -17,6 +17,11 @@ function join64(lo: number, hi: number, signed: boolean, L: number | undefined):
   return L === 2 ? Number(b) : L === 1 ? b.toString() : b;
 }
 
+/** The error for input that ends before a value it has begun (or a length it announced). */
+function prematureEnd(at: number): ProtobufError {
+  return new ProtobufError(`premature end of input at offset ${at}`);
+}
+
 /**
  * The reads every message needs (varints, 32-bit values, lengths, strings, skipping); the
  * codec uses this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields
@@ -40,7 +45,7 @@ export class Reader {
   /** Throws unless `n` more bytes remain. Internal to the codec. */
   need(n: number): void {
     if (this.end - this.pos < n) {
-      throw new ProtobufError(`premature end of input at offset ${this.pos}: need ${n} more bytes`);
+      throw prematureEnd(this.pos);
     }
   }
 
@@ -116,9 +121,7 @@ export class Reader {
     const at = this.pos;
     const n = this.uint32();
     if (this.hi !== 0 || n > this.end - this.pos) {
-      throw new ProtobufError(
-        `premature end of input at offset ${at}: length ${this.hi !== 0 ? "> 2^32" : n} exceeds the ${this.end - this.pos} bytes left`,
-      );
+      throw prematureEnd(at);
     }
     return n;
   }
@@ -152,11 +155,7 @@ export class Reader {
       }
       if (i === end) return s;
     }
-    try {
-      return decodeUtf8(b.subarray(at, end), validate);
-    } catch {
-      throw new ProtobufError(`invalid UTF-8 in string at offset ${at}`);
-    }
+    return decodeUtf8(b.subarray(at, end), validate);
   }
   /** A view of bytes already read, from `start` to the current position. */
   span(start: number): Uint8Array {
