@@ -111,19 +111,20 @@ async function send(
   );
   try {
     await call.open();
-    if (!req.stream) {
-      const first = await call.pull();
+    const first = await call.pull();
+    let message: unknown;
+    if (req.stream) {
+      message = call.messages(first);
+    } else {
       if (first === undefined) {
         throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has no message");
       }
-      const message = call.decode(first);
+      message = call.decode(first);
       if ((await call.pull()) !== undefined) {
         throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has more than one message");
       }
-      return { stream: false, header: call.header, message, trailer: call.trailer };
     }
-    const first = await call.pull();
-    return { stream: true, header: call.header, message: call.messages(first), trailer: call.trailer };
+    return { stream: req.stream, header: call.header, message, trailer: call.trailer } as CallResponse;
   } catch (e) {
     call.close(e);
     throw e;
