@@ -18,8 +18,8 @@ export class Call {
   header = new Headers();
   readonly trailer = new Headers();
   protected readonly controller = new AbortController();
-  /** Why the call was cut short locally, set before the fetch is aborted. */
-  protected reason: RpcError | undefined;
+  /** Why the call was cut short locally, set before the fetch is aborted (absent until then). */
+  declare protected reason: RpcError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #decoder: Decoder | undefined;

@@ -30,12 +30,13 @@ function prematureEnd(at: number): ProtobufError {
 export class Reader {
   /** Offset of the next byte to read. */
   pos = 0;
+  // `declare`d fields are set by the constructor (no class-field definition is emitted).
   /** Offset one past the last readable byte. */
-  readonly end: number;
+  declare readonly end: number;
   /** High 32 bits of the last varint read by `lo64` or `uint32`. */
   hi = 0;
   /** The input. Internal to the codec. */
-  readonly buf: Uint8Array;
+  declare readonly buf: Uint8Array;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
