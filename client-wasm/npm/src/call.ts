@@ -28,7 +28,7 @@ export class Call {
   /** The body was read to its end. */
   #bodyDone = false;
   readonly #callOptions: CallOptions | undefined;
-  readonly #onAbort = (): void => this.#stop(1 /* CANCELLED */, "call cancelled locally (AbortSignal)");
+  readonly #onAbort = (): void => this.#stop(new RpcError(1 /* CANCELLED */, "call cancelled locally (AbortSignal)"));
 
   constructor(
     protected readonly options: GrpcWebTransportOptions,
@@ -54,7 +54,7 @@ export class Call {
     if (ms !== undefined && Number.isFinite(ms)) {
       headers.set("grpc-timeout", grpcTimeout(ms));
       this.#timer = setTimeout(
-        () => this.#stop(4 /* DEADLINE_EXCEEDED */, `deadline exceeded locally after ${ms} ms`),
+        () => this.#stop(new RpcError(4 /* DEADLINE_EXCEEDED */, `deadline exceeded locally after ${ms} ms`)),
         Math.min(Math.max(ms, 0), 2 ** 31 - 1),
       );
     }
@@ -193,8 +193,7 @@ export class Call {
     clearTimeout(this.#timer);
     this.req.signal?.removeEventListener("abort", this.#onAbort);
     if (error !== undefined && !this.done) {
-      this.reason ??= RpcError.from(error);
-      this.controller.abort();
+      this.#stop(RpcError.from(error));
     } else if (!this.#bodyDone) {
       // An answer from the headers alone (an HTTP error): its body is not needed.
       this.#reader?.cancel().catch(() => undefined);
@@ -203,9 +202,9 @@ export class Call {
   }
 
   /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
-  #stop(code: Code, message: string): void {
+  #stop(reason: RpcError): void {
     if (this.reason === undefined) {
-      this.reason = new RpcError(code, message);
+      this.reason = reason;
       this.controller.abort();
     }
   }
