@@ -30,11 +30,12 @@ export class Call {
   readonly #callOptions: CallOptions | undefined;
   readonly #onAbort = (): void => this.#stop(new RpcError(1 /* CANCELLED */, "call cancelled locally (AbortSignal)"));
 
-  constructor(
-    protected readonly options: GrpcWebTransportOptions,
-    protected readonly req: CallRequest,
-    callOptions: CallOptions | undefined,
-  ) {
+  declare protected readonly options: GrpcWebTransportOptions;
+  declare protected readonly req: CallRequest;
+
+  constructor(options: GrpcWebTransportOptions, req: CallRequest, callOptions: CallOptions | undefined) {
+    this.options = options;
+    this.req = req;
     this.#callOptions = callOptions;
   }
 
