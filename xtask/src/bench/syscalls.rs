@@ -235,6 +235,7 @@ fn table(results: &[(String, Counts)]) -> String {
 fn report(table: &str) -> String {
     format!(
         "{BEGIN} (written by cargo xtask bench syscalls) -->\n\
+         ### Syscalls per call\n\n\
          Measured {} with `cargo xtask bench syscalls` (load average at the end: {}):\n\
          per 1 KiB unary call, the syscalls the proxy's threads make (nginx: its master\n\
          and workers), counted by `perf stat` attached to the running process, with the\n\
