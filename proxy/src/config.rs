@@ -54,7 +54,7 @@ pub struct Config {
     /// `FileDescriptorSet` files of every backend's services, for JSON and REST calls
     /// (each backend may add its own in [`BackendConfig::descriptor_sets`]).
     pub descriptor_sets: Vec<PathBuf>,
-    /// Threads that run the proxy's tasks; `None`: [`DEFAULT_WORKER_THREADS`].
+    /// Threads that run the proxy's tasks; `None`: [`default_worker_threads`].
     pub worker_threads: Option<usize>,
     /// JSON options, REST headers and HTTP rules of JSON and REST calls.
     pub transcoding: TranscodingConfig,
@@ -80,20 +80,28 @@ impl Default for Config {
     }
 }
 
-/// The worker threads when `worker_threads` is not set: one, on tokio's current-thread
-/// scheduler ([`crate::runtime`]). The proxy usually runs as a sidecar next to the
-/// application that does the real work, with a CPU share of a core or two (as
-/// service-mesh sidecars are sized), so what counts is the CPU each call takes from the
-/// application: one thread takes about a fifth less per call than two workers on the
-/// multi-thread scheduler, which wake each other across threads for every call. A proxy
-/// that must carry more calls per second than one core does sets `worker_threads` to
-/// the CPUs it may use.
-pub const DEFAULT_WORKER_THREADS: usize = 1;
+/// Most worker threads a proxy gets when the configuration does not say.
+pub const MAX_DEFAULT_WORKER_THREADS: usize = 2;
+
+/// The worker threads when `worker_threads` is not set: the CPUs this process may use
+/// (a container's CPU limit counts), at most [`MAX_DEFAULT_WORKER_THREADS`]. The proxy
+/// usually runs as a sidecar next to the application that does the real work, with a
+/// CPU share of a core or two (as service-mesh sidecars are sized); one worker per CPU
+/// it may use keeps calls from waiting on each other, and more threads than that only
+/// add wake-ups, hand-offs between threads and per-thread allocator memory. One worker
+/// runs on tokio's current-thread scheduler ([`crate::runtime`]), which takes the least
+/// CPU per call. A proxy that serves a whole fleet on a large machine sets
+/// `worker_threads` to its CPUs.
+pub fn default_worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_DEFAULT_WORKER_THREADS)
+}
 
 impl Config {
-    /// The worker threads to run: `worker_threads`, or [`DEFAULT_WORKER_THREADS`].
+    /// The worker threads to run: `worker_threads`, or [`default_worker_threads`].
     pub fn worker_threads(&self) -> usize {
-        self.worker_threads.unwrap_or(DEFAULT_WORKER_THREADS)
+        self.worker_threads.unwrap_or_else(default_worker_threads)
     }
 
     /// The default configuration with one backend at `url` that gets every call.

@@ -2,11 +2,11 @@
 //! runs everything on tokio's current-thread scheduler; more share the multi-thread
 //! scheduler's work-stealing pool.
 //!
-//! One thread is the default (`worker_threads` in docs/config.md): per 1 KiB call it
-//! spends about a fifth less CPU than two workers on the multi-thread scheduler, with
-//! fewer syscalls and half the context switches, because a call's client stream and its
-//! backend stream never wake each other across threads (no futex, no eventfd write to
-//! unpark the other worker). BENCHMARKS.md, "Syscalls per call", has the figures.
+//! One thread spends about a fifth less CPU per 1 KiB call than two workers on the
+//! multi-thread scheduler, with fewer syscalls and half the context switches, because a
+//! call's client stream and its backend stream never wake each other across threads (no
+//! futex, no eventfd write to unpark the other worker); two workers carry more calls per
+//! second on a busy machine. BENCHMARKS.md, "Syscalls per call", has the figures.
 
 use std::io;
 
