@@ -5,8 +5,10 @@
 //! One thread spends about a fifth less CPU per 1 KiB call than two workers on the
 //! multi-thread scheduler, with fewer syscalls and half the context switches, because a
 //! call's client stream and its backend stream never wake each other across threads (no
-//! futex, no eventfd write to unpark the other worker); two workers carry more calls per
-//! second on a busy machine. BENCHMARKS.md, "Syscalls per call", has the figures.
+//! futex, no eventfd write to unpark the other worker). Two workers carry more calls per
+//! second on a busy machine and hold more of a sudden burst of new streams open (one
+//! thread opens backend connections for them only between the streams' own work).
+//! BENCHMARKS.md, "Syscalls per call", has the figures.
 
 use std::io;
 
