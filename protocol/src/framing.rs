@@ -354,23 +354,49 @@ impl FrameScanner {
                 chunk = &chunk[n..];
                 continue;
             }
+            // A header wholly inside the chunk (the usual case) is read where it is.
+            if self.have == 0
+                && let Some((header, rest)) = chunk.split_first_chunk::<HEADER_LEN>()
+            {
+                chunk = rest;
+                self.begin(*header)?;
+                continue;
+            }
             let n = (HEADER_LEN - self.have).min(chunk.len());
             self.header[self.have..self.have + n].copy_from_slice(&chunk[..n]);
             self.have += n;
             chunk = &chunk[n..];
             if self.have == HEADER_LEN {
-                let header = FrameHeader::parse(self.header, self.max_len)?;
-                if self.data_only && header.kind.is_trailers() {
-                    return Err(FrameError::UnknownFlag(self.header[0]));
-                }
-                self.have = 0;
-                self.remaining = header.len;
-                if header.kind.is_trailers() {
-                    self.trailer_frames += 1;
-                } else {
-                    self.messages += 1;
-                }
+                self.begin(self.header)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Starts the frame of `header`. On an error the header stays as read, so
+    /// [`Self::finish`] reports the frame as unfinished.
+    fn begin(&mut self, header: [u8; HEADER_LEN]) -> Result<(), FrameError> {
+        let parsed = FrameHeader::parse(header, self.max_len).and_then(|h| {
+            if self.data_only && h.kind.is_trailers() {
+                Err(FrameError::UnknownFlag(header[0]))
+            } else {
+                Ok(h)
+            }
+        });
+        let parsed = match parsed {
+            Ok(h) => h,
+            Err(e) => {
+                self.header = header;
+                self.have = HEADER_LEN;
+                return Err(e);
+            }
+        };
+        self.have = 0;
+        self.remaining = parsed.len;
+        if parsed.kind.is_trailers() {
+            self.trailer_frames += 1;
+        } else {
+            self.messages += 1;
         }
         Ok(())
     }

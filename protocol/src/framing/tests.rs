@@ -165,6 +165,21 @@ fn scanner_checks_flags_and_lengths_across_chunks() {
 }
 
 #[test]
+fn a_refused_header_leaves_the_frame_unfinished_whole_or_split() {
+    for header in [[0x42, 0, 0, 0, 1], [0, 0, 0, 0, 99], [0x80, 0, 0, 0, 0]] {
+        for split in 0..=header.len() {
+            let mut s = FrameScanner::new(10).data_only();
+            let result = s
+                .scan(&header[..split])
+                .and_then(|()| s.scan(&header[split..]));
+            assert!(result.is_err(), "{header:?} split at {split}");
+            assert!(s.finish().is_err(), "{header:?} split at {split}");
+            assert_eq!((s.messages(), s.trailer_frames()), (0, 0));
+        }
+    }
+}
+
+#[test]
 fn data_only_scanner_refuses_trailer_frames_at_their_flag() {
     let wire = [
         &encode_frame(FrameKind::Data, b"abc")[..],
