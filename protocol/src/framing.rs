@@ -244,6 +244,38 @@ impl FrameDecoder {
         }))
     }
 
+    /// Like [`FrameDecoder::next_frame`], but the payload is appended to `out` as the
+    /// parts of the pushed chunks that hold it, none copied (nothing for an empty
+    /// payload), and the frame's header is returned.
+    ///
+    /// After an error the decoder's state is unspecified; stop using it.
+    pub fn next_frame_parts(
+        &mut self,
+        out: &mut impl Extend<Bytes>,
+    ) -> Result<Option<FrameHeader>, FrameError> {
+        let Some(header) = self.next_header()? else {
+            return Ok(None);
+        };
+        if self.buffered < header.len {
+            return Ok(None);
+        }
+        self.header = None;
+        self.buffered -= header.len;
+        let mut remaining = header.len;
+        while remaining > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() > remaining {
+                out.extend(Some(front.split_to(remaining)));
+                break;
+            }
+            remaining -= front.len();
+            out.extend(self.chunks.pop_front());
+        }
+        Ok(Some(header))
+    }
+
     /// Call at end of input: an error if a frame was left unfinished.
     pub fn finish(&self) -> Result<(), FrameError> {
         match self.header {

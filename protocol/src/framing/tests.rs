@@ -257,3 +257,35 @@ proptest! {
         let _ = decode_all(&cut(&bytes, points), 64);
     }
 }
+
+#[test]
+fn next_frame_parts_hands_out_the_pushed_chunks_uncopied() {
+    let wire = Bytes::from(
+        [
+            &encode_frame(FrameKind::Data, b"abcdefgh")[..],
+            &encode_frame(FrameKind::Trailers, b"")[..],
+            &encode_frame(FrameKind::Data, b"xy")[..],
+        ]
+        .concat(),
+    );
+    let mut d = FrameDecoder::new(100);
+    d.push(wire.slice(..7));
+    let mut parts: Vec<Bytes> = Vec::new();
+    assert_eq!(d.next_frame_parts(&mut parts), Ok(None));
+    assert!(parts.is_empty());
+    d.push(wire.slice(7..11));
+    d.push(wire.slice(11..));
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!((h.kind, h.len), (FrameKind::Data, 8));
+    assert_eq!(parts, [&b"ab"[..], b"cdef", b"gh"]);
+    assert_eq!(parts[1].as_ptr(), wire[7..].as_ptr(), "copied");
+    parts.clear();
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!((h.kind, h.len), (FrameKind::Trailers, 0));
+    assert!(parts.is_empty());
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!(h.len, 2);
+    assert_eq!(parts, [&b"xy"[..]]);
+    assert!(d.is_idle());
+    d.finish().unwrap();
+}
