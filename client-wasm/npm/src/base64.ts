@@ -2,7 +2,6 @@
 // before the wasm core has loaded.
 
 import { base64Decode, base64Encode } from "./codec/base64.js";
-import { Code } from "./code.js";
 import { RpcError } from "./error.js";
 
 /** `-bin` metadata: bytes as unpadded standard base64 (S9). */
@@ -16,7 +15,8 @@ export function encodeBinaryHeader(value: Uint8Array): string {
  * alphabet, which the codec's decoder also reads, is not valid here.
  */
 export function decodeBinaryHeader(value: string): Uint8Array {
-  const invalid = () => new RpcError(Code.INVALID_ARGUMENT, `invalid base64 in a -bin value: ${JSON.stringify(value)}`);
+  const invalid = () =>
+    new RpcError(3 /* INVALID_ARGUMENT */, `invalid base64 in a -bin value: ${JSON.stringify(value)}`);
   const parts: Uint8Array[] = [];
   for (const part of value.split(",")) {
     const text = part.trim().replace(/={1,2}$/, "");

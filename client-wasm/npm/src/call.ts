@@ -2,7 +2,7 @@
 // and abort wiring, and the wasm decoder of the response.
 
 import { base64Encode } from "./codec/base64.js";
-import { Code } from "./code.js";
+import type { Code } from "./code.js";
 import { RpcError, type ErrorDetail } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
@@ -18,8 +18,8 @@ export class Call {
   header = new Headers();
   readonly trailer = new Headers();
   protected readonly controller = new AbortController();
-  /** Why the call was cut short locally, set before the fetch is aborted. */
-  protected reason: RpcError | undefined;
+  /** Why the call was cut short locally, set before the fetch is aborted (absent until then). */
+  declare protected reason: RpcError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #decoder: Decoder | undefined;
@@ -28,13 +28,14 @@ export class Call {
   /** The body was read to its end. */
   #bodyDone = false;
   readonly #callOptions: CallOptions | undefined;
-  readonly #onAbort = (): void => this.#stop(Code.CANCELLED, "call cancelled locally (AbortSignal)");
+  readonly #onAbort = (): void => this.#stop(new RpcError(1 /* CANCELLED */, "call cancelled locally (AbortSignal)"));
 
-  constructor(
-    protected readonly options: GrpcWebTransportOptions,
-    protected readonly req: CallRequest,
-    callOptions: CallOptions | undefined,
-  ) {
+  declare protected readonly options: GrpcWebTransportOptions;
+  declare protected readonly req: CallRequest;
+
+  constructor(options: GrpcWebTransportOptions, req: CallRequest, callOptions: CallOptions | undefined) {
+    this.options = options;
+    this.req = req;
     this.#callOptions = callOptions;
   }
 
@@ -54,12 +55,12 @@ export class Call {
     if (ms !== undefined && Number.isFinite(ms)) {
       headers.set("grpc-timeout", grpcTimeout(ms));
       this.#timer = setTimeout(
-        () => this.#stop(Code.DEADLINE_EXCEEDED, `deadline exceeded locally after ${ms} ms`),
+        () => this.#stop(new RpcError(4 /* DEADLINE_EXCEEDED */, `deadline exceeded locally after ${ms} ms`)),
         Math.min(Math.max(ms, 0), 2 ** 31 - 1),
       );
     }
     if (req.signal?.aborted) {
-      throw new RpcError(Code.CANCELLED, "call cancelled locally (AbortSignal) before it was sent");
+      throw new RpcError(1 /* CANCELLED */, "call cancelled locally (AbortSignal) before it was sent");
     }
     req.signal?.addEventListener("abort", this.#onAbort);
     const frame = (message: unknown): Uint8Array<ArrayBuffer> | string => {
@@ -94,7 +95,7 @@ export class Call {
     try {
       wasm = await core();
     } catch (e) {
-      throw RpcError.from(e, Code.INTERNAL);
+      throw RpcError.from(e, 13 /* INTERNAL */);
     }
     this.#decoder = new Decoder(
       wasm,
@@ -136,7 +137,7 @@ export class Call {
           this.close();
           this.#callOptions?.onTrailer?.(this.trailer);
           const code = (ev.n & 0xff) as Code;
-          if (code === Code.OK) {
+          if (code === 0 /* OK */) {
             return undefined;
           }
           throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), details);
@@ -171,7 +172,7 @@ export class Call {
     try {
       return this.req.method.decode(bytes);
     } catch (e) {
-      throw new RpcError(Code.INTERNAL, `failed to decode the response message locally: ${String(e)}`);
+      throw new RpcError(13 /* INTERNAL */, `failed to decode the response message locally: ${String(e)}`);
     }
   }
 
@@ -183,7 +184,7 @@ export class Call {
       }
     } finally {
       // Ended, failed, or the consumer stopped early (break/return): the latter aborts.
-      this.close(new RpcError(Code.CANCELLED, "call cancelled locally: the stream was left"));
+      this.close(new RpcError(1 /* CANCELLED */, "call cancelled locally: the stream was left"));
     }
   }
 
@@ -193,8 +194,7 @@ export class Call {
     clearTimeout(this.#timer);
     this.req.signal?.removeEventListener("abort", this.#onAbort);
     if (error !== undefined && !this.done) {
-      this.reason ??= RpcError.from(error);
-      this.controller.abort();
+      this.#stop(RpcError.from(error));
     } else if (!this.#bodyDone) {
       // An answer from the headers alone (an HTTP error): its body is not needed.
       this.#reader?.cancel().catch(() => undefined);
@@ -203,9 +203,9 @@ export class Call {
   }
 
   /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
-  #stop(code: Code, message: string): void {
+  #stop(reason: RpcError): void {
     if (this.reason === undefined) {
-      this.reason = new RpcError(code, message);
+      this.reason = reason;
       this.controller.abort();
     }
   }
@@ -226,7 +226,7 @@ export class Call {
     if (err?.cause?.message !== undefined) {
       message += `: ${String(err.cause.message)}`;
     }
-    return new RpcError(Code.UNAVAILABLE, `network error locally while ${doing}: ${message}`);
+    return new RpcError(14 /* UNAVAILABLE */, `network error locally while ${doing}: ${message}`);
   }
 
   /** Response headers and trailers, for a failed call (headers once when they are the trailers). */

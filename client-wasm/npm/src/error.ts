@@ -18,14 +18,15 @@ export interface ErrorDetail {
  */
 export class RpcError extends Error {
   override name = "RpcError";
+  // `declare`: set by the constructor, so no class-field definitions are emitted for them.
   /** The gRPC status code. */
-  readonly code: Code;
+  declare readonly code: Code;
   /** The status message as the server sent it (percent-decoded). */
-  readonly rawMessage: string;
+  declare readonly rawMessage: string;
   /** Response headers and trailers of the failed call (empty when no response came). */
-  readonly metadata: Headers;
+  declare readonly metadata: Headers;
   /** The typed details decoded from `grpc-status-details-bin`. */
-  readonly details: readonly ErrorDetail[];
+  declare readonly details: readonly ErrorDetail[];
 
   constructor(
     code: Code,
@@ -56,7 +57,7 @@ export class RpcError extends Error {
   }
 
   /** Any thrown value as an RpcError: RpcErrors as they are, others as `fallback` with their message. */
-  static from(reason: unknown, fallback: Code = Code.UNKNOWN): RpcError {
+  static from(reason: unknown, fallback: Code = 2 /* UNKNOWN */): RpcError {
     if (reason instanceof RpcError) {
       return reason;
     }

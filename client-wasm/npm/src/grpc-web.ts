@@ -4,7 +4,6 @@
 
 import { encodeBinaryHeader } from "./base64.js";
 import { Call } from "./call.js";
-import { Code } from "./code.js";
 import { RpcError } from "./error.js";
 import { applyInterceptors, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.js";
 import type { CallOptions, MetadataInit, MethodDescriptor, Transport } from "./transport.js";
@@ -49,7 +48,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
     try {
       header = toHeaders(callOptions?.metadata);
     } catch (e) {
-      throw RpcError.from(e, Code.INVALID_ARGUMENT);
+      throw RpcError.from(e, 3 /* INVALID_ARGUMENT */);
     }
     const request: CallRequest = {
       method,
@@ -70,7 +69,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
   const single = async (response: Promise<CallResponse>): Promise<any> => {
     const r = await response;
     if (r.stream) {
-      throw new RpcError(Code.INTERNAL, "an interceptor returned a stream for a unary call");
+      throw new RpcError(13 /* INTERNAL */, "an interceptor returned a stream for a unary call");
     }
     return r.message;
   };
@@ -79,7 +78,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
   async function* many(response: () => Promise<CallResponse>): AsyncGenerator<any> {
     const r = await response();
     if (!r.stream) {
-      throw new RpcError(Code.INTERNAL, "an interceptor returned a unary response for a stream");
+      throw new RpcError(13 /* INTERNAL */, "an interceptor returned a unary response for a stream");
     }
     try {
       yield* r.message;
@@ -112,19 +111,20 @@ async function send(
   );
   try {
     await call.open();
-    if (!req.stream) {
-      const first = await call.pull();
-      if (first === undefined) {
-        throw new RpcError(Code.UNIMPLEMENTED, "unary response has no message");
-      }
-      const message = call.decode(first);
-      if ((await call.pull()) !== undefined) {
-        throw new RpcError(Code.UNIMPLEMENTED, "unary response has more than one message");
-      }
-      return { stream: false, header: call.header, message, trailer: call.trailer };
-    }
     const first = await call.pull();
-    return { stream: true, header: call.header, message: call.messages(first), trailer: call.trailer };
+    let message: unknown;
+    if (req.stream) {
+      message = call.messages(first);
+    } else {
+      if (first === undefined) {
+        throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has no message");
+      }
+      message = call.decode(first);
+      if ((await call.pull()) !== undefined) {
+        throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has more than one message");
+      }
+    }
+    return { stream: req.stream, header: call.header, message, trailer: call.trailer } as CallResponse;
   } catch (e) {
     call.close(e);
     throw e;
@@ -142,7 +142,7 @@ function toHeaders(init: MetadataInit | undefined): Headers {
     init === undefined ? [] : init instanceof Headers ? init : Array.isArray(init) ? init : Object.entries(init);
   for (const [key, value] of entries) {
     if (typeof value !== "string" && !key.toLowerCase().endsWith("-bin")) {
-      throw new RpcError(Code.INVALID_ARGUMENT, `metadata "${key}" has a binary value but does not end in "-bin"`);
+      throw new RpcError(3 /* INVALID_ARGUMENT */, `metadata "${key}" has a binary value but does not end in "-bin"`);
     }
     out.append(key, typeof value === "string" ? value : encodeBinaryHeader(value));
   }

@@ -9,7 +9,6 @@
 // that sends the JSON content type. An app that does not call `withJsonFormat` bundles
 // none of it, and the transport is not a byte larger for it.
 
-import { Code } from "./code.js";
 import { fromJson, toJson } from "./codec/json.js";
 import type { Method } from "./codec/method.js";
 import { RpcError } from "./error.js";
@@ -50,7 +49,7 @@ export function withJsonFormat(
       const { input, output } = method as Partial<Method<I, O>>;
       if (input === undefined || output === undefined) {
         throw new RpcError(
-          Code.INTERNAL,
+          13 /* INTERNAL */,
           `the JSON format needs the message types of ${method.path}: use the method descriptor generated code exports`,
         );
       }

@@ -2,7 +2,6 @@
 // `clientStream`/`bidiStream` when it has them, and fail with an RpcError UNIMPLEMENTED
 // when it does not (a Transport written by hand may have neither).
 
-import { Code } from "./code.js";
 import { RpcError } from "./error.js";
 import type { CallOptions, MethodDescriptor, Transport } from "./transport.js";
 
@@ -36,5 +35,5 @@ export function bidiStreamCall<I, O>(
 
 function cannotStream(method: Pick<MethodDescriptor<unknown, unknown>, "path" | "kind">): RpcError {
   const kind = method.kind === "client_streaming" ? "client-streaming" : "bidi-streaming";
-  return new RpcError(Code.UNIMPLEMENTED, `${method.path} is ${kind}: this transport cannot stream requests`);
+  return new RpcError(12 /* UNIMPLEMENTED */, `${method.path} is ${kind}: this transport cannot stream requests`);
 }

@@ -25,12 +25,14 @@
 mod measure;
 mod report;
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Result, bail};
 use grpcweb_bench::callgrind::{self, Frame};
 use grpcweb_bench::h2load::Http;
 use grpcweb_bench::markdown;
+use grpcweb_bench::requests::{Bodies, JsonBodies, Wire};
 
 use crate::run::{has_tool, run as run_cmd, target_dir, workspace_root};
 
@@ -62,7 +64,7 @@ pub(crate) enum Case {
 }
 
 impl Case {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::WebBinary => "grpcweb-proxy, gRPC-Web binary",
             Self::WebText => "grpcweb-proxy, gRPC-Web text",
@@ -75,12 +77,45 @@ impl Case {
         }
     }
 
+    /// The protobuf wire, for the paths that send protobuf.
+    fn wire(self) -> Option<Wire> {
+        match self {
+            Self::WebText => Some(Wire::WebText),
+            Self::Native | Self::Nginx => Some(Wire::Grpc),
+            Self::WebBinary | Self::WebHttp1 | Self::WebLogged => Some(Wire::WebBinary),
+            Self::WebJson | Self::Rest => None,
+        }
+    }
+
+    /// The request body file and its `content-type`: from `bodies` for a protobuf path,
+    /// else the JSON ones.
+    pub(crate) fn body<'a>(
+        self,
+        bodies: &'a Bodies,
+        json: &'a JsonBodies,
+    ) -> (&'a Path, &'static str) {
+        match (self, self.wire()) {
+            (_, Some(wire)) => (bodies.for_wire(wire), wire.content_type()),
+            (Self::Rest, None) => (&json.rest, JsonBodies::REST_CONTENT_TYPE),
+            (_, None) => (&json.web, JsonBodies::WEB_CONTENT_TYPE),
+        }
+    }
+
+    /// The request path of the unary call.
+    pub(crate) fn path(self) -> &'static str {
+        if self == Self::Rest {
+            REST_PATH
+        } else {
+            "/grpc.testing.TestService/UnaryCall"
+        }
+    }
+
     /// Whether the proxy needs the descriptor set (JSON and REST calls are transcoded).
     fn transcoded(self) -> bool {
         matches!(self, Self::WebJson | Self::Rest)
     }
 
-    fn http(self) -> Http {
+    pub(crate) fn http(self) -> Http {
         if self == Self::WebHttp1 {
             Http::H1
         } else {
@@ -138,10 +173,11 @@ impl Load {
         }
     }
 
-    fn method(self) -> &'static str {
+    /// The request path of `path` with this load.
+    fn url_path(self, path: Case) -> &'static str {
         match self {
-            Self::Unary1K | Self::Unary64K => "UnaryCall",
-            Self::Stream => "StreamingOutputCall",
+            Self::Unary1K | Self::Unary64K => path.path(),
+            Self::Stream => "/grpc.testing.TestService/StreamingOutputCall",
         }
     }
 
@@ -153,6 +189,9 @@ impl Load {
         }
     }
 }
+
+/// The REST binding's path ([`measure::BENCH_PROTO`]).
+const REST_PATH: &str = "/v1/unary";
 
 /// Every row of the full run, in the order of the tables.
 const ROWS: [(Case, Load); 14] = [

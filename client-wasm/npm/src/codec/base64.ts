@@ -12,23 +12,13 @@ const decodeTable = /*@__PURE__*/ (() => {
   return t;
 })();
 
-/** Encodes bytes as padded standard base64. */
+/** Encodes bytes as padded standard base64 (by `btoa`, over 32 KiB chunks of the bytes as Latin-1). */
 export function base64Encode(bytes: Uint8Array): string {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!;
+  let latin1 = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    latin1 += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = (bytes[i] as number) << 16;
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + "==";
-  } else if (rest === 2) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + "=";
-  }
-  return out;
+  return btoa(latin1);
 }
 
 /** Decodes standard or URL-safe base64, with or without padding; throws on bad input. */

@@ -7,7 +7,6 @@
 // method has its own factory (`unaryMethod`...), which gives the descriptor the way to
 // call it: an app that makes no streaming call does not bundle the streaming calls.
 
-import { Code } from "../code.js";
 import { RpcError } from "../error.js";
 import type { CallOptions, MethodDescriptor, MethodKind, Transport } from "../transport.js";
 import type { MessageType, PartialMessage } from "../message.js";
@@ -70,7 +69,7 @@ function describe<I, O, K extends MethodKind>(
  */
 export function unsupportedMethod(methodPath: string, kind: string): RpcError {
   return new RpcError(
-    Code.UNIMPLEMENTED,
+    12 /* UNIMPLEMENTED */,
     `${kind} method ${methodPath} needs a transport that can stream requests; this one cannot`,
   );
 }

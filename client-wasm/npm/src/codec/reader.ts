@@ -17,6 +17,11 @@ function join64(lo: number, hi: number, signed: boolean, L: number | undefined):
   return L === 2 ? Number(b) : L === 1 ? b.toString() : b;
 }
 
+/** The error for input that ends before a value it has begun (or a length it announced). */
+function prematureEnd(at: number): ProtobufError {
+  return new ProtobufError(`premature end of input at offset ${at}`);
+}
+
 /**
  * The reads every message needs (varints, 32-bit values, lengths, strings, skipping); the
  * codec uses this class, so apps whose messages have no 64-bit, fixed32 or floating-point fields
@@ -25,12 +30,13 @@ function join64(lo: number, hi: number, signed: boolean, L: number | undefined):
 export class Reader {
   /** Offset of the next byte to read. */
   pos = 0;
+  // `declare`d fields are set by the constructor (no class-field definition is emitted).
   /** Offset one past the last readable byte. */
-  readonly end: number;
+  declare readonly end: number;
   /** High 32 bits of the last varint read by `lo64` or `uint32`. */
   hi = 0;
   /** The input. Internal to the codec. */
-  readonly buf: Uint8Array;
+  declare readonly buf: Uint8Array;
 
   constructor(bytes: Uint8Array) {
     this.buf = bytes;
@@ -40,7 +46,7 @@ export class Reader {
   /** Throws unless `n` more bytes remain. Internal to the codec. */
   need(n: number): void {
     if (this.end - this.pos < n) {
-      throw new ProtobufError(`premature end of input at offset ${this.pos}: need ${n} more bytes`);
+      throw prematureEnd(this.pos);
     }
   }
 
@@ -116,9 +122,7 @@ export class Reader {
     const at = this.pos;
     const n = this.uint32();
     if (this.hi !== 0 || n > this.end - this.pos) {
-      throw new ProtobufError(
-        `premature end of input at offset ${at}: length ${this.hi !== 0 ? "> 2^32" : n} exceeds the ${this.end - this.pos} bytes left`,
-      );
+      throw prematureEnd(at);
     }
     return n;
   }
@@ -152,11 +156,7 @@ export class Reader {
       }
       if (i === end) return s;
     }
-    try {
-      return decodeUtf8(b.subarray(at, end), validate);
-    } catch {
-      throw new ProtobufError(`invalid UTF-8 in string at offset ${at}`);
-    }
+    return decodeUtf8(b.subarray(at, end), validate);
   }
   /** A view of bytes already read, from `start` to the current position. */
   span(start: number): Uint8Array {

@@ -26,7 +26,7 @@ export const U32 = /*@__PURE__*/ BigInt(0xffffffff);
 export const B32 = /*@__PURE__*/ BigInt(32);
 export const TWO32 = 4294967296;
 // Floats go through this scratch view: one DataView per process, not per buffer.
-export const scratch = /*@__PURE__*/ new DataView(new ArrayBuffer(8));
+export const scratch = /*@__PURE__*/ new DataView(/*@__PURE__*/ new ArrayBuffer(8));
 
 /** Decodes UTF-8; throws on invalid sequences unless `validate` is false (then U+FFFD). */
 export function decodeUtf8(bytes: Uint8Array, validate = true): string {

@@ -39,8 +39,8 @@ function split64(v: bigint | string | number): number {
  * those writes (free functions below, and the methods of BinaryWriter).
  */
 export class Writer {
-  /** The buffer; bytes [0, pos) are written. Internal to the codec. */
-  buf: Uint8Array;
+  /** The buffer; bytes [0, pos) are written (set by the constructor). Internal to the codec. */
+  declare buf: Uint8Array;
   /** Offset of the next byte to write. Internal to the codec. */
   pos = 0;
 

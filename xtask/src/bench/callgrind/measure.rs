@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use grpcweb_bench::callgrind::{self, Frame};
 use grpcweb_bench::h2load::Load as H2Load;
 use grpcweb_bench::requests::{
-    Bodies, JsonBodies, Wire, simple_request, simple_request_json, streaming_request,
+    Bodies, JsonBodies, simple_request, simple_request_json, streaming_request,
 };
 
 use super::{Case, Load, Run};
@@ -31,8 +31,6 @@ service TestService {
   }
 }
 "#;
-/// The REST binding's path.
-const REST_PATH: &str = "/v1/unary";
 
 /// The backend and what every run of the proxy shares.
 pub(super) struct Bench {
@@ -78,36 +76,24 @@ impl Bench {
         })
     }
 
-    /// The protobuf wire of `path`, for the paths that send protobuf.
-    fn wire(path: Case) -> Option<Wire> {
-        match path {
-            Case::WebText => Some(Wire::WebText),
-            Case::Native | Case::Nginx => Some(Wire::Grpc),
-            Case::WebBinary | Case::WebHttp1 | Case::WebLogged => Some(Wire::WebBinary),
-            Case::WebJson | Case::Rest => None,
-        }
-    }
-
     /// The request body file and its `content-type`; streaming bodies are written here,
     /// their length depending on the run.
     fn body(&self, path: Case, load: Load, run: Run) -> Result<(PathBuf, &'static str)> {
-        let Some(wire) = Self::wire(path) else {
-            return Ok(if path == Case::Rest {
-                (self.json.rest.clone(), JsonBodies::REST_CONTENT_TYPE)
-            } else {
-                (self.json.web.clone(), JsonBodies::WEB_CONTENT_TYPE)
-            });
-        };
+        let stream;
         let bodies = match load {
             Load::Unary1K => &self.unary_1k,
             Load::Unary64K => &self.unary_64k,
-            Load::Stream => &Bodies::write(
-                &self.work,
-                &format!("stream-{}x1024", run.messages),
-                &streaming_request(usize::try_from(run.messages)?, 1024, 0),
-            )?,
+            Load::Stream => {
+                stream = Bodies::write(
+                    &self.work,
+                    &format!("stream-{}x1024", run.messages),
+                    &streaming_request(usize::try_from(run.messages)?, 1024, 0),
+                )?;
+                &stream
+            }
         };
-        Ok((bodies.for_wire(wire).to_owned(), wire.content_type()))
+        let (body, content_type) = path.body(bodies, &self.json);
+        Ok((body.to_owned(), content_type))
     }
 
     /// One run of `path` under callgrind: the total and the self frames.
@@ -164,13 +150,8 @@ impl Bench {
             (child, addr)
         };
         let (body, content_type) = self.body(path, load, run)?;
-        let url_path = if path == Case::Rest {
-            REST_PATH.to_owned()
-        } else {
-            format!("/grpc.testing.TestService/{}", load.method())
-        };
         let summary = H2Load {
-            url: format!("http://{addr}{url_path}"),
+            url: format!("http://{addr}{}", load.url_path(path)),
             body: &body,
             content_type,
             http: path.http(),
