@@ -167,7 +167,9 @@ pub fn encode_frame(kind: FrameKind, payload: &[u8]) -> Bytes {
 ///
 /// The decoder checks each header as soon as its 5 bytes are in, so an unknown flag or an
 /// oversized length is reported before any of the payload is buffered (F3). Payloads that
-/// arrive inside one pushed chunk are returned without copying.
+/// arrive inside one pushed chunk are returned without copying;
+/// [`FrameDecoder::next_frame_parts`] returns any payload without copying, as the parts of
+/// the chunks that hold it.
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_len: usize,
