@@ -28,16 +28,20 @@ use crate::failure::Failure;
 use crate::refuse::BodyEnd;
 
 /// Messages up to this size are forwarded in one chunk with their frame header (copied);
-/// bigger ones as the header and the payload as it came (not copied).
+/// bigger ones as the header and the payload in the pieces it came in (not copied).
 const COALESCE_LIMIT: usize = 16 * 1024;
+/// A big payload that came in pieces smaller than this on average is joined into one
+/// chunk (copied), so the backend does not get a flood of tiny DATA frames.
+const MIN_PIECE: usize = 4 * 1024;
 
 pin_project! {
     /// The request body the inner service receives.
     ///
     /// For native gRPC it is the client's body untouched. For gRPC-Web it yields the
     /// client's frames in binary form, each one as soon as it is complete and checked
-    /// (flag known, length within the limit), header and payload in one chunk. Binary
-    /// payloads over 16 KiB that arrive in one chunk are forwarded without copying.
+    /// (flag known, length within the limit), header and payload in one chunk; payloads
+    /// over 16 KiB as the header and then the payload in the pieces it came in, not
+    /// copied (joined when they are many and small).
     #[project = RequestBodyProj]
     #[allow(missing_docs)]
     pub enum RequestBody<B> {
@@ -322,28 +326,42 @@ fn take_frames<B>(this: &mut WebRequestBodyProjection<'_, B>) -> Result<(), Requ
         if *this.single && *this.data_frames > 0 {
             return Err(RequestError::SecondMessage);
         }
-        let Some(frame) = this.frames.next_frame().map_err(RequestError::Frame)? else {
+        if this.frames.buffered() < header.len {
+            // Its payload is not all in yet.
             return Ok(());
-        };
+        }
         *this.data_frames += 1;
         if let Some(counts) = this.counts.as_ref() {
             counts.add_request();
         }
         // Re-attach the header: the decoder hands out the payload alone.
-        *this.held += HEADER_LEN + frame.payload.len();
+        *this.held += HEADER_LEN + header.len;
         this.tail
-            .extend_from_slice(&encode_header(frame.kind, frame.payload.len()));
-        if frame.payload.len() <= COALESCE_LIMIT {
+            .extend_from_slice(&encode_header(header.kind, header.len));
+        if header.len <= COALESCE_LIMIT {
             // A message in one chunk with its header, so the backend gets one DATA frame,
             // the last one carrying END_STREAM. A lone 5-byte header frame would count
             // against the backend's budget of small DATA frames (h2 servers close the
             // connection with ENHANCE_YOUR_CALM when thousands of calls each leave one
             // unread), where a frame with END_STREAM does not.
-            this.tail.extend_from_slice(&frame.payload);
+            this.frames
+                .next_frame_parts(this.tail)
+                .map_err(RequestError::Frame)?;
         } else {
-            // Big enough that copying costs more than the extra frame.
+            // Big enough that copying costs more than the extra frames: the payload goes
+            // on in the pieces it came in, unless they are many and small.
             this.ready.push_back(this.tail.split().freeze());
-            this.ready.push_back(frame.payload);
+            let first = this.ready.len();
+            this.frames
+                .next_frame_parts(this.ready)
+                .map_err(RequestError::Frame)?;
+            if this.ready.len() - first > header.len / MIN_PIECE + 1 {
+                let mut joined = BytesMut::with_capacity(header.len);
+                this.ready
+                    .drain(first..)
+                    .for_each(|piece| joined.extend_from_slice(&piece));
+                this.ready.push_back(joined.freeze());
+            }
         }
     }
     Ok(())

@@ -167,7 +167,9 @@ pub fn encode_frame(kind: FrameKind, payload: &[u8]) -> Bytes {
 ///
 /// The decoder checks each header as soon as its 5 bytes are in, so an unknown flag or an
 /// oversized length is reported before any of the payload is buffered (F3). Payloads that
-/// arrive inside one pushed chunk are returned without copying.
+/// arrive inside one pushed chunk are returned without copying;
+/// [`FrameDecoder::next_frame_parts`] returns any payload without copying, as the parts of
+/// the chunks that hold it.
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_len: usize,
@@ -242,6 +244,38 @@ impl FrameDecoder {
             kind: header.kind,
             payload,
         }))
+    }
+
+    /// Like [`FrameDecoder::next_frame`], but the payload is appended to `out` as the
+    /// parts of the pushed chunks that hold it, none copied (nothing for an empty
+    /// payload), and the frame's header is returned.
+    ///
+    /// After an error the decoder's state is unspecified; stop using it.
+    pub fn next_frame_parts(
+        &mut self,
+        out: &mut impl Extend<Bytes>,
+    ) -> Result<Option<FrameHeader>, FrameError> {
+        let Some(header) = self.next_header()? else {
+            return Ok(None);
+        };
+        if self.buffered < header.len {
+            return Ok(None);
+        }
+        self.header = None;
+        self.buffered -= header.len;
+        let mut remaining = header.len;
+        while remaining > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() > remaining {
+                out.extend(Some(front.split_to(remaining)));
+                break;
+            }
+            remaining -= front.len();
+            out.extend(self.chunks.pop_front());
+        }
+        Ok(Some(header))
     }
 
     /// Call at end of input: an error if a frame was left unfinished.
@@ -354,23 +388,49 @@ impl FrameScanner {
                 chunk = &chunk[n..];
                 continue;
             }
+            // A header wholly inside the chunk (the usual case) is read where it is.
+            if self.have == 0
+                && let Some((header, rest)) = chunk.split_first_chunk::<HEADER_LEN>()
+            {
+                chunk = rest;
+                self.begin(*header)?;
+                continue;
+            }
             let n = (HEADER_LEN - self.have).min(chunk.len());
             self.header[self.have..self.have + n].copy_from_slice(&chunk[..n]);
             self.have += n;
             chunk = &chunk[n..];
             if self.have == HEADER_LEN {
-                let header = FrameHeader::parse(self.header, self.max_len)?;
-                if self.data_only && header.kind.is_trailers() {
-                    return Err(FrameError::UnknownFlag(self.header[0]));
-                }
-                self.have = 0;
-                self.remaining = header.len;
-                if header.kind.is_trailers() {
-                    self.trailer_frames += 1;
-                } else {
-                    self.messages += 1;
-                }
+                self.begin(self.header)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Starts the frame of `header`. On an error the header stays as read, so
+    /// [`Self::finish`] reports the frame as unfinished.
+    fn begin(&mut self, header: [u8; HEADER_LEN]) -> Result<(), FrameError> {
+        let parsed = FrameHeader::parse(header, self.max_len).and_then(|h| {
+            if self.data_only && h.kind.is_trailers() {
+                Err(FrameError::UnknownFlag(header[0]))
+            } else {
+                Ok(h)
+            }
+        });
+        let parsed = match parsed {
+            Ok(h) => h,
+            Err(e) => {
+                self.header = header;
+                self.have = HEADER_LEN;
+                return Err(e);
+            }
+        };
+        self.have = 0;
+        self.remaining = parsed.len;
+        if parsed.kind.is_trailers() {
+            self.trailer_frames += 1;
+        } else {
+            self.messages += 1;
         }
         Ok(())
     }

@@ -385,9 +385,19 @@ pub fn encode_segment_into(data: &[u8], out: &mut BytesMut) {
 
 /// `data` as one padded base64 segment.
 pub fn encode_segment(data: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(encoded_len(data.len()));
-    encode_segment_into(data, &mut out);
-    out.freeze()
+    #[cfg(feature = "fast-text")]
+    {
+        // Written straight into its own allocation, which becomes the `Bytes` (no copy).
+        let mut out = Vec::with_capacity(encoded_len(data.len()));
+        base64_simd::STANDARD.encode_append(data, &mut out);
+        Bytes::from(out)
+    }
+    #[cfg(not(feature = "fast-text"))]
+    {
+        let mut out = BytesMut::with_capacity(encoded_len(data.len()));
+        encode_segment_into(data, &mut out);
+        out.freeze()
+    }
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -56,10 +56,13 @@ tasks:
         streams (the idle part of `bench`, alone; prints, writes nothing).
   bench callgrind [--check]
         user-space instructions per 1 KiB unary call in the release proxy on each
-        path (and in nginx's grpc_pass), counted by callgrind over two runs of
-        different lengths, and the gRPC-Web path's top functions per call; writes
-        BENCHMARKS.md (Instructions per call). --check measures the budgeted paths
-        (gRPC-Web binary, native) and fails over budget (a step of `test`).
+        path (and in nginx's grpc_pass), per 64 KiB call (gRPC-Web binary and
+        text) and per server-streamed 1 KiB message, counted by callgrind over two
+        runs of different lengths, and the gRPC-Web binary path's top functions;
+        writes BENCHMARKS.md (Instructions per call). --check measures the budgeted
+        rows (gRPC-Web binary and native 1 KiB calls, gRPC-Web binary streamed
+        messages) and fails over budget (a step of `test`).
+        GRPCWEB_CALLGRIND_ONLY=WebText.Stream,Unary64K runs only the rows named.
   bench syscalls [-- PROXY_FLAG...]
         syscalls (by name), context switches and CPU time per 1 KiB unary call in
         the release proxy on each path and in nginx's grpc_pass, counted by

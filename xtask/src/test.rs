@@ -123,7 +123,7 @@ impl Step {
             Step::Fuzz => "fuzz targets, a few seconds each (cargo xtask fuzz)",
             Step::Conformance => "connectrpc conformance suite, server side (the proxy under test)",
             Step::Callgrind => {
-                "the proxy's instructions per 1 KiB call within budget (cargo xtask bench callgrind --check)"
+                "the proxy's instructions per call and per streamed message within budget (cargo xtask bench callgrind --check)"
             }
             Step::ProtobufConformance => {
                 "protobuf conformance suite (generated TypeScript + codec under test)"

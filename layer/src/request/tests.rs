@@ -88,6 +88,39 @@ fn small_frames_of_one_chunk_are_passed_on_as_one_chunk() {
 }
 
 #[test]
+fn a_big_payload_in_several_chunks_is_passed_on_as_those_chunks_uncopied() {
+    let payload = Bytes::from(vec![7u8; 40_000]);
+    let wire = Bytes::from(encode_frame(FrameKind::Data, &payload).to_vec());
+    // As an HTTP/2 client sends it: 16 KiB DATA frames.
+    let pieces = [
+        wire.slice(..16_384),
+        wire.slice(16_384..32_768),
+        wire.slice(32_768..),
+    ];
+    let mut b = body(pieces.to_vec(), false, limits(true, None));
+    let (chunks, err) = drain(&mut b);
+    assert_eq!(err, None);
+    assert_eq!(chunks.concat(), wire);
+    assert_eq!(chunks.len(), 4, "the header, then the payload as it came");
+    assert_eq!(chunks[0], wire.slice(..5));
+    for (chunk, piece) in chunks[1..]
+        .iter()
+        .zip([&pieces[0].slice(5..), &pieces[1], &pieces[2]])
+    {
+        assert_eq!(chunk.as_ptr(), piece.as_ptr(), "copied");
+        assert_eq!(chunk.len(), piece.len());
+    }
+    // In many small pieces it is joined into one chunk: the backend gets one DATA frame,
+    // not a thousand tiny ones.
+    let pieces: Vec<Bytes> = wire.chunks(40).map(Bytes::copy_from_slice).collect();
+    let mut b = body(pieces, false, limits(true, None));
+    let (chunks, err) = drain(&mut b);
+    assert_eq!(err, None);
+    assert_eq!(chunks.concat(), wire);
+    assert_eq!(chunks.len(), 2, "the header, then the payload");
+}
+
+#[test]
 fn a_unary_body_is_refused_at_the_second_header_and_trailer_frames_always() {
     let mut wire = encode_frame(FrameKind::Data, b"one").to_vec();
     // A second frame that announces 1000 bytes: refused from its header alone.

@@ -165,6 +165,21 @@ fn scanner_checks_flags_and_lengths_across_chunks() {
 }
 
 #[test]
+fn a_refused_header_leaves_the_frame_unfinished_whole_or_split() {
+    for header in [[0x42, 0, 0, 0, 1], [0, 0, 0, 0, 99], [0x80, 0, 0, 0, 0]] {
+        for split in 0..=header.len() {
+            let mut s = FrameScanner::new(10).data_only();
+            let result = s
+                .scan(&header[..split])
+                .and_then(|()| s.scan(&header[split..]));
+            assert!(result.is_err(), "{header:?} split at {split}");
+            assert!(s.finish().is_err(), "{header:?} split at {split}");
+            assert_eq!((s.messages(), s.trailer_frames()), (0, 0));
+        }
+    }
+}
+
+#[test]
 fn data_only_scanner_refuses_trailer_frames_at_their_flag() {
     let wire = [
         &encode_frame(FrameKind::Data, b"abc")[..],
@@ -241,4 +256,36 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200), points in prop::collection::vec(0usize..200, 0..10)) {
         let _ = decode_all(&cut(&bytes, points), 64);
     }
+}
+
+#[test]
+fn next_frame_parts_hands_out_the_pushed_chunks_uncopied() {
+    let wire = Bytes::from(
+        [
+            &encode_frame(FrameKind::Data, b"abcdefgh")[..],
+            &encode_frame(FrameKind::Trailers, b"")[..],
+            &encode_frame(FrameKind::Data, b"xy")[..],
+        ]
+        .concat(),
+    );
+    let mut d = FrameDecoder::new(100);
+    d.push(wire.slice(..7));
+    let mut parts: Vec<Bytes> = Vec::new();
+    assert_eq!(d.next_frame_parts(&mut parts), Ok(None));
+    assert!(parts.is_empty());
+    d.push(wire.slice(7..11));
+    d.push(wire.slice(11..));
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!((h.kind, h.len), (FrameKind::Data, 8));
+    assert_eq!(parts, [&b"ab"[..], b"cdef", b"gh"]);
+    assert_eq!(parts[1].as_ptr(), wire[7..].as_ptr(), "copied");
+    parts.clear();
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!((h.kind, h.len), (FrameKind::Trailers, 0));
+    assert!(parts.is_empty());
+    let h = d.next_frame_parts(&mut parts).unwrap().unwrap();
+    assert_eq!(h.len, 2);
+    assert_eq!(parts, [&b"xy"[..]]);
+    assert!(d.is_idle());
+    d.finish().unwrap();
 }

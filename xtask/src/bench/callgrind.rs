@@ -1,60 +1,51 @@
-//! `cargo xtask bench callgrind [--check]`: user-space instructions per 1 KiB unary call
-//! (`grpc.testing.TestService/UnaryCall`, 1 KiB each way) in the release `grpcweb-proxy`
-//! on each of its paths, and in nginx's `grpc_pass` for scale, counted by callgrind
-//! (grpcweb_bench::callgrind). The proxy (or nginx, one process) runs under valgrind in
-//! front of a release `interop-server`; h2load makes the calls (one connection, 8
-//! streams); each path runs twice ([`SMALL`] and [`LARGE`] calls) and the difference is
-//! divided by the difference in calls. The same call with JSON messages (gRPC-Web+json,
-//! and REST by a `google.api.http` rule on a copy of the service, [`BENCH_PROTO`]) is
-//! measured with the proxy holding that descriptor set (compiled by `protoc`). The table
-//! and the gRPC-Web path's top functions per call go into BENCHMARKS.md between the
-//! callgrind markers; the callgrind files stay in `target/callgrind` for
-//! `callgrind_annotate`.
+//! `cargo xtask bench callgrind [--check]`: user-space instructions per call, and per
+//! server-streamed message, in the release `grpcweb-proxy` on each of its paths, and in
+//! nginx's `grpc_pass` for scale, counted by callgrind (grpcweb_bench::callgrind). The
+//! proxy (or nginx, one process) runs under valgrind in front of a release
+//! `interop-server`; h2load makes the calls; each row runs twice, a small and a large run
+//! of the same load ([`Load::runs`]), and the difference of the totals is divided by the
+//! difference in units (calls, or messages), so start-up and shutdown cancel out.
 //!
-//! `--check` (a step of `cargo xtask test`) measures the two budgeted paths only and
-//! fails when one is over its budget in [`BUDGETS`]: a change that makes every call cost
-//! more must raise the budget in the same commit, on purpose.
+//! The loads: a 1 KiB unary call (`UnaryCall`, 1 KiB each way) on every path, including
+//! the same call with JSON messages (gRPC-Web+json, and REST by a `google.api.http` rule
+//! on a copy of the service, [`measure::BENCH_PROTO`]) with the proxy holding that
+//! descriptor set (compiled by `protoc`); a 64 KiB unary call in gRPC-Web binary and text
+//! (the text/binary ratio); and server streaming (`StreamingOutputCall`, 1 KiB
+//! messages) per message. The tables and the top functions of the gRPC-Web binary rows
+//! go into BENCHMARKS.md between the callgrind markers; the callgrind files stay in
+//! `target/callgrind` for `callgrind_annotate`.
+//!
+//! `GRPCWEB_CALLGRIND_ONLY=WebText.Stream,Unary64K` runs only the rows so named (see
+//! [`ONLY_ENV`]), for profiling; BENCHMARKS.md then gets only those rows.
+//!
+//! `--check` (a step of `cargo xtask test`) measures the budgeted rows only and fails
+//! when one is over its budget in [`BUDGETS`]: a change that makes every call cost more
+//! must raise the budget in the same commit, on purpose.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod measure;
+mod report;
 
-use anyhow::{Context as _, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Result, bail};
 use grpcweb_bench::callgrind::{self, Frame};
-use grpcweb_bench::h2load::{Http, Load};
+use grpcweb_bench::h2load::Http;
 use grpcweb_bench::markdown;
-use grpcweb_bench::requests::{Bodies, JsonBodies, Wire, simple_request, simple_request_json};
+use grpcweb_bench::requests::{Bodies, JsonBodies, Wire};
 
-use super::peers;
-use crate::children::{Children, free_port, listening_addr as addr_in};
 use crate::run::{has_tool, run as run_cmd, target_dir, workspace_root};
 
-/// Calls of the small and the large run of each path.
-const SMALL: u64 = 200;
-const LARGE: u64 = 1200;
-/// Top functions listed for the gRPC-Web path.
+/// Top functions listed for the gRPC-Web binary rows.
 const TOP: usize = 15;
 
-/// `UnaryCall` with a REST binding, for the transcoded rows: the descriptor set the proxy
-/// gets declares the test service again with this rule (the backend does not care).
-const BENCH_PROTO: &str = r#"syntax = "proto3";
-package grpc.testing;
-import "google/api/annotations.proto";
-import "grpc/testing/messages.proto";
-service TestService {
-  rpc UnaryCall(SimpleRequest) returns (SimpleResponse) {
-    option (google.api.http) = { post: "/v1/unary" body: "*" };
-  }
-}
-"#;
-/// The REST binding's path.
-const REST_PATH: &str = "/v1/unary";
-
-/// Most instructions per 1 KiB call each budgeted path may take (measured, plus about
-/// 3% for run-to-run spread and toolchain drift).
-pub(crate) const BUDGETS: [(Case, u64); 2] = [(Case::WebBinary, 99_000), (Case::Native, 94_000)];
+/// Most instructions per unit (call, or message) each budgeted row may take (measured,
+/// plus about 3% for run-to-run spread and toolchain drift).
+pub(crate) const BUDGETS: [(Case, Load, u64); 3] = [
+    (Case::WebBinary, Load::Unary1K, 99_000),
+    (Case::Native, Load::Unary1K, 94_000),
+    (Case::WebBinary, Load::Stream, 1_220),
+];
 
 /// The paths measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,17 +64,6 @@ pub(crate) enum Case {
 }
 
 impl Case {
-    const ALL: [Self; 8] = [
-        Self::WebBinary,
-        Self::WebText,
-        Self::Native,
-        Self::WebHttp1,
-        Self::WebLogged,
-        Self::WebJson,
-        Self::Rest,
-        Self::Nginx,
-    ];
-
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::WebBinary => "grpcweb-proxy, gRPC-Web binary",
@@ -107,7 +87,8 @@ impl Case {
         }
     }
 
-    /// The request body file and its `content-type`.
+    /// The request body file and its `content-type`: from `bodies` for a protobuf path,
+    /// else the JSON ones.
     pub(crate) fn body<'a>(
         self,
         bodies: &'a Bodies,
@@ -120,18 +101,18 @@ impl Case {
         }
     }
 
-    /// Whether the proxy needs the descriptor set (JSON and REST calls are transcoded).
-    fn transcoded(self) -> bool {
-        matches!(self, Self::WebJson | Self::Rest)
-    }
-
-    /// The request path.
+    /// The request path of the unary call.
     pub(crate) fn path(self) -> &'static str {
         if self == Self::Rest {
             REST_PATH
         } else {
             "/grpc.testing.TestService/UnaryCall"
         }
+    }
+
+    /// Whether the proxy needs the descriptor set (JSON and REST calls are transcoded).
+    fn transcoded(self) -> bool {
+        matches!(self, Self::WebJson | Self::Rest)
     }
 
     pub(crate) fn http(self) -> Http {
@@ -143,10 +124,114 @@ impl Case {
     }
 }
 
-/// One path's result.
-struct Row {
+/// What each run of a row sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    /// `UnaryCall`, 1 KiB each way; per call.
+    Unary1K,
+    /// `UnaryCall`, 64 KiB each way; per call.
+    Unary64K,
+    /// `StreamingOutputCall`, [`STREAM_CALLS`] calls of 1 KiB messages at once; per
+    /// message.
+    Stream,
+}
+
+/// Calls of each streaming run, all in flight at once on one connection.
+const STREAM_CALLS: u64 = 4;
+
+/// One run of a row: how many calls, and how many units (calls, or messages) they make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    calls: u64,
+    /// Messages per streaming call (`0` for unary loads).
+    messages: u64,
+}
+
+impl Run {
+    /// Calls, or messages for the streaming load.
+    fn units(self) -> u64 {
+        if self.messages == 0 {
+            self.calls
+        } else {
+            self.calls * self.messages
+        }
+    }
+}
+
+impl Load {
+    /// The small and the large run.
+    fn runs(self) -> [Run; 2] {
+        let unary = |calls| Run { calls, messages: 0 };
+        let stream = |messages| Run {
+            calls: STREAM_CALLS,
+            messages,
+        };
+        match self {
+            Self::Unary1K => [unary(200), unary(1200)],
+            Self::Unary64K => [unary(20), unary(120)],
+            Self::Stream => [stream(50), stream(1050)],
+        }
+    }
+
+    /// The request path of `path` with this load.
+    fn url_path(self, path: Case) -> &'static str {
+        match self {
+            Self::Unary1K | Self::Unary64K => path.path(),
+            Self::Stream => "/grpc.testing.TestService/StreamingOutputCall",
+        }
+    }
+
+    /// Concurrent streams on the one connection (HTTP/2).
+    fn streams(self) -> u32 {
+        match self {
+            Self::Unary1K | Self::Unary64K => 8,
+            Self::Stream => STREAM_CALLS as u32,
+        }
+    }
+}
+
+/// The REST binding's path ([`measure::BENCH_PROTO`]).
+const REST_PATH: &str = "/v1/unary";
+
+/// Every row of the full run, in the order of the tables.
+const ROWS: [(Case, Load); 14] = [
+    (Case::WebBinary, Load::Unary1K),
+    (Case::WebText, Load::Unary1K),
+    (Case::Native, Load::Unary1K),
+    (Case::WebHttp1, Load::Unary1K),
+    (Case::WebLogged, Load::Unary1K),
+    (Case::WebJson, Load::Unary1K),
+    (Case::Rest, Load::Unary1K),
+    (Case::Nginx, Load::Unary1K),
+    (Case::WebBinary, Load::Unary64K),
+    (Case::WebText, Load::Unary64K),
+    (Case::WebBinary, Load::Stream),
+    (Case::WebText, Load::Stream),
+    (Case::Native, Load::Stream),
+    (Case::Nginx, Load::Stream),
+];
+
+/// Names rows to run, for profiling one of them: `Path.Load` names (`WebText.Stream`)
+/// containing one of this variable's comma-separated words (`Stream,WebText.Unary64K`).
+const ONLY_ENV: &str = "GRPCWEB_CALLGRIND_ONLY";
+
+/// The rows `only` names (all when it is `None`).
+fn only(rows: Vec<(Case, Load)>, only: Option<&str>) -> Vec<(Case, Load)> {
+    let Some(only) = only else { return rows };
+    rows.into_iter()
+        .filter(|(p, l)| {
+            let name = format!("{p:?}.{l:?}");
+            only.split(',').any(|w| !w.is_empty() && name.contains(w))
+        })
+        .collect()
+}
+
+/// One row's result.
+pub(crate) struct Row {
     path: Case,
-    per_call: u64,
+    load: Load,
+    /// Instructions per call, or per message.
+    per_unit: u64,
     frames: Vec<Frame>,
 }
 
@@ -166,73 +251,58 @@ pub(crate) fn run(check: bool) -> Result<()> {
     }
     super::build_release(&root)?;
     let bin_dir = target_dir(&root).join("release");
-    let work = target_dir(&root).join("callgrind");
-    std::fs::create_dir_all(&work)?;
-    let bodies = Bodies::write(&work, "unary-1k", &simple_request(1024))?;
-    let json = JsonBodies::write(&work, "unary-1k", &simple_request_json(1024))?;
-    let descriptors = if check {
-        None
+    let rows: Vec<(Case, Load)> = if check {
+        BUDGETS.iter().map(|(p, l, _)| (*p, *l)).collect()
     } else {
-        Some(descriptor_set(&root, &work)?)
+        ROWS.to_vec()
     };
-
-    let mut backend_set = Children::default();
-    backend_set
-        .env
-        .push(("RUST_LOG".to_owned(), "warn".to_owned()));
-    let backend = backend_set.start(&bin_dir, "interop-server", &["--port", "0"])?;
-
-    let paths: Vec<Case> = if check {
-        BUDGETS.iter().map(|(p, _)| *p).collect()
-    } else {
-        Case::ALL.to_vec()
-    };
-    let mut rows = Vec::new();
-    for path in paths {
-        let measure = |calls| {
-            let proxy = ProxyRun {
-                root: &root,
-                work: &work,
-                backend: &backend,
-                bodies: &bodies,
-                json: &json,
-                descriptors: descriptors.as_deref(),
-            };
-            run_once(&proxy, path, calls)
-        };
-        let (small, small_frames) = measure(SMALL)?;
-        let (large, large_frames) = measure(LARGE)?;
-        let per_call = callgrind::per_call((SMALL, small), (LARGE, large))?;
-        let frames = callgrind::per_call_frames(&small_frames, &large_frames, LARGE - SMALL, TOP);
-        println!("{}: {per_call} instructions per call", path.label());
-        rows.push(Row {
+    let rows = only(rows, std::env::var(ONLY_ENV).ok().as_deref());
+    let bench = measure::Bench::start(&root, &bin_dir, !check)?;
+    let mut results = Vec::new();
+    for (path, load) in rows {
+        let [small, large] = load.runs();
+        let (small_ir, small_frames) = bench.run_once(path, load, small)?;
+        let (large_ir, large_frames) = bench.run_once(path, load, large)?;
+        let per_unit = callgrind::per_call((small.units(), small_ir), (large.units(), large_ir))?;
+        let frames = callgrind::per_call_frames(
+            &small_frames,
+            &large_frames,
+            large.units() - small.units(),
+            TOP,
+        );
+        println!(
+            "{} ({load:?}): {per_unit} instructions per unit",
+            path.label()
+        );
+        results.push(Row {
             path,
-            per_call,
+            load,
+            per_unit,
             frames,
         });
     }
-    drop(backend_set);
+    drop(bench);
 
     if check {
         let mut over = Vec::new();
-        for (path, budget) in BUDGETS {
-            if let Some(row) = rows.iter().find(|r| r.path == path)
-                && row.per_call > budget
+        for (path, load, budget) in BUDGETS {
+            if let Some(row) = results.iter().find(|r| r.path == path && r.load == load)
+                && row.per_unit > budget
             {
                 over.push(format!(
-                    "{}: {} instructions per call, budget {budget}",
+                    "{} ({load:?}): {} instructions, budget {budget}",
                     path.label(),
-                    row.per_call
+                    row.per_unit
                 ));
             }
         }
         if !over.is_empty() {
             bail!(
-                "the proxy's instructions per 1 KiB call are over budget (xtask/src/bench/callgrind.rs BUDGETS):\n{}",
+                "the proxy's instructions per call or message are over budget (xtask/src/bench/callgrind.rs BUDGETS):\n{}",
                 over.join("\n")
             );
         }
-        println!("callgrind: every budgeted path is within its budget");
+        println!("callgrind: every budgeted row is within its budget");
         return Ok(());
     }
     markdown::write_section(
@@ -240,216 +310,35 @@ pub(crate) fn run(check: bool) -> Result<()> {
         "<!-- callgrind:begin",
         "<!-- callgrind:end -->",
         &["<!-- proxy:end -->"],
-        &report(&rows),
+        &report::section(&results),
     )
 }
 
-/// `BENCH_PROTO` compiled (with its imports) into `work/bench.binpb`, for the proxy's
-/// `--descriptor-set`.
-fn descriptor_set(root: &Path, work: &Path) -> Result<PathBuf> {
-    let dir = work.join("proto");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("bench_http.proto"), BENCH_PROTO)?;
-    let out = work.join("bench.binpb");
-    run_cmd(
-        Command::new("protoc")
-            .arg("--include_imports")
-            .arg(format!("--descriptor_set_out={}", out.display()))
-            .arg(format!("-I{}", dir.display()))
-            .arg(format!("-I{}", root.join("protos").display()))
-            .arg("bench_http.proto"),
-    )?;
-    Ok(out)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What every run of the proxy shares.
-struct ProxyRun<'a> {
-    root: &'a Path,
-    work: &'a Path,
-    backend: &'a str,
-    bodies: &'a Bodies,
-    json: &'a JsonBodies,
-    /// For the transcoded paths.
-    descriptors: Option<&'a Path>,
-}
-
-/// One run of `path` under callgrind with `calls` calls: the total and the self frames.
-fn run_once(run: &ProxyRun<'_>, path: Case, calls: u64) -> Result<(u64, Vec<Frame>)> {
-    let ProxyRun {
-        root,
-        work,
-        backend,
-        bodies,
-        json,
-        descriptors,
-    } = *run;
-    let out = work.join(format!("callgrind.{path:?}.{calls}.out"));
-    let _ = std::fs::remove_file(&out);
-    let mut cmd = Command::new("valgrind");
-    cmd.arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(format!(
-            "--log-file={}",
-            work.join("valgrind.log").display()
-        ));
-    let (mut child, addr) = if path == Case::Nginx {
-        let dir = work.join("nginx");
-        let port = free_port()?;
-        let conf = peers::write_nginx_config(&dir, backend, port)?;
-        cmd.arg(peers::nginx_binary()?)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(&conf)
-            .args(["-g", "daemon off; master_process off;"])
-            .stdout(Stdio::null());
-        let child = cmd.spawn().context("starting nginx under valgrind")?;
-        let addr = format!("127.0.0.1:{port}");
-        peers::wait_for_port(&addr, "nginx")?;
-        (child, addr)
-    } else {
-        let log = if path == Case::WebLogged {
-            "info"
-        } else {
-            "warn"
-        };
-        cmd.arg(target_dir(root).join("release/grpcweb-proxy"))
-            .args(["--listen", "127.0.0.1:0", "--backend"])
-            .arg(format!("http://{backend}"));
-        if path.transcoded() {
-            let descriptors = descriptors.context("a transcoded path needs the descriptor set")?;
-            cmd.arg("--descriptor-set").arg(descriptors);
-        }
-        cmd.env("RUST_LOG", log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd
-            .spawn()
-            .context("starting grpcweb-proxy under valgrind")?;
-        let addr = listening_addr(&mut child)?;
-        (child, addr)
-    };
-    let (body, content_type) = path.body(bodies, json);
-    let summary = Load {
-        url: format!("http://{addr}{}", path.path()),
-        body,
-        content_type,
-        http: path.http(),
-        calls: u32::try_from(calls)?,
-        clients: 1,
-        streams: 8,
-        rps: None,
-        log: None,
+    #[test]
+    fn only_picks_rows_by_name() {
+        let rows = ROWS.to_vec();
+        assert_eq!(only(rows.clone(), None), rows);
+        assert_eq!(
+            only(rows.clone(), Some("WebText.Stream,Unary64K")),
+            [
+                (Case::WebBinary, Load::Unary64K),
+                (Case::WebText, Load::Unary64K),
+                (Case::WebText, Load::Stream),
+            ]
+        );
+        assert!(only(rows, Some(",")).is_empty());
     }
-    .run();
-    // A clean exit makes callgrind write its file: SIGTERM drains the proxy, SIGQUIT
-    // stops nginx gracefully.
-    let signal = if path == Case::Nginx {
-        "-QUIT"
-    } else {
-        "-TERM"
-    };
-    run_cmd(Command::new("kill").args([signal, &child.id().to_string()]))?;
-    let status = child.wait()?;
-    let summary = summary?;
-    if summary.failed > 0 || summary.succeeded != calls {
-        bail!(
-            "{}: {} of {calls} calls succeeded",
-            path.label(),
-            summary.succeeded
+
+    #[test]
+    fn units_are_calls_or_messages() {
+        assert_eq!(Load::Unary1K.runs().map(Run::units), [200, 1200]);
+        assert_eq!(
+            Load::Stream.runs().map(Run::units),
+            [STREAM_CALLS * 50, STREAM_CALLS * 1050]
         );
     }
-    if !status.success() {
-        bail!("{} exited with {status} under valgrind", path.label());
-    }
-    let text =
-        std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
-    let total = callgrind::total(&text)?;
-    let annotate = Command::new("callgrind_annotate")
-        .args(["--threshold=99", "--auto=no"])
-        .arg(&out)
-        .output()
-        .context("running callgrind_annotate")?;
-    let frames = callgrind::self_frames(&String::from_utf8_lossy(&annotate.stdout));
-    Ok((total, frames))
-}
-
-/// The address of the proxy's `listening on ADDR` line (within 60 s: valgrind is slow to
-/// start).
-fn listening_addr(child: &mut Child) -> Result<String> {
-    let stdout = child.stdout.take().context("no stdout pipe")?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(addr) = addr_in(&line) {
-                let _ = tx.take().map(|tx| tx.send(addr.to_owned()));
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(addr) => Ok(addr),
-        Err(_) => {
-            let _ = child.kill();
-            bail!("grpcweb-proxy under valgrind printed no `listening on` line within 60 s")
-        }
-    }
-}
-
-/// The BENCHMARKS.md section.
-fn report(rows: &[Row]) -> String {
-    let nginx = rows
-        .iter()
-        .find(|r| r.path == Case::Nginx)
-        .map(|r| r.per_call);
-    let mut s = format!(
-        "<!-- callgrind:begin (written by cargo xtask bench callgrind) -->\n\
-         ### Instructions per call\n\n\
-         Measured {} with `cargo xtask bench callgrind`: user-space instructions per 1 KiB\n\
-         unary call (UnaryCall, 1 KiB each way) counted by callgrind in the release proxy\n\
-         (or in nginx, one process) in front of a release interop-server; h2load makes\n\
-         {SMALL} and then {LARGE} calls (one connection, 8 streams; HTTP/1.1: one\n\
-         connection) and the difference is divided by the {} calls between, so start-up\n\
-         cancels out. The counts hold steady from run to run (about 0.5%), unlike CPU time;\n\
-         kernel time (syscalls, loopback TCP) is not in them. The access log is off\n\
-         (`RUST_LOG=warn`, as in the rows above) except where the row says so. The\n\
-         transcoded rows send the same request with JSON messages (`grpc-web+json`, and\n\
-         REST as `POST /v1/unary` by a `google.api.http` rule), the proxy holding the\n\
-         method's descriptors (`--descriptor-set`).\n\
-         `cargo xtask test` fails when the gRPC-Web binary or the native path goes over its\n\
-         budget in `xtask/src/bench/callgrind.rs`.\n\n\
-         | path | instructions per call | vs nginx |\n|---|---:|---:|\n",
-        markdown::date(),
-        LARGE - SMALL
-    );
-    for r in rows {
-        let ratio = nginx.map_or_else(
-            || "-".to_owned(),
-            |n| format!("{:.2}", r.per_call as f64 / n.max(1) as f64),
-        );
-        s.push_str(&format!(
-            "| {} | {} | {ratio} |\n",
-            r.path.label(),
-            r.per_call
-        ));
-    }
-    if let Some(web) = rows.iter().find(|r| r.path == Case::WebBinary) {
-        s.push_str(&format!(
-            "\nWhere a gRPC-Web binary call's {} instructions go: the {TOP} functions with the\n\
-             most instructions of their own per call (not counting what they call).\n\n\
-             | function | instructions per call | share |\n|---|---:|---:|\n",
-            web.per_call
-        ));
-        for f in &web.frames {
-            s.push_str(&format!(
-                "| `{}` | {} | {:.1}% |\n",
-                f.function.replace('|', "\\|"),
-                f.instructions,
-                100.0 * f.instructions as f64 / web.per_call.max(1) as f64
-            ));
-        }
-    }
-    s.push_str("<!-- callgrind:end -->\n");
-    s
 }
