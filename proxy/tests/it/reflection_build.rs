@@ -189,11 +189,22 @@ async fn serve_set(files: Vec<Vec<u8>>) -> (FakeBackend, support::Running, Event
         });
     })
     .await;
-    (backend, proxy, events, Guards(second, log))
+    (
+        backend,
+        proxy,
+        events,
+        Guards {
+            _second: second,
+            _log: log,
+        },
+    )
 }
 
-/// What keeps the test's log events coming.
-struct Guards(tracing::Dispatch, tracing::subscriber::DefaultGuard);
+/// What keeps the test's log events coming (held, never read).
+struct Guards {
+    _second: tracing::Dispatch,
+    _log: tracing::subscriber::DefaultGuard,
+}
 
 #[tokio::test]
 async fn calls_are_answered_while_a_large_set_is_made_into_descriptors() {
