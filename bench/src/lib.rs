@@ -11,6 +11,7 @@
 //! - [`proxy`]: the benchmark's paths and its unary, latency, streaming and idle-stream
 //!   measurements, and their report.
 //! - [`hostile`]: the report of the proxy under attack.
+//! - [`syscalls`]: syscalls, context switches and CPU time per call, from `perf stat`.
 //! - [`soak`]: the endurance run's tallies, checks and report.
 //!
 //! Only `std`, `anyhow` and `grpcweb-protocol` (for the frames, varints and base64 of the
@@ -25,3 +26,4 @@ pub mod procfs;
 pub mod proxy;
 pub mod requests;
 pub mod soak;
+pub mod syscalls;

@@ -13,18 +13,22 @@
 //! | 0 none | more input needed |
 //! | 1 message | `[ptr, len]` of the payload |
 //! | 2 trailer | `[name ptr, name len, value ptr, value len]`, one event per entry |
-//! | 3 detail | `[type_url ptr, len, value ptr, len]`, one per `google.rpc.Status` detail |
-//! | 4 end | `[message ptr, len, 0, 0, code | 0x100 when from the headers]`, last |
-//! | 5 error | `[message ptr, len, 0, 0, code]`, a protocol error, last |
+//! | 4 end | `[message ptr, len, details ptr, len, code | 0x100 when from the headers | the HTTP status << 16 when the code comes from it]`, last |
+//! | 5 error | `[0, 0, 0, 0, code | the index of its message in `ResponseError::MESSAGES` << 8]`, a protocol error, last |
 //!
-//! Pointers stay valid until the next call on the handle. `gw_free` releases it.
+//! The end's details are `grpc-status-details-bin` decoded from base64: a serialized
+//! `google.rpc.Status`, not read here (TypeScript decodes it with its protobuf codec,
+//! docs/protocol.md K6). When the code comes from the HTTP status (S6), the message is
+//! empty and TypeScript writes "HTTP status 503" as [`ResponseEnd::message`] does. Kind 3
+//! is not used. Pointers stay valid until the next call on
+//! the handle. `gw_free` releases it.
 //! The functions trust their caller (our TypeScript): a handle that `gw_new` did not
 //! return, or one already freed, is undefined behaviour.
 
 use ::alloc::boxed::Box;
 use ::alloc::vec::Vec;
 use grpcweb_protocol::response::{Event, ResponseDecoder, ResponseEnd};
-use grpcweb_protocol::{details, trailers};
+use grpcweb_protocol::trailers;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "tower")))]
 mod alloc;
@@ -32,7 +36,6 @@ mod alloc;
 const NONE: u32 = 0;
 const MESSAGE: u32 = 1;
 const TRAILER: u32 = 2;
-const DETAIL: u32 = 3;
 const END: u32 = 4;
 const ERROR: u32 = 5;
 
@@ -45,10 +48,8 @@ pub struct Call {
     /// The trailer block being handed out entry by entry, and where the next entry starts.
     trailers: Vec<u8>,
     next_trailer: usize,
-    /// The end, handed out after its details.
+    /// The end handed out, kept for its message and details.
     end: Option<ResponseEnd>,
-    next_detail: usize,
-    end_sent: bool,
 }
 
 /// A new call whose response messages may be up to `max_message_len` bytes.
@@ -61,8 +62,6 @@ pub extern "C" fn gw_new(max_message_len: u32) -> *mut Call {
         trailers: Vec::new(),
         next_trailer: 0,
         end: None,
-        next_detail: 0,
-        end_sent: false,
     }))
 }
 
@@ -170,9 +169,20 @@ unsafe fn written(input: &Vec<u8>, len: u32) -> &[u8] {
 
 impl Call {
     fn next(&mut self) -> u32 {
-        if let Some(kind) = self.pending() {
-            return kind;
+        if !self.trailers.is_empty() {
+            // The block was checked: every entry parses. The next one starts after the
+            // last value handed out (what is left of its line is blank).
+            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
+            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
+                self.next_trailer =
+                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
+                self.out = pair(name, value, 0);
+                return TRAILER;
+            }
+            self.trailers.clear();
         }
+        // The decoder's end comes after the trailer frame's entries were handed out, and
+        // nothing comes after it.
         let Self { decoder, out, .. } = self;
         match decoder.next_event() {
             // Compressed messages are only handed out when asked for.
@@ -182,62 +192,30 @@ impl Call {
                 MESSAGE
             }
             Some(Event::Trailers(t)) => {
-                self.trailers = t.as_bytes().to_vec();
+                // Empty here: its entries were handed out.
+                self.trailers.extend_from_slice(t.as_bytes());
                 self.next_trailer = 0;
                 self.next()
             }
             Some(Event::End(end)) => {
-                self.end = Some(end);
-                self.next()
+                let end = self.end.insert(end);
+                let code = end.code as u32
+                    | if end.from_headers { 0x100 } else { 0 }
+                    | u32::from(end.http_status) << 16;
+                self.out = pair(&end.message, &end.status_details, code);
+                END
             }
             Some(Event::Error(e)) => {
-                let m = e.message();
-                *out = [addr(m.as_ptr()), m.len() as u32, 0, 0, e.code() as u32];
+                *out = [
+                    0,
+                    0,
+                    0,
+                    0,
+                    e.code() as u32 | (e.message_index() as u32) << 8,
+                ];
                 ERROR
             }
         }
-    }
-
-    /// The next trailer entry, detail or the end while some are left to hand out;
-    /// `NONE` for good once the end was handed out.
-    fn pending(&mut self) -> Option<u32> {
-        if !self.trailers.is_empty() {
-            // The block was checked: every entry parses. The next one starts after the
-            // last value handed out (what is left of its line is blank).
-            let rest = self.trailers.get(self.next_trailer..).unwrap_or_default();
-            if let Some(Ok((name, value))) = trailers::raw_entries(rest).next() {
-                self.next_trailer =
-                    value.as_ptr() as usize - self.trailers.as_ptr() as usize + value.len();
-                self.out = pair(name, value, 0);
-                return Some(TRAILER);
-            }
-            self.trailers.clear();
-        }
-        let end = self.end.as_ref()?;
-        if self.end_sent {
-            return Some(NONE);
-        }
-        // Read in place; a malformed `google.rpc.Status` has no details (`details::decode`).
-        // One pass: the detail to hand out, unless any entry is malformed.
-        let mut detail = None;
-        for (i, entry) in details::entries(&end.status_details).enumerate() {
-            let Some(entry) = entry else {
-                detail = None;
-                break;
-            };
-            if i == self.next_detail {
-                detail = Some(entry);
-            }
-        }
-        if let Some((type_url, value)) = detail {
-            self.next_detail += 1;
-            self.out = pair(type_url, value, 0);
-            return Some(DETAIL);
-        }
-        let code = end.code as u32 | if end.from_headers { 0x100 } else { 0 };
-        self.out = pair(&end.message, &[], code);
-        self.end_sent = true;
-        Some(END)
     }
 }
 

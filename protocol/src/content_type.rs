@@ -110,14 +110,16 @@ impl ContentType {
 /// ```
 pub fn response_mode(value: &[u8]) -> Option<Mode> {
     let media = value.split(|&b| b == b';').next().unwrap_or_default();
-    let base = media
-        .trim_ascii()
+    let base = crate::trailers::trim(media)
         .split(|&b| b == b'+')
         .next()
         .unwrap_or_default();
-    if is_lowercase(base, "application/grpc-web") {
+    // One literal in the wasm client for both types, the binary one its prefix.
+    const TEXT: &str = "application/grpc-web-text";
+    const BINARY: usize = "application/grpc-web".len();
+    if is_lowercase(base, TEXT.get(..BINARY).unwrap_or_default()) {
         Some(Mode::Binary)
-    } else if is_lowercase(base, "application/grpc-web-text") {
+    } else if is_lowercase(base, TEXT) {
         Some(Mode::Text)
     } else {
         None

@@ -173,6 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_js_tests_edge_status_as_typescript_does() {
+        // js-tests/test/support/scripted-server.ts EDGE_STATUS_DETAILS, which the
+        // TypeScript reader (client-wasm/npm/src/details.ts) must read the same way.
+        let edge = [
+            0x18, 0x01, 0x25, 0, 0, 0, 0, 0x1a, 0x13, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 1, 0x78,
+            0x0a, 5, b'a', b'/', b'O', b'n', b'e', 0x1a, 0x0f, 0x12, 0, 0x30, 0x80, 0x01, 0x0a, 5,
+            b'b', b'/', b'T', b'w', b'o', 0x12, 1, 9,
+        ];
+        assert_eq!(
+            entries(&edge).collect::<Vec<_>>(),
+            [
+                Some((&b"a/One"[..], &[][..])),
+                Some((&b"b/Two"[..], &[9][..]))
+            ]
+        );
+        let mut bad = edge.to_vec();
+        bad.extend_from_slice(&[0x12, 5, b'a']);
+        assert_eq!(decode(&bad), None);
+    }
+
+    #[test]
     fn malformed_input() {
         let mut neg = vec![0x08];
         neg.extend_from_slice(&[0xff; 9]);

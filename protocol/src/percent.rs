@@ -40,12 +40,12 @@ pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
     while let Some(&b) = value.get(read) {
         read += 1;
         let mut byte = b;
-        if b == b'%'
-            && let Some(&[h, l]) = value.get(read..read + 2).and_then(|s| s.first_chunk())
-            && let (Some(h), Some(l)) = (hex(h), hex(l))
-        {
-            byte = (h << 4) | l;
-            read += 2;
+        if b == b'%' {
+            let pair = hex(value.get(read)) << 4 | hex(value.get(read + 1));
+            if pair < 0x100 {
+                byte = pair as u8;
+                read += 2;
+            }
         }
         if let Some(slot) = out.get_mut(write) {
             *slot = byte;
@@ -56,12 +56,15 @@ pub fn decode_bytes(value: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// A hex digit's value; 0x100 for anything else (or no byte), so that a pair with any
+/// non-digit is 0x100 or more.
+fn hex(b: Option<&u8>) -> u32 {
+    match b.map_or(0, |&b| u32::from(b)) {
+        b @ 0x30..=0x39 => b - 0x30,
+        b => match b | 0x20 {
+            l @ 0x61..=0x66 => l - 0x61 + 10,
+            _ => 0x100,
+        },
     }
 }
 
@@ -86,6 +89,7 @@ mod tests {
         assert_eq!(decode(b"%zz%4"), "%zz%4");
         assert_eq!(decode(b"%FF"), "\u{FFFD}");
         assert_eq!(decode(b"%"), "%");
+        assert_eq!(decode(b"%4g%G1%@1%`1%41%4a%4F"), "%4g%G1%@1%`1AJO");
     }
 
     proptest::proptest! {

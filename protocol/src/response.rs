@@ -5,7 +5,8 @@
 //!
 //! This is the one response decoder of every client in the project: the browser runtime
 //! (compiled to wasm), its tower service, the test support client and the soak client.
-//! It is written without `core::fmt` so that the wasm build carries no formatting code.
+//! Its decoding runs without `core::fmt` so that the wasm build carries no formatting code
+//! (the one formatted text, [`ResponseEnd::message`] of an HTTP error, is made on demand).
 //!
 //! ```
 //! use grpcweb_protocol::response::{Event, ResponseDecoder};
@@ -78,7 +79,7 @@ pub struct ResponseEnd {
     /// `grpc-status`; an unparsable one reads as UNKNOWN.
     pub code: Code,
     /// `grpc-message`, percent-decoded: UTF-8 when the server followed S8 (see
-    /// [`ResponseEnd::message`]).
+    /// [`ResponseEnd::message`]). Empty when the code comes from the HTTP status.
     pub message: Vec<u8>,
     /// `grpc-status-details-bin` decoded from base64: a serialized `google.rpc.Status`
     /// (not checked; see [`ResponseEnd::details`]). Empty when absent or not base64.
@@ -86,12 +87,20 @@ pub struct ResponseEnd {
     /// True when the status came from the response headers (a trailers-only response or
     /// a non-200 HTTP status): the headers are then the call's trailers.
     pub from_headers: bool,
+    /// The HTTP status when the code comes from it (a non-200 answer without a usable
+    /// `grpc-status`, S6), else 0 (no HTTP status is); [`ResponseEnd::message`] then
+    /// reads "HTTP status 503".
+    pub http_status: u16,
 }
 
 impl ResponseEnd {
-    /// The message as text, invalid UTF-8 replaced by U+FFFD.
+    /// The message as text, invalid UTF-8 replaced by U+FFFD; "HTTP status 503" when the
+    /// code comes from the HTTP status.
     pub fn message(&self) -> String {
-        String::from_utf8_lossy(&self.message).into_owned()
+        match self.http_status {
+            0 => String::from_utf8_lossy(&self.message).into_owned(),
+            status => alloc::format!("HTTP status {status}"),
+        }
     }
 
     /// The `details` of [`ResponseEnd::status_details`]; empty when absent or malformed.
@@ -172,9 +181,10 @@ impl ResponseDecoder {
                 Some(s) if s.code != Code::Ok => s,
                 _ => ResponseEnd {
                     code: Code::from_http_status(http_status),
-                    message: http_message(http_status),
+                    message: Vec::new(),
                     status_details: Vec::new(),
                     from_headers: true,
+                    http_status,
                 },
             };
             return self.finish_with(Ok(status));
@@ -340,12 +350,17 @@ where
     I: IntoIterator<Item = (N, &'a [u8])>,
     N: AsRef<[u8]>,
 {
+    // `grpc-status` as the start of `grpc-status-details-bin`: one literal in the wasm client.
+    const STATUS: &str = match GRPC_STATUS_DETAILS_BIN.split_at_checked(GRPC_STATUS.len()) {
+        Some((status, _)) => status,
+        None => GRPC_STATUS,
+    };
     let (mut code, mut message, mut details, mut content_type) = (None, None, None, None);
     for (name, value) in entries {
         let name = name.as_ref();
         let slot = if is_lowercase(name, "content-type") {
             &mut content_type
-        } else if is_lowercase(name, GRPC_STATUS) {
+        } else if is_lowercase(name, STATUS) {
             &mut code
         } else if is_lowercase(name, GRPC_MESSAGE) {
             &mut message
@@ -363,6 +378,7 @@ where
         message: message.map(percent::decode_bytes).unwrap_or_default(),
         status_details: details.and_then(decode_bin).unwrap_or_default(),
         from_headers,
+        http_status: 0,
     });
     (status, content_type)
 }
@@ -377,23 +393,6 @@ fn decode_bin(value: &[u8]) -> Option<Vec<u8>> {
         decoder.decode_to_vec(b"=", &mut out).ok()?;
     }
     Some(out)
-}
-
-/// "HTTP status 503", without `core::fmt`.
-fn http_message(status: u16) -> Vec<u8> {
-    let mut digits = [0u8; 5];
-    let (mut i, mut rest) = (digits.len(), status);
-    for digit in digits.iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        i -= 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut message = b"HTTP status ".to_vec();
-    message.extend_from_slice(digits.get(i..).unwrap_or_default());
-    message
 }
 
 mod error;

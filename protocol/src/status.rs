@@ -75,22 +75,24 @@ impl Code {
             .unwrap_or(Self::Unknown)
     }
 
-    /// Parses a `grpc-status` value; anything but a decimal number is `None`.
+    /// Parses a `grpc-status` value, spaces and tabs around it ignored (a field value's
+    /// optional whitespace, RFC 9110); anything but a decimal number is `None`.
     pub fn parse(value: &[u8]) -> Option<Self> {
         // Byte by byte rather than `str::parse`: the wasm client counts this code's size.
-        let digits = value.trim_ascii();
+        let digits = crate::trailers::trim(value);
         if digits.is_empty() {
             return None;
         }
-        // Saturates: a number too large for an `i32` is no code either (UNKNOWN).
-        let mut n: i32 = 0;
+        // Capped: any number past the codes is UNKNOWN, however large.
+        let mut n: u32 = 0;
         for &d in digits {
-            if !d.is_ascii_digit() {
+            let d = u32::from(d.wrapping_sub(b'0'));
+            if d > 9 {
                 return None;
             }
-            n = n.saturating_mul(10).saturating_add(i32::from(d - b'0'));
+            n = (n * 10 + d).min(100);
         }
-        Some(Self::from_i32(n))
+        Some(Self::from_i32(n as i32))
     }
 
     /// The number.
@@ -304,6 +306,7 @@ mod tests {
         assert_eq!(Code::parse(b"abc"), None);
         assert_eq!(Code::parse(b""), None);
         assert_eq!(Code::parse(b" 5 "), Some(Code::NotFound));
+        assert_eq!(Code::parse(b"\t5 \t"), Some(Code::NotFound));
     }
 
     #[test]

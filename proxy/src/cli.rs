@@ -84,7 +84,8 @@ pub struct Args {
     pub allow_request_streaming: bool,
 
     /// Threads that run the proxy [default: the CPUs the process may use, at most 2, as
-    /// suits a sidecar; see docs/config.md].
+    /// suits a sidecar; one runs on tokio's current-thread scheduler, the least CPU per
+    /// call; see docs/config.md].
     #[arg(long, value_name = "N")]
     pub worker_threads: Option<usize>,
 

@@ -88,8 +88,10 @@ pub const MAX_DEFAULT_WORKER_THREADS: usize = 2;
 /// usually runs as a sidecar next to the application that does the real work, with a
 /// CPU share of a core or two (as service-mesh sidecars are sized); one worker per CPU
 /// it may use keeps calls from waiting on each other, and more threads than that only
-/// add wake-ups, hand-offs between threads and per-thread allocator memory. A proxy
-/// that serves a whole fleet on a large machine sets `worker_threads` to its CPUs.
+/// add wake-ups, hand-offs between threads and per-thread allocator memory. One worker
+/// runs on tokio's current-thread scheduler ([`crate::runtime`]), which takes the least
+/// CPU per call. A proxy that serves a whole fleet on a large machine sets
+/// `worker_threads` to its CPUs.
 pub fn default_worker_threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)

@@ -8,7 +8,7 @@
 //! depends on that crate alone. This crate adds what a deployable proxy needs on top:
 //! the server and its connection limits ([`server`]), routing ([`router`]), the backend
 //! connection pools ([`upstream`]), configuration and the command line ([`config`],
-//! [`cli`]), TLS ([`tls`]) and metrics ([`metrics`]).
+//! [`cli`]), the runtime's shape ([`runtime`]), TLS ([`tls`]) and metrics ([`metrics`]).
 //!
 //! # Example: the proxy
 //!
@@ -44,6 +44,7 @@ pub mod method;
 pub mod metrics;
 mod rest;
 pub mod router;
+pub mod runtime;
 pub mod server;
 pub mod tls;
 pub mod upstream;

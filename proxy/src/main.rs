@@ -37,11 +37,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.worker_threads())
-        .enable_all()
-        .build()
-    {
+    let runtime = match grpcweb_proxy::runtime::build(config.worker_threads()) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("grpcweb-proxy: cannot start the runtime: {e}");

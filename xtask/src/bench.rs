@@ -11,7 +11,8 @@
 //!
 //! `cargo xtask bench --quick` (or `GRPCWEB_BENCH_QUICK=1`) runs a short subset (1 KiB
 //! unary only, fewer calls, no idle streams). `cargo xtask bench hostile` measures the
-//! proxy under attack instead (xtask/src/bench/hostile.rs).
+//! proxy under attack instead (xtask/src/bench/hostile.rs), `cargo xtask bench syscalls`
+//! counts the proxy's syscalls per call (xtask/src/bench/syscalls.rs).
 //!
 //! # Limitations
 //! One machine runs the backend, the proxies and the load generator, so the figures compare
@@ -23,6 +24,7 @@ pub(crate) mod callgrind;
 pub(crate) mod driver;
 pub(crate) mod hostile;
 pub(crate) mod peers;
+pub(crate) mod syscalls;
 
 use std::path::Path;
 use std::process::Command;

@@ -60,6 +60,13 @@ tasks:
         different lengths, and the gRPC-Web path's top functions per call; writes
         BENCHMARKS.md (Instructions per call). --check measures the budgeted paths
         (gRPC-Web binary, native) and fails over budget (a step of `test`).
+  bench syscalls [-- PROXY_FLAG...]
+        syscalls (by name), context switches and CPU time per 1 KiB unary call in
+        the release proxy on each path and in nginx's grpc_pass, counted by
+        `perf stat` attached to the running process over two runs of different
+        lengths (median of 3); writes BENCHMARKS.md (Syscalls per call). With
+        proxy flags (e.g. `-- --worker-threads 2`), measures the proxy started
+        with them and prints the table instead.
   bench hostile [--quick] [--only ATTACK]
         the proxy under attack (about 2 minutes; --quick about 1): a fresh release
         proxy and interop-server per attack; hostile-client runs each attack
@@ -111,6 +118,10 @@ pub(crate) enum Task {
     Callgrind {
         check: bool,
     },
+    /// `flags`: the proxy's flags to try (printed, not written); none: the report.
+    Syscalls {
+        flags: Vec<String>,
+    },
     Hostile(bench::hostile::Options),
     Soak(soak::Options),
     Fuzz(fuzz::Options),
@@ -160,6 +171,12 @@ pub(crate) fn parse(args: &[String]) -> Result<Task> {
             [what] if what == "callgrind" => Ok(Task::Callgrind { check: false }),
             [what, flag] if what == "callgrind" && flag == "--check" => {
                 Ok(Task::Callgrind { check: true })
+            }
+            [what] if what == "syscalls" => Ok(Task::Syscalls { flags: Vec::new() }),
+            [what, sep, flags @ ..] if what == "syscalls" && sep == "--" && !flags.is_empty() => {
+                Ok(Task::Syscalls {
+                    flags: flags.to_vec(),
+                })
             }
             [what, options @ ..] if what == "hostile" => bench::hostile::parse_options(options)
                 .map(Task::Hostile)

@@ -62,6 +62,7 @@ fn main() -> ExitCode {
         Task::Bench { quick } => bench::run(quick),
         Task::Idle => bench::run_idle(),
         Task::Callgrind { check } => bench::callgrind::run(check),
+        Task::Syscalls { flags } => bench::syscalls::run(&flags),
         Task::Hostile(options) => bench::hostile::run(&options),
         Task::Soak(options) => soak::run(&options),
         Task::Fuzz(options) => fuzz::run(&run::workspace_root(), &options),

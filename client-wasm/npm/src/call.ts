@@ -3,10 +3,11 @@
 
 import { base64Encode } from "./codec/base64.js";
 import type { Code } from "./code.js";
-import { RpcError, type ErrorDetail } from "./error.js";
+import { statusDetails } from "./details.js";
+import { RpcError } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
-import { Decoder, DETAIL, END, ERROR, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import { Decoder, END, ERROR, ERRORS, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
 import type { CallOptions } from "./transport.js";
 import { core } from "./wasm.js";
 
@@ -112,7 +113,6 @@ export class Call {
   /** The next message, `undefined` at a successful end; rejects with the call's error. */
   async pull(): Promise<Uint8Array | undefined> {
     const decoder = this.#decoder!;
-    const details: ErrorDetail[] = [];
     for (;;) {
       if (this.reason !== undefined) {
         // Cut short locally: nothing more is handed out, buffered messages included.
@@ -124,9 +124,6 @@ export class Call {
           return ev.a;
         case TRAILER:
           this.trailer.append(text(ev.a), text(ev.b));
-          break;
-        case DETAIL:
-          details.push({ typeUrl: text(ev.a), value: ev.b });
           break;
         case END: {
           this.done = true;
@@ -140,10 +137,12 @@ export class Call {
           if (code === 0 /* OK */) {
             return undefined;
           }
-          throw new RpcError(code, text(ev.a), this.#metadata(ev.n & 0x100), details);
+          // The code from the HTTP status (S6): the message says which, as the Rust clients'.
+          const message = ev.n >>> 16 ? `HTTP status ${ev.n >>> 16}` : text(ev.a);
+          throw new RpcError(code, message, this.#metadata(ev.n & 0x100), statusDetails(ev.b));
         }
         case ERROR:
-          throw new RpcError(ev.n as Code, `${text(ev.a)} (detected locally)`, this.#metadata(0));
+          throw new RpcError(ev.n & 0xff, `${ERRORS[ev.n >> 8]} (detected locally)`, this.#metadata(0));
         case NONE: {
           let read: ReadableStreamReadResult<Uint8Array>;
           try {

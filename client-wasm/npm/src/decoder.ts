@@ -7,16 +7,38 @@ import type { Core } from "./wasm.js";
 export const NONE = 0;
 export const MESSAGE = 1;
 export const TRAILER = 2;
-export const DETAIL = 3;
 export const END = 4;
 export const ERROR = 5;
+
+/**
+ * The messages of protocol errors, by the index an ERROR event carries: the Rust decoder's
+ * `ResponseError::MESSAGES` (protocol/src/response/error.rs), which a Rust test checks this
+ * copy against, kept here so that the wasm core carries no text.
+ */
+export const ERRORS = [
+  "response is not gRPC-Web: unexpected content-type",
+  "invalid text body: invalid padding",
+  "invalid text body: ends inside a group",
+  "invalid text body: invalid base64",
+  "response message larger than the configured limit",
+  "response body ends inside a frame",
+  "invalid gRPC-Web frame flag",
+  "compressed frame received, but no compression was offered",
+  "invalid trailer frame",
+  "data after the trailer frame",
+  "response has no grpc-status",
+];
 
 /** One event: its kind, two byte strings (copied out of wasm memory) and a number. */
 export interface Event {
   kind: number;
   a: Uint8Array;
   b: Uint8Array;
-  /** END: the code, | 0x100 when the status came from the headers; ERROR: the code. */
+  /**
+   * END: the code, | 0x100 when the status came from the headers, | the HTTP status << 16
+   * when the code comes from it (`a` is the message, `b` the serialized `google.rpc.Status`
+   * of `grpc-status-details-bin`); ERROR: the code | the index of its message in ERRORS << 8.
+   */
   n: number;
 }
 

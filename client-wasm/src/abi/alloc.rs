@@ -8,7 +8,9 @@ use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 
 const PAGE: usize = 65_536;
-/// The smallest block: room for the free-list link, aligned for everything we allocate.
+/// The smallest block (16 bytes): room for the free-list link. Blocks are laid end to end
+/// from a page boundary and every size is a multiple of it, so every block is aligned to
+/// 16, enough for everything the core allocates (larger alignments are refused).
 const MIN_CLASS: usize = 4;
 
 struct Heap {
@@ -35,10 +37,9 @@ unsafe impl GlobalAlloc for SizeClasses {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: one thread, and no allocation calls back into the allocator.
         let heap = unsafe { &mut *self.0.get() };
-        let size = layout.size().max(layout.align());
-        let class = (usize::BITS - size.saturating_sub(1).leading_zeros()) as usize;
-        let class = class.max(MIN_CLASS);
-        if class >= 32 {
+        let class = class_of(layout.size().max(layout.align()));
+        // Every block is a multiple of the smallest, so every address is aligned to it.
+        if class >= 32 || layout.align() > 1 << MIN_CLASS {
             return null_mut();
         }
         let head = heap.free[class];
@@ -47,44 +48,53 @@ unsafe impl GlobalAlloc for SizeClasses {
             heap.free[class] = unsafe { *(head as *const usize) };
             return head as *mut u8;
         }
-        let block = 1usize << class;
-        // Blocks up to a page are aligned to their size, larger ones to a page.
-        let align = block.min(PAGE);
-        let mut start = (heap.next + (align - 1)) & !(align - 1);
-        let Some(mut stop) = start.checked_add(block) else {
+        if heap.end == 0 {
+            // The first block: the heap starts at the top of memory, page-aligned.
+            heap.next = core::arch::wasm32::memory_size(0) * PAGE;
+            heap.end = heap.next;
+        }
+        let start = heap.next;
+        let Some(stop) = start.checked_add(1 << class) else {
             return null_mut();
         };
         if stop > heap.end {
-            let top = core::arch::wasm32::memory_size(0) * PAGE;
-            if heap.end != top {
-                // The first block, or memory grown by someone else: start at the top.
-                start = top;
-                stop = match top.checked_add(block) {
-                    Some(stop) => stop,
-                    None => return null_mut(),
-                };
-            }
-            let pages = (stop - top).div_ceil(PAGE);
+            let pages = (stop - heap.end).div_ceil(PAGE);
             if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
                 return null_mut();
             }
-            heap.end = top + pages * PAGE;
+            heap.end += pages * PAGE;
         }
         heap.next = stop;
         start as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as in `alloc`.
-        let heap = unsafe { &mut *self.0.get() };
-        let size = layout.size().max(layout.align());
-        let class = (usize::BITS - size.saturating_sub(1).leading_zeros()) as usize;
-        let class = class.max(MIN_CLASS);
-        // `alloc` handed out no block of a class past the table.
-        if let Some(head) = heap.free.get_mut(class) {
-            // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
-            unsafe { *(ptr as *mut usize) = *head };
-            *head = ptr as usize;
-        }
+        // SAFETY: as in `alloc`; `ptr` is a block `alloc` handed out for `layout`.
+        unsafe { free(ptr, layout.size().max(layout.align())) }
     }
+}
+
+/// Links a block of `size` bytes' class into its free list: one function rather than
+/// inlined at every `Vec` drop.
+///
+/// # Safety
+///
+/// `ptr` is a block `alloc` handed out for a layout of this size, not used afterwards.
+#[inline(never)]
+unsafe fn free(ptr: *mut u8, size: usize) {
+    // SAFETY: as in `alloc`.
+    let heap = unsafe { &mut *HEAP.0.get() };
+    let class = class_of(size);
+    // `alloc` handed out no block of a class past the table.
+    if let Some(head) = heap.free.get_mut(class) {
+        // SAFETY: `ptr` is a block of this class, at least a word long and aligned.
+        unsafe { *(ptr as *mut usize) = *head };
+        *head = ptr as usize;
+    }
+}
+
+/// The class of a block of `size` bytes: the power of two that holds it, at least
+/// `MIN_CLASS`.
+fn class_of(size: usize) -> usize {
+    ((usize::BITS - size.saturating_sub(1).leading_zeros()) as usize).max(MIN_CLASS)
 }

@@ -655,9 +655,30 @@ export const runtimeCases: Case[] = [
     },
   },
   {
+    name: "error details: other fields skipped, the last type_url and value of an Any count",
+    async run(ctx) {
+      const err = await expectError(scripted(ctx).unary(scriptedUnary("DetailsEdge"), empty()), Code.NOT_FOUND);
+      equal(
+        err.details.map((d) => [d.typeUrl, Array.from(d.value)]),
+        [
+          ["a/One", []],
+          ["b/Two", [9]],
+        ],
+        "details",
+      );
+    },
+  },
+  {
+    name: "error details: a malformed google.rpc.Status has none",
+    async run(ctx) {
+      const err = await expectError(scripted(ctx).unary(scriptedUnary("DetailsBad"), empty()), Code.NOT_FOUND);
+      equal(err.details.length, 0, "details");
+    },
+  },
+  {
     name: "HTTP 503 without grpc-status is UNAVAILABLE",
     async run(ctx) {
-      await expectError(scripted(ctx).unary(scriptedUnary("Http503"), empty()), Code.UNAVAILABLE);
+      await expectError(scripted(ctx).unary(scriptedUnary("Http503"), empty()), Code.UNAVAILABLE, "HTTP status 503");
     },
   },
   {

@@ -62,6 +62,20 @@ function statusDetails(): Buffer {
   return Buffer.concat([Buffer.from([0x08, 0x03, 0x12, msg.length]), msg, Buffer.from([0x1a, any.length]), any]);
 }
 
+/**
+ * A `google.rpc.Status` read by the rules every reader of it keeps (docs/protocol.md K6):
+ * fields other than `details` skipped whatever their wire type (field 3 as a varint
+ * included), and in each `Any` the last `type_url` and `value` counting. Two details:
+ * `a/One` = [] and `b/Two` = [9].
+ */
+export const EDGE_STATUS_DETAILS = [
+  ...[0x18, 0x01, 0x25, 0, 0, 0, 0], // details as a varint, a fixed32 field 4
+  ...[0x1a, 0x13, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 1, 0x78, 0x0a, 5, 0x61, 0x2f, 0x4f, 0x6e, 0x65], // fixed64 field 1, type_url "x" then "a/One"
+  ...[0x1a, 0x0f, 0x12, 0, 0x30, 0x80, 0x01, 0x0a, 5, 0x62, 0x2f, 0x54, 0x77, 0x6f, 0x12, 1, 9], // value [], varint 6, type_url, value [9]
+];
+/** The same Status, then a field cut short: malformed, so it has no details at all. */
+export const BAD_STATUS_DETAILS = [...EDGE_STATUS_DETAILS, 0x12, 5, 0x61];
+
 const CORS = {
   "access-control-allow-origin": "*",
   "access-control-expose-headers": "*",
@@ -161,6 +175,15 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
           ]),
         );
         return;
+      case "DetailsEdge":
+      case "DetailsBad": {
+        const details = Buffer.from(method === "DetailsEdge" ? EDGE_STATUS_DETAILS : BAD_STATUS_DETAILS);
+        res.writeHead(200, grpcHeaders(req));
+        res.end(
+          encode(req, [trailers(`grpc-status: 5\r\ngrpc-status-details-bin: ${details.toString("base64")}\r\n`)]),
+        );
+        return;
+      }
       case "Http503":
         res.writeHead(503, { ...CORS, "content-type": "text/plain" });
         res.end("overloaded");

@@ -40,20 +40,42 @@ impl ResponseError {
 
     /// A one-line description, without numbers (no formatting code is needed for it).
     pub fn message(&self) -> &'static str {
+        Self::MESSAGES
+            .get(self.message_index())
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Every [`ResponseError::message`], in the order of [`ResponseError::message_index`].
+    pub const MESSAGES: [&'static str; 11] = [
+        "response is not gRPC-Web: unexpected content-type",
+        "invalid text body: invalid padding",
+        "invalid text body: ends inside a group",
+        "invalid text body: invalid base64",
+        "response message larger than the configured limit",
+        "response body ends inside a frame",
+        "invalid gRPC-Web frame flag",
+        "compressed frame received, but no compression was offered",
+        "invalid trailer frame",
+        "data after the trailer frame",
+        "response has no grpc-status",
+    ];
+
+    /// Where [`ResponseError::message`] is in [`ResponseError::MESSAGES`]: for clients that
+    /// keep the table themselves (the wasm core's TypeScript, whose copy a test checks).
+    pub fn message_index(&self) -> usize {
         match self {
-            Self::ContentType => "response is not gRPC-Web: unexpected content-type",
-            Self::Text(TextError::InvalidPadding { .. }) => "invalid text body: invalid padding",
-            Self::Text(TextError::Incomplete { .. }) => "invalid text body: ends inside a group",
-            Self::Text(_) => "invalid text body: invalid base64",
-            Self::Frame(FrameError::TooLarge { .. }) => {
-                "response message larger than the configured limit"
-            }
-            Self::Frame(FrameError::Truncated { .. }) => "response body ends inside a frame",
-            Self::Frame(_) => "invalid gRPC-Web frame flag",
-            Self::Compressed => "compressed frame received, but no compression was offered",
-            Self::Trailers(_) => "invalid trailer frame",
-            Self::DataAfterTrailers => "data after the trailer frame",
-            Self::NoStatus => "response has no grpc-status",
+            Self::ContentType => 0,
+            Self::Text(TextError::InvalidPadding { .. }) => 1,
+            Self::Text(TextError::Incomplete { .. }) => 2,
+            Self::Text(_) => 3,
+            Self::Frame(FrameError::TooLarge { .. }) => 4,
+            Self::Frame(FrameError::Truncated { .. }) => 5,
+            Self::Frame(_) => 6,
+            Self::Compressed => 7,
+            Self::Trailers(_) => 8,
+            Self::DataAfterTrailers => 9,
+            Self::NoStatus => 10,
         }
     }
 }

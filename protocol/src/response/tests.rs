@@ -205,6 +205,7 @@ fn http_status_table() {
         let end = o.end.unwrap();
         assert!(end.from_headers);
         assert_eq!(end.message(), format!("HTTP status {http}"));
+        assert_eq!((end.http_status, &end.message[..]), (http, &b""[..]));
     }
     let with_status = [("grpc-status", "7"), ("grpc-message", "no")];
     assert_eq!(

@@ -71,15 +71,30 @@ fn invalid_config_fails_at_start_naming_the_key() {
 #[tokio::test]
 async fn serves_a_call_and_exits_cleanly_on_sigterm() {
     let backend = support::interop_server(false).await;
+    // The default, one thread (tokio's current-thread scheduler) and two workers (the
+    // multi-thread scheduler).
+    for workers in [
+        &[][..],
+        &["--worker-threads", "1"],
+        &["--worker-threads", "2"],
+    ] {
+        serve_one_call_and_stop(&backend.url(), workers).await;
+    }
+}
+
+/// Starts the binary in front of `backend` with `extra` flags, makes one call, stops it
+/// with SIGTERM and checks its exit and its access-log line.
+async fn serve_one_call_and_stop(backend: &str, extra: &[&str]) {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
             "127.0.0.1:0",
             "--backend",
-            &backend.url(),
+            backend,
             "--log-format",
             "json",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -121,14 +136,18 @@ async fn serves_a_call_and_exits_cleanly_on_sigterm() {
     .unwrap()
     .unwrap()
     .unwrap();
-    assert!(out.status.success(), "exit status {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "{extra:?}: exit status {:?}",
+        out.status
+    );
     // One JSON access-log line for the call.
     let logs = String::from_utf8_lossy(&out.stderr);
     let access: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains(r#""target":"grpcweb::access""#))
         .collect();
-    assert_eq!(access.len(), 1, "{logs}");
+    assert_eq!(access.len(), 1, "{extra:?}: {logs}");
     for field in [
         r#""path":"/grpc.testing.TestService/EmptyCall""#,
         r#""grpc_status":"OK""#,

@@ -84,7 +84,7 @@ impl Case {
         Self::Nginx,
     ];
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::WebBinary => "grpcweb-proxy, gRPC-Web binary",
             Self::WebText => "grpcweb-proxy, gRPC-Web text",
@@ -108,7 +108,11 @@ impl Case {
     }
 
     /// The request body file and its `content-type`.
-    fn body<'a>(self, bodies: &'a Bodies, json: &'a JsonBodies) -> (&'a Path, &'static str) {
+    pub(crate) fn body<'a>(
+        self,
+        bodies: &'a Bodies,
+        json: &'a JsonBodies,
+    ) -> (&'a Path, &'static str) {
         match (self, self.wire()) {
             (_, Some(wire)) => (bodies.for_wire(wire), wire.content_type()),
             (Self::Rest, None) => (&json.rest, JsonBodies::REST_CONTENT_TYPE),
@@ -122,7 +126,7 @@ impl Case {
     }
 
     /// The request path.
-    fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         if self == Self::Rest {
             REST_PATH
         } else {
@@ -130,7 +134,7 @@ impl Case {
         }
     }
 
-    fn http(self) -> Http {
+    pub(crate) fn http(self) -> Http {
         if self == Self::WebHttp1 {
             Http::H1
         } else {

@@ -84,6 +84,18 @@ fn rejects_unknown_input() {
     );
     assert!(parse_strs(&["bench", "callgrind", "--quick"]).is_err());
     assert_eq!(parse_strs(&["bench", "idle"]).unwrap(), Task::Idle);
+    assert_eq!(
+        parse_strs(&["bench", "syscalls"]).unwrap(),
+        Task::Syscalls { flags: vec![] }
+    );
+    assert_eq!(
+        parse_strs(&["bench", "syscalls", "--", "--worker-threads", "2"]).unwrap(),
+        Task::Syscalls {
+            flags: vec!["--worker-threads".to_owned(), "2".to_owned()]
+        }
+    );
+    assert!(parse_strs(&["bench", "syscalls", "--"]).is_err());
+    assert!(parse_strs(&["bench", "syscalls", "--quick"]).is_err());
     assert!(parse_strs(&["bench", "hostile", "--only"]).is_err());
     assert!(parse_strs(&["bench", "hostile", "--only", "meteor"]).is_err());
 }
