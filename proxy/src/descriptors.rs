@@ -10,22 +10,24 @@
 //! fetch succeeds: start never waits for the backend), and again when a call names a
 //! method they lack: at most once per `refetch_interval`, one fetch at a time per
 //! backend, the calls that missed meanwhile waiting for it. A failed fetch keeps the
-//! descriptors as they were.
+//! descriptors as they were. What a fetch brings is made into descriptors and REST
+//! routes off the async workers ([`install`]).
 
 mod fetch;
 mod files;
+mod install;
 mod public;
 
 use arc_swap::ArcSwap;
 use grpcweb_transcode::{DescriptorPool, Descriptors, RestRoutes, RuleSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError, ReflectionConfig, transcoding};
 use crate::upstream::Upstream;
-use fetch::{FetchError, RawFile, ReflectionClient, Version};
+use fetch::{FetchError, RawFile, ReflectionClient};
 
 /// First wait between start fetches that failed; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -76,7 +78,7 @@ impl std::fmt::Debug for Reflected {
 struct FetchState {
     last_attempt: Option<Instant>,
     /// The files of the last fetch that was installed.
-    installed: Option<Vec<RawFile>>,
+    installed: Option<Arc<Vec<RawFile>>>,
 }
 
 impl DescriptorState {
@@ -183,7 +185,7 @@ impl DescriptorState {
         let _ = tokio::spawn(async move { this.refetch_in_task(index).await }).await;
     }
 
-    async fn refetch_in_task(&self, index: usize) {
+    async fn refetch_in_task(self: &Arc<Self>, index: usize) {
         let Some(Some(r)) = self.reflected.get(index) else {
             return;
         };
@@ -212,7 +214,12 @@ impl DescriptorState {
 
     /// One fetch, within the timeout, installed when it differs from the last one.
     /// Whether it succeeded.
-    async fn fetch_locked(&self, index: usize, r: &Reflected, state: &mut FetchState) -> bool {
+    async fn fetch_locked(
+        self: &Arc<Self>,
+        index: usize,
+        r: &Reflected,
+        state: &mut FetchState,
+    ) -> bool {
         state.last_attempt = Some(Instant::now());
         let fetched = tokio::time::timeout(
             r.config.timeout,
@@ -233,97 +240,10 @@ impl DescriptorState {
                 log_failure(backend, &e);
                 false
             }
-            Ok(Ok(fetched)) => self.take(index, r, state, fetched),
+            Ok(Ok(fetched)) => self.take(index, r, state, fetched).await,
         };
         r.ended.fetch_add(1, Ordering::Release);
         ok
-    }
-
-    /// Installs what a fetch found when it differs from what was installed last.
-    /// Whether the descriptors are now the fetched ones.
-    fn take(
-        &self,
-        index: usize,
-        r: &Reflected,
-        state: &mut FetchState,
-        fetched: fetch::Fetched,
-    ) -> bool {
-        let backend = r.backend.as_str();
-        for (service, message) in &fetched.missing_services {
-            tracing::warn!(
-                backend,
-                service = service.as_str(),
-                message = message.as_str(),
-                "server reflection lists the service but serves no file for it"
-            );
-        }
-        let version = fetched.version;
-        let files = match files::usable(backend, &r.base, &fetched.services, fetched.files) {
-            Ok(files) => files,
-            Err(error) => {
-                tracing::warn!(
-                    backend,
-                    error = error.as_str(),
-                    "server reflection: descriptors refused; unchanged"
-                );
-                return false;
-            }
-        };
-        if state.installed.as_ref() == Some(&files) {
-            tracing::debug!(backend, "server reflection: descriptors unchanged");
-            return true;
-        }
-        match self.install(index, &r.base, &files) {
-            Ok(methods) => {
-                tracing::info!(
-                    backend,
-                    version = match version {
-                        Version::V1 => "v1",
-                        Version::V1alpha => "v1alpha",
-                    },
-                    files = files.len(),
-                    methods,
-                    "descriptors fetched by server reflection"
-                );
-                state.installed = Some(files);
-                true
-            }
-            Err(error) => {
-                tracing::warn!(
-                    backend,
-                    error = error.as_str(),
-                    "server reflection: descriptors refused; unchanged"
-                );
-                false
-            }
-        }
-    }
-
-    /// Makes backend `index`'s descriptors of its files and `fetched`, rebuilds the REST
-    /// routes and swaps the snapshot. The number of methods, or what is wrong.
-    fn install(
-        &self,
-        index: usize,
-        base: &DescriptorPool,
-        fetched: &[RawFile],
-    ) -> Result<usize, String> {
-        let mut pool = base.clone();
-        pool.decode_file_descriptor_set(files::encode_set(fetched).as_slice())
-            .map_err(|e| format!("the files do not make a descriptor pool: {e}"))?;
-        let descriptors = Descriptors::from_pool(pool);
-        let methods = descriptors.methods().count();
-        let _swapping = self.swapping.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut sets = self.current.load().descriptors.clone();
-        if let Some(slot) = sets.get_mut(index) {
-            *slot = descriptors;
-        }
-        let (routes, _) = RestRoutes::new_skipping_unknown(&sets, &self.rules)
-            .map_err(|e| format!("HTTP rules: {e}"))?;
-        self.current.store(Arc::new(Snapshot {
-            descriptors: sets,
-            routes,
-        }));
-        Ok(methods)
     }
 }
 

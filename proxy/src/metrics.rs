@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use crate::method::MethodPath;
 use crate::upstream::Backend;
 
-pub(crate) use record::{CallRecord, CallStatus, RestMethod};
+pub(crate) use record::{CallRecord, CallStatus, RestMethod, StreamStatus};
 
 /// Distinct (service, method) label pairs kept; methods seen after that count as `other`.
 /// Only methods that exist take a slot.

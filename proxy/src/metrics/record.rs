@@ -6,7 +6,7 @@ use grpcweb_protocol::Mode;
 use grpcweb_protocol::content_type::{Codec, ContentType, RequestKind};
 use http::{HeaderMap, Request, Version};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use super::{CLIENT_GONE, MODE_NAMES, MethodMetrics, Metrics, NO_STATUS};
@@ -33,6 +33,8 @@ pub(crate) struct CallRecord {
     pub(crate) messages: MessageCounts,
     pub(crate) bytes_out: u64,
     header_code: Option<Code>,
+    /// Where a streamed REST answer leaves its status ([`StreamStatus`]).
+    stream_status: Option<StreamStatus>,
     http_status: u16,
     done: bool,
 }
@@ -61,13 +63,15 @@ impl CallRecord {
             messages: MessageCounts::new(),
             bytes_out: 0,
             header_code: None,
+            stream_status: None,
             http_status: 0,
             done: false,
         }
     }
 
     /// Notes the response head: HTTP status, a status in the headers (trailers-only) or
-    /// in a [`CallStatus`], and the method of a REST call ([`RestMethod`]).
+    /// in a [`CallStatus`] (or, a streamed REST answer, to come in a [`StreamStatus`]),
+    /// and the method of a REST call ([`RestMethod`]).
     pub(crate) fn response<B>(&mut self, res: &http::Response<B>) {
         self.http_status = res.status().as_u16();
         self.header_code = res
@@ -75,6 +79,7 @@ impl CallRecord {
             .get(grpcweb_protocol::status::GRPC_STATUS_HEADER)
             .map(|v| Code::parse(v.as_bytes()).unwrap_or(Code::Unknown))
             .or_else(|| res.extensions().get::<CallStatus>().map(|s| s.0));
+        self.stream_status = res.extensions().get::<StreamStatus>().cloned();
         if let Some(RestMethod(method)) = res.extensions().get::<RestMethod>() {
             self.mode = REST;
             // The access log keeps the HTTP path, even one that looks like a method path.
@@ -96,7 +101,11 @@ impl CallRecord {
         }
         self.done = true;
         let metrics = &self.metrics;
-        let code = match (self.header_code.or(body_code), completed) {
+        let code = self
+            .header_code
+            .or(body_code)
+            .or_else(|| self.stream_status.as_ref().and_then(StreamStatus::get));
+        let code = match (code, completed) {
             (Some(code), _) => code.as_i32() as usize,
             (None, false) => CLIENT_GONE,
             (None, true) => NO_STATUS,
@@ -169,6 +178,23 @@ pub(crate) struct RestMethod(pub(crate) String);
 /// answer): put in the response's extensions.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CallStatus(pub(crate) Code);
+
+/// The status a streamed REST answer ended with, whose body carries none: put in the
+/// response's extensions by the REST layer, set by the stream as it ends (a stream the
+/// client left leaves it unset).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StreamStatus(Arc<OnceLock<Code>>);
+
+impl StreamStatus {
+    /// Notes the stream's status; the first one noted stays.
+    pub(crate) fn set(&self, code: Code) {
+        let _ = self.0.set(code);
+    }
+
+    fn get(&self) -> Option<Code> {
+        self.0.get().copied()
+    }
+}
 
 /// The [`MODE_NAMES`] index of REST calls.
 const REST: usize = 7;

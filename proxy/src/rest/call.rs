@@ -20,7 +20,7 @@ use super::stream::RestStream;
 use super::{RestBody, RestSettings, error_response};
 use crate::config::RestStreamFormat;
 use crate::json::BoxedBody;
-use crate::metrics::{CallStatus, RestMethod};
+use crate::metrics::{CallStatus, RestMethod, StreamStatus};
 
 /// Answers `req` (which is not gRPC) by its binding, or 404 when it has none.
 pub(super) async fn rest_call<S, B, R>(
@@ -242,13 +242,15 @@ where
     }
     if streaming {
         // No message: an empty stream.
-        return match settings.stream {
+        let mut res = match settings.stream {
             RestStreamFormat::Ndjson => ok(ResponseBody::empty(), NDJSON),
             RestStreamFormat::JsonArray => ok(
                 ResponseBody::full(Bytes::from_static(b"[]")),
                 "application/json",
             ),
         };
+        res.extensions_mut().insert(CallStatus(Code::Ok));
+        return res;
     }
     let proto = message.unwrap_or_default();
     match response_body(matched.binding, &proto, settings.options) {
@@ -273,7 +275,8 @@ fn ok<R>(body: ResponseBody<R>, content_type: &'static str) -> Response<Response
 }
 
 /// The answer of a server-streaming call whose first message is `first`: 200 at once,
-/// then a JSON line per message as it comes.
+/// then a JSON line per message as it comes; the status it ends with goes to the
+/// metrics in a [`StreamStatus`].
 fn stream<R>(
     matched: &Matched<'_>,
     settings: &RestSettings,
@@ -290,13 +293,18 @@ where
         RestStreamFormat::Ndjson => NDJSON,
         RestStreamFormat::JsonArray => "application/json",
     };
+    let status = StreamStatus::default();
     let stream = RestStream::new(body, decoder, binding, settings.options, first)
-        .map(|s| s.format(settings.stream));
+        .map(|s| s.format(settings.stream).reporting(status.clone()));
     match stream {
-        Ok(stream) => ok(
-            ResponseBody::streaming(R::from(BoxedBody(Box::pin(stream)))),
-            content_type,
-        ),
+        Ok(stream) => {
+            let mut res = ok(
+                ResponseBody::streaming(R::from(BoxedBody(Box::pin(stream)))),
+                content_type,
+            );
+            res.extensions_mut().insert(status);
+            res
+        }
         Err(e) => failed(Some(matched.binding.method().parent_pool()), &e),
     }
 }

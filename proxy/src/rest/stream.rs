@@ -10,6 +10,7 @@ use grpcweb_protocol::{Code, Status};
 use grpcweb_transcode::{Binding, JsonOptions, TranscodeError, response_body, status_body};
 
 use crate::config::RestStreamFormat;
+use crate::metrics::StreamStatus;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -26,6 +27,8 @@ pub(crate) struct RestStream<R> {
     format: RestStreamFormat,
     /// The array's `]` is written (or the lines have ended).
     closed: bool,
+    /// Where the status the stream ends with goes, for the metrics.
+    status: StreamStatus,
 }
 
 impl<R> RestStream<R>
@@ -49,12 +52,19 @@ where
             first: Some(first),
             format: RestStreamFormat::Ndjson,
             closed: false,
+            status: StreamStatus::default(),
         })
     }
 
     /// The stream in `format`.
     pub(crate) fn format(mut self, format: RestStreamFormat) -> Self {
         self.format = format;
+        self
+    }
+
+    /// The stream noting the status it ends with in `status`.
+    pub(crate) fn reporting(mut self, status: StreamStatus) -> Self {
+        self.status = status;
         self
     }
 
@@ -79,6 +89,7 @@ where
     fn end(&mut self, status: &Status) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.inner = None;
         self.closed = true;
+        self.status.set(status.code);
         match self.format {
             RestStreamFormat::Ndjson => {
                 Poll::Ready(Some(Ok(Frame::data(error_line(&self.binding, status)))))
@@ -99,6 +110,7 @@ where
             return Poll::Ready(None);
         }
         self.closed = true;
+        self.status.set(Code::Ok);
         match self.format {
             RestStreamFormat::Ndjson => Poll::Ready(None),
             RestStreamFormat::JsonArray => {

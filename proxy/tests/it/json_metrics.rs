@@ -6,8 +6,11 @@
 use crate::rest_calls::{echo_server, send, with_echo_descriptors};
 use crate::support::{self, scrape};
 
-use grpcweb_test_support::{Code, HttpVersion, Mode, WebClient};
+use bytes::Bytes;
+use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+use grpcweb_test_support::{Code, FakeBackend, HttpVersion, Mode, Reply, WebClient};
 use http::Method;
+use prost::Message as _;
 use std::net::SocketAddr;
 
 const PLAIN: &str = "/grpcweb.transcoding.v1.EchoService/Plain";
@@ -97,6 +100,59 @@ async fn native_grpc_json_calls_count_as_grpc_json() {
     assert_eq!(res.grpc_status(), Some(Code::Ok));
     let text = scrape(admin).await;
     let line = r#"grpcweb_calls_total{service="grpcweb.transcoding.v1.EchoService",method="Plain",code="OK",mode="grpc+json"} 1"#;
+    assert!(
+        text.lines().any(|l| l == line),
+        "missing {line:?} in:\n{text}"
+    );
+}
+
+/// A server-streaming REST call counts under its gRPC method in mode `rest`, with the
+/// status its stream ended with, even as the first call of its method: a stream that
+/// ends well, one with no message, and one that fails after its first message.
+#[tokio::test]
+async fn server_streaming_rest_calls_count_under_their_method() {
+    let backend = echo_server().await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        with_echo_descriptors(c);
+        c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    for path in ["/v1/shelves?nested.count=3", "/v1/shelves"] {
+        let res = send(&proxy, Method::GET, path, "").await;
+        assert_eq!(res.status, 200, "{path}: {:?}", res.raw_body);
+    }
+    let text = scrape(proxy.admin.unwrap()).await;
+    let line = r#"grpcweb_calls_total{service="grpcweb.transcoding.v1.EchoService",method="ListShelves",code="OK",mode="rest"} 2"#;
+    assert!(
+        text.lines().any(|l| l == line),
+        "missing {line:?} in:\n{text}"
+    );
+    assert!(
+        !text.contains(r#"grpcweb_calls_total{service="other""#),
+        "{text}"
+    );
+
+    // The backend fails the stream after its first message: counted with that status.
+    let message = EchoResponse {
+        request: Some(EchoRequest::default()),
+        ..EchoResponse::default()
+    };
+    let backend = FakeBackend::start(Reply::error_after(
+        vec![Bytes::from(message.encode_to_vec())],
+        Code::Aborted,
+        "stopped",
+    ))
+    .await
+    .unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        with_echo_descriptors(c);
+        c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
+    assert_eq!(res.status, 200);
+    let text = scrape(proxy.admin.unwrap()).await;
+    let line = r#"grpcweb_calls_total{service="grpcweb.transcoding.v1.EchoService",method="ListShelves",code="ABORTED",mode="rest"} 1"#;
     assert!(
         text.lines().any(|l| l == line),
         "missing {line:?} in:\n{text}"

@@ -31,6 +31,7 @@ mod observability;
 mod paths;
 mod rebinding;
 mod reflection;
+mod reflection_build;
 mod reflection_limits;
 mod request_backpressure;
 mod request_memory;
