@@ -86,10 +86,11 @@ mod tests {
     fn reads_its_own_process() {
         let pid = std::process::id();
         assert!(fds(pid).is_some_and(|n| n > 0));
-        let rss = rss_kib(pid);
-        assert!(rss.is_some_and(|n| n > 0));
-        // Read after it: the peak can only have grown since (other tests allocate).
-        assert!(peak_rss_kib(pid) >= rss);
+        assert!(rss_kib(pid).is_some_and(|n| n > 0));
+        // Not compared with the RSS read before it: the kernel's RSS counters are cached
+        // per CPU and its high-water mark is brought up to date lazily, so a peak read
+        // after a drop (other tests free memory) can be below the RSS read before it.
+        assert!(peak_rss_kib(pid).is_some_and(|n| n > 0));
         assert!(ticks_of(pid).is_some());
         assert_eq!(with_children(pid)[0], pid);
         assert!(load_average().is_some_and(|l| l.split(' ').count() == 3));
