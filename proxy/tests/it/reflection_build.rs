@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use crate::support;
+use crate::support::{self, reflection, reflection::REFLECTION};
 
 use bytes::Bytes;
 use grpcweb_proxy::ReflectionConfig;
@@ -21,15 +21,8 @@ use prost_types::{
 };
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::{
-    FileDescriptorResponse, ListServiceResponse, ServerReflectionRequest, ServerReflectionResponse,
-    ServiceResponse,
-};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 
-const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 /// The proxy's debug event as it starts making the fetched files into descriptors.
 const MAKING: &str = "server reflection: making the descriptors";
 /// The proxy's event once they are installed.
@@ -143,32 +136,7 @@ fn serving(files: Vec<Vec<u8>>) -> impl Fn(&RecordedRequest) -> Reply {
         if req.path() != REFLECTION {
             return Reply::ok(vec![Bytes::new()]);
         }
-        let answers = req
-            .messages()
-            .unwrap()
-            .into_iter()
-            .map(|m| {
-                let answer = match ServerReflectionRequest::decode(m).unwrap().message_request {
-                    Some(MessageRequest::ListServices(_)) => {
-                        MessageResponse::ListServicesResponse(ListServiceResponse {
-                            service: vec![ServiceResponse {
-                                name: "big.v1.S".to_owned(),
-                            }],
-                        })
-                    }
-                    _ => MessageResponse::FileDescriptorResponse(FileDescriptorResponse {
-                        file_descriptor_proto: files.clone(),
-                    }),
-                };
-                ServerReflectionResponse {
-                    message_response: Some(answer),
-                    ..ServerReflectionResponse::default()
-                }
-                .encode_to_vec()
-                .into()
-            })
-            .collect();
-        Reply::ok(answers)
+        reflection::answers(req, "big.v1.S", &files)
     }
 }
 

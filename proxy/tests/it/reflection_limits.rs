@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use crate::support::reflection::{self, REFLECTION};
 use crate::support::{self, Running};
 
 use grpcweb_proxy::ReflectionConfig;
@@ -13,11 +14,8 @@ use std::time::Duration;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{
-    FileDescriptorResponse, ListServiceResponse, ServerReflectionRequest, ServerReflectionResponse,
-    ServiceResponse,
+    ListServiceResponse, ServerReflectionRequest, ServerReflectionResponse,
 };
-
-const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
 
 /// An empty service list, `delay` after the request.
 fn no_services(delay: Duration) -> impl Fn(&RecordedRequest) -> Reply {
@@ -79,36 +77,7 @@ async fn misses_within_the_refetch_interval_do_not_fetch() {
 
 /// A reflection service that lists `x.v1.S` and answers file requests with `file`.
 fn serving_file(file: Vec<u8>) -> impl Fn(&RecordedRequest) -> Reply {
-    move |req| {
-        let asked = req
-            .messages()
-            .unwrap()
-            .into_iter()
-            .map(|m| ServerReflectionRequest::decode(m).unwrap());
-        let answers = asked
-            .map(|r| {
-                let answer = match r.message_request {
-                    Some(MessageRequest::ListServices(_)) => {
-                        MessageResponse::ListServicesResponse(ListServiceResponse {
-                            service: vec![ServiceResponse {
-                                name: "x.v1.S".to_owned(),
-                            }],
-                        })
-                    }
-                    _ => MessageResponse::FileDescriptorResponse(FileDescriptorResponse {
-                        file_descriptor_proto: vec![file.clone()],
-                    }),
-                };
-                ServerReflectionResponse {
-                    message_response: Some(answer),
-                    ..ServerReflectionResponse::default()
-                }
-                .encode_to_vec()
-                .into()
-            })
-            .collect();
-        Reply::ok(answers)
-    }
+    move |req| reflection::answers(req, "x.v1.S", std::slice::from_ref(&file))
 }
 
 /// `x.proto`: service `x.v1.S` with `rpc M(google.protobuf.Empty) returns (Empty)`,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod reflection;
+
 use grpcweb_interop::{ServeOptions, serve};
 use grpcweb_proxy::{Config, Proxy};
 use grpcweb_test_support::{HttpVersion, WebClient};
