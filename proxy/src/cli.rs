@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{BackendConfig, Config, ConfigError, LogFormat, ReflectionConfig, parse_size};
+use crate::config::{
+    BackendConfig, Config, ConfigError, LogFormat, ReflectionConfig, Scheduler, parse_size,
+};
 use crate::tls::TlsConfig;
 
 /// grpcweb-proxy: lets browsers call gRPC services.
@@ -83,11 +85,18 @@ pub struct Args {
     #[arg(long)]
     pub allow_request_streaming: bool,
 
-    /// Threads that run the proxy [default: the CPUs the process may use, at most 2, as
-    /// suits a sidecar; one runs on tokio's current-thread scheduler, the least CPU per
-    /// call; see docs/config.md].
+    /// Threads that run the proxy, each with its own event loop and backend connections
+    /// [default: the CPUs the process may use, at most 2, as suits a sidecar; see
+    /// docs/config.md].
     #[arg(long, value_name = "N")]
     pub worker_threads: Option<usize>,
+
+    /// How the workers share the work: `per-worker` (a client connection and its calls
+    /// stay on one worker, the least CPU per call) or `shared` (the workers share every
+    /// task, so one busy connection can use them all) [default: per-worker; see
+    /// docs/config.md].
+    #[arg(long, value_enum)]
+    pub scheduler: Option<SchedulerArg>,
 
     /// Cap on every call's deadline, in milliseconds; calls without a deadline get it.
     #[arg(long, value_name = "MS")]
@@ -114,6 +123,15 @@ pub enum LogFormatArg {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `--scheduler` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchedulerArg {
+    /// Each worker its own runtime and backend connections.
+    PerWorker,
+    /// Work-stealing across the workers.
+    Shared,
 }
 
 impl Args {
@@ -193,6 +211,12 @@ impl Args {
         config.allow_request_streaming |= self.allow_request_streaming;
         if let Some(n) = self.worker_threads {
             config.worker_threads = Some(n);
+        }
+        if let Some(v) = self.scheduler {
+            config.scheduler = match v {
+                SchedulerArg::PerWorker => Scheduler::PerWorker,
+                SchedulerArg::Shared => Scheduler::Shared,
+            };
         }
         config.descriptor_sets.extend(self.descriptor_sets);
         if let Some(ms) = self.max_timeout_ms {

@@ -56,6 +56,8 @@ pub struct Config {
     pub descriptor_sets: Vec<PathBuf>,
     /// Threads that run the proxy's tasks; `None`: [`default_worker_threads`].
     pub worker_threads: Option<usize>,
+    /// How the worker threads share the work.
+    pub scheduler: Scheduler,
     /// JSON options, REST headers and HTTP rules of JSON and REST calls.
     pub transcoding: TranscodingConfig,
 }
@@ -75,6 +77,7 @@ impl Default for Config {
             allow_request_streaming: false,
             descriptor_sets: Vec::new(),
             worker_threads: None,
+            scheduler: Scheduler::default(),
             transcoding: TranscodingConfig::default(),
         }
     }
@@ -88,10 +91,8 @@ pub const MAX_DEFAULT_WORKER_THREADS: usize = 2;
 /// usually runs as a sidecar next to the application that does the real work, with a
 /// CPU share of a core or two (as service-mesh sidecars are sized); one worker per CPU
 /// it may use keeps calls from waiting on each other, and more threads than that only
-/// add wake-ups, hand-offs between threads and per-thread allocator memory. One worker
-/// runs on tokio's current-thread scheduler ([`crate::runtime`]), which takes the least
-/// CPU per call. A proxy that serves a whole fleet on a large machine sets
-/// `worker_threads` to its CPUs.
+/// add wake-ups, hand-offs between threads and per-thread allocator memory. A proxy
+/// that serves a whole fleet on a large machine sets `worker_threads` to its CPUs.
 pub fn default_worker_threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
@@ -102,6 +103,15 @@ impl Config {
     /// The worker threads to run: `worker_threads`, or [`default_worker_threads`].
     pub fn worker_threads(&self) -> usize {
         self.worker_threads.unwrap_or_else(default_worker_threads)
+    }
+
+    /// The per-worker runtimes [`Proxy::serve`](crate::Proxy::serve) runs: the worker
+    /// threads with [`Scheduler::PerWorker`], else 1 (all work on the caller's runtime).
+    pub fn runtimes(&self) -> usize {
+        match self.scheduler {
+            Scheduler::PerWorker => self.worker_threads(),
+            Scheduler::Shared => 1,
+        }
     }
 
     /// The default configuration with one backend at `url` that gets every call.
@@ -121,6 +131,18 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// How the proxy's worker threads share the work (`scheduler`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scheduler {
+    /// Each worker runs its own current-thread runtime and its own backend connections;
+    /// a client connection stays on the worker that accepted it, so a call's client and
+    /// backend streams never wake another thread.
+    #[default]
+    PerWorker,
+    /// The workers share every task (tokio's work-stealing multi-thread scheduler).
+    Shared,
 }
 
 /// One gRPC server (or a set of replicas of it).

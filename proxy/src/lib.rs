@@ -51,7 +51,7 @@ pub mod upstream;
 
 pub use config::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    ReflectionConfig, RestStreamFormat, RouteConfig, RouteMatch, TranscodingConfig,
+    ReflectionConfig, RestStreamFormat, RouteConfig, RouteMatch, Scheduler, TranscodingConfig,
 };
 pub use grpcweb_layer as layer;
 pub use grpcweb_layer::{

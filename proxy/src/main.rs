@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let runtime = match grpcweb_proxy::runtime::build(config.worker_threads()) {
+    let runtime = match grpcweb_proxy::runtime::build(config.worker_threads(), config.scheduler) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("grpcweb-proxy: cannot start the runtime: {e}");

@@ -204,7 +204,8 @@ where
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let mut upstreams = Vec::with_capacity(config.backends.len());
         for backend in &config.backends {
-            upstreams.push(Upstream::new(backend, &config.forwarding)?);
+            upstreams
+                .push(Upstream::new(backend, &config.forwarding)?.per_worker(config.runtimes()));
         }
         let index = |name: &str| config.backends.iter().position(|b| b.name == name);
         let mut routes = Vec::new();

@@ -5,7 +5,14 @@
 //! (metrics and access log), credentials marked sensitive, CORS, REST calls made gRPC
 //! (`rest`), the route match ([`RouteLayer`]), the gRPC-Web layer, JSON messages
 //! transcoded (`json`), and the [`Router`], which forwards it.
+//!
+//! With the per-worker scheduler ([`Scheduler::PerWorker`](crate::Scheduler::PerWorker),
+//! the default) each worker runs its own current-thread runtime; worker 0 accepts and
+//! gives each connection to the worker with the fewest (`accept`), which serves it and
+//! forwards its calls on its own backend connections. Connection limits, metrics and
+//! the drain are shared by all workers.
 
+mod accept;
 mod connection;
 mod guard;
 mod keep_alive;
@@ -13,9 +20,7 @@ mod linger;
 mod listener;
 mod observe;
 
-use futures_util::FutureExt as _;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::future::Future;
 use std::io;
@@ -25,25 +30,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 use tower_layer::Layer;
 
 use grpcweb_layer::{CorsLayer, GrpcWebLayer, RequestBody};
 
 use crate::admin::AdminState;
-use crate::call::ClientIp;
 use crate::config::{Config, ConfigError};
 use crate::descriptors::DescriptorState;
 use crate::json::{CallBody, JsonCalls, JsonSettings};
-use crate::metrics::{CallRecord, Metrics};
+use crate::metrics::Metrics;
 use crate::rest::{RestBody, RestCalls, RestSettings};
 use crate::router::{RouteLayer, Router};
-use crate::upstream::ClientCert;
-use connection::{Activity, Connections, Timeouts, TooManyResets};
+use connection::Connections;
 use linger::LingeringBody;
-use observe::{CountingBody, ObservedCall};
+use observe::CountingBody;
 
 /// The request body type the proxy's stack sees.
 type ClientBody = CountingBody<LingeringBody>;
@@ -63,6 +64,8 @@ pub enum StartError {
     Config(ConfigError),
     /// A listen address could not be bound.
     Bind(SocketAddr, io::Error),
+    /// A worker's runtime or thread could not be started.
+    Runtime(io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -70,6 +73,7 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Config(e) => write!(f, "{e}"),
             Self::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            Self::Runtime(e) => write!(f, "cannot start a worker: {e}"),
         }
     }
 }
@@ -201,132 +205,58 @@ impl Proxy {
                 .map_err(|e| StartError::Config(e.into()))?
                 .layer(rest),
         );
-        let builder = connection_builder(&config);
-        // An idle HTTP/1.1 connection closes at the first of the two timeouts.
-        let keep_alive = keep_alive::value(
-            config
-                .limits
-                .header_read_timeout
-                .min(config.limits.idle_timeout),
-        );
-
         let connections = Connections::new();
-        let slots = Arc::new(Semaphore::new(config.limits.max_connections));
-        tokio::pin!(shutdown);
-        loop {
-            // At the connection limit, stop accepting until a connection ends.
-            let slot = tokio::select! {
-                slot = slots.clone().acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener::accept(&listener) => match accepted {
-                    Some(conn) => conn,
-                    None => continue,
-                },
-                () = &mut shutdown => break,
-            };
-            let accepted_at = Instant::now();
-            let _ = stream.set_nodelay(true);
-            let service = service.clone();
-            let call_metrics = metrics.clone();
-            let connection = metrics.connection();
-            let activity = Activity::new();
-            let calls = activity.clone();
-            let client_ip = ClientIp::new(peer);
-            let keep_alive = keep_alive.clone();
-            let hyper_service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                let call_guard = calls.begin();
-                let record = CallRecord::start(&call_metrics, &req, Some(client_ip.clone()));
-                let version = req.version();
-                let advertised = (version == http::Version::HTTP_11)
-                    .then(|| keep_alive.clone())
-                    .flatten();
-                let mut req = req.map(|body| {
-                    CountingBody::new(LingeringBody::new(body, version), record.call.clone())
-                });
-                req.extensions_mut().insert(record.call.clone());
-                req.extensions_mut().insert(record.messages.clone());
-                guard::catch_panic(ObservedCall::new(
-                    service.clone().oneshot(req),
-                    record,
-                    call_guard,
-                ))
-                .map(move |res| res.map(|res| keep_alive::advertise(res, advertised.as_ref())))
-            });
-            let connections = connections.clone();
-            let builder = builder.clone();
-            let timeouts = Timeouts {
-                header_deadline: connection::deadline(
-                    accepted_at,
-                    config.limits.header_read_timeout,
-                ),
-                idle: config.limits.idle_timeout,
-            };
-            let acceptor = tls.as_ref().map(|t| t.acceptor());
-            let metrics = metrics.clone();
-            tokio::spawn(async move {
-                let _slot = slot;
-                let _connection = connection;
-                let result = match acceptor {
-                    None => {
-                        connections
-                            .serve(
-                                &builder,
-                                TokioIo::new(stream),
-                                hyper_service,
-                                activity,
-                                timeouts,
-                            )
-                            .await
-                    }
-                    Some(acceptor) => {
-                        let deadline = timeouts.header_deadline;
-                        let Some(tls_stream) =
-                            listener::tls_handshake(&acceptor, stream, deadline, &metrics, peer)
-                                .await
-                        else {
-                            return;
-                        };
-                        // A certificate is there only when the listener verified it.
-                        let cert = tls_stream
-                            .get_ref()
-                            .1
-                            .peer_certificates()
-                            .and_then(|c| c.first())
-                            .and_then(|der| ClientCert::from_der(der));
-                        let hyper_service =
-                            hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-                                if let Some(cert) = &cert {
-                                    req.extensions_mut().insert(cert.clone());
-                                }
-                                hyper::service::Service::call(&hyper_service, req)
-                            });
-                        connections
-                            .serve(
-                                &builder,
-                                TokioIo::new(tls_stream),
-                                hyper_service,
-                                activity,
-                                timeouts,
-                            )
-                            .await
-                    }
-                };
-                match result {
-                    Err(e) if e.is::<TooManyResets>() => {
-                        tracing::info!(%peer, "{e}");
-                    }
-                    Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
-                    Ok(()) => {}
-                }
-            });
+        let load = accept::Load::new(config.runtimes());
+        let acceptor = accept::Acceptor {
+            load,
+            service,
+            metrics: metrics.clone(),
+            connections: connections.clone(),
+            slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+            builder: connection_builder(&config),
+            // An idle HTTP/1.1 connection closes at the first of the two timeouts.
+            keep_alive: keep_alive::value(
+                config
+                    .limits
+                    .header_read_timeout
+                    .min(config.limits.idle_timeout),
+            ),
+            tls,
+            header_read_timeout: config.limits.header_read_timeout,
+            idle_timeout: config.limits.idle_timeout,
+        };
+        // Workers 1.. on threads of their own; worker 0 (this task) accepts, and hands
+        // each connection to the worker with the fewest.
+        let stop_accepting = CancellationToken::new();
+        let workers_done = CancellationToken::new();
+        // Dropped before its end (its caller gave up on it), `serve` still stops the
+        // workers: they stop accepting and drop their connections.
+        let _stop_workers = (
+            stop_accepting.clone().drop_guard(),
+            workers_done.clone().drop_guard(),
+        );
+        let mut workers = Vec::new();
+        let mut others = Vec::new();
+        for index in 1..config.runtimes() {
+            let (handing, handed) = tokio::sync::mpsc::unbounded_channel();
+            others.push(handing);
+            let acceptor = acceptor.clone();
+            let (stop, done) = (stop_accepting.clone(), workers_done.clone());
+            let worker = crate::runtime::spawn_worker(index, move || async move {
+                acceptor.serve_handed(handed, stop).await;
+                // Its connections are served until the drain ends.
+                done.cancelled().await;
+            })
+            .map_err(StartError::Runtime)?;
+            workers.push(worker);
         }
+        tokio::pin!(shutdown);
+        tokio::select! {
+            () = acceptor.run(listener, others, stop_accepting.clone()) => {}
+            () = &mut shutdown => {}
+        }
+        stop_accepting.cancel();
         admin_state.draining.store(true, Ordering::Relaxed);
-        drop(listener);
         let drain_timeout = config.limits.drain_timeout;
         connections.drain();
         let drained = connections.closed();
@@ -344,6 +274,14 @@ impl Proxy {
         for task in tasks {
             task.abort();
         }
+        // The workers drop what is left on their runtimes and end.
+        workers_done.cancel();
+        let _ = tokio::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        })
+        .await;
         Ok(())
     }
 }

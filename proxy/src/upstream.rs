@@ -81,8 +81,11 @@ pub struct Upstream<B> {
 /// The connection pools of a backend's endpoints.
 struct Pools {
     connector: Arc<Connector>,
-    /// One per endpoint in use; few, so a list.
+    /// One per endpoint in use and per worker runtime; few, so a list.
     list: RwLock<Vec<Arc<Pool>>>,
+    /// The proxy's per-worker runtimes (1 with the shared scheduler): each has pools of
+    /// its own, each with the endpoint's connection and waiting budgets.
+    workers: usize,
 }
 
 impl<B> Clone for Upstream<B> {
@@ -180,6 +183,7 @@ where
             pools: Arc::new(Pools {
                 connector,
                 list: RwLock::new(Vec::new()),
+                workers: 1,
             }),
             stop: None,
             _body: PhantomData,
@@ -192,6 +196,20 @@ where
     #[must_use]
     pub fn shutdown_signal(mut self, stop: CancellationToken) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// Calls made on each of `workers` per-worker runtimes
+    /// ([`Scheduler::PerWorker`](crate::Scheduler::PerWorker)) use connections of their
+    /// own runtime: every endpoint gets a pool per worker, and `max_connections` and
+    /// `max_pending_calls` hold for each.
+    #[must_use]
+    pub fn per_worker(mut self, workers: usize) -> Self {
+        self.pools = Arc::new(Pools {
+            connector: self.pools.connector.clone(),
+            list: RwLock::new(Vec::new()),
+            workers: workers.max(1),
+        });
         self
     }
 
@@ -281,9 +299,10 @@ where
     /// refresh replaced them) are dropped when a new one is made; their connections close
     /// once their calls end.
     fn pool(&self, endpoint: &Arc<Endpoint>) -> Arc<Pool> {
+        let worker = crate::runtime::worker() % self.pools.workers;
         let find = |list: &[Arc<Pool>]| {
             list.iter()
-                .find(|p| Arc::ptr_eq(&p.endpoint, endpoint))
+                .find(|p| p.worker == worker && Arc::ptr_eq(&p.endpoint, endpoint))
                 .cloned()
         };
         if let Some(pool) = find(&read(&self.pools.list)) {
@@ -297,7 +316,11 @@ where
             return pool;
         }
         list.retain(|p| self.backend.in_use(&p.endpoint));
-        let pool = Arc::new(Pool::new(endpoint.clone(), self.pools.connector.clone()));
+        let pool = Arc::new(Pool::new(
+            endpoint.clone(),
+            self.pools.connector.clone(),
+            worker,
+        ));
         list.push(pool.clone());
         pool
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::duration::{count_value, size_value};
 use super::{
     BackendConfig, Config, ConfigError, ForwardingConfig, HealthCheck, LimitsConfig, LogFormat,
-    RouteConfig, RouteMatch, parse_duration,
+    RouteConfig, RouteMatch, Scheduler, parse_duration,
 };
 use grpcweb_layer::CorsConfig;
 
@@ -19,6 +19,7 @@ struct File {
     log_format: Option<String>,
     allow_request_streaming: Option<bool>,
     worker_threads: Option<toml::Value>,
+    scheduler: Option<toml::Value>,
     #[serde(default)]
     descriptor_sets: Vec<PathBuf>,
     #[serde(default)]
@@ -144,6 +145,9 @@ impl Config {
         }
         if let Some(v) = file.worker_threads {
             config.worker_threads = Some(count("worker_threads", &v)?);
+        }
+        if let Some(v) = file.scheduler {
+            config.scheduler = scheduler(&v)?;
         }
         config.descriptor_sets = file.descriptor_sets;
         if let Some(t) = file.transcoding {
@@ -341,6 +345,20 @@ pub(crate) fn log_format(v: &str) -> Result<LogFormat, ConfigError> {
             "log_format",
             format!("{v:?}: expected \"text\" or \"json\""),
         )),
+    }
+}
+
+fn scheduler(v: &toml::Value) -> Result<Scheduler, ConfigError> {
+    match v.as_str() {
+        Some("per-worker") => Ok(Scheduler::PerWorker),
+        Some("shared") => Ok(Scheduler::Shared),
+        other => {
+            let given = other.map_or_else(|| format!("{v:?}"), |s| format!("{s:?}"));
+            Err(ConfigError::new(
+                "scheduler",
+                format!("{given}: expected the string \"per-worker\" or \"shared\""),
+            ))
+        }
     }
 }
 

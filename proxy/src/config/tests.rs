@@ -375,3 +375,25 @@ fn worker_threads_is_a_count_of_at_least_one() {
         );
     }
 }
+
+#[test]
+fn scheduler_is_per_worker_or_shared() {
+    let backend = "[[backends]]\nname = \"a\"\nendpoints = [\"http://127.0.0.1:1\"]\n";
+    let config = valid(backend);
+    assert_eq!(config.scheduler, super::Scheduler::PerWorker);
+    let shared = valid(&format!(
+        "worker_threads = 4\nscheduler = \"shared\"\n{backend}"
+    ));
+    assert_eq!(shared.scheduler, super::Scheduler::Shared);
+    // All work on the caller's runtime, in one pool per endpoint.
+    assert_eq!(shared.runtimes(), 1);
+    let per_worker = valid(&format!("worker_threads = 4\n{backend}"));
+    assert_eq!(per_worker.runtimes(), 4);
+    for bad in ["\"threads\"", "1", "\"Shared\""] {
+        assert_eq!(
+            invalid_key(&format!("scheduler = {bad}\n{backend}")),
+            "scheduler",
+            "{bad}"
+        );
+    }
+}

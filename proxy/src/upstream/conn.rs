@@ -133,6 +133,11 @@ impl ConnState {
         self.room.made();
     }
 
+    /// The peer's stream limit as applied (0 before its SETTINGS).
+    pub(crate) fn max_streams(&self) -> usize {
+        self.max.load(Ordering::Acquire)
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.phase.load(Ordering::Acquire) == CLOSED
     }

@@ -59,6 +59,8 @@ pub(crate) struct Connector {
 /// The connections to one endpoint.
 pub(crate) struct Pool {
     pub(crate) endpoint: Arc<Endpoint>,
+    /// The per-worker runtime whose calls use this pool.
+    pub(crate) worker: usize,
     connector: Arc<Connector>,
     state: Mutex<PoolState>,
     /// Told after every connection attempt, and when a slot is given back.
@@ -67,7 +69,12 @@ pub(crate) struct Pool {
 
 struct PoolState {
     conns: Vec<Conn>,
-    connecting: bool,
+    /// Connection attempts in progress.
+    connecting: usize,
+    /// The streams a new connection is expected to take: the backend's stream limit as
+    /// its latest connection announced it ([`MAX_STREAMS`](super::conn::MAX_STREAMS)
+    /// before the first).
+    streams_per_conn: usize,
     /// Connection attempts finished so far.
     attempts: u64,
     /// Why the last attempt failed; `None` when it succeeded.
@@ -85,13 +92,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    pub(crate) fn new(endpoint: Arc<Endpoint>, connector: Arc<Connector>) -> Self {
+    /// The pool of the calls made on per-worker runtime `worker`.
+    pub(crate) fn new(endpoint: Arc<Endpoint>, connector: Arc<Connector>, worker: usize) -> Self {
         Self {
             endpoint,
+            worker,
             connector,
             state: Mutex::new(PoolState {
                 conns: Vec::new(),
-                connecting: false,
+                connecting: 0,
+                streams_per_conn: super::conn::MAX_STREAMS,
                 attempts: 0,
                 failure: None,
             }),
@@ -184,15 +194,28 @@ impl Pool {
                 {
                     return Err(Failure::Connect(failure.clone()));
                 }
-                if !state.connecting && state.conns.len() < self.connector.max_connections {
-                    state.connecting = true;
+                // Calls waiting (this one included) that the attempts in progress will
+                // not make room for get another attempt, up to the connection limit: a
+                // burst of calls opens the connections it needs at once.
+                let waiters =
+                    self.room.waiting.load(Ordering::SeqCst) + usize::from(waiting.is_none());
+                let coming = state.connecting.saturating_mul(state.streams_per_conn);
+                if coming < waiters
+                    && state.conns.len() + state.connecting < self.connector.max_connections
+                {
+                    state.connecting += 1;
                     tokio::spawn(self.clone().connect());
                 }
                 waited_for = Some(state.attempts);
                 if waiting.is_none() {
                     // Counted under the lock, so no two calls take the last place; then
-                    // looked again, for a slot given back before the count.
-                    if self.room.waiting.load(Ordering::SeqCst) >= self.connector.max_pending {
+                    // looked again, for a slot given back before the count. Calls the
+                    // attempts in progress will make room for do not count against
+                    // `max_pending`.
+                    let coming = state.connecting.saturating_mul(state.streams_per_conn);
+                    if self.room.waiting.load(Ordering::SeqCst)
+                        >= self.connector.max_pending.saturating_add(coming)
+                    {
                         self.connector.overflows.fetch_add(1, Ordering::Relaxed);
                         return Err(Failure::Overflow);
                     }
@@ -201,7 +224,7 @@ impl Pool {
                     continue;
                 }
                 // No attempt running: every connection the limit allows is open and full.
-                !state.connecting
+                state.connecting == 0
             };
             if !at_limit {
                 // A connection attempt is bounded by its own timeouts.
@@ -227,10 +250,11 @@ impl Pool {
     async fn connect(self: Arc<Self>) {
         let result = self.open().await;
         let mut state = lock(&self.state);
-        state.connecting = false;
+        state.connecting -= 1;
         state.attempts += 1;
         match result {
             Ok(conn) => {
+                state.streams_per_conn = conn.state.max_streams().max(1);
                 state.conns.push(conn);
                 state.failure = None;
                 self.endpoint.health.succeeded();

@@ -71,20 +71,41 @@ fn invalid_config_fails_at_start_naming_the_key() {
 #[tokio::test]
 async fn serves_a_call_and_exits_cleanly_on_sigterm() {
     let backend = support::interop_server(false).await;
-    // The default, one thread (tokio's current-thread scheduler) and two workers (the
-    // multi-thread scheduler).
-    for workers in [
-        &[][..],
-        &["--worker-threads", "1"],
-        &["--worker-threads", "2"],
+    // The default, one thread (tokio's current-thread scheduler), two workers with a
+    // runtime each, and two sharing the multi-thread scheduler.
+    for (flags, worker_threads, shared_threads) in [
+        (&[][..], None, 0),
+        (&["--worker-threads", "1"][..], Some(0), 0),
+        (&["--worker-threads", "2"][..], Some(1), 0),
+        (
+            &["--worker-threads", "3", "--scheduler", "per-worker"][..],
+            Some(2),
+            0,
+        ),
+        (
+            &["--worker-threads", "2", "--scheduler", "shared"][..],
+            Some(0),
+            2,
+        ),
     ] {
-        serve_one_call_and_stop(&backend.url(), workers).await;
+        let threads = serve_one_call_and_stop(&backend.url(), flags).await;
+        // The main thread is worker 0; the others run on threads of their own.
+        let count = |prefix: &str| threads.iter().filter(|t| t.starts_with(prefix)).count();
+        if let Some(n) = worker_threads {
+            assert_eq!(count("grpcweb-worker-"), n, "{flags:?}: {threads:?}");
+        }
+        assert_eq!(
+            count("tokio-rt-worker"),
+            shared_threads,
+            "{flags:?}: {threads:?}"
+        );
     }
 }
 
 /// Starts the binary in front of `backend` with `extra` flags, makes one call, stops it
-/// with SIGTERM and checks its exit and its access-log line.
-async fn serve_one_call_and_stop(backend: &str, extra: &[&str]) {
+/// with SIGTERM and checks its exit and its access-log line; returns the names of its
+/// threads while it served.
+async fn serve_one_call_and_stop(backend: &str, extra: &[&str]) -> Vec<String> {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
@@ -122,6 +143,11 @@ async fn serve_one_call_and_stop(backend: &str, extra: &[&str]) {
         .await
         .unwrap();
     assert_eq!(res.grpc_status(), Some(Code::Ok));
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
 
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -158,6 +184,7 @@ async fn serve_one_call_and_stop(backend: &str, extra: &[&str]) {
     ] {
         assert!(access[0].contains(field), "{field} not in {}", access[0]);
     }
+    threads
 }
 
 #[test]

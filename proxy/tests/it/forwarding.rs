@@ -329,11 +329,11 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
 }
 
 #[tokio::test]
-async fn calls_share_one_multiplexed_backend_connection() {
+async fn calls_share_one_multiplexed_backend_connection_per_worker() {
     let reply = Reply::ok(vec![Bytes::from_static(b"ok")])
         .with_interval(std::time::Duration::from_millis(50));
     let backend = FakeBackend::start(reply).await.unwrap();
-    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    let proxy = support::proxy(&backend.url(), |c| c.worker_threads = Some(2)).await;
     // Warm up so the one connection exists, then 20 calls at once from 20 clients.
     WebClient::new(HttpVersion::H2)
         .call(proxy.addr, PATH)
@@ -359,10 +359,12 @@ async fn calls_share_one_multiplexed_backend_connection() {
         assert_eq!(res.unwrap().grpc_status(), Some(Code::Ok));
     }
     assert_eq!(backend.requests().len(), 21);
+    // Each worker has its own backend connection, and the clients' connections were
+    // given to the two workers in turn.
     assert_eq!(
         backend.connections(),
-        1,
-        "every call multiplexed on one HTTP/2 connection"
+        2,
+        "every call multiplexed on one HTTP/2 connection per worker"
     );
 }
 

@@ -26,7 +26,8 @@ const SLOW_CLIENTS: usize = 8;
 #[tokio::test]
 async fn clients_that_never_read_do_not_stall_a_call_on_the_same_backend_connection() {
     let backend = BigBackend::start().await;
-    let proxy = support::proxy(&backend.url(), |_| {}).await;
+    // One worker: every call on the one pool's connection.
+    let proxy = support::proxy(&backend.url(), |c| c.worker_threads = Some(1)).await;
 
     // Each slow client on a connection of its own, reading nothing after the headers.
     let mut slow: Vec<WebStream> = Vec::new();

@@ -24,6 +24,8 @@ async fn calls_over_the_pending_limit_get_unavailable_at_once_and_are_counted() 
     let backend = HoldBackend::start(1).await;
     let proxy = support::proxy(&backend.url(), |c| {
         c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        // One worker: one pool, whose budgets these are.
+        c.worker_threads = Some(1);
         c.backends[0].max_connections = 1;
         c.backends[0].max_pending_calls = 2;
     })
@@ -94,6 +96,7 @@ async fn calls_over_the_pending_limit_get_unavailable_at_once_and_are_counted() 
 async fn a_call_waiting_at_the_connection_limit_gives_up_after_the_connect_timeout() {
     let backend = HoldBackend::start(1).await;
     let proxy = support::proxy(&backend.url(), |c| {
+        c.worker_threads = Some(1);
         c.backends[0].max_connections = 1;
         c.backends[0].connect_timeout = Duration::from_millis(500);
     })
@@ -123,6 +126,47 @@ async fn a_call_waiting_at_the_connection_limit_gives_up_after_the_connect_timeo
     backend.release();
     let held = within(Duration::from_secs(5), held).await.unwrap();
     assert_eq!(held.unwrap().unwrap().grpc_status(), Some(Code::Ok));
+}
+
+#[tokio::test]
+async fn a_burst_of_calls_opens_the_connections_it_needs_at_once() {
+    // One stream per backend connection; no call may wait for a slot to free. Each call of
+    // the burst is covered by a connection opened for it, so none is refused.
+    let backend = HoldBackend::start(1).await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.worker_threads = Some(1);
+        c.backends[0].max_pending_calls = 0;
+    })
+    .await;
+    let mut calls = JoinSet::new();
+    for _ in 0..3 {
+        calls.spawn(
+            WebClient::new(HttpVersion::H2)
+                .call(proxy.addr, PATH)
+                .message(b"x")
+                .timeout(Duration::from_secs(10))
+                .send(),
+        );
+    }
+    within(Duration::from_secs(5), backend.wait_open(3))
+        .await
+        .expect("every call of the burst reaches the backend");
+    assert_eq!(
+        backend.connections(),
+        3,
+        "a connection per call, as the backend allows"
+    );
+    backend.release();
+    let statuses = within(Duration::from_secs(10), async {
+        let mut out = Vec::new();
+        while let Some(joined) = calls.join_next().await {
+            out.push(joined.unwrap().unwrap().grpc_status());
+        }
+        out
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses, [Some(Code::Ok); 3]);
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub(crate) fn run(flags: &[String]) -> Result<()> {
     if flags.is_empty() {
         columns.push(Column {
             case: Case::WebBinary,
-            flags: vec!["--worker-threads".to_owned(), "1".to_owned()],
+            flags: vec!["--scheduler".to_owned(), "shared".to_owned()],
         });
         columns.push(Column {
             case: Case::Nginx,
