@@ -29,6 +29,9 @@ pub const CLIENTS: u32 = 8;
 pub const STREAMS_PER_CLIENT: u32 = 8;
 /// The unary payload sizes measured, in bytes.
 pub const PAYLOADS: [usize; 4] = [16, 1024, 65_536, 1 << 20];
+/// A payload's calls to each path are split into this many rounds, taken in turn across
+/// the paths, so that a machine busier at one moment weighs on every path alike.
+pub const ROUNDS: u32 = 3;
 
 /// One way of reaching the TestService.
 #[derive(Debug)]

@@ -33,8 +33,10 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use grpcweb_bench::h2load::{self, Http, Load};
 use grpcweb_bench::procfs::{load_average, with_children};
-use grpcweb_bench::proxy::report::{LatencyRow, Report, StreamRow};
-use grpcweb_bench::proxy::{Cpu, PAYLOADS, Role, Target, calls_for, idle, measure_unary, url};
+use grpcweb_bench::proxy::report::{LatencyRow, Report, StreamRow, UnaryRow};
+use grpcweb_bench::proxy::{
+    Cpu, PAYLOADS, ROUNDS, Role, Target, calls_for, idle, measure_unary, url,
+};
 use grpcweb_bench::requests::{Bodies, Wire, simple_request, streaming_request};
 
 use crate::children::{Children, free_port};
@@ -220,9 +222,15 @@ pub(crate) fn run(quick: bool) -> Result<()> {
     let payloads: &[usize] = if quick { &[1024] } else { &PAYLOADS };
     for &payload in payloads {
         let bodies = Bodies::write(&work, &format!("unary-{payload}"), &simple_request(payload))?;
-        let calls = calls_for(payload, quick);
-        for t in &targets {
-            let row = measure_unary(t, &bodies, payload, calls)?;
+        let calls = calls_for(payload, quick).div_ceil(ROUNDS);
+        let mut rounds: Vec<Vec<_>> = targets.iter().map(|_| Vec::new()).collect();
+        for _ in 0..ROUNDS {
+            for (t, done) in targets.iter().zip(&mut rounds) {
+                done.push(measure_unary(t, &bodies, payload, calls)?);
+            }
+        }
+        for (t, done) in targets.iter().zip(rounds) {
+            let row = UnaryRow::combine(done).context("no round measured")?;
             println!(
                 "{}, {payload} B: {:.0} calls/s, proxy {}, backend {}",
                 t.label,

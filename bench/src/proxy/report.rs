@@ -30,6 +30,41 @@ pub struct UnaryRow {
     pub backend_cpu_us: Option<f64>,
 }
 
+impl UnaryRow {
+    /// One row from the rounds of one path: CPU and time summed over the rounds, divided
+    /// by their calls; the mean latency weighted by calls; the spread of the widest round.
+    pub fn combine(rounds: Vec<UnaryRow>) -> Option<UnaryRow> {
+        let calls = |r: &UnaryRow| (r.summary.succeeded + r.summary.failed) as f64;
+        let total: f64 = rounds.iter().map(calls).sum();
+        let first = rounds.first()?;
+        let seconds: f64 = rounds
+            .iter()
+            .map(|r| calls(r) / r.summary.calls_per_sec.max(f64::MIN_POSITIVE))
+            .sum();
+        let weighted = |f: &dyn Fn(&UnaryRow) -> Option<f64>| -> Option<f64> {
+            let mut sum = 0.0;
+            for r in &rounds {
+                sum += f(r)? * calls(r);
+            }
+            (total > 0.0).then(|| sum / total)
+        };
+        Some(UnaryRow {
+            label: first.label,
+            role: first.role,
+            payload: first.payload,
+            summary: Summary {
+                calls_per_sec: if seconds > 0.0 { total / seconds } else { 0.0 },
+                mean_ms: weighted(&|r| Some(r.summary.mean_ms)).unwrap_or(f64::NAN),
+                sd_ms: rounds.iter().map(|r| r.summary.sd_ms).fold(0.0, f64::max),
+                succeeded: rounds.iter().map(|r| r.summary.succeeded).sum(),
+                failed: rounds.iter().map(|r| r.summary.failed).sum(),
+            },
+            proxy_cpu_us: weighted(&|r| r.proxy_cpu_us),
+            backend_cpu_us: weighted(&|r| r.backend_cpu_us),
+        })
+    }
+}
+
 /// One path of the fixed-rate latency table.
 #[derive(Debug)]
 pub struct LatencyRow {
@@ -133,15 +168,18 @@ impl Report {
              translate gRPC-Web, so it carries native gRPC); grpcwebproxy v0.15.0 (its plain \
              listener speaks HTTP/1.1 only); tonic-web and our layer in-process in front of the \
              same TestService. Load from h2load: 8 connections x 8 streams over HTTP/2, or 64 \
-             connections over HTTP/1.1, after a warm-up. CPU per call is user+system time \
-             from /proc over the run divided by the calls: the proxy's (all of nginx's \
-             processes), and the backend's (for in-process rows, the one server process). \
-             Compare rows of one run with each other, not across runs.\n",
+             connections over HTTP/1.1, each path's calls in {} rounds taken in turn across \
+             the paths (each round after a warm-up). CPU per call is user+system time from \
+             /proc over the rounds divided by their calls: the proxy's (all of nginx's \
+             processes), and the backend's (for in-process rows, the one server process); \
+             calls/s are the calls over the rounds' time. Compare rows of one run with each \
+             other, not across runs.\n",
             date(),
             if self.quick { " (quick subset)" } else { "" },
             self.load_average.as_deref().unwrap_or("?"),
             self.seconds,
             nginx_version().as_deref().unwrap_or("(not run)"),
+            super::ROUNDS,
         );
         let _ = writeln!(t, "### Unary calls\n");
         let _ = writeln!(
@@ -257,4 +295,46 @@ fn nginx_version() -> Option<String> {
     // nginx prints its version on stderr: "nginx version: nginx/1.22.1".
     let text = String::from_utf8_lossy(&out.stderr);
     text.trim().rsplit('/').next().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(calls: u64, per_sec: f64, proxy_us: Option<f64>) -> UnaryRow {
+        UnaryRow {
+            label: "path",
+            role: Role::Other,
+            payload: 1024,
+            summary: Summary {
+                calls_per_sec: per_sec,
+                mean_ms: per_sec / 1000.0,
+                sd_ms: per_sec / 10_000.0,
+                succeeded: calls,
+                failed: 0,
+            },
+            proxy_cpu_us: proxy_us,
+            backend_cpu_us: Some(1.0),
+        }
+    }
+
+    #[test]
+    fn rounds_combine_over_their_calls_and_time() {
+        // 1,000 calls in 1 s at 10 µs each, then 1,000 in 2 s at 20 µs each.
+        let row = UnaryRow::combine(vec![
+            round(1000, 1000.0, Some(10.0)),
+            round(1000, 500.0, Some(20.0)),
+        ])
+        .unwrap();
+        assert!((row.summary.calls_per_sec - 2000.0 / 3.0).abs() < 1e-9);
+        assert_eq!(row.proxy_cpu_us, Some(15.0));
+        assert_eq!(row.backend_cpu_us, Some(1.0));
+        assert!((row.summary.mean_ms - 0.75).abs() < 1e-9);
+        assert!((row.summary.sd_ms - 0.1).abs() < 1e-9);
+        assert_eq!(row.summary.succeeded, 2000);
+        // A path without a proxy has no proxy CPU; no rounds, no row.
+        let direct = UnaryRow::combine(vec![round(10, 100.0, None)]).unwrap();
+        assert_eq!(direct.proxy_cpu_us, None);
+        assert!(UnaryRow::combine(Vec::new()).is_none());
+    }
 }
