@@ -197,3 +197,60 @@ async fn idle_connections_close_but_live_streams_do_not() {
     let idle = finished.elapsed();
     assert!(idle >= Duration::from_millis(250), "closed after {idle:?}");
 }
+
+#[tokio::test]
+async fn a_dropped_serve_stops_its_workers_and_closes_their_connections() {
+    use tokio::io::AsyncReadExt as _;
+
+    let backend = FakeBackend::start(Reply::ok(vec![Bytes::from_static(b"ok")]))
+        .await
+        .unwrap();
+    let mut config = grpcweb_proxy::Config {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..grpcweb_proxy::Config::with_backend(backend.url())
+    };
+    config.worker_threads = Some(2);
+    config.scheduler = grpcweb_proxy::Scheduler::PerWorker;
+    // The proxy on a runtime of its own, dropped (and `serve` with it) mid-way.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime
+        .spawn(grpcweb_proxy::Proxy::bind(config))
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = proxy.local_addr().unwrap();
+    runtime.spawn(proxy.serve(std::future::pending()));
+    // Two silent connections: worker 0 takes the first, worker 1 the second (the one
+    // with fewer connections), and each holds its socket until the header timeout (30 s).
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        sockets.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = WebClient::new(HttpVersion::H2)
+        .call(addr, "/x.Svc/Unary")
+        .message(b"x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.grpc_status(), Some(Code::Ok));
+
+    tokio::task::spawn_blocking(move || drop(runtime))
+        .await
+        .unwrap();
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let mut buf = [0u8; 64];
+        let read = within(Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("connection {i} still open after serve was dropped"));
+        assert!(matches!(read, Ok(0) | Err(_)), "connection {i}: {read:?}");
+    }
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+}
