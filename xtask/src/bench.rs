@@ -101,6 +101,18 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         ],
     )?;
     let proxy_pid = children.pid("grpcweb-proxy").context("proxy pid")?;
+    // The proxy in the runtime shapes other than the default, each in a set of its own.
+    let mut shapes = Vec::new();
+    for flags in [["--scheduler", "shared"], ["--worker-threads", "1"]] {
+        let mut set = Children::default();
+        set.env.push(("RUST_LOG".to_owned(), "warn".to_owned()));
+        let backend_url = format!("http://{backend}");
+        let mut args = vec!["--listen", "127.0.0.1:0", "--backend", &backend_url];
+        args.extend(flags);
+        let addr = set.start(&bin_dir, "grpcweb-proxy", &args)?;
+        let pid = set.pid("grpcweb-proxy").context("proxy pid")?;
+        shapes.push((set, addr, pid));
+    }
     let mut ours_inproc = Children::default();
     ours_inproc
         .env
@@ -186,6 +198,20 @@ pub(crate) fn run(quick: bool) -> Result<()> {
             backend_pid,
         ),
     ]);
+    for ((_, addr, pid), label) in shapes.iter().zip([
+        "grpcweb-proxy, gRPC-Web binary, `--scheduler shared`",
+        "grpcweb-proxy, gRPC-Web binary, `--worker-threads 1`",
+    ]) {
+        targets.push(via(
+            label,
+            addr,
+            Http::H2,
+            Wire::WebBinary,
+            Role::Other,
+            vec![*pid],
+            backend_pid,
+        ));
+    }
     if let Some(g) = &gwp {
         targets.push(via(
             "grpcwebproxy (improbable-eng), gRPC-Web binary, HTTP/1.1",
