@@ -9,6 +9,7 @@
 //! names can neither grow the metrics nor use up the [`MAX_METHODS`] slots the real
 //! methods need. The text encoder escapes every label value it writes.
 
+mod method;
 mod record;
 
 use grpcweb_protocol::Code;
@@ -16,15 +17,16 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::method::MethodPath;
 use crate::upstream::Backend;
 
+use method::{CLIENT_GONE, MODE_NAMES, MethodMetrics, NO_STATUS, duration_histogram};
 pub(crate) use record::{CallRecord, CallStatus, RestMethod, StreamStatus};
 
 /// Distinct (service, method) label pairs kept; methods seen after that count as `other`.
@@ -95,80 +97,6 @@ pub struct Metrics {
     /// Held while a scrape rebuilds the endpoint series and encodes, so that two scrapes
     /// at once each see a whole set.
     scrape: Mutex<()>,
-}
-
-/// The metric handles of one (service, method) label pair, looked up once and kept, so a
-/// finished call costs a few atomic increments rather than label hashing and allocation.
-#[derive(Debug)]
-struct MethodMetrics {
-    /// `/service/method`.
-    path: String,
-    service: String,
-    method: String,
-    duration: Histogram,
-    /// Finished calls, by status ([`CODE_LABELS`]) and mode ([`MODE_LABELS`]).
-    calls: [OnceLock<Counter>; CODE_LABELS * MODE_LABELS],
-}
-
-/// The 17 gRPC codes, then `CLIENT_GONE` and `NONE`.
-const CODE_LABELS: usize = 19;
-const CLIENT_GONE: usize = 17;
-const NO_STATUS: usize = 18;
-const MODE_LABELS: usize = 8;
-/// A call's mode: how its request came ([`record::mode`] and [`RestMethod`] decide).
-const MODE_NAMES: [&str; MODE_LABELS] = [
-    "grpc-web",
-    "grpc-web-text",
-    "grpc",
-    "other",
-    "grpc-web+json",
-    "grpc-web-text+json",
-    "grpc+json",
-    "rest",
-];
-
-impl MethodMetrics {
-    fn new(metrics_duration: &HistogramFamily, service: String, method: String) -> Self {
-        let duration = metrics_duration
-            .get_or_create(&ServiceLabels {
-                service: service.clone(),
-            })
-            .clone();
-        Self {
-            path: format!("/{service}/{method}"),
-            service,
-            method,
-            duration,
-            calls: std::array::from_fn(|_| OnceLock::new()),
-        }
-    }
-
-    fn path(&self) -> &str {
-        &self.path
-    }
-
-    fn calls(&self, family: &Family<CallLabels, Counter>, code: usize, mode: usize) -> &Counter {
-        self.calls[code * MODE_LABELS + mode].get_or_init(|| {
-            let code = match code {
-                CLIENT_GONE => "CLIENT_GONE",
-                NO_STATUS => "NONE",
-                n => Code::from_i32(n as i32).name(),
-            };
-            family
-                .get_or_create(&CallLabels {
-                    service: self.service.clone(),
-                    method: self.method.clone(),
-                    code: code.to_owned(),
-                    mode: MODE_NAMES[mode].to_owned(),
-                })
-                .clone()
-        })
-    }
-}
-
-fn duration_histogram() -> Histogram {
-    // 0.5 ms to ~16 s.
-    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
 impl Default for Metrics {
@@ -403,66 +331,4 @@ impl Drop for ConnectionGuard {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_scrape_reads_calls_in_flight_before_finished_calls() {
-        // A call is counted, then leaves the gauge: reading in the other order, a scrape
-        // could see neither (no call in flight and none counted).
-        let metrics = Metrics::new();
-        let ok = Code::Ok.as_i32() as usize;
-        metrics
-            .admit("/a.S/M", ok, true)
-            .calls(&metrics.calls, ok, 0)
-            .inc();
-        let text = metrics.encode_with(std::iter::empty());
-        let at = |name: &str| text.find(name).unwrap_or(usize::MAX);
-        assert!(
-            at("grpcweb_in_flight_calls ") < at("grpcweb_calls_total{"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn endpoints_dropped_by_dns_refresh_lose_their_series() {
-        let metrics = Metrics::new();
-        let scrape = |endpoints: &[&str]| {
-            let list = endpoints.iter().map(|e| ((*e).to_owned(), true)).collect();
-            let text = metrics.encode_with([("b".to_owned(), 1, list, 0)].into_iter());
-            text.lines()
-                .filter(|l| l.starts_with("grpcweb_backend_endpoint_healthy{"))
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(scrape(&["x (10.0.0.1)", "x (10.0.0.2)"]).len(), 2);
-        assert_eq!(
-            scrape(&["x (10.0.0.2)"]),
-            [r#"grpcweb_backend_endpoint_healthy{backend="b",endpoint="x (10.0.0.2)"} 1"#]
-        );
-    }
-
-    #[test]
-    fn only_methods_a_backend_answered_get_series() {
-        let metrics = Metrics::new();
-        let ok = Code::Ok.as_i32() as usize;
-        let unimplemented = Code::Unimplemented.as_i32() as usize;
-        let other = |m: &Arc<MethodMetrics>| Arc::ptr_eq(m, &metrics.other);
-        assert!(other(&metrics.admit("/a.S/M", unimplemented, true)));
-        assert!(other(&metrics.admit("/a.S/M", ok, false)), "not answered");
-        assert!(other(&metrics.admit("/a.S/M", CLIENT_GONE, false)));
-        assert!(other(&metrics.admit("/a.S/M", NO_STATUS, true)));
-        assert!(other(&metrics.admit("/a.S/M/x", ok, true)));
-        assert!(other(&metrics.admit("/a.S/M?x", ok, true)));
-        let long = format!("/a.S/{}", "M".repeat(MAX_PATH_LABEL));
-        assert!(other(&metrics.admit(&long, ok, true)));
-        let m = metrics.admit("/a.S/M", ok, true);
-        assert!(!other(&m));
-        assert_eq!((m.service.as_str(), m.method.as_str()), ("a.S", "M"));
-        assert!(metrics.known("/a.S/M").is_some_and(|k| Arc::ptr_eq(&k, &m)));
-        for i in 1..MAX_METHODS {
-            metrics.admit(&format!("/a.S/M{i}"), ok, true);
-        }
-        assert!(other(&metrics.admit("/a.S/Full", ok, true)), "no room left");
-    }
-}
+mod tests;
