@@ -1,7 +1,6 @@
 use super::*;
 use crate::budget::RequestBudget;
 use grpcweb_protocol::framing::{FrameKind, encode_frame};
-use std::collections::VecDeque;
 use std::task::Waker;
 
 /// A client body: these chunks, then the end (or nothing more, ever, when `open`); with
