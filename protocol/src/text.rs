@@ -12,10 +12,6 @@
 //! above, which decide every result.
 
 use alloc::vec::Vec;
-#[cfg(not(feature = "fast-text"))]
-use base64::Engine as _;
-#[cfg(not(feature = "fast-text"))]
-use base64::engine::general_purpose::STANDARD;
 #[cfg(feature = "fast-text")]
 use base64_simd::Out;
 use bytes::{BufMut, Bytes, BytesMut};
