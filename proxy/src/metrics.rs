@@ -61,6 +61,12 @@ struct EndpointLabels {
     endpoint: String,
 }
 
+/// A worker's index: at most `worker_threads` values.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerLabels {
+    worker: String,
+}
+
 /// A [`crate::tls::HandshakeFailure`] label: a fixed, small set of values.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HandshakeFailureLabels {
@@ -80,6 +86,7 @@ pub struct Metrics {
     duration: HistogramFamily,
     in_flight: Gauge,
     connections: Gauge,
+    worker_connections: Family<WorkerLabels, Gauge>,
     bytes_in: Counter,
     bytes_out: Counter,
     messages_in: Counter,
@@ -134,6 +141,12 @@ impl Metrics {
             "client_connections",
             "Open client connections",
             connections.clone(),
+        );
+        let worker_connections = Family::<WorkerLabels, Gauge>::default();
+        registry.register(
+            "worker_connections",
+            "Open client connections by the worker serving them (one series with the shared scheduler)",
+            worker_connections.clone(),
         );
         let bytes_in = Counter::default();
         registry.register(
@@ -199,6 +212,7 @@ impl Metrics {
             duration,
             in_flight,
             connections,
+            worker_connections,
             bytes_in,
             bytes_out,
             messages_in,
@@ -217,6 +231,15 @@ impl Metrics {
     pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
         self.connections.inc();
         ConnectionGuard(self.clone())
+    }
+
+    /// The gauge of the client connections worker `worker` serves.
+    pub(crate) fn worker_connections(&self, worker: usize) -> Gauge {
+        self.worker_connections
+            .get_or_create(&WorkerLabels {
+                worker: worker.to_string(),
+            })
+            .clone()
     }
 
     /// Counts a failed client TLS handshake (`reason` from a fixed set).

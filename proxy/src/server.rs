@@ -206,7 +206,7 @@ impl Proxy {
                 .layer(rest),
         );
         let connections = Connections::new();
-        let load = accept::Load::new(config.runtimes());
+        let load = accept::Load::new(config.runtimes(), &metrics);
         let acceptor = accept::Acceptor {
             load,
             service,

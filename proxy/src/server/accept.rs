@@ -27,6 +27,7 @@ use super::{ClientBody, guard, keep_alive, listener};
 use crate::call::ClientIp;
 use crate::metrics::{CallRecord, Metrics};
 use crate::upstream::ClientCert;
+use prometheus_client::metrics::gauge::Gauge;
 
 /// What every worker's accept loop shares: the service stack, the metrics, the
 /// connections (for the drain) and their budgets.
@@ -291,18 +292,21 @@ impl Handoff {
     }
 }
 
-/// The connections each worker serves, for giving a new one to the least loaded.
+/// The connections each worker serves, for giving a new one to the least loaded; the
+/// counts are the `grpcweb_worker_connections` gauges themselves.
 #[derive(Debug)]
 pub(super) struct Load {
-    connections: Vec<AtomicUsize>,
+    connections: Vec<Gauge>,
     /// Where the next search starts, so that ties take turns.
     next: AtomicUsize,
 }
 
 impl Load {
-    pub(super) fn new(workers: usize) -> Arc<Self> {
+    pub(super) fn new(workers: usize, metrics: &Metrics) -> Arc<Self> {
         Arc::new(Self {
-            connections: (0..workers.max(1)).map(|_| AtomicUsize::new(0)).collect(),
+            connections: (0..workers.max(1))
+                .map(|w| metrics.worker_connections(w))
+                .collect(),
             next: AtomicUsize::new(0),
         })
     }
@@ -313,9 +317,9 @@ impl Load {
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let worker = (0..n)
             .map(|i| (start + i) % n)
-            .min_by_key(|&w| self.connections[w].load(Ordering::Relaxed))
+            .min_by_key(|&w| self.connections[w].get())
             .unwrap_or(0);
-        self.connections[worker].fetch_add(1, Ordering::Relaxed);
+        self.connections[worker].inc();
         Loaded(self.clone(), worker)
     }
 }
@@ -326,7 +330,7 @@ struct Loaded(Arc<Load>, usize);
 impl Drop for Loaded {
     fn drop(&mut self) {
         if let Some(c) = self.0.connections.get(self.1) {
-            c.fetch_sub(1, Ordering::Relaxed);
+            c.dec();
         }
     }
 }
@@ -337,7 +341,7 @@ mod tests {
 
     #[test]
     fn new_connections_go_to_the_least_loaded_worker_ties_taking_turns() {
-        let load = Load::new(3);
+        let load = Load::new(3, &Metrics::new());
         let mut held: Vec<Loaded> = (0..6).map(|_| load.pick()).collect();
         let mut picked: Vec<usize> = held.iter().map(|l| l.1).collect();
         picked.sort_unstable();
@@ -346,8 +350,8 @@ mod tests {
         held.retain(|l| l.1 != 1);
         let next = [load.pick(), load.pick()];
         assert_eq!([next[0].1, next[1].1], [1, 1]);
-        assert_eq!(load.connections[1].load(Ordering::Relaxed), 2);
+        assert_eq!(load.connections[1].get(), 2);
         drop(next);
-        assert_eq!(load.connections[1].load(Ordering::Relaxed), 0);
+        assert_eq!(load.connections[1].get(), 0);
     }
 }

@@ -220,3 +220,43 @@ async fn grpc_health_checks_drive_readiness() {
     serving.store(true, Ordering::Relaxed);
     assert!(wait_for(StatusCode::OK).await, "and SERVING ready again");
 }
+
+#[tokio::test]
+async fn worker_connections_show_how_connections_are_spread() {
+    let backend = FakeBackend::start(Reply::ok(vec![])).await.unwrap();
+    let proxy = support::proxy(&backend.url(), |c| {
+        c.admin_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.worker_threads = Some(2);
+        c.scheduler = grpcweb_proxy::Scheduler::PerWorker;
+    })
+    .await;
+    let admin = proxy.admin.unwrap();
+    let gauges = |text: &str| {
+        let read = |worker: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix(&format!(
+                        "grpcweb_worker_connections{{worker=\"{worker}\"}} "
+                    ))
+                })
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        (read("0"), read("1"))
+    };
+    // Three silent connections, one after another: to the worker with fewer, ties in turn.
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(tokio::net::TcpStream::connect(proxy.addr).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = support::scrape(admin).await;
+    assert_eq!(gauges(&text), (Some(2), Some(1)), "{text}");
+    drop(sockets);
+    within(Duration::from_secs(5), async {
+        while gauges(&support::scrape(admin).await) != (Some(0), Some(0)) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("closed connections leave the gauges");
+}
