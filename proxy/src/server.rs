@@ -230,7 +230,7 @@ impl Proxy {
         let stop_accepting = CancellationToken::new();
         let workers_done = CancellationToken::new();
         // Dropped before its end (its caller gave up on it), `serve` still stops the
-        // workers: they stop accepting and drop their connections.
+        // workers: they take no more connections and drop the ones they serve.
         let _stop_workers = (
             stop_accepting.clone().drop_guard(),
             workers_done.clone().drop_guard(),
@@ -238,6 +238,8 @@ impl Proxy {
         let mut workers = Vec::new();
         let mut others = Vec::new();
         for index in 1..config.runtimes() {
+            // Unbounded, but every connection on its way holds one of the
+            // `max_connections` slots.
             let (handing, handed) = tokio::sync::mpsc::unbounded_channel();
             others.push(handing);
             let acceptor = acceptor.clone();

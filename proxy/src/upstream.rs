@@ -1,10 +1,11 @@
 //! Forwarding to backends: HTTP/2 (h2c, or TLS) over shared, multiplexed connections,
 //! balanced over each backend's endpoints.
 //!
-//! Each endpoint has its own pool of connections: calls share a connection up
-//! to the backend's SETTINGS_MAX_CONCURRENT_STREAMS, and another connection is opened
-//! only when every one is full, up to the backend's `max_connections`; then calls wait,
-//! up to `max_pending_calls`. What a backend or a connection did wrong goes to the log,
+//! Each endpoint has its own pool of connections (one per worker runtime with the
+//! per-worker scheduler): calls share a connection up to the backend's
+//! SETTINGS_MAX_CONCURRENT_STREAMS, and another connection is opened only when every one
+//! is full, up to the backend's `max_connections`; then calls wait, up to
+//! `max_pending_calls`. What a backend or a connection did wrong goes to the log,
 //! with the call's path; the client's status says only what kind of failure it was
 //! (see [`grpcweb_layer::failure`]).
 

@@ -1,6 +1,6 @@
-//! One worker's accept loop: each connection it accepts is served on the worker's own
-//! runtime, through the proxy's service stack, within the connection budgets all workers
-//! share.
+//! Accepting client connections and serving them: worker 0 accepts and hands each
+//! connection to the worker serving the fewest, which serves it on its own runtime
+//! through the proxy's service stack, within the connection budgets all workers share.
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
@@ -261,10 +261,14 @@ pub(super) struct Handoff<T = std::net::TcpStream> {
     loaded: Loaded,
 }
 
-impl Handoff<TcpStream> {
-    fn into_std(self) -> std::io::Result<Handoff> {
+impl<T> Handoff<T> {
+    /// The same connection, its socket in another form.
+    fn with_stream<U>(
+        self,
+        stream: impl FnOnce(T) -> std::io::Result<U>,
+    ) -> std::io::Result<Handoff<U>> {
         Ok(Handoff {
-            stream: self.stream.into_std()?,
+            stream: stream(self.stream)?,
             peer: self.peer,
             slot: self.slot,
             accepted_at: self.accepted_at,
@@ -273,22 +277,19 @@ impl Handoff<TcpStream> {
     }
 }
 
+impl Handoff<TcpStream> {
+    fn into_std(self) -> std::io::Result<Handoff> {
+        self.with_stream(TcpStream::into_std)
+    }
+}
+
 impl Handoff {
     /// On the current runtime; `None` (the connection closed) if it cannot be registered.
     fn into_tokio(self) -> Option<Handoff<TcpStream>> {
-        match TcpStream::from_std(self.stream) {
-            Ok(stream) => Some(Handoff {
-                stream,
-                peer: self.peer,
-                slot: self.slot,
-                accepted_at: self.accepted_at,
-                loaded: self.loaded,
-            }),
-            Err(e) => {
-                tracing::debug!(peer = %self.peer, error = %e, "could not take a connection over");
-                None
-            }
-        }
+        let peer = self.peer;
+        self.with_stream(TcpStream::from_std)
+            .map_err(|e| tracing::debug!(%peer, error = %e, "could not take a connection over"))
+            .ok()
     }
 }
 

@@ -1,13 +1,17 @@
-//! HTTP/2 connections to one backend endpoint, shared by its calls.
+//! HTTP/2 connections to one backend endpoint, shared by the calls of one worker
+//! runtime (with the shared scheduler, by every call).
 //!
 //! Each call takes a stream slot on the first connection with room, room being the peer's
 //! SETTINGS_MAX_CONCURRENT_STREAMS (at most [`MAX_STREAMS`](super::conn::MAX_STREAMS)).
-//! Another connection is opened only when every open one is full (or there is none), one
-//! at a time, and only below the endpoint's connection limit: calls that find no room wait
-//! for it (a slot given back, a new connection) rather than each opening their own, and
-//! get a failed attempt's error. At most `max_pending` calls wait; one more is refused at
-//! once ([`Failure::Overflow`]) and counted, as is a call that waited at the connection
-//! limit for the connect timeout without a slot coming free. A new connection takes
+//! Another connection is opened only when every open one is full (or there is none), and
+//! only below the endpoint's connection limit: calls that find no room wait for it (a
+//! slot given back, a new connection) rather than each opening their own, and get a
+//! failed attempt's error. Attempts run side by side as many as the waiting calls need,
+//! each counted as taking the backend's last announced stream limit, so a burst does not
+//! wait for one connection after another. At most `max_pending` calls beyond what the
+//! attempts in progress will take wait; one more is refused at once
+//! ([`Failure::Overflow`]) and counted, as is a call that waited at the connection limit
+//! for the connect timeout without a slot coming free. A new connection takes
 //! calls once the backend's SETTINGS have arrived, so the first calls never exceed a limit
 //! the proxy has not seen yet. A slot is given back when the call's response body (or its
 //! response future) is dropped. A connection that carried no call for a whole idle period
