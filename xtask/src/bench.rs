@@ -268,33 +268,41 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         }
     }
 
-    // Latency at a fixed moderate rate: 1 KiB, 4 clients x 250 calls/s.
+    // Latency at a fixed moderate rate: 1 KiB, 4 clients x 250 calls/s, in rounds taken in
+    // turn across the paths; percentiles over all of a path's rounds.
     let bodies = Bodies::write(&work, "unary-1024", &simple_request(1024))?;
-    let rate_calls = if quick { 1000 } else { 3000 };
-    for t in &targets {
-        let log = work.join("latency.log");
-        let _ = std::fs::remove_file(&log);
-        let summary = Load {
-            url: url(t, "UnaryCall"),
-            http: t.http,
-            content_type: t.wire.content_type(),
-            body: bodies.for_wire(t.wire),
-            calls: rate_calls,
-            clients: 4,
-            streams: 1,
-            rps: Some(250),
-            log: Some(&log),
+    let rate_calls = if quick { 1000 } else { 2000 };
+    let mut logs = vec![(String::new(), 0); targets.len()];
+    for _ in 0..ROUNDS {
+        for (t, (text, failed)) in targets.iter().zip(&mut logs) {
+            let log = work.join("latency.log");
+            let _ = std::fs::remove_file(&log);
+            let summary = Load {
+                url: url(t, "UnaryCall"),
+                http: t.http,
+                content_type: t.wire.content_type(),
+                body: bodies.for_wire(t.wire),
+                calls: rate_calls,
+                clients: 4,
+                streams: 1,
+                rps: Some(250),
+                log: Some(&log),
+            }
+            .run()?;
+            text.push_str(&std::fs::read_to_string(&log).unwrap_or_default());
+            *failed += summary.failed;
         }
-        .run()?;
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    for (t, (text, failed)) in targets.iter().zip(logs) {
         let (p50, p99) = h2load::percentiles(&text).unwrap_or((f64::NAN, f64::NAN));
         println!("{} latency: p50 {p50:.2} ms, p99 {p99:.2} ms", t.label);
         report.latency.push(LatencyRow {
             label: t.label,
+            role: t.role,
             rate: 1000,
             p50_ms: p50,
             p99_ms: p99,
-            failed: summary.failed,
+            failed,
         });
     }
 
@@ -305,32 +313,43 @@ pub(crate) fn run(quick: bool) -> Result<()> {
         "stream-1000x1024",
         &streaming_request(per_call, 1024, 0),
     )?;
-    let stream_calls = if quick { 32 } else { 128 };
-    for t in targets.iter().filter(|t| t.http == Http::H2) {
-        let before = Cpu::read(t);
-        let summary = Load {
-            url: url(t, "StreamingOutputCall"),
-            http: t.http,
-            content_type: t.wire.content_type(),
-            body: bodies.for_wire(t.wire),
-            calls: stream_calls,
-            clients: 4,
-            streams: 4,
-            rps: None,
-            log: None,
+    let stream_calls = if quick { 32 } else { 256 };
+    let streamed: Vec<_> = targets.iter().filter(|t| t.http == Http::H2).collect();
+    let mut rounds: Vec<Vec<StreamRow>> = streamed.iter().map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        for (t, done) in streamed.iter().zip(&mut rounds) {
+            let before = Cpu::read(t);
+            let summary = Load {
+                url: url(t, "StreamingOutputCall"),
+                http: t.http,
+                content_type: t.wire.content_type(),
+                body: bodies.for_wire(t.wire),
+                calls: stream_calls,
+                clients: 4,
+                streams: 4,
+                rps: None,
+                log: None,
+            }
+            .run()?;
+            let messages = f64::from(stream_calls) * per_call as f64;
+            let (proxy_us, backend_us) = before.per_call(t, messages);
+            done.push(StreamRow {
+                label: t.label,
+                messages,
+                messages_per_sec: summary.calls_per_sec * per_call as f64,
+                proxy_cpu_us_per_message: proxy_us,
+                backend_cpu_us_per_message: backend_us,
+                failed: summary.failed,
+            });
         }
-        .run()?;
-        let messages = f64::from(stream_calls) * per_call as f64;
-        let (proxy_us, backend_us) = before.per_call(t, messages);
-        let rate = summary.calls_per_sec * per_call as f64;
-        println!("{} streaming: {rate:.0} messages/s", t.label);
-        report.streams.push(StreamRow {
-            label: t.label,
-            messages_per_sec: rate,
-            proxy_cpu_us_per_message: proxy_us,
-            backend_cpu_us_per_message: backend_us,
-            failed: summary.failed,
-        });
+    }
+    for done in rounds {
+        let row = StreamRow::combine(done).context("no round measured")?;
+        println!(
+            "{} streaming: {:.0} messages/s",
+            row.label, row.messages_per_sec
+        );
+        report.streams.push(row);
     }
 
     if !quick {

@@ -70,6 +70,8 @@ impl UnaryRow {
 pub struct LatencyRow {
     /// The path's name.
     pub label: &'static str,
+    /// Who answers, for the added-latency columns.
+    pub role: Role,
     /// Calls per second sent.
     pub rate: u32,
     /// Median latency, in milliseconds.
@@ -85,6 +87,8 @@ pub struct LatencyRow {
 pub struct StreamRow {
     /// The path's name.
     pub label: &'static str,
+    /// Messages streamed.
+    pub messages: f64,
     /// Streamed messages per second.
     pub messages_per_sec: f64,
     /// The proxy's CPU per message, in µs (none without a proxy).
@@ -93,6 +97,38 @@ pub struct StreamRow {
     pub backend_cpu_us_per_message: Option<f64>,
     /// Calls that failed.
     pub failed: u64,
+}
+
+impl StreamRow {
+    /// One row from the rounds of one path: messages per second over the rounds' time,
+    /// CPU per message over their messages.
+    pub fn combine(rounds: Vec<StreamRow>) -> Option<StreamRow> {
+        let first = rounds.first()?;
+        let messages: f64 = rounds.iter().map(|r| r.messages).sum();
+        let seconds: f64 = rounds
+            .iter()
+            .map(|r| r.messages / r.messages_per_sec.max(f64::MIN_POSITIVE))
+            .sum();
+        let weighted = |f: fn(&StreamRow) -> Option<f64>| -> Option<f64> {
+            let mut sum = 0.0;
+            for r in &rounds {
+                sum += f(r)? * r.messages;
+            }
+            (messages > 0.0).then(|| sum / messages)
+        };
+        Some(StreamRow {
+            label: first.label,
+            messages,
+            messages_per_sec: if seconds > 0.0 {
+                messages / seconds
+            } else {
+                0.0
+            },
+            proxy_cpu_us_per_message: weighted(|r| r.proxy_cpu_us_per_message),
+            backend_cpu_us_per_message: weighted(|r| r.backend_cpu_us_per_message),
+            failed: rounds.iter().map(|r| r.failed).sum(),
+        })
+    }
 }
 
 /// The proxy holding many idle server streams.
@@ -137,6 +173,11 @@ pub struct Report {
 
 fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} {unit}"))
+}
+
+/// Two decimals: CPU per streamed message is about a microsecond.
+fn us2(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2} µs"))
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -221,16 +262,39 @@ impl Report {
             let _ = writeln!(
                 t,
                 "\n### Latency at a fixed rate\n\n1 KiB unary calls at {rate} calls/s (4 \
-                 connections, one call at a time each), percentiles from h2load's per-request \
-                 log.\n"
+                 connections, one call at a time each) in {} rounds taken in turn across the \
+                 paths; percentiles over all the rounds' calls from h2load's per-request log. \
+                 Added is the path's percentile less the direct path's; \"vs nginx\" divides \
+                 that by nginx's.\n",
+                super::ROUNDS,
             );
-            let _ = writeln!(t, "| path | p50 | p99 | failed |");
-            let _ = writeln!(t, "|---|---:|---:|---:|");
+            let _ = writeln!(
+                t,
+                "| path | p50 | p99 | added p50 | vs nginx | added p99 | vs nginx | failed |"
+            );
+            let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|");
+            let of = |role| self.latency.iter().find(|l| l.role == role);
+            let (direct, nginx) = (of(Role::Direct), of(Role::Nginx));
+            // A path's percentile less the direct path's (none for the direct path).
+            let added = |l: Option<&LatencyRow>, p: fn(&LatencyRow) -> f64| {
+                let (l, d) = (l?, direct?);
+                (l.role != Role::Direct).then(|| p(l) - p(d))
+            };
+            let p50: fn(&LatencyRow) -> f64 = |r| r.p50_ms;
+            let p99: fn(&LatencyRow) -> f64 = |r| r.p99_ms;
+            let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2} ms"));
             for l in &self.latency {
                 let _ = writeln!(
                     t,
-                    "| {} | {:.2} ms | {:.2} ms | {} |",
-                    l.label, l.p50_ms, l.p99_ms, l.failed
+                    "| {} | {:.2} ms | {:.2} ms | {} | {} | {} | {} | {} |",
+                    l.label,
+                    l.p50_ms,
+                    l.p99_ms,
+                    ms(added(Some(l), p50)),
+                    ratio(added(Some(l), p50), added(nginx, p50)),
+                    ms(added(Some(l), p99)),
+                    ratio(added(Some(l), p99), added(nginx, p99)),
+                    l.failed
                 );
             }
         }
@@ -238,7 +302,9 @@ impl Report {
             let _ = writeln!(
                 t,
                 "\n### Server streaming\n\nStreamingOutputCall, 1000 responses of 1 KiB per \
-                 call, 4 connections x 4 calls in flight (HTTP/2 paths only).\n"
+                 call, 4 connections x 4 calls in flight (HTTP/2 paths only), in {} rounds taken \
+                 in turn across the paths.\n",
+                super::ROUNDS,
             );
             let _ = writeln!(
                 t,
@@ -251,8 +317,8 @@ impl Report {
                     "| {} | {:.0} | {} | {} | {} |",
                     s.label,
                     s.messages_per_sec,
-                    opt(s.proxy_cpu_us_per_message, "µs"),
-                    opt(s.backend_cpu_us_per_message, "µs"),
+                    us2(s.proxy_cpu_us_per_message),
+                    us2(s.backend_cpu_us_per_message),
                     s.failed
                 );
             }
@@ -336,5 +402,62 @@ mod tests {
         let direct = UnaryRow::combine(vec![round(10, 100.0, None)]).unwrap();
         assert_eq!(direct.proxy_cpu_us, None);
         assert!(UnaryRow::combine(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn latency_added_over_direct_and_against_nginx() {
+        let row = |label, role, p50_ms, p99_ms| LatencyRow {
+            label,
+            role,
+            rate: 1000,
+            p50_ms,
+            p99_ms,
+            failed: 0,
+        };
+        let report = Report {
+            latency: vec![
+                row("direct", Role::Direct, 0.25, 0.5),
+                row("nginx", Role::Nginx, 0.35, 0.9),
+                row("proxy", Role::Other, 0.45, 1.1),
+            ],
+            ..Report::default()
+        };
+        let text = report.markdown();
+        assert!(text.contains("| direct | 0.25 ms | 0.50 ms | - | - | - | - | 0 |"));
+        assert!(
+            text.contains("| nginx | 0.35 ms | 0.90 ms | 0.10 ms | 1.00 | 0.40 ms | 1.00 | 0 |")
+        );
+        assert!(
+            text.contains("| proxy | 0.45 ms | 1.10 ms | 0.20 ms | 2.00 | 0.60 ms | 1.50 | 0 |")
+        );
+    }
+
+    #[test]
+    fn stream_rounds_combine_over_their_messages_and_time() {
+        let round = |messages, per_sec, proxy_us| StreamRow {
+            label: "path",
+            messages,
+            messages_per_sec: per_sec,
+            proxy_cpu_us_per_message: proxy_us,
+            backend_cpu_us_per_message: Some(1.0),
+            failed: 1,
+        };
+        // 1,000 messages in 1 s at 1 µs each, then 3,000 in 1 s at 2 µs each.
+        let row = StreamRow::combine(vec![
+            round(1000.0, 1000.0, Some(1.0)),
+            round(3000.0, 3000.0, Some(2.0)),
+        ])
+        .unwrap();
+        assert!((row.messages_per_sec - 2000.0).abs() < 1e-9);
+        assert_eq!(row.proxy_cpu_us_per_message, Some(1.75));
+        assert_eq!(row.backend_cpu_us_per_message, Some(1.0));
+        assert_eq!((row.messages, row.failed), (4000.0, 2));
+        assert!(
+            StreamRow::combine(vec![round(10.0, 10.0, None)])
+                .unwrap()
+                .proxy_cpu_us_per_message
+                .is_none()
+        );
+        assert!(StreamRow::combine(Vec::new()).is_none());
     }
 }
