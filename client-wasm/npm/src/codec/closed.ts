@@ -5,7 +5,8 @@
 // enum field is. (Map values of a closed enum are checked by ./map.ts.)
 
 import type { EnumType } from "../message.js";
-import { addUnknown, packedOverrun, setScalar, wrongWireType, WT_LEN, WT_VARINT, type FieldCodec } from "./binary.js";
+import { addUnknown, packedOverrun, setScalar, wrongWireType } from "./binary.js";
+import { WT_LEN, WT_VARINT, type FieldCodec } from "./plan.js";
 import { Writer } from "./writer.js";
 
 /** The reader of closed-enum fields, for generated field tables. */

@@ -3,15 +3,8 @@
 // code gives such fields this codec (`X: groupField`), so only apps with groups bundle it.
 
 import type { MessageType } from "../message.js";
-import {
-  messageTarget,
-  readMessage,
-  writeMessage,
-  wrongWireType,
-  WT_END_GROUP,
-  WT_START_GROUP,
-  type FieldCodec,
-} from "./binary.js";
+import { messageTarget, readMessage, writeMessage, wrongWireType } from "./binary.js";
+import { WT_END_GROUP, WT_START_GROUP, type FieldCodec } from "./plan.js";
 
 /** The codec of group-encoded message fields, for generated field tables. */
 export const groupField: FieldCodec = {

@@ -3,19 +3,8 @@
 // so only apps with map fields bundle it.
 
 import type { ScalarTypeId } from "../message.js";
-import {
-  addUnknown,
-  readMessage,
-  readScalar,
-  scalarWireType,
-  wrongWireType,
-  writeMessage,
-  writeScalar,
-  WT_LEN,
-  type Field,
-  type FieldCodec,
-  type Obj,
-} from "./binary.js";
+import { addUnknown, readMessage, readScalar, wrongWireType, writeMessage, writeScalar } from "./binary.js";
+import { scalarWireType, WT_LEN, type Field, type FieldCodec, type Obj } from "./plan.js";
 import { create, scalarZero, setMapEntry } from "./fields.js";
 import type { Reader } from "./reader.js";
 import { ProtobufError, type WireType } from "./wire.js";

@@ -3,7 +3,7 @@
 // of those types and on maps with such keys or values (`W: wideScalar`), so that apps
 // whose messages have none do not bundle it.
 
-import type { WideScalar } from "./binary.js";
+import type { WideScalar } from "./plan.js";
 import { scalarZero } from "./fields.js";
 import { readDouble, readFixed32, readFixed64, readFloat, readLong } from "./reader.js";
 import { writeDouble, writeFixed32, writeFixed64, writeFloat, writeInt64, writeSint64 } from "./writer.js";

@@ -3,7 +3,8 @@
 // value. Generated code gives such fields this codec (`X: wrapperField`), so only apps
 // with them bundle it.
 
-import { isZero, readScalar, scalarWireType, writeScalar, wrongWireType, WT_LEN, type FieldCodec } from "./binary.js";
+import { isZero, readScalar, writeScalar, wrongWireType } from "./binary.js";
+import { scalarWireType, WT_LEN, type FieldCodec } from "./plan.js";
 import { scalarZero } from "./fields.js";
 import { ProtobufError, type WireType } from "./wire.js";
 
