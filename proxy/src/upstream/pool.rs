@@ -50,7 +50,8 @@ pub(crate) struct Connector {
     pub(crate) keep_alive: (Duration, Duration),
     /// The backend's open connections, for the metrics.
     pub(crate) open: Arc<AtomicI64>,
-    /// For the TCP connect, and again for the TLS handshake and the peer's SETTINGS.
+    /// For opening a connection: the TCP connect, the TLS handshake and the peer's
+    /// SETTINGS, together.
     pub(crate) timeout: Duration,
     /// Most connections per endpoint (at least 1).
     pub(crate) max_connections: usize,
@@ -280,8 +281,12 @@ impl Pool {
             .authority(url.authority.clone())
             .path_and_query("/")
             .build()?;
-        // The TCP connect has its own timeout inside the connector.
-        let io = self.connector.tcp_tls.clone().oneshot(uri).await?;
+        // One deadline for the whole opening: the TCP connect, the TLS handshake (a backend
+        // that accepts and never answers it must not hold the attempt) and the SETTINGS.
+        let deadline = tokio::time::Instant::now() + self.connector.timeout;
+        let io = tokio::time::timeout_at(deadline, self.connector.tcp_tls.clone().oneshot(uri))
+            .await
+            .map_err(|_| "timed out connecting to the backend (TCP and TLS)")??;
         let handshake = async {
             let state = Arc::new(ConnState::new(self.room.clone()));
             // Boxed: hyper sizes every task it spawns per stream after its connection
@@ -292,7 +297,7 @@ impl Pool {
             state.ready().await?;
             Ok::<_, BoxError>(Conn { tx, state })
         };
-        tokio::time::timeout(self.connector.timeout, handshake)
+        tokio::time::timeout_at(deadline, handshake)
             .await
             .map_err(|_| "timed out waiting for the backend's HTTP/2 SETTINGS to allow a stream")?
     }

@@ -248,6 +248,54 @@ async fn dead_backend_is_unavailable_without_naming_the_backend() {
     }
 }
 
+/// A backend that accepts the TCP connection and then says nothing: no HTTP/2 SETTINGS on
+/// h2c, no TLS ServerHello on `https://`. Opening the connection, TLS handshake included,
+/// is held to `connect_timeout` (docs/config.md): the call gets UNAVAILABLE then, never a
+/// hang.
+#[tokio::test]
+async fn a_backend_silent_after_accept_is_unavailable_after_the_connect_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            sockets.push(tcp);
+        }
+    });
+    let pki = crate::tls::Pki::new("silent-backend");
+    for scheme in ["http", "https"] {
+        let proxy = support::proxy(&format!("{scheme}://{addr}"), |c| {
+            c.backends[0].connect_timeout = Duration::from_millis(500);
+            c.backends[0].tls.ca = Some(pki.ca_path());
+        })
+        .await;
+        let start = Instant::now();
+        let res = within(
+            Duration::from_secs(10),
+            WebClient::new(HttpVersion::H2)
+                .call(proxy.addr, PATH)
+                .message(b"x")
+                .send(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{scheme}: the call hung"))
+        .unwrap();
+        assert_eq!(res.grpc_status(), Some(Code::Unavailable), "{scheme}");
+        let message = res.grpc_message().unwrap();
+        assert!(
+            message.contains("backend unavailable"),
+            "{scheme}: {message:?}"
+        );
+        // Given up at the timeout: not at once, not much later.
+        let took = start.elapsed();
+        assert!(
+            (Duration::from_millis(450)..Duration::from_secs(3)).contains(&took),
+            "{scheme}: {took:?}"
+        );
+    }
+    held.abort();
+}
+
 #[tokio::test]
 async fn trailers_only_becomes_a_body_trailer_frame_with_all_metadata() {
     let reply =
