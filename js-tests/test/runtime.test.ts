@@ -72,6 +72,42 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
   );
 
   it(
+    "a failed wasm load is not kept: loadWasm says why, and the next call loads the core",
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      assert.ok(proxy !== undefined && scripted !== undefined, "servers not started");
+      // A fresh process: the wasm module is loaded once per process.
+      const script = `
+      import { createGrpcWebTransport, loadWasm } from "grpcweb-client";
+      const out = [];
+      for (const source of [process.argv[2], process.argv[3]]) {
+        try { await loadWasm(source); out.push("loaded"); } catch (e) { out.push(e.message); }
+      }
+      const transport = createGrpcWebTransport({ baseUrl: process.argv[1] });
+      const method = { service: "grpc.testing.TestService", name: "EmptyCall", kind: "unary",
+        path: "/grpc.testing.TestService/EmptyCall", encode: () => new Uint8Array(0), decode: (b) => b.length };
+      out.push("empty response bytes: " + (await transport.unary(method, {})));
+      console.log(JSON.stringify(out));`;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          script,
+          `http://${proxy.addr}`,
+          `${closed}/grpcweb_client_bg.wasm`,
+          `${scripted.baseUrl}/grpcweb_client_bg.wasm`,
+        ],
+        { cwd: fileURLToPath(new URL("../../", import.meta.url)) },
+      );
+      const [unreachable, missing, call] = JSON.parse(stdout) as string[];
+      assert.match(unreachable ?? "", /fetch failed/);
+      assert.equal(missing, "the wasm module could not be loaded: HTTP 404");
+      assert.equal(call, "empty response bytes: 0");
+    },
+  );
+
+  it(
     "encodeBinaryHeader/decodeBinaryHeader work before the wasm core loads",
     { timeout: TEST_TIMEOUT_MS },
     async () => {

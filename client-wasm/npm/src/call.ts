@@ -7,7 +7,7 @@ import { statusDetails } from "./details.js";
 import { RpcError } from "./error.js";
 import type { CallRequest } from "./interceptor.js";
 import type { FetchLike, GrpcWebTransportOptions } from "./options.js";
-import { Decoder, END, ERROR, ERRORS, MESSAGE, NONE, TRAILER, text } from "./decoder.js";
+import { Decoder, END, ERROR, ERRORS, MESSAGE, NONE, TRAILER, latin1, text } from "./decoder.js";
 import type { CallOptions } from "./transport.js";
 import { core } from "./wasm.js";
 
@@ -123,7 +123,7 @@ export class Call {
         case MESSAGE:
           return ev.a;
         case TRAILER:
-          this.trailer.append(text(ev.a), text(ev.b));
+          this.trailer.append(text(ev.a), latin1(ev.b));
           break;
         case END: {
           this.done = true;

@@ -47,6 +47,19 @@ const utf8 = new TextDecoder();
 /** UTF-8 bytes as text (invalid sequences become U+FFFD). */
 export const text = (bytes: Uint8Array): string => utf8.decode(bytes);
 
+/**
+ * A header value's bytes as fetch gives response header values: one character per byte.
+ * `Headers` holds no character above U+00FF, so a trailer value in UTF-8 (or not text at
+ * all) cannot be taken as UTF-8 (docs/protocol.md S4).
+ */
+export const latin1 = (bytes: Uint8Array): string => {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+};
+
 /** A decoder in the wasm core; `free` it when the call is over. */
 export class Decoder {
   readonly #core: Core;
@@ -54,7 +67,8 @@ export class Decoder {
 
   constructor(core: Core, maxMessageBytes: number, status: number, headers: Headers) {
     this.#core = core;
-    this.#call = core.gw_new(maxMessageBytes);
+    // The core takes a u32: a larger limit (or Infinity) is the largest it can hold.
+    this.#call = core.gw_new(Math.min(Math.max(maxMessageBytes, 0), 0xffffffff) >>> 0);
     let block = "";
     headers.forEach((value, name) => (block += `${name}:${value}\n`));
     const bytes = new TextEncoder().encode(block);

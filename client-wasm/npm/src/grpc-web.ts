@@ -41,6 +41,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
     callOptions: CallOptions | undefined,
     stream: boolean,
     requests?: AsyncIterable<unknown>,
+    opened?: Call[],
   ): Promise<CallResponse> => {
     // Compiled while the request is on its way; needed once response bytes arrive.
     core().catch(() => undefined);
@@ -60,7 +61,7 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
       timeoutMs: callOptions?.timeoutMs ?? options.defaultTimeoutMs,
       signal: callOptions?.signal,
     };
-    const next = applyInterceptors(options.interceptors ?? [], (req) => send(options, req, callOptions));
+    const next = applyInterceptors(options.interceptors ?? [], (req) => send(options, req, callOptions, opened));
     return next(request).catch((e: unknown) => {
       throw RpcError.from(e);
     });
@@ -75,25 +76,33 @@ export function createGrpcWebTransport(options: GrpcWebTransportOptions): GrpcWe
   };
 
   // The call starts when the stream is first iterated.
-  async function* many(response: () => Promise<CallResponse>): AsyncGenerator<any> {
-    const r = await response();
-    if (!r.stream) {
-      throw new RpcError(13 /* INTERNAL */, "an interceptor returned a unary response for a stream");
-    }
+  async function* many(response: (opened: Call[]) => Promise<CallResponse>): AsyncGenerator<any> {
+    // The calls sent for this stream: an interceptor may fail after `next`, or retry, and
+    // leave a response stream nobody reads; each is ended here, whatever became of it.
+    const opened: Call[] = [];
     try {
+      const r = await response(opened);
+      if (!r.stream) {
+        throw new RpcError(13 /* INTERNAL */, "an interceptor returned a unary response for a stream");
+      }
       yield* r.message;
     } catch (e) {
       throw RpcError.from(e);
+    } finally {
+      for (const call of opened) {
+        call.close(new RpcError(1 /* CANCELLED */, "call cancelled locally: the stream was left"));
+      }
     }
   }
 
   return {
     unary: (method, input, callOptions) => single(start(method as never, input, callOptions, false)),
-    serverStream: (method, input, callOptions) => many(() => start(method as never, input, callOptions, true)),
+    serverStream: (method, input, callOptions) =>
+      many((opened) => start(method as never, input, callOptions, true, undefined, opened)),
     clientStream: (method, inputs, callOptions) =>
       single(start(method as never, undefined, callOptions, false, inputs)),
     bidiStream: (method, inputs, callOptions) =>
-      many(() => start(method as never, undefined, callOptions, true, inputs)),
+      many((opened) => start(method as never, undefined, callOptions, true, inputs, opened)),
     supportsRequestStreaming: () => requestStreams().then((m) => m.canStreamRequests()),
   };
 }
@@ -103,12 +112,14 @@ async function send(
   options: GrpcWebTransportOptions,
   req: CallRequest,
   callOptions: CallOptions | undefined,
+  opened: Call[] | undefined,
 ): Promise<CallResponse> {
   const call = new (req.requests === undefined ? Call : (await requestStreams()).streamingCall(Call, RpcError))(
     options,
     req,
     callOptions,
   );
+  opened?.push(call);
   try {
     await call.open();
     const first = await call.pull();
@@ -119,15 +130,18 @@ async function send(
       if (first === undefined) {
         throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has no message");
       }
-      message = call.decode(first);
+      // The status first: a message that does not decode is the server's error to report.
       if ((await call.pull()) !== undefined) {
         throw new RpcError(12 /* UNIMPLEMENTED */, "unary response has more than one message");
       }
+      message = call.decode(first);
     }
     return { stream: req.stream, header: call.header, message, trailer: call.trailer } as CallResponse;
   } catch (e) {
-    call.close(e);
-    throw e;
+    // Interceptors see an RpcError from `next`, whatever failed.
+    const error = RpcError.from(e);
+    call.close(error);
+    throw error;
   } finally {
     if (!req.stream) {
       call.close();

@@ -99,10 +99,13 @@ export function streamingCall(Base: typeof Call, RpcError: typeof RpcErrorClass)
             mode: "no-cors",
             credentials: "omit",
             cache: "no-store",
+            // The call's deadline and abort end the probe too.
+            signal: this.controller.signal,
           }).then(
             () => true,
             () => false,
-          ))
+          )) &&
+          this.reason === undefined
         ) {
           throw new RpcError(
             UNIMPLEMENTED,
@@ -110,7 +113,8 @@ export function streamingCall(Base: typeof Call, RpcError: typeof RpcErrorClass)
               `and HTTP/3 only, not HTTP/1.1), while the server is reachable: ${(e as RpcErrorClass).rawMessage}`,
           );
         }
-        throw e;
+        // Cut short during the probe: the deadline or the abort, not the network.
+        throw this.reason ?? e;
       }
     }
 

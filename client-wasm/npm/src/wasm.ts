@@ -24,10 +24,10 @@ export type WasmSource = URL | string | Response | BufferSource | WebAssembly.Mo
 let ready: Promise<Core> | undefined;
 
 /**
- * Instantiates the wasm core (once; later calls return the same promise). Calls start
- * this themselves with the inlined module, in parallel with their first fetch; call it
- * first to use `source` (e.g. `new URL("grpcweb-client/grpcweb_client_bg.wasm",
- * import.meta.url)` in a bundler).
+ * Instantiates the wasm core (once; later calls return the same promise, unless the load
+ * failed: then the next call or `loadWasm` tries again). Calls start this themselves with
+ * the inlined module, in parallel with their first fetch; call it first to use `source`
+ * (e.g. `new URL("grpcweb-client/grpcweb_client_bg.wasm", import.meta.url)` in a bundler).
  */
 export function loadWasm(source?: WasmSource): Promise<void> {
   return core(source).then(() => undefined);
@@ -35,12 +35,18 @@ export function loadWasm(source?: WasmSource): Promise<void> {
 
 /** The core, loading it on first use. */
 export function core(source?: WasmSource): Promise<Core> {
-  ready ??= (async () => {
+  if (ready !== undefined) {
+    return ready;
+  }
+  const loading = (async () => {
     let module = source ?? (await inflate((await import("./wasm/inline.js")).wasmGzipBase64));
     if (typeof module === "string" || module instanceof URL) {
       module = await fetch(module);
     }
     if (module instanceof Response) {
+      if (!module.ok) {
+        throw new Error(`the wasm module could not be loaded: HTTP ${module.status}`);
+      }
       module = await module.arrayBuffer();
     }
     let instance: WebAssembly.Instance;
@@ -59,7 +65,11 @@ export function core(source?: WasmSource): Promise<Core> {
     }
     return instance.exports as unknown as Core;
   })();
-  return ready;
+  // A failed load is not kept: the next call, or `loadWasm`, tries again.
+  loading.catch(() => {
+    if (ready === loading) ready = undefined;
+  });
+  return (ready = loading);
 }
 
 /** Base64, then gunzip (DecompressionStream: Node 18+, every current browser). */

@@ -1,6 +1,7 @@
 // A tiny gRPC-Web server for the runtime tests: canned responses that the proxy never
 // produces (1-byte chunks, trailers-only, error details, HTTP errors, a hanging call, a
-// slow stream that records when the client went away). CORS is open so the browser tests
+// slow stream that records when the client went away, trailer values that are not
+// UTF-8, a message that does not decode). CORS is open so the browser tests
 // can call it from their page's origin.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -184,6 +185,44 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
         );
         return;
       }
+      case "OddTrailers":
+        // A message, then a trailer frame whose x-note value is UTF-8 for U+65E5, a space
+        // and a lone 0xff: no Headers value as UTF-8, and no reason to lose the status.
+        res.writeHead(200, grpcHeaders(req));
+        res.end(
+          encode(req, [
+            message(CANNED_BODIES[0] ?? []),
+            frame(
+              0x80,
+              Buffer.concat([
+                Buffer.from("grpc-status: 5\r\ngrpc-message: gone\r\nx-note: "),
+                Buffer.from([0xe6, 0x97, 0xa5, 0x20, 0xff]),
+                Buffer.from("\r\n"),
+              ]),
+            ),
+          ]),
+        );
+        return;
+      case "Undecodable":
+        // A message the method's codec cannot read (a field longer than the message),
+        // then an error status: the status is the answer.
+        res.writeHead(200, grpcHeaders(req));
+        res.end(
+          encode(req, [
+            frame(0x00, Buffer.from([0x0a, 0x05, 0x01])),
+            trailers("grpc-status: 9\r\ngrpc-message: not yet\r\n"),
+          ]),
+        );
+        return;
+      case "SlowHeaders":
+        // Answers 2 s late (an empty OK), whatever the request: the browser's check of a
+        // refused request stream (a GET to the same URL) waits that long too.
+        await sleep(2_000);
+        if (!res.destroyed) {
+          res.writeHead(200, grpcHeaders(req));
+          res.end(encode(req, [trailers("grpc-status: 0\r\n")]));
+        }
+        return;
       case "Http503":
         res.writeHead(503, { ...CORS, "content-type": "text/plain" });
         res.end("overloaded");

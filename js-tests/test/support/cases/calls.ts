@@ -118,6 +118,51 @@ export const callCases: Case[] = [
     },
   },
   {
+    name: "an interceptor that fails after next() on a stream: the call is ended, the server sees it go",
+    async run(ctx) {
+      const id = `dropped-${ctx.format}-${Math.random().toString(36).slice(2)}`;
+      const refuse: Interceptor = (next) => async (req) => {
+        await next(req);
+        throw new Error("refused by the interceptor");
+      };
+      const transport = createGrpcWebTransport({
+        baseUrl: ctx.scriptedUrl,
+        format: ctx.format,
+        interceptors: [refuse],
+      });
+      const err = await expectError(
+        collect(transport.serverStream(scriptedStream("SlowStream"), empty(), { metadata: { "x-case-id": id } })),
+        Code.UNKNOWN,
+        "refused by the interceptor",
+      );
+      check(err instanceof RpcError, "an RpcError");
+      // The slow stream runs 10 s unless the client goes away.
+      type Stats = { sent: number; closedAfterMs?: number } | null;
+      const poll = async (): Promise<Stats> =>
+        (await (await fetch(`${ctx.scriptedUrl}/stats?id=${id}`)).json()) as Stats;
+      let stats = await poll();
+      for (let i = 0; i < 40 && stats?.closedAfterMs === undefined; i++) {
+        await sleep(50);
+        stats = await poll();
+      }
+      check(stats !== null && stats.closedAfterMs !== undefined, "the server never saw the request close");
+      check(stats.sent < 10, `server kept sending: ${stats.sent} messages`);
+    },
+  },
+  {
+    name: "a deadline while a request stream is sent (or, in a browser over HTTP/1.1, refused and checked) is DEADLINE_EXCEEDED",
+    async run(ctx) {
+      const slow = method("scripted.Canned", "SlowHeaders", "client_streaming", EmptySchema, EmptySchema);
+      const inputs = (async function* () {
+        yield empty();
+      })();
+      const started = performance.now();
+      await expectError(clientStreamCall(scripted(ctx), slow, inputs, { timeoutMs: 300 }), Code.DEADLINE_EXCEEDED);
+      const took = performance.now() - started;
+      check(took < 1_500, `failed ${Math.round(took)} ms after the start (the server answers at 2 s)`);
+    },
+  },
+  {
     name: "abort mid-stream through the proxy",
     async run(ctx) {
       const controller = new AbortController();

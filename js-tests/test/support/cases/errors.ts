@@ -102,6 +102,40 @@ export const errorCases: Case[] = [
     },
   },
   {
+    name: "a largest message over what the core holds (Infinity, 2^32) is no limit, not zero",
+    async run(ctx) {
+      for (const max of [Infinity, 2 ** 32, 5 * 2 ** 30]) {
+        const t = createGrpcWebTransport({ baseUrl: ctx.proxyUrl, format: ctx.format, maxResponseMessageBytes: max });
+        equal((await t.unary(unaryCall, simple({ responseSize: 10 }))).payload?.body.length, 10, `limit ${max}`);
+      }
+    },
+  },
+  {
+    name: "a trailer value that is not UTF-8 text keeps the status and reads byte for byte",
+    async run(ctx) {
+      let trailer: Headers | undefined;
+      const err = await expectError(
+        scripted(ctx).unary(scriptedUnary("OddTrailers"), empty(), { onTrailer: (t) => (trailer = t) }),
+        Code.NOT_FOUND,
+        "gone",
+      );
+      check(trailer !== undefined, "onTrailer was not called");
+      // One character per byte, as fetch gives header values.
+      equal(trailer.get("x-note"), "\u00e6\u0097\u00a5 \u00ff", "onTrailer x-note");
+      equal(err.metadata.get("x-note"), "\u00e6\u0097\u00a5 \u00ff", "error metadata x-note");
+    },
+  },
+  {
+    name: "a unary message that does not decode, then an error status: the status is the answer",
+    async run(ctx) {
+      await expectError(
+        scripted(ctx).unary(scriptedUnary("Undecodable"), empty()),
+        Code.FAILED_PRECONDITION,
+        "not yet",
+      );
+    },
+  },
+  {
     name: "trailers-only response: status and metadata from headers",
     async run(ctx) {
       let trailer: Headers | undefined;
