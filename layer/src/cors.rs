@@ -53,6 +53,10 @@ pub struct CorsConfig {
     pub allowed_headers: Option<Vec<String>>,
     /// How long browsers may cache a preflight.
     pub max_age: Duration,
+    /// Allow every method a preflight asks for, not only `POST`: for a server that also
+    /// answers REST calls, whose `google.api.http` rules bind any HTTP method. Origins
+    /// are checked all the same.
+    pub allow_any_method: bool,
 }
 
 impl Default for CorsConfig {
@@ -62,6 +66,7 @@ impl Default for CorsConfig {
             allow_credentials: false,
             allowed_headers: None,
             max_age: Duration::from_secs(86_400),
+            allow_any_method: false,
         }
     }
 }
@@ -93,6 +98,7 @@ struct Policy {
     credentials: bool,
     allowed_headers: Option<HeaderValue>,
     max_age: HeaderValue,
+    any_method: bool,
 }
 
 /// A tower layer applying [`CorsConfig`].
@@ -125,6 +131,7 @@ impl CorsLayer {
                 credentials: config.allow_credentials,
                 allowed_headers,
                 max_age: HeaderValue::from(config.max_age.as_secs()),
+                any_method: config.allow_any_method,
             }),
         })
     }
@@ -212,23 +219,24 @@ impl<S> CorsService<S> {
         if !allowed {
             return forbidden(origin);
         }
-        let method_ok = req
+        // The method asked for, when allowed: POST, or any method (a token) for REST.
+        let method = req
             .headers()
             .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .is_some_and(|m| m.as_bytes() == b"POST");
+            .filter(|m| {
+                m.as_bytes() == b"POST"
+                    || (self.policy.any_method && Method::from_bytes(m.as_bytes()).is_ok())
+            });
         let mut res = Response::new(ResB::default());
         add_vary(res.headers_mut(), true);
-        if !method_ok {
+        let Some(method) = method else {
             *res.status_mut() = StatusCode::FORBIDDEN;
             return res;
-        }
+        };
         *res.status_mut() = StatusCode::NO_CONTENT;
         let h = res.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST"),
-        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method.clone());
         let requested = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS);
         let allow_headers = match &self.policy.allowed_headers {
             Some(list) => Some(list.clone()),

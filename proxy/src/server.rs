@@ -181,6 +181,7 @@ impl Proxy {
             .allow_request_streaming(config.allow_request_streaming)
             .shutdown_signal(stop_calls.clone())
             .layer(json);
+        let has_rest = descriptors.any_descriptors();
         let rest = RestCalls::new(
             route.layer(web),
             RestSettings {
@@ -200,8 +201,13 @@ impl Proxy {
         );
         // Outermost first: credentials marked sensitive, CORS, REST calls made gRPC, the
         // route match, the translation.
+        let cors = grpcweb_layer::CorsConfig {
+            // REST rules bind any method; without descriptors there is no REST.
+            allow_any_method: has_rest,
+            ..config.cors.clone()
+        };
         let service = guard::sensitive(
-            CorsLayer::new(&config.cors)
+            CorsLayer::new(&cors)
                 .map_err(|e| StartError::Config(e.into()))?
                 .layer(rest),
         );

@@ -224,3 +224,68 @@ async fn wildcard_origin_allows_any_but_not_with_credentials() {
     let err = config.validate().unwrap_err();
     assert_eq!(err.key(), "allowed-origin");
 }
+
+/// REST transcoding binds any HTTP method (`google.api.http` rules: GET, PUT, PATCH,
+/// DELETE, custom ones), so a proxy that transcodes REST allows the method a preflight
+/// asks for (C3); without descriptors only POST. Origins are checked as ever.
+#[tokio::test]
+async fn a_proxy_that_transcodes_rest_allows_the_methods_of_its_rules() {
+    let backend = crate::rest_calls::echo_server().await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        crate::rest_calls::with_echo_descriptors(c);
+        c.cors.allowed_origins = vec!["https://app.example.com".into()];
+    })
+    .await;
+    let client = WebClient::new(HttpVersion::H1);
+    let ask = |origin: &'static str, method: &'static str| {
+        client
+            .call(proxy.addr, "/v1/shelves/9")
+            .method(Method::OPTIONS)
+            .content_type("")
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    for method in ["GET", "PUT", "PATCH", "DELETE", "SEARCH", "POST"] {
+        let res = ask("https://app.example.com", method).await.unwrap();
+        assert_eq!(res.status, StatusCode::NO_CONTENT, "{method}");
+        assert_eq!(
+            res.header("access-control-allow-methods"),
+            Some(method),
+            "{method}"
+        );
+        let res = ask("https://evil.example", method).await.unwrap();
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} from elsewhere");
+    }
+    // The call the preflight was for: answered, with the CORS headers.
+    let res = client
+        .call(proxy.addr, "/v1/shelves/9?numbers=1")
+        .method(Method::DELETE)
+        .content_type("application/json")
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status, 200, "{:?}", res.raw_body);
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+
+    // Without descriptors there is no REST: POST only, as before.
+    let (_plain_backend, plain) = setup(&["https://app.example.com"], false).await;
+    let res = client
+        .call(plain.addr, PATH)
+        .method(Method::OPTIONS)
+        .content_type("")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
