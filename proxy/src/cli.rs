@@ -60,7 +60,7 @@ pub struct Args {
 
     /// A browser origin allowed to call (repeatable): an exact origin such as
     /// `https://app.example.com`, a pattern such as `https://*.example.com`, or `*` for any.
-    /// Pages served from the proxy's own host are always allowed.
+    /// A page on the proxy's own host must be listed like any other.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 

@@ -34,7 +34,14 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl From<CorsError> for ConfigError {
+    /// Named by the config file's keys, as every other error (the layer names its options
+    /// as the proxy's flags do).
     fn from(e: CorsError) -> Self {
-        Self::new(e.key(), e.message())
+        let key = match e.key() {
+            "allowed-origin" => "cors.allowed_origins",
+            "allowed-header" => "cors.allowed_headers",
+            other => other,
+        };
+        Self::new(key, e.message())
     }
 }

@@ -213,12 +213,10 @@ pub struct BackendTlsConfig {
     pub server_name: Option<String>,
 }
 
-/// The rustls client configuration for a backend.
-pub(crate) fn client_config(
-    name: &str,
-    tls: &BackendTlsConfig,
-) -> Result<ClientConfig, ConfigError> {
-    let key = |k: &str| format!("backends.{name}.{k}");
+/// The rustls client configuration for a backend; errors name `{at}.ca` and so on (`at`
+/// is the backend's key, `backends[0]`).
+pub(crate) fn client_config(at: &str, tls: &BackendTlsConfig) -> Result<ClientConfig, ConfigError> {
+    let key = |k: &str| format!("{at}.{k}");
     let ca = tls.ca.as_ref().ok_or_else(|| {
         ConfigError::new(
             key("ca"),

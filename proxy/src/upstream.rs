@@ -123,7 +123,9 @@ where
         http.enforce_http(false);
         // TLS is used for https:// endpoints only; http:// ones stay cleartext (h2c).
         let tls = match config.tls.ca {
-            Some(_) => crate::tls::client_config(&config.name, &config.tls)?,
+            Some(_) => {
+                crate::tls::client_config(&format!("backends.{}", config.name), &config.tls)?
+            }
             None => rustls::ClientConfig::builder_with_provider(Arc::new(
                 rustls::crypto::ring::default_provider(),
             ))

@@ -116,7 +116,7 @@ fn errors_name_the_key() {
         ),
         (
             "[[backends]]\nname = \"a\"\nendpoints = [\"https://x:1\"]\nca = \"/nonexistent/ca.pem\"\n".to_owned(),
-            "backends.a.ca",
+            "backends[0].ca",
         ),
         (
             format!("{b}[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n"),
@@ -145,7 +145,7 @@ fn errors_name_the_key() {
         ),
         (
             format!("{b}[cors]\nallowed_origins = [\"example.com\"]\n"),
-            "allowed-origin",
+            "cors.allowed_origins",
         ),
         (
             format!("{b}[limits]\nmax_message_size = \"lots\"\n"),

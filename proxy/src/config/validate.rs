@@ -55,7 +55,7 @@ impl Config {
                 }
             }
             if b.tls.ca.is_some() {
-                crate::tls::client_config(&b.name, &b.tls)?;
+                crate::tls::client_config(&key, &b.tls)?;
             }
             if b.max_connections == 0 {
                 return Err(ConfigError::new(

@@ -42,7 +42,7 @@ fn invalid_config_fails_at_start_naming_the_key() {
                 "--allowed-origin",
                 "example.com",
             ],
-            "invalid allowed-origin",
+            "invalid cors.allowed_origins",
         ),
         (
             vec![

@@ -222,7 +222,7 @@ async fn wildcard_origin_allows_any_but_not_with_credentials() {
     config.cors.allowed_origins = vec!["*".into()];
     config.cors.allow_credentials = true;
     let err = config.validate().unwrap_err();
-    assert_eq!(err.key(), "allowed-origin");
+    assert_eq!(err.key(), "cors.allowed_origins");
 }
 
 /// REST transcoding binds any HTTP method (`google.api.http` rules: GET, PUT, PATCH,

@@ -171,7 +171,7 @@ async fn patterns_covering_a_public_suffix_are_refused() {
         config.cors.allowed_origins = vec![pattern.into()];
         match Proxy::bind(config).await {
             Err(StartError::Config(e)) => {
-                assert_eq!(e.key(), "allowed-origin", "{pattern}");
+                assert_eq!(e.key(), "cors.allowed_origins", "{pattern}");
                 assert!(e.to_string().contains("public suffix"), "{pattern}: {e}");
             }
             other => panic!("{pattern} accepted: {other:?}"),
