@@ -96,15 +96,24 @@ async fn check(cases: Vec<Case>) {
 #[tokio::test]
 async fn resets_map_their_reason_after_the_messages_sent() {
     let mut cases: Vec<Case> = [
-        (Reason::CANCEL, Code::Cancelled),
-        (Reason::REFUSED_STREAM, Code::Unavailable),
-        (Reason::ENHANCE_YOUR_CALM, Code::ResourceExhausted),
-        (Reason::INTERNAL_ERROR, Code::Internal),
-        (Reason::PROTOCOL_ERROR, Code::Internal),
+        (Reason::CANCEL, Code::Cancelled, "(CANCEL)"),
+        (
+            Reason::REFUSED_STREAM,
+            Code::Unavailable,
+            "(REFUSED_STREAM)",
+        ),
+        (
+            Reason::ENHANCE_YOUR_CALM,
+            Code::ResourceExhausted,
+            "(ENHANCE_YOUR_CALM)",
+        ),
+        (Reason::INTERNAL_ERROR, Code::Internal, "(INTERNAL_ERROR)"),
+        (Reason::PROTOCOL_ERROR, Code::Internal, "(PROTOCOL_ERROR)"),
     ]
     .into_iter()
-    .map(|(reason, code)| Case {
+    .map(|(reason, code, says)| Case {
         messages: &["one", "two"],
+        says,
         ..Case::new(
             format!("{reason:?}"),
             Reply::reset_after(msgs(&["one", "two"]), reason),
@@ -114,6 +123,7 @@ async fn resets_map_their_reason_after_the_messages_sent() {
     .collect();
     cases.push(Case {
         combos: vec![(HttpVersion::H2, Mode::Binary)],
+        says: "reset the stream (REFUSED_STREAM)",
         ..Case::new(
             "before any message",
             Reply::reset_after(vec![], Reason::REFUSED_STREAM),

@@ -120,27 +120,42 @@ async fn h2_headers_without_end_headers_are_closed() {
 }
 
 /// A connection that made a call has proved itself: it is not cut by the header timeout
-/// (HTTP/2 keeps it for `idle_timeout`).
+/// (HTTP/2 keeps it for `idle_timeout`). One raw HTTP/2 connection, whose driver ends if
+/// the proxy closes it (a pooled client would reconnect and hide the close).
 #[tokio::test]
 async fn a_connection_with_a_call_is_kept() {
     let backend = backend().await;
     let proxy = support::proxy(&backend.url(), slow).await;
-    let client = WebClient::new(HttpVersion::H2);
-    let res = client
-        .call(proxy.addr, PATH)
-        .message("")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.grpc_status(), Some(Code::Ok));
+    let tcp = TcpStream::connect(proxy.addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    let driver = tokio::spawn(conn);
+    let mut call = async || {
+        let req = http::Request::post(format!("http://{}{PATH}", proxy.addr))
+            .header("content-type", "application/grpc-web+proto")
+            .body(http_body_util::Full::new(grpcweb_test_support::data_frame(
+                b"",
+            )))
+            .unwrap();
+        let res = send.send_request(req).await.unwrap();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(
+            body.windows(15).any(|w| w == b"grpc-status:0\r\n"),
+            "{body:?}"
+        );
+    };
+    call().await;
     tokio::time::sleep(HEADER_TIMEOUT * 3).await;
-    let res = client
-        .call(proxy.addr, PATH)
-        .message("")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.grpc_status(), Some(Code::Ok));
+    assert!(!driver.is_finished(), "the connection was closed");
+    call().await;
+    assert!(!driver.is_finished(), "the connection was closed");
     assert_eq!(backend.connections(), 1);
 }
 
