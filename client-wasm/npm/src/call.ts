@@ -88,6 +88,7 @@ export class Call {
     }
     if (this.reason !== undefined) {
       // A fetch that ignores its signal resolved after the deadline or an abort.
+      response.body?.cancel().catch(() => undefined);
       throw this.#cutShort();
     }
     this.header = response.headers;
@@ -201,11 +202,13 @@ export class Call {
     this.#decoder?.free();
   }
 
-  /** Records why the call is cut short, then aborts the fetch; a pending read then fails. */
+  /** Records why the call is cut short, then aborts the fetch; a pending read then ends
+   * (the reader is cancelled too, for a fetch that ignores its signal). */
   #stop(reason: RpcError): void {
     if (this.reason === undefined) {
       this.reason = reason;
       this.controller.abort();
+      this.#reader?.cancel().catch(() => undefined);
     }
   }
 

@@ -295,6 +295,20 @@ export const callCases: Case[] = [
     },
   },
   {
+    name: "a custom fetch that ignores its signal: the deadline still ends a call waiting for its body",
+    async run(ctx) {
+      const transport = createGrpcWebTransport({
+        baseUrl: ctx.scriptedUrl,
+        format: ctx.format,
+        fetch: (input, init) => globalThis.fetch(input, { ...init, signal: null }),
+      });
+      const started = performance.now();
+      await expectError(transport.unary(scriptedUnary("Hang"), empty(), { timeoutMs: 300 }), Code.DEADLINE_EXCEEDED);
+      const took = performance.now() - started;
+      check(took < 1_500, `ended ${Math.round(took)} ms after the start`);
+    },
+  },
+  {
     name: "interceptors change metadata and observe results, first one outermost",
     async run(ctx) {
       const seen: string[] = [];
