@@ -163,26 +163,9 @@ async fn idle_connections_close_but_live_streams_do_not() {
     .await;
 
     // A raw HTTP/2 connection: its driver ends when the proxy closes the connection.
-    let tcp = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
-    let (mut send, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(tcp),
-    )
-    .await
-    .unwrap();
-    let driver = tokio::spawn(conn);
+    let (mut send, driver) = support::raw_h2(proxy.addr).await;
     // A stream that lasts ~900 ms, three times the idle timeout, completes.
-    let req = http::Request::post(format!("http://{}/x.Svc/Stream", proxy.addr))
-        .header("content-type", "application/grpc-web+proto")
-        .body(http_body_util::Full::new(grpcweb_test_support::data_frame(
-            b"x",
-        )))
-        .unwrap();
-    let res = send.send_request(req).await.unwrap();
-    let body = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
+    let body = support::raw_h2_call(&mut send, proxy.addr, "/x.Svc/Stream", b"x").await;
     assert!(
         body.windows(15).any(|w| w == b"grpc-status:0\r\n"),
         "{body:?}"

@@ -126,26 +126,9 @@ async fn h2_headers_without_end_headers_are_closed() {
 async fn a_connection_with_a_call_is_kept() {
     let backend = backend().await;
     let proxy = support::proxy(&backend.url(), slow).await;
-    let tcp = TcpStream::connect(proxy.addr).await.unwrap();
-    let (mut send, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(tcp),
-    )
-    .await
-    .unwrap();
-    let driver = tokio::spawn(conn);
+    let (mut send, driver) = support::raw_h2(proxy.addr).await;
     let mut call = async || {
-        let req = http::Request::post(format!("http://{}{PATH}", proxy.addr))
-            .header("content-type", "application/grpc-web+proto")
-            .body(http_body_util::Full::new(grpcweb_test_support::data_frame(
-                b"",
-            )))
-            .unwrap();
-        let res = send.send_request(req).await.unwrap();
-        let body = http_body_util::BodyExt::collect(res.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
+        let body = support::raw_h2_call(&mut send, proxy.addr, PATH, b"").await;
         assert!(
             body.windows(15).any(|w| w == b"grpc-status:0\r\n"),
             "{body:?}"

@@ -21,7 +21,7 @@ import {
   type Case,
   expectError,
   collect,
-  sleep,
+  slowStreamLeft,
   method,
   TEST_SERVICE,
   emptyCall,
@@ -105,16 +105,7 @@ export const callCases: Case[] = [
       const delay = performance.now() - abortedAt;
       check(delay < 500, `CANCELLED ${Math.round(delay)} ms after abort`);
       check(err.rawMessage !== "", "message");
-      type Stats = { sent: number; closedAfterMs?: number } | null;
-      const poll = async (): Promise<Stats> =>
-        (await (await fetch(`${ctx.scriptedUrl}/stats?id=${id}`)).json()) as Stats;
-      let stats = await poll();
-      for (let i = 0; i < 40 && stats?.closedAfterMs === undefined; i++) {
-        await sleep(50);
-        stats = await poll();
-      }
-      check(stats !== null && stats.closedAfterMs !== undefined, "the server never saw the request close");
-      check(stats.sent < 10, `server kept sending: ${stats.sent} messages`);
+      await slowStreamLeft(ctx, id);
     },
   },
   {
@@ -137,16 +128,7 @@ export const callCases: Case[] = [
       );
       check(err instanceof RpcError, "an RpcError");
       // The slow stream runs 10 s unless the client goes away.
-      type Stats = { sent: number; closedAfterMs?: number } | null;
-      const poll = async (): Promise<Stats> =>
-        (await (await fetch(`${ctx.scriptedUrl}/stats?id=${id}`)).json()) as Stats;
-      let stats = await poll();
-      for (let i = 0; i < 40 && stats?.closedAfterMs === undefined; i++) {
-        await sleep(50);
-        stats = await poll();
-      }
-      check(stats !== null && stats.closedAfterMs !== undefined, "the server never saw the request close");
-      check(stats.sent < 10, `server kept sending: ${stats.sent} messages`);
+      await slowStreamLeft(ctx, id);
     },
   },
   {

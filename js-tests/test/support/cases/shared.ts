@@ -84,6 +84,22 @@ export function assertZeros(body: Uint8Array | undefined, size: number): void {
 
 export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
+/**
+ * Waits up to 2 s for the scripted server's slow stream `id` to see its client go, and
+ * checks it stopped sending (it sends 100 messages 100 ms apart unless the client leaves).
+ */
+export async function slowStreamLeft(ctx: CaseContext, id: string): Promise<void> {
+  type Stats = { sent: number; closedAfterMs?: number } | null;
+  const poll = async (): Promise<Stats> => (await (await fetch(`${ctx.scriptedUrl}/stats?id=${id}`)).json()) as Stats;
+  let stats = await poll();
+  for (let i = 0; i < 40 && stats?.closedAfterMs === undefined; i++) {
+    await sleep(50);
+    stats = await poll();
+  }
+  check(stats !== null && stats.closedAfterMs !== undefined, "the server never saw the request close");
+  check(stats.sent < 10, `server kept sending: ${stats.sent} messages`);
+}
+
 // ---- method descriptors ----
 
 export function method<I extends DescMessage, O extends DescMessage>(

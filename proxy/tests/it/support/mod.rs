@@ -206,3 +206,41 @@ pub async fn scrape(admin: SocketAddr) -> String {
     assert_eq!(status, StatusCode::OK, "{body:?}");
     String::from_utf8(body.to_vec()).expect("the exposition is UTF-8")
 }
+
+/// A raw HTTP/2 connection to the proxy (no pool that would reconnect and hide a close),
+/// and the task driving it, which ends when the proxy closes the connection.
+pub async fn raw_h2(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    (send, tokio::spawn(conn))
+}
+
+/// One gRPC-Web binary call with `message` on a [`raw_h2`] connection: the whole body.
+pub async fn raw_h2_call(
+    send: &mut hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+    message: &[u8],
+) -> bytes::Bytes {
+    let req = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc-web+proto")
+        .body(http_body_util::Full::new(grpcweb_test_support::data_frame(
+            message,
+        )))
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes()
+}
