@@ -187,13 +187,20 @@ fn decode(segment: &str, keep_slash: bool) -> Result<String, String> {
     }
     let mut out = String::new();
     let mut rest = segment;
-    while let Some(at) = rest.find("%2F").or_else(|| rest.find("%2f")) {
+    while let Some(at) = encoded_slash(rest) {
         out.push_str(&decoded(&rest[..at])?);
         out.push_str(&rest[at..at + 3]);
         rest = &rest[at + 3..];
     }
     out.push_str(&decoded(rest)?);
     Ok(out)
+}
+
+/// Where the first `%2F` or `%2f` starts: one scan, either case.
+fn encoded_slash(s: &str) -> Option<usize> {
+    s.as_bytes()
+        .windows(3)
+        .position(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
 }
 
 struct Parser<'a> {
@@ -327,6 +334,21 @@ mod tests {
         );
         assert_eq!(bound("/v1/{id}", "/v1/a%2Fb"), pairs(&[("id", "a/b")]));
         assert_eq!(bound("/v1/*/x", "/v1/q/x"), pairs(&[]));
+    }
+
+    /// A multi-segment variable keeps every encoded slash encoded, in either case and in
+    /// any order: a lowercase `%2f` before an uppercase `%2F` must not become a `/` that
+    /// the template's shape excludes.
+    #[test]
+    fn encoded_slashes_stay_encoded_in_either_case() {
+        assert_eq!(
+            bound("/v1/{name=shelves/*}", "/v1/shelves/a%2fbooks%2fx%2F"),
+            pairs(&[("name", "shelves/a%2fbooks%2fx%2F")])
+        );
+        assert_eq!(
+            bound("/v1/files/{path=**}", "/v1/files/a%2fb%20c/%2F"),
+            pairs(&[("path", "a%2fb c/%2F")])
+        );
     }
 
     #[test]
