@@ -369,12 +369,21 @@ fn binding(method: &MethodDescriptor, rule: Rule) -> Result<Binding, String> {
     })
 }
 
+/// Most fields a field path (`a.b.c`) may name: a query parameter `child.child....` on a
+/// message that holds itself would otherwise nest as deep as the URL is long.
+const MAX_FIELD_PATH: usize = 32;
+
 /// The leaf field of `path` (`a.b.c`, proto or JSON names) in `desc`: every step but the
 /// last a singular message field.
 pub(crate) fn leaf(
     desc: &MessageDescriptor,
     path: &str,
 ) -> Result<prost_reflect::FieldDescriptor, String> {
+    if path.split('.').nth(MAX_FIELD_PATH).is_some() {
+        return Err(format!(
+            "the field path is deeper than {MAX_FIELD_PATH} fields"
+        ));
+    }
     let mut message = desc.clone();
     let mut steps = path.split('.').peekable();
     while let Some(step) = steps.next() {

@@ -43,3 +43,51 @@ proptest! {
         }
     }
 }
+
+/// A message that holds itself, bound by a GET: query parameters name fields of fields.
+fn deep_routes() -> RestRoutes {
+    let dir = std::env::temp_dir().join(format!("rest-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("deep.proto"),
+        r#"syntax = "proto3";
+package deep.v1;
+import "google/api/annotations.proto";
+message Node { string name = 1; Node child = 2; }
+service Deep {
+  rpc Get(Node) returns (Node) { option (google.api.http) = { get: "/v1/deep" }; }
+}
+"#,
+    )
+    .unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../protos");
+    let set = protox::Compiler::new([dir.as_path(), std::path::Path::new(root)])
+        .unwrap()
+        .include_imports(true)
+        .open_files(["deep.proto"])
+        .unwrap()
+        .encode_file_descriptor_set();
+    let path = dir.join("deep.binpb");
+    std::fs::write(&path, set).unwrap();
+    let d = Descriptors::load(&[path]).unwrap();
+    RestRoutes::new([&d], &[]).unwrap()
+}
+
+/// A query parameter's field path is held to a depth (the JSON a REST body may nest is,
+/// too): thousands of `child.` steps are a 400, not a stack overflow.
+#[test]
+fn deep_query_field_paths_are_refused() {
+    let routes = deep_routes();
+    let matched = routes
+        .find(&http::Method::GET, "/v1/deep")
+        .unwrap()
+        .unwrap();
+    let query = |depth: usize| format!("{}name=x", "child.".repeat(depth));
+    let shallow = request_message(&matched, Some(&query(20)), b"", JsonOptions::default());
+    assert!(shallow.is_ok(), "{shallow:?}");
+    for depth in [40, 10_000] {
+        let err = request_message(&matched, Some(&query(depth)), b"", JsonOptions::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("deeper than"), "{depth}: {err}");
+    }
+}
