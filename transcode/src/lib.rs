@@ -15,6 +15,7 @@
 //!
 //! The crate is sans-IO: no server, bodies or tasks; the proxy does the streaming.
 
+mod depth;
 mod descriptors;
 pub mod failure;
 mod message;

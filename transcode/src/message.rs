@@ -133,8 +133,15 @@ impl MethodCodec {
     }
 }
 
-/// A backend's `desc` message.
-fn decode(desc: &MessageDescriptor, proto: &[u8]) -> Result<DynamicMessage, TranscodeError> {
+/// A backend's `desc` message, to be written as JSON: no deeper than
+/// [`crate::depth::MAX_DEPTH`], `Any` payloads included.
+pub(crate) fn decode(
+    desc: &MessageDescriptor,
+    proto: &[u8],
+) -> Result<DynamicMessage, TranscodeError> {
+    crate::depth::check(desc, proto).map_err(|reason| TranscodeError::BadResponse {
+        reason: format!("a {} message: {reason}", desc.full_name()),
+    })?;
     DynamicMessage::decode(desc.clone(), proto).map_err(|e| TranscodeError::BadResponse {
         reason: format!("not a {} message: {e}", desc.full_name()),
     })

@@ -153,10 +153,7 @@ pub fn response_body(
     options: JsonOptions,
 ) -> Result<Vec<u8>, TranscodeError> {
     let output = binding.method().output();
-    let message =
-        DynamicMessage::decode(output.clone(), proto).map_err(|e| TranscodeError::BadResponse {
-            reason: format!("not a {} message: {e}", output.full_name()),
-        })?;
+    let message = crate::message::decode(&output, proto)?;
     let Some(field) = binding.response_body() else {
         return options.to_json(&message);
     };
@@ -209,7 +206,7 @@ pub fn status_body(
 ) -> Vec<u8> {
     let details = details_bin
         .zip(pool.and_then(|p| p.get_message_by_name("google.rpc.Status")))
-        .and_then(|(bin, desc)| DynamicMessage::decode(desc, bin).ok())
+        .and_then(|(bin, desc)| crate::message::decode(&desc, bin).ok())
         .and_then(|status| JsonOptions::default().to_json(&status).ok())
         .and_then(|json| serde_json::from_slice::<Json>(&json).ok())
         .and_then(|json| json.get("details").cloned())

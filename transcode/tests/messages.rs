@@ -102,3 +102,66 @@ fn a_response_that_does_not_decode_is_an_internal_error() {
     let err = unary().response_to_json(&[0xff, 0xff]).unwrap_err();
     assert_eq!(err.code(), grpcweb_protocol::Code::Internal);
 }
+
+/// `google.protobuf.Any` nested in itself `levels` deep, the innermost holding an empty
+/// `wrap.v1.Empty`.
+fn nested_any(levels: usize) -> Vec<u8> {
+    use prost::Message as _;
+    let mut bytes = prost_types::Any {
+        type_url: "type.googleapis.com/wrap.v1.Empty".to_owned(),
+        value: Vec::new(),
+    }
+    .encode_to_vec();
+    for _ in 1..levels {
+        bytes = prost_types::Any {
+            type_url: "type.googleapis.com/google.protobuf.Any".to_owned(),
+            value: bytes,
+        }
+        .encode_to_vec();
+    }
+    bytes
+}
+
+/// A method that answers a `google.protobuf.Any`.
+fn any_codec() -> MethodCodec {
+    let dir = std::env::temp_dir().join(format!("transcode-any-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("wrap.proto"),
+        "syntax = \"proto3\";\npackage wrap.v1;\nimport \"google/protobuf/any.proto\";\n\
+         message Empty {}\nservice Wrap { rpc Get(Empty) returns (google.protobuf.Any); }\n",
+    )
+    .unwrap();
+    let set = protox::Compiler::new([dir.as_path()])
+        .unwrap()
+        .include_imports(true)
+        .open_files(["wrap.proto"])
+        .unwrap()
+        .encode_file_descriptor_set();
+    let path = dir.join("wrap.binpb");
+    std::fs::write(&path, set).unwrap();
+    let d = Descriptors::load(&[path]).unwrap();
+    let m = d.method("/wrap.v1.Wrap/Get").unwrap().clone();
+    MethodCodec::new(m, JsonOptions::default())
+}
+
+/// An `Any` holds a whole message, which JSON writes out; one holding an `Any` holding
+/// an `Any`... (45 bytes a level) is refused as INTERNAL at the nesting limit, never a
+/// stack overflow.
+#[test]
+fn anys_nested_past_the_limit_are_an_internal_error() {
+    let codec = any_codec();
+    let json = codec.response_to_json(&nested_any(5)).unwrap();
+    assert!(
+        String::from_utf8(json)
+            .unwrap()
+            .contains("google.protobuf.Any")
+    );
+    for levels in [150, 2_000] {
+        let Err(err) = codec.response_to_json(&nested_any(levels)) else {
+            panic!("{levels} levels of Any written as JSON");
+        };
+        assert_eq!(err.code(), grpcweb_protocol::Code::Internal, "{levels}");
+        assert!(err.to_string().contains("nest deeper"), "{levels}: {err}");
+    }
+}
