@@ -181,7 +181,13 @@ impl RestRoutes {
             };
             bindings.push(binding(&method, rule).map_err(in_rule)?);
         }
-        let configured: Vec<String> = rules.iter().map(|r| r.selector.clone()).collect();
+        // Methods already bound (by a rule, or by an earlier set): a set, so that building
+        // the routes of many annotated methods is not quadratic in them.
+        let mut bound: std::collections::HashSet<String> = rules
+            .iter()
+            .map(|r| r.selector.clone())
+            .chain(bindings.iter().map(|b| b.method.full_name().to_owned()))
+            .collect();
         for set in sets {
             let Some(ext) = set.pool().get_extension_by_name("google.api.http") else {
                 continue;
@@ -189,11 +195,7 @@ impl RestRoutes {
             let mut methods: Vec<_> = set.methods().collect();
             methods.sort_by(|a, b| a.full_name().cmp(b.full_name()));
             for method in methods {
-                if configured.iter().any(|s| s == method.full_name())
-                    || bindings
-                        .iter()
-                        .any(|b| b.method.full_name() == method.full_name())
-                {
+                if bound.contains(method.full_name()) {
                     continue;
                 }
                 let options = method.options();
@@ -209,6 +211,7 @@ impl RestRoutes {
                 };
                 let first = Rule::of(&rule).map_err(error)?;
                 bindings.push(binding(method, first).map_err(error)?);
+                bound.insert(method.full_name().to_owned());
                 for extra in list(&rule, "additional_bindings") {
                     if !list(&extra, "additional_bindings").is_empty() {
                         return Err(error("additional_bindings nest one level only".to_owned()));

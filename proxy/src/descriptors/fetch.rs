@@ -25,6 +25,10 @@ const MAX_REQUESTS: usize = 4096;
 /// Most rounds of asking for imported files that earlier answers lacked.
 const MAX_ROUNDS: usize = 32;
 
+/// Most bytes of full names one fetch's files may make the proxy build (their services',
+/// messages' and enums'; see [`name_bytes`]).
+const MAX_NAME_BYTES: u64 = 64 << 20;
+
 /// Why a fetch gave nothing.
 #[derive(Debug)]
 pub(super) enum FetchError {
@@ -119,6 +123,11 @@ pub(super) async fn fetch(
         }
     }
     services.retain(|s| !s.starts_with("grpc.reflection."));
+    // Each service is a request: refused before thousands of them are built.
+    if services.len() > MAX_REQUESTS {
+        return Err(FetchError::TooMany);
+    }
+    let mut names_left = MAX_NAME_BYTES;
     let mut fetched = Fetched {
         version: session.version,
         files: BTreeMap::new(),
@@ -130,7 +139,7 @@ pub(super) async fn fetch(
         .map(|s| request(MessageRequest::FileContainingSymbol(s.clone())))
         .collect();
     for (service, answer) in services.iter().zip(session.exchange(asks).await?) {
-        if let Some(message) = take_files(answer, &mut fetched.files)? {
+        if let Some(message) = take_files(answer, &mut fetched.files, &mut names_left)? {
             fetched.missing_services.push((service.clone(), message));
         }
     }
@@ -157,7 +166,7 @@ pub(super) async fn fetch(
             .collect();
         for answer in session.exchange(asks).await? {
             // A file the backend does not have is reported when the pool is made.
-            take_files(answer, &mut fetched.files)?;
+            take_files(answer, &mut fetched.files, &mut names_left)?;
         }
     }
     Ok(fetched)
@@ -174,12 +183,19 @@ fn request(message: MessageRequest) -> v1::ServerReflectionRequest {
 fn take_files(
     answer: v1::ServerReflectionResponse,
     files: &mut BTreeMap<String, RawFile>,
+    names_left: &mut u64,
 ) -> Result<Option<String>, FetchError> {
     match answer.message_response {
         Some(MessageResponse::FileDescriptorResponse(r)) => {
             for bytes in r.file_descriptor_proto {
                 let file = FileDescriptorProto::decode(bytes.as_slice())
                     .map_err(|e| FetchError::Malformed(format!("a file descriptor: {e}")))?;
+                *names_left = names_left.checked_sub(name_bytes(&file)).ok_or_else(|| {
+                    FetchError::Malformed(format!(
+                        "the files' full names would take over {} MiB",
+                        MAX_NAME_BYTES >> 20
+                    ))
+                })?;
                 let name = file.name().to_owned();
                 let package = file.package();
                 let services = file
@@ -210,6 +226,41 @@ fn take_files(
             "a file was asked for, something else came".to_owned(),
         )),
     }
+}
+
+/// The bytes of the full names `file` makes the proxy build: each service's, message's
+/// and enum's name repeats its package's and its parents', so a long package with many
+/// short services costs their product, far more than the file's own bytes.
+fn name_bytes(file: &FileDescriptorProto) -> u64 {
+    fn len(s: &str) -> u64 {
+        u64::try_from(s.len()).unwrap_or(u64::MAX)
+    }
+    fn message(prefix: u64, m: &prost_types::DescriptorProto) -> u64 {
+        let full = prefix.saturating_add(1).saturating_add(len(m.name()));
+        let enums = m.enum_type.iter().fold(0u64, |n, e| {
+            n.saturating_add(full.saturating_add(1).saturating_add(len(e.name())))
+        });
+        let nested = m
+            .nested_type
+            .iter()
+            .fold(0u64, |n, nested| n.saturating_add(message(full, nested)));
+        full.saturating_add(enums).saturating_add(nested)
+    }
+    let package = len(file.package());
+    let named = |name: &str| package.saturating_add(1).saturating_add(len(name));
+    let services = file
+        .service
+        .iter()
+        .fold(0u64, |n, s| n.saturating_add(named(s.name())));
+    let enums = file
+        .enum_type
+        .iter()
+        .fold(0u64, |n, e| n.saturating_add(named(e.name())));
+    let messages = file
+        .message_type
+        .iter()
+        .fold(0u64, |n, m| n.saturating_add(message(package, m)));
+    services.saturating_add(enums).saturating_add(messages)
 }
 
 /// The reflection calls of one fetch, sharing its budget.
@@ -320,3 +371,6 @@ fn convert<A: Message, B: Message + Default>(a: &A) -> Result<B, FetchError> {
     B::decode(a.encode_to_vec().as_slice())
         .map_err(|e| FetchError::Malformed(format!("v1alpha message: {e}")))
 }
+
+#[cfg(test)]
+mod tests;
