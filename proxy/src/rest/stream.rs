@@ -151,6 +151,10 @@ where
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(this.item(&first, true)))));
         }
+        if this.closed {
+            // Ended (an error line is the last line): messages still buffered are not sent.
+            return Poll::Ready(None);
+        }
         loop {
             match this.decoder.next_frame() {
                 Ok(Some(frame)) if !frame.kind.is_trailers() && !frame.kind.is_compressed() => {
@@ -190,17 +194,32 @@ where
                             .unwrap_or_else(|| {
                                 Status::new(Code::Unknown, "backend trailers carry no grpc-status")
                             });
-                        if status.code == Code::Ok {
-                            return this.finish();
+                        if status.code != Code::Ok {
+                            return this.end(&status);
                         }
-                        return this.end(&status);
+                        // OK, but part of a message came without the rest of it.
+                        return match this.decoder.finish() {
+                            Ok(()) => this.finish(),
+                            Err(e) => this.end(
+                                &TranscodeError::BadResponse {
+                                    reason: e.to_string(),
+                                }
+                                .status(),
+                            ),
+                        };
                     }
                 },
                 Some(Err(e)) => {
                     let e: BoxError = e;
                     return this.end(&Status::new(Code::Internal, format!("stream failed: {e}")));
                 }
-                None => return this.finish(),
+                // The body ended without trailers: no status, which is not a success.
+                None => {
+                    return this.end(&Status::new(
+                        Code::Unknown,
+                        "backend stream ended without a grpc-status",
+                    ));
+                }
             }
         }
     }

@@ -87,6 +87,42 @@ async fn a_stream_that_fails_after_its_first_message_ends_with_an_error_line() {
     assert_eq!(json_of(&res)["message"], "none");
 }
 
+/// A backend stream that ends without a status is not a success: the lines sent, then an
+/// error line (UNKNOWN), and nothing after it.
+#[tokio::test]
+async fn a_stream_that_ends_without_a_status_ends_with_an_error_line() {
+    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+    use prost::Message as _;
+    let message = |label: &str| {
+        Bytes::from(
+            EchoResponse {
+                request: Some(EchoRequest {
+                    label: label.to_owned(),
+                    ..EchoRequest::default()
+                }),
+                ..EchoResponse::default()
+            }
+            .encode_to_vec(),
+        )
+    };
+    let backend = FakeBackend::start(Reply::no_trailers(vec![message("one"), message("two")]))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
+    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
+    assert_eq!(res.status, 200);
+    let got = lines(&res);
+    assert_eq!(
+        got[..2],
+        [
+            json!({"result": {"request": {"label": "one"}}}),
+            json!({"result": {"request": {"label": "two"}}}),
+        ]
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2]["error"]["code"], 2, "{got:?}");
+}
+
 #[tokio::test]
 async fn stream_lines_are_sent_as_the_messages_come() {
     use grpcweb_interop::transcoding_pb::EchoResponse;
