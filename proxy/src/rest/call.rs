@@ -5,7 +5,7 @@ use grpcweb_layer::BoxError;
 use grpcweb_protocol::framing::{FrameDecoder, FrameError, FrameKind, encode_frame};
 use grpcweb_protocol::status::GRPC_STATUS_DETAILS_BIN;
 use grpcweb_protocol::{Code, Status};
-use grpcweb_transcode::{Matched, TranscodeError, request_message, response_body};
+use grpcweb_transcode::{BodyRule, Matched, TranscodeError, request_message, response_body};
 use http::header::{CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
 use http_body::Body;
@@ -67,14 +67,22 @@ where
     R::Error: Into<BoxError>,
 {
     let pool = matched.binding.method().parent_pool();
-    let body = match read_body(body, settings).await {
-        Ok(body) => body,
-        Err(status) => return error_response(Some(pool), status.code, &status.message, None),
+    // A binding without `body` takes nothing from it: not read (docs/transcoding.md).
+    let body = if matches!(matched.binding.body(), BodyRule::None) {
+        drop(body);
+        Bytes::new()
+    } else {
+        match read_body(body, settings).await {
+            Ok(body) => body,
+            Err(status) => return error_response(Some(pool), status.code, &status.message, None),
+        }
     };
     let message = match request_message(matched, parts.uri.query(), &body, settings.options) {
         Ok(m) => m,
         Err(e) => return failed(Some(pool), &e),
     };
+    // The request's body is not held while the backend answers.
+    drop(body);
     if message.len() > settings.max_message_size {
         let e = TranscodeError::RequestTooLarge {
             len: message.len(),
@@ -82,10 +90,9 @@ where
         };
         return failed(Some(pool), &e);
     }
-    let mut req = Request::new(RestBody::Message(Some(encode_frame(
-        FrameKind::Data,
-        &message,
-    ))));
+    let frame = encode_frame(FrameKind::Data, &message);
+    drop(message);
+    let mut req = Request::new(RestBody::Message(Some(frame)));
     *req.method_mut() = Method::POST;
     *req.version_mut() = parts.version;
     *req.extensions_mut() = parts.extensions;

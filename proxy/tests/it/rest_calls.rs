@@ -363,3 +363,18 @@ async fn rest_json_and_binary_calls_give_the_same_answer() {
     assert_eq!(rest["request"]["kinds"], json!(["KIND_BOOK"]));
     assert_eq!(request.kinds, [1]);
 }
+
+/// A binding without `body` does not read the request body (docs/transcoding.md): a GET
+/// with a body over `max_message_size` is answered as if it had none.
+#[tokio::test]
+async fn a_body_on_a_binding_without_one_is_not_read() {
+    let (_backend, proxy) = setup().await;
+    let body = "x".repeat(5 << 20);
+    let res = send(&proxy, Method::GET, "/v1/shelves", &body).await;
+    assert_eq!(
+        res.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&res.raw_body)
+    );
+}
