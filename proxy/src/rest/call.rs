@@ -193,10 +193,14 @@ where
     R::Error: Into<BoxError>,
 {
     let pool = matched.binding.method().parent_pool();
-    if let Some(status) = Status::from_header_map(headers) {
-        return status_response(pool, &status, headers);
-    }
     let streaming = matched.binding.method().is_server_streaming();
+    // Trailers-only: the status in the headers, no message (an empty stream's usual form).
+    if let Some(status) = Status::from_header_map(headers) {
+        if status.code != Code::Ok {
+            return status_response(pool, &status, headers);
+        }
+        return ok_answer(matched, settings, streaming, None);
+    }
     let mut body = Box::pin(body);
     let mut decoder = FrameDecoder::new(settings.max_response_message_size);
     let mut message: Option<Bytes> = None;
@@ -247,27 +251,38 @@ where
     if status.code != Code::Ok {
         return status_response(pool, &status, trailers);
     }
-    if streaming {
-        // No message: an empty stream.
-        let mut res = match settings.stream {
+    ok_answer(matched, settings, streaming, message)
+}
+
+/// The answer of a call that ended OK: a stream with no message (a message would have
+/// started [`stream`]), or the unary response message as JSON (none: the empty message).
+fn ok_answer<R>(
+    matched: &Matched<'_>,
+    settings: &RestSettings,
+    streaming: bool,
+    message: Option<Bytes>,
+) -> Response<ResponseBody<R>>
+where
+    R: Body<Data = Bytes> + From<BoxedBody> + Send + 'static,
+    R::Error: Into<BoxError>,
+{
+    let mut res = if streaming {
+        match settings.stream {
             RestStreamFormat::Ndjson => ok(ResponseBody::empty(), NDJSON),
             RestStreamFormat::JsonArray => ok(
                 ResponseBody::full(Bytes::from_static(b"[]")),
                 "application/json",
             ),
-        };
-        res.extensions_mut().insert(CallStatus(Code::Ok));
-        return res;
-    }
-    let proto = message.unwrap_or_default();
-    match response_body(matched.binding, &proto, settings.options) {
-        Ok(json) => {
-            let mut res = ok(ResponseBody::full(Bytes::from(json)), "application/json");
-            res.extensions_mut().insert(CallStatus(Code::Ok));
-            res
         }
-        Err(e) => failed(Some(pool), &e),
-    }
+    } else {
+        let proto = message.unwrap_or_default();
+        match response_body(matched.binding, &proto, settings.options) {
+            Ok(json) => ok(ResponseBody::full(Bytes::from(json)), "application/json"),
+            Err(e) => return failed(Some(matched.binding.method().parent_pool()), &e),
+        }
+    };
+    res.extensions_mut().insert(CallStatus(Code::Ok));
+    res
 }
 
 /// The content type of server-streaming REST answers.

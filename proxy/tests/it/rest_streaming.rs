@@ -123,6 +123,20 @@ async fn a_stream_that_ends_without_a_status_ends_with_an_error_line() {
     assert_eq!(got[2]["error"]["code"], 2, "{got:?}");
 }
 
+/// A stream with no message may come as trailers-only (the status in the headers, as
+/// servers answer an empty stream): an empty stream, not a status object.
+#[tokio::test]
+async fn an_empty_stream_answered_trailers_only_is_an_empty_stream() {
+    let backend = FakeBackend::start(Reply::trailers_only(grpcweb_test_support::Code::Ok, ""))
+        .await
+        .unwrap();
+    let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
+    let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.content_type(), Some("application/x-ndjson"));
+    assert!(res.raw_body.is_empty(), "{:?}", res.raw_body);
+}
+
 #[tokio::test]
 async fn stream_lines_are_sent_as_the_messages_come() {
     use grpcweb_interop::transcoding_pb::EchoResponse;
