@@ -243,6 +243,11 @@ impl RestRoutes {
         method: &http::Method,
         path: &str,
     ) -> Option<Result<Matched<'_>, TranscodeError>> {
+        // Each binding splits the path: a path of thousands of segments (a 16 KiB header
+        // of slashes) is no binding's, and not worth a pass per binding.
+        if path.bytes().filter(|&b| b == b'/').count() > MAX_PATH_SEGMENTS {
+            return None;
+        }
         self.bindings
             .iter()
             .filter(|b| match &b.verb {
@@ -371,6 +376,9 @@ fn binding(method: &MethodDescriptor, rule: Rule) -> Result<Binding, String> {
         response_body,
     })
 }
+
+/// Most segments a REST path may have to be matched against the bindings.
+const MAX_PATH_SEGMENTS: usize = 256;
 
 /// Most fields a field path (`a.b.c`) may name: a query parameter `child.child....` on a
 /// message that holds itself would otherwise nest as deep as the URL is long.

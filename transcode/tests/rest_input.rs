@@ -91,3 +91,16 @@ fn deep_query_field_paths_are_refused() {
         assert!(err.to_string().contains("deeper than"), "{depth}: {err}");
     }
 }
+
+/// A path of thousands of segments matches no binding (it is not split once per binding);
+/// a `**` variable still takes a deep path.
+#[test]
+fn paths_of_too_many_segments_match_nothing() {
+    let deep = format!("/v1/files/{}", vec!["d"; 200].join("/"));
+    assert!(matches!(
+        routes().find(&http::Method::GET, &deep),
+        Some(Ok(_))
+    ));
+    let slashes = format!("/v1/files/{}", "/".repeat(10_000));
+    assert!(routes().find(&http::Method::GET, &slashes).is_none());
+}
