@@ -16,13 +16,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes buffered by request bodies, against a limit.
 #[derive(Debug)]
-pub(crate) struct RequestBudget {
+pub struct RequestBudget {
     max: usize,
     used: AtomicUsize,
 }
 
 impl RequestBudget {
-    pub(crate) fn new(max: usize) -> Arc<Self> {
+    /// A budget of `max` bytes.
+    pub fn new(max: usize) -> Arc<Self> {
         Arc::new(Self {
             max,
             used: AtomicUsize::new(0),
@@ -38,26 +39,27 @@ impl RequestBudget {
 
 /// What one body holds of a [`RequestBudget`]; given back when dropped.
 #[derive(Debug, Default)]
-pub(crate) struct Reservation {
+pub struct Reservation {
     budget: Option<Arc<RequestBudget>>,
     held: usize,
 }
 
 /// A reservation refused: the budget's limit.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OverBudget {
-    pub(crate) max: usize,
+pub struct OverBudget {
+    /// The budget's limit.
+    pub max: usize,
 }
 
 impl Reservation {
     /// A reservation of nothing from `budget` (no limit when `None`).
-    pub(crate) fn new(budget: Option<Arc<RequestBudget>>) -> Self {
+    pub fn new(budget: Option<Arc<RequestBudget>>) -> Self {
         Self { budget, held: 0 }
     }
 
     /// Makes the reservation `bytes`: grows it if the budget allows, else leaves it
     /// unchanged and fails; shrinking always succeeds.
-    pub(crate) fn set(&mut self, bytes: usize) -> Result<(), OverBudget> {
+    pub fn set(&mut self, bytes: usize) -> Result<(), OverBudget> {
         let Some(budget) = self.budget.as_ref() else {
             return Ok(());
         };

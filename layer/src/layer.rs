@@ -98,6 +98,13 @@ impl GrpcWebLayer {
         self
     }
 
+    /// The budget of [`Self::max_buffered_request_bytes`] (`None`: no limit), for a
+    /// service that buffers request bodies beside this layer (a REST front) to reserve
+    /// from the same one.
+    pub fn request_budget(&self) -> Option<Arc<RequestBudget>> {
+        self.config.request_budget.clone()
+    }
+
     /// Caps every call's `grpc-timeout` (and gives calls without one this timeout). A
     /// request that carries [`RouteLimits`](crate::RouteLimits) in its extensions is held
     /// to its route's cap too.

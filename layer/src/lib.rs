@@ -74,6 +74,7 @@ mod service;
 mod translate;
 
 pub use backend_error::{BackendError, BackendErrorKind};
+pub use budget::{OverBudget, RequestBudget, Reservation};
 pub use config::DEFAULT_MAX_BUFFERED_REQUEST_BYTES;
 pub use cors::{CorsConfig, CorsError, CorsLayer};
 pub use counts::MessageCounts;

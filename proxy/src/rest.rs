@@ -50,6 +50,8 @@ pub(crate) struct RestSettings {
     pub(crate) headers: Vec<http::HeaderName>,
     /// How server-streaming calls answer.
     pub(crate) stream: crate::config::RestStreamFormat,
+    /// The gRPC-Web layer's budget of buffered request bytes, which REST bodies share.
+    pub(crate) budget: Option<Arc<grpcweb_layer::RequestBudget>>,
 }
 
 /// Makes REST calls of the requests that match a binding; passes gRPC ones on.

@@ -171,7 +171,7 @@ impl Proxy {
                 max_response_message_size,
             },
         );
-        let web = GrpcWebLayer::new()
+        let web_layer = GrpcWebLayer::new()
             .max_message_size(config.limits.max_message_size)
             .max_response_message_size(config.limits.max_response_message_size)
             .max_buffered_request_bytes(config.limits.max_buffered_request_bytes)
@@ -179,8 +179,9 @@ impl Proxy {
             .body_read_timeout(config.limits.body_read_timeout)
             .request_idle_timeout(config.limits.request_idle_timeout)
             .allow_request_streaming(config.allow_request_streaming)
-            .shutdown_signal(stop_calls.clone())
-            .layer(json);
+            .shutdown_signal(stop_calls.clone());
+        let budget = web_layer.request_budget();
+        let web = web_layer.layer(json);
         let has_rest = descriptors.any_descriptors();
         let rest = RestCalls::new(
             route.layer(web),
@@ -197,6 +198,7 @@ impl Proxy {
                     .filter_map(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
                     .collect(),
                 stream: config.transcoding.rest_stream,
+                budget,
             },
         );
         // Outermost first: credentials marked sensitive, CORS, REST calls made gRPC, the

@@ -1,7 +1,7 @@
 //! One REST call: read the HTTP request, make the gRPC call, read its answer.
 
-use bytes::Bytes;
-use grpcweb_layer::BoxError;
+use bytes::{Bytes, BytesMut};
+use grpcweb_layer::{BoxError, Reservation};
 use grpcweb_protocol::framing::{FrameDecoder, FrameError, FrameKind, encode_frame};
 use grpcweb_protocol::status::GRPC_STATUS_DETAILS_BIN;
 use grpcweb_protocol::{Code, Status};
@@ -68,11 +68,12 @@ where
 {
     let pool = matched.binding.method().parent_pool();
     // A binding without `body` takes nothing from it: not read (docs/transcoding.md).
+    let mut reservation = Reservation::new(settings.budget.clone());
     let body = if matches!(matched.binding.body(), BodyRule::None) {
         drop(body);
         Bytes::new()
     } else {
-        match read_body(body, settings).await {
+        match read_body(body, settings, &mut reservation).await {
             Ok(body) => body,
             Err(status) => return error_response(Some(pool), status.code, &status.message, None),
         }
@@ -92,6 +93,7 @@ where
     }
     let frame = encode_frame(FrameKind::Data, &message);
     drop(message);
+    drop(reservation);
     let mut req = Request::new(RestBody::Message(Some(frame)));
     *req.method_mut() = Method::POST;
     *req.version_mut() = parts.version;
@@ -131,31 +133,61 @@ fn failed<R>(
     error_response(pool, e.code(), &e.to_string(), None)
 }
 
-/// The HTTP body, whole, within the size limit and the body read timeout.
-async fn read_body<B>(body: B, settings: &RestSettings) -> Result<Bytes, Status>
+/// The HTTP body, whole, within the size limit and the body read timeout; what it holds
+/// is reserved from the request buffer budget as it comes (`reservation`, held by the
+/// caller until the body is let go).
+async fn read_body<B>(
+    body: B,
+    settings: &RestSettings,
+    reservation: &mut Reservation,
+) -> Result<Bytes, Status>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let limited = Limited::new(body, settings.max_message_size);
-    match tokio::time::timeout(settings.body_read_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Status::new(
-            Code::ResourceExhausted,
-            format!(
-                "request body is larger than the limit of {} bytes",
-                settings.max_message_size
-            ),
-        )),
-        Ok(Err(_)) => Err(Status::new(Code::Cancelled, "request body failed")),
-        Err(_) => Err(Status::new(
-            Code::DeadlineExceeded,
-            format!(
-                "request body not received within {:?}",
-                settings.body_read_timeout
-            ),
-        )),
-    }
+    let read = async {
+        let mut body = std::pin::pin!(Limited::new(body, settings.max_message_size));
+        let mut whole = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    Status::new(
+                        Code::ResourceExhausted,
+                        format!(
+                            "request body is larger than the limit of {} bytes",
+                            settings.max_message_size
+                        ),
+                    )
+                } else {
+                    Status::new(Code::Cancelled, "request body failed")
+                }
+            })?;
+            if let Ok(data) = frame.into_data() {
+                reservation.set(whole.len() + data.len()).map_err(|over| {
+                    Status::new(
+                        Code::ResourceExhausted,
+                        format!(
+                            "the proxy's buffered request bytes are at their limit ({} bytes)",
+                            over.max
+                        ),
+                    )
+                })?;
+                whole.extend_from_slice(&data);
+            }
+        }
+        Ok(whole.freeze())
+    };
+    tokio::time::timeout(settings.body_read_timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Status::new(
+                Code::DeadlineExceeded,
+                format!(
+                    "request body not received within {:?}",
+                    settings.body_read_timeout
+                ),
+            ))
+        })
 }
 
 /// The client's answer to the gRPC response `res`: the response message as JSON, or the

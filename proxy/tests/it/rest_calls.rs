@@ -378,3 +378,59 @@ async fn a_body_on_a_binding_without_one_is_not_read() {
         String::from_utf8_lossy(&res.raw_body)
     );
 }
+
+/// REST bodies count in `max_buffered_request_bytes` like gRPC-Web bodies: two bodies
+/// held open at 60 KiB each leave no room for a third of 64 KiB, which gets 429 at once
+/// (not a wait).
+#[tokio::test]
+async fn rest_bodies_count_in_the_request_buffer_budget() {
+    let backend = echo_server().await;
+    let proxy = support::proxy(&backend.url(), |c| {
+        with_echo_descriptors(c);
+        c.limits.max_message_size = 64 * 1024;
+        c.limits.max_buffered_request_bytes = Some(128 * 1024);
+        c.limits.body_read_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let part = Bytes::from(format!("{{\"name\": \"{}", "x".repeat(60 * 1024)));
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let call = WebClient::new(HttpVersion::H1)
+                .call(proxy.addr, "/v1/shelves/1")
+                .method(Method::PUT)
+                .content_type("application/json")
+                .raw_body(part.clone())
+                .keep_body_open()
+                .timeout(std::time::Duration::from_secs(10));
+            tokio::spawn(call.send())
+        })
+        .collect();
+    let whole = format!("{{\"name\": \"{}\"}}", "y".repeat(63 * 1024));
+    let mut refused = None;
+    for _ in 0..50 {
+        let res = send(&proxy, Method::PUT, "/v1/shelves/1", &whole).await;
+        if res.status == 429 {
+            refused = Some(res);
+            break;
+        }
+        assert_eq!(
+            res.status,
+            200,
+            "{:?}",
+            String::from_utf8_lossy(&res.raw_body)
+        );
+        if held.iter().any(tokio::task::JoinHandle::is_finished) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("no call was refused over the budget");
+    assert!(
+        String::from_utf8_lossy(&refused.raw_body).contains("buffered request bytes"),
+        "{:?}",
+        refused.raw_body
+    );
+    for call in held {
+        let _ = call.await;
+    }
+}
