@@ -122,14 +122,53 @@ fn nested_any(levels: usize) -> Vec<u8> {
     bytes
 }
 
+/// `nested_any(levels)` with an unknown empty group (field 3) added to the outer `Any`:
+/// decoding keeps it, so the depth check must read past it.
+fn nested_any_with_a_group(levels: usize) -> Vec<u8> {
+    let mut bytes = nested_any(levels);
+    bytes.extend_from_slice(&[0x1b, 0x1c]); // field 3 start group, end group
+    bytes
+}
+
+/// A `wrap.v1.Holder { Any any = 1; }` whose `any` field comes twice: a short `Any` that
+/// names the `Any` type, then one with only the deep chain as its value. Decoding merges
+/// them into one `Any` of that type holding the chain.
+fn merged_holder(levels: usize) -> Vec<u8> {
+    use prost::Message as _;
+    let first = prost_types::Any {
+        type_url: "type.googleapis.com/google.protobuf.Any".to_owned(),
+        value: Vec::new(),
+    }
+    .encode_to_vec();
+    let second = prost_types::Any {
+        type_url: String::new(),
+        value: nested_any(levels),
+    }
+    .encode_to_vec();
+    let mut out = Vec::new();
+    for part in [first, second] {
+        out.push(0x0a); // field 1, length-delimited
+        prost::encoding::encode_varint(part.len() as u64, &mut out);
+        out.extend_from_slice(&part);
+    }
+    out
+}
+
 /// A method that answers a `google.protobuf.Any`.
 fn any_codec() -> MethodCodec {
+    any_codec_of("/wrap.v1.Wrap/Get")
+}
+
+/// A method of wrap.proto: `Get` answers an `Any`, `Hold` a `Holder` of one.
+fn any_codec_of(path: &str) -> MethodCodec {
     let dir = std::env::temp_dir().join(format!("transcode-any-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("wrap.proto"),
         "syntax = \"proto3\";\npackage wrap.v1;\nimport \"google/protobuf/any.proto\";\n\
-         message Empty {}\nservice Wrap { rpc Get(Empty) returns (google.protobuf.Any); }\n",
+         message Empty {}\nmessage Holder { google.protobuf.Any any = 1; }\n\
+         service Wrap {\n  rpc Get(Empty) returns (google.protobuf.Any);\n\
+           rpc Hold(Empty) returns (Holder);\n}\n",
     )
     .unwrap();
     let set = protox::Compiler::new([dir.as_path()])
@@ -138,10 +177,10 @@ fn any_codec() -> MethodCodec {
         .open_files(["wrap.proto"])
         .unwrap()
         .encode_file_descriptor_set();
-    let path = dir.join("wrap.binpb");
-    std::fs::write(&path, set).unwrap();
-    let d = Descriptors::load(&[path]).unwrap();
-    let m = d.method("/wrap.v1.Wrap/Get").unwrap().clone();
+    let file = dir.join("wrap.binpb");
+    std::fs::write(&file, set).unwrap();
+    let d = Descriptors::load(&[file]).unwrap();
+    let m = d.method(path).unwrap().clone();
     MethodCodec::new(m, JsonOptions::default())
 }
 
@@ -164,4 +203,17 @@ fn anys_nested_past_the_limit_are_an_internal_error() {
         assert_eq!(err.code(), grpcweb_protocol::Code::Internal, "{levels}");
         assert!(err.to_string().contains("nest deeper"), "{levels}: {err}");
     }
+    // Read as decoding reads them: an unknown group does not end the check, and the
+    // occurrences of a singular field merge.
+    assert!(codec.response_to_json(&nested_any_with_a_group(5)).is_ok());
+    let Err(err) = codec.response_to_json(&nested_any_with_a_group(150)) else {
+        panic!("150 levels of Any behind a group written as JSON");
+    };
+    assert!(err.to_string().contains("nest deeper"), "{err}");
+    let holder = any_codec_of("/wrap.v1.Wrap/Hold");
+    assert!(holder.response_to_json(&merged_holder(5)).is_ok());
+    let Err(err) = holder.response_to_json(&merged_holder(150)) else {
+        panic!("150 levels of Any in a merged field written as JSON");
+    };
+    assert!(err.to_string().contains("nest deeper"), "{err}");
 }

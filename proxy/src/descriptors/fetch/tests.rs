@@ -20,7 +20,7 @@ fn file(name: &str, package: String, services: usize) -> FileDescriptorProto {
         package: Some(package),
         service: (0..services)
             .map(|i| ServiceDescriptorProto {
-                name: Some(format!("S{i}")),
+                name: Some(format!("Svc{i}")),
                 ..Default::default()
             })
             .collect(),
@@ -43,8 +43,8 @@ fn full_names_count_their_package_and_parents() {
         }],
         ..Default::default()
     }];
-    // pkg.S0, pkg.S1, pkg.M, pkg.M.N, pkg.M.E
-    assert_eq!(name_bytes(&f), 6 + 6 + 5 + 7 + 7);
+    // pkg.Svc0, pkg.Svc1, pkg.M, pkg.M.N, pkg.M.E
+    assert_eq!(name_bytes(&f), 8 + 8 + 5 + 7 + 7);
 }
 
 /// A file of a few MiB whose long package is repeated in every service's full name would
