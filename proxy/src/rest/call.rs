@@ -1,7 +1,7 @@
 //! One REST call: read the HTTP request, make the gRPC call, read its answer.
 
 use bytes::{Bytes, BytesMut};
-use grpcweb_layer::{BoxError, Reservation};
+use grpcweb_layer::{BoxError, OverBudget, Reservation};
 use grpcweb_protocol::framing::{FrameDecoder, FrameError, FrameKind, encode_frame};
 use grpcweb_protocol::status::GRPC_STATUS_DETAILS_BIN;
 use grpcweb_protocol::{Code, Status};
@@ -93,8 +93,12 @@ where
     }
     let frame = encode_frame(FrameKind::Data, &message);
     drop(message);
-    drop(reservation);
-    let mut req = Request::new(RestBody::Message(Some(frame)));
+    // From here the frame is what the call holds, until the backend's stream takes it.
+    if let Err(over) = reservation.set(frame.len()) {
+        let status = over_budget(over);
+        return error_response(Some(pool), status.code, &status.message, None);
+    }
+    let mut req = Request::new(RestBody::Message(Some(frame), reservation));
     *req.method_mut() = Method::POST;
     *req.version_mut() = parts.version;
     *req.extensions_mut() = parts.extensions;
@@ -133,6 +137,17 @@ fn failed<R>(
     error_response(pool, e.code(), &e.to_string(), None)
 }
 
+/// A REST call refused by the request buffer budget.
+fn over_budget(over: OverBudget) -> Status {
+    Status::new(
+        Code::ResourceExhausted,
+        format!(
+            "the proxy's buffered request bytes are at their limit ({} bytes)",
+            over.max
+        ),
+    )
+}
+
 /// The HTTP body, whole, within the size limit and the body read timeout; what it holds
 /// is reserved from the request buffer budget as it comes (`reservation`, held by the
 /// caller until the body is let go).
@@ -163,15 +178,9 @@ where
                 }
             })?;
             if let Ok(data) = frame.into_data() {
-                reservation.set(whole.len() + data.len()).map_err(|over| {
-                    Status::new(
-                        Code::ResourceExhausted,
-                        format!(
-                            "the proxy's buffered request bytes are at their limit ({} bytes)",
-                            over.max
-                        ),
-                    )
-                })?;
+                reservation
+                    .set(whole.len() + data.len())
+                    .map_err(over_budget)?;
                 whole.extend_from_slice(&data);
             }
         }
