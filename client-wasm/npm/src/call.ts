@@ -195,8 +195,11 @@ export class Call {
     this.req.signal?.removeEventListener("abort", this.#onAbort);
     if (error !== undefined && !this.done) {
       this.#stop(RpcError.from(error));
-    } else if (!this.#bodyDone) {
-      // An answer from the headers alone (an HTTP error): its body is not needed.
+    }
+    if (!this.#bodyDone) {
+      // An answer from the headers alone (an HTTP error), or a call cut short (perhaps
+      // before its reader existed, for a fetch that ignores its signal): the body is not
+      // needed.
       this.#reader?.cancel().catch(() => undefined);
     }
     this.#decoder?.free();
