@@ -153,8 +153,8 @@ pub struct BackendConfig {
     /// `http://host:port` URLs (HTTP/2 cleartext, prior knowledge); calls are balanced
     /// over them, skipping endpoints that fail.
     pub endpoints: Vec<String>,
-    /// How long opening a backend connection may take, all told: the TCP connect, the TLS
-    /// handshake and the backend's first HTTP/2 SETTINGS.
+    /// How long opening a backend connection may take, all told: the name lookup, the TCP
+    /// connect, the TLS handshake and the backend's first HTTP/2 SETTINGS.
     pub connect_timeout: Duration,
     /// How often to probe each endpoint (a TCP connect); `None` turns probing off.
     pub health_check_interval: Option<Duration>,

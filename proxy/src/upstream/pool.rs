@@ -50,8 +50,8 @@ pub(crate) struct Connector {
     pub(crate) keep_alive: (Duration, Duration),
     /// The backend's open connections, for the metrics.
     pub(crate) open: Arc<AtomicI64>,
-    /// For opening a connection: the TCP connect, the TLS handshake and the peer's
-    /// SETTINGS, together.
+    /// For opening a connection: the name lookup, the TCP connect, the TLS handshake and
+    /// the peer's SETTINGS, together.
     pub(crate) timeout: Duration,
     /// Most connections per endpoint (at least 1).
     pub(crate) max_connections: usize,
@@ -281,12 +281,13 @@ impl Pool {
             .authority(url.authority.clone())
             .path_and_query("/")
             .build()?;
-        // One deadline for the whole opening: the TCP connect, the TLS handshake (a backend
-        // that accepts and never answers it must not hold the attempt) and the SETTINGS.
+        // One deadline for the whole opening: the lookup and TCP connect, the TLS handshake
+        // (a backend that accepts and never answers it must not hold the attempt) and the
+        // SETTINGS.
         let deadline = tokio::time::Instant::now() + self.connector.timeout;
         let io = tokio::time::timeout_at(deadline, self.connector.tcp_tls.clone().oneshot(uri))
             .await
-            .map_err(|_| "timed out connecting to the backend (TCP and TLS)")??;
+            .map_err(|_| "timed out connecting to the backend (lookup, TCP and TLS)")??;
         let handshake = async {
             let state = Arc::new(ConnState::new(self.room.clone()));
             // Boxed: hyper sizes every task it spawns per stream after its connection
