@@ -123,6 +123,54 @@ async fn a_stream_that_ends_without_a_status_ends_with_an_error_line() {
     assert_eq!(got[2]["error"]["code"], 2, "{got:?}");
 }
 
+/// A stream whose OK trailers come after half a message is not a success (INTERNAL), and a
+/// message that fails to decode ends the stream: the messages buffered after it in the
+/// same chunk are not sent after its error line.
+#[tokio::test]
+async fn a_partial_message_or_a_bad_one_ends_the_stream_with_the_error_line_last() {
+    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+    use grpcweb_test_support::{End, FrameKind, frame};
+    use prost::Message as _;
+    let message = |label: &str| {
+        EchoResponse {
+            request: Some(EchoRequest {
+                label: label.to_owned(),
+                ..EchoRequest::default()
+            }),
+            ..EchoResponse::default()
+        }
+        .encode_to_vec()
+    };
+    let good = frame(FrameKind::Data, message("one"));
+    let half = frame(FrameKind::Data, message("two"));
+    let half = half.slice(..half.len() - 2);
+    let bad = frame(FrameKind::Data, vec![0x0a, 0x05, 0x01]);
+    let cases = [
+        // A good message, then OK trailers after half of the next one.
+        (vec![good.clone(), half], 13),
+        // A good message, then, in one chunk, one that does not decode and a good one.
+        (
+            vec![good.clone(), Bytes::from([bad, good.clone()].concat())],
+            13,
+        ),
+    ];
+    for (chunks, code) in cases {
+        let backend = FakeBackend::start(
+            Reply::grpc(chunks, End::status(grpcweb_test_support::Code::Ok, ""))
+                .with_raw_messages(),
+        )
+        .await
+        .unwrap();
+        let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
+        let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
+        assert_eq!(res.status, 200);
+        let got = lines(&res);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], json!({"result": {"request": {"label": "one"}}}));
+        assert_eq!(got[1]["error"]["code"], code, "{got:?}");
+    }
+}
+
 /// A stream with no message may come as trailers-only (the status in the headers, as
 /// servers answer an empty stream): an empty stream, not a status object.
 #[tokio::test]
