@@ -22,6 +22,8 @@ export class Call {
   /** Why the call was cut short locally, set before the fetch is aborted (absent until then). */
   declare protected reason: RpcError | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the wait for the fetch when the call is cut short. */
+  #wake: ((value: undefined) => void) | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #decoder: Decoder | undefined;
   /** The status is in (or a protocol error was found): nothing to abort any more. */
@@ -74,21 +76,30 @@ export class Call {
     };
     const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const payload = this.payload(frame);
-    let response: Response;
+    const sent = fetchFn(req.url, {
+      method: "POST",
+      headers,
+      ...payload,
+      signal: this.controller.signal,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    });
+    let response: Response | undefined;
     try {
-      response = await fetchFn(req.url, {
-        method: "POST",
-        headers,
-        ...payload,
-        signal: this.controller.signal,
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      });
+      // Raced with the call's stop: a fetch that ignores its signal may never settle.
+      response = await Promise.race([sent, new Promise<undefined>((wake) => (this.#wake = wake))]);
     } catch (e) {
       throw this.#ioError(e, "sending the request");
+    } finally {
+      this.#wake = undefined;
     }
-    if (this.reason !== undefined) {
-      // A fetch that ignores its signal resolved after the deadline or an abort.
-      response.body?.cancel().catch(() => undefined);
+    if (response === undefined || this.reason !== undefined) {
+      // Cut short first: an answer that still comes has its body let go.
+      sent
+        .then(
+          (late) => late.body?.cancel(),
+          () => undefined,
+        )
+        .catch(() => undefined);
       throw this.#cutShort();
     }
     this.header = response.headers;
@@ -211,6 +222,7 @@ export class Call {
     if (this.reason === undefined) {
       this.reason = reason;
       this.controller.abort();
+      this.#wake?.(undefined);
       this.#reader?.cancel().catch(() => undefined);
     }
   }

@@ -291,6 +291,24 @@ export const callCases: Case[] = [
     },
   },
   {
+    name: "a custom fetch that never settles: the deadline and an abort still end the call",
+    async run(ctx) {
+      const transport = createGrpcWebTransport({
+        baseUrl: ctx.proxyUrl,
+        format: ctx.format,
+        fetch: () => new Promise<Response>(() => undefined),
+      });
+      let started = performance.now();
+      await expectError(transport.unary(emptyCall, empty(), { timeoutMs: 300 }), Code.DEADLINE_EXCEEDED);
+      check(performance.now() - started < 1_500, "the deadline ended the wait");
+      const controller = new AbortController();
+      started = performance.now();
+      setTimeout(() => controller.abort(), 100);
+      await expectError(transport.unary(emptyCall, empty(), { signal: controller.signal }), Code.CANCELLED);
+      check(performance.now() - started < 1_500, "the abort ended the wait");
+    },
+  },
+  {
     name: "interceptors change metadata and observe results, first one outermost",
     async run(ctx) {
       const seen: string[] = [];
