@@ -102,7 +102,7 @@ describe("grpcweb-client (wasm) in Node -> grpcweb-proxy -> interop-server", () 
       );
       const [unreachable, missing, call] = JSON.parse(stdout) as string[];
       assert.match(unreachable ?? "", /fetch failed/);
-      assert.equal(missing, "the wasm module could not be loaded: HTTP 404");
+      assert.equal(missing, "wasm: HTTP 404");
       assert.equal(call, "empty response bytes: 0");
     },
   );

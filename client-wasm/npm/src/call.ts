@@ -94,12 +94,7 @@ export class Call {
     }
     if (response === undefined || this.reason !== undefined) {
       // Cut short first: an answer that still comes has its body let go.
-      sent
-        .then(
-          (late) => late.body?.cancel(),
-          () => undefined,
-        )
-        .catch(() => undefined);
+      sent.then((late) => late.body?.cancel()).catch(() => undefined);
       throw this.#cutShort();
     }
     this.header = response.headers;

@@ -45,7 +45,7 @@ export function core(source?: WasmSource): Promise<Core> {
     }
     if (module instanceof Response) {
       if (!module.ok) {
-        throw new Error(`the wasm module could not be loaded: HTTP ${module.status}`);
+        throw new Error(`wasm: HTTP ${module.status}`);
       }
       module = await module.arrayBuffer();
     }
