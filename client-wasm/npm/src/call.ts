@@ -76,15 +76,17 @@ export class Call {
     };
     const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     const payload = this.payload(frame);
-    const sent = fetchFn(req.url, {
-      method: "POST",
-      headers,
-      ...payload,
-      signal: this.controller.signal,
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    });
+    let sent!: Promise<Response>;
     let response: Response | undefined;
     try {
+      // A custom fetch may throw rather than reject: inside the try.
+      sent = fetchFn(req.url, {
+        method: "POST",
+        headers,
+        ...payload,
+        signal: this.controller.signal,
+        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      });
       // Raced with the call's stop: a fetch that ignores its signal may never settle.
       response = await Promise.race([sent, new Promise<undefined>((wake) => (this.#wake = wake))]);
     } catch (e) {

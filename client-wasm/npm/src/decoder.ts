@@ -54,8 +54,8 @@ export const text = (bytes: Uint8Array): string => utf8.decode(bytes);
  */
 export const latin1 = (bytes: Uint8Array): string => {
   let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  for (let i = 0; i < bytes.length; i += 1e4) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 1e4));
   }
   return out;
 };
