@@ -15,6 +15,9 @@ use v1::server_reflection_request::MessageRequest;
 use v1::server_reflection_response::MessageResponse;
 
 use crate::upstream::Upstream;
+use names::name_bytes;
+
+mod names;
 
 /// The client the fetch uses: the backend's endpoints, TLS and connection settings.
 pub(super) type ReflectionClient = Upstream<tonic::body::Body>;
@@ -231,69 +234,6 @@ fn take_files(
             "a file was asked for, something else came".to_owned(),
         )),
     }
-}
-
-/// The bytes of the full names `file` makes the proxy build: every service, method,
-/// message, field, oneof, extension, enum and enum value has one, and each repeats its
-/// package's and its parents' names, so a long package with many short names costs their
-/// product, far more than the file's own bytes.
-fn name_bytes(file: &FileDescriptorProto) -> u64 {
-    use prost_types::{DescriptorProto, EnumDescriptorProto};
-    fn len(s: &str) -> u64 {
-        u64::try_from(s.len()).unwrap_or(u64::MAX)
-    }
-    /// `scope.name` for each name.
-    fn names<'a>(scope: u64, names: impl Iterator<Item = &'a str>) -> u64 {
-        names.fold(0u64, |n, name| {
-            n.saturating_add(scope.saturating_add(1).saturating_add(len(name)))
-        })
-    }
-    /// An enum in `scope`: its name, and its values beside it (protobuf scopes them so).
-    fn enumeration(scope: u64, e: &EnumDescriptorProto) -> u64 {
-        names(scope, std::iter::once(e.name()))
-            .saturating_add(names(scope, e.value.iter().map(|v| v.name())))
-    }
-    fn message(scope: u64, m: &DescriptorProto) -> u64 {
-        let full = scope.saturating_add(1).saturating_add(len(m.name()));
-        let own = names(
-            full,
-            m.field
-                .iter()
-                .chain(&m.extension)
-                .map(|f| f.name())
-                .chain(m.oneof_decl.iter().map(|o| o.name())),
-        );
-        let enums = m
-            .enum_type
-            .iter()
-            .fold(0u64, |n, e| n.saturating_add(enumeration(full, e)));
-        let nested = m
-            .nested_type
-            .iter()
-            .fold(0u64, |n, nested| n.saturating_add(message(full, nested)));
-        full.saturating_add(own)
-            .saturating_add(enums)
-            .saturating_add(nested)
-    }
-    let package = len(file.package());
-    let services = file.service.iter().fold(0u64, |n, s| {
-        let full = package.saturating_add(1).saturating_add(len(s.name()));
-        n.saturating_add(full)
-            .saturating_add(names(full, s.method.iter().map(|m| m.name())))
-    });
-    let enums = file
-        .enum_type
-        .iter()
-        .fold(0u64, |n, e| n.saturating_add(enumeration(package, e)));
-    let messages = file
-        .message_type
-        .iter()
-        .fold(0u64, |n, m| n.saturating_add(message(package, m)));
-    let extensions = names(package, file.extension.iter().map(|f| f.name()));
-    services
-        .saturating_add(enums)
-        .saturating_add(messages)
-        .saturating_add(extensions)
 }
 
 /// The reflection calls of one fetch, sharing its budget.

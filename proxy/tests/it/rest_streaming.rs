@@ -19,6 +19,22 @@ fn lines(res: &WebResponse) -> Vec<Value> {
         .collect()
 }
 
+/// An `EchoResponse` whose request has `label`, encoded: what the streaming backends send.
+fn echo_message(label: &str) -> Bytes {
+    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
+    use prost::Message as _;
+    Bytes::from(
+        EchoResponse {
+            request: Some(EchoRequest {
+                label: label.to_owned(),
+                ..EchoRequest::default()
+            }),
+            ..EchoResponse::default()
+        }
+        .encode_to_vec(),
+    )
+}
+
 #[tokio::test]
 async fn server_streaming_answers_a_json_line_per_message() {
     let (_backend, proxy) = setup().await;
@@ -47,17 +63,8 @@ async fn server_streaming_answers_a_json_line_per_message() {
 
 #[tokio::test]
 async fn a_stream_that_fails_after_its_first_message_ends_with_an_error_line() {
-    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
-    use prost::Message as _;
-    let message = EchoResponse {
-        request: Some(EchoRequest {
-            label: "one".to_owned(),
-            ..EchoRequest::default()
-        }),
-        ..EchoResponse::default()
-    };
     let backend = FakeBackend::start(Reply::error_after(
-        vec![Bytes::from(message.encode_to_vec())],
+        vec![echo_message("one")],
         grpcweb_test_support::Code::Aborted,
         "stopped",
     ))
@@ -91,23 +98,12 @@ async fn a_stream_that_fails_after_its_first_message_ends_with_an_error_line() {
 /// error line (UNKNOWN), and nothing after it.
 #[tokio::test]
 async fn a_stream_that_ends_without_a_status_ends_with_an_error_line() {
-    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
-    use prost::Message as _;
-    let message = |label: &str| {
-        Bytes::from(
-            EchoResponse {
-                request: Some(EchoRequest {
-                    label: label.to_owned(),
-                    ..EchoRequest::default()
-                }),
-                ..EchoResponse::default()
-            }
-            .encode_to_vec(),
-        )
-    };
-    let backend = FakeBackend::start(Reply::no_trailers(vec![message("one"), message("two")]))
-        .await
-        .unwrap();
+    let backend = FakeBackend::start(Reply::no_trailers(vec![
+        echo_message("one"),
+        echo_message("two"),
+    ]))
+    .await
+    .unwrap();
     let proxy = support::proxy(&backend.url(), with_echo_descriptors).await;
     let res = send(&proxy, Method::GET, "/v1/shelves", "").await;
     assert_eq!(res.status, 200);
@@ -128,21 +124,9 @@ async fn a_stream_that_ends_without_a_status_ends_with_an_error_line() {
 /// same chunk are not sent after its error line.
 #[tokio::test]
 async fn a_partial_message_or_a_bad_one_ends_the_stream_with_the_error_line_last() {
-    use grpcweb_interop::transcoding_pb::{EchoRequest, EchoResponse};
     use grpcweb_test_support::{End, FrameKind, frame};
-    use prost::Message as _;
-    let message = |label: &str| {
-        EchoResponse {
-            request: Some(EchoRequest {
-                label: label.to_owned(),
-                ..EchoRequest::default()
-            }),
-            ..EchoResponse::default()
-        }
-        .encode_to_vec()
-    };
-    let good = frame(FrameKind::Data, message("one"));
-    let half = frame(FrameKind::Data, message("two"));
+    let good = frame(FrameKind::Data, echo_message("one"));
+    let half = frame(FrameKind::Data, echo_message("two"));
     let half = half.slice(..half.len() - 2);
     let bad = frame(FrameKind::Data, vec![0x0a, 0x05, 0x01]);
     let cases = [
